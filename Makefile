@@ -1,0 +1,40 @@
+# Ketacare: two commands for a fresh clone. `make demo` runs the demo clinic; `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
+DEMO_DB ?= var/demo.db
+
+.PHONY: demo test test-postgres bench lint serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	@mkdir -p var
+	KETACARE_DATABASE_URL=sqlite:///$(DEMO_DB) $(BIN)/ketacare demo --host $(HOST) --port $(PORT)
+
+serve: $(VENV)/.installed
+	$(BIN)/ketacare serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.installed
+	KETACARE_TEST_POSTGRES_URL=$${KETACARE_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	  $(BIN)/python -m pytest -q -m postgres $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+from ketacare.cli.main import run
+
+run()
