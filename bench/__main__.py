@@ -33,7 +33,11 @@ def main(argv: list[str]) -> int:
         print(f"| {'benchmark':60} | {'measured':>14} | {'target':>14} | ok |")
         print(f"|{'-' * 62}|{'-' * 16}|{'-' * 16}|----|")
         for r in rows:
-            value = f"{r['value']:.3g} {r['unit']}" if isinstance(r["value"], float) else f"{r['value']} {r['unit']}"
+            value = (
+                f"{r['value']:.3g} {r['unit']}"
+                if isinstance(r["value"], float)
+                else f"{r['value']} {r['unit']}"
+            )
             ok = {True: "yes", False: "NO", None: "-"}[r.get("ok")]
             print(f"| {r['name']:60} | {value:>14} | {r.get('target', ''):>14} | {ok:>2} |")
             if r.get("note"):

@@ -19,14 +19,38 @@ WeightUnit = Literal["kg", "lb"]
 HeightUnit = Literal["cm", "in", "ft_in"]
 
 _WEIGHT_UNITS = {
-    "kg": "kg", "kgs": "kg", "kilogram": "kg", "kilograms": "kg", "kilo": "kg", "kilos": "kg",
-    "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb", "#": "lb",
+    "kg": "kg",
+    "kgs": "kg",
+    "kilogram": "kg",
+    "kilograms": "kg",
+    "kilo": "kg",
+    "kilos": "kg",
+    "lb": "lb",
+    "lbs": "lb",
+    "pound": "lb",
+    "pounds": "lb",
+    "#": "lb",
 }
 _HEIGHT_UNITS = {
-    "cm": "cm", "centimetre": "cm", "centimetres": "cm", "centimeter": "cm", "centimeters": "cm",
-    "m": "m", "metre": "m", "metres": "m", "meter": "m", "meters": "m",
-    "in": "in", "inch": "in", "inches": "in", '"': "in", "''": "in",
-    "ft": "ft", "foot": "ft", "feet": "ft", "'": "ft",
+    "cm": "cm",
+    "centimetre": "cm",
+    "centimetres": "cm",
+    "centimeter": "cm",
+    "centimeters": "cm",
+    "m": "m",
+    "metre": "m",
+    "metres": "m",
+    "meter": "m",
+    "meters": "m",
+    "in": "in",
+    "inch": "in",
+    "inches": "in",
+    '"': "in",
+    "''": "in",
+    "ft": "ft",
+    "foot": "ft",
+    "feet": "ft",
+    "'": "ft",
 }
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _SIMPLE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>[^\d\s.+-][^\d]*?)?\s*$")
@@ -79,10 +103,14 @@ def _split(text: str, field: str, noun: str, allowed: str) -> tuple[float, str]:
         raise InvalidValue(field, f"'{raw}': use a decimal point, not a comma (for example 82.5 kg)")
     m = _SIMPLE.match(raw)
     if not m:
-        raise InvalidValue(field, f"'{raw}' is not a {noun} we can read; write a number and a unit: {allowed}")
+        raise InvalidValue(
+            field, f"'{raw}' is not a {noun} we can read; write a number and a unit: {allowed}"
+        )
     unit = (m.group("unit") or "").strip().lower().rstrip(".")
     if not unit:
-        raise InvalidValue(field, f"{noun} needs a unit: {allowed} ('{raw}' has none, and Ketacare never guesses)")
+        raise InvalidValue(
+            field, f"{noun} needs a unit: {allowed} ('{raw}' has none, and Ketacare never guesses)"
+        )
     return _number(m.group("num"), field), unit
 
 

@@ -1,0 +1,68 @@
+"""The composition root: build the FastAPI app from settings, the database and every adapter."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from ketacare import __version__
+from ketacare.api import admin as api_admin
+from ketacare.api import auth as api_auth
+from ketacare.api import docs as api_docs
+from ketacare.api import health as api_health
+from ketacare.api import patients as api_patients
+from ketacare.config import Settings, get_settings
+from ketacare.http import errors
+from ketacare.http.security import SecurityHeaders
+from ketacare.store.db import Database
+from ketacare.store.migrate import require_current
+from ketacare.web import pages as web_pages
+from ketacare.web.templating import make_templates
+
+WEB_DIR = Path(__file__).parent / "web"
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the app; refuses to start on an unmigrated database (the message says what to run)."""
+    settings = settings or get_settings()
+    db = db or Database(settings.database_url)
+    require_current(db)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        db.dispose()
+
+    app = FastAPI(
+        title="Ketacare",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        description="Ketamine treatment programs for treatment-resistant anxiety disorders.",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.templates = make_templates(settings)
+    errors.install(app)
+    app.include_router(api_health.router)
+    app.include_router(api_docs.router)
+    for r in (api_auth.router, api_patients.router, api_admin.router):
+        app.include_router(r, prefix="/api/v1")
+    app.include_router(web_pages.router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.mount(
+        "/api/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets"
+    )
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def factory() -> FastAPI:
+    """Entry point for `uvicorn --factory ketacare.app:factory`."""
+    return create_app()

@@ -1,0 +1,34 @@
+"""Settings from KETACARE_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings; every field can be set as KETACARE_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="KETACARE_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///var/ketacare.db", description="SQLAlchemy URL: sqlite:///... or postgresql+psycopg://..."
+    )
+    secret_key: str = Field("", description="Key for CSRF tokens; generated per process when empty")
+    weight_unit: Literal["kg", "lb"] = "kg"
+    height_unit: Literal["cm", "in", "ft_in"] = "cm"
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_base_seconds: int = 30
+    cookie_secure: bool = False
+    demo: bool = False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once from the environment)."""
+    return Settings()

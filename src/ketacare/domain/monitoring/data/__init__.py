@@ -1,0 +1,1 @@
+"""Clinical data files for the infusion session core (package so `load_toml` can find them)."""

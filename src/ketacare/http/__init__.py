@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the api and web adapters: who is asking, access declarations, errors, headers."""

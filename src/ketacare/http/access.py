@@ -1,0 +1,125 @@
+"""Who is asking (session cookie or Bearer token) and what each route declares it needs."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import Request
+
+from ketacare.services import auth
+from ketacare.services.actor import Actor, anonymous
+from ketacare.services.authz import decide
+from ketacare.services.errors import Forbidden, HiddenByPolicy, Unauthenticated
+from ketacare.services.uow import record_denied
+
+SESSION_COOKIE = "kc_session"
+CSRF_COOKIE = "kc_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class CsrfError(Exception):
+    """A cookie-authenticated form or script request without the matching CSRF token."""
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def actor_for(request: Request) -> Actor:
+    """Resolve the actor once per request (Bearer token first, then the session cookie)."""
+    cached = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached
+    app = request.app
+    token = bearer_token(request)
+    via_cookie = False
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE)
+        via_cookie = token is not None
+    actor = auth.resolve(
+        db=app.state.db, settings=app.state.settings, token=token, address=client_address(request)
+    ) or anonymous(client_address(request))
+    request.state.actor = actor
+    request.state.via_cookie = via_cookie and actor.role != "anonymous"
+    return actor
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def check_csrf(request: Request) -> None:
+    """Require the double-submit CSRF token on unsafe requests that rely on cookies."""
+    if request.method not in UNSAFE:
+        return
+    cookie = request.cookies.get(CSRF_COOKIE)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        sent = form.get(CSRF_FIELD)
+    if not cookie or not sent or not hmac.compare_digest(str(cookie), str(sent)):
+        raise CsrfError("the form expired or came from another site: reload the page and try again")
+
+
+class Access:
+    """A route's declared access: the policy resource and action it needs, or that it is public.
+
+    Used as a FastAPI dependency; returns the acting `Actor`. The persona-matrix test reads these
+    declarations from the route table, so a route without one fails the suite.
+    """
+
+    def __init__(
+        self,
+        resource: str | None,
+        action: str | None,
+        *,
+        public: bool = False,
+        patient_param: str | None = "patient_id",
+    ) -> None:
+        self.resource, self.action, self.public, self.patient_param = resource, action, public, patient_param
+
+    def __repr__(self) -> str:
+        return "Access(public)" if self.public else f"Access({self.resource}:{self.action})"
+
+    async def __call__(self, request: Request) -> Actor:
+        actor = actor_for(request)
+        # Cookie-authenticated writes need the CSRF token. A public form post (the login form) needs it too,
+        # against login CSRF; a JSON post cannot be sent cross-site without a CORS preflight, which we never allow.
+        is_form = request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+        )
+        if getattr(request.state, "via_cookie", False) or (
+            self.public and request.method in UNSAFE and is_form
+        ):
+            await check_csrf(request)
+        if self.public:
+            return actor
+        if actor.role == "anonymous":
+            raise Unauthenticated("log in first")
+        patient_id = None
+        if self.patient_param and self.patient_param in request.path_params:
+            try:
+                patient_id = int(request.path_params[self.patient_param])
+            except ValueError:
+                patient_id = None
+        d = decide(actor, self.action, self.resource, patient_id=patient_id)
+        if not d.allowed:
+            record_denied(request.app.state.db, actor, (self.action, self.resource, patient_id), d.reason)
+            if d.hide:
+                raise HiddenByPolicy("patient")
+            raise Forbidden(self.action, self.resource)
+        return actor
+
+
+PUBLIC = Access(None, None, public=True)

@@ -1,0 +1,112 @@
+"""Map refusals to HTTP: JSON for /api (field and reason), pages for the web. A failed request changes nothing."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ketacare.domain.errors import InvalidValue
+from ketacare.http.access import CsrfError
+from ketacare.services.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def field_name(loc: tuple | list) -> str:
+    """Turn a pydantic error location into a field name a person can read ("medications.2.dose_value")."""
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
+    return ".".join(parts) or "request"
+
+
+def clean_message(msg: str) -> str:
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict]:
+    return [
+        {"field": field_name(e.get("loc", ())), "message": clean_message(e.get("msg", "invalid"))}
+        for e in exc.errors()
+    ]
+
+
+def _page(request: Request, status: int, title: str, message: str) -> Response:
+    templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, "error.html", {"title": title, "message": message}, status_code=status
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the exception handlers on `app`."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = validation_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        if _is_api(request):
+            return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+        return _page(request, 422, "Check what was entered", detail)
+
+    @app.exception_handler(InvalidValue)
+    async def _invalid(request: Request, exc: InvalidValue):
+        if _is_api(request):
+            return JSONResponse(
+                {
+                    "detail": f"{exc.field}: {exc.message}",
+                    "errors": [{"field": exc.field, "message": exc.message}],
+                },
+                status_code=422,
+            )
+        return _page(request, 422, "Check what was entered", f"{exc.field}: {exc.message}")
+
+    @app.exception_handler(Unauthenticated)
+    async def _unauth(request: Request, exc: Unauthenticated):
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound):
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        return _page(request, 404, "Not found", str(exc).capitalize())
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden):
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        return _page(request, 403, "Not allowed", f"Your role does not allow this: {exc}.")
+
+    @app.exception_handler(Conflict)
+    async def _conflict(request: Request, exc: Conflict):
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc), "current_version": exc.current_version}, status_code=409)
+        return _page(request, 409, "Someone else changed this record", str(exc))
+
+    @app.exception_handler(TooManyAttempts)
+    async def _too_many(request: Request, exc: TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=429, headers=headers)
+        return _page(request, 429, "Too many attempts", str(exc).capitalize())
+
+    @app.exception_handler(CsrfError)
+    async def _csrf(request: Request, exc: CsrfError):
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        return _page(request, 403, "Please reload the page", str(exc).capitalize())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        if _is_api(request) or exc.status_code == 405:
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return _page(
+            request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", str(exc.detail)
+        )

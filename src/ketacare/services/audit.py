@@ -1,0 +1,181 @@
+"""The audit trail: semantic events appended in the caller's transaction, hash-chained, verifiable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from ketacare.services import clock
+from ketacare.services.actor import Actor
+from ketacare.store.tables import AuditEvent
+
+GENESIS = "0" * 64
+ACTIONS = frozenset(
+    {
+        "view",
+        "list",
+        "search",
+        "create",
+        "update",
+        "sign",
+        "export",
+        "login",
+        "login_failed",
+        "logout",
+        "denied",
+        "verify",
+        "acknowledge",
+        "override",
+        "evaluate",
+        "administer",
+    }
+)
+_PG_AUDIT_LOCK = 7_402_113  # arbitrary constant key for pg_advisory_xact_lock: one chain writer at a time
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    action: str
+    resource_type: str
+    resource_id: str | None
+    patient_id: int | None
+    outcome: str
+    reason: str | None
+    details: dict
+
+
+def _ts(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_form(e: AuditEvent) -> bytes:
+    """Return the canonical bytes of an event (sorted-key compact JSON of every field but its own hash)."""
+    body = {
+        "seq": e.seq,
+        "occurred_at": _ts(e.occurred_at),
+        "actor_user_id": e.actor_user_id,
+        "actor_username": e.actor_username,
+        "actor_role": e.actor_role,
+        "action": e.action,
+        "resource_type": e.resource_type,
+        "resource_id": e.resource_id,
+        "patient_id": e.patient_id,
+        "outcome": e.outcome,
+        "reason": e.reason,
+        "address": e.address,
+        "details": e.details,
+        "prev_hash": e.prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def event_hash(e: AuditEvent) -> str:
+    """Return the SHA-256 (hex) of an event's canonical form."""
+    return hashlib.sha256(canonical_form(e)).hexdigest()
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    # SQLite: every transaction began with BEGIN IMMEDIATE, so this one already holds the write lock.
+
+
+def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[AuditEvent]:
+    """Append events to the chain inside the caller's transaction (call just before commit)."""
+    if not events:
+        return []
+    _lock_chain(session)
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    when = clock.now()
+    rows = []
+    for ev in events:
+        if ev.action not in ACTIONS:
+            raise ValueError(f"unknown audit action {ev.action!r}")
+        seq += 1
+        row = AuditEvent(
+            seq=seq,
+            occurred_at=when,
+            actor_user_id=actor.user_id,
+            actor_username=actor.username,
+            actor_role=actor.role,
+            action=ev.action,
+            resource_type=ev.resource_type,
+            resource_id=ev.resource_id,
+            patient_id=ev.patient_id,
+            outcome=ev.outcome,
+            reason=ev.reason,
+            address=actor.address,
+            details=json.dumps(ev.details, sort_keys=True, separators=(",", ":"), default=str),
+            prev_hash=prev,
+            hash="",
+        )
+        row.hash = event_hash(row)
+        prev = row.hash
+        rows.append(row)
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def _iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+    after = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq
+        session.expunge_all()
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walk the whole chain and report the first event that was altered, removed or inserted."""
+    expected_seq, prev, count = 1, GENESIS, 0
+    for e in _iter_events(session):
+        if e.seq != expected_seq:
+            if e.seq > expected_seq:
+                problem = (
+                    f"event {expected_seq} is missing (removed): the chain jumps from {expected_seq - 1} "
+                    f"to {e.seq}"
+                )
+                return ChainReport(False, count, prev, expected_seq, problem)
+            return ChainReport(False, count, prev, e.seq, f"event {e.seq} is out of sequence (inserted)")
+        if e.prev_hash != prev:
+            return ChainReport(
+                False,
+                count,
+                prev,
+                e.seq,
+                f"event {e.seq} does not link to event {e.seq - 1} (an event before it was "
+                "removed, replaced or inserted)",
+            )
+        if event_hash(e) != e.hash:
+            return ChainReport(
+                False,
+                count,
+                prev,
+                e.seq,
+                f"event {e.seq} was altered: its content no longer matches its stored hash",
+            )
+        prev, expected_seq, count = e.hash, expected_seq + 1, count + 1
+    return ChainReport(True, count, prev)

@@ -1,0 +1,53 @@
+"""Errors services raise; adapters map them to HTTP statuses and CLI exit codes."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class for refusals a user should see."""
+
+
+class NotFound(ServiceError):
+    """No such record, or one the actor may not know exists (HTTP 404)."""
+
+    def __init__(self, what: str = "record") -> None:
+        super().__init__(f"{what} not found")
+        self.what = what
+
+
+class HiddenByPolicy(NotFound):
+    """A policy refusal answered as "not found" so that a record's existence does not leak."""
+
+
+class Forbidden(ServiceError):
+    """The actor's role may not do this (HTTP 403)."""
+
+    def __init__(self, action: str, resource: str) -> None:
+        super().__init__(f"your role may not {action} {resource.replace('_', ' ')}")
+        self.action = action
+        self.resource = resource
+
+
+class Unauthenticated(ServiceError):
+    """No valid login (HTTP 401)."""
+
+
+class Conflict(ServiceError):
+    """The record changed since the caller read it (HTTP 409); carries the current version."""
+
+    def __init__(self, what: str, current_version: int, sent_version: int | None) -> None:
+        super().__init__(
+            f"{what} was changed by someone else: you edited version {sent_version}, the current version is "
+            f"{current_version}. Reload, check their change, and save again."
+        )
+        self.what = what
+        self.current_version = current_version
+        self.sent_version = sent_version
+
+
+class TooManyAttempts(ServiceError):
+    """Login is locked for a while after repeated failures (HTTP 429)."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many failed logins: try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s

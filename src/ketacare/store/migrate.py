@@ -1,0 +1,59 @@
+"""Apply and inspect Alembic migrations programmatically (no alembic.ini needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from ketacare.store.db import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(db: Database) -> Config:
+    """Return an Alembic config pointing at the shipped migrations and `db`."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision(db: Database) -> str:
+    """Return the newest migration revision shipped with this version of Ketacare."""
+    return ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+
+
+def current_revision(db: Database) -> str | None:
+    """Return the revision the database is at (None when it was never migrated)."""
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Migrate the database to `revision` (default: the newest)."""
+    cfg = alembic_config(db)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+class NotMigrated(RuntimeError):
+    """The database is not at the newest migration; the message says what to run."""
+
+
+def require_current(db: Database) -> None:
+    """Refuse to go on unless the database is fully migrated."""
+    have, want = current_revision(db), head_revision(db)
+    if have != want:
+        where = db.engine.url.render_as_string(hide_password=True)
+        state = (
+            "has never been migrated" if have is None else f"is at revision {have}, this version needs {want}"
+        )
+        raise NotMigrated(
+            f"The database {where} {state}. Run `ketacare db upgrade` "
+            f"(with KETACARE_DATABASE_URL={where}) and start again."
+        )

@@ -1,0 +1,41 @@
+"""Jinja2 environment with the display filters every page uses (units, 24-hour times, ISO dates)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from ketacare.config import Settings
+from ketacare.domain import units
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _dt(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _d(value: date | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def age_years(dob: date, on: date | None = None) -> int:
+    on = on or date.today()
+    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+
+def make_templates(settings: Settings) -> Jinja2Templates:
+    """Return the templates object with Ketacare's filters and the clinic's display units."""
+    t = Jinja2Templates(directory=str(TEMPLATES))
+    env = t.env
+    env.filters["weight"] = lambda kg: "" if kg is None else units.format_weight(kg, settings.weight_unit)
+    env.filters["height"] = lambda cm: "" if cm is None else units.format_height(cm, settings.height_unit)
+    env.filters["dt"] = _dt
+    env.filters["d"] = _d
+    env.filters["age"] = age_years
+    env.filters["label"] = lambda s: "" if s is None else str(s).replace("_", " ")
+    env.globals["weight_unit"] = settings.weight_unit
+    env.globals["demo"] = settings.demo
+    return t
