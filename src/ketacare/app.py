@@ -10,20 +10,32 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ketacare import __version__
-from ketacare.api import admin as api_admin
-from ketacare.api import auth as api_auth
+import importlib
+import pkgutil
+
+import ketacare.api
+import ketacare.web
 from ketacare.api import docs as api_docs
 from ketacare.api import health as api_health
-from ketacare.api import patients as api_patients
 from ketacare.config import Settings, get_settings
 from ketacare.http import errors
 from ketacare.http.security import SecurityHeaders
 from ketacare.store.db import Database
 from ketacare.store.migrate import require_current
-from ketacare.web import pages as web_pages
 from ketacare.web.templating import make_templates
 
 WEB_DIR = Path(__file__).parent / "web"
+
+
+def _routers(package, skip: frozenset[str] | set[str] = frozenset()):
+    """Yield the `router` of every module in an adapter package, in name order (new modules need no edit here)."""
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name in skip:
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        router = getattr(module, "router", None)
+        if router is not None:
+            yield router
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -52,9 +64,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     errors.install(app)
     app.include_router(api_health.router)
     app.include_router(api_docs.router)
-    for r in (api_auth.router, api_patients.router, api_admin.router):
-        app.include_router(r, prefix="/api/v1")
-    app.include_router(web_pages.router)
+    for router in _routers(ketacare.api, skip={"docs", "health"}):
+        app.include_router(router, prefix="/api/v1")
+    for router in _routers(ketacare.web):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.mount(
         "/api/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ketacare.domain.eligibility import EligibilitySettings, Evaluation, evaluate, facts_from_dict
@@ -37,25 +38,24 @@ def _print_human(e: Evaluation) -> None:
     console = Console()
     tr = e.treatment_resistance
     console.print(
-        f"Decision: [bold]{e.decision}[/bold]   (rule set {e.rule_set}, catalogue {e.catalogue_version})"
+        f"Decision: [bold]{e.decision}[/bold]  (rule set {e.rule_set}, catalogue {e.catalogue_version})"
     )
-    stage = "—" if tr.stage is None else str(tr.stage)
+    stage = "-" if tr.stage is None else str(tr.stage)
     console.print(
-        f"Treatment resistance ({tr.rule_set_label}): {tr.status}, stage {stage} — {tr.stage_label}"
+        f"Treatment resistance ({escape(tr.rule_set_label)}): {tr.status}, stage {stage} - {escape(tr.stage_label)}"
     )
-    console.print(f"  {tr.reason}", markup=False)
+    console.print(f"  {escape(tr.reason)}")
     if e.findings:
         table = Table("severity", "rule", "message", "source", show_lines=True)
         for f in e.findings:
-            table.add_row(
-                f.severity, f.rule_id, f.message, f.source + ("" if f.verified else " [configurable]")
-            )
+            source = f.source + ("" if f.verified else " (configurable default)")
+            table.add_row(f.severity, f.rule_id, escape(f.message), escape(source))
         console.print(table)
     if e.missing:
         console.print("Missing facts:")
         for m in e.missing:
             reason = f" ({m.reason})" if m.reason else ""
-            console.print(f"  - {m.label}{reason}: {m.where}  [{m.key}]", markup=False)
+            console.print(escape(f"  - {m.label}{reason}: {m.where}  [{m.key}]"))
 
 
 @app.command()

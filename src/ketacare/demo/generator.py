@@ -182,6 +182,39 @@ ALLERGENS = [
 
 
 @dataclass
+class DemoContext:
+    """What a demo extension gets: the database, the demo actor, a seeded RNG, today and who exists."""
+
+    db: Database
+    actor: Actor
+    rng: random.Random
+    today: date
+    patient_ids: list[int]
+    staff: dict[str, int]
+
+
+def _extensions() -> list[Callable[[DemoContext], None]]:
+    """Return `extend(context)` of every other module in ketacare.demo, ordered by its ORDER (then name).
+
+    Each capability adds its own module (scores, screening, orders, live sessions) so the demo always
+    shows the whole product without this file changing.
+    """
+    import importlib
+    import pkgutil
+
+    import ketacare.demo as pkg
+
+    found = []
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name == "generator":
+            continue
+        module = importlib.import_module(f"ketacare.demo.{info.name}")
+        if hasattr(module, "extend"):
+            found.append((getattr(module, "ORDER", 100), info.name, module.extend))
+    return [fn for _, _, fn in sorted(found)]
+
+
+@dataclass
 class DemoResult:
     patients: int
     staff: list[str]
@@ -234,6 +267,9 @@ def seed(
         created_ids.append(pid)
         if progress:
             progress(1)
+    context = DemoContext(db=db, actor=actor, rng=rng, today=today, patient_ids=created_ids, staff=staff)
+    for extension in _extensions():
+        extension(context)
     logins = []
     for k, pid in enumerate(created_ids[:portal_logins], start=1):
         username = f"patient{k}"

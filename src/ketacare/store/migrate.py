@@ -23,17 +23,18 @@ def alembic_config(db: Database) -> Config:
 
 
 def head_revision(db: Database) -> str:
-    """Return the newest migration revision shipped with this version of Ketacare."""
-    return ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+    """Return the newest migration revision(s) shipped with this version of Ketacare ("a+b" when branched)."""
+    return "+".join(sorted(ScriptDirectory.from_config(alembic_config(db)).get_heads()))
 
 
 def current_revision(db: Database) -> str | None:
-    """Return the revision the database is at (None when it was never migrated)."""
+    """Return the revision(s) the database is at (None when it was never migrated)."""
     with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
     """Migrate the database to `revision` (default: the newest)."""
     cfg = alembic_config(db)
     with db.engine.begin() as conn:

@@ -219,7 +219,7 @@ def _check_benzodiazepine(ctx: _Context, p: dict[str, Any]) -> Iterator[Hit]:
     if complete:
         shown, comparison = f"{total:.1f}", ("above" if total > threshold else "at or below")
     else:
-        shown = f"at least {total:.1f}"
+        shown = f"at least {total:.1f}" if total > 0 else "unknown"
         comparison = "above" if total > threshold else "not comparable with"
     yield (
         "medications:benzodiazepines",

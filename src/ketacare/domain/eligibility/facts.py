@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from ketacare.domain.eligibility.tables import instrument_maxima
 from ketacare.domain.errors import InvalidValue
 
 Sex = Literal["female", "male", "intersex"]
@@ -459,8 +460,6 @@ def _severity_scores(
 
 def facts_from_dict(d: Any) -> ScreeningFacts:
     """Parse a facts document (decoded JSON) into ScreeningFacts; raise InvalidValue naming the field."""
-    from ketacare.domain.eligibility.tables import instrument_maxima
-
     d = _obj(d, "facts")
     _check_keys(d, TOP_LEVEL_KEYS, "")
     version = d.get("schema_version", SCHEMA_VERSION)

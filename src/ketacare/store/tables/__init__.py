@@ -13,6 +13,18 @@ from ketacare.store.tables.patients import (
 )
 from ketacare.store.tables.users import AuthSession, LoginThrottle, User
 
+
+def _import_all() -> None:
+    """Import every table module so that each registers on Base.metadata (new modules need no edit here)."""
+    import importlib
+    import pkgutil
+
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+_import_all()
+
 __all__ = [
     "Allergy",
     "AuditEvent",
