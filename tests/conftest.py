@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
+os.environ.setdefault("KETACARE_PASSWORD_HASH_PROFILE", "test")  # before ketacare.services.passwords is imported
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 

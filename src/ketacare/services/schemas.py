@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from ketacare.domain import units
 from ketacare.domain.diagnoses import find_concept
@@ -16,9 +16,8 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+() .\-]*$")]
 Mrn = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, to_upper=True, min_length=1, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9\-]*$"
-    ),
+    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+    StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9\-]*$"),
 ]
 SexAtBirth = Literal["female", "male", "intersex", "unknown"]
 DoseUnit = Literal["mg", "mcg", "g", "mL", "IU", "units", "puff", "patch", "drop"]

@@ -1,0 +1,114 @@
+"""Measurement-based care endpoints: questionnaire responses, scores, links, due lists, safety alerts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from ketacare.api.deps import DbDep, SettingsDep
+from ketacare.domain.instruments import all_instruments
+from ketacare.http.access import Access
+from ketacare.services import measurement, measurement_links, measurement_schedule
+from ketacare.services.actor import Actor
+from ketacare.services.schemas_measurement import (
+    AlertAcknowledge,
+    AlertRead,
+    DueRead,
+    LinkCreate,
+    LinkRead,
+    ResponseCreate,
+    ResponseRead,
+    ScoreHistory,
+    ScoreSummary,
+)
+from ketacare.services.uow import UnitOfWork
+
+router = APIRouter(tags=["measurement"])
+ReadScores = Access("scores", "read")
+WriteScores = Access("scores", "write")
+
+
+@router.get("/instruments")
+def list_instruments(actor: Actor = Depends(Access("codes", "read"))):
+    """List the validated instruments (id, name, rater, items and allowed answers where licensed)."""
+    return [
+        {
+            "id": i.id,
+            "short_name": i.short_name,
+            "name": i.name,
+            "version": i.version,
+            "rater": i.rater,
+            "items": [
+                {"id": it.id, "text": it.text, "values": list(it.values), "labels": list(it.labels)} for it in i.items
+            ],
+        }
+        for i in all_instruments()
+    ]
+
+
+@router.post("/patients/{patient_id}/responses", response_model=ResponseRead, status_code=201)
+def submit_response(patient_id: int, data: ResponseCreate, db: DbDep, actor: Actor = Depends(WriteScores)):
+    """Store a questionnaire's item answers; the total, band and flags are recomputed (never sent)."""
+    return measurement.submit_response(db=db, actor=actor, patient_id=patient_id, data=data)
+
+
+@router.get("/patients/{patient_id}/responses", response_model=list[ResponseRead])
+def list_responses(
+    patient_id: int,
+    db: DbDep,
+    instrument_id: str | None = Query(None, max_length=32),
+    actor: Actor = Depends(ReadScores),
+):
+    """List a patient's questionnaire responses with every item answer, newest first."""
+    return measurement.list_responses(db=db, actor=actor, patient_id=patient_id, instrument_id=instrument_id)
+
+
+@router.get("/patients/{patient_id}/scores/latest", response_model=list[ScoreSummary])
+def latest(patient_id: int, db: DbDep, actor: Actor = Depends(ReadScores)):
+    """Return the newest score per instrument."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("read", "scores", patient_id=patient_id)
+        out = measurement.latest_scores(uow.session, patient_id)
+        uow.audit("view", "score_summary", patient_id=patient_id, details={"instruments": len(out)})
+        return out
+
+
+@router.get("/patients/{patient_id}/scores/history", response_model=ScoreHistory)
+def history(patient_id: int, db: DbDep, actor: Actor = Depends(ReadScores)):
+    """Return each instrument's totals over time, change from baseline and response/remission outcomes."""
+    return measurement.score_history(db=db, actor=actor, patient_id=patient_id)
+
+
+@router.post("/patients/{patient_id}/questionnaire-links", response_model=LinkRead, status_code=201)
+def create_link(
+    patient_id: int, data: LinkCreate, db: DbDep, settings: SettingsDep, actor: Actor = Depends(WriteScores)
+):
+    """Issue a signed one-time questionnaire link bound to this patient, instrument and due date."""
+    return measurement_links.issue_link(db=db, actor=actor, settings=settings, patient_id=patient_id, data=data)
+
+
+@router.get("/questionnaires/due", response_model=list[DueRead])
+def due(
+    db: DbDep,
+    mine: bool = False,
+    status: str = Query("due,overdue", description="comma-separated: due, overdue, upcoming, done, missed"),
+    actor: Actor = Depends(Access("scores", "read", patient_param=None)),
+):
+    """List due and overdue questionnaires across patients (`mine=true`: the actor's own patients)."""
+    wanted = tuple(x.strip() for x in status.split(",") if x.strip())
+    return measurement_schedule.due_list(
+        db=db, actor=actor, clinician_id=actor.user_id if mine else None, statuses=wanted
+    )
+
+
+@router.get("/safety-alerts", response_model=list[AlertRead])
+def alerts(db: DbDep, mine: bool = True, actor: Actor = Depends(Access("safety_alert", "read"))):
+    """List open urgent safety alerts (your own and unassigned ones by default)."""
+    return measurement.list_alerts(db=db, actor=actor, mine=mine)
+
+
+@router.post("/safety-alerts/{alert_id}/acknowledge", response_model=AlertRead)
+def acknowledge(
+    alert_id: int, data: AlertAcknowledge, db: DbDep, actor: Actor = Depends(Access("safety_alert", "acknowledge"))
+):
+    """Acknowledge an urgent alert with the action taken; send the `version` you read."""
+    return measurement.acknowledge_alert(db=db, actor=actor, alert_id=alert_id, data=data)

@@ -1,0 +1,208 @@
+"""Input and output shapes of the dose-order use cases (create, preview, sign, double check, cancel)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Status = Literal["draft", "signed", "double_checked", "cancelled"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Read a time without an offset as UTC (the clinic shows every time in UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class DoseOrderCreate(_Strict):
+    """What the prescriber chooses; weight, height, sex and age come from the patient's record."""
+
+    protocol_id: str = Field(..., max_length=40, description="Protocol id, e.g. iv-standard")
+    planned_start: datetime | None = Field(None, description="Planned start (ISO 8601; UTC if no offset)")
+    mg_per_kg: float | None = Field(None, gt=0, description="Dose in mg/kg (weight-based); default: protocol")
+    dose_mg: float | None = Field(None, gt=0, description="Dose in mg (fixed-dose protocols only)")
+    weight_basis: Literal["actual", "ideal", "adjusted"] | None = Field(
+        None, description="Override the clinic's weight-basis policy (needs weight_basis_reason)"
+    )
+    weight_basis_reason: Reason | None = None
+    vial_strength_mg_per_ml: float | None = Field(None, gt=0, description="Vial strength; default: protocol")
+    soft_limit_reason: Reason | None = Field(None, description="Reason to pass soft limits, when any apply")
+    weight_confirmation: Reason | None = Field(
+        None, description="Confirmation of a stale or changed weight, when needed"
+    )
+
+    _start = field_validator("planned_start")(_aware)
+
+    @field_validator("weight_basis", "weight_basis_reason", "soft_limit_reason", "weight_confirmation", mode="before")
+    @classmethod
+    def _blank(cls, v):
+        return None if isinstance(v, str) and not v.strip() else v
+
+
+class RecordFacts(BaseModel):
+    """The facts taken from the patient's record for a dose order."""
+
+    weight_kg: float | None
+    weight_measured_at: datetime | None
+    previous_weight_kg: float | None
+    height_cm: float | None
+    sex: str
+    age_years: int
+    previous_session_starts: list[datetime] = []
+    session_number: int = 1
+
+
+class LimitMessageRead(BaseModel):
+    level: str
+    rule: str
+    field: str
+    message: str
+    value: float | None
+    limit: float | None
+    unit: str
+    source: str
+    reason: str | None = None
+
+
+class DoseOrderPreview(BaseModel):
+    """A computed order that is not stored, or the refusal; `needs` lists the reasons still to give."""
+
+    ok: bool
+    refused_hard: bool
+    facts: RecordFacts
+    order: dict[str, Any] | None
+    messages: list[LimitMessageRead]
+    needs: list[Literal["soft_limit_reason", "weight_confirmation", "weight_basis_reason"]]
+    error_field: str | None = None
+    error: str | None = None
+
+
+class DoubleCheckEntry(BaseModel):
+    """One independent double-check attempt, as recorded on the order."""
+
+    by: int | None
+    by_name: str
+    role: str
+    at: datetime
+    check_weight_kg: float | None
+    check_dose_mg: float
+    check_rate_ml_per_h: float | None
+    match: bool
+    differing_fields: list[str]
+
+
+class DoseOrderRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    patient_id: int
+    protocol_id: str
+    drug: str
+    route: str
+    status: Status
+    weight_kg: float | None
+    weight_measured_at: datetime | None
+    previous_weight_kg: float | None
+    height_cm: float | None
+    sex: str | None
+    age_years: int | None
+    bmi_kg_per_m2: float | None
+    weight_basis: str | None
+    policy_weight_basis: str | None
+    weight_basis_reason: str | None
+    weight_confirmation: str | None
+    soft_limit_reason: str | None
+    dosing_weight_kg: float | None
+    mg_per_kg: float | None
+    dose_mg: float
+    delivered_mg_per_kg: float | None
+    vial_strength_mg_per_ml: float | None
+    draw_volume_ml: float | None
+    diluent: str | None
+    diluent_volume_ml: float | None
+    final_volume_ml: float | None
+    final_concentration_mg_per_ml: float | None
+    volume_ml: float | None
+    rate_ml_per_h: float | None
+    duration_min: float
+    planned_start: datetime
+    planned_end: datetime
+    limit_messages: list[LimitMessageRead]
+    order_json: dict[str, Any]
+    created_by: int | None
+    created_by_name: str
+    created_at: datetime
+    signed_by: int | None
+    signed_by_name: str | None
+    signed_at: datetime | None
+    double_checked_by: int | None
+    double_checked_by_name: str | None
+    double_checked_at: datetime | None
+    double_check_entries: list[DoubleCheckEntry]
+    cancelled_by: int | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    version: int
+
+    @property
+    def candidates(self) -> list[dict[str, Any]]:
+        return list(self.order_json.get("candidates", []))
+
+
+class DoubleCheckTask(BaseModel):
+    """What the second clinician sees before checking: the prescription, never the first entry's numbers."""
+
+    order_id: int
+    patient_id: int
+    protocol_id: str
+    protocol_name: str
+    route: str
+    status: Status
+    version: int
+    mg_per_kg: float | None
+    weight_basis: str | None
+    height_cm: float | None
+    sex: str | None
+    duration_min: float
+    planned_start: datetime
+    signed_by_name: str | None
+    asks_weight: bool
+    asks_rate: bool
+    attempts: int
+
+
+class DoseOrderSign(_Strict):
+    version: int = Field(..., ge=1, description="The version you read")
+
+
+class DoseOrderCancel(_Strict):
+    version: int = Field(..., ge=1, description="The version you read")
+    reason: Reason = Field(..., min_length=1, description="Why the order is cancelled")
+
+
+class DoubleCheckCreate(_Strict):
+    """The second clinician's independent entries (from the scale/chart and their own calculation)."""
+
+    version: int = Field(..., ge=1, description="The version you read")
+    check_weight_kg: float | None = Field(None, gt=0, description="Weight you read, kg (weight-based orders)")
+    check_dose_mg: float = Field(..., gt=0, description="Dose you calculated, mg")
+    check_rate_ml_per_h: float | None = Field(None, gt=0, description="Pump rate you calculated, mL/h")
+
+
+class DoubleCheckOutcome(BaseModel):
+    """The result of a double check: which fields differ (never the order's values), and the new status."""
+
+    order_id: int
+    match: bool
+    differing_fields: list[str]
+    status: Status
+    version: int
+    message: str
