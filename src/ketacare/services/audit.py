@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ketacare.services import clock
@@ -54,25 +54,18 @@ def _ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_FIELDS = ("seq", "occurred_at", "actor_user_id", "actor_username", "actor_role", "action", "resource_type",
+           "resource_id", "patient_id", "outcome", "reason", "address", "details", "prev_hash")
+
+
+def _canonical(values: dict) -> bytes:
+    body = {k: (_ts(values[k]) if k == "occurred_at" else values[k]) for k in _FIELDS}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def canonical_form(e: AuditEvent) -> bytes:
     """Return the canonical bytes of an event (sorted-key compact JSON of every field but its own hash)."""
-    body = {
-        "seq": e.seq,
-        "occurred_at": _ts(e.occurred_at),
-        "actor_user_id": e.actor_user_id,
-        "actor_username": e.actor_username,
-        "actor_role": e.actor_role,
-        "action": e.action,
-        "resource_type": e.resource_type,
-        "resource_id": e.resource_id,
-        "patient_id": e.patient_id,
-        "outcome": e.outcome,
-        "reason": e.reason,
-        "address": e.address,
-        "details": e.details,
-        "prev_hash": e.prev_hash,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _canonical({k: getattr(e, k) for k in _FIELDS})
 
 
 def event_hash(e: AuditEvent) -> str:
@@ -86,14 +79,19 @@ def _lock_chain(session: Session) -> None:
     # SQLite: every transaction began with BEGIN IMMEDIATE, so this one already holds the write lock.
 
 
-def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[AuditEvent]:
-    """Append events to the chain inside the caller's transaction (call just before commit)."""
+_LAST = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+
+
+def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[dict]:
+    """Append events to the chain inside the caller's transaction (call just before commit).
+
+    Core inserts (not ORM objects): this runs on every audited request, so it is kept to two statements
+    after the lock. The lock is taken first and the head read after it, so two writers never fork the chain.
+    """
     if not events:
         return []
     _lock_chain(session)
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    last = session.execute(_LAST).first()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     when = clock.now()
     rows = []
@@ -101,28 +99,17 @@ def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[A
         if ev.action not in ACTIONS:
             raise ValueError(f"unknown audit action {ev.action!r}")
         seq += 1
-        row = AuditEvent(
-            seq=seq,
-            occurred_at=when,
-            actor_user_id=actor.user_id,
-            actor_username=actor.username,
-            actor_role=actor.role,
-            action=ev.action,
-            resource_type=ev.resource_type,
-            resource_id=ev.resource_id,
-            patient_id=ev.patient_id,
-            outcome=ev.outcome,
-            reason=ev.reason,
-            address=actor.address,
-            details=json.dumps(ev.details, sort_keys=True, separators=(",", ":"), default=str),
-            prev_hash=prev,
-            hash="",
-        )
-        row.hash = event_hash(row)
-        prev = row.hash
+        row = {
+            "seq": seq, "occurred_at": when, "actor_user_id": actor.user_id, "actor_username": actor.username,
+            "actor_role": actor.role, "action": ev.action, "resource_type": ev.resource_type,
+            "resource_id": ev.resource_id, "patient_id": ev.patient_id, "outcome": ev.outcome, "reason": ev.reason,
+            "address": actor.address,
+            "details": json.dumps(ev.details, sort_keys=True, separators=(",", ":"), default=str),
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = hashlib.sha256(_canonical(row)).hexdigest()
         rows.append(row)
-    session.add_all(rows)
-    session.flush()
+    session.execute(insert(AuditEvent), rows)
     return rows
 
 
