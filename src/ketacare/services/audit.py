@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from ketacare.services import clock
 from ketacare.services.actor import Actor
 from ketacare.store.tables import AuditEvent
+from ketacare.store.tables.base import UTCDateTime
 
 GENESIS = "0" * 64
 ACTIONS = frozenset(
@@ -79,19 +80,26 @@ def _lock_chain(session: Session) -> None:
     # SQLite: every transaction began with BEGIN IMMEDIATE, so this one already holds the write lock.
 
 
-_LAST = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_LAST = text("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+_INSERT = text(
+    "INSERT INTO audit_events (seq, occurred_at, actor_user_id, actor_username, actor_role, action, resource_type,"
+    " resource_id, patient_id, outcome, reason, address, details, prev_hash, hash) VALUES (:seq, :occurred_at,"
+    " :actor_user_id, :actor_username, :actor_role, :action, :resource_type, :resource_id, :patient_id, :outcome,"
+    " :reason, :address, :details, :prev_hash, :hash)"
+).bindparams(bindparam("occurred_at", type_=UTCDateTime()))
 
 
 def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[dict]:
     """Append events to the chain inside the caller's transaction (call just before commit).
 
-    Core inserts (not ORM objects): this runs on every audited request, so it is kept to two statements
-    after the lock. The lock is taken first and the head read after it, so two writers never fork the chain.
+    Plain SQL on the session's connection (no ORM objects): this runs on every audited request, so it is
+    kept to two statements after the lock. The lock is taken first and the head read after it, so two writers never fork the chain.
     """
     if not events:
         return []
     _lock_chain(session)
-    last = session.execute(_LAST).first()
+    conn = session.connection()
+    last = conn.execute(_LAST).first()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     when = clock.now()
     rows = []
@@ -109,7 +117,7 @@ def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[d
         }
         row["hash"] = prev = hashlib.sha256(_canonical(row)).hexdigest()
         rows.append(row)
-    session.execute(insert(AuditEvent), rows)
+    conn.execute(_INSERT, rows)
     return rows
 
 
