@@ -19,7 +19,7 @@ def trend_svg(
     """Return an SVG line chart of dated values with labelled axes, or an empty-state note."""
     if not points:
         return f'<p class="muted">No {escape(title.lower())} recorded yet.</p>'
-    pad_l, pad_r, pad_t, pad_b = 56, 16, 14, 30
+    pad_l, pad_r, pad_t, pad_b = 56, 16, 22, 30
     xs = [p.at.timestamp() for p in points]
     ys = [p.value for p in points]
     x0, x1 = min(xs), max(xs)
@@ -54,7 +54,7 @@ def trend_svg(
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)} trend, '
         f'{len(points)} values from {first} to {last}, latest {ys[-1]:.{decimals}f} {escape(unit)}">'
         f"<title>{escape(title)} ({escape(unit)})</title>{''.join(ticks)}"
-        f'<text x="8" y="{pad_t + 4}" class="axis">{escape(unit)}</text>'
+        f'<text x="{pad_l - 6}" y="12" class="axis" text-anchor="end">{escape(unit)}</text>'
         f'<path d="{path}" class="line"/>{dots}'
         f'<text x="{pad_l}" y="{height - 8}" class="axis">{first}</text>'
         f'<text x="{width - pad_r}" y="{height - 8}" class="axis" text-anchor="end">{last}</text></svg>'
