@@ -31,6 +31,8 @@ test-postgres: $(VENV)/.installed
 	  $(BIN)/python -m pytest -q -m postgres $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet cython setuptools wheel
+	$(BIN)/python -m pip install --quiet --no-build-isolation opentiva  # benchmark-only comparison (issue #6)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(VENV)/.installed

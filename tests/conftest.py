@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("KETACARE_PASSWORD_HASH_PROFILE", "test")  # before ketacare.services.passwords is imported
+os.environ.setdefault(
+    "KETACARE_PASSWORD_HASH_PROFILE", "test"
+)  # before ketacare.services.passwords is imported
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -33,7 +35,8 @@ def _pg_reason() -> str | None:
         eng.dispose()
         return None
     except Exception as e:  # noqa: BLE001
-        return f"PostgreSQL not reachable at {make_url(PG_URL).render_as_string(hide_password=True)}: {type(e).__name__}"
+        where = make_url(PG_URL).render_as_string(hide_password=True)
+        return f"PostgreSQL not reachable at {where}: {type(e).__name__}"
 
 
 _PG_SKIP = _pg_reason()

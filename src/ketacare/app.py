@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -9,12 +11,10 @@ import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ketacare import __version__
-import importlib
-import pkgutil
-
 import ketacare.api
+import ketacare.reports
 import ketacare.web
+from ketacare import __version__
 from ketacare.api import docs as api_docs
 from ketacare.api import health as api_health
 from ketacare.config import Settings, get_settings
@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for router in _routers(ketacare.api, skip={"docs", "health"}):
         app.include_router(router, prefix="/api/v1")
     for router in _routers(ketacare.web):
+        app.include_router(router)
+    for router in _routers(ketacare.reports):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.mount(

@@ -262,11 +262,14 @@ def seed(
     actor = system_actor("demo")
     staff = create_staff(db, actor)
     created_ids: list[int] = []
-    for i in range(n_patients):
+    for i in range(n_patients - 1):
         pid = _one_patient(db, actor, rng, i, today, staff["prescriber"])
         created_ids.append(pid)
         if progress:
             progress(1)
+    created_ids.append(_featured_patient(db, actor, today, staff["prescriber"]))
+    if progress:
+        progress(1)
     context = DemoContext(db=db, actor=actor, rng=rng, today=today, patient_ids=created_ids, staff=staff)
     for extension in _extensions():
         extension(context)
@@ -286,6 +289,72 @@ def seed(
         )
         logins.append((username, DEMO_PASSWORD))
     return DemoResult(patients=len(created_ids), staff=[s[0] for s in STAFF], portal_logins=logins)
+
+
+FEATURED_MRN = "K0200001"
+
+
+def _featured_patient(db: Database, actor: Actor, today: date, clinician_id: int) -> int:
+    """Create the patient the dosing issue names: a 96 kg, 165 cm woman with GAD and two failed trials."""
+    p = patients.create_patient(
+        db=db,
+        actor=actor,
+        data=PatientCreate(
+            mrn=FEATURED_MRN,
+            given_name="Helena",
+            family_name="Marsh",
+            date_of_birth=date(today.year - 46, 4, 12),
+            sex_at_birth="female",
+            phone="+1 555 010 2020",
+            escort_name="Tom Marsh",
+            escort_phone="+1 555 010 2021",
+            emergency_contact_name="Tom Marsh",
+            emergency_contact_phone="+1 555 010 2021",
+            primary_clinician_id=clinician_id,
+        ),
+    )
+    measured = datetime.combine(today - timedelta(days=3), time(9, 15), tzinfo=UTC)
+    patients.add_measurement(
+        db=db,
+        actor=actor,
+        patient_id=p.id,
+        data=MeasurementCreate(weight="95.4 kg", height="165 cm", measured_at=measured - timedelta(days=40)),
+    )
+    patients.add_measurement(
+        db=db, actor=actor, patient_id=p.id, data=MeasurementCreate(weight="96 kg", measured_at=measured)
+    )
+    patients.add_diagnosis(db=db, actor=actor, patient_id=p.id, data=DiagnosisCreate(code="gad"))
+    for drug, dose, weeks, end_days in (("sertraline", 150.0, 12, 400), ("venlafaxine", 225.0, 10, 200)):
+        end = today - timedelta(days=end_days)
+        patients.add_trial(
+            db=db,
+            actor=actor,
+            patient_id=p.id,
+            data=TrialCreate(
+                kind="medication",
+                name=drug,
+                dose_mg_per_day=dose,
+                start_date=end - timedelta(weeks=weeks),
+                end_date=end,
+                adherence="good",
+                outcome="no_response",
+                reason_stopped="ineffective",
+            ),
+        )
+    patients.add_trial(
+        db=db,
+        actor=actor,
+        patient_id=p.id,
+        data=TrialCreate(
+            kind="psychotherapy",
+            name="CBT",
+            sessions=16,
+            weeks=18.0,
+            adherence="good",
+            outcome="partial_response",
+        ),
+    )
+    return p.id
 
 
 def _one_patient(

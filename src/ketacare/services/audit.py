@@ -55,8 +55,22 @@ def _ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-_FIELDS = ("seq", "occurred_at", "actor_user_id", "actor_username", "actor_role", "action", "resource_type",
-           "resource_id", "patient_id", "outcome", "reason", "address", "details", "prev_hash")
+_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "action",
+    "resource_type",
+    "resource_id",
+    "patient_id",
+    "outcome",
+    "reason",
+    "address",
+    "details",
+    "prev_hash",
+)
 
 
 def _canonical(values: dict) -> bytes:
@@ -93,7 +107,8 @@ def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[d
     """Append events to the chain inside the caller's transaction (call just before commit).
 
     Plain SQL on the session's connection (no ORM objects): this runs on every audited request, so it is
-    kept to two statements after the lock. The lock is taken first and the head read after it, so two writers never fork the chain.
+    kept to two statements after the lock. The lock is taken first and the head read after it, so two
+    writers never fork the chain.
     """
     if not events:
         return []
@@ -108,9 +123,17 @@ def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[d
             raise ValueError(f"unknown audit action {ev.action!r}")
         seq += 1
         row = {
-            "seq": seq, "occurred_at": when, "actor_user_id": actor.user_id, "actor_username": actor.username,
-            "actor_role": actor.role, "action": ev.action, "resource_type": ev.resource_type,
-            "resource_id": ev.resource_id, "patient_id": ev.patient_id, "outcome": ev.outcome, "reason": ev.reason,
+            "seq": seq,
+            "occurred_at": when,
+            "actor_user_id": actor.user_id,
+            "actor_username": actor.username,
+            "actor_role": actor.role,
+            "action": ev.action,
+            "resource_type": ev.resource_type,
+            "resource_id": ev.resource_id,
+            "patient_id": ev.patient_id,
+            "outcome": ev.outcome,
+            "reason": ev.reason,
             "address": actor.address,
             "details": json.dumps(ev.details, sort_keys=True, separators=(",", ":"), default=str),
             "prev_hash": prev,

@@ -35,7 +35,8 @@ def trend_svg(
         return pad_t + h - (y - y0) / (y1 - y0) * h
 
     path = " ".join(
-        f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}" for i, (x, y) in enumerate(zip(xs, ys, strict=True))
+        f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}"
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True))
     )
     ticks = []
     for k in range(4):
@@ -47,7 +48,7 @@ def trend_svg(
     dots = "".join(
         f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" class="dot"><title>{escape(p.at.strftime("%Y-%m-%d"))}: '
         f"{y:.{decimals}f} {escape(unit)}</title></circle>"
-        for x, y, p in zip(xs, ys, points)
+        for x, y, p in zip(xs, ys, points, strict=True)
     )
     first, last = points[0].at.strftime("%Y-%m-%d"), points[-1].at.strftime("%Y-%m-%d")
     return (
