@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     login_lockout_base_seconds: int = 30
     cookie_secure: bool = False
     demo: bool = False
+    # Measurement-based care (issue #4): reminder email and one-time questionnaire links.
+    smtp_host: str = Field("", description="SMTP server for patient reminders; none are sent when empty")
+    smtp_port: int = 25
+    smtp_from: str = "ketacare@localhost"
+    link_key: str = Field("", description="HMAC key for one-time questionnaire links (generated if empty)")
+    public_url: str = Field("http://localhost:8000", description="Base URL of the clinic, for links in email")
+    assessment_plan: str = "standard"
 
 
 @lru_cache

@@ -38,7 +38,8 @@ def list_instruments(actor: Actor = Depends(Access("codes", "read"))):
             "version": i.version,
             "rater": i.rater,
             "items": [
-                {"id": it.id, "text": it.text, "values": list(it.values), "labels": list(it.labels)} for it in i.items
+                {"id": it.id, "text": it.text, "values": list(it.values), "labels": list(it.labels)}
+                for it in i.items
             ],
         }
         for i in all_instruments()
@@ -83,7 +84,9 @@ def create_link(
     patient_id: int, data: LinkCreate, db: DbDep, settings: SettingsDep, actor: Actor = Depends(WriteScores)
 ):
     """Issue a signed one-time questionnaire link bound to this patient, instrument and due date."""
-    return measurement_links.issue_link(db=db, actor=actor, settings=settings, patient_id=patient_id, data=data)
+    return measurement_links.issue_link(
+        db=db, actor=actor, settings=settings, patient_id=patient_id, data=data
+    )
 
 
 @router.get("/questionnaires/due", response_model=list[DueRead])
@@ -108,7 +111,10 @@ def alerts(db: DbDep, mine: bool = True, actor: Actor = Depends(Access("safety_a
 
 @router.post("/safety-alerts/{alert_id}/acknowledge", response_model=AlertRead)
 def acknowledge(
-    alert_id: int, data: AlertAcknowledge, db: DbDep, actor: Actor = Depends(Access("safety_alert", "acknowledge"))
+    alert_id: int,
+    data: AlertAcknowledge,
+    db: DbDep,
+    actor: Actor = Depends(Access("safety_alert", "acknowledge")),
 ):
     """Acknowledge an urgent alert with the action taken; send the `version` you read."""
     return measurement.acknowledge_alert(db=db, actor=actor, alert_id=alert_id, data=data)

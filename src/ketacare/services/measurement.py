@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 
 from sqlalchemy import func, inspect, select
@@ -66,8 +66,12 @@ def _summary(r: QuestionnaireResponse) -> ScoreSummary:
     )
 
 
-def _read(r: QuestionnaireResponse, answers: dict[str, float | None], result: ScoreResult | None = None,
-          alert_id: int | None = None) -> ResponseRead:
+def _read(
+    r: QuestionnaireResponse,
+    answers: dict[str, float | None],
+    result: ScoreResult | None = None,
+    alert_id: int | None = None,
+) -> ResponseRead:
     return ResponseRead(
         **_summary(r).model_dump(),
         patient_id=r.patient_id,
@@ -150,7 +154,12 @@ def audit_stored(uow: UnitOfWork, r: QuestionnaireResponse, alert: SafetyAlert |
         "questionnaire_response",
         r.id,
         patient_id=r.patient_id,
-        details={"instrument": r.instrument_id, "context": r.context, "via": r.via, "flags": json.loads(r.flags)},
+        details={
+            "instrument": r.instrument_id,
+            "context": r.context,
+            "via": r.via,
+            "flags": json.loads(r.flags),
+        },
     )
     if alert is not None:
         uow.audit(
@@ -188,7 +197,11 @@ def _answers(s: Session, response_ids: Sequence[int]) -> dict[int, list[tuple[st
     if not response_ids:
         return out
     rows = s.execute(
-        select(QuestionnaireItemAnswer.response_id, QuestionnaireItemAnswer.item_id, QuestionnaireItemAnswer.value)
+        select(
+            QuestionnaireItemAnswer.response_id,
+            QuestionnaireItemAnswer.item_id,
+            QuestionnaireItemAnswer.value,
+        )
         .where(QuestionnaireItemAnswer.response_id.in_(list(response_ids)))
         .order_by(QuestionnaireItemAnswer.id)
     )
@@ -255,7 +268,7 @@ def responses_for_session(session: Session, session_id: int) -> list[ScoreSummar
     return [_summary(r) for r in rows]
 
 
-_SESSION_START_COLUMNS = ("started_at", "start_at", "starts_at", "scheduled_at", "scheduled_start")
+_SESSION_START_COLUMNS = ("infusion_started_at", "started_at", "start_at", "scheduled_at")
 
 
 def session_times(session: Session, patient_id: int) -> list[datetime]:
@@ -263,13 +276,14 @@ def session_times(session: Session, patient_id: int) -> list[datetime]:
     table = Base.metadata.tables.get("infusion_sessions")
     if table is None or "patient_id" not in table.c:
         return []
-    column = next((table.c[n] for n in _SESSION_START_COLUMNS if n in table.c), None)
-    if column is None or not inspect(session.get_bind()).has_table("infusion_sessions"):
+    columns = [table.c[n] for n in _SESSION_START_COLUMNS if n in table.c]
+    if not columns or not inspect(session.connection()).has_table("infusion_sessions"):
         return []
-    rows = session.execute(
-        select(column).where(table.c.patient_id == patient_id, column.is_not(None)).order_by(column)
-    ).scalars()
-    return [t for t in rows]
+    start = func.coalesce(*columns) if len(columns) > 1 else columns[0]
+    q = select(start).where(table.c.patient_id == patient_id, start.is_not(None))
+    if "aborted_at" in table.c:
+        q = q.where(table.c.aborted_at.is_(None))
+    return [t if t.tzinfo else t.replace(tzinfo=UTC) for t in session.execute(q.order_by(start)).scalars()]
 
 
 def score_history(*, db: Database, actor: Actor, patient_id: int) -> ScoreHistory:
@@ -350,7 +364,9 @@ def _alert_read(s: Session, a: SafetyAlert) -> AlertRead:
     return read
 
 
-def open_alerts(s: Session, *, assigned_to: int | None = None, patient_id: int | None = None) -> list[SafetyAlert]:
+def open_alerts(
+    s: Session, *, assigned_to: int | None = None, patient_id: int | None = None
+) -> list[SafetyAlert]:
     """Return unacknowledged alerts (for one clinician, and the unassigned ones), oldest first."""
     q = select(SafetyAlert).where(SafetyAlert.acknowledged_at.is_(None))
     if assigned_to is not None:
@@ -408,4 +424,7 @@ def acknowledge_alert(*, db: Database, actor: Actor, alert_id: int, data: AlertA
 
 
 def count_open_alerts(s: Session) -> int:
-    return s.scalar(select(func.count()).select_from(SafetyAlert).where(SafetyAlert.acknowledged_at.is_(None))) or 0
+    return (
+        s.scalar(select(func.count()).select_from(SafetyAlert).where(SafetyAlert.acknowledged_at.is_(None)))
+        or 0
+    )

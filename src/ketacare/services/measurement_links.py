@@ -133,7 +133,9 @@ def make_link(
     """Create a signed link inside the caller's transaction (no audit here: the caller audits)."""
     instrument = load_instrument(instrument_id)
     if instrument.rater != "patient":
-        raise InvalidValue("instrument_id", f"{instrument.short_name} is rated by a clinician, not sent to patients")
+        raise InvalidValue(
+            "instrument_id", f"{instrument.short_name} is rated by a clinician, not sent to patients"
+        )
     if context not in CONTEXTS:
         raise InvalidValue("context", f"must be one of {', '.join(CONTEXTS)}")
     expires = datetime.combine(due_date + timedelta(days=valid_days), time(23, 59, 59), tzinfo=UTC)
@@ -148,7 +150,9 @@ def make_link(
     )
 
 
-def issue_link(*, db: Database, actor: Actor, settings: Settings, patient_id: int, data: LinkCreate) -> LinkRead:
+def issue_link(
+    *, db: Database, actor: Actor, settings: Settings, patient_id: int, data: LinkCreate
+) -> LinkRead:
     """Issue a one-time questionnaire link for a patient (staff hand it over or send it)."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("write", "scores", patient_id=patient_id)
@@ -167,7 +171,11 @@ def issue_link(*, db: Database, actor: Actor, settings: Settings, patient_id: in
             "create",
             "questionnaire_link",
             patient_id=patient_id,
-            details={"instrument": link.instrument_id, "due_date": str(data.due_date), "expires": link.expires_at},
+            details={
+                "instrument": link.instrument_id,
+                "due_date": str(data.due_date),
+                "expires": link.expires_at,
+            },
         )
         return link
 
@@ -180,7 +188,9 @@ def _check(s: Session, settings: Settings, token: str, now: datetime) -> LinkCla
             f"This link expired on {claims.expires_at:%Y-%m-%d}. Ask your clinic for a new one; nothing was saved.",
         )
     if s.get(QuestionnaireLinkUse, claims.nonce) is not None:
-        raise LinkRefused("used", "This link has already been used, so it cannot be used again. Nothing was saved.")
+        raise LinkRefused(
+            "used", "This link has already been used, so it cannot be used again. Nothing was saved."
+        )
     return claims
 
 
@@ -193,13 +203,21 @@ def open_link(*, db: Database, settings: Settings, token: str) -> LinkClaims:
 def link_actor(claims: LinkClaims, address: str | None) -> Actor:
     """The actor a link submission is recorded as: the patient the link was made for, with no login."""
     return Actor(
-        user_id=None, username=f"link:patient:{claims.patient_id}", role="patient",
-        patient_id=claims.patient_id, address=address,
+        user_id=None,
+        username=f"link:patient:{claims.patient_id}",
+        role="patient",
+        patient_id=claims.patient_id,
+        address=address,
     )
 
 
 def submit_via_link(
-    *, db: Database, settings: Settings, token: str, answers: dict[str, int | None], address: str | None = None
+    *,
+    db: Database,
+    settings: Settings,
+    token: str,
+    answers: dict[str, int | None],
+    address: str | None = None,
 ) -> LinkSubmission:
     """Store the answers given through a one-time link; refuse a reused, expired or forged link (nothing stored)."""
     with db.session() as s:
@@ -223,7 +241,9 @@ def submit_via_link(
             r, result, alert = store_response(
                 s,
                 patient_id=claims.patient_id,
-                data=ResponseCreate(instrument_id=claims.instrument_id, answers=answers, context=claims.context),
+                data=ResponseCreate(
+                    instrument_id=claims.instrument_id, answers=answers, context=claims.context
+                ),
                 answered_by_role="patient",
                 answered_by_user_id=None,
                 via="link",

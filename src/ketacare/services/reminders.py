@@ -133,7 +133,11 @@ def send_reminders(
                         row.id,
                         patient_id=p.id,
                         outcome="success" if row.status == "sent" else "failure",
-                        details={"instrument": st.item.instrument_id, "due": st.item.key, "attempt": row.attempt},
+                        details={
+                            "instrument": st.item.instrument_id,
+                            "due": st.item.key,
+                            "attempt": row.attempt,
+                        },
                     )
     finally:
         if smtp is not None:

@@ -38,7 +38,9 @@ def upgrade() -> None:
         sa.Column("flags", sa.Text(), nullable=False),
         sa.Column("created_at", _utc(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["answered_by_user_id"], ["users.id"], name=op.f("fk_questionnaire_responses_answered_by_user_id_users")
+            ["answered_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_questionnaire_responses_answered_by_user_id_users"),
         ),
         sa.ForeignKeyConstraint(
             ["patient_id"], ["patients.id"], name=op.f("fk_questionnaire_responses_patient_id_patients")
@@ -50,9 +52,7 @@ def upgrade() -> None:
         "questionnaire_responses",
         ["patient_id", "instrument_id", "answered_at"],
     )
-    op.create_index(
-        op.f("ix_questionnaire_responses_session_id"), "questionnaire_responses", ["session_id"]
-    )
+    op.create_index(op.f("ix_questionnaire_responses_session_id"), "questionnaire_responses", ["session_id"])
     op.create_table(
         "questionnaire_item_answers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -87,9 +87,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("nonce", name=op.f("pk_questionnaire_link_uses")),
     )
-    op.create_index(
-        op.f("ix_questionnaire_link_uses_patient_id"), "questionnaire_link_uses", ["patient_id"]
-    )
+    op.create_index(op.f("ix_questionnaire_link_uses_patient_id"), "questionnaire_link_uses", ["patient_id"])
     op.create_table(
         "reminder_outbox",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -125,8 +123,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["acknowledged_by"], ["users.id"], name=op.f("fk_safety_alerts_acknowledged_by_users")
         ),
-        sa.ForeignKeyConstraint(["assigned_to"], ["users.id"], name=op.f("fk_safety_alerts_assigned_to_users")),
-        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], name=op.f("fk_safety_alerts_patient_id_patients")),
+        sa.ForeignKeyConstraint(
+            ["assigned_to"], ["users.id"], name=op.f("fk_safety_alerts_assigned_to_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_safety_alerts_patient_id_patients")
+        ),
         sa.ForeignKeyConstraint(
             ["response_id"],
             ["questionnaire_responses.id"],
