@@ -9,7 +9,7 @@ signer nor the author and who does not see the first entry's numbers). A mismatc
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -130,7 +130,8 @@ def _request(data: DoseOrderCreate, facts: RecordFacts, start: datetime) -> Dose
 
 
 def _start(data: DoseOrderCreate) -> datetime:
-    return data.planned_start or clock.now().replace(second=0, microsecond=0)
+    """Return the planned start, default the next whole minute (never before a weight taken just now)."""
+    return data.planned_start or clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
 def _compute(s: Session, patient_id: int, data: DoseOrderCreate) -> tuple[RecordFacts, DoseOrder]:
@@ -373,6 +374,11 @@ def double_check_task(*, db: Database, actor: Actor, patient_id: int, order_id: 
         uow.authorize("double_check", "dose_order", patient_id=patient_id)
         row = _load(uow.session, patient_id, order_id)
         uow.audit("view", "dose_order", row.id, patient_id=patient_id, details={"view": "double_check"})
+        try:
+            _check_task(actor, row)
+            blocked = None
+        except InvalidValue as e:
+            blocked = e.message
         return DoubleCheckTask(
             order_id=row.id,
             patient_id=row.patient_id,
@@ -391,6 +397,7 @@ def double_check_task(*, db: Database, actor: Actor, patient_id: int, order_id: 
             asks_weight=row.weight_kg is not None,
             asks_rate=row.rate_ml_per_h is not None,
             attempts=len(row.double_check_entries or []),
+            blocked_reason=blocked,
         )
 
 

@@ -41,7 +41,9 @@ class DoseOrderCreate(_Strict):
 
     _start = field_validator("planned_start")(_aware)
 
-    @field_validator("weight_basis", "weight_basis_reason", "soft_limit_reason", "weight_confirmation", mode="before")
+    @field_validator(
+        "weight_basis", "weight_basis_reason", "soft_limit_reason", "weight_confirmation", mode="before"
+    )
     @classmethod
     def _blank(cls, v):
         return None if isinstance(v, str) and not v.strip() else v
@@ -177,6 +179,7 @@ class DoubleCheckTask(BaseModel):
     asks_weight: bool
     asks_rate: bool
     attempts: int
+    blocked_reason: str | None = Field(None, description="Why this user may not check this order")
 
 
 class DoseOrderSign(_Strict):

@@ -1,0 +1,165 @@
+"""Dose orders over HTTP: JSON errors naming the field, 422 with nothing stored, the pages and the PK explorer."""
+
+from __future__ import annotations
+
+import re
+
+
+def _create(clients, pid, **body):
+    return clients.api("prescriber").post(
+        f"/api/v1/patients/{pid}/dose-orders", json={"protocol_id": "iv-standard", **body}
+    )
+
+
+def test_api_create_sign_double_check_and_curve(clients, web_personas):
+    pid = web_personas.patient_a
+    r = _create(clients, pid)
+    assert r.status_code == 201, r.text
+    o = r.json()
+    assert o["dose_mg"] == 35.0 and o["rate_ml_per_h"] == 150.0 and o["status"] == "draft"
+    r = clients.api("prescriber").post(
+        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"]}
+    )
+    assert r.status_code == 200 and r.json()["status"] == "signed"
+    v = r.json()["version"]
+    nurse = clients.api("nurse")
+    task = nurse.get(f"/api/v1/patients/{pid}/dose-orders/{o['id']}/double-check").json()
+    assert "dose_mg" not in task and task["asks_weight"] and task["blocked_reason"] is None
+    r = nurse.post(
+        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/double-check",
+        json={"version": v, "check_weight_kg": 70, "check_dose_mg": 40, "check_rate_ml_per_h": 150},
+    )
+    assert r.status_code == 200 and r.json()["match"] is False and r.json()["status"] == "signed"
+    r = nurse.post(
+        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/double-check",
+        json={
+            "version": r.json()["version"],
+            "check_weight_kg": 70,
+            "check_dose_mg": 35,
+            "check_rate_ml_per_h": 150,
+        },
+    )
+    assert r.json()["match"] is True and r.json()["status"] == "double_checked"
+    r = clients.api("prescriber").post(
+        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"]}
+    )
+    assert r.status_code == 409
+    curve = clients.api("nurse").get(f"/api/v1/patients/{pid}/dose-orders/{o['id']}/curve").json()
+    assert curve["model_id"] == "kamp2020" and len(curve["median_ng_per_ml"]) == len(curve["times_min"])
+    assert any(rg["id"] == "dissociation" for rg in curve["ranges"])
+
+
+def test_api_hard_limit_is_422_naming_the_field_and_stores_nothing(clients, web_personas):
+    pid = web_personas.patient_a
+    r = _create(clients, pid, mg_per_kg=2.0, soft_limit_reason="x")
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "mg_per_kg"
+    assert clients.api("prescriber").get(f"/api/v1/patients/{pid}/dose-orders").json() == []
+    r = _create(clients, pid, mg_per_kg="lots")
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "mg_per_kg"
+
+
+def test_api_signer_cannot_double_check_and_nurse_cannot_create(clients, web_personas):
+    pid = web_personas.patient_a
+    assert (
+        clients.api("nurse")
+        .post(f"/api/v1/patients/{pid}/dose-orders", json={"protocol_id": "iv-standard"})
+        .status_code
+        == 403
+    )
+    o = _create(clients, pid).json()
+    s = (
+        clients.api("prescriber")
+        .post(f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"]})
+        .json()
+    )
+    r = clients.api("prescriber").post(
+        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/double-check",
+        json={
+            "version": s["version"],
+            "check_weight_kg": 70,
+            "check_dose_mg": 35,
+            "check_rate_ml_per_h": 150,
+        },
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "double_check"
+
+
+def test_web_calculate_save_sign_and_check(clients, web_personas):
+    pid = web_personas.patient_a
+    web = clients.web("prescriber")
+    page = web.get(f"/patients/{pid}/dose-orders")
+    assert page.status_code == 200 and "New order" in page.text
+    r = web.post(f"/patients/{pid}/dose-orders/new", data={"protocol_id": "iv-standard", "step": "calculate"})
+    assert r.status_code == 200
+    assert "Calculated order" in r.text and "150.0 mL/h" in r.text and "<svg" in r.text
+    assert "policy choice" in r.text and "Dissociation" in r.text
+    r = web.post(
+        f"/patients/{pid}/dose-orders/new",
+        data={"protocol_id": "iv-standard", "mg_per_kg": "0.8", "step": "calculate"},
+    )
+    assert r.status_code == 422 and 'name="soft_limit_reason"' in r.text
+    r = web.post(
+        f"/patients/{pid}/dose-orders/new",
+        data={"protocol_id": "iv-standard", "mg_per_kg": "1.2", "step": "create"},
+    )
+    assert r.status_code == 422 and "hard limit" in r.text
+    r = web.post(f"/patients/{pid}/dose-orders/new", data={"protocol_id": "iv-standard", "step": "create"})
+    assert r.status_code == 303
+    url = r.headers["location"]
+    oid = int(url.rsplit("/", 1)[1])
+    confirm = web.get(f"{url}/sign")
+    assert confirm.status_code == 200 and "You are about to sign" in confirm.text and "35 mg" in confirm.text
+    version = re.search(r'name="version" value="(\d+)"', confirm.text).group(1)
+    assert web.post(f"{url}/sign", data={"version": version}).status_code == 303
+    own = web.get(f"{url}/double-check")
+    assert "cannot double-check" in own.text
+    nurse = clients.web("nurse")
+    form = nurse.get(f"{url}/double-check")
+    assert form.status_code == 200 and 'name="check_dose_mg"' in form.text
+    body = form.text.split('<main id="main"', 1)[1]
+    assert "35 mg" not in body and "150.0" not in body and "70.0 kg" not in body  # first entry not shown
+    version = re.search(r'name="version" value="(\d+)"', form.text).group(1)
+    bad = nurse.post(
+        f"{url}/double-check",
+        data={
+            "version": version,
+            "check_weight_kg": "70",
+            "check_dose_mg": "3.5",
+            "check_rate_ml_per_h": "150",
+        },
+    )
+    assert bad.status_code == 200 and "MISMATCH" in bad.text
+    version = re.search(r'name="version" value="(\d+)"', bad.text).group(1)
+    ok = nurse.post(
+        f"{url}/double-check",
+        data={
+            "version": version,
+            "check_weight_kg": "70",
+            "check_dose_mg": "35",
+            "check_rate_ml_per_h": "150",
+        },
+    )
+    assert ok.status_code == 303
+    done = nurse.get(url)
+    assert "Signed and double-checked" in done.text and oid
+
+
+def test_chart_links_the_dose_orders_and_pk_explorer_renders(clients, web_personas):
+    pid = web_personas.patient_a
+    chart = clients.web("prescriber").get(f"/patients/{pid}")
+    assert f"/patients/{pid}/dose-orders" in chart.text
+    assert f"/patients/{pid}/dose-orders" not in clients.web("frontdesk").get(f"/patients/{pid}").text
+    r = clients.web("prescriber").get("/pk")
+    assert r.status_code == 200 and r.text.count('class="pk-median') == 3
+    r = clients.web("prescriber").get(
+        "/pk",
+        params={
+            "weight_kg": "80",
+            "r1_protocol": "iv-standard",
+            "r1_mg_per_kg": "3",
+            "r2_protocol": "iv-slow",
+        },
+    )
+    assert r.status_code == 422 and "hard limit" in r.text
+    assert clients.web("nurse").get("/pk").status_code == 403
