@@ -19,7 +19,30 @@ def _fillers(personas) -> dict[str, str]:
     med = patients.add_medication(db=personas.db, actor=personas["system"], patient_id=personas.patient_a,
                                   data=MedicationCreate(name="sertraline", dose_value=50, dose_unit="mg",
                                                         times_per_day=1))
-    return {"patient_id": str(personas.patient_a), "medication_id": str(med.id), "form": "allergy"}
+    fillers = {"patient_id": str(personas.patient_a), "medication_id": str(med.id), "form": "allergy"}
+    fillers.update(instrument_id="gad7", token="not-a-valid-link", alert_id="999999")  # issue #4
+    fillers.update(order_id=str(_dose_order_filler(personas)))  # issue #6
+    fillers.update(session_id=str(_session_filler(personas)))  # issue #7
+    fillers.update(evaluation_id=str(_evaluation_filler(personas)))  # issue #5
+    return fillers
+
+
+def _dose_order_filler(personas) -> int:
+    """A draft iv-standard order for patient A (70 kg, 168 cm on the record), created by the prescriber."""
+    from ketacare.services import dose_orders
+    from ketacare.services.schemas_dosing import DoseOrderCreate
+
+    return dose_orders.create_order(db=personas.db, actor=personas["prescriber"], patient_id=personas.patient_a,
+                                    data=DoseOrderCreate(protocol_id="iv-standard")).id
+
+
+def _session_filler(personas) -> int:
+    """A scheduled infusion session for patient A (chair 1), created by the nurse."""
+    from ketacare.services import sessions
+    from ketacare.services.schemas_sessions import SessionCreate
+
+    return sessions.create_session(db=personas.db, actor=personas["nurse"],
+                                   data=SessionCreate(patient_id=personas.patient_a, chair="Chair 1"))["id"]
 
 
 def _fill(path: str, fillers: dict[str, str]) -> str:
@@ -90,3 +113,12 @@ def test_persona_matrix_covers_every_route(app, clients, web_personas):
                 failures.append(f"{r.method} {r.path} as {persona or 'anonymous'}: expected {want}, got {s}")
     assert failures == [], "\n".join(failures)
     assert checked == len(table) * len(PERSONAS)
+
+
+def _evaluation_filler(personas) -> int:
+    """A stored (pending) eligibility evaluation of patient A, run by the prescriber."""
+    from ketacare.services import eligibility
+
+    return eligibility.evaluate_patient(db=personas.db, actor=personas["prescriber"],
+                                        patient_id=personas.patient_a).evaluation.id
+

@@ -63,7 +63,14 @@ class OverrideIn(_Strict):
 
 class TransitionRequest(_Strict):
     event: Literal[
-        "check_in", "pass_prechecks", "start_infusion", "pause", "resume", "end_infusion", "discharge", "abort"
+        "check_in",
+        "pass_prechecks",
+        "start_infusion",
+        "pause",
+        "resume",
+        "end_infusion",
+        "discharge",
+        "abort",
     ]
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
     override: OverrideIn | None = None

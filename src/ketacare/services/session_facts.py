@@ -150,9 +150,18 @@ def _eligibility_fact(s: Session, sess: InfusionSession, report: FactsReport, no
         report.notes["eligibility_current"] = "the eligibility evaluations table is not present yet"
         return False
     if ev is None:
+        report.notes["eligibility_current"] = "no accepted, current eligibility evaluation"
         return False
-    verdict = _get(ev, "eligible", "is_current", "current")
-    return bool(verdict) if verdict is not None else True
+    decide = _optional("ketacare.services.eligibility", "effective_decision")
+    eligible = _optional("ketacare.services.eligibility", "ELIGIBLE") or (
+        "eligible",
+        "eligible_with_cautions",
+    )
+    decision = decide(ev) if decide is not None else _get(ev, "effective_decision", "decision")
+    if decision not in eligible:
+        report.notes["eligibility_current"] = f"the standing evaluation's decision is {decision!r}"
+        return False
+    return True
 
 
 def _pregnancy_applicable(s: Session, sess: InfusionSession) -> bool:

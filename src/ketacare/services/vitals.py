@@ -64,11 +64,20 @@ def _domain_check(r: VitalIn) -> None:
 
 
 def _row_values(
-    r: VitalIn, *, patient_id: int, session_id: int | None, context: str, source: str, actor: Actor, now: datetime
+    r: VitalIn,
+    *,
+    patient_id: int,
+    session_id: int | None,
+    context: str,
+    source: str,
+    actor: Actor,
+    now: datetime,
 ) -> dict:
     measured = r.measured_at or now
     if measured.tzinfo is None:
-        raise InvalidValue("measured_at", "give the device time with its time zone (e.g. 2026-11-26T10:15:00Z)")
+        raise InvalidValue(
+            "measured_at", "give the device time with its time zone (e.g. 2026-11-26T10:15:00Z)"
+        )
     if measured > now + _FUTURE_TOLERANCE:
         raise InvalidValue("measured_at", "the reading is dated in the future: check the monitor's clock")
     return {
@@ -104,7 +113,10 @@ def _insert_new(s: Session, values: list[dict]) -> list[int]:
 
 
 def _locked(s: Session, session_id: int) -> bool:
-    return s.scalar(select(SessionSignature.id).where(SessionSignature.session_id == session_id).limit(1)) is not None
+    return (
+        s.scalar(select(SessionSignature.id).where(SessionSignature.session_id == session_id).limit(1))
+        is not None
+    )
 
 
 def _phase_start(s: Session, sess: InfusionSession) -> datetime:
@@ -146,14 +158,18 @@ def _to_alert(row: SessionAlert, t0: datetime) -> Alert:
     )
 
 
-def evaluate_session(s: Session, sess: InfusionSession, new_ids: Sequence[int]) -> tuple[list[int], list[int]]:
+def evaluate_session(
+    s: Session, sess: InfusionSession, new_ids: Sequence[int]
+) -> tuple[list[int], list[int]]:
     """Run the alert engine over each new reading of `sess`, in device-time order; persist raised/resolved."""
     if sess.state not in ALERT_PHASES or sess.infusion_started_at is None or not new_ids:
         return [], []
     rules = alert_rules()
     t0 = sess.infusion_started_at
     new = set(new_ids)
-    first_new = s.scalar(select(VitalSign.measured_at).where(VitalSign.id.in_(new)).order_by(VitalSign.measured_at))
+    first_new = s.scalar(
+        select(VitalSign.measured_at).where(VitalSign.id.in_(new)).order_by(VitalSign.measured_at)
+    )
     w = _window_min(rules)
     rows = s.execute(
         select(
@@ -177,7 +193,14 @@ def evaluate_session(s: Session, sess: InfusionSession, new_ids: Sequence[int]) 
         return (x - t0).total_seconds() / 60.0
 
     history = [
-        VitalReading(sbp=r.sbp_mmhg, dbp=r.dbp_mmhg, hr=r.hr_per_min, spo2=r.spo2_pct, rr=r.rr_per_min, t_min=tmin(r[1]))
+        VitalReading(
+            sbp=r.sbp_mmhg,
+            dbp=r.dbp_mmhg,
+            hr=r.hr_per_min,
+            spo2=r.spo2_pct,
+            rr=r.rr_per_min,
+            t_min=tmin(r[1]),
+        )
         for r in rows
     ]
     times = [h.t_min for h in history]
@@ -201,7 +224,9 @@ def evaluate_session(s: Session, sess: InfusionSession, new_ids: Sequence[int]) 
         now = history[i].t_min
         lo = bisect.bisect_left(times, now - w)
         hi = bisect.bisect_right(times, now)
-        changes = evaluate(history[lo:hi], baseline, rules, now, active, phase=sess.state, phase_start_min=phase_start)
+        changes = evaluate(
+            history[lo:hi], baseline, rules, now, active, phase=sess.state, phase_start_min=phase_start
+        )
         if not changes.raised and not changes.resolved:
             continue
         when = r[1]
@@ -266,7 +291,15 @@ def _store(
                 continue
             seen.add(r.client_id)
         values.append(
-            _row_values(r, patient_id=sess.patient_id, session_id=sess.id, context=ctx, source=source, actor=actor, now=now)
+            _row_values(
+                r,
+                patient_id=sess.patient_id,
+                session_id=sess.id,
+                context=ctx,
+                source=source,
+                actor=actor,
+                now=now,
+            )
         )
     ids = _insert_new(s, values)
     raised, resolved = evaluate_session(s, sess, ids)
@@ -294,7 +327,9 @@ def _publish_and_commit(uow: UnitOfWork, session_id: int, kinds: list[str]) -> l
     return board_bus.notify_in_transaction(uow.session, changes)
 
 
-def record_batch(*, db: Database, actor: Actor, session_id: int, readings: Sequence[GatewayReading]) -> BatchResult:
+def record_batch(
+    *, db: Database, actor: Actor, session_id: int, readings: Sequence[GatewayReading]
+) -> BatchResult:
     """Store a gateway batch once per client id (a re-posted batch stores nothing new) and evaluate alerts."""
     with UnitOfWork(db, actor) as uow:
         sess = _session_for_write(uow, session_id)
@@ -324,7 +359,13 @@ def record_patient_reading(*, db: Database, actor: Actor, patient_id: int, data:
         _domain_check(data)
         now = clock.now()
         values = _row_values(
-            data, patient_id=patient_id, session_id=None, context="screening", source="nurse", actor=actor, now=now
+            data,
+            patient_id=patient_id,
+            session_id=None,
+            context="screening",
+            source="nurse",
+            actor=actor,
+            now=now,
         )
         ids = _insert_new(s, [values])
         if not ids:
@@ -344,5 +385,7 @@ def list_patient_vitals(
         if context:
             q = q.where(VitalSign.context == context)
         rows = uow.session.scalars(q.order_by(VitalSign.measured_at.desc()).limit(limit)).all()
-        uow.audit("view", "vital_signs", patient_id, patient_id=patient_id, details={"context": context or ""})
+        uow.audit(
+            "view", "vital_signs", patient_id, patient_id=patient_id, details={"context": context or ""}
+        )
         return [VitalRead.model_validate(r) for r in rows]

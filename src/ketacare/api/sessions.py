@@ -1,0 +1,142 @@
+"""Infusion-session endpoints: schedule, transitions, checks, pump events, vitals (nurse and gateway batches),
+alerts, side effects, rescue, signing and addenda, and the live board snapshot."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from ketacare.api.deps import DbDep
+from ketacare.http.access import Access
+from ketacare.services import sessions, vitals
+from ketacare.services.actor import Actor
+from ketacare.services.schemas_sessions import (
+    AddendumCreate,
+    AlertAck,
+    BatchResult,
+    InfusionEventCreate,
+    RescueCreate,
+    SessionChecks,
+    SessionCreate,
+    SideEffectCreate,
+    SignRequest,
+    TransitionRead,
+    TransitionRequest,
+    VitalBatch,
+    VitalIn,
+    VitalRead,
+)
+
+router = APIRouter(tags=["infusion sessions"])
+Read = Access("infusion_session", "read")
+Chart = Access("infusion_session", "chart")
+
+
+@router.post("/sessions", status_code=201)
+def create_session(data: SessionCreate, db: DbDep, actor: Actor = Depends(Chart)):
+    """Schedule a session (patient, chair, product, time; planned dose if known)."""
+    return sessions.create_session(db=db, actor=actor, data=data)
+
+
+@router.get("/sessions")
+def list_sessions(db: DbDep, state: str | None = None, actor: Actor = Depends(Read)):
+    """List sessions, newest first; `state=infusing,recovery` filters."""
+    states = tuple(x for x in (state or "").split(",") if x) or None
+    return sessions.list_sessions(db=db, actor=actor, states=states)
+
+
+@router.get("/sessions/{session_id}")
+def read_session(session_id: int, db: DbDep, actor: Actor = Depends(Read)):
+    """Read a session: vitals, alerts, transitions, dose delivered vs ordered with the PK curve, guard status."""
+    return sessions.get_session(db=db, actor=actor, session_id=session_id)
+
+
+@router.patch("/sessions/{session_id}/checks")
+def update_checks(session_id: int, data: SessionChecks, db: DbDep, actor: Actor = Depends(Chart)):
+    """Record pre-check confirmations and discharge assessments (send the version you read)."""
+    return sessions.update_checks(db=db, actor=actor, session_id=session_id, data=data)
+
+
+@router.post("/sessions/{session_id}/transitions", response_model=TransitionRead)
+def transition(session_id: int, data: TransitionRequest, db: DbDep, actor: Actor = Depends(Chart)):
+    """Apply an event (check_in, pass_prechecks, start_infusion, ...). A refusal answers 409 with every failed
+    check; an override names the checks and gives a reason."""
+    result = sessions.apply_event(db=db, actor=actor, session_id=session_id, data=data)
+    if not result.allowed:
+        return JSONResponse(result.model_dump(), status_code=409)
+    return result
+
+
+@router.post("/sessions/{session_id}/infusion-events", status_code=201)
+def add_infusion_event(session_id: int, data: InfusionEventCreate, db: DbDep, actor: Actor = Depends(Chart)):
+    """Record a pump event; answers the dose delivered so far."""
+    return sessions.add_infusion_event(db=db, actor=actor, session_id=session_id, data=data)
+
+
+@router.post("/sessions/{session_id}/vitals", response_model=BatchResult, status_code=201)
+def add_vitals(session_id: int, data: VitalIn, db: DbDep, actor: Actor = Depends(Chart)):
+    """Record one reading (nurse entry); alerts are evaluated at once."""
+    return vitals.record_session_reading(db=db, actor=actor, session_id=session_id, data=data)
+
+
+@router.post("/sessions/{session_id}/vitals/batch", response_model=BatchResult)
+def add_vitals_batch(session_id: int, data: VitalBatch, db: DbDep, actor: Actor = Depends(Chart)):
+    """Monitor gateway: many readings, each with a client id and device time; a retried batch stores once."""
+    return vitals.record_batch(db=db, actor=actor, session_id=session_id, readings=data.readings)
+
+
+@router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge")
+def acknowledge(session_id: int, alert_id: int, data: AlertAck, db: DbDep, actor: Actor = Depends(Chart)):
+    """Acknowledge an alert with the action taken (who and when are recorded)."""
+    return sessions.acknowledge_alert(db=db, actor=actor, session_id=session_id, alert_id=alert_id, data=data)
+
+
+@router.post("/sessions/{session_id}/side-effects", status_code=201)
+def add_side_effect(session_id: int, data: SideEffectCreate, db: DbDep, actor: Actor = Depends(Chart)):
+    """Record a side effect with grade (1 mild ... 5 death) and times."""
+    return sessions.add_side_effect(db=db, actor=actor, session_id=session_id, data=data)
+
+
+@router.post("/sessions/{session_id}/rescue", status_code=201)
+def give_rescue(session_id: int, data: RescueCreate, db: DbDep, actor: Actor = Depends(Chart)):
+    """Record a rescue dose from the clinic formulary (refused outside the clinic's limits)."""
+    return sessions.give_rescue(db=db, actor=actor, session_id=session_id, data=data)
+
+
+@router.post("/sessions/{session_id}/sign")
+def sign(
+    session_id: int, data: SignRequest, db: DbDep, actor: Actor = Depends(Access("infusion_session", "sign"))
+):
+    """Sign the finished record (nurse, prescriber): the canonical JSON's SHA-256 is stored."""
+    return sessions.sign_session(db=db, actor=actor, session_id=session_id, data=data)
+
+
+@router.post("/sessions/{session_id}/addenda", status_code=201)
+def add_addendum(session_id: int, data: AddendumCreate, db: DbDep, actor: Actor = Depends(Chart)):
+    """Add a later change to a signed record (never an edit)."""
+    return sessions.add_addendum(db=db, actor=actor, session_id=session_id, data=data)
+
+
+@router.get("/board")
+def board(db: DbDep, actor: Actor = Depends(Read)):
+    """Every active chair: latest vitals, trend, infusion progress, alerts, guard status."""
+    return sessions.board_snapshot(db=db, actor=actor)
+
+
+@router.post("/patients/{patient_id}/vitals", response_model=VitalRead, status_code=201)
+def add_patient_vitals(
+    patient_id: int, data: VitalIn, db: DbDep, actor: Actor = Depends(Access("patient_clinical", "write"))
+):
+    """Record a reading outside a session (context screening by default), e.g. the eligibility BP."""
+    return vitals.record_patient_reading(db=db, actor=actor, patient_id=patient_id, data=data)
+
+
+@router.get("/patients/{patient_id}/vitals", response_model=list[VitalRead])
+def list_patient_vitals(
+    patient_id: int,
+    db: DbDep,
+    context: str | None = None,
+    actor: Actor = Depends(Access("patient_clinical", "read")),
+):
+    """List a patient's readings, newest first."""
+    return vitals.list_patient_vitals(db=db, actor=actor, patient_id=patient_id, context=context)

@@ -1,0 +1,1 @@
+"""Printable reports (adapters): PDFs rendered from service data."""

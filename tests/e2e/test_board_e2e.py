@@ -1,0 +1,57 @@
+"""The live board in real Chromium: a reading posted through the API appears on the nurse's board within 1 s."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from datetime import UTC, datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.browser
+
+
+def _api(base: str, path: str, body: dict, token: str | None = None) -> dict:
+    req = urllib.request.Request(f"{base}{path}", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json",
+                                          **({"Authorization": f"Bearer {token}"} if token else {})})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"{}")
+
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        yield b
+        b.close()
+
+
+def test_a_reading_posted_through_the_api_is_on_the_board_within_a_second(demo_server, chromium):
+    page = chromium.new_page(viewport={"width": 1440, "height": 900})
+    login(page, demo_server, "nurse")
+    page.goto(f"{demo_server}/board")
+    page.wait_for_selector("#board .chair")
+    expect(page.locator("#board-status")).to_contain_text("Live ·", timeout=10_000)
+    sid = page.get_attribute("#board .chair", "data-session")
+    token = _api(demo_server, "/api/v1/auth/login", {"username": "nurse", "password": "ketacare-demo"})["access_token"]
+    reading = {"client_id": f"e2e-{time.time_ns()}", "measured_at": datetime.now(UTC).isoformat(),
+               "sbp": 163, "dbp": 97, "hr": 91, "spo2": 96, "rr": 15}
+    t0 = time.perf_counter()
+    _api(demo_server, f"/api/v1/sessions/{sid}/vitals/batch", {"readings": [reading]}, token)
+    expect(page.locator(f"#chair-{sid} [data-vital=bp]")).to_have_text("163/97", timeout=1000)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 1.0
+    card = page.inner_text(f"#chair-{sid}")
+    assert "mmHg" in card and "91" in card
+    page.close()

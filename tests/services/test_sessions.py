@@ -1,0 +1,395 @@
+"""Infusion sessions through the services, on SQLite and PostgreSQL: guards, overrides, idempotent vitals,
+one alert per condition, signing and addenda."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+
+from ketacare.domain.errors import InvalidValue
+from ketacare.services import clock, session_facts, sessions, vitals
+from ketacare.services.schemas_sessions import (
+    AddendumCreate,
+    AlertAck,
+    GatewayReading,
+    InfusionEventCreate,
+    OverrideIn,
+    SessionChecks,
+    SessionCreate,
+    SideEffectCreate,
+    SignRequest,
+    TransitionRequest,
+    VitalIn,
+)
+from ketacare.store.tables import AuditEvent
+from ketacare.store.tables.sessions import SessionAlert, SessionTransition, VitalSign
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = T0
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def advance(self, minutes: float) -> None:
+        self.t += timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch) -> FakeClock:
+    c = FakeClock()
+    monkeypatch.setattr(clock, "now", c)
+    return c
+
+
+@dataclass
+class Order:
+    id: int = 1
+    signed_at: datetime | None = T0
+    double_checked_at: datetime | None = T0
+    dose_mg: float = 35.0
+
+
+@dataclass
+class Response:
+    instrument_id: str
+    context: str = "pre_session"
+
+
+@pytest.fixture
+def capabilities(monkeypatch):
+    """Stand-ins for issues #4/#5/#6 so these tests do not depend on their progress."""
+    state = {"order": Order(), "responses": [Response("gad7"), Response("cssrs_screen")], "eligible": True}
+    fakes = {
+        ("ketacare.services.dose_orders", "usable_order"): lambda s, pid: state["order"],
+        ("ketacare.services.measurement", "responses_for_session"): lambda s, sid: state["responses"],
+        ("ketacare.services.eligibility", "current_evaluation"): lambda s, pid: (
+            {"effective_decision": "eligible"} if state["eligible"] else None
+        ),
+    }
+    fakes[("ketacare.services.eligibility", "ELIGIBLE")] = ("eligible", "eligible_with_cautions")
+    monkeypatch.setattr(session_facts, "_optional", lambda m, n: fakes.get((m, n)))
+    return state
+
+
+def _ev(personas, sid, event, who="nurse", **kw):
+    return sessions.apply_event(
+        db=personas.db, actor=personas[who], session_id=sid, data=TransitionRequest(event=event, **kw)
+    )
+
+
+def _new(personas, product="racemic_ketamine"):
+    return sessions.create_session(
+        db=personas.db,
+        actor=personas["nurse"],
+        data=SessionCreate(
+            patient_id=personas.patient_a,
+            chair="Chair 1",
+            product=product,
+            planned_dose_mg=35,
+            planned_duration_min=40,
+            concentration_mg_per_ml=1.0,
+        ),
+    )["id"]
+
+
+def _ready(personas, sid, fake_clock):
+    """Check in, record baseline vitals and every confirmation the pre-checks need."""
+    _ev(personas, sid, "check_in")
+    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    sessions.update_checks(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=SessionChecks(
+            version=v["version"],
+            consent_confirmed=True,
+            escort_confirmed=True,
+            pregnancy_test_negative=True,
+            last_food_at=fake_clock.t - timedelta(hours=3),
+            last_liquid_at=fake_clock.t - timedelta(hours=1),
+        ),
+    )
+    vitals.record_session_reading(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=VitalIn(sbp=124, dbp=78, hr=72, spo2=98, rr=14),
+    )
+
+
+def _start(personas, sid, fake_clock):
+    _ready(personas, sid, fake_clock)
+    assert _ev(personas, sid, "pass_prechecks").allowed
+    r = _ev(personas, sid, "start_infusion")
+    assert r.allowed and r.state == "infusing"
+
+
+def test_no_path_to_infusing_without_the_guards(personas, fake_clock, capabilities):
+    sid = _new(personas)
+    with pytest.raises(InvalidValue):
+        _ev(personas, sid, "start_infusion")  # not meaningful from scheduled
+    _ev(personas, sid, "check_in")
+    with pytest.raises(InvalidValue):
+        _ev(personas, sid, "start_infusion")  # pre-checks first
+    r = _ev(personas, sid, "pass_prechecks")
+    assert not r.allowed and r.state == "checked_in"
+    failed = {g.id for g in r.failed_guards}
+    assert {
+        "consent_on_file",
+        "baseline_vitals_within_limits",
+        "fasting_confirmed",
+        "escort_confirmed",
+    } <= failed
+    with personas.db.session() as s:
+        rows = s.scalars(select(SessionTransition).where(SessionTransition.session_id == sid)).all()
+        assert [(t.event, t.allowed) for t in rows] == [("check_in", True), ("pass_prechecks", False)]
+        assert rows[1].failed_guards and rows[1].by_username == "nurse"
+
+
+def test_every_guard_passing_reaches_infusing_and_a_later_failure_stops_the_start(
+    personas, fake_clock, capabilities
+):
+    sid = _new(personas)
+    _ready(personas, sid, fake_clock)
+    assert _ev(personas, sid, "pass_prechecks").allowed
+    capabilities["order"] = None  # the order was cancelled between pre-check and chair
+    r = _ev(personas, sid, "start_infusion")
+    assert not r.allowed and "dose_order_signed" in {g.id for g in r.failed_guards}
+    capabilities["order"] = Order()
+    assert _ev(personas, sid, "start_infusion").state == "infusing"
+
+
+def test_an_override_needs_a_reason_and_an_allowed_role_and_is_audited(personas, fake_clock, capabilities):
+    capabilities["eligible"] = False
+    sid = _new(personas)
+    _ready(personas, sid, fake_clock)
+    ov = OverrideIn(guard_ids=["eligibility_current"], reason="re-evaluation booked; seen today by Dr Okafor")
+    r = _ev(personas, sid, "pass_prechecks", override=ov)  # nurse: not an allowed role
+    assert not r.allowed and "not allowed" in r.failed_guards[0].message
+    r = _ev(personas, sid, "pass_prechecks", who="prescriber", override=ov)
+    assert r.allowed and r.overrides_used[0]["role"] == "prescriber"
+    with pytest.raises(ValidationError):
+        OverrideIn(guard_ids=["eligibility_current"], reason="  ")
+    with personas.db.session() as s:
+        ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "override")).all()
+        assert len(ev) == 1 and ev[0].reason.startswith("re-evaluation")
+    # consent cannot be overridden by anyone
+    sid2 = _new(personas)
+    _ev(personas, sid2, "check_in")
+    r = _ev(
+        personas,
+        sid2,
+        "pass_prechecks",
+        who="prescriber",
+        override=OverrideIn(guard_ids=["consent_on_file"], reason="patient agreed verbally"),
+    )
+    assert not r.allowed and "consent_on_file" in {g.id for g in r.failed_guards}
+
+
+def test_missing_capabilities_count_as_absent_facts_with_a_named_reason(personas, fake_clock, monkeypatch):
+    monkeypatch.setattr(session_facts, "_optional", lambda m, n: None)
+    sid = _new(personas)
+    _ready(personas, sid, fake_clock)
+    r = _ev(personas, sid, "pass_prechecks")
+    msgs = {g.id: g.message for g in r.failed_guards}
+    assert not r.allowed
+    assert "issue #6" in msgs["dose_order_signed"] and "issue #4" in msgs["questionnaires_done"]
+    assert "issue #5" in msgs["eligibility_current"]
+
+
+def _batch(n, start, **vals):
+    return [
+        GatewayReading(client_id=f"mon7-{k}", measured_at=start + timedelta(minutes=k), **vals)
+        for k in range(n)
+    ]
+
+
+def test_a_batch_reposted_after_a_timeout_stores_each_reading_once(personas, fake_clock, capabilities):
+    sid = _new(personas)
+    _start(personas, sid, fake_clock)
+    fake_clock.advance(12)
+    batch = _batch(10, T0 + timedelta(minutes=1), sbp=130, dbp=80, hr=75, spo2=98, rr=14)
+    first = vitals.record_batch(db=personas.db, actor=personas["nurse"], session_id=sid, readings=batch)
+    again = vitals.record_batch(db=personas.db, actor=personas["nurse"], session_id=sid, readings=batch)
+    assert (first.stored, first.duplicates) == (10, 0)
+    assert (again.stored, again.duplicates) == (0, 10)
+    with personas.db.session() as s:
+        n = s.scalar(
+            select(func.count())
+            .select_from(VitalSign)
+            .where(VitalSign.session_id == sid, VitalSign.source == "gateway")
+        )
+        row = s.scalars(select(VitalSign).where(VitalSign.client_id == "mon7-3")).one()
+    assert n == 10
+    assert row.measured_at == T0 + timedelta(minutes=4) and row.received_at == fake_clock.t
+
+
+def test_186_over_104_held_raises_one_alert_and_the_acknowledgement_records_who_and_what(
+    personas, fake_clock, capabilities
+):
+    sid = _new(personas)
+    _start(personas, sid, fake_clock)
+    fake_clock.advance(30)
+    high = [
+        GatewayReading(
+            client_id=f"bp-{k}",
+            measured_at=T0 + timedelta(minutes=5 * k + 1),
+            sbp=186,
+            dbp=104,
+            hr=88,
+            spo2=97,
+            rr=14,
+        )
+        for k in range(5)
+    ]
+    res = vitals.record_batch(db=personas.db, actor=personas["nurse"], session_id=sid, readings=high[:2])
+    res2 = vitals.record_batch(db=personas.db, actor=personas["nurse"], session_id=sid, readings=high[2:])
+    assert len(res.alerts_raised) == 1 and res2.alerts_raised == []
+    with personas.db.session() as s:
+        alerts = s.scalars(select(SessionAlert).where(SessionAlert.session_id == sid)).all()
+    assert len(alerts) == 1
+    a = alerts[0]
+    assert a.rule_id == "bp_severe" and a.priority == "high" and "pause" in a.actions
+    assert a.advice.startswith("Recheck BP") and "186/104" in a.trigger
+    acked = sessions.acknowledge_alert(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        alert_id=a.id,
+        data=AlertAck(action_taken="rechecked: 184/102, prescriber called"),
+    )
+    assert acked["acknowledged_by"] == "nurse" and acked["action_taken"].startswith("rechecked")
+    assert acked["status"] == "acknowledged"
+    with pytest.raises(InvalidValue):
+        sessions.acknowledge_alert(
+            db=personas.db,
+            actor=personas["prescriber"],
+            session_id=sid,
+            alert_id=a.id,
+            data=AlertAck(action_taken="again"),
+        )
+    # the pressure comes down past the margin: resolved, and a new rise would alert again
+    vitals.record_batch(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        readings=[GatewayReading(client_id="bp-ok", measured_at=T0 + timedelta(minutes=27), sbp=150, dbp=92)],
+    )
+    with personas.db.session() as s:
+        a = s.get(SessionAlert, a.id)
+    assert a.resolved_at is not None and "back within limits" in a.resolution
+
+
+def _to_discharge(personas, sid, fake_clock, capabilities):
+    _start(personas, sid, fake_clock)
+    sessions.add_infusion_event(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=InfusionEventCreate(kind="start", rate_ml_per_h=52.5, at=fake_clock.t),
+    )
+    fake_clock.advance(40)
+    sessions.add_infusion_event(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=InfusionEventCreate(kind="stop", at=fake_clock.t),
+    )
+    sessions.add_side_effect(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=SideEffectCreate(type="nausea", grade=1, onset_at=fake_clock.t - timedelta(minutes=10)),
+    )
+    assert _ev(personas, sid, "end_infusion").state == "recovery"
+    fake_clock.advance(65)
+    vitals.record_session_reading(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=VitalIn(sbp=128, dbp=80, hr=74, spo2=98, rr=14),
+    )
+    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    assert v["dose"]["delivered_mg"] == pytest.approx(35.0)
+    sessions.update_checks(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=SessionChecks(
+            version=v["version"],
+            aldrete_score=10,
+            dissociation_resolved=True,
+            sedation_resolved=True,
+            escort_present=True,
+        ),
+    )
+    r = _ev(personas, sid, "discharge")
+    assert r.allowed, r.failed_guards
+
+
+def test_signing_stores_the_canonical_digest_and_later_changes_are_addenda(
+    personas, fake_clock, capabilities
+):
+    sid = _new(personas)
+    _to_discharge(personas, sid, fake_clock, capabilities)
+    a = sessions.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
+    b = sessions.sign_session(
+        db=personas.db, actor=personas["prescriber"], session_id=sid, data=SignRequest()
+    )
+    assert a["sha256"] == b["sha256"] and len(a["sha256"]) == 64
+    with pytest.raises(InvalidValue):
+        sessions.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
+    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    with pytest.raises(InvalidValue):
+        sessions.update_checks(
+            db=personas.db,
+            actor=personas["nurse"],
+            session_id=sid,
+            data=SessionChecks(version=v["version"], aldrete_score=9),
+        )
+    with pytest.raises(InvalidValue):
+        vitals.record_session_reading(
+            db=personas.db, actor=personas["nurse"], session_id=sid, data=VitalIn(hr=70)
+        )
+    add = sessions.add_addendum(
+        db=personas.db,
+        actor=personas["prescriber"],
+        session_id=sid,
+        data=AddendumCreate(text="Patient phoned next day: well, no nausea."),
+    )
+    assert add["prev_sha256"] == a["sha256"]
+    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    assert v["verification"]["intact"] and v["addenda"][0]["text"].startswith("Patient phoned")
+    with personas.db.session() as s:  # someone edits a stored reading behind the application's back
+        s.execute(update(VitalSign).where(VitalSign.session_id == sid).values(sbp_mmhg=110))
+    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    assert not v["verification"]["intact"]
+
+
+def test_screening_vitals_are_kept_for_the_eligibility_evaluation(personas, fake_clock):
+    vitals.record_patient_reading(
+        db=personas.db,
+        actor=personas["nurse"],
+        patient_id=personas.patient_b,
+        data=VitalIn(sbp=142, dbp=88, hr=80),
+    )
+    with personas.db.session() as s:
+        row = vitals.latest_vitals(s, personas.patient_b, context="screening")
+    assert (row.sbp_mmhg, row.dbp_mmhg, row.context) == (142, 88, "screening")
+
+
+def test_a_reading_with_diastolic_above_systolic_is_refused(personas, fake_clock, capabilities):
+    sid = _new(personas)
+    _ev(personas, sid, "check_in")
+    with pytest.raises(InvalidValue):
+        vitals.record_session_reading(
+            db=personas.db, actor=personas["nurse"], session_id=sid, data=VitalIn(sbp=80, dbp=120)
+        )
