@@ -163,3 +163,117 @@ def test_chart_links_the_dose_orders_and_pk_explorer_renders(clients, web_person
     )
     assert r.status_code == 422 and "hard limit" in r.text
     assert clients.web("nurse").get("/pk").status_code == 403
+
+
+# --- blinded reads while an order awaits its independent double check --------------------------------------
+
+# numbers a blinded reader may see: identifiers, the chart's height and age, the protocol's duration
+VISIBLE_NUMBERS = {
+    "id", "patient_id", "version", "created_by", "signed_by", "double_checked_by", "cancelled_by", "by",
+    "height_cm", "age_years", "duration_min", "order_id",
+}
+
+
+def _numbers(value, key=None):
+    """Yield (key, number) for every number in a JSON document (bools excluded)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _numbers(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _numbers(v, key)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield key, value
+
+
+def _signed_order(clients, pid):
+    o = _create(clients, pid).json()
+    s = clients.api("prescriber").post(
+        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"]}
+    )
+    assert s.status_code == 200
+    return s.json()
+
+
+def _pass_check(clients, pid, o):
+    r = clients.api("nurse").post(
+        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/double-check",
+        json={"version": o["version"], "check_weight_kg": 70, "check_dose_mg": 35, "check_rate_ml_per_h": 150},
+    )
+    assert r.json()["match"] is True
+
+
+def test_api_nurse_gets_a_blinded_signed_order_and_the_signer_does_not(clients, web_personas):
+    pid = web_personas.patient_a
+    o = _signed_order(clients, pid)
+    base = f"/api/v1/patients/{pid}/dose-orders"
+    nurse = clients.api("nurse")
+    got = nurse.get(f"{base}/{o['id']}")
+    assert got.status_code == 200
+    listed = nurse.get(base)
+    assert listed.status_code == 200 and [x["id"] for x in listed.json()] == [o["id"]]
+    for doc in (got.json(), listed.json()[0]):
+        assert doc["blinded"] is True and "enter weight and dose" in doc["blinded_reason"]
+        assert doc["dose_mg"] is None and doc["weight_kg"] is None and doc["rate_ml_per_h"] is None
+        assert doc["dosing_weight_kg"] is None and doc["mg_per_kg"] is None and doc["order_json"] is None
+        leaked = [(k, v) for k, v in _numbers(doc) if k not in VISIBLE_NUMBERS]
+        assert leaked == []
+    curve = nurse.get(f"{base}/{o['id']}/curve")
+    assert curve.status_code == 200
+    body = curve.json()
+    assert body["curve"] is None and body["blinded"] is True
+    assert "median_ng_per_ml" not in body and "dose_mg" not in body and "weight_kg" not in body
+    signer = clients.api("prescriber").get(f"{base}/{o['id']}").json()
+    assert signer["blinded"] is False and signer["dose_mg"] == 35.0 and signer["rate_ml_per_h"] == 150.0
+    assert "median_ng_per_ml" in clients.api("prescriber").get(f"{base}/{o['id']}/curve").json()
+    _pass_check(clients, pid, o)
+    after = nurse.get(f"{base}/{o['id']}").json()
+    assert after["blinded"] is False and after["dose_mg"] == 35.0 and after["weight_kg"] == 70.0
+    assert nurse.get(base).json()[0]["rate_ml_per_h"] == 150.0
+    assert "median_ng_per_ml" in nurse.get(f"{base}/{o['id']}/curve").json()
+
+
+def _main(page) -> str:
+    return page.text.split('<main id="main"', 1)[1]
+
+
+def test_web_pages_blind_a_signed_order_for_the_nurse(clients, web_personas):
+    pid = web_personas.patient_a
+    o = _signed_order(clients, pid)
+    url = f"/patients/{pid}/dose-orders/{o['id']}"
+    nurse = clients.web("nurse")
+    for page in (nurse.get(url), nurse.get(f"/patients/{pid}/dose-orders")):
+        assert page.status_code == 200
+        body = _main(page)
+        assert "35 mg" not in body and "150.0" not in body and "70.0 kg" not in body
+        assert "pk-median" not in body and f'href="{url}/double-check"' in body
+    body = _main(nurse.get(url))
+    assert "are hidden" in body and "awaiting your independent double check" in body
+    signer = _main(clients.web("prescriber").get(url))
+    assert "35 mg" in signer and "150.0 mL/h" in signer and "are hidden" not in signer
+    _pass_check(clients, pid, o)
+    done = _main(nurse.get(url))
+    assert "35 mg" in done and "150.0 mL/h" in done and "are hidden" not in done and "pk-median" in done
+
+
+def test_web_a_second_prescriber_sees_the_signed_order_blinded(clients, web_personas):
+    from ketacare.services import users
+    from ketacare.services.actor import Actor
+    from ketacare.services.schemas import UserCreate
+    from tests.conftest import PASSWORD
+
+    u = users.create_user(db=web_personas.db, actor=web_personas["system"],
+                          data=UserCreate(username="drtwo", display_name="Dr Two", role="prescriber",
+                                          password=PASSWORD))
+    web_personas.actors["drtwo"] = Actor(u.id, "drtwo", "prescriber")
+    pid = web_personas.patient_a
+    o = _signed_order(clients, pid)
+    url = f"/patients/{pid}/dose-orders/{o['id']}"
+    two = clients.web("drtwo")
+    for path in (url, f"{url}/sign", f"/patients/{pid}/dose-orders"):
+        page = two.get(path)
+        assert page.status_code == 200, path
+        body = _main(page)
+        assert "35 mg" not in body and "150.0" not in body and "70.0 kg" not in body, path
+        assert f'href="{url}/double-check"' in body, path
+    assert clients.api("drtwo").get(f"/api/v1{url}").json()["dose_mg"] is None

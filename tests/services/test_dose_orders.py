@@ -348,3 +348,123 @@ def test_the_curve_of_an_iv_order_has_a_band_around_the_median(db, personas):
     med, lo, hi = c.at(40.0)
     assert lo < med < hi
     assert 150 < c.cmax_ng_per_ml < 350  # 35 mg over 40 min at 70 kg, Kamp 2020: ~253 ng/mL
+
+
+# --- blinded reads while an order awaits its independent double check --------------------------------------
+
+WITHHELD = (
+    "weight_kg", "previous_weight_kg", "bmi_kg_per_m2", "dosing_weight_kg", "mg_per_kg", "dose_mg",
+    "delivered_mg_per_kg", "vial_strength_mg_per_ml", "draw_volume_ml", "diluent_volume_ml", "final_volume_ml",
+    "final_concentration_mg_per_ml", "volume_ml", "rate_ml_per_h", "limit_messages", "order_json",
+)
+
+
+def _assert_blinded(o):
+    assert o.blinded is True and "independent double check" in o.blinded_reason
+    dumped = o.model_dump()
+    withheld = {k: dumped[k] for k in WITHHELD}
+    assert withheld == dict.fromkeys(WITHHELD), withheld  # withheld as None, never 0
+    assert o.candidates == [] and dose_orders.order_curve(o) is None
+    for e in o.double_check_entries:
+        assert e.check_weight_kg is None and e.check_dose_mg is None and e.check_rate_ml_per_h is None
+
+
+def _assert_full(o):
+    assert o.blinded is False and o.blinded_reason is None
+    assert o.dose_mg == 35.0 and o.weight_kg == 70.0 and o.rate_ml_per_h == 150.0 and o.mg_per_kg == 0.5
+    assert o.order_json["dose_mg"] == 35.0 and o.limit_messages is not None
+
+
+def _second_prescriber(db, personas) -> Actor:
+    from ketacare.services import users
+    from ketacare.services.schemas import UserCreate
+    from tests.conftest import PASSWORD
+
+    u = users.create_user(db=db, actor=personas["system"],
+                          data=UserCreate(username="drtwo", display_name="Dr Two", role="prescriber",
+                                          password=PASSWORD))
+    return Actor(u.id, "drtwo", "prescriber")
+
+
+def test_a_nurse_reading_a_signed_order_sees_no_weight_dose_or_rate(db, personas):
+    pid = personas.patient_a
+    o = _signed(db, personas)
+    nurse = personas["nurse"]
+    got = dose_orders.get_order(db=db, actor=nurse, patient_id=pid, order_id=o.id)
+    _assert_blinded(got)
+    assert got.status == "signed" and got.duration_min == 40.0 and got.version == o.version
+    view = _events(db)[-1]
+    assert view.action == "view" and json.loads(view.details) == {"blinded": True}
+    listed = dose_orders.list_orders(db=db, actor=nurse, patient_id=pid)
+    assert [x.id for x in listed] == [o.id]
+    _assert_blinded(listed[0])
+    ev = _events(db)[-1]
+    assert ev.action == "list" and json.loads(ev.details)["blinded"] is True
+    # the double-check form still works from the blinded read
+    task = dose_orders.double_check_task(db=db, actor=nurse, patient_id=pid, order_id=o.id)
+    assert task.blocked_reason is None and task.asks_weight and task.asks_rate
+
+
+def test_the_author_signer_and_system_see_the_signed_order(db, personas):
+    pid = personas.patient_a
+    o = _signed(db, personas)
+    for who in ("prescriber", "system"):
+        got = dose_orders.get_order(db=db, actor=personas[who], patient_id=pid, order_id=o.id)
+        _assert_full(got)
+        assert "blinded" not in json.loads(_events(db)[-1].details or "{}")
+        _assert_full(dose_orders.list_orders(db=db, actor=personas[who], patient_id=pid)[0])
+
+
+def test_a_second_prescriber_is_blinded_until_the_check(db, personas):
+    pid = personas.patient_a
+    two = _second_prescriber(db, personas)
+    o = _signed(db, personas)
+    _assert_blinded(dose_orders.get_order(db=db, actor=two, patient_id=pid, order_id=o.id))
+    dose_orders.double_check_order(
+        db=db, actor=two, patient_id=pid, order_id=o.id,
+        data=DoubleCheckCreate(version=o.version, check_weight_kg=70.0, check_dose_mg=35.0,
+                               check_rate_ml_per_h=150.0),
+    )
+    _assert_full(dose_orders.get_order(db=db, actor=two, patient_id=pid, order_id=o.id))
+
+
+def test_a_failed_check_hides_the_entries_numbers_and_a_passing_check_unblinds(db, personas):
+    pid = personas.patient_a
+    nurse = personas["nurse"]
+    o = _signed(db, personas)
+    out = dose_orders.double_check_order(
+        db=db, actor=nurse, patient_id=pid, order_id=o.id,
+        data=DoubleCheckCreate(version=o.version, check_weight_kg=70.0, check_dose_mg=53.0,
+                               check_rate_ml_per_h=150.0),
+    )
+    assert not out.match
+    got = dose_orders.get_order(db=db, actor=nurse, patient_id=pid, order_id=o.id)
+    _assert_blinded(got)
+    assert len(got.double_check_entries) == 1 and got.double_check_entries[0].match is False
+    assert got.double_check_entries[0].differing_fields == ["dose_mg"]
+    signer_view = dose_orders.get_order(db=db, actor=personas["prescriber"], patient_id=pid, order_id=o.id)
+    assert signer_view.double_check_entries[0].check_dose_mg == 53.0
+    dose_orders.double_check_order(
+        db=db, actor=nurse, patient_id=pid, order_id=o.id,
+        data=DoubleCheckCreate(version=out.version, check_weight_kg=70.0, check_dose_mg=35.0,
+                               check_rate_ml_per_h=150.0),
+    )
+    after = dose_orders.get_order(db=db, actor=nurse, patient_id=pid, order_id=o.id)
+    _assert_full(after)
+    assert after.status == "double_checked" and after.double_check_entries[0].check_dose_mg == 53.0
+    assert "blinded" not in json.loads(_events(db)[-1].details or "{}")
+    assert dose_orders.order_curve(after) is not None
+    _assert_full(dose_orders.list_orders(db=db, actor=nurse, patient_id=pid)[0])
+
+
+def test_a_draft_is_blinded_for_the_nurse_and_a_cancelled_order_is_not(db, personas):
+    pid = personas.patient_a
+    draft = dose_orders.create_order(
+        db=db, actor=personas["prescriber"], patient_id=pid, data=DoseOrderCreate(protocol_id="iv-standard")
+    )
+    seen = dose_orders.get_order(db=db, actor=personas["nurse"], patient_id=pid, order_id=draft.id)
+    assert seen.blinded and seen.dose_mg is None and seen.rate_ml_per_h is None
+    _assert_full(dose_orders.get_order(db=db, actor=personas["prescriber"], patient_id=pid, order_id=draft.id))
+    dose_orders.cancel_order(db=db, actor=personas["prescriber"], patient_id=pid, order_id=draft.id,
+                             data=DoseOrderCancel(version=draft.version, reason="wrong protocol"))
+    _assert_full(dose_orders.get_order(db=db, actor=personas["nurse"], patient_id=pid, order_id=draft.id))

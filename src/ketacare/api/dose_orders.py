@@ -26,7 +26,7 @@ router = APIRouter(prefix="/patients/{patient_id}/dose-orders", tags=["dose orde
 
 @router.get("", response_model=list[DoseOrderRead])
 def list_orders(patient_id: int, db: DbDep, actor: Actor = Depends(Access("dose_order", "read"))):
-    """List the patient's dose orders, newest first."""
+    """List the patient's dose orders, newest first (`blinded: true` rows withhold their numbers)."""
     return dose_orders.list_orders(db=db, actor=actor, patient_id=patient_id)
 
 
@@ -54,7 +54,12 @@ def create_order(
 def read_order(
     patient_id: int, order_id: int, db: DbDep, actor: Actor = Depends(Access("dose_order", "read"))
 ):
-    """Read one order with its inputs, results, limit messages and double-check entries."""
+    """Read one order with its inputs, results, limit messages and double-check entries.
+
+    While the order is signed and awaits the independent double check, anyone but its author and signer gets a
+    blinded read: weight, dose, rate, volumes, concentrations, limit messages and order_json are null and
+    `blinded` is true (enter your own numbers on the double-check form).
+    """
     return dose_orders.get_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
 
 
@@ -112,12 +117,24 @@ def order_curve(
     model: str | None = Query(None, description="PK model id; default: the clinic default"),
     actor: Actor = Depends(Access("dose_order", "read")),
 ):
-    """Predicted plasma concentration (ng/mL) of an IV order: typical, median and 5-95% population band."""
+    """Predicted plasma concentration (ng/mL) of an IV order: typical, median and 5-95% population band.
+
+    While the order awaits your independent double check the curve is withheld (`curve: null`,
+    `blinded: true`): it would reveal the dose and the weight.
+    """
     order = dose_orders.get_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
     if model is not None and model not in model_ids():
         from ketacare.domain.errors import InvalidValue
 
         raise InvalidValue("model", f"unknown PK model '{model}': use one of {', '.join(model_ids())}")
+    if order.blinded:
+        return {
+            "order_id": order_id,
+            "curve": None,
+            "blinded": True,
+            "blinded_reason": order.blinded_reason,
+            "note": "the predicted curve is withheld until the independent double check has passed",
+        }
     curve = dose_orders.order_curve(order, model)
     if curve is None:
         return {"order_id": order_id, "curve": None, "note": "the PK core predicts IV infusions only"}

@@ -32,6 +32,7 @@ from ketacare.services import clock
 from ketacare.services.actor import Actor
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.schemas_dosing import (
+    BLINDED_REASON,
     DoseOrderCancel,
     DoseOrderCreate,
     DoseOrderPreview,
@@ -300,8 +301,64 @@ def _flush(s: Session, db: Database, row: DoseOrderRecord, sent: int) -> None:
         raise Conflict("dose order", current_version=current or -1, sent_version=sent) from None
 
 
+# What a blinded reader must not see: every number computed from (or revealing) the weight and the dose, and
+# the prescriber's free-text reasons (they often quote a weight or a dose). Withheld means None, never zero.
+BLINDED_FIELDS = (
+    "weight_kg",
+    "previous_weight_kg",
+    "bmi_kg_per_m2",
+    "dosing_weight_kg",
+    "mg_per_kg",
+    "dose_mg",
+    "delivered_mg_per_kg",
+    "vial_strength_mg_per_ml",
+    "draw_volume_ml",
+    "diluent_volume_ml",
+    "final_volume_ml",
+    "final_concentration_mg_per_ml",
+    "volume_ml",
+    "rate_ml_per_h",
+    "weight_basis_reason",
+    "weight_confirmation",
+    "soft_limit_reason",
+    "limit_messages",
+    "order_json",
+)
+BLINDED_ENTRY_FIELDS = ("check_weight_kg", "check_dose_mg", "check_rate_ml_per_h")
+
+
+def is_blinded(actor: Actor, row: DoseOrderRecord | DoseOrderRead) -> bool:
+    """Return True when this reader must not see the order's numbers: the order is a draft or awaits its
+    independent double check, and the reader is neither its author nor its signer (nor the local operator).
+
+    Drafts are blinded too: a nurse who saw the draft's numbers could not check the signed order independently.
+    """
+    if row.status not in ("draft", "signed") or actor.role == "system":
+        return False
+    return not (
+        _is_same_person(actor, row.created_by, row.created_by_name)
+        or _is_same_person(actor, row.signed_by, row.signed_by_name)
+    )
+
+
+def _read(actor: Actor, row: DoseOrderRecord) -> DoseOrderRead:
+    """Return the order as this reader may see it (blinded while it awaits their double check)."""
+    full = DoseOrderRead.model_validate(row)
+    if not is_blinded(actor, row):
+        return full
+    entries = [e.model_copy(update=dict.fromkeys(BLINDED_ENTRY_FIELDS)) for e in full.double_check_entries]
+    return full.model_copy(
+        update={
+            **dict.fromkeys(BLINDED_FIELDS),
+            "double_check_entries": entries,
+            "blinded": True,
+            "blinded_reason": BLINDED_REASON,
+        }
+    )
+
+
 def list_orders(*, db: Database, actor: Actor, patient_id: int) -> list[DoseOrderRead]:
-    """Return the patient's dose orders, newest first."""
+    """Return the patient's dose orders, newest first (blinded where they await this reader's check)."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "dose_order", patient_id=patient_id)
         s = uow.session
@@ -311,17 +368,30 @@ def list_orders(*, db: Database, actor: Actor, patient_id: int) -> list[DoseOrde
             .where(DoseOrderRecord.patient_id == patient_id)
             .order_by(DoseOrderRecord.created_at.desc(), DoseOrderRecord.id.desc())
         ).all()
-        uow.audit("list", "dose_order", None, patient_id=patient_id, details={"results": len(rows)})
-        return [DoseOrderRead.model_validate(r) for r in rows]
+        reads = [_read(actor, r) for r in rows]
+        details: dict = {"results": len(rows)}
+        blinded = [o.id for o in reads if o.blinded]
+        if blinded:
+            details.update(blinded=True, blinded_order_ids=blinded)
+        uow.audit("list", "dose_order", None, patient_id=patient_id, details=details)
+        return reads
 
 
 def get_order(*, db: Database, actor: Actor, patient_id: int, order_id: int) -> DoseOrderRead:
-    """Return one dose order with everything it was computed from."""
+    """Return one dose order with everything it was computed from (blinded while it awaits this reader's
+    independent double check)."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "dose_order", patient_id=patient_id)
         row = _load(uow.session, patient_id, order_id)
-        uow.audit("view", "dose_order", row.id, patient_id=patient_id)
-        return DoseOrderRead.model_validate(row)
+        order = _read(actor, row)
+        uow.audit(
+            "view",
+            "dose_order",
+            row.id,
+            patient_id=patient_id,
+            details={"blinded": True} if order.blinded else None,
+        )
+        return order
 
 
 def sign_order(
@@ -540,8 +610,9 @@ def has_pk_curve(route: str) -> bool:
 
 
 def order_curve(order: DoseOrderRead, model_id: str | None = None) -> PredictedCurve | None:
-    """Return the predicted plasma curve of a stored IV order (actual weight as the PK covariate), else None."""
-    if not has_pk_curve(order.route) or order.weight_kg is None:
+    """Return the predicted plasma curve of a stored IV order (actual weight as the PK covariate), else None
+    (also for a blinded read: the curve would reveal the dose)."""
+    if order.blinded or not has_pk_curve(order.route) or order.weight_kg is None or order.dose_mg is None:
         return None
     return predict_infusion(
         model_id or default_model_id(),

@@ -95,13 +95,19 @@ class DoubleCheckEntry(BaseModel):
     role: str
     at: datetime
     check_weight_kg: float | None
-    check_dose_mg: float
+    check_dose_mg: float | None = Field(None, description="None only in a blinded read (withheld)")
     check_rate_ml_per_h: float | None
     match: bool
     differing_fields: list[str]
 
 
+BLINDED_REASON = "awaiting your independent double check: enter weight and dose on the double-check form"
+
+
 class DoseOrderRead(BaseModel):
+    """A stored order. `blinded` reads (a signed order, for anyone who may still double-check it) carry no
+    weight, dose, rate, volume or concentration: those fields are None (withheld, never zero)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -124,7 +130,7 @@ class DoseOrderRead(BaseModel):
     soft_limit_reason: str | None
     dosing_weight_kg: float | None
     mg_per_kg: float | None
-    dose_mg: float
+    dose_mg: float | None
     delivered_mg_per_kg: float | None
     vial_strength_mg_per_ml: float | None
     draw_volume_ml: float | None
@@ -137,8 +143,8 @@ class DoseOrderRead(BaseModel):
     duration_min: float
     planned_start: datetime
     planned_end: datetime
-    limit_messages: list[LimitMessageRead]
-    order_json: dict[str, Any]
+    limit_messages: list[LimitMessageRead] | None
+    order_json: dict[str, Any] | None
     created_by: int | None
     created_by_name: str
     created_at: datetime
@@ -153,10 +159,12 @@ class DoseOrderRead(BaseModel):
     cancelled_at: datetime | None
     cancel_reason: str | None
     version: int
+    blinded: bool = Field(False, description="True: the order's numbers are withheld from this reader")
+    blinded_reason: str | None = None
 
     @property
     def candidates(self) -> list[dict[str, Any]]:
-        return list(self.order_json.get("candidates", []))
+        return list((self.order_json or {}).get("candidates", []))
 
 
 class DoubleCheckTask(BaseModel):

@@ -115,6 +115,7 @@ def _new_page(
         "protocol_options": _protocol_options(),
         "protocols": _protocol_facts(),
         "can_create": decide(actor, "create", "dose_order", patient_id=patient_id).allowed,
+        "can_check": decide(actor, "double_check", "dose_order", patient_id=patient_id).allowed,
         "when": _when,
     }
     if preview is not None and preview.order is not None:
@@ -180,7 +181,10 @@ def _order_page(
         "errors": {},
         "values": {},
     }
-    ctx.update(_curve_ctx(order.order_json, order.weight_kg, order.age_years))
+    if order.blinded:
+        ctx.update(curve_svg="", curve_note="The predicted plasma curve is shown after the double check.")
+    else:
+        ctx.update(_curve_ctx(order.order_json or {}, order.weight_kg, order.age_years))
     ctx.update(extra or {})
     return render(request, template, ctx, status)
 
