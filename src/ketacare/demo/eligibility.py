@@ -47,6 +47,15 @@ def _reading(ctx, pid: int, bp, hr, minutes_ago: float) -> None:
 def _prepare(ctx, pid: int) -> None:
     """Complete a generated patient's screening record: adequate failed trials, a current GAD-7, the answers."""
     db, actor = ctx.db, ctx.actor
+    chart = patients.get_chart(db=db, actor=actor, patient_id=pid)
+    failed = [t for t in chart.clinical.trials if t.outcome in ("no_response", "partial_response")]
+    if len(failed) < 3:  # the featured patient K0200001 already has two failed drugs and a CBT course
+        _add_failed_trials(ctx, pid)
+    _complete_screening(ctx, pid)
+
+
+def _add_failed_trials(ctx, pid: int) -> None:
+    db, actor = ctx.db, ctx.actor
     for drug, dose in (("escitalopram", 20.0), ("venlafaxine", 225.0)):
         patients.add_trial(
             db=db,
@@ -74,6 +83,10 @@ def _prepare(ctx, pid: int) -> None:
             outcome="partial_response",
         ),
     )
+
+
+def _complete_screening(ctx, pid: int) -> None:
+    db, actor = ctx.db, ctx.actor
     measurement.submit_response(
         db=db,
         actor=actor,
