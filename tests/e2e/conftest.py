@@ -36,6 +36,12 @@ def wait_for(url: str, timeout_s: float = 60.0) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout_s} s")
 
 
+class Served(str):
+    """The base URL of a served app, carrying the database URL it serves (for tests that prepare data)."""
+
+    db_url: str
+
+
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory):
     """Serve a freshly seeded demo clinic (200 patients) and yield its base URL."""
@@ -50,7 +56,9 @@ def demo_server(tmp_path_factory):
                             stderr=subprocess.DEVNULL)
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}"
+        served = Served(f"http://127.0.0.1:{port}")
+        served.db_url = env["KETACARE_DATABASE_URL"]
+        yield served
     finally:
         proc.terminate()
         proc.wait(timeout=10)

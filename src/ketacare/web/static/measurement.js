@@ -21,9 +21,14 @@
     }
     back.addEventListener("click", function () { if (at > 0) { at--; show(true); } });
     next.addEventListener("click", function () { if (at < steps.length - 1) { at++; show(true); } });
+    // Advance by itself only after a tap or click: a keyboard user moving through the options with the arrow
+    // keys changes the selection too, and must not be carried to the next question (WCAG 3.2.2, On Input).
+    var lastPointer = 0;
+    form.addEventListener("pointerup", function () { lastPointer = Date.now(); });
     steps.forEach(function (s, i) {
       s.addEventListener("change", function () {
-        if (narrow.matches && i === at && at < steps.length - 1) { setTimeout(function () { at++; show(true); }, 150); }
+        var tapped = Date.now() - lastPointer < 800;
+        if (tapped && narrow.matches && i === at && at < steps.length - 1) { setTimeout(function () { at++; show(true); }, 150); }
       });
     });
     if (narrow.addEventListener) narrow.addEventListener("change", function () { show(false); });
