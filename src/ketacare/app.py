@@ -38,6 +38,21 @@ def _routers(package, skip: frozenset[str] | set[str] = frozenset()):
             yield router
 
 
+def _prepare_routes(app: FastAPI) -> None:
+    """Let FastAPI build its per-route state at start-up: it does so lazily, on the first request that walks the
+    routes, under a lock, which made the first requests after a start wait ~200 ms (issue #7 load test)."""
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/-warm-up-",
+        "root_path": "",
+        "headers": [],
+        "query_string": b"",
+    }
+    for route in app.router.routes:
+        route.matches(dict(scope))  # a path no route takes, so every route is visited
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; refuses to start on an unmigrated database (the message says what to run)."""
     settings = settings or get_settings()
@@ -46,6 +61,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        _prepare_routes(app)
         yield
         db.dispose()
 

@@ -393,3 +393,94 @@ def test_a_reading_with_diastolic_above_systolic_is_refused(personas, fake_clock
         vitals.record_session_reading(
             db=personas.db, actor=personas["nurse"], session_id=sid, data=VitalIn(sbp=80, dbp=120)
         )
+
+
+def _started_for(personas, fake_clock, patient_id):
+    sid = sessions.create_session(
+        db=personas.db,
+        actor=personas["nurse"],
+        data=SessionCreate(
+            patient_id=patient_id,
+            chair=f"Chair {patient_id}",
+            product="racemic_ketamine",
+            planned_dose_mg=35,
+            planned_duration_min=40,
+            concentration_mg_per_ml=1.0,
+        ),
+    )["id"]
+    _start(personas, sid, fake_clock)
+    return sid
+
+
+def _monitor_feed(prefix: str, start: datetime) -> list[GatewayReading]:
+    """A 70-minute feed: a rise over baseline, a severe stretch, a BP gap, a sustained tachycardia, a SpO2 dip."""
+    out = []
+    for k in range(70):
+        sbp, dbp, hr, spo2 = 130, 82, 80, 97
+        if 5 <= k < 12:
+            sbp, dbp = 168, 96  # +44 over the 124/78 baseline
+        if 12 <= k < 18:
+            sbp, dbp = 186, 104
+        if 40 <= k < 50:
+            hr = 128
+        if k in (55, 56):
+            spo2 = 90
+        bp = {} if 22 <= k < 40 else {"sbp": sbp, "dbp": dbp}
+        out.append(
+            GatewayReading(
+                client_id=f"{prefix}-{k}",
+                measured_at=start + timedelta(minutes=k),
+                hr=hr,
+                spo2=spo2,
+                rr=14,
+                **bp,
+            )
+        )
+    return out
+
+
+def _alerts_of(personas, sid, start):
+    with personas.db.session() as s:
+        rows = s.scalars(select(SessionAlert).where(SessionAlert.session_id == sid).order_by(SessionAlert.id))
+        return [
+            (
+                a.rule_id,
+                a.raised_at - start,
+                a.resolved_at and a.resolved_at - start,
+                a.resolution,
+                a.trigger,
+            )
+            for a in rows
+        ]
+
+
+def test_a_batch_raises_and_resolves_exactly_what_reading_by_reading_did(personas, fake_clock, capabilities):
+    one_by_one = _started_for(personas, fake_clock, personas.patient_a)
+    batched = _started_for(personas, fake_clock, personas.patient_b)
+    start = fake_clock.t
+    fake_clock.advance(75)
+    for r in _monitor_feed("single", start):
+        vitals.record_batch(db=personas.db, actor=personas["nurse"], session_id=one_by_one, readings=[r])
+    feed = _monitor_feed("batch", start)
+    res = vitals.record_batch(db=personas.db, actor=personas["nurse"], session_id=batched, readings=feed)
+    expected = _alerts_of(personas, one_by_one, start)
+    assert _alerts_of(personas, batched, start) == expected
+    rules = [a[0] for a in expected]
+    assert {"bp_rise", "bp_severe", "bp_overdue", "hr_high_sustained", "spo2_low"} <= set(rules)
+    assert len(res.alerts_raised) == len(expected) and res.stored == 70
+    with personas.db.session() as s:
+        events = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.resource_type == "vital_signs", AuditEvent.resource_id == str(batched)
+            )
+        ).all()
+        alert_events = s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.resource_type == "session_alert", AuditEvent.patient_id == personas.patient_b)
+        )
+    batch_events = [e for e in events if '"gateway"' in e.details]
+    assert len(batch_events) == 1  # one audit event for the 70 readings, not one per reading
+    assert '"first":"batch-0"' in batch_events[0].details and '"last":"batch-69"' in batch_events[0].details
+    assert '"stored":70' in batch_events[0].details
+    assert alert_events == len(expected)

@@ -3,18 +3,18 @@ a session is evaluated by the alert engine in the same transaction (one alert pe
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.domain.monitoring import Alert, VitalReading, evaluate, load_alert_rules
-from ketacare.domain.monitoring.alerts import AlertRule
+from ketacare.domain.monitoring import Alert, VitalReading, VitalSigns, load_alert_rules
+from ketacare.domain.monitoring.alerts import AlertRule, evaluate_series
 from ketacare.services import board_bus, clock
 from ketacare.services.actor import Actor
 from ketacare.services.errors import NotFound
@@ -23,7 +23,13 @@ from ketacare.services.session_facts import baseline_row, vitals_of
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Patient
-from ketacare.store.tables.sessions import InfusionSession, SessionAlert, SessionSignature, VitalSign
+from ketacare.store.tables.sessions import (
+    InfusionSession,
+    SessionAlert,
+    SessionSignature,
+    SessionTransition,
+    VitalSign,
+)
 
 ALERT_PHASES = ("infusing", "paused", "recovery")
 _FUTURE_TOLERANCE = timedelta(minutes=5)  # device clocks drift; refuse readings further in the future
@@ -98,41 +104,175 @@ def _row_values(
     }
 
 
+_SAME = ("patient_id", "session_id", "received_at", "source", "recorded_by")  # one value per batch
+_PER_ROW = {
+    "measured_at": "timestamptz[]",
+    "sbp_mmhg": "float8[]",
+    "dbp_mmhg": "float8[]",
+    "hr_per_min": "float8[]",
+    "spo2_pct": "float8[]",
+    "rr_per_min": "float8[]",
+    "temp_c": "float8[]",
+    "context": "text[]",
+    "client_id": "text[]",
+}
+# PostgreSQL: one short statement with one array per column, whatever the batch size (a multi-row VALUES
+# list with 14 placeholders per reading costs more to build and parse than the insert itself).
+_PG_UNNEST_INSERT = text(
+    f"INSERT INTO vital_signs ({', '.join(_SAME)}, {', '.join(_PER_ROW)}) "
+    "SELECT CAST(:patient_id AS integer), CAST(:session_id AS integer), CAST(:received_at AS timestamptz), "
+    "CAST(:source AS varchar), CAST(:recorded_by AS integer), u.* FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t})" for c, t in _PER_ROW.items())
+    + ") AS u ON CONFLICT (source, client_id) DO NOTHING RETURNING id"
+)
+
+
+def _upsert(insert) -> object:
+    return (
+        insert(VitalSign.__table__)
+        .on_conflict_do_nothing(index_elements=["source", "client_id"])
+        .returning(VitalSign.__table__.c.id)
+    )
+
+
+_INSERT_NEW = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
 def _insert_new(s: Session, values: list[dict]) -> list[int]:
-    """Insert rows whose (source, client_id) is new; return the ids actually inserted."""
+    """Insert rows whose (source, client_id) is new (INSERT ... ON CONFLICT DO NOTHING); return the new ids."""
     if not values:
         return []
     dialect = s.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(VitalSign)
-    stmt = ins.on_conflict_do_nothing(index_elements=["source", "client_id"]).returning(VitalSign.id)
+    if (
+        dialect == "postgresql"
+        and len(values) > 1
+        and all(v[c] == values[0][c] for v in values for c in _SAME)
+    ):
+        params = {c: values[0][c] for c in _SAME} | {c: [v[c] for v in values] for c in _PER_ROW}
+        return list(s.execute(_PG_UNNEST_INSERT, params).scalars())
+    stmt = _INSERT_NEW[dialect]
+    if len(values) == 1:
+        return list(s.execute(stmt, values[0]).scalars())
     ids: list[int] = []
     chunk = 500
     for i in range(0, len(values), chunk):
-        ids.extend(s.scalars(stmt, values[i : i + chunk]).all())
+        ids.extend(s.execute(stmt, values[i : i + chunk]).scalars())
     return ids
 
 
-def _locked(s: Session, session_id: int) -> bool:
-    return (
-        s.scalar(select(SessionSignature.id).where(SessionSignature.session_id == session_id).limit(1))
-        is not None
+@dataclass(frozen=True)
+class _Chart:
+    """What a reading needs of its session, read in one query (before the readings are stored)."""
+
+    id: int
+    patient_id: int
+    state: str
+    infusion_started_at: datetime | None
+    phase_start: datetime
+    locked: bool
+    has_active_alerts: bool
+    baseline: VitalSigns | None
+
+
+_BASELINE_COLS = ("sbp_mmhg", "dbp_mmhg", "hr_per_min", "spo2_pct", "rr_per_min")
+
+
+def _baseline_of(values: Sequence[float | None] | None) -> VitalSigns | None:
+    if values is None:
+        return None
+    try:
+        sbp, dbp, hr, spo2, rr = values
+        return VitalSigns(sbp=sbp, dbp=dbp, hr=hr, spo2=spo2, rr=rr)
+    except InvalidValue:
+        return None
+
+
+def _chart_query():
+    S = InfusionSession
+    sid = bindparam("sid")
+    locked = select(SessionSignature.id).where(SessionSignature.session_id == S.id).exists()
+    open_alerts = (
+        select(SessionAlert.id)
+        .where(SessionAlert.session_id == S.id, SessionAlert.resolved_at.is_(None))
+        .exists()
     )
-
-
-def _phase_start(s: Session, sess: InfusionSession) -> datetime:
-    from ketacare.store.tables.sessions import SessionTransition
-
-    at = s.scalar(
+    phase_at = (
         select(SessionTransition.at)
         .where(
-            SessionTransition.session_id == sess.id,
+            SessionTransition.session_id == S.id,
             SessionTransition.allowed.is_(True),
-            SessionTransition.to_state == sess.state,
+            SessionTransition.to_state == S.state,
         )
         .order_by(SessionTransition.at.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    return at or sess.infusion_started_at or sess.updated_at
+    base = (
+        select(VitalSign.id, *(getattr(VitalSign, c) for c in _BASELINE_COLS))
+        .where(VitalSign.session_id == sid, VitalSign.context == "baseline")
+        .order_by(VitalSign.measured_at.desc(), VitalSign.id.desc())
+        .limit(1)
+        .subquery()
+    )
+    return (
+        select(
+            S.id,
+            S.patient_id,
+            S.state,
+            S.infusion_started_at,
+            S.updated_at,
+            locked.label("locked"),
+            open_alerts.label("open_alerts"),
+            phase_at.label("phase_at"),
+            base.c.id.label("baseline_id"),
+            *(base.c[c] for c in _BASELINE_COLS),
+        )
+        .select_from(S)
+        .outerjoin(base, true())
+        .where(S.id == sid)
+    )
+
+
+# Built once: constructing and cache-keying a statement costs more than running it on this path.
+_CHART = _chart_query()
+_HISTORY = (
+    select(
+        VitalSign.id,
+        VitalSign.measured_at,
+        VitalSign.sbp_mmhg,
+        VitalSign.dbp_mmhg,
+        VitalSign.hr_per_min,
+        VitalSign.spo2_pct,
+        VitalSign.rr_per_min,
+    )
+    .where(
+        VitalSign.session_id == bindparam("sid"),
+        VitalSign.context.in_(("during", "recovery")),
+        VitalSign.measured_at >= bindparam("lo"),
+        VitalSign.measured_at <= bindparam("hi"),
+    )
+    .order_by(VitalSign.measured_at, VitalSign.id)
+)
+_OPEN_ALERTS = select(SessionAlert).where(
+    SessionAlert.session_id == bindparam("sid"), SessionAlert.resolved_at.is_(None)
+)
+
+
+def _chart(s: Session, session_id: int) -> _Chart | None:
+    """Return the session's state, phase start, signed flag, open-alert flag and baseline, or None."""
+    row = s.execute(_CHART, {"sid": session_id}).first()
+    if row is None:
+        return None
+    return _Chart(
+        id=row.id,
+        patient_id=row.patient_id,
+        state=row.state,
+        infusion_started_at=row.infusion_started_at,
+        phase_start=row.phase_at or row.infusion_started_at or row.updated_at,
+        locked=bool(row.locked),
+        has_active_alerts=bool(row.open_alerts),
+        baseline=None if row.baseline_id is None else _baseline_of(row[-len(_BASELINE_COLS) :]),
+    )
 
 
 def _to_alert(row: SessionAlert, t0: datetime) -> Alert:
@@ -158,91 +298,65 @@ def _to_alert(row: SessionAlert, t0: datetime) -> Alert:
     )
 
 
-def evaluate_session(
-    s: Session, sess: InfusionSession, new_ids: Sequence[int]
+def _evaluate(
+    s: Session, chart: _Chart, values: Sequence[dict], new_ids: Sequence[int]
 ) -> tuple[list[int], list[int]]:
-    """Run the alert engine over each new reading of `sess`, in device-time order; persist raised/resolved."""
-    if sess.state not in ALERT_PHASES or sess.infusion_started_at is None or not new_ids:
+    """Run the alert engine at each new reading of the session, in device-time order; persist raised/resolved.
+
+    The engine sees, at each new reading, the readings of the last `_window_min` minutes up to it; the whole
+    batch is evaluated in one pass (`evaluate_series`), which decides what evaluating reading by reading did.
+    """
+    if chart.state not in ALERT_PHASES or chart.infusion_started_at is None or not new_ids:
         return [], []
     rules = alert_rules()
-    t0 = sess.infusion_started_at
+    t0 = chart.infusion_started_at
     new = set(new_ids)
-    first_new = s.scalar(
-        select(VitalSign.measured_at).where(VitalSign.id.in_(new)).order_by(VitalSign.measured_at)
-    )
     w = _window_min(rules)
+    measured = [v["measured_at"] for v in values]
     rows = s.execute(
-        select(
-            VitalSign.id,
-            VitalSign.measured_at,
-            VitalSign.sbp_mmhg,
-            VitalSign.dbp_mmhg,
-            VitalSign.hr_per_min,
-            VitalSign.spo2_pct,
-            VitalSign.rr_per_min,
-        )
-        .where(
-            VitalSign.session_id == sess.id,
-            VitalSign.context.in_(("during", "recovery")),
-            VitalSign.measured_at >= first_new - timedelta(minutes=w),
-        )
-        .order_by(VitalSign.measured_at, VitalSign.id)
+        _HISTORY, {"sid": chart.id, "lo": min(measured) - timedelta(minutes=w), "hi": max(measured)}
     ).all()
+    steps = [r for r in rows if r.id in new]
+    if not steps:
+        return [], []
 
     def tmin(x: datetime) -> float:
         return (x - t0).total_seconds() / 60.0
 
-    history = [
-        VitalReading(
-            sbp=r.sbp_mmhg,
-            dbp=r.dbp_mmhg,
-            hr=r.hr_per_min,
-            spo2=r.spo2_pct,
-            rr=r.rr_per_min,
-            t_min=tmin(r[1]),
-        )
-        for r in rows
-    ]
-    times = [h.t_min for h in history]
-    try:
-        baseline = vitals_of(baseline_row(s, sess))
-    except InvalidValue:
-        baseline = None
-    phase_start = tmin(_phase_start(s, sess))
-    active_rows = {
-        str(a.id): a
-        for a in s.scalars(
-            select(SessionAlert).where(SessionAlert.session_id == sess.id, SessionAlert.resolved_at.is_(None))
-        )
-    }
-    active = [_to_alert(a, t0) for a in active_rows.values()]
+    history = [VitalReading(sbp=r[2], dbp=r[3], hr=r[4], spo2=r[5], rr=r[6], t_min=tmin(r[1])) for r in rows]
+    baseline = chart.baseline
+    if any(v["context"] == "baseline" for v in values):  # this batch may carry a newer baseline reading
+        try:
+            baseline = vitals_of(baseline_row(s, chart))  # type: ignore[arg-type]
+        except InvalidValue:
+            baseline = None
+    by_id: dict[str, SessionAlert] = {}
+    if chart.has_active_alerts:
+        by_id = {str(a.id): a for a in s.scalars(_OPEN_ALERTS, {"sid": chart.id})}
+    changes = evaluate_series(
+        history,
+        baseline,
+        rules,
+        [tmin(r[1]) for r in steps],
+        [_to_alert(a, t0) for a in by_id.values()],
+        phase=chart.state,
+        phase_start_min=tmin(chart.phase_start),
+        window_min=w,
+    )
     raised_ids: list[int] = []
     resolved_ids: list[int] = []
-    for i, r in enumerate(rows):
-        if r.id not in new:
-            continue
-        now = history[i].t_min
-        lo = bisect.bisect_left(times, now - w)
-        hi = bisect.bisect_right(times, now)
-        changes = evaluate(
-            history[lo:hi], baseline, rules, now, active, phase=sess.state, phase_start_min=phase_start
-        )
-        if not changes.raised and not changes.resolved:
-            continue
+    for r, ch in zip(steps, changes, strict=True):
         when = r[1]
-        gone = set()
-        for a in changes.resolved:
-            row = active_rows.get(a.id)
+        for a in ch.resolved:
+            row = by_id.get(a.id)
             if row is None:
                 continue
             row.resolved_at = max(when, row.raised_at)
             row.resolution = a.resolution
             resolved_ids.append(row.id)
-            gone.add(a.id)
-        active = [a for a in active if a.id not in gone]
-        for a in changes.raised:
+        for a in ch.raised:
             row = SessionAlert(
-                session_id=sess.id,
+                session_id=chart.id,
                 rule_id=a.rule_id,
                 group=a.group,
                 rank=a.rank,
@@ -256,29 +370,27 @@ def evaluate_session(
             )
             s.add(row)
             s.flush()
-            active_rows[str(row.id)] = row
-            active.append(_to_alert(row, t0))
+            by_id[a.id] = row  # the engine names a raised alert `rule@minute`; later steps resolve it by that
             raised_ids.append(row.id)
     return raised_ids, resolved_ids
 
 
-def _session_for_write(uow: UnitOfWork, session_id: int) -> InfusionSession:
-    s = uow.session
-    sess = s.get(InfusionSession, session_id)
-    if sess is None:
+def _chart_for_write(uow: UnitOfWork, session_id: int) -> _Chart:
+    chart = _chart(uow.session, session_id)
+    if chart is None:
         raise NotFound("session")
-    uow.authorize("chart", "infusion_session", patient_id=sess.patient_id)
-    if _locked(s, session_id):
+    uow.authorize("chart", "infusion_session", patient_id=chart.patient_id)
+    if chart.locked:
         raise InvalidValue("session", "the session record is signed: add an addendum instead of new readings")
-    return sess
+    return chart
 
 
 def _store(
-    uow: UnitOfWork, sess: InfusionSession, readings: Sequence[VitalIn], source: str, actor: Actor
+    uow: UnitOfWork, chart: _Chart, readings: Sequence[VitalIn], source: str, actor: Actor
 ) -> BatchResult:
     s = uow.session
     now = clock.now()
-    ctx = default_context(sess.state)
+    ctx = default_context(chart.state)
     values = []
     seen: set[str] = set()
     for k, r in enumerate(readings):
@@ -293,8 +405,8 @@ def _store(
         values.append(
             _row_values(
                 r,
-                patient_id=sess.patient_id,
-                session_id=sess.id,
+                patient_id=chart.patient_id,
+                session_id=chart.id,
                 context=ctx,
                 source=source,
                 actor=actor,
@@ -302,7 +414,7 @@ def _store(
             )
         )
     ids = _insert_new(s, values)
-    raised, resolved = evaluate_session(s, sess, ids)
+    raised, resolved = _evaluate(s, chart, values, ids)
     result = BatchResult(
         received=len(readings),
         stored=len(ids),
@@ -310,31 +422,38 @@ def _store(
         alerts_raised=raised,
         alerts_resolved=resolved,
     )
-    uow.audit(
-        "create",
-        "vital_signs",
-        sess.id,
-        patient_id=sess.patient_id,
-        details={"source": source, "stored": result.stored, "duplicates": result.duplicates},
-    )
+    details: dict = {"source": source, "stored": result.stored, "duplicates": result.duplicates}
+    if len(readings) > 1 or raised or resolved:
+        details.update(received=result.received, alerts_raised=len(raised), alerts_resolved=len(resolved))
+    client_ids = [r.client_id for r in readings if r.client_id is not None]
+    if client_ids:
+        details["client_ids"] = {"first": client_ids[0], "last": client_ids[-1]}
+    uow.audit("create", "vital_signs", chart.id, patient_id=chart.patient_id, details=details)
     for aid in raised:
-        uow.audit("create", "session_alert", aid, patient_id=sess.patient_id, details={"session_id": sess.id})
+        uow.audit(
+            "create", "session_alert", aid, patient_id=chart.patient_id, details={"session_id": chart.id}
+        )
     return result
 
 
-def _publish_and_commit(uow: UnitOfWork, session_id: int, kinds: list[str]) -> list[board_bus.BoardChange]:
-    changes = [board_bus.BoardChange(session_id, k) for k in kinds]
-    return board_bus.notify_in_transaction(uow.session, changes)
+def _notify(uow: UnitOfWork, session_id: int, result: BatchResult) -> list[board_bus.BoardChange]:
+    """Queue ONE board notice for the batch ('alert' when alerts changed, else 'vitals')."""
+    kind = "alert" if result.alerts_raised or result.alerts_resolved else "vitals"
+    return board_bus.notify_in_transaction(uow.session, [board_bus.BoardChange(session_id, kind)])
 
 
 def record_batch(
     *, db: Database, actor: Actor, session_id: int, readings: Sequence[GatewayReading]
 ) -> BatchResult:
-    """Store a gateway batch once per client id (a re-posted batch stores nothing new) and evaluate alerts."""
+    """Store a gateway batch once per client id (a re-posted batch stores nothing new) and evaluate alerts.
+
+    One transaction, one multi-row INSERT ... ON CONFLICT DO NOTHING, one pass of the alert engine, one audit
+    event for the readings (plus one per alert raised) and one board notice.
+    """
     with UnitOfWork(db, actor) as uow:
-        sess = _session_for_write(uow, session_id)
-        result = _store(uow, sess, readings, "gateway", actor)
-        local = _publish_and_commit(uow, session_id, ["vitals"] + (["alert"] if result.alerts_raised else []))
+        chart = _chart_for_write(uow, session_id)
+        result = _store(uow, chart, readings, "gateway", actor)
+        local = _notify(uow, session_id, result)
     board_bus.publish_after_commit(db, local)
     return result
 
@@ -342,9 +461,9 @@ def record_batch(
 def record_session_reading(*, db: Database, actor: Actor, session_id: int, data: VitalIn) -> BatchResult:
     """Store one reading entered by a nurse for a session and evaluate alerts."""
     with UnitOfWork(db, actor) as uow:
-        sess = _session_for_write(uow, session_id)
-        result = _store(uow, sess, [data], "nurse", actor)
-        local = _publish_and_commit(uow, session_id, ["vitals"] + (["alert"] if result.alerts_raised else []))
+        chart = _chart_for_write(uow, session_id)
+        result = _store(uow, chart, [data], "nurse", actor)
+        local = _notify(uow, session_id, result)
     board_bus.publish_after_commit(db, local)
     return result
 

@@ -9,6 +9,7 @@ from ketacare.domain.monitoring.alerts import (
     AlertRule,
     apply_changes,
     evaluate,
+    evaluate_series,
     load_alert_rules,
 )
 from ketacare.domain.monitoring.canonical import canonical_json, record_digest
@@ -57,6 +58,7 @@ __all__ = [
     "check_rescue_dose",
     "delivered_dose",
     "evaluate",
+    "evaluate_series",
     "load_alert_rules",
     "load_formulary",
     "load_session_rules",

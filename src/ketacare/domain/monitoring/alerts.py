@@ -9,11 +9,14 @@ rule's margin. Priorities are the three of IEC 60601-1-8: high, medium, low.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Literal
+
+import numpy as np
 
 from ketacare.domain.datafiles import load_toml
 from ketacare.domain.errors import InvalidValue
@@ -77,8 +80,9 @@ class AlertRule:
     enabled: bool = True
     clinic_override: bool = False
 
-    @property
+    @cached_property
     def watched(self) -> tuple[str, ...]:
+        """Return the vitals this rule looks at (computed once per rule)."""
         return self.vitals if self.kind == "overdue" else tuple(c.vital for c in self.conditions)
 
 
@@ -287,6 +291,15 @@ def apply_changes(active: Iterable[Alert], changes: AlertChanges) -> tuple[Alert
 
 
 # ---- evaluation ----
+#
+# The engine looks at the readings once: for each rule it precomputes (numpy over the readings, sorted by time)
+# whether each reading is relevant to the rule, whether it fires, whether it still holds an active alert, the
+# last relevant reading at or before it and, for sustained rules, where the current firing run began. An
+# evaluation at `now` over the readings of a time window is then a few lookups per rule, so a batch of readings
+# is evaluated in one pass instead of once per reading over the whole window. What is decided is exactly what
+# walking the readings at every `now` decides (see tests/domain/monitoring/test_alerts_batch.py).
+
+_CMP = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
 
 
 def _value(rule: AlertRule, c: Condition, r: VitalReading, baseline: VitalSigns | None) -> float | None:
@@ -297,18 +310,6 @@ def _value(rule: AlertRule, c: Condition, r: VitalReading, baseline: VitalSigns 
         b = None if baseline is None else baseline.get(c.vital)
         return None if b is None else x - b
     return x
-
-
-def _relevant(rule: AlertRule, readings: Sequence[VitalReading]) -> list[VitalReading]:
-    return [r for r in readings if any(r.get(v) is not None for v in rule.watched)]
-
-
-def _fires_on(rule: AlertRule, r: VitalReading, baseline: VitalSigns | None) -> bool:
-    hits = []
-    for c in rule.conditions:
-        x = _value(rule, c, r, baseline)
-        hits.append(x is not None and c.fires(x))
-    return any(hits) if rule.match == "any" else all(hits)
 
 
 def _describe_reading(rule: AlertRule, r: VitalReading, baseline: VitalSigns | None) -> str:
@@ -332,66 +333,197 @@ def _describe_reading(rule: AlertRule, r: VitalReading, baseline: VitalSigns | N
     return f"{text} at {r.t_min:g} min"
 
 
-def _firing(
-    rule: AlertRule,
-    readings: Sequence[VitalReading],
-    baseline: VitalSigns | None,
-    now: float,
-    phase_start_min: float,
-) -> str | None:
-    """Return a trigger description when `rule` fires now, else None."""
-    if rule.kind == "overdue":
-        times = [r.t_min for r in _relevant(rule, readings)]
-        ref = max([phase_start_min, *times])
-        gap = now - ref
-        if gap > rule.max_gap_min:
-            what = "/".join(LABELS[v] for v in rule.vitals)
-            return f"no {what} reading for {gap:g} min (expected at least every {rule.max_gap_min:g} min)"
-        return None
-    if rule.kind == "rise" and baseline is None:
-        return None
-    rel = _relevant(rule, readings)
-    if not rel or not _fires_on(rule, rel[-1], baseline):
-        return None
-    if rule.sustained_min > 0:
-        start = rel[-1].t_min
-        for r in reversed(rel):
-            if not _fires_on(rule, r, baseline):
-                break
-            start = r.t_min
-        if rel[-1].t_min - start < rule.sustained_min:
+@dataclass(frozen=True)
+class _RulePlan:
+    """What the engine needs of a rules tuple, computed once per tuple."""
+
+    rules: tuple[AlertRule, ...]
+    by_id: dict[str, int]  # rule id -> position (the last rule with that id wins, as a dict would)
+    vitals: tuple[str, ...]  # every vital some rule watches
+
+
+@cache
+def _plan(rules: tuple[AlertRule, ...]) -> _RulePlan:
+    by_id = {r.id: k for k, r in enumerate(rules)}
+    vitals = tuple(v for v in VITALS if any(v in r.watched for r in rules))
+    return _RulePlan(rules, by_id, vitals)
+
+
+class _RuleView:
+    """What one rule sees at each reading of a series (indices into the sorted readings, -1 for none)."""
+
+    __slots__ = ("rule", "last_rel", "next_rel", "fires", "holds", "run_start")
+
+    def __init__(self, rule: AlertRule) -> None:
+        self.rule = rule
+        self.last_rel: list[int] = []
+        self.next_rel: list[int] = []
+        self.fires: list[bool] = []
+        self.holds: list[bool] = []
+        self.run_start: list[int] = []
+
+
+class _Series:
+    """Readings sorted by time, with what each rule sees at each of them."""
+
+    def __init__(
+        self, readings: Sequence[VitalReading], baseline: VitalSigns | None, rules: tuple[AlertRule, ...]
+    ) -> None:
+        self.readings = readings
+        self.times = [r.t_min for r in readings]
+        self.baseline = baseline
+        self.plan = _plan(rules)
+        n = len(readings)
+        idx = np.arange(n)
+        cols = {v: np.array([getattr(r, v) for r in readings], dtype=float) for v in self.plan.vitals}
+        seen = {v: ~np.isnan(x) for v, x in cols.items()}
+        self.views = [self._view(rule, cols, seen, idx) for rule in rules]
+
+    def _view(
+        self, rule: AlertRule, cols: dict[str, np.ndarray], seen: dict[str, np.ndarray], idx: np.ndarray
+    ) -> _RuleView:
+        n = len(idx)
+        view = _RuleView(rule)
+        rel = np.zeros(n, dtype=bool)
+        for v in rule.watched:
+            rel |= seen[v]
+        view.last_rel = np.maximum.accumulate(np.where(rel, idx, -1)).tolist() if n else []
+        if rule.kind == "overdue":
+            return view
+        hits, bads = [], []
+        for c in rule.conditions:
+            x = cols[c.vital]
+            if rule.kind == "rise":
+                b = None if self.baseline is None else self.baseline.get(c.vital)
+                x = np.full(n, np.nan) if b is None else x - b
+            hits.append(_CMP[c.op](x, c.value))
+            back = x > c.value - c.resolve_margin if c.high else x < c.value + c.resolve_margin
+            bads.append(back | np.isnan(x))  # unmeasured: hold the alert
+        combine = np.logical_or.reduce if rule.match == "any" else np.logical_and.reduce
+        view.fires = combine(hits).tolist()
+        view.holds = combine(bads).tolist()
+        if rule.sustained_min > 0:
+            run, start = [-1] * n, -1
+            for j in np.flatnonzero(rel).tolist():
+                if view.fires[j]:
+                    start = j if start < 0 else start
+                    run[j] = start
+                else:
+                    start = -1
+            view.run_start = run
+            view.next_rel = np.minimum.accumulate(np.where(rel, idx, n)[::-1])[::-1].tolist() if n else []
+        return view
+
+    def _last(self, view: _RuleView, lo: int, hi: int) -> int:
+        """Return the index of the rule's last relevant reading in [lo, hi), or -1."""
+        j = view.last_rel[hi - 1] if hi > 0 else -1
+        return j if j >= lo else -1
+
+    def firing(self, view: _RuleView, lo: int, hi: int, now: float, phase_start_min: float) -> str | None:
+        """Return a trigger description when the rule fires at `now` over readings [lo, hi), else None."""
+        rule = view.rule
+        j = self._last(view, lo, hi)
+        if rule.kind == "overdue":
+            ref = max([phase_start_min, self.times[j]]) if j >= 0 else phase_start_min
+            gap = now - ref
+            if gap > rule.max_gap_min:
+                what = "/".join(LABELS[v] for v in rule.vitals)
+                return f"no {what} reading for {gap:g} min (expected at least every {rule.max_gap_min:g} min)"
             return None
-        return f"{_describe_reading(rule, rel[-1], baseline)}, for {rel[-1].t_min - start:g} min"
-    return _describe_reading(rule, rel[-1], baseline)
+        if rule.kind == "rise" and self.baseline is None:
+            return None
+        if j < 0 or not view.fires[j]:
+            return None
+        last = self.readings[j]
+        if rule.sustained_min > 0:
+            k = view.run_start[j]
+            start = self.times[k if k >= lo else view.next_rel[lo]]
+            if last.t_min - start < rule.sustained_min:
+                return None
+            return f"{_describe_reading(rule, last, self.baseline)}, for {last.t_min - start:g} min"
+        return _describe_reading(rule, last, self.baseline)
+
+    def clear_reason(
+        self, view: _RuleView, lo: int, hi: int, now: float, phase: str, phase_start_min: float
+    ) -> str | None:
+        """Return why an active alert of the rule can resolve now, or None to keep it active."""
+        rule = view.rule
+        if not rule.enabled:
+            return "rule disabled by the clinic"
+        if phase not in rule.phases:
+            return f"no longer applies (session {phase})"
+        if rule.kind == "overdue":
+            return None if self.firing(view, lo, hi, now, phase_start_min) else "reading received"
+        j = self._last(view, lo, hi)
+        if j < 0 or view.holds[j]:
+            return None
+        return f"back within limits with margin: {_describe_reading(rule, self.readings[j], self.baseline)}"
+
+    def step(
+        self, lo: int, hi: int, now: float, active: Sequence[Alert], phase: str, phase_start_min: float
+    ) -> AlertChanges:
+        """Return the alerts to raise and resolve at `now`, seeing readings [lo, hi) and `active` alerts."""
+        by_id = self.plan.by_id
+        resolved: list[Alert] = []
+        for a in active:
+            k = by_id.get(a.rule_id)
+            reason = (
+                "rule no longer configured"
+                if k is None
+                else self.clear_reason(self.views[k], lo, hi, now, phase, phase_start_min)
+            )
+            if reason:
+                resolved.append(a.resolve(at_min=now, reason=reason))
+        resolved_ids = {a.id for a in resolved}
+        remaining = [a for a in active if a.id not in resolved_ids]
+
+        candidates: dict[str, tuple[AlertRule, str]] = {}
+        for view in self.views:
+            rule = view.rule
+            if not rule.enabled or phase not in rule.phases:
+                continue
+            trigger = self.firing(view, lo, hi, now, phase_start_min)
+            if trigger is None:
+                continue
+            best = candidates.get(rule.group)
+            if best is None or rule.rank > best[0].rank:
+                candidates[rule.group] = (rule, trigger)
+        if not candidates and not resolved:
+            return _NO_CHANGES
+
+        raised: list[Alert] = []
+        for group, (rule, trigger) in candidates.items():
+            in_group = [a for a in remaining if a.group == group]
+            if any(a.rank >= rule.rank for a in in_group):
+                continue  # the condition is already alerting at this level or higher: no repeat
+            for a in in_group:
+                resolved.append(a.resolve(at_min=now, reason=f"superseded by {rule.id}"))
+            raised.append(
+                Alert(
+                    id=f"{rule.id}@{now:g}",
+                    rule_id=rule.id,
+                    group=rule.group,
+                    rank=rule.rank,
+                    priority=rule.priority,
+                    title=rule.title,
+                    advice=rule.advice,
+                    actions=rule.actions,
+                    source=rule.source,
+                    raised_at_min=now,
+                    trigger=trigger,
+                )
+            )
+        order = {p: i for i, p in enumerate(PRIORITIES)}
+        raised.sort(key=lambda a: (order[a.priority], a.rule_id))
+        return AlertChanges(tuple(raised), tuple(resolved))
 
 
-def _clear_reason(
-    rule: AlertRule,
-    readings: Sequence[VitalReading],
-    baseline: VitalSigns | None,
-    now: float,
-    phase: str,
-    phase_start_min: float,
-) -> str | None:
-    """Return why an active alert of `rule` can resolve now, or None to keep it active."""
-    if not rule.enabled:
-        return "rule disabled by the clinic"
-    if phase not in rule.phases:
-        return f"no longer applies (session {phase})"
-    if rule.kind == "overdue":
-        return None if _firing(rule, readings, baseline, now, phase_start_min) else "reading received"
-    rel = _relevant(rule, readings)
-    if not rel:
-        return None
-    last = rel[-1]
-    bad = []
-    for c in rule.conditions:
-        x = _value(rule, c, last, baseline)
-        bad.append(True if x is None else c.still_bad(x))  # unmeasured: hold the alert
-    still = any(bad) if rule.match == "any" else all(bad)
-    if still:
-        return None
-    return f"back within limits with margin: {_describe_reading(rule, last, baseline)}"
+_NO_CHANGES = AlertChanges()
+
+
+def _check_phase(phase: str) -> None:
+    if phase not in PHASES:
+        raise InvalidValue("phase", f"phase must be one of {', '.join(PHASES)}")
 
 
 def evaluate(
@@ -409,58 +541,41 @@ def evaluate(
     `phase` is the session phase (infusing, paused, recovery); overdue rules count from the last reading of
     the vital or from `phase_start_min`, whichever is later. Readings after `now` are ignored.
     """
-    if phase not in PHASES:
-        raise InvalidValue("phase", f"phase must be one of {', '.join(PHASES)}")
+    _check_phase(phase)
     readings = sorted((r for r in readings_so_far if r.t_min <= now), key=lambda r: r.t_min)
-    by_id = {r.id: r for r in rules}
+    series = _Series(readings, baseline, tuple(rules))
     active = [a for a in active_alerts if a.active]
+    return series.step(0, len(readings), now, active, phase, phase_start_min)
 
-    resolved: list[Alert] = []
-    for a in active:
-        rule = by_id.get(a.rule_id)
-        reason = (
-            "rule no longer configured"
-            if rule is None
-            else _clear_reason(rule, readings, baseline, now, phase, phase_start_min)
-        )
-        if reason:
-            resolved.append(a.resolve(at_min=now, reason=reason))
-    resolved_ids = {a.id for a in resolved}
-    remaining = [a for a in active if a.id not in resolved_ids]
 
-    candidates: dict[str, tuple[AlertRule, str]] = {}
-    for rule in rules:
-        if not rule.enabled or phase not in rule.phases:
-            continue
-        trigger = _firing(rule, readings, baseline, now, phase_start_min)
-        if trigger is None:
-            continue
-        best = candidates.get(rule.group)
-        if best is None or rule.rank > best[0].rank:
-            candidates[rule.group] = (rule, trigger)
+def evaluate_series(
+    readings: Sequence[VitalReading],
+    baseline: VitalSigns | None,
+    rules: Sequence[AlertRule],
+    steps: Sequence[float],
+    active_alerts: Iterable[Alert],
+    *,
+    phase: str = "infusing",
+    phase_start_min: float = 0.0,
+    window_min: float | None = None,
+) -> tuple[AlertChanges, ...]:
+    """Return the changes at each time in `steps` (minutes), in turn, as `evaluate` would decide them one by one.
 
-    raised: list[Alert] = []
-    for group, (rule, trigger) in candidates.items():
-        in_group = [a for a in remaining if a.group == group]
-        if any(a.rank >= rule.rank for a in in_group):
-            continue  # the condition is already alerting at this level or higher: no repeat
-        for a in in_group:
-            resolved.append(a.resolve(at_min=now, reason=f"superseded by {rule.id}"))
-        raised.append(
-            Alert(
-                id=f"{rule.id}@{now:g}",
-                rule_id=rule.id,
-                group=rule.group,
-                rank=rule.rank,
-                priority=rule.priority,
-                title=rule.title,
-                advice=rule.advice,
-                actions=rule.actions,
-                source=rule.source,
-                raised_at_min=now,
-                trigger=trigger,
-            )
-        )
-    order = {p: i for i, p in enumerate(PRIORITIES)}
-    raised.sort(key=lambda a: (order[a.priority], a.rule_id))
-    return AlertChanges(tuple(raised), tuple(resolved))
+    Step k evaluates at `now = steps[k]` the readings with `now - window_min <= t_min <= now` (every reading up
+    to `now` when `window_min` is None), with the active alerts that the steps before it left; use it for a
+    batch of readings, with `steps` the times of the new readings in the order they are charted.
+    """
+    _check_phase(phase)
+    ordered = sorted(readings, key=lambda r: r.t_min)
+    series = _Series(ordered, baseline, tuple(rules))
+    times = series.times
+    active: tuple[Alert, ...] = tuple(a for a in active_alerts if a.active)
+    out: list[AlertChanges] = []
+    for now in steps:
+        hi = bisect.bisect_right(times, now)
+        lo = 0 if window_min is None else bisect.bisect_left(times, now - window_min)
+        changes = series.step(lo, hi, now, active, phase, phase_start_min)
+        if changes is not _NO_CHANGES:
+            active = apply_changes(active, changes)
+        out.append(changes)
+    return tuple(out)
