@@ -168,7 +168,8 @@ def reference_evaluate(
             if rule is None
             else _clear_reason(rule, readings, baseline, now, phase, phase_start_min)
         )
-        if reason:
+        # A late reading older than the alert cannot clear it (the reading is still stored).
+        if reason and now >= a.raised_at_min:
             resolved.append(a.resolve(at_min=now, reason=reason))
     resolved_ids = {a.id for a in resolved}
     remaining = [a for a in active if a.id not in resolved_ids]
@@ -187,7 +188,7 @@ def reference_evaluate(
     raised: list[Alert] = []
     for group, (rule, trigger) in candidates.items():
         in_group = [a for a in remaining if a.group == group]
-        if any(a.rank >= rule.rank for a in in_group):
+        if any(a.rank >= rule.rank or a.raised_at_min > now for a in in_group):
             continue  # the condition is already alerting at this level or higher: no repeat
         for a in in_group:
             resolved.append(a.resolve(at_min=now, reason=f"superseded by {rule.id}"))
@@ -380,3 +381,17 @@ def test_a_long_batch_raises_once_per_condition_like_the_original():
     assert fast == reference_series(rs, base, RULES, steps, [], **kw)
     raised = [a.rule_id for ch in fast for a in ch.raised]
     assert raised.count("bp_severe") == 1 and raised.count("hr_high_sustained") == 1
+
+
+def test_a_late_reading_older_than_an_open_alert_leaves_it_open():
+    """A monitor that delivers an old normal reading late must not clear, or fail on, a newer alert."""
+    from ketacare.domain.monitoring.alerts import evaluate, load_alert_rules
+    from ketacare.domain.monitoring.vitals import VitalReading
+
+    rules = load_alert_rules()
+    high = [VitalReading(t_min=20.0, sbp=186, dbp=104)]
+    raised = evaluate(high, None, rules, 20.0, (), phase="infusing").raised
+    assert raised
+    late_normal = [VitalReading(t_min=10.0, sbp=120, dbp=80), *high]
+    changes = evaluate(late_normal, None, rules, 10.0, raised, phase="infusing")
+    assert changes.resolved == () and changes.raised == ()

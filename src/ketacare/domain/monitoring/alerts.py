@@ -472,7 +472,8 @@ class _Series:
                 if k is None
                 else self.clear_reason(self.views[k], lo, hi, now, phase, phase_start_min)
             )
-            if reason:
+            # A late reading older than the alert cannot clear it (the reading is still stored).
+            if reason and now >= a.raised_at_min:
                 resolved.append(a.resolve(at_min=now, reason=reason))
         resolved_ids = {a.id for a in resolved}
         remaining = [a for a in active if a.id not in resolved_ids]
@@ -494,7 +495,7 @@ class _Series:
         raised: list[Alert] = []
         for group, (rule, trigger) in candidates.items():
             in_group = [a for a in remaining if a.group == group]
-            if any(a.rank >= rule.rank for a in in_group):
+            if any(a.rank >= rule.rank or a.raised_at_min > now for a in in_group):
                 continue  # the condition is already alerting at this level or higher: no repeat
             for a in in_group:
                 resolved.append(a.resolve(at_min=now, reason=f"superseded by {rule.id}"))
