@@ -6,15 +6,14 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.services import clock
 from ketacare.services.actor import Actor
 from ketacare.store.tables import AuditEvent
-from ketacare.store.tables.base import UTCDateTime
 
 GENESIS = "0" * 64
 ACTIONS = frozenset(
@@ -88,59 +87,63 @@ def event_hash(e: AuditEvent) -> str:
     return hashlib.sha256(canonical_form(e)).hexdigest()
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    # SQLite: every transaction began with BEGIN IMMEDIATE, so this one already holds the write lock.
+_COLUMNS = (*_FIELDS, "hash")
+_SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's SQLite DateTime stores (read back as UTC by UTCDateTime)
 
 
-_LAST = text("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-_INSERT = text(
-    "INSERT INTO audit_events (seq, occurred_at, actor_user_id, actor_username, actor_role, action, resource_type,"
-    " resource_id, patient_id, outcome, reason, address, details, prev_hash, hash) VALUES (:seq, :occurred_at,"
-    " :actor_user_id, :actor_username, :actor_role, :action, :resource_type, :resource_id, :patient_id, :outcome,"
-    " :reason, :address, :details, :prev_hash, :hash)"
-).bindparams(bindparam("occurred_at", type_=UTCDateTime()))
+def _statements(dialect: str) -> tuple[str | None, str, str]:
+    ph = "?" if dialect == "sqlite" else "%s"
+    lock = None if dialect == "sqlite" else f"SELECT pg_advisory_xact_lock({_PG_AUDIT_LOCK})"
+    last = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+    insert = f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) VALUES ({', '.join([ph] * len(_COLUMNS))})"
+    return lock, last, insert
 
 
 def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[dict]:
     """Append events to the chain inside the caller's transaction (call just before commit).
 
-    Plain SQL on the session's connection (no ORM objects): this runs on every audited request, so it is
-    kept to two statements after the lock. The lock is taken first and the head read after it, so two
-    writers never fork the chain.
+    This runs on every audited request, so it talks to the driver directly (three statements on PostgreSQL,
+    two on SQLite) instead of going through the ORM. The chain is locked first and its head read after the
+    lock, so two writers never fork it: PostgreSQL takes a transaction-scoped advisory lock; on SQLite every
+    transaction began with BEGIN IMMEDIATE and already holds the write lock.
     """
     if not events:
         return []
-    _lock_chain(session)
-    conn = session.connection()
-    last = conn.execute(_LAST).first()
-    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
-    when = clock.now()
-    rows = []
-    for ev in events:
-        if ev.action not in ACTIONS:
-            raise ValueError(f"unknown audit action {ev.action!r}")
-        seq += 1
-        row = {
-            "seq": seq,
-            "occurred_at": when,
-            "actor_user_id": actor.user_id,
-            "actor_username": actor.username,
-            "actor_role": actor.role,
-            "action": ev.action,
-            "resource_type": ev.resource_type,
-            "resource_id": ev.resource_id,
-            "patient_id": ev.patient_id,
-            "outcome": ev.outcome,
-            "reason": ev.reason,
-            "address": actor.address,
-            "details": json.dumps(ev.details, sort_keys=True, separators=(",", ":"), default=str),
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = hashlib.sha256(_canonical(row)).hexdigest()
-        rows.append(row)
-    conn.execute(_INSERT, rows)
+    dialect = session.get_bind().dialect.name
+    lock, last_sql, insert_sql = _statements(dialect)
+    cursor = session.connection().connection.cursor()
+    try:
+        if lock:
+            cursor.execute(lock)
+        cursor.execute(last_sql)
+        last = cursor.fetchone()
+        seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+        when = clock.now()
+        rows, params = [], []
+        for ev in events:
+            if ev.action not in ACTIONS:
+                raise ValueError(f"unknown audit action {ev.action!r}")
+            seq += 1
+            row = {
+                "seq": seq, "occurred_at": when, "actor_user_id": actor.user_id, "actor_username": actor.username,
+                "actor_role": actor.role, "action": ev.action, "resource_type": ev.resource_type,
+                "resource_id": ev.resource_id, "patient_id": ev.patient_id, "outcome": ev.outcome,
+                "reason": ev.reason, "address": actor.address,
+                "details": json.dumps(ev.details, sort_keys=True, separators=(",", ":"), default=str),
+                "prev_hash": prev,
+            }
+            row["hash"] = prev = hashlib.sha256(_canonical(row)).hexdigest()
+            rows.append(row)
+            values = [row[c] for c in _COLUMNS]
+            if dialect == "sqlite":
+                values[1] = when.astimezone(UTC).strftime(_SQLITE_TS)
+            params.append(values)
+        if len(params) == 1:
+            cursor.execute(insert_sql, params[0])
+        else:
+            cursor.executemany(insert_sql, params)
+    finally:
+        cursor.close()
     return rows
 
 
