@@ -46,7 +46,8 @@ def _row(name: str, p_with: float, p_without: float, target: bool) -> dict:
     overhead = (p_with - p_without) / p_without * 100.0
     return {"name": name, "value": overhead, "unit": "%", "target": "<= 15 %" if target else "-",
             "ok": overhead <= 15.0 if target else None,
-            "note": f"p50 {p_with:.2f} ms with the audit event, {p_without:.2f} ms without (+{p_with - p_without:.2f} ms)"}
+            "note": f"p50 {p_with:.2f} ms with the audit event, {p_without:.2f} ms without "
+                    f"(+{p_with - p_without:.2f} ms)"}
 
 
 def run(quick: bool = False) -> list[dict]:
