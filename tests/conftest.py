@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 os.environ.setdefault(
     "KETACARE_PASSWORD_HASH_PROFILE", "test"
@@ -21,6 +23,12 @@ from ketacare.config import Settings
 from ketacare.services.actor import Actor, system_actor
 from ketacare.store.db import Database
 from ketacare.store.migrate import upgrade
+
+# No per-example deadline (a loaded 2-core CI machine is not a failing test); in CI, derandomized examples so
+# that a run is reproducible and a red build always means the same thing.
+hypothesis_settings.register_profile("ketacare", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile("ci", parent=hypothesis_settings.get_profile("ketacare"), derandomize=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "ketacare")
 
 PG_URL = os.environ.get("KETACARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("KETACARE_REQUIRE_POSTGRES") == "1"

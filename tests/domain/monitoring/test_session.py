@@ -81,7 +81,8 @@ BREAK = {
     "no_unresolved_high_alert": lambda f: replace(f, unresolved_high_alerts=1),
     "rems_observation_2h": lambda f: replace(f, observation_min=100),
     "observation_time_met": lambda f: replace(f, observation_min=30),
-    "vitals_near_baseline": lambda f: replace(f, current_vitals=VitalSigns(sbp=170, dbp=100, hr=80)),
+    "vitals_near_baseline": lambda f: replace(f, current_vitals=VitalSigns(
+        sbp=f.baseline_vitals.sbp + 40, dbp=f.baseline_vitals.dbp + 25, hr=f.baseline_vitals.hr + 30)),
     "aldrete_at_threshold": lambda f: replace(f, aldrete_score=7),
     "dissociation_resolved": lambda f: replace(f, dissociation_resolved=False),
     "sedation_resolved": lambda f: replace(f, sedation_resolved=False),
@@ -91,7 +92,10 @@ BREAK = {
 
 def broken(guards, product="racemic_ketamine") -> SessionFacts:
     f = good_facts(product)
-    for g in guards:
+    # The baseline breaker sets both baseline and current vitals, and the near-baseline breaker moves the current
+    # vitals away from whatever the baseline is: apply them in that order so breaking one never mends the other.
+    order = sorted(guards, key=lambda g: (g != "baseline_vitals_within_limits", g == "vitals_near_baseline"))
+    for g in order:
         f = BREAK[g](f)
     return f
 
