@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     link_key: str = Field("", description="HMAC key for one-time questionnaire links (generated if empty)")
     public_url: str = Field("http://localhost:8000", description="Base URL of the clinic, for links in email")
     assessment_plan: str = "standard"
+    # Infusion sessions (issue #7): how often overdue-reading alerts are checked without a new reading; 0 = off.
+    overdue_sweep_seconds: float = Field(30.0, ge=0)
 
 
 @lru_cache

@@ -484,3 +484,217 @@ def test_a_batch_raises_and_resolves_exactly_what_reading_by_reading_did(persona
     assert '"first":"batch-0"' in batch_events[0].details and '"last":"batch-69"' in batch_events[0].details
     assert '"stored":70' in batch_events[0].details
     assert alert_events == len(expected)
+
+
+def _bp(personas, sid, client_id, at, sbp=128, dbp=80):
+    return vitals.record_batch(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        readings=[
+            GatewayReading(client_id=client_id, measured_at=at, sbp=sbp, dbp=dbp, hr=76, spo2=98, rr=14)
+        ],
+    )
+
+
+def test_a_silent_monitor_raises_one_overdue_alert_from_the_sweep(personas, fake_clock, capabilities):
+    sid = _new(personas)
+    _start(personas, sid, fake_clock)
+    _bp(personas, sid, "m-1", fake_clock.t + timedelta(minutes=1))
+    fake_clock.advance(21)  # the last BP (and SpO2) was 20 min ago; nothing has arrived since
+    assert vitals.sweep_overdue(db=personas.db, now=fake_clock.t) == 2
+    with personas.db.session() as s:
+        alerts = s.scalars(select(SessionAlert).where(SessionAlert.session_id == sid)).all()
+        bp = [a for a in alerts if a.rule_id == "bp_overdue"]
+        assert len(bp) == 1 and bp[0].resolved_at is None and bp[0].raised_at == fake_clock.t
+        assert "for 20 min" in bp[0].trigger
+        ev = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.resource_type == "session_alert", AuditEvent.resource_id == str(bp[0].id)
+            )
+        ).one()
+        assert ev.actor_username == "system:monitor" and ev.action == "create"
+    fake_clock.advance(1)
+    assert vitals.sweep_overdue(db=personas.db, now=fake_clock.t) == 0  # already alerting: nothing new
+    with personas.db.session() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(SessionAlert).where(SessionAlert.session_id == sid))
+            == 2
+        )
+    res = _bp(personas, sid, "m-2", fake_clock.t)  # the monitor is back
+    with personas.db.session() as s:
+        a = s.get(SessionAlert, bp[0].id)
+        assert a.resolved_at is not None and a.resolution == "reading received"
+    assert bp[0].id in res.alerts_resolved
+    assert vitals.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
+
+
+def test_the_sweep_leaves_sessions_with_recent_readings_and_ended_sessions_alone(
+    personas, fake_clock, capabilities
+):
+    sid = _new(personas)
+    _start(personas, sid, fake_clock)
+    fake_clock.advance(5)
+    _bp(personas, sid, "r-1", fake_clock.t)
+    fake_clock.advance(5)
+    assert vitals.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
+    assert _ev(personas, sid, "end_infusion").state == "recovery"
+    fake_clock.advance(60)  # overdue rules apply while infusing or paused only
+    assert vitals.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
+
+
+@pytest.fixture
+def with_scores(capabilities, monkeypatch):
+    """The real questionnaire store for the discharge assessments (the pre-session stand-ins stay)."""
+    from ketacare.services import measurement
+
+    fake = session_facts._optional
+    real = {("ketacare.services.measurement", "latest_scores"): measurement.latest_scores}
+    monkeypatch.setattr(session_facts, "_optional", lambda m, n: real.get((m, n)) or fake(m, n))
+    return capabilities
+
+
+def _rate(personas, sid, instrument, answers, context):
+    from ketacare.services import measurement
+    from ketacare.services.schemas_measurement import ResponseCreate
+
+    return measurement.submit_response(
+        db=personas.db,
+        actor=personas["nurse"],
+        patient_id=personas.patient_a,
+        data=ResponseCreate(instrument_id=instrument, answers=answers, context=context, session_id=sid),
+    )
+
+
+def _in_recovery(personas, sid, fake_clock):
+    _start(personas, sid, fake_clock)
+    sessions.add_infusion_event(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=InfusionEventCreate(kind="start", rate_ml_per_h=52.5, at=fake_clock.t),
+    )
+    fake_clock.advance(40)
+    sessions.add_infusion_event(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=InfusionEventCreate(kind="stop", at=fake_clock.t),
+    )
+    assert _ev(personas, sid, "end_infusion").state == "recovery"
+    fake_clock.advance(65)
+    vitals.record_session_reading(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=VitalIn(sbp=128, dbp=80, hr=74, spo2=98, rr=14),
+    )
+    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    sessions.update_checks(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=SessionChecks(version=v["version"], escort_present=True),
+    )
+
+
+ALDRETE_10 = {
+    i: 2
+    for i in (
+        "aldrete_activity",
+        "aldrete_respiration",
+        "aldrete_circulation",
+        "aldrete_consciousness",
+        "aldrete_spo2",
+    )
+}
+
+
+def test_discharge_assessments_entered_for_the_session_satisfy_the_discharge_checks(
+    personas, fake_clock, with_scores
+):
+    sid = _new(personas)
+    _in_recovery(personas, sid, fake_clock)
+    listed = {
+        a["id"]: a
+        for a in sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)["assessments"]
+    }
+    assert set(listed) == {"anxiety_scale", "cssrs", "cadss6", "moaas", "aldrete"}
+    assert all(a["status"] == "due" for a in listed.values())
+    assert listed["aldrete"]["entry_url"] == (
+        f"/patients/{personas.patient_a}/questionnaires/aldrete?session_id={sid}&context=post_session"
+    )
+    r = _ev(personas, sid, "discharge")
+    assert not r.allowed
+    assert {"aldrete_at_threshold", "sedation_resolved", "dissociation_resolved"} <= {
+        g.id for g in r.failed_guards
+    }
+
+    _rate(personas, sid, "cadss6", [0, 1, 0, 0, 0, 0], "during_session")
+    _rate(personas, sid, "moaas", [4], "during_session")  # lethargic: not yet resolved
+    _rate(personas, sid, "aldrete", ALDRETE_10, "post_session")
+    r = _ev(personas, sid, "discharge")
+    failed = {g.id: g.message for g in r.failed_guards}
+    assert not r.allowed and set(failed) == {"sedation_resolved"}
+    assert "MOAA/S 4" in failed["sedation_resolved"]
+
+    fake_clock.advance(10)
+    _rate(personas, sid, "moaas", [5], "post_session")  # fully alert now
+    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    listed = {a["id"]: a for a in v["assessments"]}
+    assert listed["moaas"]["status"] == "done" and listed["moaas"]["total"] == 5
+    assert listed["cadss6"]["total"] == 1 and listed["aldrete"]["total"] == 10
+    assert listed["cssrs"]["status"] == "due"  # the pre-session stand-ins are not stored responses
+    assert _ev(personas, sid, "discharge").allowed
+    with personas.db.session() as s:
+        ev = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.resource_type == "infusion_session", AuditEvent.resource_id == str(sid))
+            .order_by(AuditEvent.seq.desc())
+        ).first()
+    assert '"to":"discharged"' in ev.details
+    assert "instrument: MOAA/S 5" in ev.details and "instrument: CADSS-6 1" in ev.details
+    assert "instrument: Modified Aldrete 10" in ev.details
+
+
+def test_a_nurse_confirmation_still_satisfies_the_discharge_checks_and_the_record_says_so(
+    personas, fake_clock, with_scores
+):
+    sid = _new(personas)
+    _in_recovery(personas, sid, fake_clock)
+    _rate(personas, sid, "cadss6", [2, 2, 1, 1, 0, 0], "during_session")  # 6: above the resolved threshold
+    _rate(personas, sid, "aldrete", dict(ALDRETE_10, aldrete_consciousness=1), "post_session")  # 9
+    r = _ev(personas, sid, "discharge")
+    failed = {g.id: g.message for g in r.failed_guards}
+    assert set(failed) == {"sedation_resolved", "dissociation_resolved"}
+    assert "CADSS-6 6" in failed["dissociation_resolved"]
+    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    sessions.update_checks(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=SessionChecks(version=v["version"], dissociation_resolved=True, sedation_resolved=True),
+    )
+    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    assert v["guards"]["evidence"] == {
+        "aldrete_at_threshold": v["guards"]["evidence"]["aldrete_at_threshold"],
+        "sedation_resolved": "nurse confirmation",
+        "dissociation_resolved": "nurse confirmation",
+    }
+    assert v["guards"]["evidence"]["aldrete_at_threshold"].startswith("instrument: Modified Aldrete 9")
+    assert _ev(personas, sid, "discharge").allowed
+
+
+def test_a_response_cannot_be_linked_to_another_patients_session(personas, fake_clock, capabilities):
+    from ketacare.services import measurement
+    from ketacare.services.schemas_measurement import ResponseCreate
+
+    sid = _new(personas)  # patient A's session
+    with pytest.raises(InvalidValue) as e:
+        measurement.submit_response(
+            db=personas.db,
+            actor=personas["nurse"],
+            patient_id=personas.patient_b,
+            data=ResponseCreate(instrument_id="moaas", answers=[5], context="post_session", session_id=sid),
+        )
+    assert e.value.field == "session_id"

@@ -111,6 +111,8 @@ def store_response(
     patient = s.get(Patient, patient_id)
     if patient is None:
         raise NotFound("patient")
+    if data.session_id is not None:
+        _check_session(s, patient_id, data.session_id)
     r = QuestionnaireResponse(
         patient_id=patient_id,
         instrument_id=instrument.id,
@@ -145,6 +147,16 @@ def store_response(
         s.add(alert)
     s.flush()
     return r, result, alert
+
+
+def _check_session(s: Session, patient_id: int, session_id: int) -> None:
+    """Refuse a response linked to another patient's infusion session (when sessions are installed)."""
+    table = Base.metadata.tables.get("infusion_sessions")
+    if table is None or not inspect(s.connection()).has_table("infusion_sessions"):
+        return
+    owner = s.execute(select(table.c.patient_id).where(table.c.id == session_id)).scalar()
+    if owner is not None and owner != patient_id:
+        raise InvalidValue("session_id", "there is no infusion session with this number for this patient")
 
 
 def audit_stored(uow: UnitOfWork, r: QuestionnaireResponse, alert: SafetyAlert | None) -> None:

@@ -18,6 +18,12 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from ketacare.domain.monitoring import SessionFacts, VitalSigns
+from ketacare.domain.monitoring.assessments import (
+    discharge_criteria,
+    dissociation_resolved,
+    sedation_resolved,
+)
+from ketacare.domain.monitoring.session import default_session_rules
 from ketacare.store.tables import Patient
 from ketacare.store.tables.sessions import InfusionSession, SessionAlert, VitalSign
 
@@ -33,6 +39,8 @@ class FactsReport:
     facts: SessionFacts
     notes: dict[str, str] = field(default_factory=dict)
     order: dict[str, Any] | None = None
+    # discharge guard id -> what satisfied it: an instrument result or the nurse's confirmation
+    evidence: dict[str, str] = field(default_factory=dict)
 
 
 def _optional(module: str, name: str):
@@ -140,6 +148,78 @@ def _questionnaire_facts(s: Session, sess: InfusionSession, report: FactsReport)
     return bool(ids & ANXIETY_SCALES), CSSRS in ids
 
 
+def session_scores(s: Session, sess: InfusionSession, context: str | None = None) -> dict[str, Any] | None:
+    """Return the newest response per instrument linked to this session (optionally one context), keyed by
+    instrument id; None when questionnaires (issue #4) are not installed or their table is absent."""
+    latest = _optional("ketacare.services.measurement", "latest_scores")
+    if latest is None:
+        return None
+    ok, rows = _call_safely(
+        s, lambda s_, pid, sid: latest(s_, pid, session_id=sid, context=context), sess.patient_id, sess.id
+    )
+    if not ok:
+        return None
+    return {str(_get(r, "instrument_id")): r for r in rows or ()}
+
+
+def _result(r: Any, name: str) -> str:
+    at = _get(r, "answered_at")
+    when = f" at {at:%H:%M} UTC" if isinstance(at, datetime) else ""
+    return f"{name} {_get(r, 'total'):g}{when} (response #{_get(r, 'response_id')})"
+
+
+def _discharge_facts(s: Session, sess: InfusionSession, report: FactsReport) -> tuple[int | None, bool, bool]:
+    """Return (aldrete score, sedation resolved, dissociation resolved) from this session's instrument results
+    or the nurse's confirmations, whichever satisfies the guard; say which in `report.evidence`."""
+    scores = session_scores(s, sess) or {}
+    crit = discharge_criteria()
+
+    def total(iid: str) -> float | None:
+        r = scores.get(iid)
+        return None if r is None else _get(r, "total")
+
+    threshold = default_session_rules().settings.aldrete_min_score
+    inst, nurse = total("aldrete"), sess.aldrete_score
+    if inst is not None and (inst >= threshold or nurse is None or nurse < threshold):
+        aldrete: int | None = int(inst)
+        report.evidence["aldrete_at_threshold"] = "instrument: " + _result(
+            scores["aldrete"], "Modified Aldrete"
+        )
+    else:
+        aldrete = nurse
+        if nurse is not None:
+            report.evidence["aldrete_at_threshold"] = f"nurse entry: score {nurse}"
+
+    def resolved(guard: str, iid: str, name: str, by_score: bool | None, nurse_ok: bool, rule: str) -> bool:
+        if by_score:
+            report.evidence[guard] = "instrument: " + _result(scores[iid], name)
+            return True
+        if nurse_ok:
+            report.evidence[guard] = "nurse confirmation"
+            return True
+        if by_score is not None:
+            report.notes[guard] = f"latest {_result(scores[iid], name)}; {rule}"
+        return False
+
+    sedation = resolved(
+        "sedation_resolved",
+        "moaas",
+        "MOAA/S",
+        sedation_resolved(total("moaas"), crit),
+        bool(sess.sedation_resolved),
+        f"resolved at {crit.moaas_min:g} (fully alert)",
+    )
+    dissociation = resolved(
+        "dissociation_resolved",
+        "cadss6",
+        "CADSS-6",
+        dissociation_resolved(total("cadss6"), crit),
+        bool(sess.dissociation_resolved),
+        f"resolved at {crit.cadss6_max:g} or below",
+    )
+    return aldrete, sedation, dissociation
+
+
 def _eligibility_fact(s: Session, sess: InfusionSession, report: FactsReport, now: datetime) -> bool:
     current = _optional("ketacare.services.eligibility", "current_evaluation")
     if current is None:
@@ -210,6 +290,7 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
         current = vitals_of(_current_row(s, sess))
     except ValueError:
         current = None
+    aldrete, sedation, dissociation = _discharge_facts(s, sess, report)
     report.facts = SessionFacts(
         product=sess.product,  # type: ignore[arg-type]
         consent_on_file=bool(sess.consent_confirmed),
@@ -228,9 +309,9 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
         unresolved_high_alerts=int(high),
         observation_min=observation,
         current_vitals=current,
-        aldrete_score=sess.aldrete_score,
-        dissociation_resolved=bool(sess.dissociation_resolved),
-        sedation_resolved=bool(sess.sedation_resolved),
+        aldrete_score=aldrete,
+        dissociation_resolved=dissociation,
+        sedation_resolved=sedation,
         escort_present=bool(sess.escort_present),
     )
     return report

@@ -53,6 +53,7 @@ from ketacare.services.schemas_sessions import (
     TransitionRead,
     TransitionRequest,
 )
+from ketacare.services.session_assessments import assessment_status
 from ketacare.services.session_facts import FactsReport, gather
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -297,6 +298,8 @@ def apply_event(*, db: Database, actor: Actor, session_id: int, data: Transition
                 ]
             sess.updated_at = now
             s.flush()
+            if data.event == "discharge" and report.evidence:
+                details["evidence"] = dict(report.evidence)  # instrument result or nurse confirmation
             uow.audit("update", "infusion_session", sess.id, patient_id=sess.patient_id, details=details)
             for u in used:
                 uow.audit(
@@ -346,6 +349,7 @@ def guard_status(s: Session, sess: InfusionSession, now: datetime) -> dict[str, 
         "event": nxt,
         "failed": [g.model_dump() for g in _guard_reads(failed)],
         "checked": list(tr.guards) if tr else [],
+        "evidence": dict(report.evidence) if nxt == "discharge" else {},
     }
 
 
@@ -1100,6 +1104,7 @@ def get_session(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any
                 with_pk=True,
             ),
             "guards": guard_status(s, sess, now),
+            "assessments": assessment_status(s, sess),
             "events_possible": [str(e) for e in allowed_events(sess.state)],
             "rems_missing": rems_check(s, sess),
             "verification": verify_record(s, sess),

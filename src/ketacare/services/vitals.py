@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, select, text, true
+from sqlalchemy import bindparam, or_, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.monitoring import Alert, VitalReading, VitalSigns, load_alert_rules
-from ketacare.domain.monitoring.alerts import AlertRule, evaluate_series
+from ketacare.domain.monitoring.alerts import AlertRule, evaluate, evaluate_series
 from ketacare.services import board_bus, clock
-from ketacare.services.actor import Actor
+from ketacare.services.actor import Actor, system_actor
 from ketacare.services.errors import NotFound
 from ketacare.services.schemas_sessions import BatchResult, GatewayReading, VitalIn, VitalRead
 from ketacare.services.session_facts import baseline_row, vitals_of
@@ -508,3 +508,151 @@ def list_patient_vitals(
             "view", "vital_signs", patient_id, patient_id=patient_id, details={"context": context or ""}
         )
         return [VitalRead.model_validate(r) for r in rows]
+
+
+# ---------------------------------------------------------------- overdue-reading sweep
+
+SWEEP_ACTOR = system_actor("monitor")
+_PG_SWEEP_LOCK = 7_402_114  # pg_try_advisory_xact_lock key: one app process sweeps at a time
+_SWEEP_SESSIONS = select(InfusionSession.id).where(
+    InfusionSession.state.in_(ALERT_PHASES), InfusionSession.infusion_started_at.is_not(None)
+)
+
+
+def _overdue_rules() -> tuple[AlertRule, ...]:
+    return tuple(r for r in alert_rules() if r.kind == "overdue")
+
+
+def _last_readings(s: Session, session_id: int, rules: Sequence[AlertRule]) -> list[VitalSign]:
+    """Return, per overdue rule, the session's latest charted reading of a vital that rule watches."""
+    cols = {
+        "sbp": VitalSign.sbp_mmhg,
+        "dbp": VitalSign.dbp_mmhg,
+        "hr": VitalSign.hr_per_min,
+        "spo2": VitalSign.spo2_pct,
+        "rr": VitalSign.rr_per_min,
+    }
+    rows: dict[int, VitalSign] = {}
+    for rule in rules:
+        row = s.scalars(
+            select(VitalSign)
+            .where(
+                VitalSign.session_id == session_id,
+                VitalSign.context.in_(("during", "recovery")),
+                or_(*(cols[v].is_not(None) for v in rule.vitals)),
+            )
+            .order_by(VitalSign.measured_at.desc(), VitalSign.id.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            rows[row.id] = row
+    return list(rows.values())
+
+
+def _sweep_one(
+    uow: UnitOfWork, chart: _Chart, rules: tuple[AlertRule, ...], now: datetime
+) -> tuple[int, int]:
+    """Evaluate the overdue rules of one session at `now`; store and audit what they raise or resolve."""
+    s = uow.session
+    t0 = chart.infusion_started_at
+    assert t0 is not None
+
+    def tmin(x: datetime) -> float:
+        return (x - t0).total_seconds() / 60.0
+
+    now_min = tmin(now)
+    # A reading dated a little ahead of this server's clock (device drift) was still received: count it as now.
+    readings = [
+        VitalReading(
+            sbp=r.sbp_mmhg,
+            dbp=r.dbp_mmhg,
+            hr=r.hr_per_min,
+            spo2=r.spo2_pct,
+            rr=r.rr_per_min,
+            t_min=min(tmin(r.measured_at), now_min),
+        )
+        for r in _last_readings(s, chart.id, rules)
+    ]
+    groups = {r.group for r in rules}
+    by_id: dict[str, SessionAlert] = {}
+    if chart.has_active_alerts:
+        by_id = {str(a.id): a for a in s.scalars(_OPEN_ALERTS, {"sid": chart.id}) if a.group in groups}
+    changes = evaluate(
+        readings,
+        None,
+        rules,
+        now_min,
+        [_to_alert(a, t0) for a in by_id.values()],
+        phase=chart.state,
+        phase_start_min=min(tmin(chart.phase_start), now_min),
+    )
+    for a in changes.resolved:
+        row = by_id.get(a.id)
+        if row is None:
+            continue
+        row.resolved_at, row.resolution = max(now, row.raised_at), a.resolution
+        uow.audit(
+            "update",
+            "session_alert",
+            row.id,
+            patient_id=chart.patient_id,
+            details={"session_id": chart.id, "rule": row.rule_id, "resolution": a.resolution},
+        )
+    for a in changes.raised:
+        row = SessionAlert(
+            session_id=chart.id,
+            rule_id=a.rule_id,
+            group=a.group,
+            rank=a.rank,
+            priority=a.priority,
+            title=a.title,
+            advice=a.advice,
+            actions=list(a.actions),
+            source=a.source,
+            trigger=a.trigger,
+            raised_at=now,
+        )
+        s.add(row)
+        s.flush()
+        uow.audit(
+            "create",
+            "session_alert",
+            row.id,
+            patient_id=chart.patient_id,
+            details={"session_id": chart.id, "rule": a.rule_id, "by": "overdue sweep"},
+        )
+    return len(changes.raised), len(changes.resolved)
+
+
+def sweep_overdue(*, db: Database, now: datetime | None = None) -> int:
+    """Evaluate the overdue-reading rules of every session in an alert phase at `now`; return alerts raised.
+
+    A monitor that goes silent sends nothing, so these rules cannot wait for a reading. Same engine and
+    de-duplication as a reading (a condition already alerting raises nothing new); raised alerts are stored,
+    audited as `system:monitor` and pushed to the board. On PostgreSQL one app process sweeps at a time
+    (`pg_try_advisory_xact_lock`; the others skip this round).
+    """
+    rules = _overdue_rules()
+    if not rules:
+        return 0
+    raised = 0
+    with UnitOfWork(db, SWEEP_ACTOR) as uow:
+        s = uow.session
+        if s.get_bind().dialect.name == "postgresql" and not s.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _PG_SWEEP_LOCK}
+        ):
+            return 0
+        uow.authorize("chart", "infusion_session")
+        at = now or clock.now()
+        changed: list[board_bus.BoardChange] = []
+        for sid in list(s.scalars(_SWEEP_SESSIONS)):
+            chart = _chart(s, sid)
+            if chart is None or chart.locked or chart.state not in ALERT_PHASES:
+                continue
+            n_raised, n_resolved = _sweep_one(uow, chart, rules, at)
+            raised += n_raised
+            if n_raised or n_resolved:
+                changed.append(board_bus.BoardChange(sid, "alert"))
+        local = board_bus.notify_in_transaction(s, changed)
+    board_bus.publish_after_commit(db, local)
+    return raised

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ketacare.http.access import Access
-from ketacare.services import board_bus, sessions
+from ketacare.services import board_bus, sessions, vitals
 from ketacare.services.actor import Actor
 from ketacare.web.pages import render
 
@@ -26,11 +26,23 @@ log = logging.getLogger(__name__)
 KEEPALIVE_S = 15.0
 
 
+async def _sweep_forever(db, every_s: float) -> None:
+    """Raise overdue-reading alerts every `every_s` seconds, even when no reading arrives."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await run_in_threadpool(vitals.sweep_overdue, db=db)
+        except Exception:  # noqa: BLE001 - a failed round is logged; the next one runs
+            log.exception("overdue-reading sweep failed")
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Start this process's board listener, and in the demo clinic the live-session feeder."""
+    """Start this process's board listener and overdue-reading sweep, and in the demo clinic the feeder."""
     db = app.state.db
     board_bus.ensure_listener(db)
+    every_s = float(getattr(app.state.settings, "overdue_sweep_seconds", 0) or 0)
+    sweep = asyncio.create_task(_sweep_forever(db, every_s), name="overdue-sweep") if every_s > 0 else None
     feeder = None
     if getattr(app.state.settings, "demo", False):
         from ketacare.demo.sessions import LiveFeeder
@@ -40,6 +52,10 @@ async def lifespan(app: FastAPI):
     try:
         yield
     finally:
+        if sweep is not None:
+            sweep.cancel()
+            with suppress(asyncio.CancelledError):
+                await sweep
         if feeder is not None:
             feeder.stop()
         board_bus.stop_listener(db)

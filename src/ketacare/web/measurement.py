@@ -141,10 +141,14 @@ def clinician_form(
     patient_id: int,
     instrument_id: str,
     context: str = "follow_up",
+    session_id: str = "",
     actor: Actor = Depends(Access("scores", "write")),
 ):
     instrument = _instrument_or_404(instrument_id)
-    ctx = _entry_ctx(request, actor, patient_id, instrument, {"context": context}, {})
+    values = {"context": context if context in CONTEXTS else "follow_up"}
+    if session_id.strip().isdigit():  # prefilled from the session page's assessment list
+        values["session_id"] = session_id.strip()
+    ctx = _entry_ctx(request, actor, patient_id, instrument, values, {})
     return render(request, "measurement_form.html", ctx)
 
 
@@ -189,6 +193,8 @@ async def clinician_submit(
             _entry_ctx(request, actor, patient_id, instrument, values, errors),
             422,
         )
+    if result.session_id is not None:  # entered from the session page: back to its assessment list
+        return RedirectResponse(f"/sessions/{result.session_id}#assessments", status_code=303)
     return RedirectResponse(
         f"/patients/{patient_id}/scores?saved={result.response_id}#latest", status_code=303
     )
