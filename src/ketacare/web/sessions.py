@@ -100,8 +100,12 @@ def _pk_svg(pk: dict | None) -> str:
         for t, c in zip(pk["times_min"], pk["plasma_ng_per_ml"], strict=True)
     ]
     return trend_svg(
-        pts, unit="ng/mL", title="Predicted plasma ketamine (what was given)", decimals=0
-    ).replace("2000-01-01", "min")
+        pts,
+        unit="ng/mL",
+        title="Predicted plasma ketamine (what was given)",
+        decimals=0,
+        x_label=lambda at: f"{(at - t0).total_seconds() / 60:.0f} min",
+    )
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
