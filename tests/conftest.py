@@ -124,7 +124,7 @@ def sqlite_db(tmp_path, sqlite_template) -> Database:
 @pytest.fixture
 def settings(db) -> Settings:
     return Settings(
-        database_url=db.url, secret_key="test", login_max_failures=3, login_lockout_base_seconds=30
+        database_url=db.url, login_max_failures=3, login_lockout_base_seconds=30
     )
 
 

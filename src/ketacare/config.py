@@ -17,7 +17,6 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite:///var/ketacare.db", description="SQLAlchemy URL: sqlite:///... or postgresql+psycopg://..."
     )
-    secret_key: str = Field("", description="Key for CSRF tokens; generated per process when empty")
     weight_unit: Literal["kg", "lb"] = "kg"
     height_unit: Literal["cm", "in", "ft_in"] = "cm"
     session_idle_minutes: int = 30
