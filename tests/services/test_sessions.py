@@ -698,3 +698,13 @@ def test_a_response_cannot_be_linked_to_another_patients_session(personas, fake_
             data=ResponseCreate(instrument_id="moaas", answers=[5], context="post_session", session_id=sid),
         )
     assert e.value.field == "session_id"
+
+
+def test_opening_the_board_is_in_each_patients_access_log(personas, fake_clock, capabilities):
+    from ketacare.services import audit_views
+
+    sid = _started_for(personas, fake_clock, personas.patient_a)
+    chairs = sessions.board_snapshot(db=personas.db, actor=personas["nurse"])
+    assert [c["session_id"] for c in chairs] == [sid]
+    log = audit_views.access_log(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a)
+    assert any(e.resource_type == "session_board" and e.actor_username == "nurse" for e in log)

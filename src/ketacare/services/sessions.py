@@ -1210,7 +1210,11 @@ def board_snapshot(*, db: Database, actor: Actor, audit_view: bool = True) -> li
         ).all()
         chairs = [_chair(s, sess, p, now) for sess, p in rows]
         if audit_view:
-            uow.audit("view", "session_board", details={"chairs": len(chairs)})
+            # One event per patient on the board, so each patient's "who viewed my record" shows it.
+            for sess, p in rows:
+                uow.audit("view", "session_board", sess.id, patient_id=p.id, details={"chair": sess.chair})
+            if not rows:
+                uow.audit("view", "session_board", details={"chairs": 0})
         return chairs
 
 
