@@ -163,3 +163,17 @@ def test_api_docs_are_served_offline(clients):
     assert "/api/docs-assets/swagger-ui-bundle.js" in page.text and "cdn" not in page.text.lower()
     assert clients.api(None).get("/api/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert clients.api(None).get("/api/openapi.json").json()["info"]["title"] == "Ketacare"
+
+
+def test_each_role_lands_on_a_page_it_may_see(app):
+    from fastapi.testclient import TestClient
+
+    landing = {"prescriber": "/patients", "frontdesk": "/patients", "admin": "/admin/audit",
+               "researcher": "/welcome", "patienta": "/me"}
+    for username, where in landing.items():
+        web = TestClient(app, follow_redirects=False)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', web.get("/login").text).group(1)
+        r = web.post("/login", data={"username": username, "password": "correct horse battery staple",
+                                     "csrf_token": token})
+        assert r.headers["location"] == where
+        assert web.get(where).status_code == 200, username

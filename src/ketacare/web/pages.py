@@ -92,7 +92,8 @@ def _blank_to_none(values: dict[str, str], keys: list[str]) -> dict[str, Any]:
 def _safe_next(target: str | None, actor: Actor) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
-    return "/me" if actor.role == "patient" else ("/admin/audit" if actor.role == "admin" else "/patients")
+    homes = {"patient": "/me", "admin": "/admin/audit", "researcher": "/welcome"}
+    return homes.get(actor.role, "/patients")
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -367,6 +368,12 @@ def my_record(request: Request, actor: Actor = Depends(Access("account", "read")
     ctx = _chart_context(request, actor, actor.patient_id)
     ctx.update(can_edit=False, can_write=False)
     return render(request, "me.html", ctx)
+
+
+@router.get("/welcome", response_class=HTMLResponse)
+def welcome(request: Request, actor: Actor = Depends(Access("account", "read"))):
+    """Start page for roles that read no patient record (researchers)."""
+    return render(request, "welcome.html", {})
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
