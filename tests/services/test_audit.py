@@ -131,3 +131,29 @@ def test_patient_sees_who_viewed_their_record(db, personas):
     assert any(e.actor_username == "therapist" and e.action == "view" for e in log)
     with pytest.raises(HiddenByPolicy):
         audit_views.access_log(db=db, actor=personas["patient_a"], patient_id=personas.patient_b)
+
+
+def test_events_removed_from_the_end_are_named(db, personas):
+    last = _max_seq(db)
+    _drop_triggers(db)
+    with db.session() as s:
+        s.execute(text("DELETE FROM audit_events WHERE seq >= :s"), {"s": last - 1})
+    report = _verify(db)
+    assert not report.ok and report.first_bad_seq == last - 1 and "removed from the end" in report.problem
+
+
+def test_concurrent_appenders_never_fork_the_chain(db, personas):
+    import threading
+
+    barrier = threading.Barrier(4)
+
+    def read_charts():
+        barrier.wait()
+        for _ in range(10):
+            patients.get_chart(db=db, actor=personas["nurse"], patient_id=personas.patient_a)
+
+    threads = [threading.Thread(target=read_charts) for _ in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    report = _verify(db)
+    assert report.ok, report.problem

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ketacare.services import clock
@@ -36,7 +36,6 @@ ACTIONS = frozenset(
         "administer",
     }
 )
-_PG_AUDIT_LOCK = 7_402_113  # arbitrary constant key for pg_advisory_xact_lock: one chain writer at a time
 
 
 @dataclass(frozen=True)
@@ -91,33 +90,32 @@ _COLUMNS = (*_FIELDS, "hash")
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's SQLite DateTime stores (read back as UTC by UTCDateTime)
 
 
-def _statements(dialect: str) -> tuple[str | None, str, str]:
-    ph = "?" if dialect == "sqlite" else "%s"
-    lock = None if dialect == "sqlite" else f"SELECT pg_advisory_xact_lock({_PG_AUDIT_LOCK})"
-    last = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
-    insert = f"INSERT INTO audit_events ({', '.join(_COLUMNS)}) VALUES ({', '.join([ph] * len(_COLUMNS))})"
-    return lock, last, insert
+def _placeholders(dialect: str, n: int) -> str:
+    return ", ".join(["?" if dialect == "sqlite" else "%s"] * n)
 
 
 def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[dict]:
     """Append events to the chain inside the caller's transaction (call just before commit).
 
-    This runs on every audited request, so it talks to the driver directly (three statements on PostgreSQL,
-    two on SQLite) instead of going through the ORM. The chain is locked first and its head read after the
-    lock, so two writers never fork it: PostgreSQL takes a transaction-scoped advisory lock; on SQLite every
-    transaction began with BEGIN IMMEDIATE and already holds the write lock.
+    This runs on every audited request, so it talks to the driver directly instead of going through the ORM.
+    The chain head row is read under a lock first, so two writers never fork the chain: PostgreSQL locks the
+    row (SELECT ... FOR UPDATE, which re-reads the newest committed head after waiting) and then inserts the
+    events and moves the head in one statement; on SQLite every transaction began with BEGIN IMMEDIATE and
+    already holds the write lock.
     """
     if not events:
         return []
     dialect = session.get_bind().dialect.name
-    lock, last_sql, insert_sql = _statements(dialect)
+    sqlite = dialect == "sqlite"
     cursor = session.connection().connection.cursor()
     try:
-        if lock:
-            cursor.execute(lock)
-        cursor.execute(last_sql)
-        last = cursor.fetchone()
-        seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+        cursor.execute("SELECT seq, hash FROM audit_chain_head WHERE id = 1" + ("" if sqlite else " FOR UPDATE"))
+        head = cursor.fetchone()
+        if head is None:
+            raise RuntimeError(
+                "the audit chain head is missing: run `ketacare db upgrade`, then `ketacare audit verify`"
+            )
+        seq, prev = head[0], head[1]
         when = clock.now()
         rows, params = [], []
         for ev in events:
@@ -135,13 +133,21 @@ def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[d
             row["hash"] = prev = hashlib.sha256(_canonical(row)).hexdigest()
             rows.append(row)
             values = [row[c] for c in _COLUMNS]
-            if dialect == "sqlite":
+            if sqlite:
                 values[1] = when.astimezone(UTC).strftime(_SQLITE_TS)
             params.append(values)
-        if len(params) == 1:
-            cursor.execute(insert_sql, params[0])
+        columns = ", ".join(_COLUMNS)
+        if sqlite:
+            cursor.executemany(f"INSERT INTO audit_events ({columns}) VALUES ({_placeholders(dialect, len(_COLUMNS))})",
+                               params)
+            cursor.execute("UPDATE audit_chain_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
         else:
-            cursor.executemany(insert_sql, params)
+            tuples = ", ".join(f"({_placeholders(dialect, len(_COLUMNS))})" for _ in params)
+            cursor.execute(
+                f"WITH ins AS (INSERT INTO audit_events ({columns}) VALUES {tuples}) "
+                "UPDATE audit_chain_head SET seq = %s, hash = %s WHERE id = 1",
+                [v for values in params for v in values] + [seq, prev],
+            )
     finally:
         cursor.close()
     return rows
@@ -199,4 +205,16 @@ def verify_chain(session: Session) -> ChainReport:
                 f"event {e.seq} was altered: its content no longer matches its stored hash",
             )
         prev, expected_seq, count = e.hash, expected_seq + 1, count + 1
+    head = session.execute(text("SELECT seq, hash FROM audit_chain_head WHERE id = 1")).first()
+    last_seq = expected_seq - 1
+    if head is None:
+        return ChainReport(False, count, prev, last_seq + 1, "the chain head record is missing")
+    if head.seq > last_seq:
+        return ChainReport(False, count, prev, last_seq + 1,
+                           f"events {last_seq + 1} to {head.seq} are missing (removed from the end of the chain)")
+    if head.seq < last_seq:
+        return ChainReport(False, count, prev, head.seq + 1,
+                           f"event {head.seq + 1} onward were added outside the application (inserted)")
+    if head.hash != prev:
+        return ChainReport(False, count, prev, last_seq, f"event {last_seq} does not match the chain head")
     return ChainReport(True, count, prev)

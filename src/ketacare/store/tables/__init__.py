@@ -1,6 +1,6 @@
 """Typed SQLAlchemy tables; importing this package registers every table on `Base.metadata`."""
 
-from ketacare.store.tables.audit import AuditEvent
+from ketacare.store.tables.audit import AuditChainHead, AuditEvent
 from ketacare.store.tables.base import Base
 from ketacare.store.tables.meta import ClinicMeta
 from ketacare.store.tables.patients import (
@@ -27,6 +27,7 @@ _import_all()
 
 __all__ = [
     "Allergy",
+    "AuditChainHead",
     "AuditEvent",
     "AuthSession",
     "Base",

@@ -36,3 +36,17 @@ class AuditEvent(Base):
         Index("ix_audit_events_actor_username_seq", "actor_username", "seq"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
     )
+
+
+class AuditChainHead(Base):
+    """The newest event of the chain (one row, id 1), updated with every append.
+
+    Appenders lock this row (SELECT ... FOR UPDATE on PostgreSQL), so the chain never forks, and verification
+    compares it with the newest event, so events removed from the end of the chain are detected too.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    hash: Mapped[str] = mapped_column(String(64))
