@@ -6,9 +6,10 @@ import random
 from datetime import date
 
 from bench.common import engines, fresh_database, pct, time_calls
-from ketacare.services import audit, patients
-from ketacare.services.actor import Actor, system_actor
-from ketacare.services.schemas import DiagnosisCreate, MeasurementCreate, PatientCreate, TrialCreate
+from ketacare.services.access import audit
+from ketacare.services.access.actor import Actor, system_actor
+from ketacare.services.patients import records as patients
+from ketacare.services.patients.schemas import DiagnosisCreate, MeasurementCreate, PatientCreate, TrialCreate
 
 
 def _seed(db, n: int) -> list[int]:
@@ -66,8 +67,8 @@ def run(quick: bool = False) -> list[dict]:
 
     from ketacare.app import create_app
     from ketacare.config import Settings
-    from ketacare.services import users
-    from ketacare.services.schemas import UserCreate
+    from ketacare.services.access import users
+    from ketacare.services.patients.schemas import UserCreate
 
     n_patients, reads = (50, 300) if quick else (200, 1500)
     rows = []

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from ketacare.domain.instruments import score, score_batch
+from ketacare.domain.measurement import score, score_batch
 
 N_BATCH = 1_000_000
 N_SINGLE_SAMPLE = 20_000

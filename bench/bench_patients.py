@@ -7,10 +7,10 @@ import time
 from datetime import date, timedelta
 
 from bench.common import engines, fresh_database, pct, time_calls
-from ketacare.demo.generator import FAMILY, GIVEN_F, GIVEN_M
-from ketacare.services import patients
-from ketacare.services.actor import system_actor
-from ketacare.services.schemas import PatientCreate
+from ketacare.demo.patients import FAMILY, GIVEN_F, GIVEN_M
+from ketacare.services.access.actor import system_actor
+from ketacare.services.patients import records as patients
+from ketacare.services.patients.schemas import PatientCreate
 
 
 def _create(db, n: int, rng: random.Random) -> float:

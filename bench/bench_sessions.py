@@ -24,7 +24,7 @@ import httpx
 
 from bench.common import engines, fresh_database, pct
 from ketacare.services import clock
-from ketacare.services.auth import token_digest
+from ketacare.services.access.auth import token_digest
 from ketacare.store.db import Database
 from ketacare.store.tables import AuthSession, Patient, User
 from ketacare.store.tables.sessions import InfusionSession, VitalSign

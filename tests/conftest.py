@@ -15,12 +15,12 @@ from hypothesis import settings as hypothesis_settings
 
 os.environ.setdefault(
     "KETACARE_PASSWORD_HASH_PROFILE", "test"
-)  # before ketacare.services.passwords is imported
+)  # before ketacare.services.access.passwords is imported
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ketacare.config import Settings
-from ketacare.services.actor import Actor, system_actor
+from ketacare.services.access.actor import Actor, system_actor
 from ketacare.store.db import Database
 from ketacare.store.migrate import upgrade
 
@@ -145,8 +145,9 @@ STAFF_ROLES = ["admin", "prescriber", "nurse", "therapist", "frontdesk", "resear
 
 
 def make_personas(db: Database) -> Personas:
-    from ketacare.services import patients, users
-    from ketacare.services.schemas import MeasurementCreate, PatientCreate, UserCreate
+    from ketacare.services.access import users
+    from ketacare.services.patients import records as patients
+    from ketacare.services.patients.schemas import MeasurementCreate, PatientCreate, UserCreate
 
     sysact = system_actor("tests")
     actors: dict[str, Actor] = {}

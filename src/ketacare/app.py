@@ -28,11 +28,12 @@ WEB_DIR = Path(__file__).parent / "web"
 
 
 def _routers(package, skip: frozenset[str] | set[str] = frozenset()):
-    """Yield the `router` of every module in an adapter package, in name order (new modules need no edit here)."""
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if info.name in skip:
+    """Yield the `router` of every module in an adapter package and its capability packages, in name order."""
+    infos = pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
+    for info in sorted(infos, key=lambda m: m.name):
+        if info.name.rpartition(".")[2] in skip:
             continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        module = importlib.import_module(info.name)
         router = getattr(module, "router", None)
         if router is not None:
             yield router

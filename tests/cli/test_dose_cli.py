@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from ketacare.cli.dose import app
+from ketacare.cli.dosing import app
 
 runner = CliRunner()
 START = ["--start", "2025-03-03T09:00"]

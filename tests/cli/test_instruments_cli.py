@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from ketacare.cli.instruments import instruments_app, score_app
+from ketacare.cli.measurement import instruments_app, score_app
 
 runner = CliRunner()
 

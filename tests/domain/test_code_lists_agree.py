@@ -1,7 +1,7 @@
 """The diagnosis code list and the eligibility rules read ICD-10 codes the same way."""
 
-from ketacare.domain.diagnoses import code_list
 from ketacare.domain.eligibility.tables import conditions_for_icd10
+from ketacare.domain.patients.diagnoses import code_list
 
 # Tags of the code list with no eligibility rule yet (airway risk matters for sedation, not for eligibility).
 NOT_SCREENED = {"airway_risk"}

@@ -1,7 +1,7 @@
 import pytest
 
-from ketacare.domain.diagnoses import code_list, find_concept
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.patients.diagnoses import code_list, find_concept
 
 
 def test_every_code_has_a_source_and_a_verification_status():

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ketacare.config import Settings
-from ketacare.services import measurement_links
+from ketacare.services.measurement import links as measurement_links
 from ketacare.store.db import Database
 from ketacare.store.tables.measurement import SafetyAlert
 from tests.e2e.conftest import login

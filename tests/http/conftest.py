@@ -12,7 +12,7 @@ from ketacare.app import create_app
 from ketacare.config import Settings
 from ketacare.http.access import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from ketacare.services import clock
-from ketacare.services.auth import token_digest
+from ketacare.services.access.auth import token_digest
 from ketacare.store.tables import AuthSession
 from tests.conftest import make_personas
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ketacare.services import eligibility
+from ketacare.services.eligibility import screening as eligibility
 from ketacare.store.tables.eligibility import EligibilityEvaluation
 
 

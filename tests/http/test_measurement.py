@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ketacare.config import Settings
 from ketacare.services import clock
-from ketacare.services.reminders import send_reminders
+from ketacare.services.measurement.reminders import send_reminders
 from ketacare.store.tables import Patient
 from ketacare.store.tables.measurement import QuestionnaireResponse, ReminderOutbox, SafetyAlert
 

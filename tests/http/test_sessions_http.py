@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from ketacare.services import clock, session_facts
+from ketacare.services import clock
+from ketacare.services.sessions import facts as session_facts
 from ketacare.store.tables import AuditEvent
 from ketacare.store.tables.sessions import SessionAlert, VitalSign
 
@@ -35,15 +36,15 @@ def infusing(clients, now, monkeypatch):
     """A session of patient A started through the API (dose order, eligibility, questionnaires stand in)."""
     order = {"id": 1, "signed_at": now.t, "double_checked_at": now.t, "dose_mg": 35.0}
     fakes = {
-        ("ketacare.services.dose_orders", "usable_order"): lambda s, pid: order,
-        ("ketacare.services.measurement", "responses_for_session"): lambda s, sid: [
+        ("ketacare.services.dosing.orders", "usable_order"): lambda s, pid: order,
+        ("ketacare.services.measurement.responses", "responses_for_session"): lambda s, sid: [
             {"instrument_id": "gad7", "context": "pre_session"},
             {"instrument_id": "cssrs_screen", "context": "pre_session"},
         ],
-        ("ketacare.services.eligibility", "current_evaluation"): lambda s, pid: {
+        ("ketacare.services.eligibility.screening", "current_evaluation"): lambda s, pid: {
             "effective_decision": "eligible"
         },
-        ("ketacare.services.eligibility", "ELIGIBLE"): ("eligible", "eligible_with_cautions"),
+        ("ketacare.services.eligibility.screening", "ELIGIBLE"): ("eligible", "eligible_with_cautions"),
     }
     monkeypatch.setattr(session_facts, "_optional", lambda m, n: fakes.get((m, n)))
     nurse = clients.api("nurse")
@@ -209,7 +210,7 @@ def test_a_nurse_reading_with_only_half_a_blood_pressure_is_refused(clients, now
 def test_the_session_page_links_each_due_assessment_to_a_prefilled_entry_form(
     clients, now, infusing, monkeypatch
 ):
-    from ketacare.services import measurement
+    from ketacare.services.measurement import responses as measurement
 
     fake = session_facts._optional
     monkeypatch.setattr(

@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from ketacare.services import audit_views, patients
-from ketacare.services.audit import verify_chain
+from ketacare.services.access import audit_views
+from ketacare.services.access.audit import verify_chain
 from ketacare.services.errors import Forbidden, HiddenByPolicy
+from ketacare.services.patients import records as patients
 from ketacare.store.tables import AuditEvent
 
 

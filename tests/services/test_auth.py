@@ -9,9 +9,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.services import auth, clock, passwords, totp, users
+from ketacare.services import clock
+from ketacare.services.access import auth, passwords, totp, users
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
-from ketacare.services.schemas import LoginRequest, UserCreate
+from ketacare.services.patients.schemas import LoginRequest, UserCreate
 from ketacare.store.tables import AuditEvent, AuthSession, User
 from tests.conftest import PASSWORD
 

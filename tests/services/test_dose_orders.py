@@ -9,16 +9,18 @@ import pytest
 from sqlalchemy import func, select
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.services import clock, dose_orders, patients
-from ketacare.services.actor import Actor
-from ketacare.services.errors import Conflict, Forbidden
-from ketacare.services.schemas import MeasurementCreate, PatientCreate
-from ketacare.services.schemas_dosing import (
+from ketacare.services import clock
+from ketacare.services.access.actor import Actor
+from ketacare.services.dosing import orders as dose_orders
+from ketacare.services.dosing.schemas import (
     DoseOrderCancel,
     DoseOrderCreate,
     DoseOrderSign,
     DoubleCheckCreate,
 )
+from ketacare.services.errors import Conflict, Forbidden
+from ketacare.services.patients import records as patients
+from ketacare.services.patients.schemas import MeasurementCreate, PatientCreate
 from ketacare.store.tables import AuditEvent
 from ketacare.store.tables.dosing import DoseOrderRecord
 
@@ -242,8 +244,8 @@ def test_the_signer_cannot_double_check(db, personas):
 
 
 def test_a_second_prescriber_may_double_check(db, personas):
-    from ketacare.services import users
-    from ketacare.services.schemas import UserCreate
+    from ketacare.services.access import users
+    from ketacare.services.patients.schemas import UserCreate
     from tests.conftest import PASSWORD
 
     u = users.create_user(db=db, actor=personas["system"],
@@ -376,8 +378,8 @@ def _assert_full(o):
 
 
 def _second_prescriber(db, personas) -> Actor:
-    from ketacare.services import users
-    from ketacare.services.schemas import UserCreate
+    from ketacare.services.access import users
+    from ketacare.services.patients.schemas import UserCreate
     from tests.conftest import PASSWORD
 
     u = users.create_user(db=db, actor=personas["system"],

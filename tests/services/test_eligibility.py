@@ -10,12 +10,16 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.services import clock, eligibility, measurement, patients, vitals
+from ketacare.services import clock
+from ketacare.services.eligibility import screening as eligibility
+from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
 from ketacare.services.errors import Conflict, Forbidden
-from ketacare.services.schemas import AllergyCreate, DiagnosisCreate, MedicationCreate, TrialCreate
-from ketacare.services.schemas_eligibility import ReviewIn, ScreeningAnswersIn
-from ketacare.services.schemas_measurement import ResponseCreate
-from ketacare.services.schemas_sessions import VitalIn
+from ketacare.services.measurement import responses as measurement
+from ketacare.services.measurement.schemas import ResponseCreate
+from ketacare.services.patients import records as patients
+from ketacare.services.patients.schemas import AllergyCreate, DiagnosisCreate, MedicationCreate, TrialCreate
+from ketacare.services.sessions import vitals
+from ketacare.services.sessions.schemas import VitalIn
 from ketacare.store.tables import AuditEvent
 from ketacare.store.tables.eligibility import EligibilityEvaluation
 

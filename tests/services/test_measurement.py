@@ -10,9 +10,12 @@ from sqlalchemy import func, select
 
 from ketacare.config import Settings
 from ketacare.domain.errors import InvalidValue
-from ketacare.services import clock, measurement, measurement_links, measurement_schedule
+from ketacare.services import clock
 from ketacare.services.errors import Conflict, NotFound
-from ketacare.services.schemas_measurement import AlertAcknowledge, LinkCreate, ResponseCreate
+from ketacare.services.measurement import links as measurement_links
+from ketacare.services.measurement import responses as measurement
+from ketacare.services.measurement import schedule as measurement_schedule
+from ketacare.services.measurement.schemas import AlertAcknowledge, LinkCreate, ResponseCreate
 from ketacare.store.tables import AuditEvent, Patient
 from ketacare.store.tables.measurement import QuestionnaireItemAnswer, QuestionnaireResponse, SafetyAlert
 

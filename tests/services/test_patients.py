@@ -10,9 +10,9 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.services import patients
 from ketacare.services.errors import Conflict, Forbidden, HiddenByPolicy
-from ketacare.services.schemas import (
+from ketacare.services.patients import records as patients
+from ketacare.services.patients.schemas import (
     DiagnosisCreate,
     MeasurementCreate,
     MedicationCreate,

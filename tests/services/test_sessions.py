@@ -11,8 +11,11 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.services import clock, session_facts, sessions, vitals
-from ketacare.services.schemas_sessions import (
+from ketacare.services import clock
+from ketacare.services.sessions import facts as session_facts
+from ketacare.services.sessions import vitals
+from ketacare.services.sessions import workflow as sessions
+from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
     GatewayReading,
@@ -68,13 +71,13 @@ def capabilities(monkeypatch):
     """Stand-ins for issues #4/#5/#6 so these tests do not depend on their progress."""
     state = {"order": Order(), "responses": [Response("gad7"), Response("cssrs_screen")], "eligible": True}
     fakes = {
-        ("ketacare.services.dose_orders", "usable_order"): lambda s, pid: state["order"],
-        ("ketacare.services.measurement", "responses_for_session"): lambda s, sid: state["responses"],
-        ("ketacare.services.eligibility", "current_evaluation"): lambda s, pid: (
+        ("ketacare.services.dosing.orders", "usable_order"): lambda s, pid: state["order"],
+        ("ketacare.services.measurement.responses", "responses_for_session"): lambda s, sid: state["responses"],
+        ("ketacare.services.eligibility.screening", "current_evaluation"): lambda s, pid: (
             {"effective_decision": "eligible"} if state["eligible"] else None
         ),
     }
-    fakes[("ketacare.services.eligibility", "ELIGIBLE")] = ("eligible", "eligible_with_cautions")
+    fakes[("ketacare.services.eligibility.screening", "ELIGIBLE")] = ("eligible", "eligible_with_cautions")
     monkeypatch.setattr(session_facts, "_optional", lambda m, n: fakes.get((m, n)))
     return state
 
@@ -546,17 +549,17 @@ def test_the_sweep_leaves_sessions_with_recent_readings_and_ended_sessions_alone
 @pytest.fixture
 def with_scores(capabilities, monkeypatch):
     """The real questionnaire store for the discharge assessments (the pre-session stand-ins stay)."""
-    from ketacare.services import measurement
+    from ketacare.services.measurement import responses as measurement
 
     fake = session_facts._optional
-    real = {("ketacare.services.measurement", "latest_scores"): measurement.latest_scores}
+    real = {("ketacare.services.measurement.responses", "latest_scores"): measurement.latest_scores}
     monkeypatch.setattr(session_facts, "_optional", lambda m, n: real.get((m, n)) or fake(m, n))
     return capabilities
 
 
 def _rate(personas, sid, instrument, answers, context):
-    from ketacare.services import measurement
-    from ketacare.services.schemas_measurement import ResponseCreate
+    from ketacare.services.measurement import responses as measurement
+    from ketacare.services.measurement.schemas import ResponseCreate
 
     return measurement.submit_response(
         db=personas.db,
@@ -686,8 +689,8 @@ def test_a_nurse_confirmation_still_satisfies_the_discharge_checks_and_the_recor
 
 
 def test_a_response_cannot_be_linked_to_another_patients_session(personas, fake_clock, capabilities):
-    from ketacare.services import measurement
-    from ketacare.services.schemas_measurement import ResponseCreate
+    from ketacare.services.measurement import responses as measurement
+    from ketacare.services.measurement.schemas import ResponseCreate
 
     sid = _new(personas)  # patient A's session
     with pytest.raises(InvalidValue) as e:
@@ -701,7 +704,7 @@ def test_a_response_cannot_be_linked_to_another_patients_session(personas, fake_
 
 
 def test_opening_the_board_is_in_each_patients_access_log(personas, fake_clock, capabilities):
-    from ketacare.services import audit_views
+    from ketacare.services.access import audit_views
 
     sid = _started_for(personas, fake_clock, personas.patient_a)
     chairs = sessions.board_snapshot(db=personas.db, actor=personas["nurse"])

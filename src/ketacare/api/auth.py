@@ -9,9 +9,9 @@ from pydantic import BaseModel
 
 from ketacare.api.deps import DbDep, SettingsDep
 from ketacare.http.access import PUBLIC, Access, client_address
-from ketacare.services import auth
-from ketacare.services.actor import Actor
-from ketacare.services.schemas import LoginRequest
+from ketacare.services.access import auth
+from ketacare.services.access.actor import Actor
+from ketacare.services.patients.schemas import LoginRequest
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

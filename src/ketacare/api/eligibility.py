@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends
 
 from ketacare.api.deps import DbDep
 from ketacare.http.access import Access
-from ketacare.services import eligibility
-from ketacare.services.actor import Actor
-from ketacare.services.schemas_eligibility import (
+from ketacare.services.access.actor import Actor
+from ketacare.services.eligibility import screening as eligibility
+from ketacare.services.eligibility.schemas import (
     EvaluateResult,
     EvaluationRead,
     ReviewIn,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from ketacare.api.deps import DbDep, SettingsDep
-from ketacare.domain.instruments import all_instruments
+from ketacare.domain.measurement import all_instruments
 from ketacare.http.access import Access
-from ketacare.services import measurement, measurement_links, measurement_schedule
-from ketacare.services.actor import Actor
-from ketacare.services.schemas_measurement import (
+from ketacare.services.access.actor import Actor
+from ketacare.services.measurement import links as measurement_links
+from ketacare.services.measurement import responses as measurement
+from ketacare.services.measurement import schedule as measurement_schedule
+from ketacare.services.measurement.schemas import (
     AlertAcknowledge,
     AlertRead,
     DueRead,

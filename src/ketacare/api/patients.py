@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Query
 
 from ketacare.api.deps import DbDep
 from ketacare.http.access import Access
-from ketacare.services import patients
-from ketacare.services.actor import Actor
-from ketacare.services.schemas import (
+from ketacare.services.access.actor import Actor
+from ketacare.services.patients import records as patients
+from ketacare.services.patients.schemas import (
     AllergyCreate,
     AllergyRead,
     ChartRead,

@@ -8,9 +8,10 @@ from fastapi.responses import JSONResponse
 
 from ketacare.api.deps import DbDep
 from ketacare.http.access import Access
-from ketacare.services import sessions, vitals
-from ketacare.services.actor import Actor
-from ketacare.services.schemas_sessions import (
+from ketacare.services.access.actor import Actor
+from ketacare.services.sessions import vitals
+from ketacare.services.sessions import workflow as sessions
+from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
     BatchResult,

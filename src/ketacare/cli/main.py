@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ketacare.config import get_settings
 from ketacare.domain.errors import InvalidValue
-from ketacare.services.actor import system_actor
+from ketacare.services.access.actor import system_actor
 from ketacare.services.errors import ServiceError
 
 app = typer.Typer(
@@ -129,8 +129,8 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="Only create the demo database"),
 ) -> None:
     """Create (once) and serve the demo clinic with synthetic patients and demo logins."""
-    from ketacare.demo.generator import DEMO_PASSWORD, STAFF
-    from ketacare.demo.generator import seed as seed_demo
+    from ketacare.demo.patients import DEMO_PASSWORD, STAFF
+    from ketacare.demo.patients import seed as seed_demo
     from ketacare.services import clinic
     from ketacare.store.migrate import upgrade
 
@@ -178,8 +178,8 @@ def user_add(
     json_output: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create a user account (password policy applies)."""
-    from ketacare.services import users
-    from ketacare.services.schemas import UserCreate
+    from ketacare.services.access import users
+    from ketacare.services.patients.schemas import UserCreate
 
     if password is None:
         password = (
@@ -201,7 +201,7 @@ def user_add(
 @user_app.command("totp")
 def user_totp(username: str) -> None:
     """Enrol a staff account in a TOTP second factor and print the URI to scan."""
-    from ketacare.services import users
+    from ketacare.services.access import users
 
     db = _ready_database()
     out.print(_guard(users.enable_totp, db=db, actor=system_actor(), username=username))
@@ -215,7 +215,7 @@ def patients_list(
     json_output: bool = typer.Option(False, "--json"),
 ) -> None:
     """List or search patients."""
-    from ketacare.services import patients
+    from ketacare.services.patients import records as patients
 
     db = _ready_database()
     result = _guard(patients.search_patients, db=db, actor=system_actor(), q=q, page=page, per_page=per_page)
@@ -239,7 +239,7 @@ def patients_show(
 ) -> None:
     """Show one patient's chart."""
     from ketacare.domain import units
-    from ketacare.services import patients
+    from ketacare.services.patients import records as patients
 
     db = _ready_database()
     actor = system_actor()
@@ -289,8 +289,8 @@ def patients_add(
     json_output: bool = typer.Option(False, "--json"),
 ) -> None:
     """Add a patient (weight and height need units: "180 lb", "5 ft 9 in")."""
-    from ketacare.services import patients
-    from ketacare.services.schemas import PatientCreate
+    from ketacare.services.patients import records as patients
+    from ketacare.services.patients.schemas import PatientCreate
 
     try:
         born = date.fromisoformat(dob)
@@ -317,7 +317,7 @@ def patients_add(
 @audit_app.command("verify")
 def audit_verify(json_output: bool = typer.Option(False, "--json")) -> None:
     """Walk the hash chain; exit 1 naming the first event that was altered, removed or inserted."""
-    from ketacare.services import audit_views
+    from ketacare.services.access import audit_views
 
     db = _ready_database()
     report = audit_views.verify(db=db, actor=system_actor())
@@ -336,8 +336,8 @@ def _register_optional() -> None:
     import importlib
 
     for module, attr, name in [
-        ("ketacare.cli.instruments", "instruments_app", "instruments"),
-        ("ketacare.cli.dose", "app", "dose"),
+        ("ketacare.cli.measurement", "instruments_app", "instruments"),
+        ("ketacare.cli.dosing", "app", "dose"),
         ("ketacare.cli.pk", "app", "pk"),
         ("ketacare.cli.eligibility", "app", "eligibility"),
     ]:
@@ -347,7 +347,7 @@ def _register_optional() -> None:
             continue
         app.add_typer(getattr(mod, attr), name=name)
     try:
-        mod = importlib.import_module("ketacare.cli.instruments")
+        mod = importlib.import_module("ketacare.cli.measurement")
     except ModuleNotFoundError:
         return
     app.command("score")(mod.score)

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ketacare.services import clock, eligibility, measurement, patients, vitals
-from ketacare.services.actor import Actor
-from ketacare.services.schemas import TrialCreate
-from ketacare.services.schemas_eligibility import ReviewIn, ScreeningAnswersIn
-from ketacare.services.schemas_measurement import ResponseCreate
-from ketacare.services.schemas_sessions import VitalIn
+from ketacare.services import clock
+from ketacare.services.access.actor import Actor
+from ketacare.services.eligibility import screening as eligibility
+from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
+from ketacare.services.measurement import responses as measurement
+from ketacare.services.measurement.schemas import ResponseCreate
+from ketacare.services.patients import records as patients
+from ketacare.services.patients.schemas import TrialCreate
+from ketacare.services.sessions import vitals
+from ketacare.services.sessions.schemas import VitalIn
 
 ORDER = 40
 N_SAMPLE = 16

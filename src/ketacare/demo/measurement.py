@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import insert, select
 
-from ketacare.domain.instruments import load_instrument, score
+from ketacare.domain.measurement import load_instrument, score
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.tables import Diagnosis
 from ketacare.store.tables.measurement import QuestionnaireItemAnswer, QuestionnaireResponse, SafetyAlert

@@ -14,11 +14,14 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from ketacare.domain.monitoring import simulate_vitals
-from ketacare.domain.monitoring.simulator import simulate_baseline
-from ketacare.services import clock, session_facts, sessions, vitals
-from ketacare.services.actor import Actor
-from ketacare.services.schemas_sessions import (
+from ketacare.domain.sessions import simulate_vitals
+from ketacare.domain.sessions.simulator import simulate_baseline
+from ketacare.services import clock
+from ketacare.services.access.actor import Actor
+from ketacare.services.sessions import facts as session_facts
+from ketacare.services.sessions import vitals
+from ketacare.services.sessions import workflow as sessions
+from ketacare.services.sessions.schemas import (
     GatewayReading,
     InfusionEventCreate,
     SessionChecks,
@@ -47,7 +50,7 @@ def _override_all(db, prescriber, sid, event, reason):
     if r.allowed:
         return r
     overridable = [g.id for g in r.failed_guards if "prescriber" in g.overridable_by]
-    from ketacare.services.schemas_sessions import OverrideIn
+    from ketacare.services.sessions.schemas import OverrideIn
 
     return sessions.apply_event(
         db=db,
@@ -72,7 +75,7 @@ def _usable_orders(db: Database, pids: list[int], need: int) -> list[tuple[int, 
         with db.session() as s:
             ok, order = session_facts._call_safely(
                 s,
-                session_facts._optional("ketacare.services.dose_orders", "usable_order")
+                session_facts._optional("ketacare.services.dosing.orders", "usable_order")
                 or (lambda s, p: None),
                 pid,
             )
@@ -190,7 +193,7 @@ def _session(
         v = sessions.get_session(db=db, actor=nurse, session_id=sid)
         for a in v["alerts"]:
             if a["status"] == "raised":
-                from ketacare.services.schemas_sessions import AlertAck
+                from ketacare.services.sessions.schemas import AlertAck
 
                 sessions.acknowledge_alert(
                     db=db,
@@ -265,7 +268,7 @@ class LiveFeeder:
         self._thread.join(timeout=3)
 
     def _run(self) -> None:
-        from ketacare.services.actor import system_actor
+        from ketacare.services.access.actor import system_actor
 
         actor = system_actor("demo-gateway")
         while not self._stop.wait(self.every_s):
@@ -322,7 +325,7 @@ class LiveFeeder:
 
     def tick(self, actor: Actor) -> int:
         """Post one simulated reading to each infusing/recovering session; return how many were posted."""
-        from ketacare.domain.monitoring.simulator import rise_shape
+        from ketacare.domain.sessions.simulator import rise_shape
 
         posted = 0
         chairs = sessions.board_snapshot(db=self.db, actor=actor, audit_view=False)

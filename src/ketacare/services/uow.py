@@ -7,9 +7,9 @@ from types import TracebackType
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ketacare.services import audit
-from ketacare.services.actor import Actor
-from ketacare.services.authz import authorize
+from ketacare.services.access import audit
+from ketacare.services.access.actor import Actor
+from ketacare.services.access.policy import authorize
 from ketacare.services.errors import Conflict, Forbidden, HiddenByPolicy, Unauthenticated
 from ketacare.store.db import Database
 

@@ -10,7 +10,9 @@ from fastapi.templating import Jinja2Templates
 from ketacare.config import Settings
 from ketacare.domain import units
 
-TEMPLATES = Path(__file__).parent / "templates"
+WEB = Path(__file__).parent
+# Shared layouts in web/templates; each capability's pages in web/<capability>/templates (names are unique).
+TEMPLATE_DIRS = [WEB / "templates", *sorted(p for p in WEB.glob("*/templates") if p != WEB / "templates")]
 
 
 def _dt(value: datetime | None) -> str:
@@ -28,7 +30,7 @@ def age_years(dob: date, on: date | None = None) -> int:
 
 def make_templates(settings: Settings) -> Jinja2Templates:
     """Return the templates object with Ketacare's filters and the clinic's display units."""
-    t = Jinja2Templates(directory=str(TEMPLATES))
+    t = Jinja2Templates(directory=[str(d) for d in TEMPLATE_DIRS])
     env = t.env
     env.filters["weight"] = lambda kg: "" if kg is None else units.format_weight(kg, settings.weight_unit)
     env.filters["height"] = lambda cm: "" if cm is None else units.format_height(cm, settings.height_unit)

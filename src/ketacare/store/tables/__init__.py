@@ -1,5 +1,6 @@
 """Typed SQLAlchemy tables; importing this package registers every table on `Base.metadata`."""
 
+from ketacare.store.tables.access import AuthSession, LoginThrottle, User
 from ketacare.store.tables.audit import AuditChainHead, AuditEvent
 from ketacare.store.tables.base import Base
 from ketacare.store.tables.meta import ClinicMeta
@@ -11,7 +12,6 @@ from ketacare.store.tables.patients import (
     Patient,
     TreatmentTrial,
 )
-from ketacare.store.tables.users import AuthSession, LoginThrottle, User
 
 
 def _import_all() -> None:

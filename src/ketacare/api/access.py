@@ -1,0 +1,83 @@
+"""Users, the audit trail, a patient's access log, and reference code lists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from ketacare.api.deps import DbDep
+from ketacare.domain.patients.diagnoses import code_list, code_list_version
+from ketacare.http.access import Access
+from ketacare.services.access import audit_views, users
+from ketacare.services.access.actor import Actor
+from ketacare.services.patients.schemas import AuditEventRead, UserCreate, UserRead
+
+router = APIRouter(tags=["admin"])
+
+
+@router.get("/users", response_model=list[UserRead])
+def list_users(db: DbDep, actor: Actor = Depends(Access("user", "list"))):
+    """List accounts."""
+    return users.list_users(db=db, actor=actor)
+
+
+@router.post("/users", response_model=UserRead, status_code=201)
+def create_user(data: UserCreate, db: DbDep, actor: Actor = Depends(Access("user", "create"))):
+    """Create an account (password policy applies)."""
+    return users.create_user(db=db, actor=actor, data=data)
+
+
+@router.get("/audit/events", response_model=list[AuditEventRead])
+def audit_events(
+    db: DbDep,
+    username: str | None = None,
+    patient_id: int | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = Query(100, ge=1, le=500),
+    actor: Actor = Depends(Access("audit", "read", patient_param=None)),
+):
+    """Read the audit trail, newest first, with filters."""
+    return audit_views.list_events(
+        db=db,
+        actor=actor,
+        username=username,
+        patient_id=patient_id,
+        action=action,
+        outcome=outcome,
+        since=since,
+        until=until,
+        limit=limit,
+    )
+
+
+@router.get("/patients/{patient_id}/access-log", response_model=list[AuditEventRead])
+def access_log(patient_id: int, db: DbDep, actor: Actor = Depends(Access("access_log", "read"))):
+    """Who viewed or changed this patient's record (patients see their own)."""
+    return audit_views.access_log(db=db, actor=actor, patient_id=patient_id)
+
+
+class DiagnosisCode(BaseModel):
+    concept: str
+    display: str
+    category: str
+    icd10cm: str
+    icd11: str
+    snomed: str
+    verified: bool
+    source: str
+
+
+class CodeList(BaseModel):
+    version: str
+    items: list[DiagnosisCode]
+
+
+@router.get("/codes/diagnoses", response_model=CodeList)
+def diagnosis_codes(_: Actor = Depends(Access("codes", "read"))):
+    """The shipped diagnosis code list with each code's provenance."""
+    return CodeList(version=code_list_version(), items=[DiagnosisCode(**c.__dict__) for c in code_list()])

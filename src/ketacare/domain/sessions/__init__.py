@@ -1,0 +1,69 @@
+"""Infusion-session core (issue #7): state machine, dose, alerts, side effects, REMS, simulator.
+
+Pure: no clock, database or environment. Clinical constants live in `data/*.toml` with their sources.
+"""
+
+from ketacare.domain.sessions.alerts import (
+    Alert,
+    AlertChanges,
+    AlertRule,
+    apply_changes,
+    evaluate,
+    evaluate_series,
+    load_alert_rules,
+)
+from ketacare.domain.sessions.canonical import canonical_json, record_digest
+from ketacare.domain.sessions.infusion import DeliveredDose, InfusionEvent, delivered_dose
+from ketacare.domain.sessions.rems import EventRecord, RemsSessionRecord, rems_missing_fields
+from ketacare.domain.sessions.session import (
+    Event,
+    Override,
+    SessionFacts,
+    State,
+    TransitionResult,
+    load_session_rules,
+    transition,
+)
+from ketacare.domain.sessions.side_effects import (
+    RescueGiven,
+    SideEffect,
+    SideEffectType,
+    check_rescue_dose,
+    load_formulary,
+)
+from ketacare.domain.sessions.simulator import SimulationParams, simulate_vitals
+from ketacare.domain.sessions.vitals import VitalReading, VitalSigns
+
+__all__ = [
+    "Alert",
+    "AlertChanges",
+    "AlertRule",
+    "DeliveredDose",
+    "Event",
+    "EventRecord",
+    "InfusionEvent",
+    "Override",
+    "RemsSessionRecord",
+    "RescueGiven",
+    "SessionFacts",
+    "SideEffect",
+    "SideEffectType",
+    "SimulationParams",
+    "State",
+    "TransitionResult",
+    "VitalReading",
+    "VitalSigns",
+    "apply_changes",
+    "canonical_json",
+    "check_rescue_dose",
+    "delivered_dose",
+    "evaluate",
+    "evaluate_series",
+    "load_alert_rules",
+    "load_formulary",
+    "load_session_rules",
+    "record_digest",
+    "rems_missing_fields",
+    "simulate_vitals",
+    "transition",
+]

@@ -1,0 +1,463 @@
+"""Infusion-session state machine (pure): states, events, guards from `SessionFacts`, recorded overrides.
+
+States: scheduled -> checked_in -> prechecks_passed -> infusing <-> paused -> recovery -> discharged, or
+aborted from any non-final state with a reason. Transitions, guard messages, sources, override roles and
+clinic settings live in `data/session.toml`; this module holds only the guard predicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from functools import cache
+from typing import Literal
+
+from ketacare.domain.datafiles import load_toml
+from ketacare.domain.errors import InvalidValue
+from ketacare.domain.sessions.vitals import LABELS, UNITS, VitalSigns
+
+_DATA = "ketacare.domain.sessions.data"
+
+
+class State(StrEnum):
+    SCHEDULED = "scheduled"
+    CHECKED_IN = "checked_in"
+    PRECHECKS_PASSED = "prechecks_passed"
+    INFUSING = "infusing"
+    PAUSED = "paused"
+    RECOVERY = "recovery"
+    DISCHARGED = "discharged"
+    ABORTED = "aborted"
+
+
+class Event(StrEnum):
+    CHECK_IN = "check_in"
+    PASS_PRECHECKS = "pass_prechecks"
+    START_INFUSION = "start_infusion"
+    PAUSE = "pause"
+    RESUME = "resume"
+    END_INFUSION = "end_infusion"
+    DISCHARGE = "discharge"
+    ABORT = "abort"
+
+
+Product = Literal["racemic_ketamine", "esketamine"]
+
+
+class InvalidTransition(InvalidValue):
+    """The event makes no sense in the current state (e.g. discharge before check-in)."""
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What the service knows about the session at the moment of the event (all times in minutes).
+
+    Pre-infusion facts feed the pre-check and start guards; discharge facts feed the discharge guard.
+    `minutes_since_last_session` is None for a first session. `observation_min` is minutes since the end of
+    the infusion (racemic ketamine) or since administration (esketamine, as the REMS counts it).
+    """
+
+    product: Product = "racemic_ketamine"
+    consent_on_file: bool = False
+    eligibility_current: bool = False
+    dose_order_signed: bool = False
+    dose_order_double_checked: bool = False
+    baseline_vitals: VitalSigns | None = None
+    minutes_since_last_food: float | None = None
+    minutes_since_last_liquid: float | None = None
+    escort_confirmed: bool = False
+    pregnancy_test_applicable: bool = False
+    pregnancy_test_negative: bool | None = None
+    anxiety_scale_done: bool = False
+    cssrs_done: bool = False
+    minutes_since_last_session: float | None = None
+    unresolved_high_alerts: int = 0
+    observation_min: float | None = None
+    current_vitals: VitalSigns | None = None
+    aldrete_score: int | None = None
+    dissociation_resolved: bool = False
+    sedation_resolved: bool = False
+    escort_present: bool = False
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    """Numeric settings the guards read (units in the names); defaults and sources in `data/session.toml`."""
+
+    baseline_sbp_max_mmhg: float
+    baseline_dbp_max_mmhg: float
+    baseline_sbp_min_mmhg: float
+    baseline_hr_min_bpm: float
+    baseline_hr_max_bpm: float
+    baseline_spo2_min_pct: float
+    baseline_rr_min_per_min: float
+    baseline_rr_max_per_min: float
+    min_interval_between_sessions_min: float
+    esketamine_fasting_food_min: float
+    esketamine_fasting_liquid_min: float
+    iv_fasting_food_min: float
+    iv_fasting_liquid_min: float
+    esketamine_observation_min: float
+    iv_observation_min: float
+    discharge_bp_margin_mmhg: float
+    discharge_hr_margin_bpm: float
+    aldrete_min_score: float
+
+
+@dataclass(frozen=True)
+class GuardSpec:
+    """A guard as data: id, failure message, who may override it, and its source."""
+
+    id: str
+    message: str
+    override_roles: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Override:
+    """A request to proceed despite failed guards: who, in what role, why, and which guards."""
+
+    by: str
+    role: str
+    reason: str
+    guard_ids: frozenset[str]
+
+    def __post_init__(self) -> None:
+        if not self.by.strip():
+            raise InvalidValue("override.by", "an override must name the person who made it")
+        if not self.reason.strip():
+            raise InvalidValue("override.reason", "an override needs a reason")
+        if not self.guard_ids:
+            raise InvalidValue("override.guard_ids", "an override must name the checks it overrides")
+        object.__setattr__(self, "guard_ids", frozenset(self.guard_ids))
+
+
+@dataclass(frozen=True)
+class FailedGuard:
+    """A guard that did not pass: its id, a plain message with the failing values, and its source."""
+
+    id: str
+    message: str
+    source: str
+
+
+@dataclass(frozen=True)
+class OverrideRecord:
+    """A guard that failed but was overridden: recorded with who, role and reason."""
+
+    guard_id: str
+    message: str
+    by: str
+    role: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    """Outcome of an event: the new state (unchanged if refused), failed guards and overrides used."""
+
+    previous_state: State
+    event: Event
+    new_state: State
+    failed_guards: tuple[FailedGuard, ...] = ()
+    overrides_used: tuple[OverrideRecord, ...] = ()
+    reason: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        """Return True when the transition happened."""
+        return not self.failed_guards
+
+    def raise_if_refused(self) -> TransitionResult:
+        """Return self, or raise `TransitionRefused` naming each failed guard."""
+        if self.failed_guards:
+            raise TransitionRefused(self)
+        return self
+
+
+class TransitionRefused(InvalidValue):
+    """Raised by `TransitionResult.raise_if_refused`; carries the refused result."""
+
+    def __init__(self, result: TransitionResult) -> None:
+        msg = "; ".join(f"[{g.id}] {g.message}" for g in result.failed_guards)
+        super().__init__(str(result.event), f"cannot {result.event} from {result.previous_state}: {msg}")
+        self.result = result
+
+
+@dataclass(frozen=True)
+class _Transition:
+    event: Event
+    sources: frozenset[State]
+    target: State
+    guards: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SessionRules:
+    """The state machine as loaded from data, plus the clinic's settings."""
+
+    transitions: tuple[_Transition, ...]
+    guards: Mapping[str, GuardSpec]
+    settings: ClinicSettings
+    final_states: frozenset[State] = field(default=frozenset({State.DISCHARGED, State.ABORTED}))
+
+    def find(self, state: State, event: Event) -> _Transition | None:
+        """Return the transition for (state, event), or None when the pair is not allowed."""
+        for tr in self.transitions:
+            if tr.event == event and state in tr.sources:
+                return tr
+        return None
+
+
+@cache
+def default_session_rules() -> SessionRules:
+    """Return the session rules with the shipped defaults (cached)."""
+    return load_session_rules()
+
+
+def load_session_rules(
+    settings_overrides: Mapping[str, float] | None = None,
+    override_roles: Mapping[str, list[str]] | None = None,
+) -> SessionRules:
+    """Return the session rules from `data/session.toml` with a clinic's settings and override roles."""
+    raw = load_toml(_DATA, "session.toml")
+    guards: dict[str, GuardSpec] = {}
+    for gid, g in raw["guards"].items():
+        if gid not in _PREDICATES:
+            raise InvalidValue("guards", f"guard {gid!r} in session.toml has no predicate")
+        guards[gid] = GuardSpec(gid, g["message"], tuple(g["override_roles"]), g["source"])
+    for gid, roles in (override_roles or {}).items():
+        if gid not in guards:
+            raise InvalidValue("override_roles", f"unknown guard {gid!r}")
+        if not guards[gid].override_roles and roles:
+            raise InvalidValue("override_roles", f"guard {gid!r} cannot be made overridable")
+        guards[gid] = replace(guards[gid], override_roles=tuple(roles))
+    values = {k: float(v["value"]) for k, v in raw["settings"].items()}
+    for key, val in (settings_overrides or {}).items():
+        if key not in values:
+            raise InvalidValue("settings", f"unknown clinic setting {key!r}")
+        values[key] = float(val)
+    if values["esketamine_observation_min"] < 120:
+        raise InvalidValue("esketamine_observation_min", "the esketamine REMS requires at least 120 minutes")
+    transitions = []
+    for t in raw["transitions"]:
+        for gid in t["guards"]:
+            if gid not in guards:
+                raise InvalidValue("transitions", f"transition {t['event']} names unknown guard {gid!r}")
+        transitions.append(
+            _Transition(
+                Event(t["event"]), frozenset(State(s) for s in t["from"]), State(t["to"]), tuple(t["guards"])
+            )
+        )
+    final = frozenset(State(s) for s in raw["final_states"])
+    abort = _Transition(Event.ABORT, frozenset(State) - final, State.ABORTED, ())
+    return SessionRules(tuple(transitions) + (abort,), guards, ClinicSettings(**values), final)
+
+
+# ---- guard predicates: None when passed, else a detail string appended to the guard's message ----
+
+_Check = Callable[[SessionFacts, ClinicSettings], str | None]
+
+
+def _flag(value: bool) -> str | None:
+    return None if value else ""
+
+
+def _limits(v: VitalSigns | None, s: ClinicSettings) -> str | None:
+    if v is None:
+        return "no baseline vitals recorded"
+    limits = {
+        "sbp": (s.baseline_sbp_min_mmhg, s.baseline_sbp_max_mmhg),
+        "dbp": (None, s.baseline_dbp_max_mmhg),
+        "hr": (s.baseline_hr_min_bpm, s.baseline_hr_max_bpm),
+        "spo2": (s.baseline_spo2_min_pct, None),
+        "rr": (s.baseline_rr_min_per_min, s.baseline_rr_max_per_min),
+    }
+    problems = []
+    for name, (lo, hi) in limits.items():
+        val = v.get(name)
+        if val is None:
+            problems.append(f"{LABELS[name]} missing")
+        elif lo is not None and val < lo:
+            problems.append(f"{LABELS[name]} {val:g} {UNITS[name]} below {lo:g}")
+        elif hi is not None and val > hi:
+            problems.append(f"{LABELS[name]} {val:g} {UNITS[name]} above {hi:g}")
+    return "; ".join(problems) or None
+
+
+def _fasting(f: SessionFacts, s: ClinicSettings) -> str | None:
+    if f.product == "esketamine":
+        food, liquid = s.esketamine_fasting_food_min, s.esketamine_fasting_liquid_min
+    else:
+        food, liquid = s.iv_fasting_food_min, s.iv_fasting_liquid_min
+    problems = []
+    for label, got, need in (
+        ("food", f.minutes_since_last_food, food),
+        ("liquids", f.minutes_since_last_liquid, liquid),
+    ):
+        if got is None:
+            problems.append(f"time of last {label} not recorded")
+        elif got < need:
+            problems.append(f"last {label} {got:g} min ago, needs {need:g} min")
+    return "; ".join(problems) or None
+
+
+def _pregnancy(f: SessionFacts, s: ClinicSettings) -> str | None:
+    if not f.pregnancy_test_applicable or f.pregnancy_test_negative is True:
+        return None
+    return "result missing" if f.pregnancy_test_negative is None else "test positive"
+
+
+def _questionnaires(f: SessionFacts, s: ClinicSettings) -> str | None:
+    missing = [
+        n
+        for n, done in (("anxiety scale", f.anxiety_scale_done), ("C-SSRS screener", f.cssrs_done))
+        if not done
+    ]
+    return ("missing: " + ", ".join(missing)) if missing else None
+
+
+def _interval(f: SessionFacts, s: ClinicSettings) -> str | None:
+    if f.minutes_since_last_session is None:
+        return None
+    need = s.min_interval_between_sessions_min
+    if f.minutes_since_last_session < need:
+        return f"{f.minutes_since_last_session / 60:.1f} h since the last session, minimum {need / 60:g} h"
+    return None
+
+
+def _rems_obs(f: SessionFacts, s: ClinicSettings) -> str | None:
+    if f.product != "esketamine":
+        return None
+    if f.observation_min is None:
+        return "observation time not recorded"
+    if f.observation_min < s.esketamine_observation_min:
+        return f"{f.observation_min:g} min observed, needs {s.esketamine_observation_min:g} min"
+    return None
+
+
+def _observation(f: SessionFacts, s: ClinicSettings) -> str | None:
+    if f.product == "esketamine":
+        return None  # the REMS guard covers esketamine
+    if f.observation_min is None:
+        return "observation time not recorded"
+    if f.observation_min < s.iv_observation_min:
+        return f"{f.observation_min:g} min observed, needs {s.iv_observation_min:g} min"
+    return None
+
+
+def _near_baseline(f: SessionFacts, s: ClinicSettings) -> str | None:
+    if f.baseline_vitals is None or f.current_vitals is None:
+        return "baseline or current vitals not recorded"
+    margins = {
+        "sbp": s.discharge_bp_margin_mmhg,
+        "dbp": s.discharge_bp_margin_mmhg,
+        "hr": s.discharge_hr_margin_bpm,
+    }
+    problems = []
+    for name, margin in margins.items():
+        base, now = f.baseline_vitals.get(name), f.current_vitals.get(name)
+        if base is None or now is None:
+            problems.append(f"{LABELS[name]} missing")
+        elif abs(now - base) > margin:
+            problems.append(f"{LABELS[name]} {now:g} vs baseline {base:g} {UNITS[name]} (margin {margin:g})")
+    return "; ".join(problems) or None
+
+
+def _aldrete(f: SessionFacts, s: ClinicSettings) -> str | None:
+    if f.aldrete_score is None:
+        return "score not recorded"
+    if not 0 <= f.aldrete_score <= 10:
+        raise InvalidValue("aldrete_score", "the modified Aldrete score runs from 0 to 10")
+    if f.aldrete_score < s.aldrete_min_score:
+        return f"score {f.aldrete_score}, threshold {s.aldrete_min_score:g}"
+    return None
+
+
+_PREDICATES: dict[str, _Check] = {
+    "consent_on_file": lambda f, s: _flag(f.consent_on_file),
+    "eligibility_current": lambda f, s: _flag(f.eligibility_current),
+    "dose_order_signed": lambda f, s: _flag(f.dose_order_signed),
+    "dose_order_double_checked": lambda f, s: _flag(f.dose_order_double_checked),
+    "baseline_vitals_within_limits": lambda f, s: _limits(f.baseline_vitals, s),
+    "fasting_confirmed": _fasting,
+    "escort_confirmed": lambda f, s: _flag(f.escort_confirmed),
+    "pregnancy_test_negative": _pregnancy,
+    "questionnaires_done": _questionnaires,
+    "min_interval_since_last_session": _interval,
+    "no_unresolved_high_alert": lambda f, s: (
+        None if f.unresolved_high_alerts == 0 else f"{f.unresolved_high_alerts} unresolved"
+    ),
+    "rems_observation_2h": _rems_obs,
+    "observation_time_met": _observation,
+    "vitals_near_baseline": _near_baseline,
+    "aldrete_at_threshold": _aldrete,
+    "dissociation_resolved": lambda f, s: _flag(f.dissociation_resolved),
+    "sedation_resolved": lambda f, s: _flag(f.sedation_resolved),
+    "escort_present": lambda f, s: _flag(f.escort_present),
+}
+
+
+def check_guards(
+    rules: SessionRules, guard_ids: tuple[str, ...], facts: SessionFacts
+) -> tuple[FailedGuard, ...]:
+    """Return the guards among `guard_ids` that fail for `facts`, each with a plain message."""
+    failed = []
+    for gid in guard_ids:
+        detail = _PREDICATES[gid](facts, rules.settings)
+        if detail is not None:
+            spec = rules.guards[gid]
+            msg = spec.message + (f" ({detail})" if detail else "")
+            failed.append(FailedGuard(gid, msg, spec.source))
+    return tuple(failed)
+
+
+def allowed_events(state: State | str, rules: SessionRules | None = None) -> tuple[Event, ...]:
+    """Return the events that are meaningful in `state` (guards not evaluated)."""
+    rules = rules or default_session_rules()
+    st = State(state)
+    return tuple(e for e in Event if rules.find(st, e) is not None)
+
+
+def transition(
+    state: State | str,
+    event: Event | str,
+    facts: SessionFacts,
+    *,
+    override: Override | None = None,
+    reason: str | None = None,
+    rules: SessionRules | None = None,
+) -> TransitionResult:
+    """Apply `event` in `state`: return the new state, or a refusal listing every failed guard.
+
+    Raises `InvalidTransition` when the event is not meaningful in the state, and `InvalidValue` when an abort
+    has no reason. A failed guard is overridden only if `override` names it, the override role is allowed for
+    that guard by the data, and a reason is given; each use is recorded in `overrides_used`.
+    """
+    rules = rules or default_session_rules()
+    try:
+        st, ev = State(state), Event(event)
+    except ValueError as exc:
+        raise InvalidValue("event", str(exc)) from exc
+    tr = rules.find(st, ev)
+    if tr is None:
+        raise InvalidTransition("event", f"cannot {ev} when the session is {st}")
+    if ev is Event.ABORT and not (reason and reason.strip()):
+        raise InvalidValue("reason", "aborting a session needs a reason")
+    failed = check_guards(rules, tr.guards, facts)
+    still_failed: list[FailedGuard] = []
+    used: list[OverrideRecord] = []
+    for g in failed:
+        if override is not None and g.id in override.guard_ids:
+            roles = rules.guards[g.id].override_roles
+            if override.role in roles:
+                used.append(OverrideRecord(g.id, g.message, override.by, override.role, override.reason))
+                continue
+            who = ", ".join(roles) if roles else "nobody"
+            g = replace(g, message=f"{g.message} Override by {override.role} not allowed (allowed: {who}).")
+        still_failed.append(g)
+    if still_failed:
+        return TransitionResult(st, ev, st, tuple(still_failed), (), reason)
+    return TransitionResult(st, ev, tr.target, (), tuple(used), reason)

@@ -1,0 +1,230 @@
+"""Structured side effects with a CTCAE-like 1-5 grade; a clinic-defined rescue formulary with dose limits.
+
+Types and the grading scale live in `data/side_effects.toml` (grades: NCI CTCAE v5.0 generic definitions,
+shown as mild / moderate / severe / life-threatening / death). Rescue doses have no citable psychiatric
+guideline (pack section 13), so `data/rescue_formulary.toml` ships disabled templates with no doses; a clinic
+supplies its own limits and `check_rescue_dose` refuses anything outside them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ketacare.domain.datafiles import load_toml
+from ketacare.domain.errors import InvalidValue
+
+_DATA = "ketacare.domain.sessions.data"
+
+
+class SideEffectType(StrEnum):
+    DISSOCIATION = "dissociation"
+    DIZZINESS = "dizziness"
+    NAUSEA = "nausea"
+    VOMITING = "vomiting"
+    HEADACHE = "headache"
+    RAISED_BP = "raised_bp"
+    ANXIETY_AGITATION = "anxiety_agitation"
+    BLURRED_VISION = "blurred_vision"
+    SEDATION = "sedation"
+    OTHER = "other"
+
+
+def grading_scale() -> dict[str, Any]:
+    """Return the grading scale (id, name, source, grades) from the data file."""
+    return load_toml(_DATA, "side_effects.toml")["scale"]
+
+
+def grade_label(grade: int) -> str:
+    """Return the word for a CTCAE-like grade: 1 mild, 2 moderate, 3 severe, 4 life-threatening, 5 death."""
+    for g in grading_scale()["grades"]:
+        if g["grade"] == grade:
+            return str(g["label"])
+    raise InvalidValue("grade", "grade must be 1 (mild) to 5 (death)")
+
+
+@dataclass(frozen=True)
+class SideEffect:
+    """A side effect seen in a session: type, CTCAE-like grade 1-5, onset and resolution (minutes)."""
+
+    type: SideEffectType
+    grade: int
+    onset_min: float
+    resolved_min: float | None = None
+    description: str = ""
+    scale: str = "ctcae_like_1_5"
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "type", SideEffectType(self.type))
+        except ValueError as exc:
+            raise InvalidValue("type", f"unknown side effect {self.type!r}") from exc
+        if isinstance(self.grade, bool) or not isinstance(self.grade, int) or not 1 <= self.grade <= 5:
+            raise InvalidValue("grade", "grade must be a whole number from 1 (mild) to 5 (death)")
+        if not math.isfinite(self.onset_min):
+            raise InvalidValue("onset_min", "onset time must be a number of minutes")
+        if self.resolved_min is not None and self.resolved_min < self.onset_min:
+            raise InvalidValue("resolved_min", "resolved before it started")
+        if self.type is SideEffectType.OTHER and not self.description.strip():
+            raise InvalidValue("description", "describe the side effect when the type is 'other'")
+
+    @property
+    def grade_label(self) -> str:
+        return grade_label(self.grade)
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolved_min is not None
+
+
+def side_effect_types() -> dict[str, dict[str, str]]:
+    """Return the side-effect types with label, incidence context and source."""
+    return load_toml(_DATA, "side_effects.toml")["types"]
+
+
+# ---- rescue formulary ----
+
+
+@dataclass(frozen=True)
+class RescueEntry:
+    """A rescue medication the clinic allows, with its own per-dose and per-session limits (mg)."""
+
+    id: str
+    drug: str
+    indications: tuple[str, ...]
+    routes: tuple[str, ...]
+    max_single_dose_mg: float | None = None
+    max_doses_per_session: int | None = None
+    max_total_mg_per_session: float | None = None
+    enabled: bool = False
+    defined_by: str = ""
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RescueGiven:
+    """A rescue dose given: drug entry id, mg, route, for which side effect, when and by whom."""
+
+    entry_id: str
+    dose_mg: float
+    route: str
+    indication: str
+    t_min: float
+    given_by: str
+
+
+def _positive(field: str, v: Any) -> None:
+    if v is None or isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
+        raise InvalidValue(field, "must be a number above 0")
+
+
+def load_formulary(clinic_entries: Sequence[Mapping[str, Any]] = ()) -> dict[str, RescueEntry]:
+    """Return the formulary: shipped templates (disabled, no doses) completed or extended by clinic entries.
+
+    A clinic entry that is enabled must give max_single_dose_mg, max_doses_per_session and defined_by.
+    """
+    raw = load_toml(_DATA, "rescue_formulary.toml")
+    entries: dict[str, RescueEntry] = {}
+    for t in raw["templates"]:
+        entries[t["id"]] = RescueEntry(
+            id=t["id"],
+            drug=t["drug"],
+            indications=tuple(t["indications"]),
+            routes=tuple(t["routes"]),
+            source=t["source"],
+            note=t.get("note", ""),
+        )
+    valid_types = {t.value for t in SideEffectType}
+    for i, ce in enumerate(clinic_entries):
+        f = f"formulary[{i}]"
+        eid = str(ce.get("id", "")).strip()
+        if not eid:
+            raise InvalidValue(f + ".id", "each formulary entry needs an id")
+        base = entries.get(eid)
+        drug = str(ce.get("drug", base.drug if base else "")).strip()
+        indications = tuple(ce.get("indications", base.indications if base else ()))
+        routes = tuple(ce.get("routes", base.routes if base else ()))
+        if not drug or not indications or not routes:
+            raise InvalidValue(f, "a formulary entry needs a drug, indications and routes")
+        if not set(indications) <= valid_types:
+            raise InvalidValue(
+                f + ".indications", f"indications must be side-effect types: {sorted(valid_types)}"
+            )
+        enabled = bool(ce.get("enabled", False))
+        entry = RescueEntry(
+            id=eid,
+            drug=drug,
+            indications=indications,
+            routes=routes,
+            max_single_dose_mg=ce.get("max_single_dose_mg"),
+            max_doses_per_session=ce.get("max_doses_per_session"),
+            max_total_mg_per_session=ce.get("max_total_mg_per_session"),
+            enabled=enabled,
+            defined_by=str(ce.get("defined_by", "")).strip(),
+            source=f"clinic-defined (approved by {ce.get('defined_by', '?')}); not from a guideline",
+            note=str(ce.get("note", base.note if base else "")),
+        )
+        if enabled:
+            _positive(f + ".max_single_dose_mg", entry.max_single_dose_mg)
+            md = entry.max_doses_per_session
+            if not isinstance(md, int) or isinstance(md, bool) or md < 1:
+                raise InvalidValue(
+                    f + ".max_doses_per_session", "must be a whole number of doses, at least 1"
+                )
+            if entry.max_total_mg_per_session is not None:
+                _positive(f + ".max_total_mg_per_session", entry.max_total_mg_per_session)
+            if not entry.defined_by:
+                raise InvalidValue(f + ".defined_by", "say who approved this clinic order set")
+        entries[eid] = entry
+    return entries
+
+
+def check_rescue_dose(
+    formulary: Mapping[str, RescueEntry],
+    given: RescueGiven,
+    given_earlier: Sequence[RescueGiven] = (),
+) -> RescueGiven:
+    """Return `given` if it is within the clinic's configured limits, else raise InvalidValue."""
+    entry = formulary.get(given.entry_id)
+    if entry is None:
+        raise InvalidValue("entry_id", f"{given.entry_id!r} is not in the clinic's rescue formulary")
+    if not entry.enabled or entry.max_single_dose_mg is None:
+        raise InvalidValue(
+            "entry_id", f"{entry.drug} has no clinic-defined dose limits; the clinic must configure it first"
+        )
+    if not given.given_by.strip():
+        raise InvalidValue("given_by", "say who gave the dose")
+    _positive("dose_mg", given.dose_mg)
+    if given.route not in entry.routes:
+        raise InvalidValue(
+            "route", f"{entry.drug} route {given.route!r} not allowed (allowed: {', '.join(entry.routes)})"
+        )
+    if given.indication not in entry.indications:
+        raise InvalidValue(
+            "indication",
+            f"{entry.drug} is not set up for {given.indication} (for: {', '.join(entry.indications)})",
+        )
+    if given.dose_mg > entry.max_single_dose_mg:
+        raise InvalidValue(
+            "dose_mg",
+            f"{given.dose_mg:g} mg is above the clinic's single-dose limit "
+            f"of {entry.max_single_dose_mg:g} mg",
+        )
+    earlier = [g for g in given_earlier if g.entry_id == given.entry_id]
+    if entry.max_doses_per_session is not None and len(earlier) + 1 > entry.max_doses_per_session:
+        raise InvalidValue(
+            "dose_mg",
+            f"{entry.drug}: already {len(earlier)} dose(s) this session; limit {entry.max_doses_per_session}",
+        )
+    total = sum(g.dose_mg for g in earlier) + given.dose_mg
+    if entry.max_total_mg_per_session is not None and total > entry.max_total_mg_per_session:
+        raise InvalidValue(
+            "dose_mg",
+            f"{entry.drug}: {total:g} mg this session would exceed the limit of "
+            f"{entry.max_total_mg_per_session:g} mg",
+        )
+    return given

@@ -1,0 +1,92 @@
+"""Reading the audit trail: the admin view with filters, a patient's "who looked at my record", verify."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ketacare.services.access.actor import Actor
+from ketacare.services.access.audit import ChainReport, verify_chain
+from ketacare.services.patients.schemas import AuditEventRead
+from ketacare.services.uow import UnitOfWork
+from ketacare.store.db import Database
+from ketacare.store.tables import AuditEvent
+
+MAX_ROWS = 500
+
+
+def list_events(
+    *,
+    db: Database,
+    actor: Actor,
+    username: str | None = None,
+    patient_id: int | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> list[AuditEventRead]:
+    """Return audit events, newest first, filtered (admins)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("read", "audit")
+        q = select(AuditEvent)
+        if username:
+            q = q.where(AuditEvent.actor_username == username)
+        if patient_id is not None:
+            q = q.where(AuditEvent.patient_id == patient_id)
+        if action:
+            q = q.where(AuditEvent.action == action)
+        if outcome:
+            q = q.where(AuditEvent.outcome == outcome)
+        if since:
+            q = q.where(AuditEvent.occurred_at >= since)
+        if until:
+            q = q.where(AuditEvent.occurred_at < until)
+        rows = uow.session.scalars(
+            q.order_by(AuditEvent.seq.desc()).limit(min(max(limit, 1), MAX_ROWS))
+        ).all()
+        out = [AuditEventRead.model_validate(r) for r in rows]
+        uow.audit(
+            "view",
+            "audit",
+            details={
+                "filters": {
+                    "username": username,
+                    "patient_id": patient_id,
+                    "action": action,
+                    "outcome": outcome,
+                }
+            },
+        )
+        return out
+
+
+def access_log(*, db: Database, actor: Actor, patient_id: int, limit: int = 200) -> list[AuditEventRead]:
+    """Return who viewed or changed a patient's record (the patient's own "who looked at my record")."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("read", "access_log", patient_id=patient_id)
+        rows = uow.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.patient_id == patient_id)
+            .order_by(AuditEvent.seq.desc())
+            .limit(min(max(limit, 1), MAX_ROWS))
+        ).all()
+        uow.audit("view", "access_log", patient_id, patient_id=patient_id)
+        return [AuditEventRead.model_validate(r) for r in rows]
+
+
+def verify(*, db: Database, actor: Actor) -> ChainReport:
+    """Verify the hash chain and record that it was verified (and the outcome)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("verify", "audit")
+        report = verify_chain(uow.session)
+        uow.audit(
+            "verify",
+            "audit",
+            outcome="success" if report.ok else "failure",
+            reason=report.problem,
+            details={"checked": report.checked},
+        )
+    return report

@@ -1,0 +1,70 @@
+"""User accounts: create, list, enrol a second factor."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ketacare.domain.errors import InvalidValue
+from ketacare.services import clock
+from ketacare.services.access import passwords, totp
+from ketacare.services.access.actor import Actor
+from ketacare.services.patients.schemas import UserCreate, UserRead
+from ketacare.services.uow import UnitOfWork
+from ketacare.store.db import Database
+from ketacare.store.tables import Patient, User
+
+
+def _read(u: User) -> UserRead:
+    r = UserRead.model_validate(u)
+    r.totp_enabled = bool(u.totp_secret)
+    return r
+
+
+def create_user(*, db: Database, actor: Actor, data: UserCreate) -> UserRead:
+    """Create an account after checking the password policy; the password is stored only as argon2id."""
+    passwords.check_password_policy(data.password, data.username)
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("create", "user")
+        s = uow.session
+        if s.scalar(select(User.id).where(User.username == data.username)) is not None:
+            raise InvalidValue("username", f"the username {data.username} is taken")
+        if data.patient_id is not None and s.get(Patient, data.patient_id) is None:
+            raise InvalidValue("patient_id", "no patient has that id")
+        now = clock.now()
+        u = User(
+            username=data.username,
+            display_name=data.display_name,
+            role=data.role,
+            password_hash=passwords.hash_password(data.password),
+            patient_id=data.patient_id,
+            is_active=True,
+            created_at=now,
+            password_changed_at=now,
+        )
+        s.add(u)
+        s.flush()
+        uow.audit("create", "user", u.id, details={"username": u.username, "role": u.role})
+        return _read(u)
+
+
+def list_users(*, db: Database, actor: Actor) -> list[UserRead]:
+    """Return every account (admins)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("list", "user")
+        rows = uow.session.scalars(select(User).order_by(User.role, User.username)).all()
+        uow.audit("list", "user", details={"results": len(rows)})
+        return [_read(u) for u in rows]
+
+
+def enable_totp(*, db: Database, actor: Actor, username: str) -> str:
+    """Enrol a staff account in TOTP; return the provisioning URI to scan (shown once)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("update", "user")
+        u = uow.session.scalar(select(User).where(User.username == username))
+        if u is None:
+            raise InvalidValue("username", f"no account named {username}")
+        if u.role == "patient":
+            raise InvalidValue("username", "the second factor is for staff accounts")
+        u.totp_secret = totp.new_secret()
+        uow.audit("update", "user", u.id, details={"totp": "enabled"})
+        return totp.provisioning_uri(u.totp_secret, u.username)

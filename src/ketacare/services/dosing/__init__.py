@@ -1,0 +1,1 @@
+"""Dosing: services layer."""

@@ -1,0 +1,1 @@
+"""Eligibility: services layer."""

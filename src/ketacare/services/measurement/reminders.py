@@ -1,0 +1,148 @@
+"""Email reminders for due questionnaires: at most three per due item, each recorded in the outbox and audited.
+
+Each reminder carries a fresh one-time link. The email says as little as possible (no diagnosis, no scores).
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import func, select
+
+from ketacare.config import Settings
+from ketacare.domain.measurement import load_instrument
+from ketacare.services import clock
+from ketacare.services.access.actor import Actor, system_actor
+from ketacare.services.measurement.links import make_link
+from ketacare.services.measurement.responses import crisis_resources
+from ketacare.services.measurement.schedule import statuses_for
+from ketacare.services.uow import UnitOfWork
+from ketacare.store.db import Database
+from ketacare.store.tables import Patient
+from ketacare.store.tables.measurement import ReminderOutbox
+
+MAX_REMINDERS = 3  # per due item (issue #4)
+MIN_HOURS_BETWEEN = 24  # clinic-configurable default, not from a guideline
+
+
+class SmtpNotConfigured(RuntimeError):
+    """KETACARE_SMTP_HOST is empty."""
+
+
+@dataclass
+class ReminderReport:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _message(settings: Settings, to: str, instrument_name: str, url: str, expires: datetime) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = to
+    msg["Subject"] = "Your clinic asks you to fill in a short questionnaire"
+    crisis = crisis_resources()
+    lines = [
+        "Hello,",
+        "",
+        f"Your care team asks you to fill in a short questionnaire ({instrument_name}). It takes a few minutes.",
+        "",
+        f"Open it here: {url}",
+        "",
+        f"The link works once and until {expires:%Y-%m-%d}.",
+        "",
+        "If you feel unsafe or are thinking about hurting yourself, do not wait for your clinic:",
+    ]
+    lines += [f"  {r['label']}: {r['contact']}" for r in crisis["resources"] if r.get("href")]
+    msg.set_content("\n".join(lines) + "\n")
+    return msg
+
+
+def send_reminders(
+    *, db: Database, settings: Settings, actor: Actor | None = None, now: datetime | None = None
+) -> ReminderReport:
+    """Send reminder emails for due and overdue patient questionnaires through the configured SMTP server."""
+    if not settings.smtp_host:
+        raise SmtpNotConfigured("set KETACARE_SMTP_HOST (and KETACARE_SMTP_PORT, KETACARE_SMTP_FROM) first")
+    actor = actor or system_actor("reminders")
+    now = now or clock.now()
+    report = ReminderReport()
+    smtp: smtplib.SMTP | None = None
+    try:
+        with UnitOfWork(db, actor) as uow:
+            uow.authorize("write", "scores")
+            s = uow.session
+            plist = list(s.scalars(select(Patient).where(Patient.email.is_not(None)).order_by(Patient.id)))
+            sts = statuses_for(s, plist, now=now, plan_id=settings.assessment_plan)
+            for p in plist:
+                for st in sts.get(p.id, []):
+                    if st.status not in ("due", "overdue") or st.item.rater != "patient":
+                        continue
+                    count, last = s.execute(
+                        select(func.count(), func.max(ReminderOutbox.created_at)).where(
+                            ReminderOutbox.patient_id == p.id,
+                            ReminderOutbox.due_key == st.item.key,
+                            ReminderOutbox.status == "sent",
+                        )
+                    ).one()
+                    if count >= MAX_REMINDERS or (last and now - last < timedelta(hours=MIN_HOURS_BETWEEN)):
+                        report.skipped += 1
+                        continue
+                    link = make_link(
+                        s,
+                        settings,
+                        patient_id=p.id,
+                        instrument_id=st.item.instrument_id,
+                        due_date=st.item.opens_at.date(),
+                        context=st.item.context,
+                        valid_days=max(1, (st.item.overdue_at.date() - st.item.opens_at.date()).days + 7),
+                    )
+                    name = load_instrument(st.item.instrument_id).short_name
+                    msg = _message(settings, p.email, name, link.url, link.expires_at)
+                    row = ReminderOutbox(
+                        patient_id=p.id,
+                        due_key=st.item.key,
+                        instrument_id=st.item.instrument_id,
+                        due_at=st.item.opens_at,
+                        attempt=count + 1,
+                        to_address=p.email,
+                        subject=str(msg["Subject"]),
+                        status="queued",
+                        created_at=now,
+                    )
+                    s.add(row)
+                    try:
+                        if smtp is None:
+                            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15)
+                        smtp.send_message(msg)
+                        row.status, row.sent_at = "sent", clock.now()
+                        report.sent += 1
+                    except (OSError, smtplib.SMTPException) as e:
+                        row.status, row.error = "failed", f"{type(e).__name__}: {e}"[:500]
+                        report.failed += 1
+                        report.errors.append(row.error)
+                        smtp = None
+                    s.flush()
+                    uow.audit(
+                        "create",
+                        "reminder_email",
+                        row.id,
+                        patient_id=p.id,
+                        outcome="success" if row.status == "sent" else "failure",
+                        details={
+                            "instrument": st.item.instrument_id,
+                            "due": st.item.key,
+                            "attempt": row.attempt,
+                        },
+                    )
+    finally:
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+    return report

@@ -1,0 +1,453 @@
+"""Patient-record use cases: create, read the chart, update, list and search, add clinical entries."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from ketacare.domain import units
+from ketacare.domain.errors import InvalidValue
+from ketacare.domain.patients.diagnoses import find_concept
+from ketacare.domain.patients.names import normalize_name, prefix_upper_bound
+from ketacare.services import clock
+from ketacare.services.access.actor import Actor
+from ketacare.services.access.policy import decide
+from ketacare.services.errors import Conflict, NotFound
+from ketacare.services.patients.schemas import (
+    AllergyCreate,
+    AllergyRead,
+    ChartRead,
+    ClinicalRecord,
+    DiagnosisCreate,
+    DiagnosisRead,
+    MeasurementCreate,
+    MeasurementRead,
+    MedicationCreate,
+    MedicationRead,
+    MedicationStop,
+    PatientCreate,
+    PatientPage,
+    PatientRead,
+    PatientSummary,
+    PatientUpdate,
+    TrialCreate,
+    TrialRead,
+)
+from ketacare.services.uow import UnitOfWork
+from ketacare.store.db import Database
+from ketacare.store.tables import (
+    Allergy,
+    BodyMeasurement,
+    Diagnosis,
+    Medication,
+    Patient,
+    TreatmentTrial,
+    User,
+)
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_PER_PAGE = 200
+
+
+def _get_patient(s: Session, patient_id: int) -> Patient:
+    p = s.get(Patient, patient_id)
+    if p is None:
+        raise NotFound("patient")
+    return p
+
+
+def _new_mrn(s: Session) -> str:
+    while True:
+        candidate = f"K{secrets.randbelow(10**7):07d}"
+        if s.scalar(select(func.count()).select_from(Patient).where(Patient.mrn == candidate)) == 0:
+            return candidate
+
+
+def _mrn_taken(s: Session, mrn: str, except_id: int | None = None) -> bool:
+    q = select(Patient.id).where(Patient.mrn == mrn)
+    if except_id is not None:
+        q = q.where(Patient.id != except_id)
+    return s.scalar(q) is not None
+
+
+def _check_clinician(s: Session, user_id: int | None) -> None:
+    if user_id is None:
+        return
+    u = s.get(User, user_id)
+    if u is None or u.role not in ("prescriber", "nurse", "therapist") or not u.is_active:
+        raise InvalidValue(
+            "primary_clinician_id", "no active clinician (prescriber, nurse or therapist) has that id"
+        )
+
+
+def create_patient(*, db: Database, actor: Actor, data: PatientCreate) -> PatientRead:
+    """Create a patient (and a first weight/height measurement when given)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("create", "patient")
+        s = uow.session
+        if data.mrn and _mrn_taken(s, data.mrn):
+            raise InvalidValue("mrn", f"MRN {data.mrn} is already used by another patient")
+        _check_clinician(s, data.primary_clinician_id)
+        now = clock.now()
+        p = Patient(
+            mrn=data.mrn or _new_mrn(s),
+            given_name=data.given_name,
+            family_name=data.family_name,
+            given_name_norm=normalize_name(data.given_name),
+            family_name_norm=normalize_name(data.family_name),
+            date_of_birth=data.date_of_birth,
+            sex_at_birth=data.sex_at_birth,
+            gender_identity=data.gender_identity,
+            phone=data.phone,
+            email=data.email,
+            address=data.address,
+            emergency_contact_name=data.emergency_contact_name,
+            emergency_contact_phone=data.emergency_contact_phone,
+            escort_name=data.escort_name,
+            escort_phone=data.escort_phone,
+            primary_clinician_id=data.primary_clinician_id,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(p)
+        s.flush()
+        if data.weight or data.height:
+            if not decide(actor, "write", "patient_clinical").allowed:
+                raise InvalidValue(
+                    "weight", "your role records demographics only; a nurse records weight and height"
+                )
+            _add_measurement_row(
+                s,
+                actor,
+                p.id,
+                units.parse_weight(data.weight) if data.weight else None,
+                units.parse_height(data.height) if data.height else None,
+                " / ".join(x for x in (data.weight, data.height) if x),
+                now,
+            )
+        uow.audit("create", "patient", p.id, patient_id=p.id, details={"mrn": p.mrn})
+        return PatientRead.model_validate(p)
+
+
+def get_chart(*, db: Database, actor: Actor, patient_id: int) -> ChartRead:
+    """Return a patient's chart, with the clinical sections the actor's role may read; one view event."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("read", "patient", patient_id=patient_id)
+        s = uow.session
+        p = _get_patient(s, patient_id)
+        clinical = None
+        hidden: list[str] = []
+        if decide(actor, "read", "patient_clinical", patient_id=patient_id).allowed:
+            clinical = _clinical_record(s, patient_id)
+        else:
+            hidden = ["measurements", "diagnoses", "medications", "allergies", "treatment_trials"]
+        uow.audit(
+            "view",
+            "patient_chart",
+            patient_id,
+            patient_id=patient_id,
+            details={"sections": "demographics" if clinical is None else "demographics+clinical"},
+        )
+        return ChartRead(patient=PatientRead.model_validate(p), clinical=clinical, sections_hidden=hidden)
+
+
+def _clinical_record(s: Session, patient_id: int) -> ClinicalRecord:
+    ms = s.scalars(
+        select(BodyMeasurement)
+        .where(BodyMeasurement.patient_id == patient_id)
+        .order_by(BodyMeasurement.measured_at, BodyMeasurement.id)
+    ).all()
+    reads, last_w, last_w_at, last_h = [], None, None, None
+    for m in ms:
+        if m.height_cm is not None:
+            last_h = m.height_cm
+        if m.weight_kg is not None:
+            last_w, last_w_at = m.weight_kg, m.measured_at
+        r = MeasurementRead.model_validate(m)
+        h = m.height_cm if m.height_cm is not None else last_h
+        if m.weight_kg is not None and h is not None:
+            r.bmi_kg_per_m2 = round(units.bmi(m.weight_kg, h), 1)
+        reads.append(r)
+    latest_bmi = round(units.bmi(last_w, last_h), 1) if last_w is not None and last_h is not None else None
+    return ClinicalRecord(
+        measurements=reads,
+        latest_weight_kg=last_w,
+        latest_weight_at=last_w_at,
+        latest_height_cm=last_h,
+        latest_bmi_kg_per_m2=latest_bmi,
+        diagnoses=[
+            DiagnosisRead.model_validate(d)
+            for d in s.scalars(
+                select(Diagnosis).where(Diagnosis.patient_id == patient_id).order_by(Diagnosis.id)
+            )
+        ],
+        medications=[
+            MedicationRead.model_validate(m)
+            for m in s.scalars(
+                select(Medication)
+                .where(Medication.patient_id == patient_id)
+                .order_by(Medication.active.desc(), Medication.name)
+            )
+        ],
+        allergies=[
+            AllergyRead.model_validate(a)
+            for a in s.scalars(select(Allergy).where(Allergy.patient_id == patient_id).order_by(Allergy.id))
+        ],
+        trials=[
+            TrialRead.model_validate(t)
+            for t in s.scalars(
+                select(TreatmentTrial)
+                .where(TreatmentTrial.patient_id == patient_id)
+                .order_by(TreatmentTrial.start_date.is_(None), TreatmentTrial.start_date, TreatmentTrial.id)
+            )
+        ],
+    )
+
+
+def update_patient(*, db: Database, actor: Actor, patient_id: int, data: PatientUpdate) -> PatientRead:
+    """Change demographics if `data.version` is still current; otherwise raise Conflict naming the version."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("update", "patient", patient_id=patient_id)
+        s = uow.session
+        p = _get_patient(s, patient_id)
+        if p.version != data.version:
+            raise Conflict("patient", current_version=p.version, sent_version=data.version)
+        changes = data.model_dump(exclude_unset=True, exclude={"version"})
+        if "mrn" in changes and changes["mrn"] and _mrn_taken(s, changes["mrn"], except_id=p.id):
+            raise InvalidValue("mrn", f"MRN {changes['mrn']} is already used by another patient")
+        if "primary_clinician_id" in changes:
+            _check_clinician(s, changes["primary_clinician_id"])
+        for required in ("mrn", "given_name", "family_name", "date_of_birth", "sex_at_birth"):
+            if required in changes and changes[required] is None:
+                raise InvalidValue(required, f"{required.replace('_', ' ')} cannot be emptied")
+        changed = sorted(k for k, v in changes.items() if getattr(p, k) != v)
+        for k in changed:
+            setattr(p, k, changes[k])
+        if "given_name" in changed:
+            p.given_name_norm = normalize_name(p.given_name)
+        if "family_name" in changed:
+            p.family_name_norm = normalize_name(p.family_name)
+        if changed:
+            p.updated_at = clock.now()
+            try:
+                s.flush()
+            except StaleDataError:
+                s.rollback()
+                with db.sessions() as fresh:
+                    current = fresh.scalar(select(Patient.version).where(Patient.id == patient_id))
+                raise Conflict("patient", current_version=current or -1, sent_version=data.version) from None
+        uow.audit("update", "patient", patient_id, patient_id=patient_id, details={"fields": changed})
+        return PatientRead.model_validate(p)
+
+
+def search_patients(
+    *, db: Database, actor: Actor, q: str | None = None, page: int = 1, per_page: int = 25
+) -> PatientPage:
+    """List patients, or search them by name prefix, MRN or date of birth (YYYY-MM-DD); paged."""
+    if page < 1:
+        raise InvalidValue("page", "page starts at 1")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidValue("per_page", f"per_page must be between 1 and {MAX_PER_PAGE}")
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("list", "patient")
+        s = uow.session
+        cond = _search_condition(q)
+        base = select(Patient)
+        count = select(func.count()).select_from(Patient)
+        if cond is not None:
+            base, count = base.where(cond), count.where(cond)
+        total = s.scalar(count) or 0
+        rows = s.scalars(
+            base.order_by(Patient.family_name_norm, Patient.given_name_norm, Patient.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).all()
+        uow.audit(
+            "search" if q else "list", "patient", details={"query": q or "", "results": total, "page": page}
+        )
+        return PatientPage(
+            items=[PatientSummary.model_validate(r) for r in rows], total=total, page=page, per_page=per_page
+        )
+
+
+def _prefix(column, prefix: str):
+    return and_(column >= prefix, column < prefix_upper_bound(prefix))
+
+
+def _search_condition(q: str | None):
+    if q is None or not q.strip():
+        return None
+    raw = q.strip()
+    if _DATE.match(raw):
+        try:
+            return Patient.date_of_birth == date.fromisoformat(raw)
+        except ValueError:
+            raise InvalidValue("q", f"'{raw}' is not a real date (YYYY-MM-DD)") from None
+    if any(ch.isdigit() for ch in raw):
+        return _prefix(Patient.mrn, raw.upper())
+    if "," in raw:
+        family, _, given = (normalize_name(x) for x in raw.partition(","))
+        parts = [_prefix(Patient.family_name_norm, family)] if family else []
+        if given:
+            parts.append(_prefix(Patient.given_name_norm, given))
+        return and_(*parts) if parts else None
+    tokens = normalize_name(raw).split(" ")
+    if len(tokens) == 1:
+        t = tokens[0]
+        return or_(_prefix(Patient.family_name_norm, t), _prefix(Patient.given_name_norm, t))
+    first, rest = tokens[0], " ".join(tokens[1:])
+    return or_(
+        and_(_prefix(Patient.given_name_norm, first), _prefix(Patient.family_name_norm, rest)),
+        and_(_prefix(Patient.family_name_norm, first), _prefix(Patient.given_name_norm, rest)),
+        _prefix(Patient.family_name_norm, normalize_name(raw)),
+    )
+
+
+def _add_measurement_row(
+    s: Session,
+    actor: Actor,
+    patient_id: int,
+    weight_kg: float | None,
+    height_cm: float | None,
+    entered_as: str | None,
+    measured_at: datetime,
+) -> BodyMeasurement:
+    m = BodyMeasurement(
+        patient_id=patient_id,
+        measured_at=measured_at,
+        weight_kg=weight_kg,
+        height_cm=height_cm,
+        entered_as=(entered_as or "")[:40] or None,
+        recorded_by=actor.user_id,
+        created_at=clock.now(),
+    )
+    s.add(m)
+    s.flush()
+    return m
+
+
+def add_measurement(
+    *, db: Database, actor: Actor, patient_id: int, data: MeasurementCreate
+) -> MeasurementRead:
+    """Record a dated weight and/or height (typed with units, stored in kg and cm)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("write", "patient_clinical", patient_id=patient_id)
+        _get_patient(uow.session, patient_id)
+        when = data.measured_at or clock.now()
+        if when > clock.now():
+            raise InvalidValue("measured_at", "a measurement cannot be in the future")
+        m = _add_measurement_row(
+            uow.session,
+            actor,
+            patient_id,
+            data.weight_kg(),
+            data.height_cm(),
+            " / ".join(x for x in (data.weight, data.height) if x),
+            when,
+        )
+        uow.audit(
+            "create",
+            "body_measurement",
+            m.id,
+            patient_id=patient_id,
+            details={"weight_kg": m.weight_kg, "height_cm": m.height_cm},
+        )
+        return MeasurementRead.model_validate(m)
+
+
+def add_diagnosis(*, db: Database, actor: Actor, patient_id: int, data: DiagnosisCreate) -> DiagnosisRead:
+    """Add a coded diagnosis from the shipped code list."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("write", "patient_clinical", patient_id=patient_id)
+        _get_patient(uow.session, patient_id)
+        c = find_concept(data.code, "code")
+        d = Diagnosis(
+            patient_id=patient_id,
+            concept=c.concept,
+            display=c.display,
+            icd10cm=c.icd10cm or None,
+            icd11=c.icd11 or None,
+            status=data.status,
+            onset_date=data.onset_date,
+            note=data.note,
+            recorded_by=actor.user_id,
+            created_at=clock.now(),
+        )
+        uow.session.add(d)
+        uow.session.flush()
+        uow.audit("create", "diagnosis", d.id, patient_id=patient_id, details={"concept": c.concept})
+        return DiagnosisRead.model_validate(d)
+
+
+def add_medication(*, db: Database, actor: Actor, patient_id: int, data: MedicationCreate) -> MedicationRead:
+    """Add a current medication with its dose as prescribed."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("write", "patient_clinical", patient_id=patient_id)
+        _get_patient(uow.session, patient_id)
+        m = Medication(
+            patient_id=patient_id,
+            recorded_by=actor.user_id,
+            created_at=clock.now(),
+            active=True,
+            **data.model_dump(),
+        )
+        uow.session.add(m)
+        uow.session.flush()
+        uow.audit("create", "medication", m.id, patient_id=patient_id, details={"name": m.name})
+        return MedicationRead.model_validate(m)
+
+
+def stop_medication(
+    *, db: Database, actor: Actor, patient_id: int, medication_id: int, data: MedicationStop
+) -> MedicationRead:
+    """Mark a medication stopped on `end_date` (kept on the record, never deleted)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("write", "patient_clinical", patient_id=patient_id)
+        m = uow.session.get(Medication, medication_id)
+        if m is None or m.patient_id != patient_id:
+            raise NotFound("medication")
+        if m.version != data.version:
+            raise Conflict("medication", current_version=m.version, sent_version=data.version)
+        if m.start_date and data.end_date < m.start_date:
+            raise InvalidValue("end_date", "end date is before the start date")
+        m.active, m.end_date = False, data.end_date
+        uow.session.flush()
+        uow.audit(
+            "update", "medication", m.id, patient_id=patient_id, details={"stopped": str(data.end_date)}
+        )
+        return MedicationRead.model_validate(m)
+
+
+def add_allergy(*, db: Database, actor: Actor, patient_id: int, data: AllergyCreate) -> AllergyRead:
+    """Record an allergy or intolerance."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("write", "patient_clinical", patient_id=patient_id)
+        _get_patient(uow.session, patient_id)
+        a = Allergy(
+            patient_id=patient_id, recorded_by=actor.user_id, created_at=clock.now(), **data.model_dump()
+        )
+        uow.session.add(a)
+        uow.session.flush()
+        uow.audit("create", "allergy", a.id, patient_id=patient_id, details={"substance": a.substance})
+        return AllergyRead.model_validate(a)
+
+
+def add_trial(*, db: Database, actor: Actor, patient_id: int, data: TrialCreate) -> TrialRead:
+    """Record a prior treatment trial (medication dose or psychotherapy sessions, duration, outcome)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("write", "patient_clinical", patient_id=patient_id)
+        _get_patient(uow.session, patient_id)
+        fields = data.model_dump()
+        fields["weeks"] = data.duration_weeks()
+        t = TreatmentTrial(patient_id=patient_id, recorded_by=actor.user_id, created_at=clock.now(), **fields)
+        uow.session.add(t)
+        uow.session.flush()
+        uow.audit(
+            "create", "treatment_trial", t.id, patient_id=patient_id, details={"kind": t.kind, "name": t.name}
+        )
+        return TrialRead.model_validate(t)

@@ -1,0 +1,50 @@
+"""The assessments due around one infusion session, each done (score, time) or due, with its entry link."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session
+
+from ketacare.domain.sessions.assessments import session_assessments
+from ketacare.services.sessions.facts import PRE_SESSION_CONTEXTS, session_scores
+from ketacare.store.tables.sessions import InfusionSession
+
+
+def assessment_status(s: Session, sess: InfusionSession) -> list[dict[str, Any]]:
+    """Return each scheduled assessment of the session with its latest result for this session, or due.
+
+    Before-session assessments count in any pre-session context (as the pre-check guard does); the others in
+    any context linked to the session. Empty when questionnaires (issue #4) are not installed.
+    """
+    any_context = session_scores(s, sess)
+    if any_context is None:
+        return []
+    pre: dict[str, Any] = {}
+    for ctx in ("pre_session", "baseline"):
+        for iid, r in (session_scores(s, sess, ctx) or {}).items():
+            if iid not in pre or r.answered_at > pre[iid].answered_at:
+                pre[iid] = r
+    out = []
+    for a in session_assessments():
+        pool = pre if a.context in PRE_SESSION_CONTEXTS else any_context
+        done = [pool[i] for i in a.instruments if i in pool]
+        latest = max(done, key=lambda r: (r.answered_at, r.response_id)) if done else None
+        query = urlencode({"session_id": sess.id, "context": a.context})
+        out.append(
+            {
+                "id": a.id,
+                "label": a.label,
+                "stage": a.stage,
+                "context": a.context,
+                "status": "done" if latest else "due",
+                "instrument_id": latest.instrument_id if latest else a.instruments[0],
+                "total": latest.total if latest else None,
+                "severity": latest.severity if latest else None,
+                "answered_at": latest.answered_at.isoformat() if latest else None,
+                "entry_url": f"/patients/{sess.patient_id}/questionnaires/{a.instruments[0]}?{query}",
+                "source": a.source,
+            }
+        )
+    return out

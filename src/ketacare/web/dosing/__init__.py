@@ -1,0 +1,1 @@
+"""Dosing: web layer."""

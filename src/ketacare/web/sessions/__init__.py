@@ -1,0 +1,1 @@
+"""Sessions: web layer."""

@@ -1,0 +1,281 @@
+"""Session pages: the list, the session record (vitals form beside the chart, pump events, checks, transitions
+with overrides, alerts, side effects, signing and addenda)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from ketacare.domain.errors import InvalidValue
+from ketacare.domain.sessions.side_effects import side_effect_types
+from ketacare.http.access import Access
+from ketacare.services.access.actor import Actor
+from ketacare.services.access.policy import decide
+from ketacare.services.errors import Conflict
+from ketacare.services.sessions import vitals
+from ketacare.services.sessions import workflow as sessions
+from ketacare.services.sessions.schemas import (
+    AddendumCreate,
+    AlertAck,
+    InfusionEventCreate,
+    OverrideIn,
+    SessionChecks,
+    SideEffectCreate,
+    SignRequest,
+    TransitionRequest,
+    VitalIn,
+)
+from ketacare.web.charts import Point, trend_svg
+from ketacare.web.patients.pages import form_data, form_errors, render
+
+router = APIRouter(include_in_schema=False)
+Read = Access("infusion_session", "read")
+Chart = Access("infusion_session", "chart")
+BOOLS = {
+    "consent_confirmed",
+    "escort_confirmed",
+    "escort_present",
+    "pregnancy_test_applicable",
+    "pregnancy_test_negative",
+    "dissociation_occurred",
+    "dissociation_resolved",
+    "sedation_occurred",
+    "sedation_resolved",
+    "respiratory_depression_occurred",
+    "respiratory_depression_resolved",
+}
+
+
+@router.get("/sessions", response_class=HTMLResponse)
+def session_list(request: Request, actor: Actor = Depends(Read)):
+    rows = sessions.list_sessions(db=request.app.state.db, actor=actor)
+    return render(request, "sessions_list.html", {"rows": rows})
+
+
+def _page(
+    request: Request,
+    actor: Actor,
+    session_id: int,
+    *,
+    errors=None,
+    values=None,
+    form=None,
+    status=200,
+    notice=None,
+):
+    s = sessions.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
+    pts = [
+        Point(datetime.fromisoformat(v["measured_at"]), v["sbp"]) for v in s["vitals"] if v["sbp"] is not None
+    ]
+    hr = [
+        Point(datetime.fromisoformat(v["measured_at"]), v["hr"]) for v in s["vitals"] if v["hr"] is not None
+    ]
+    ctx: dict[str, Any] = {
+        "s": s,
+        "bp_chart": trend_svg(pts, unit="mmHg", title="Systolic blood pressure", decimals=0),
+        "hr_chart": trend_svg(hr, unit="/min", title="Heart rate", decimals=0),
+        "pk_chart": _pk_svg(s["dose"].get("pk")),
+        "errors": errors or {},
+        "values": values or {},
+        "form": form,
+        "notice": notice,
+        "side_effect_types": side_effect_types(),
+        "can_sign": decide(actor, "sign", "infusion_session").allowed,
+        "can_chart": decide(actor, "chart", "infusion_session").allowed,
+    }
+    return render(request, "session.html", ctx, status)
+
+
+def _pk_svg(pk: dict | None) -> str:
+    if not pk or "times_min" not in pk:
+        return ""
+    from datetime import UTC, timedelta
+
+    t0 = datetime(2000, 1, 1, tzinfo=UTC)
+    pts = [
+        Point(t0 + timedelta(minutes=t), c)
+        for t, c in zip(pk["times_min"], pk["plasma_ng_per_ml"], strict=True)
+    ]
+    return trend_svg(
+        pts,
+        unit="ng/mL",
+        title="Predicted plasma ketamine (what was given)",
+        decimals=0,
+        x_label=lambda at: f"{(at - t0).total_seconds() / 60:.0f} min",
+    )
+
+
+@router.get("/sessions/{session_id}", response_class=HTMLResponse)
+def session_page(request: Request, session_id: int, actor: Actor = Depends(Read)):
+    return _page(request, actor, session_id)
+
+
+def _done(session_id: int, anchor: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/sessions/{session_id}{anchor}", status_code=303)
+
+
+def _num(values: dict[str, str], key: str) -> float | None:
+    raw = (values.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw.split()[0])
+    except ValueError:
+        raise InvalidValue(key, "enter a number") from None
+
+
+async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn):
+    values = await form_data(request)
+    try:
+        result = fn(values)
+    except ValidationError as e:
+        return _page(request, actor, session_id, errors=form_errors(e), values=values, form=form, status=422)
+    except InvalidValue as e:
+        return _page(
+            request, actor, session_id, errors={e.field: e.message}, values=values, form=form, status=422
+        )
+    except Conflict as e:
+        return _page(
+            request, actor, session_id, errors={"version": str(e)}, values=values, form=form, status=409
+        )
+    if isinstance(result, str):
+        return _page(request, actor, session_id, values={}, form=form, notice=result)
+    return _done(session_id, f"#{form}")
+
+
+@router.post("/sessions/{session_id}/vitals", response_class=HTMLResponse)
+async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+    def run(v):
+        bp = (v.get("bp") or "").replace(" ", "")
+        sbp = dbp = None
+        if bp:
+            if "/" not in bp:
+                raise InvalidValue("bp", "blood pressure as systolic/diastolic, e.g. 128/82")
+            a, b = bp.split("/", 1)
+            try:
+                sbp, dbp = float(a), float(b.removesuffix("mmHg"))
+            except ValueError:
+                raise InvalidValue("bp", "blood pressure as systolic/diastolic, e.g. 128/82") from None
+        data = VitalIn(
+            sbp=sbp,
+            dbp=dbp,
+            hr=_num(v, "hr"),
+            spo2=_num(v, "spo2"),
+            rr=_num(v, "rr"),
+            temp_c=_num(v, "temp_c"),
+        )
+        vitals.record_session_reading(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
+
+    return await _handle(request, actor, session_id, "vitals", run)
+
+
+@router.post("/sessions/{session_id}/transition", response_class=HTMLResponse)
+async def post_transition(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+    def run(v):
+        override = None
+        guard_ids = [g for g in (v.get("override_guards") or "").split(",") if g]
+        if v.get("override_reason") or guard_ids:
+            if not (v.get("override_reason") or "").strip():
+                raise InvalidValue("override_reason", "an override needs a reason")
+            override = OverrideIn(guard_ids=guard_ids, reason=v["override_reason"])
+        req = TransitionRequest(event=v.get("event", ""), reason=v.get("reason") or None, override=override)
+        r = sessions.apply_event(db=request.app.state.db, actor=actor, session_id=session_id, data=req)
+        if not r.allowed:
+            raise InvalidValue("event", "Not done. " + " ".join(g.message for g in r.failed_guards))
+        return None
+
+    return await _handle(request, actor, session_id, "workflow", run)
+
+
+@router.post("/sessions/{session_id}/checks", response_class=HTMLResponse)
+async def post_checks(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+    def run(v):
+        data: dict[str, Any] = {"version": v.get("version") or 0}
+        for k in BOOLS:
+            if f"has_{k}" in v:
+                data[k] = v.get(k) == "yes" if v.get(k) in ("yes", "no") else None
+        for k in ("last_food_at", "last_liquid_at"):
+            if v.get(k):
+                data[k] = v[k] if v[k].endswith("Z") or "+" in v[k] else v[k] + "Z"
+        if v.get("aldrete_score"):
+            data["aldrete_score"] = v["aldrete_score"]
+        if v.get("lot_number"):
+            data["lot_number"] = v["lot_number"]
+        if v.get("could_have_left_min"):
+            data["could_have_left_min"] = v["could_have_left_min"]
+        sessions.update_checks(
+            db=request.app.state.db, actor=actor, session_id=session_id, data=SessionChecks(**data)
+        )
+
+    return await _handle(request, actor, session_id, "checks", run)
+
+
+@router.post("/sessions/{session_id}/pump", response_class=HTMLResponse)
+async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+    def run(v):
+        data = InfusionEventCreate(
+            kind=v.get("kind", ""),
+            rate_ml_per_h=_num(v, "rate_ml_per_h"),
+            concentration_mg_per_ml=_num(v, "concentration_mg_per_ml"),
+            bolus_mg=_num(v, "bolus_mg"),
+        )
+        sessions.add_infusion_event(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
+
+    return await _handle(request, actor, session_id, "pump", run)
+
+
+@router.post("/sessions/{session_id}/side-effects", response_class=HTMLResponse)
+async def post_side_effect(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+    def run(v):
+        data = SideEffectCreate(
+            type=v.get("type", ""), grade=v.get("grade") or 0, description=v.get("description", "")
+        )
+        sessions.add_side_effect(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
+
+    return await _handle(request, actor, session_id, "side-effects", run)
+
+
+@router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
+async def post_ack(request: Request, session_id: int, alert_id: int, actor: Actor = Depends(Chart)):
+    def run(v):
+        sessions.acknowledge_alert(
+            db=request.app.state.db,
+            actor=actor,
+            session_id=session_id,
+            alert_id=alert_id,
+            data=AlertAck(action_taken=v.get("action_taken", "")),
+        )
+
+    return await _handle(request, actor, session_id, "alerts", run)
+
+
+@router.post("/sessions/{session_id}/sign", response_class=HTMLResponse)
+async def post_sign(
+    request: Request, session_id: int, actor: Actor = Depends(Access("infusion_session", "sign"))
+):
+    def run(v):
+        sessions.sign_session(
+            db=request.app.state.db,
+            actor=actor,
+            session_id=session_id,
+            data=SignRequest(digest=v.get("digest") or None),
+        )
+
+    return await _handle(request, actor, session_id, "record", run)
+
+
+@router.post("/sessions/{session_id}/addenda", response_class=HTMLResponse)
+async def post_addendum(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+    def run(v):
+        sessions.add_addendum(
+            db=request.app.state.db,
+            actor=actor,
+            session_id=session_id,
+            data=AddendumCreate(text=v.get("text", "")),
+        )
+
+    return await _handle(request, actor, session_id, "record", run)

@@ -1,0 +1,67 @@
+"""Assessment schedules: what a clinician expects to be due around sessions, and the follow-up clock reset."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ketacare.domain.errors import InvalidValue
+from ketacare.domain.measurement.schedule import Answered, due_status, load_plan, planned_items
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+PLAN = load_plan("standard")
+
+
+def test_baseline_is_due_at_enrolment_and_ptsd_adds_pcl5():
+    items = planned_items(PLAN, enrolled_at=T0, until=T0, ptsd=True)
+    assert {(i.instrument_id, i.context) for i in items} == {
+        ("gad7", "baseline"),
+        ("phq9", "baseline"),
+        ("pcl5", "baseline"),
+    }
+
+
+def test_each_session_brings_pre_end_post_24h_and_7d_items():
+    s = T0 + timedelta(days=7)
+    items = planned_items(PLAN, enrolled_at=T0, sessions=[s], until=s + timedelta(days=8))
+    contexts = {(i.instrument_id, i.context) for i in items if i.session_index == 0}
+    assert ("cadss6", "during_session") in contexts and ("moaas", "during_session") in contexts
+    assert {"pre_session", "post_session", "follow_up_24h", "follow_up_7d"} <= {c for _, c in contexts}
+    pre = next(i for i in items if i.context == "pre_session")
+    assert pre.opens_at == s - timedelta(hours=24)
+    cadss = next(i for i in items if i.instrument_id == "cadss6")
+    assert cadss.rater == "clinician" and cadss.opens_at == s + timedelta(minutes=60)
+
+
+def test_follow_up_clock_resets_after_each_session():
+    s1, s2 = T0 + timedelta(days=7), T0 + timedelta(days=30)
+    items = planned_items(PLAN, enrolled_at=T0, sessions=[s1, s2], until=T0 + timedelta(days=60))
+    follow = sorted({i.opens_at for i in items if i.context == "follow_up"})
+    end1, end2 = s1 + timedelta(hours=1), s2 + timedelta(hours=1)
+    assert follow[0] == end1 + timedelta(days=14)
+    assert all(t < s2 for t in follow if t < end2)  # no follow-up from session 1 after session 2 started
+    assert end2 + timedelta(days=14) in follow
+
+
+def test_status_done_due_overdue_missed():
+    answered = [Answered("gad7", "baseline", T0 + timedelta(hours=1))]
+    now = T0 + timedelta(days=2)
+    st = {
+        (s.item.instrument_id, s.item.context): s.status
+        for s in due_status(PLAN, enrolled_at=T0, answered=answered, now=now)
+    }
+    assert st[("gad7", "baseline")] == "done" and st[("phq9", "baseline")] == "due"
+    later = due_status(PLAN, enrolled_at=T0, answered=answered, now=T0 + timedelta(days=10))
+    assert {s.status for s in later if s.item.instrument_id == "phq9"} == {"overdue"}
+    much_later = due_status(PLAN, enrolled_at=T0, answered=answered, now=T0 + timedelta(days=20))
+    assert next(s for s in much_later if s.item.key.startswith("phq9:baseline")).status == "missed"
+
+
+def test_naive_session_time_refused_and_unknown_plan_refused():
+    with pytest.raises(InvalidValue):
+        planned_items(PLAN, enrolled_at=T0, sessions=[datetime(2026, 1, 9)], until=T0 + timedelta(days=9))
+    with pytest.raises(InvalidValue):
+        load_plan("nope")
+
+
+def test_monthly_plan_reuses_session_events():
+    assert load_plan("monthly").events == PLAN.events and load_plan("monthly").follow_up_every_days == 28
