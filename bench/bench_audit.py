@@ -68,7 +68,7 @@ def run(quick: bool = False) -> list[dict]:
     from ketacare.app import create_app
     from ketacare.config import Settings
     from ketacare.services.access import users
-    from ketacare.services.patients.schemas import UserCreate
+    from ketacare.services.access.schemas import UserCreate
 
     n_patients, reads = (50, 300) if quick else (200, 1500)
     rows = []

@@ -146,8 +146,9 @@ STAFF_ROLES = ["admin", "prescriber", "nurse", "therapist", "frontdesk", "resear
 
 def make_personas(db: Database) -> Personas:
     from ketacare.services.access import users
+    from ketacare.services.access.schemas import UserCreate
     from ketacare.services.patients import records as patients
-    from ketacare.services.patients.schemas import MeasurementCreate, PatientCreate, UserCreate
+    from ketacare.services.patients.schemas import MeasurementCreate, PatientCreate
 
     sysact = system_actor("tests")
     actors: dict[str, Actor] = {}

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock
 from ketacare.services.access import auth, passwords, totp, users
+from ketacare.services.access.schemas import LoginRequest, UserCreate
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
-from ketacare.services.patients.schemas import LoginRequest, UserCreate
 from ketacare.store.tables import AuditEvent, AuthSession, User
 from tests.conftest import PASSWORD
 

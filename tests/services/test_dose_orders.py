@@ -245,7 +245,7 @@ def test_the_signer_cannot_double_check(db, personas):
 
 def test_a_second_prescriber_may_double_check(db, personas):
     from ketacare.services.access import users
-    from ketacare.services.patients.schemas import UserCreate
+    from ketacare.services.access.schemas import UserCreate
     from tests.conftest import PASSWORD
 
     u = users.create_user(db=db, actor=personas["system"],
@@ -379,7 +379,7 @@ def _assert_full(o):
 
 def _second_prescriber(db, personas) -> Actor:
     from ketacare.services.access import users
-    from ketacare.services.patients.schemas import UserCreate
+    from ketacare.services.access.schemas import UserCreate
     from tests.conftest import PASSWORD
 
     u = users.create_user(db=db, actor=personas["system"],

@@ -12,7 +12,7 @@ from ketacare.domain.patients.diagnoses import code_list, code_list_version
 from ketacare.http.access import Access
 from ketacare.services.access import audit_views, users
 from ketacare.services.access.actor import Actor
-from ketacare.services.patients.schemas import AuditEventRead, UserCreate, UserRead
+from ketacare.services.access.schemas import AuditEventRead, UserCreate, UserRead
 
 router = APIRouter(tags=["admin"])
 

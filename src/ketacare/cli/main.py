@@ -179,7 +179,7 @@ def user_add(
 ) -> None:
     """Create a user account (password policy applies)."""
     from ketacare.services.access import users
-    from ketacare.services.patients.schemas import UserCreate
+    from ketacare.services.access.schemas import UserCreate
 
     if password is None:
         password = (

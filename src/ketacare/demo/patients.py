@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from ketacare.services.access import users
 from ketacare.services.access.actor import Actor, system_actor
+from ketacare.services.access.schemas import UserCreate
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import (
     AllergyCreate,
@@ -17,7 +18,6 @@ from ketacare.services.patients.schemas import (
     MedicationCreate,
     PatientCreate,
     TrialCreate,
-    UserCreate,
 )
 from ketacare.store.db import Database
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ketacare.services.access.actor import Actor
 from ketacare.services.access.audit import ChainReport, verify_chain
-from ketacare.services.patients.schemas import AuditEventRead
+from ketacare.services.access.schemas import AuditEventRead
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import AuditEvent

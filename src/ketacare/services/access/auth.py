@@ -14,8 +14,8 @@ from ketacare.config import Settings
 from ketacare.services import clock
 from ketacare.services.access import passwords, totp
 from ketacare.services.access.actor import Actor
+from ketacare.services.access.schemas import LoginRequest
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
-from ketacare.services.patients.schemas import LoginRequest
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import AuthSession, LoginThrottle, User

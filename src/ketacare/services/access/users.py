@@ -8,7 +8,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock
 from ketacare.services.access import passwords, totp
 from ketacare.services.access.actor import Actor
-from ketacare.services.patients.schemas import UserCreate, UserRead
+from ketacare.services.access.schemas import UserCreate, UserRead
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Patient, User

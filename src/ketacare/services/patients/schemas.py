@@ -233,39 +233,6 @@ class TrialCreate(_Strict):
         return None
 
 
-class UserCreate(_Strict):
-    username: Annotated[
-        str,
-        StringConstraints(
-            strip_whitespace=True,
-            to_lower=True,
-            min_length=3,
-            max_length=64,
-            pattern=r"^[a-z0-9][a-z0-9._\-]*$",
-        ),
-    ]
-    display_name: Name
-    role: Literal["admin", "prescriber", "nurse", "therapist", "frontdesk", "researcher", "patient"]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    patient_id: int | None = None
-
-    @model_validator(mode="after")
-    def _patient_link(self):
-        if self.role == "patient" and self.patient_id is None:
-            raise ValueError("a patient account needs patient_id")
-        if self.role != "patient" and self.patient_id is not None:
-            raise ValueError("only a patient account links to a patient record")
-        return self
-
-
-class LoginRequest(_Strict):
-    username: Annotated[
-        str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64)
-    ]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    totp_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
-
-
 class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -380,25 +347,3 @@ class PatientPage(BaseModel):
     per_page: int
 
 
-class UserRead(_Read):
-    id: int
-    username: str
-    display_name: str
-    role: str
-    patient_id: int | None
-    is_active: bool
-    totp_enabled: bool = False
-
-
-class AuditEventRead(_Read):
-    seq: int
-    occurred_at: datetime
-    actor_username: str
-    actor_role: str
-    action: str
-    resource_type: str
-    resource_id: str | None
-    patient_id: int | None
-    outcome: str
-    reason: str | None
-    address: str | None

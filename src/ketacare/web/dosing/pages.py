@@ -28,7 +28,7 @@ from ketacare.services.dosing.schemas import (
 from ketacare.services.errors import Conflict
 from ketacare.services.patients import records as patients
 from ketacare.web.dosing.pk_chart import Series, curve_svg, table_rows
-from ketacare.web.patients.pages import form_data, form_errors, render
+from ketacare.web.rendering import form_data, form_errors, render
 
 router = APIRouter(include_in_schema=False)
 ORDER_FIELDS = [

@@ -22,7 +22,7 @@ from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
 from ketacare.services.errors import Conflict
 from ketacare.services.sessions import vitals
 from ketacare.services.sessions.schemas import VitalIn
-from ketacare.web.patients.pages import form_data, form_errors, render
+from ketacare.web.rendering import form_data, form_errors, render
 
 router = APIRouter(include_in_schema=False)
 Read = Access("eligibility", "read")

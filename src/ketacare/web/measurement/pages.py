@@ -22,7 +22,7 @@ from ketacare.services.measurement.schemas import AlertAcknowledge, LinkCreate, 
 from ketacare.services.patients import records as patients
 from ketacare.store.tables.measurement import CONTEXTS
 from ketacare.web.measurement.charts import score_chart
-from ketacare.web.patients.pages import form_data, form_errors, render
+from ketacare.web.rendering import form_data, form_errors, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -6,29 +6,21 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.patients.diagnoses import code_list
 from ketacare.http.access import (
-    CSRF_COOKIE,
-    PUBLIC,
-    SESSION_COOKIE,
     Access,
-    client_address,
-    new_csrf_token,
 )
-from ketacare.http.errors import clean_message, field_name
-from ketacare.services.access import audit_views, auth
 from ketacare.services.access.actor import Actor
 from ketacare.services.access.policy import decide
-from ketacare.services.errors import Conflict, TooManyAttempts, Unauthenticated
+from ketacare.services.errors import Conflict
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import (
     AllergyCreate,
     DiagnosisCreate,
-    LoginRequest,
     MeasurementCreate,
     MedicationCreate,
     PatientCreate,
@@ -36,6 +28,7 @@ from ketacare.services.patients.schemas import (
     TrialCreate,
 )
 from ketacare.web.charts import Point, trend_svg
+from ketacare.web.rendering import form_data, form_errors, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 PATIENT_FIELDS = [
@@ -55,115 +48,8 @@ PATIENT_FIELDS = [
 ]
 
 
-def render(request: Request, template: str, ctx: dict[str, Any], status_code: int = 200) -> Response:
-    """Render a page with the acting user and a CSRF token (set as a cookie on first visit)."""
-    token = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
-    actor = getattr(request.state, "actor", None)
-    response = request.app.state.templates.TemplateResponse(
-        request, template, {"actor": actor, "csrf_token": token, **ctx}, status_code=status_code
-    )
-    if request.cookies.get(CSRF_COOKIE) != token:
-        response.set_cookie(
-            CSRF_COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=request.app.state.settings.cookie_secure,
-            path="/",
-        )
-    return response
-
-
-def form_errors(exc: ValidationError) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for e in exc.errors():
-        out.setdefault(field_name(e.get("loc", ())), clean_message(e.get("msg", "invalid")))
-    return out
-
-
-async def form_data(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: str(v) for k, v in form.items() if k != "csrf_token"}
-
-
 def _blank_to_none(values: dict[str, str], keys: list[str]) -> dict[str, Any]:
     return {k: (values.get(k) or "").strip() or None for k in keys if k in values}
-
-
-def _safe_next(target: str | None, actor: Actor) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    homes = {"patient": "/me", "admin": "/admin/audit", "researcher": "/welcome"}
-    return homes.get(actor.role, "/patients")
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, actor: Actor = Depends(PUBLIC)):
-    if actor.role == "anonymous":
-        return RedirectResponse("/login", status_code=303)
-    return RedirectResponse(_safe_next(None, actor), status_code=303)
-
-
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None, actor: Actor = Depends(PUBLIC)):
-    return render(request, "login.html", {"next": next or "", "error": None, "username": ""})
-
-
-@router.post("/login", response_class=HTMLResponse)
-async def login_submit(request: Request, actor: Actor = Depends(PUBLIC)):
-    values = await form_data(request)
-    nxt = values.get("next", "")
-    try:
-        data = LoginRequest(
-            username=values.get("username", ""),
-            password=values.get("password", ""),
-            totp_code=(values.get("totp_code") or "").strip() or None,
-        )
-        result = auth.login(
-            db=request.app.state.db,
-            settings=request.app.state.settings,
-            data=data,
-            address=client_address(request),
-        )
-    except ValidationError:
-        return render(
-            request,
-            "login.html",
-            {
-                "next": nxt,
-                "username": values.get("username", ""),
-                "error": "Enter your username and password.",
-            },
-            422,
-        )
-    except (Unauthenticated, TooManyAttempts) as e:
-        status = 429 if isinstance(e, TooManyAttempts) else 401
-        return render(
-            request,
-            "login.html",
-            {"next": nxt, "username": values.get("username", ""), "error": str(e).capitalize() + "."},
-            status,
-        )
-    response = RedirectResponse(_safe_next(nxt, result.actor), status_code=303)
-    settings = request.app.state.settings
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.token,
-        httponly=True,
-        samesite="strict",
-        secure=settings.cookie_secure,
-        path="/",
-        max_age=settings.session_absolute_hours * 3600,
-    )
-    return response
-
-
-@router.post("/logout")
-def logout(request: Request, actor: Actor = Depends(Access("account", "logout"))):
-    auth.logout(db=request.app.state.db, actor=actor)
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
 
 
 @router.get("/patients", response_class=HTMLResponse)
@@ -354,58 +240,12 @@ async def patient_add_entry(
     return RedirectResponse(f"/patients/{patient_id}#{form}", status_code=303)
 
 
-@router.get("/patients/{patient_id}/access-log", response_class=HTMLResponse)
-def patient_access_log(
-    request: Request, patient_id: int, actor: Actor = Depends(Access("access_log", "read"))
-):
-    events = audit_views.access_log(db=request.app.state.db, actor=actor, patient_id=patient_id)
-    return render(request, "access_log.html", {"events": events, "patient_id": patient_id})
-
-
 @router.get("/me", response_class=HTMLResponse)
 def my_record(request: Request, actor: Actor = Depends(Access("account", "read"))):
     if actor.role != "patient" or actor.patient_id is None:
-        return RedirectResponse(_safe_next(None, actor), status_code=303)
+        return RedirectResponse(safe_next(None, actor), status_code=303)
     ctx = _chart_context(request, actor, actor.patient_id)
     ctx.update(can_edit=False, can_write=False)
     return render(request, "me.html", ctx)
 
 
-@router.get("/welcome", response_class=HTMLResponse)
-def welcome(request: Request, actor: Actor = Depends(Access("account", "read"))):
-    """Start page for roles that read no patient record (researchers)."""
-    return render(request, "welcome.html", {})
-
-
-@router.get("/admin/audit", response_class=HTMLResponse)
-def audit_page(
-    request: Request,
-    username: str | None = None,
-    patient_id: str | None = None,
-    action: str | None = None,
-    outcome: str | None = None,
-    actor: Actor = Depends(Access("audit", "read", patient_param=None)),
-):
-    pid = int(patient_id) if patient_id and patient_id.isdigit() else None
-    events = audit_views.list_events(
-        db=request.app.state.db,
-        actor=actor,
-        username=username or None,
-        patient_id=pid,
-        action=action or None,
-        outcome=outcome or None,
-        limit=200,
-    )
-    return render(
-        request,
-        "audit.html",
-        {
-            "events": events,
-            "filters": {
-                "username": username or "",
-                "patient_id": patient_id or "",
-                "action": action or "",
-                "outcome": outcome or "",
-            },
-        },
-    )

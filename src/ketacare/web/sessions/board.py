@@ -22,7 +22,7 @@ from ketacare.services.access.actor import Actor
 from ketacare.services.sessions import board as board_bus
 from ketacare.services.sessions import vitals
 from ketacare.services.sessions import workflow as sessions
-from ketacare.web.patients.pages import render
+from ketacare.web.rendering import render
 
 log = logging.getLogger(__name__)
 KEEPALIVE_S = 15.0

@@ -30,7 +30,7 @@ from ketacare.services.sessions.schemas import (
     VitalIn,
 )
 from ketacare.web.charts import Point, trend_svg
-from ketacare.web.patients.pages import form_data, form_errors, render
+from ketacare.web.rendering import form_data, form_errors, render
 
 router = APIRouter(include_in_schema=False)
 Read = Access("infusion_session", "read")
