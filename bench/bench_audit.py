@@ -6,8 +6,7 @@ import random
 from datetime import date
 
 from bench.common import engines, fresh_database, pct, time_calls
-from ketacare.services.access import audit
-from ketacare.services.access.actor import Actor, system_actor
+from ketacare.services.access import Actor, audit, system_actor
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import DiagnosisCreate, MeasurementCreate, PatientCreate, TrialCreate
 

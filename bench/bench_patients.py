@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from bench.common import engines, fresh_database, pct, time_calls
 from ketacare.demo.patients import FAMILY, GIVEN_F, GIVEN_M
-from ketacare.services.access.actor import system_actor
+from ketacare.services.access import system_actor
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import PatientCreate
 

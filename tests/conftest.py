@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ketacare.config import Settings
-from ketacare.services.access.actor import Actor, system_actor
+from ketacare.services.access import Actor, system_actor
 from ketacare.store.db import Database
 from ketacare.store.migrate import upgrade
 

@@ -7,7 +7,7 @@ import re
 from fastapi import APIRouter
 
 from ketacare.http.routes import route_table
-from ketacare.services.access.policy import decide
+from ketacare.services.access import decide
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import MedicationCreate
 

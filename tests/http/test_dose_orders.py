@@ -257,8 +257,7 @@ def test_web_pages_blind_a_signed_order_for_the_nurse(clients, web_personas):
 
 
 def test_web_a_second_prescriber_sees_the_signed_order_blinded(clients, web_personas):
-    from ketacare.services.access import users
-    from ketacare.services.access.actor import Actor
+    from ketacare.services.access import Actor, users
     from ketacare.services.access.schemas import UserCreate
     from tests.conftest import PASSWORD
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import (
     DoseOrderCancel,

@@ -10,8 +10,7 @@ from pydantic import BaseModel
 from ketacare.api.deps import DbDep
 from ketacare.domain.patients.diagnoses import code_list, code_list_version
 from ketacare.http.access import Access
-from ketacare.services.access import audit_views, users
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor, audit_views, users
 from ketacare.services.access.schemas import AuditEventRead, UserCreate, UserRead
 
 router = APIRouter(tags=["admin"])

@@ -9,8 +9,7 @@ from pydantic import BaseModel
 
 from ketacare.api.deps import DbDep, SettingsDep
 from ketacare.http.access import PUBLIC, Access, client_address
-from ketacare.services.access import auth
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor, auth
 from ketacare.services.access.schemas import LoginRequest
 
 router = APIRouter(prefix="/auth", tags=["auth"])

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from ketacare.http.access import PUBLIC
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 
 router = APIRouter(include_in_schema=False)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 
 from ketacare.api.deps import DbDep
-from ketacare.domain.pk import model_ids
-from ketacare.domain.pk.prediction import concentration_ranges
+from ketacare.domain.pk import concentration_ranges, model_ids
 from ketacare.http.access import Access
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import (
     DoseOrderCancel,

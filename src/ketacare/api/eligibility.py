@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from ketacare.api.deps import DbDep
 from ketacare.http.access import Access
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.eligibility import screening as eligibility
 from ketacare.services.eligibility.schemas import (
     EvaluateResult,

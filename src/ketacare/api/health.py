@@ -9,7 +9,7 @@ from ketacare import __version__
 from ketacare.api.deps import DbDep
 from ketacare.http.access import PUBLIC
 from ketacare.services import clinic
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 
 router = APIRouter(tags=["health"])
 

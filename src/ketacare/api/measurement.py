@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from ketacare.api.deps import DbDep, SettingsDep
 from ketacare.domain.measurement import all_instruments
 from ketacare.http.access import Access
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.measurement import links as measurement_links
 from ketacare.services.measurement import responses as measurement
 from ketacare.services.measurement import schedule as measurement_schedule

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from ketacare.api.deps import DbDep
 from ketacare.http.access import Access
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import (
     AllergyCreate,

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from ketacare.api.deps import DbDep
 from ketacare.http.access import Access
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.sessions import vitals
 from ketacare.services.sessions import workflow as sessions
 from ketacare.services.sessions.schemas import (

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ketacare.config import get_settings
 from ketacare.domain.errors import InvalidValue
-from ketacare.services.access.actor import system_actor
+from ketacare.services.access import system_actor
 from ketacare.services.errors import ServiceError
 
 app = typer.Typer(
@@ -289,8 +289,8 @@ def patients_add(
     json_output: bool = typer.Option(False, "--json"),
 ) -> None:
     """Add a patient (weight and height need units: "180 lb", "5 ft 9 in")."""
+    from ketacare.services.patients import PatientCreate
     from ketacare.services.patients import records as patients
-    from ketacare.services.patients.schemas import PatientCreate
 
     try:
         born = date.fromisoformat(dob)

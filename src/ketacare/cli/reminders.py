@@ -17,7 +17,7 @@ err = Console(stderr=True)
 @reminders_app.command("send")
 def send(as_json: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
     """Send reminder emails for due and overdue questionnaires through KETACARE_SMTP_HOST."""
-    from ketacare.services.measurement.reminders import SmtpNotConfigured, send_reminders
+    from ketacare.services.measurement import SmtpNotConfigured, send_reminders
     from ketacare.store.db import Database
     from ketacare.store.migrate import NotMigrated, require_current
 

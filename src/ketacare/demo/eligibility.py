@@ -8,15 +8,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.eligibility import screening as eligibility
 from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
+from ketacare.services.measurement import ResponseCreate
 from ketacare.services.measurement import responses as measurement
-from ketacare.services.measurement.schemas import ResponseCreate
+from ketacare.services.patients import TrialCreate
 from ketacare.services.patients import records as patients
-from ketacare.services.patients.schemas import TrialCreate
-from ketacare.services.sessions import vitals
-from ketacare.services.sessions.schemas import VitalIn
+from ketacare.services.sessions import VitalIn, vitals
 
 ORDER = 40
 N_SAMPLE = 16

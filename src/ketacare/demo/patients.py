@@ -7,8 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from ketacare.services.access import users
-from ketacare.services.access.actor import Actor, system_actor
+from ketacare.services.access import Actor, system_actor, users
 from ketacare.services.access.schemas import UserCreate
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import (

@@ -17,7 +17,7 @@ import numpy as np
 from ketacare.domain.sessions import simulate_vitals
 from ketacare.domain.sessions.simulator import simulate_baseline
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.sessions import facts as session_facts
 from ketacare.services.sessions import vitals
 from ketacare.services.sessions import workflow as sessions
@@ -268,7 +268,7 @@ class LiveFeeder:
         self._thread.join(timeout=3)
 
     def _run(self) -> None:
-        from ketacare.services.access.actor import system_actor
+        from ketacare.services.access import system_actor
 
         actor = system_actor("demo-gateway")
         while not self._stop.wait(self.every_s):

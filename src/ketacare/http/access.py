@@ -7,9 +7,7 @@ import secrets
 
 from fastapi import Request
 
-from ketacare.services.access import auth
-from ketacare.services.access.actor import Actor, anonymous
-from ketacare.services.access.policy import decide
+from ketacare.services.access import Actor, anonymous, auth, decide
 from ketacare.services.errors import Forbidden, HiddenByPolicy, Unauthenticated
 from ketacare.services.uow import record_denied
 

@@ -7,11 +7,52 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.http.access import CsrfError
 from ketacare.services.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated
+
+
+class FieldError(BaseModel):
+    """One refused field and why, in words a clinician uses."""
+
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every refusal the API sends (401, 403, 404, 429, ...)."""
+
+    detail: str
+
+
+class ValidationErrorBody(ErrorBody):
+    """HTTP 422: what was wrong, field by field."""
+
+    errors: list[FieldError]
+
+
+class ConflictBody(ErrorBody):
+    """HTTP 409: the record changed since the caller read it."""
+
+    current_version: int
+
+
+_ERROR_DOCS: dict[int, tuple[type[BaseModel], str]] = {
+    401: (ErrorBody, "Not signed in, or the login expired"),
+    403: (ErrorBody, "The caller's role may not do this"),
+    404: (ErrorBody, "No such record, or one the caller may not know exists"),
+    409: (ConflictBody, "Someone else changed the record; carries the current version"),
+    422: (ValidationErrorBody, "A field was refused; nothing was stored"),
+    429: (ErrorBody, "Too many attempts; retry after the Retry-After header"),
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict]:
+    """Return the `responses=` declaration documenting the real error bodies for `codes` (OpenAPI)."""
+    return {code: {"model": _ERROR_DOCS[code][0], "description": _ERROR_DOCS[code][1]} for code in codes}
 
 
 def _is_api(request: Request) -> bool:

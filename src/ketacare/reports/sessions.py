@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from fpdf import FPDF
 
 from ketacare.http.access import Access
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.sessions import workflow as sessions
 
 router = APIRouter(include_in_schema=False)

@@ -22,12 +22,22 @@ from ketacare.domain.pk.catalogue import (
 )
 from ketacare.domain.pk.metrics import Exposure, exposure
 from ketacare.domain.pk.population import PopulationProfile, simulate_population
+from ketacare.domain.pk.prediction import (
+    ConcentrationRange,
+    PredictedCurve,
+    concentration_ranges,
+    predict_infusion,
+)
 from ketacare.domain.pk.regimen import Bolus, Infusion, Regimen
 from ketacare.domain.pk.solver import ConcentrationProfile, simulate, simulate_batch
 from ketacare.domain.pk.tci import TciPlan, TciStep, plasma_tci
 
 __all__ = [
     "Bolus",
+    "ConcentrationRange",
+    "PredictedCurve",
+    "concentration_ranges",
+    "predict_infusion",
     "ConcentrationProfile",
     "Exposure",
     "Infusion",

@@ -1,6 +1,25 @@
-"""Access: accounts, sign-in, passwords, TOTP, the policy and the audit trail (services layer)."""
+# ruff: noqa: I001  (the actor and policy come first: the use-case modules below import them)
+"""Access: accounts, sign-in, passwords, TOTP, the policy and the audit trail (services layer).
 
+Other capabilities and adapters use access only through the names below.
+"""
+
+from ketacare.services.access.actor import Actor, anonymous, system_actor
+from ketacare.services.access.policy import authorize, decide, roles
 from ketacare.services.access import audit, audit_views, auth, passwords, policy, totp, users
-from ketacare.services.access.actor import Actor, system_actor
 
-__all__ = ["Actor", "audit", "audit_views", "auth", "passwords", "policy", "system_actor", "totp", "users"]
+__all__ = [
+    "Actor",
+    "anonymous",
+    "audit",
+    "audit_views",
+    "auth",
+    "authorize",
+    "decide",
+    "passwords",
+    "policy",
+    "roles",
+    "system_actor",
+    "totp",
+    "users",
+]

@@ -26,10 +26,9 @@ from ketacare.domain.dosing.order import (
 )
 from ketacare.domain.dosing.protocol import Protocol, load_protocol
 from ketacare.domain.errors import InvalidValue
-from ketacare.domain.pk import default_model_id
-from ketacare.domain.pk.prediction import PredictedCurve, predict_infusion
+from ketacare.domain.pk import PredictedCurve, default_model_id, predict_infusion
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.dosing.schemas import (
     BLINDED_REASON,
     DoseOrderCancel,

@@ -28,7 +28,7 @@ from ketacare.domain.eligibility.facts import SUBSTANCE_STATUSES
 from ketacare.domain.eligibility.tables import conditions_for_icd10
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.eligibility.schemas import (
     EvaluateResult,
     EvaluationRead,
@@ -37,8 +37,8 @@ from ketacare.services.eligibility.schemas import (
     ScreeningAnswersIn,
 )
 from ketacare.services.errors import Conflict, NotFound
-from ketacare.services.measurement.responses import latest_scores
-from ketacare.services.sessions.vitals import latest_vitals
+from ketacare.services.measurement import latest_scores
+from ketacare.services.sessions import latest_vitals
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Allergy, Diagnosis, Medication, Patient, TreatmentTrial, User

@@ -22,7 +22,7 @@ from ketacare.config import Settings
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import load_instrument
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.errors import NotFound, ServiceError
 from ketacare.services.measurement.responses import audit_stored, store_response
 from ketacare.services.measurement.schemas import LinkCreate, LinkRead, ResponseCreate

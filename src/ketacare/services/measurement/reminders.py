@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from ketacare.config import Settings
 from ketacare.domain.measurement import load_instrument
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor, system_actor
+from ketacare.services.access import Actor, system_actor
 from ketacare.services.measurement.links import make_link
 from ketacare.services.measurement.responses import crisis_resources
 from ketacare.services.measurement.schedule import statuses_for

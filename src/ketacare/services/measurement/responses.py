@@ -21,7 +21,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import evaluate_outcomes, load_instrument, score
 from ketacare.domain.measurement.scoring import ScoreResult
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.measurement.schemas import (
     AlertAcknowledge,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ketacare.domain.measurement import load_instrument
 from ketacare.domain.measurement.schedule import Answered, DueStatus, due_status, load_plan
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.measurement.responses import session_times
 from ketacare.services.measurement.schemas import DueRead
 from ketacare.services.uow import UnitOfWork

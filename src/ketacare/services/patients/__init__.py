@@ -1,1 +1,8 @@
-"""Patients: services layer."""
+"""Patient record: demographics, measurements, diagnoses, medications, allergies, trials (services layer).
+
+Other capabilities use the record only through the names below.
+"""
+
+from ketacare.services.patients.schemas import MeasurementCreate, PatientCreate, TrialCreate
+
+__all__ = ["MeasurementCreate", "PatientCreate", "TrialCreate"]

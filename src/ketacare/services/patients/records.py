@@ -15,8 +15,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.domain.patients.diagnoses import find_concept
 from ketacare.domain.patients.names import normalize_name, prefix_upper_bound
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor
-from ketacare.services.access.policy import decide
+from ketacare.services.access import Actor, decide
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.patients.schemas import (
     AllergyCreate,

@@ -1,1 +1,9 @@
-"""Sessions: services layer."""
+"""Infusion sessions: workflow, pump, vitals, alerts, board, record and facts (services layer).
+
+Other capabilities use sessions only through the names below.
+"""
+
+from ketacare.services.sessions.schemas import VitalIn
+from ketacare.services.sessions.vitals import latest_vitals
+
+__all__ = ["VitalIn", "latest_vitals"]

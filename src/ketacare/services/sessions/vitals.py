@@ -16,7 +16,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions import Alert, VitalReading, VitalSigns, load_alert_rules
 from ketacare.domain.sessions.alerts import AlertRule, evaluate, evaluate_series
 from ketacare.services import clock
-from ketacare.services.access.actor import Actor, system_actor
+from ketacare.services.access import Actor, system_actor
 from ketacare.services.errors import NotFound
 from ketacare.services.sessions import board as board_bus
 from ketacare.services.sessions.facts import baseline_row, vitals_of

@@ -38,7 +38,7 @@ from ketacare.domain.sessions.session import (
 )
 from ketacare.domain.sessions.side_effects import grade_label
 from ketacare.services import clinic, clock
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.sessions import board as board_bus
 from ketacare.services.sessions.assessments import assessment_status

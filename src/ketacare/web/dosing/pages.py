@@ -12,11 +12,9 @@ from pydantic import ValidationError
 
 from ketacare.domain.dosing.protocol import all_protocols, load_protocol
 from ketacare.domain.errors import InvalidValue
-from ketacare.domain.pk import default_model_id, model_ids, model_info
-from ketacare.domain.pk.prediction import concentration_ranges, predict_infusion
+from ketacare.domain.pk import concentration_ranges, default_model_id, model_ids, model_info, predict_infusion
 from ketacare.http.access import Access
-from ketacare.services.access.actor import Actor
-from ketacare.services.access.policy import decide
+from ketacare.services.access import Actor, decide
 from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import (
     DoseOrderCancel,

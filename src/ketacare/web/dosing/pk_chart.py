@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from ketacare.domain.pk.prediction import ConcentrationRange, PredictedCurve
+from ketacare.domain.pk import ConcentrationRange, PredictedCurve
 
 STYLES = ("solid", "dashed", "dotted")
 

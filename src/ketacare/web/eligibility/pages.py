@@ -15,13 +15,11 @@ from ketacare.domain.datafiles import load_toml
 from ketacare.domain.eligibility import rule_sets, tables
 from ketacare.domain.errors import InvalidValue
 from ketacare.http.access import Access
-from ketacare.services.access.actor import Actor
-from ketacare.services.access.policy import decide
+from ketacare.services.access import Actor, decide
 from ketacare.services.eligibility import screening as eligibility
 from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
 from ketacare.services.errors import Conflict
-from ketacare.services.sessions import vitals
-from ketacare.services.sessions.schemas import VitalIn
+from ketacare.services.sessions import VitalIn, vitals
 from ketacare.web.rendering import form_data, form_errors, render
 
 router = APIRouter(include_in_schema=False)

@@ -12,8 +12,7 @@ from pydantic import ValidationError
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import all_instruments, load_instrument
 from ketacare.http.access import PUBLIC, Access, client_address
-from ketacare.services.access.actor import Actor
-from ketacare.services.access.policy import decide
+from ketacare.services.access import Actor, decide
 from ketacare.services.errors import NotFound
 from ketacare.services.measurement import links as measurement_links
 from ketacare.services.measurement import responses as measurement

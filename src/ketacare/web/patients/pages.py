@@ -14,8 +14,7 @@ from ketacare.domain.patients.diagnoses import code_list
 from ketacare.http.access import (
     Access,
 )
-from ketacare.services.access.actor import Actor
-from ketacare.services.access.policy import decide
+from ketacare.services.access import Actor, decide
 from ketacare.services.errors import Conflict
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import (

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ketacare.http.access import Access
-from ketacare.services.access.actor import Actor
+from ketacare.services.access import Actor
 from ketacare.services.sessions import board as board_bus
 from ketacare.services.sessions import vitals
 from ketacare.services.sessions import workflow as sessions

@@ -13,8 +13,7 @@ from pydantic import ValidationError
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions.side_effects import side_effect_types
 from ketacare.http.access import Access
-from ketacare.services.access.actor import Actor
-from ketacare.services.access.policy import decide
+from ketacare.services.access import Actor, decide
 from ketacare.services.errors import Conflict
 from ketacare.services.sessions import vitals
 from ketacare.services.sessions import workflow as sessions
