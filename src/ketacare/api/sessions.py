@@ -9,14 +9,13 @@ from fastapi.responses import JSONResponse
 from ketacare.api.deps import DbDep
 from ketacare.http.access import Access
 from ketacare.services.access import Actor
-from ketacare.services.sessions import vitals
+from ketacare.services.sessions import formulary, vitals
 from ketacare.services.sessions import workflow as sessions
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
     BatchResult,
     InfusionEventCreate,
-    RescueCreate,
     SessionChecks,
     SessionCreate,
     SideEffectCreate,
@@ -99,9 +98,9 @@ def add_side_effect(session_id: int, data: SideEffectCreate, db: DbDep, actor: A
 
 
 @router.post("/sessions/{session_id}/rescue", status_code=201)
-def give_rescue(session_id: int, data: RescueCreate, db: DbDep, actor: Actor = Depends(Chart)):
-    """Record a rescue dose from the clinic formulary (refused outside the clinic's limits)."""
-    return sessions.give_rescue(db=db, actor=actor, session_id=session_id, data=data)
+def give_rescue(session_id: int, data: formulary.RescueGive, db: DbDep, actor: Actor = Depends(Chart)):
+    """Record a rescue dose from the clinic formulary (refused outside the entry's range or session limits)."""
+    return formulary.give_rescue(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.post("/sessions/{session_id}/sign")

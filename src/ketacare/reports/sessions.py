@@ -115,7 +115,11 @@ def render_pdf(s: dict[str, Any]) -> bytes:
             4,
             _t(
                 f"{x['type']} grade {x['grade']} ({x['grade_label']}) onset {_hm(x['onset_at'])}"
-                f" resolved {_hm(x['resolved_at'])}"
+                + (
+                    f" resolved {_hm(x['resolved_at'])}" + (f": {x['resolution']}" if x.get("resolution") else "")
+                    if x["resolved_at"]
+                    else " not resolved"
+                )
             ),
             new_x="LMARGIN",
             new_y="NEXT",

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from ketacare.domain.errors import InvalidValue
 from ketacare.http.access import CSRF_COOKIE, new_csrf_token
 from ketacare.http.errors import clean_message, field_name
 from ketacare.services.access import Actor
+from ketacare.services.errors import Conflict
+
+# What a form submission can be refused with: the page shows it beside the field and in the summary at the top,
+# keeps what was typed, and the service has stored nothing (it raised before its transaction committed).
+FORM_REFUSALS = (ValidationError, InvalidValue, Conflict)
 
 
 def render(request: Request, template: str, ctx: dict[str, Any], status_code: int = 200) -> Response:
@@ -39,9 +46,24 @@ def form_errors(exc: ValidationError) -> dict[str, str]:
     return out
 
 
-async def form_data(request: Request) -> dict[str, str]:
+async def form_data(request: Request, multi: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return the submitted fields as text (without the CSRF token); fields in `multi` as lists of texts."""
     form = await request.form()
-    return {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    out: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "csrf_token" and k not in multi}
+    for k in multi:
+        out[k] = [str(v) for v in form.getlist(k)]
+    return out
+
+
+def refusal(exc: Exception) -> tuple[dict[str, str], int]:
+    """Return (field -> message, HTTP status) for a refused form: 422 for bad input, 409 for a stale version."""
+    if isinstance(exc, ValidationError):
+        return form_errors(exc), 422
+    if isinstance(exc, InvalidValue):
+        return {exc.field: exc.message}, 422
+    if isinstance(exc, Conflict):
+        return {"version": str(exc)}, 409
+    raise TypeError(f"not a form refusal: {exc!r}")
 
 
 def safe_next(target: str | None, actor: Actor) -> str:
@@ -49,3 +71,15 @@ def safe_next(target: str | None, actor: Actor) -> str:
         return target
     homes = {"patient": "/me", "admin": "/admin/audit", "researcher": "/welcome"}
     return homes.get(actor.role, "/patients")
+
+
+def utc_field(values: dict[str, Any], key: str) -> datetime | None:
+    """Read a `datetime-local` field the page labels as UTC; blank is None (the service then uses now)."""
+    raw = (values.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        at = datetime.fromisoformat(raw.replace(" ", "T"))
+    except ValueError:
+        raise InvalidValue(key, "enter the date and time, e.g. 2026-11-30 14:05 (UTC)") from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

@@ -97,6 +97,7 @@ class RescueEntry:
     indications: tuple[str, ...]
     routes: tuple[str, ...]
     max_single_dose_mg: float | None = None
+    min_single_dose_mg: float | None = None
     max_doses_per_session: int | None = None
     max_total_mg_per_session: float | None = None
     enabled: bool = False
@@ -208,6 +209,12 @@ def check_rescue_dose(
             "indication",
             f"{entry.drug} is not set up for {given.indication} (for: {', '.join(entry.indications)})",
         )
+    if entry.min_single_dose_mg is not None and given.dose_mg < entry.min_single_dose_mg:
+        raise InvalidValue(
+            "dose_mg",
+            f"{given.dose_mg:g} mg is below the clinic's dose range "
+            f"({entry.min_single_dose_mg:g}-{entry.max_single_dose_mg:g} mg)",
+        )
     if given.dose_mg > entry.max_single_dose_mg:
         raise InvalidValue(
             "dose_mg",
@@ -228,3 +235,88 @@ def check_rescue_dose(
             f"{entry.max_total_mg_per_session:g} mg",
         )
     return given
+
+
+# ---- the clinic's own formulary entries (configured in the database; Ketacare ships none) ----
+
+
+def routes() -> dict[str, str]:
+    """Return the routes a formulary entry may name: code -> label."""
+    return dict(load_toml(_DATA, "side_effects.toml")["routes"])
+
+
+def dose_units() -> dict[str, float]:
+    """Return the dose units a formulary entry may use and how many mg one of them is."""
+    return {k: float(v["mg"]) for k, v in load_toml(_DATA, "side_effects.toml")["dose_units"].items()}
+
+
+def dose_to_mg(value: float | None, unit: str, field: str = "dose", unit_field: str = "dose_unit") -> float:
+    """Return `value` given in `unit` (mg or microgram) as mg; refuse a missing unit or a non-positive value."""
+    factors = dose_units()
+    if unit not in factors:
+        raise InvalidValue(unit_field, f"choose the dose unit: {' or '.join(factors)}")
+    _positive(field, value)
+    return float(value) * factors[unit]  # type: ignore[arg-type]
+
+
+def clinic_entry(
+    *,
+    entry_id: str,
+    drug: str,
+    route: str,
+    indications: Sequence[str],
+    dose_min: float | None,
+    dose_max: float | None,
+    dose_unit: str,
+    max_doses_per_session: int | None,
+    max_total_per_session: float | None,
+    approved_by: str,
+    source: str,
+    note: str = "",
+) -> RescueEntry:
+    """Return a clinic formulary entry (enabled, limits in mg) or raise InvalidValue naming the form field.
+
+    Doses are per single administration in `dose_unit`; the session total (optional) is in the same unit.
+    Nothing is defaulted: the clinic gives the range, the number of doses per session, who approved it and a
+    source for every entry (pack section 13: no citable guideline doses for rescue medicines).
+    """
+    drug = drug.strip()
+    if not drug:
+        raise InvalidValue("drug", "name the drug")
+    if route not in routes():
+        raise InvalidValue("route", f"choose a route: {', '.join(routes())}")
+    valid_types = {t.value for t in SideEffectType}
+    if not indications:
+        raise InvalidValue("indications", "choose at least one side effect this medicine treats")
+    if not set(indications) <= valid_types:
+        raise InvalidValue("indications", "indications must be side-effect types from the list")
+    lo = dose_to_mg(dose_min, dose_unit, "dose_min")
+    hi = dose_to_mg(dose_max, dose_unit, "dose_max")
+    if lo > hi:
+        raise InvalidValue("dose_max", "the highest dose must be at least the lowest dose")
+    md = max_doses_per_session
+    if md is None or isinstance(md, bool) or not isinstance(md, int) or md < 1:
+        raise InvalidValue("max_doses_per_session", "a whole number of doses per session, at least 1")
+    total = None
+    if max_total_per_session is not None:
+        total = dose_to_mg(max_total_per_session, dose_unit, "max_total_per_session")
+        if total < hi:
+            raise InvalidValue("max_total_per_session", "the session maximum must be at least one highest dose")
+    if not approved_by.strip():
+        raise InvalidValue("approved_by", "say who approved this entry (name and role)")
+    if not source.strip():
+        raise InvalidValue("source", "give the source: a citation, the clinic's protocol or a bibliography key")
+    return RescueEntry(
+        id=entry_id,
+        drug=drug,
+        indications=tuple(indications),
+        routes=(route,),
+        max_single_dose_mg=hi,
+        min_single_dose_mg=lo,
+        max_doses_per_session=md,
+        max_total_mg_per_session=total,
+        enabled=True,
+        defined_by=approved_by.strip(),
+        source=source.strip(),
+        note=note,
+    )

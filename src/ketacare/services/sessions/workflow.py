@@ -4,7 +4,6 @@ actually delivered (with its PK curve), alerts, side effects, rescue doses, the 
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,13 +18,10 @@ from ketacare.domain.sessions import (
     InfusionEvent,
     Override,
     RemsSessionRecord,
-    RescueGiven,
     SideEffect,
     VitalReading,
     canonical_json,
-    check_rescue_dose,
     delivered_dose,
-    load_formulary,
     record_digest,
     rems_missing_fields,
     transition,
@@ -37,7 +33,7 @@ from ketacare.domain.sessions.session import (
     default_session_rules,
 )
 from ketacare.domain.sessions.side_effects import grade_label
-from ketacare.services import clinic, clock
+from ketacare.services import clock
 from ketacare.services.access import Actor
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.sessions import board as board_bus
@@ -48,7 +44,6 @@ from ketacare.services.sessions.schemas import (
     AlertAck,
     GuardRead,
     InfusionEventCreate,
-    RescueCreate,
     SessionChecks,
     SessionCreate,
     SideEffectCreate,
@@ -73,7 +68,6 @@ from ketacare.store.tables.sessions import (
 
 ACTIVE_STATES = ("checked_in", "prechecks_passed", "infusing", "paused", "recovery")
 SIGNING_ROLES = ("nurse", "prescriber")
-FORMULARY_META_KEY = "rescue_formulary"
 _TIME_FIELDS = {
     "checked_in": "checked_in_at",
     "prechecks_passed": "prechecks_passed_at",
@@ -608,56 +602,6 @@ def add_side_effect(*, db: Database, actor: Actor, session_id: int, data: SideEf
     return {"id": row.id, "type": row.type, "grade": row.grade, "grade_label": grade_label(row.grade)}
 
 
-def formulary(db: Database) -> dict:
-    """Return the clinic's rescue formulary (shipped templates have no doses; the clinic configures limits)."""
-    raw = clinic.get_meta(db, FORMULARY_META_KEY)
-    entries = json.loads(raw) if raw else []
-    return load_formulary(entries)
-
-
-def give_rescue(*, db: Database, actor: Actor, session_id: int, data: RescueCreate) -> dict[str, Any]:
-    """Record a rescue dose, refused unless within the clinic's configured formulary limits."""
-    form = formulary(db)
-    with UnitOfWork(db, actor) as uow:
-        sess = _open(uow, session_id)
-        s = uow.session
-        _refuse_if_signed(s, sess)
-        now = clock.now()
-        at = data.given_at or now
-        earlier = [
-            RescueGiven(
-                r.entry_id, r.dose_mg, r.route, r.indication, _minutes_from(sess, r.given_at), r.given_by_name
-            )
-            for r in s.scalars(select(RescueGivenRow).where(RescueGivenRow.session_id == sess.id))
-        ]
-        given = RescueGiven(
-            data.entry_id, data.dose_mg, data.route, data.indication, _minutes_from(sess, at), actor.username
-        )
-        check_rescue_dose(form, given, earlier)
-        row = RescueGivenRow(
-            session_id=sess.id,
-            entry_id=data.entry_id,
-            drug=form[data.entry_id].drug,
-            dose_mg=data.dose_mg,
-            route=data.route,
-            indication=data.indication,
-            given_at=at,
-            given_by=actor.user_id,
-            given_by_name=actor.username,
-            created_at=now,
-        )
-        s.add(row)
-        s.flush()
-        uow.audit(
-            "administer",
-            "rescue_medication",
-            row.id,
-            patient_id=sess.patient_id,
-            details={"drug": row.drug, "dose_mg": row.dose_mg, "route": row.route},
-        )
-    return {"id": row.id, "drug": row.drug, "dose_mg": row.dose_mg}
-
-
 # ---------------------------------------------------------------- record, REMS, signing, addenda
 
 
@@ -780,6 +724,7 @@ def session_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
             "onset_at": x.onset_at,
             "resolved_at": x.resolved_at,
             "description": x.description,
+            **({"resolution": x.resolution} if x.resolution else {}),
         }
         for x in s.scalars(
             select(SideEffectRow).where(SideEffectRow.session_id == sess.id).order_by(SideEffectRow.id)
@@ -793,6 +738,7 @@ def session_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
             "indication": r.indication,
             "given_at": r.given_at,
             "by": r.given_by_name,
+            **({"side_effect_id": r.side_effect_id} if r.side_effect_id else {}),
         }
         for r in s.scalars(
             select(RescueGivenRow).where(RescueGivenRow.session_id == sess.id).order_by(RescueGivenRow.id)
@@ -1058,6 +1004,7 @@ def get_session(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any
                     "grade_label": grade_label(x.grade),
                     "onset_at": _iso(x.onset_at),
                     "resolved_at": _iso(x.resolved_at),
+                    "resolution": x.resolution,
                     "description": x.description,
                 }
                 for x in s.scalars(
@@ -1075,6 +1022,7 @@ def get_session(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any
                     "indication": r.indication,
                     "given_at": _iso(r.given_at),
                     "by": r.given_by_name,
+                    "side_effect_id": r.side_effect_id,
                 }
                 for r in s.scalars(select(RescueGivenRow).where(RescueGivenRow.session_id == sess.id))
             ],

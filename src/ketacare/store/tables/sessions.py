@@ -182,6 +182,8 @@ class SideEffectRow(Base):
     description: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolution: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)  # how it resolved (issue #12)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class RescueGivenRow(Base):
@@ -200,6 +202,7 @@ class RescueGivenRow(Base):
     given_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     given_by_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    side_effect_id: Mapped[int | None] = mapped_column(ForeignKey("side_effects.id"))  # what it treated
 
 
 class SessionSignature(Base):
@@ -233,3 +236,34 @@ class SessionAddendum(Base):
     prev_digest: Mapped[str] = mapped_column(String(64))
     digest_sha256: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RescueFormularyEntry(Base):
+    """A rescue medicine the clinic allows (issue #12): drug, route, single-dose range, per-session limits, who
+    approved it and the source. Doses stored in mg; `dose_unit` is how the clinic writes them. Retired entries
+    are kept (retired_at set) so that past rescue doses still name the entry they were checked against."""
+
+    __tablename__ = "rescue_formulary_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drug: Mapped[str] = mapped_column(String(100))
+    route: Mapped[str] = mapped_column(String(16))
+    indications: Mapped[list] = mapped_column(JSON, default=list)
+    dose_unit: Mapped[str] = mapped_column(String(16))
+    min_dose_mg: Mapped[float] = mapped_column(Float)
+    max_dose_mg: Mapped[float] = mapped_column(Float)
+    max_doses_per_session: Mapped[int] = mapped_column(Integer)
+    max_total_mg_per_session: Mapped[float | None] = mapped_column(Float)
+    approved_by: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retired_by_name: Mapped[str | None] = mapped_column(String(100))
+    retire_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by_name: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -29,7 +29,7 @@ from ketacare.services.sessions.schemas import (
     VitalIn,
 )
 from ketacare.web.charts import Point, trend_svg
-from ketacare.web.rendering import form_data, form_errors, render
+from ketacare.web.rendering import form_data, form_errors, render, utc_field
 
 router = APIRouter(include_in_schema=False)
 Read = Access("infusion_session", "read")
@@ -86,6 +86,9 @@ def _page(
         "can_sign": decide(actor, "sign", "infusion_session").allowed,
         "can_chart": decide(actor, "chart", "infusion_session").allowed,
     }
+    from ketacare.web.sessions.formulary import session_form_context  # its module imports this one
+
+    ctx.update(session_form_context(request, actor, s))
     return render(request, "session.html", ctx, status)
 
 
@@ -231,7 +234,10 @@ async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Ch
 async def post_side_effect(request: Request, session_id: int, actor: Actor = Depends(Chart)):
     def run(v):
         data = SideEffectCreate(
-            type=v.get("type", ""), grade=v.get("grade") or 0, description=v.get("description", "")
+            type=v.get("type", ""),
+            grade=v.get("grade") or 0,
+            description=v.get("description", ""),
+            onset_at=utc_field(v, "onset_at"),
         )
         sessions.add_side_effect(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 

@@ -38,5 +38,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-live-search]").forEach(liveSearch);
     confirmForms();
+    // A refused form: move focus to its error summary so keyboard and screen-reader users hear what to fix.
+    var summary = document.querySelector(".error-summary");
+    if (summary) { summary.focus(); }
   });
 })();
