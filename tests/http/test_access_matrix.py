@@ -24,6 +24,7 @@ def _fillers(personas) -> dict[str, str]:
     fillers.update(order_id=str(_dose_order_filler(personas)))  # issue #6
     fillers.update(session_id=str(_session_filler(personas)))  # issue #7
     fillers.update(evaluation_id=str(_evaluation_filler(personas)))  # issue #5
+    fillers.update(_rescue_fillers(personas, int(fillers["session_id"])))  # issue #12
     return fillers
 
 
@@ -43,6 +44,20 @@ def _session_filler(personas) -> int:
 
     return sessions.create_session(db=personas.db, actor=personas["nurse"],
                                    data=SessionCreate(patient_id=personas.patient_a, chair="Chair 1"))["id"]
+
+
+def _rescue_fillers(personas, session_id: int) -> dict[str, str]:
+    """A rescue formulary entry (added by the prescriber) and a side effect in the filler session."""
+    from ketacare.services.sessions import formulary
+    from ketacare.services.sessions import workflow as sessions
+    from ketacare.services.sessions.schemas import SideEffectCreate
+
+    entry = formulary.add_entry(db=personas.db, actor=personas["prescriber"], data=formulary.FormularyEntryIn(
+        drug="ondansetron", route="iv", indications=["nausea"], dose_min=4, dose_max=8, dose_unit="mg",
+        max_doses_per_session=2, approved_by="Dr Test", source="test"))
+    se = sessions.add_side_effect(db=personas.db, actor=personas["nurse"], session_id=session_id,
+                                  data=SideEffectCreate(type="nausea", grade=1))
+    return {"entry_id": str(entry.id), "side_effect_id": str(se["id"])}
 
 
 def _fill(path: str, fillers: dict[str, str]) -> str:
