@@ -38,6 +38,8 @@ def test_api_only_prescribers_configure_and_bad_entries_are_422_naming_the_field
     r = presc.post(f"{API}/rescue-formulary", json={**ENTRY, "dose_min": 10})
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "dose_max"
+    r = presc.post(f"{API}/rescue-formulary", json={**ENTRY, "approved_by": "", "source": ""})
+    assert [x["field"] for x in r.json()["errors"]] == ["approved_by", "source"]
     r = presc.post(f"{API}/rescue-formulary", json={**ENTRY, "dose_min": "four"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "dose_min"
     assert _count(clients, RescueFormularyEntry) == 0
@@ -89,6 +91,10 @@ def test_the_formulary_page_refuses_a_nurse_and_shows_each_error_beside_its_fiel
     assert 'id="e-add-approved_by"' in r.text  # beside the field
     assert 'value="ondansetron"' in r.text and 'value="nausea" checked' in r.text  # kept what was typed
     assert _count(clients, RescueFormularyEntry) == 0
+    r = web.post("/admin/rescue-formulary", data={**form, "route": "", "dose_unit": "", "source": ""})
+    assert r.status_code == 422 and "Not saved: 4 problems to fix" in r.text
+    for field in ("route", "indications", "dose_unit", "source"):
+        assert f'href="#f-add-{field}"' in r.text and f'id="e-add-{field}"' in r.text
     r = web.post("/admin/rescue-formulary", data={**form, "indications": ["nausea", "vomiting"]})
     assert r.status_code == 303
     listed = _text(web.get(r.headers["location"]).text)

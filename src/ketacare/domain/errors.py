@@ -10,3 +10,17 @@ class InvalidValue(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class InvalidValues(InvalidValue):
+    """Several values refused at once (a whole form checked): `errors` maps each field to its message.
+
+    It is an InvalidValue naming the first field, so code that handles one refusal still handles it.
+    """
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        if not errors:
+            raise ValueError("InvalidValues needs at least one error")
+        field, message = next(iter(errors.items()))
+        super().__init__(field, message)
+        self.errors = dict(errors)

@@ -100,7 +100,10 @@ def install(app: FastAPI) -> None:
             return JSONResponse(
                 {
                     "detail": f"{exc.field}: {exc.message}",
-                    "errors": [{"field": exc.field, "message": exc.message}],
+                    "errors": [
+                        {"field": f, "message": m}
+                        for f, m in (getattr(exc, "errors", None) or {exc.field: exc.message}).items()
+                    ],
                 },
                 status_code=422,
             )

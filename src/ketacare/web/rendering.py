@@ -59,8 +59,8 @@ def refusal(exc: Exception) -> tuple[dict[str, str], int]:
     """Return (field -> message, HTTP status) for a refused form: 422 for bad input, 409 for a stale version."""
     if isinstance(exc, ValidationError):
         return form_errors(exc), 422
-    if isinstance(exc, InvalidValue):
-        return {exc.field: exc.message}, 422
+    if isinstance(exc, InvalidValue):  # InvalidValues carries every refused field of the form
+        return dict(getattr(exc, "errors", None) or {exc.field: exc.message}), 422
     if isinstance(exc, Conflict):
         return {"version": str(exc)}, 409
     raise TypeError(f"not a form refusal: {exc!r}")

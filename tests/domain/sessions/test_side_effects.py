@@ -101,3 +101,28 @@ def test_clinic_entry_validation(entry, field):
     with pytest.raises(InvalidValue) as exc:
         load_formulary([entry])
     assert exc.value.field == field
+
+
+def test_a_clinic_entry_names_every_refused_field_at_once_and_stores_limits_in_mg():
+    from ketacare.domain.errors import InvalidValues
+    from ketacare.domain.sessions.side_effects import clinic_entry
+
+    ok = dict(entry_id="1", drug="clonidine", route="po", indications=["raised_bp"], dose_min=75, dose_max=150,
+              dose_unit="microgram", max_doses_per_session=1, max_total_per_session=None,
+              approved_by="Dr Okafor", source="Clinic protocol v3")  # fmt: skip
+    e = clinic_entry(**ok)
+    assert (e.min_single_dose_mg, e.max_single_dose_mg, e.routes, e.enabled) == (0.075, 0.15, ("po",), True)
+    given = RescueGiven("1", 0.2, "po", "raised_bp", 30, "RN Lee")
+    with pytest.raises(InvalidValue, match="above the clinic's single-dose limit of 0.15 mg"):
+        check_rescue_dose({"1": e}, given)
+    with pytest.raises(InvalidValue, match="below the clinic's dose range"):
+        check_rescue_dose({"1": e}, RescueGiven("1", 0.05, "po", "raised_bp", 30, "RN Lee"))
+    with pytest.raises(InvalidValues) as exc:
+        clinic_entry(**{**ok, "drug": "", "dose_unit": "", "dose_min": 200, "approved_by": " ", "source": ""})
+    assert exc.value.errors == {
+        "drug": "name the drug",
+        "dose_unit": "choose the dose unit: mg or microgram",
+        "dose_max": "the highest dose must be at least the lowest dose",
+        "approved_by": "say who approved this entry (name and role)",
+        "source": "give the source: a citation, the clinic's protocol or a bibliography key",
+    }

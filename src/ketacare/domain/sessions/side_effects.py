@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from ketacare.domain.datafiles import load_toml
-from ketacare.domain.errors import InvalidValue
+from ketacare.domain.errors import InvalidValue, InvalidValues
 
 _DATA = "ketacare.domain.sessions.data"
 
@@ -274,38 +274,54 @@ def clinic_entry(
     source: str,
     note: str = "",
 ) -> RescueEntry:
-    """Return a clinic formulary entry (enabled, limits in mg) or raise InvalidValue naming the form field.
+    """Return a clinic formulary entry (enabled, limits in mg) or raise InvalidValues naming every refused field.
 
     Doses are per single administration in `dose_unit`; the session total (optional) is in the same unit.
     Nothing is defaulted: the clinic gives the range, the number of doses per session, who approved it and a
     source for every entry (pack section 13: no citable guideline doses for rescue medicines).
     """
+    errors: dict[str, str] = {}
+
+    def check(field: str, fn: Any) -> Any:
+        try:
+            return fn()
+        except InvalidValue as e:
+            errors.setdefault(field, e.message)
+            return None
+
+    def need(ok: bool, field: str, message: str) -> None:
+        if not ok:
+            errors.setdefault(field, message)
+
     drug = drug.strip()
-    if not drug:
-        raise InvalidValue("drug", "name the drug")
-    if route not in routes():
-        raise InvalidValue("route", f"choose a route: {', '.join(routes())}")
+    need(bool(drug), "drug", "name the drug")
+    need(route in routes(), "route", f"choose a route: {', '.join(routes())}")
     valid_types = {t.value for t in SideEffectType}
-    if not indications:
-        raise InvalidValue("indications", "choose at least one side effect this medicine treats")
-    if not set(indications) <= valid_types:
-        raise InvalidValue("indications", "indications must be side-effect types from the list")
-    lo = dose_to_mg(dose_min, dose_unit, "dose_min")
-    hi = dose_to_mg(dose_max, dose_unit, "dose_max")
-    if lo > hi:
-        raise InvalidValue("dose_max", "the highest dose must be at least the lowest dose")
+    need(bool(indications), "indications", "choose at least one side effect this medicine treats")
+    need(set(indications) <= valid_types, "indications", "indications must be side-effect types from the list")
+    need(dose_unit in dose_units(), "dose_unit", f"choose the dose unit: {' or '.join(dose_units())}")
+    unit = dose_unit if dose_unit in dose_units() else "mg"  # so each dose is still checked for being a number
+    lo = check("dose_min", lambda: dose_to_mg(dose_min, unit, "dose_min"))
+    hi = check("dose_max", lambda: dose_to_mg(dose_max, unit, "dose_max"))
+    if lo is not None and hi is not None:
+        need(lo <= hi, "dose_max", "the highest dose must be at least the lowest dose")
     md = max_doses_per_session
-    if md is None or isinstance(md, bool) or not isinstance(md, int) or md < 1:
-        raise InvalidValue("max_doses_per_session", "a whole number of doses per session, at least 1")
+    need(
+        md is not None and not isinstance(md, bool) and isinstance(md, int) and md >= 1,
+        "max_doses_per_session",
+        "a whole number of doses per session, at least 1",
+    )
     total = None
     if max_total_per_session is not None:
-        total = dose_to_mg(max_total_per_session, dose_unit, "max_total_per_session")
-        if total < hi:
-            raise InvalidValue("max_total_per_session", "the session maximum must be at least one highest dose")
-    if not approved_by.strip():
-        raise InvalidValue("approved_by", "say who approved this entry (name and role)")
-    if not source.strip():
-        raise InvalidValue("source", "give the source: a citation, the clinic's protocol or a bibliography key")
+        total = check(
+            "max_total_per_session", lambda: dose_to_mg(max_total_per_session, unit, "max_total_per_session")
+        )
+        if total is not None and hi is not None:
+            need(total >= hi, "max_total_per_session", "the session maximum must be at least one highest dose")
+    need(bool(approved_by.strip()), "approved_by", "say who approved this entry (name and role)")
+    need(bool(source.strip()), "source", "give the source: a citation, the clinic's protocol or a bibliography key")
+    if errors:
+        raise InvalidValues(errors)
     return RescueEntry(
         id=entry_id,
         drug=drug,

@@ -159,7 +159,7 @@ def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> d
             (str(x["id"]), f"{types[x['type']]['label']}, grade {x['grade']}, onset {x['onset_at'][11:16]}")
             for x in s["side_effects"]
         ],
-        "now_utc": clock.now().strftime("%Y-%m-%dT%H:%M"),
+        "now_utc": clock.now().strftime("%Y-%m-%d %H:%M"),
     }
 
 

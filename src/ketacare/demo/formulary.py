@@ -1,0 +1,40 @@
+"""Demo rescue formulary (issue #12): a complete EXAMPLE formulary so the demo clinic can record rescue doses.
+
+A real clinic starts with an empty formulary: Ketacare ships no rescue doses (knowledge pack section 13: no
+citable psychiatric guideline). The doses below are illustrative values chosen for the synthetic demo clinic,
+not verified and not a recommendation; every entry says so in its approver and source.
+"""
+
+from __future__ import annotations
+
+from ketacare.services.access import Actor
+from ketacare.services.sessions import formulary
+from ketacare.services.sessions.formulary import FormularyEntryIn, FormularyRetire
+
+ORDER = 45  # before the demo sessions (50)
+APPROVED = "Demo clinic example - not a clinical recommendation"
+SOURCE = "DEMO EXAMPLE ONLY: illustrative doses for synthetic data, not verified; {why}"
+ENTRIES = [
+    ("ondansetron", "iv", ["nausea", "vomiting"], 4, 8, "mg", 2, 16, "drug named in ED ketamine pathways [S49g]"),
+    ("ondansetron", "po", ["nausea", "vomiting"], 4, 8, "mg", 2, 16, "drug named in ED ketamine pathways [S49g]"),
+    ("labetalol", "iv", ["raised_bp"], 5, 20, "mg", 3, 60, "forum/secondary only [S49d]; see Yip 2022 [S22b]"),
+    ("clonidine", "po", ["raised_bp"], 75, 150, "microgram", 1, None, "forum/secondary only [S49d]"),
+    ("midazolam", "iv", ["anxiety_agitation"], 0.5, 2, "mg", 2, 4, "anaesthesia notes [S49h][S49i]; may blunt "
+     "ketamine's effect [S50a]"),
+]  # fmt: skip
+
+
+def extend(ctx) -> None:
+    """Add the example entries (as the demo prescriber) and one retired entry, to show that retired ones are kept."""
+    prescriber = Actor(user_id=ctx.staff["prescriber"], username="prescriber", role="prescriber")
+    for drug, route, treats, lo, hi, unit, n, total, why in ENTRIES:
+        formulary.add_entry(db=ctx.db, actor=prescriber, data=FormularyEntryIn(
+            drug=drug, route=route, indications=treats, dose_min=lo, dose_max=hi, dose_unit=unit,
+            max_doses_per_session=n, max_total_per_session=total, approved_by=APPROVED,
+            source=SOURCE.format(why=why), note="Demo example entry."))  # fmt: skip
+    old = formulary.add_entry(db=ctx.db, actor=prescriber, data=FormularyEntryIn(
+        drug="metoclopramide", route="iv", indications=["nausea"], dose_min=10, dose_max=10, dose_unit="mg",
+        max_doses_per_session=1, approved_by=APPROVED, source=SOURCE.format(why="shown retired"),
+        note="Demo example entry."))  # fmt: skip
+    formulary.retire_entry(db=ctx.db, actor=prescriber, entry_id=old.id,
+                           data=FormularyRetire(version=old.version, reason="Demo: replaced by ondansetron"))
