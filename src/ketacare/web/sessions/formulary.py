@@ -142,6 +142,15 @@ def _range(e: formulary.FormularyEntryRead) -> str:
     )
 
 
+def _v(x: Any, key: str) -> Any:
+    """Read a field of the session view, whether it is a dict or a typed model."""
+    return x[key] if isinstance(x, dict) else getattr(x, key)
+
+
+def _hm(at: Any) -> str:
+    return at.strftime("%H:%M") if hasattr(at, "strftime") else str(at)[11:16]
+
+
 def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> dict[str, Any]:
     """Return what the session page's side-effect and rescue forms need: options and the default time (now)."""
     entries = (
@@ -156,8 +165,11 @@ def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> d
         "unit_options": [(u, u) for u in dose_units()],
         "type_options": [(k, v["label"]) for k, v in types.items()],
         "side_effect_options": [
-            (str(x["id"]), f"{types[x['type']]['label']}, grade {x['grade']}, onset {x['onset_at'][11:16]}")
-            for x in s["side_effects"]
+            (
+                str(_v(x, "id")),
+                f"{types[_v(x, 'type')]['label']}, grade {_v(x, 'grade')}, onset {_hm(_v(x, 'onset_at'))}",
+            )
+            for x in _v(s, "side_effects")
         ],
         "now_utc": clock.now().strftime("%Y-%m-%d %H:%M"),
     }
