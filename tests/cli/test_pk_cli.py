@@ -63,7 +63,7 @@ def test_weight_in_pounds_equals_kilograms():
     assert a["weight_kg"] == pytest.approx(70.0, abs=0.01)
 
 
-def test_metabolite_and_effect_printed_where_modelled():
+def test_no_norketamine_curve_and_effect_printed_where_modelled():
     r = _run(
         "simulate",
         "--model",
@@ -78,7 +78,8 @@ def test_metabolite_and_effect_printed_where_modelled():
         "--json",
     )
     assert r.exit_code == 0, r.output
-    assert len(json.loads(r.stdout)["metabolite_ng_per_ml"]) == 5
+    out = json.loads(r.stdout)
+    assert len(out["plasma_ng_per_ml"]) == 5 and "metabolite_ng_per_ml" not in out  # issue 11 point 6
     r = _run(
         "simulate",
         "--model",
