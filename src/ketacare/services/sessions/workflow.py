@@ -714,6 +714,8 @@ def session_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
         "format": "ketacare.session_record/1",
         "session": {f: getattr(sess, f) for f in fields},
     }
+    # REMS form answers added in issue 11: only when recorded, so records signed before them keep their digest.
+    rec["session"].update({f: getattr(sess, f) for f in REMS_FORM_FIELDS if getattr(sess, f) is not None})
     rec["patient"] = {
         "id": p.id,
         "mrn": p.mrn,
@@ -817,6 +819,18 @@ def session_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
     return rec
 
 
+# Session columns for the REMS form's patient and concomitant-medication questions (yes/no each).
+REMS_FORM_FIELDS: tuple[str, ...] = (
+    "rems_enrolled",
+    "rems_first_treatment",
+    "concomitant_benzodiazepines",
+    "concomitant_non_benzodiazepine_hypnotics",
+    "concomitant_psychostimulants",
+    "concomitant_maois",
+    "concomitant_opioids",
+)
+
+
 def rems_check(s: Session, sess: InfusionSession) -> list[dict[str, str]] | None:
     """Return the esketamine REMS form fields still missing (None for racemic ketamine)."""
     if sess.product != "esketamine":
@@ -860,6 +874,13 @@ def rems_check(s: Session, sess: InfusionSession) -> list[dict[str, str]] | None
         dose_mg=d["delivered_mg"] or sess.planned_dose_mg,
         lot_number=sess.lot_number,
         could_have_left_min=sess.could_have_left_min,
+        enrolled=sess.rems_enrolled,
+        first_treatment=sess.rems_first_treatment,
+        concomitant_benzodiazepines=sess.concomitant_benzodiazepines,
+        concomitant_non_benzodiazepine_hypnotics=sess.concomitant_non_benzodiazepine_hypnotics,
+        concomitant_psychostimulants=sess.concomitant_psychostimulants,
+        concomitant_maois=sess.concomitant_maois,
+        concomitant_opioids=sess.concomitant_opioids,
     )
     return [{"field": m.field, "message": m.message, "source": m.source} for m in rems_missing_fields(record)]
 
@@ -1006,6 +1027,7 @@ def get_session(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any
                 k: (v.isoformat() if isinstance(v, datetime) else v)
                 for k, v in session_record(s, sess)["session"].items()
             },
+            **{f: getattr(sess, f) for f in REMS_FORM_FIELDS},
             "version": sess.version,
             "overrides": sess.overrides or [],
             "patient": _patient_label(p),
