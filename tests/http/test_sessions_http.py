@@ -282,3 +282,23 @@ def test_esketamine_session_page_records_the_rems_patient_and_concomitant_medica
     not_enrolled = {"version": str(after["version"]), "rems_enrolled": "no", "has_rems_enrolled": "1"}
     web.post(f"/sessions/{sid}/checks", data=not_enrolled)
     assert "must enrol the patient before the first treatment" in web.get(f"/sessions/{sid}").text
+
+
+def test_rems_medication_questions_show_what_the_medication_list_holds(clients, now):
+    """The nurse answers each REMS medication question; the page shows the active medications of that class."""
+    pid = clients.personas.patient_a
+    presc = clients.api("prescriber")
+    for name in ("Ativan", "zolpidem"):
+        r = presc.post(f"{API}/patients/{pid}/medications",
+                       json={"name": name, "dose_value": 1, "dose_unit": "mg", "times_per_day": 1})
+        assert r.status_code == 201, r.text
+    r = clients.api("nurse").post(
+        f"{API}/sessions", json={"patient_id": pid, "chair": "Chair 4", "product": "esketamine"}
+    )
+    sid = r.json()["id"]
+    page = clients.web("nurse").get(f"/sessions/{sid}").text
+    benzo = page.split('id="f-concomitant_benzodiazepines"', 1)[1].split('<div class="field">', 1)[0]
+    hypnotic = page.split('id="f-concomitant_non_benzodiazepine_hypnotics"', 1)[1].split('<div class="field">', 1)[0]
+    assert "On the medication list: Ativan (lorazepam)" in benzo
+    assert "On the medication list: zolpidem" in hypnotic
+    assert "not recorded" in benzo  # a hint, never a recorded answer

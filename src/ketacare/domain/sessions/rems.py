@@ -6,6 +6,7 @@ Times are minutes from the first nasal device (t = 0). Field list, messages and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ketacare.domain.datafiles import load_toml
@@ -106,4 +107,18 @@ def rems_missing_fields(record: RemsSessionRecord) -> list[MissingField]:
         if name == "enrolled" and record.enrolled is False:
             message = spec["message_not_enrolled"]
         out.append(MissingField(name, message, spec["source"]))
+    return out
+
+
+def concomitant_hints(medications: Iterable[tuple[str, tuple[str, ...]]]) -> dict[str, list[str]]:
+    """Return, per concomitant-medication question, the listed medications of its classes (a hint, not an answer).
+
+    `medications` are (name as shown, drug classes) pairs from the patient's active medication list.
+    """
+    mapping = load_toml(_DATA, "rems.toml")["concomitant_classes"]
+    out: dict[str, list[str]] = {}
+    for name, classes in medications:
+        for question, wanted in mapping.items():
+            if question != "source" and set(wanted) & set(classes):
+                out.setdefault(question, []).append(name)
     return out

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain import pk
+from ketacare.domain.eligibility.tables import drug_classes, generic_name
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions import (
     EventRecord,
@@ -24,6 +25,7 @@ from ketacare.domain.sessions import (
     VitalReading,
     canonical_json,
     check_rescue_dose,
+    concomitant_hints,
     delivered_dose,
     load_formulary,
     record_digest,
@@ -58,7 +60,7 @@ from ketacare.services.sessions.schemas import (
 )
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
-from ketacare.store.tables import BodyMeasurement, Patient
+from ketacare.store.tables import BodyMeasurement, Medication, Patient
 from ketacare.store.tables.sessions import (
     InfusionEventRow,
     InfusionSession,
@@ -831,6 +833,23 @@ REMS_FORM_FIELDS: tuple[str, ...] = (
 )
 
 
+def rems_medication_hints(s: Session, sess: InfusionSession) -> dict[str, list[str]] | None:
+    """Return the active medications beside each REMS concomitant-medication question (None for racemic ketamine)."""
+    if sess.product != "esketamine":
+        return None
+    meds = s.scalars(
+        select(Medication)
+        .where(Medication.patient_id == sess.patient_id, Medication.active.is_(True))
+        .order_by(Medication.id)
+    )
+    listed = []
+    for m in meds:
+        generic = generic_name(m.name)
+        shown = m.name if generic == m.name.strip().lower() else f"{m.name} ({generic})"
+        listed.append((shown, drug_classes(generic)))
+    return concomitant_hints(listed)
+
+
 def rems_check(s: Session, sess: InfusionSession) -> list[dict[str, str]] | None:
     """Return the esketamine REMS form fields still missing (None for racemic ketamine)."""
     if sess.product != "esketamine":
@@ -1130,6 +1149,7 @@ def get_session(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any
             "assessments": assessment_status(s, sess),
             "events_possible": [str(e) for e in allowed_events(sess.state)],
             "rems_missing": rems_check(s, sess),
+            "rems_hints": rems_medication_hints(s, sess),
             "verification": verify_record(s, sess),
         }
         uow.audit("view", "infusion_session", sess.id, patient_id=sess.patient_id)
