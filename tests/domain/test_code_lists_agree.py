@@ -1,6 +1,7 @@
 """The diagnosis code list and the eligibility rules read ICD-10 codes the same way."""
 
-from ketacare.domain.eligibility.tables import conditions_for_icd10
+from ketacare.domain.datafiles import load_toml
+from ketacare.domain.eligibility.tables import conditions_for_code, conditions_for_icd10, in_scope, rules
 from ketacare.domain.patients.diagnoses import code_list
 
 # Tags of the code list with no eligibility rule yet (airway risk matters for sedation, not for eligibility).
@@ -18,9 +19,6 @@ def test_cirrhosis_without_a_child_pugh_class_asks_for_grading():
 
 
 # --- issue 11 point 8: ICD-10 and ICD-11 in step -------------------------------------------------------------
-
-from ketacare.domain.datafiles import load_toml  # noqa: E402
-from ketacare.domain.eligibility.tables import conditions_for_code, in_scope, rules  # noqa: E402
 
 
 def test_both_codes_of_every_concept_reach_the_same_screening_conditions():

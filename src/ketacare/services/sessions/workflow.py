@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain import pk
-from ketacare.domain.eligibility.tables import drug_classes, generic_name
+from ketacare.domain.eligibility import drug_classes, generic_name
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions import (
     EventRecord,
