@@ -38,7 +38,7 @@ def test_simulate_issue_example():
         "--model",
         "kamp2020",
         "--weight",
-        "70",
+        "70 kg",
         "--dose-mg-per-kg",
         "0.5",
         "--duration-min",
@@ -63,13 +63,13 @@ def test_weight_in_pounds_equals_kilograms():
     assert a["weight_kg"] == pytest.approx(70.0, abs=0.01)
 
 
-def test_metabolite_and_effect_printed_where_modelled():
+def test_no_norketamine_curve_and_effect_printed_where_modelled():
     r = _run(
         "simulate",
         "--model",
         "flint2017",
         "--weight",
-        "70",
+        "70 kg",
         "--age",
         "40",
         "--force",
@@ -78,7 +78,8 @@ def test_metabolite_and_effect_printed_where_modelled():
         "--json",
     )
     assert r.exit_code == 0, r.output
-    assert len(json.loads(r.stdout)["metabolite_ng_per_ml"]) == 5
+    out = json.loads(r.stdout)
+    assert len(out["plasma_ng_per_ml"]) == 5 and "metabolite_ng_per_ml" not in out  # issue 11 point 6
     r = _run(
         "simulate",
         "--model",
@@ -96,11 +97,11 @@ def test_metabolite_and_effect_printed_where_modelled():
 @pytest.mark.parametrize(
     "args",
     [
-        ("--model", "nosuch", "--weight", "70"),
+        ("--model", "nosuch", "--weight", "70 kg"),
         ("--model", "kamp2020", "--weight", "70 stone"),
-        ("--model", "herd2007", "--weight", "70", "--age", "40"),
-        ("--model", "herd2007", "--weight", "30"),
-        ("--model", "kamp2020", "--weight", "7000"),
+        ("--model", "herd2007", "--weight", "70 kg", "--age", "40"),
+        ("--model", "herd2007", "--weight", "30 kg"),
+        ("--model", "kamp2020", "--weight", "7000 kg"),
     ],
 )
 def test_bad_input_exits_2_with_message(args):
@@ -116,7 +117,7 @@ def test_paediatric_model_allowed_when_forced():
         "--model",
         "herd2007",
         "--weight",
-        "70",
+        "70 kg",
         "--age",
         "40",
         "--force",
@@ -134,7 +135,7 @@ def test_population_prints_bands():
         "--model",
         "herd2007",
         "--weight",
-        "30",
+        "30 kg",
         "--age",
         "9",
         "--dose-mg-per-kg",
@@ -151,7 +152,7 @@ def test_population_prints_bands():
         a <= b <= c
         for a, b, c in zip(out["p5_ng_per_ml"], out["median_ng_per_ml"], out["p95_ng_per_ml"], strict=True)
     )
-    r = _run("population", "--model", "kamp2020", "--weight", "70", "--dose-mg-per-kg", "0.5", "--seed", "1")
+    r = _run("population", "--model", "kamp2020", "--weight", "70 kg", "--dose-mg-per-kg", "0.5", "--seed", "1")
     assert r.exit_code == 2
 
 
@@ -161,7 +162,7 @@ def test_tci_prints_schedule():
         "--model",
         "kamp2020",
         "--weight",
-        "70",
+        "70 kg",
         "--target",
         "200",
         "--duration-min",
@@ -174,3 +175,22 @@ def test_tci_prints_schedule():
     out = json.loads(r.stdout)
     assert out["schedule"][0]["rate_mg_per_min"] == pytest.approx(30.54, abs=0.01)
     assert out["total_dose_mg"] == pytest.approx(34.66, abs=0.01)
+
+
+@pytest.mark.parametrize("command", ["simulate", "population", "tci"])
+@pytest.mark.parametrize("option", [("--weight", "30"), ("--height", "130")])
+def test_a_bare_number_is_refused_the_unit_is_required(command, option):
+    """Issue 11 point 12: "--weight 70" was read as kg; a weight or height without its unit exits 2."""
+    extra = {"tci": ["--target", "200"], "population": ["--dose-mg-per-kg", "0.5", "--seed", "1", "--n", "50"]}.get(
+        command, ["--dose-mg-per-kg", "0.5"]
+    )
+    args = ["--model", "herd2007", "--age", "9", "--weight", "30 kg", "--height", "130 cm"]
+    args[args.index(option[0]) + 1] = option[1]
+    assert _run(command, *args, *extra, "--json").exit_code == 2
+    args[args.index(option[0]) + 1] = option[1] + (" kg" if option[0] == "--weight" else " cm")
+    ok = _run(command, *args, *extra, "--json")
+    assert ok.exit_code == 0, ok.output
+    args[args.index(option[0]) + 1] = option[1]
+    r = _run(command, *args, *extra, "--json")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert f"error: {option[0][2:]}" in r.stderr and "unit" in r.stderr

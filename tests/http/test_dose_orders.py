@@ -276,3 +276,16 @@ def test_web_a_second_prescriber_sees_the_signed_order_blinded(clients, web_pers
         assert "35 mg" not in body and "150.0" not in body and "70.0 kg" not in body, path
         assert f'href="{url}/double-check"' in body, path
     assert clients.api("drtwo").get(f"/api/v1{url}").json()["dose_mg"] is None
+
+
+def test_web_order_form_offers_the_50_mg_per_ml_vial_and_calculates_with_it(clients, web_personas):
+    """Issue 11 point 9: the IV order can be made from a 50 mg/mL vial (0.7 mL for 35 mg)."""
+    pid = web_personas.patient_a
+    web = clients.web("prescriber")
+    assert '<option value="50"' in web.get(f"/patients/{pid}/dose-orders").text
+    r = web.post(
+        f"/patients/{pid}/dose-orders/new",
+        data={"protocol_id": "iv-standard", "vial_strength_mg_per_ml": "50", "step": "calculate"},
+    )
+    assert r.status_code == 200, r.text
+    assert "50 mg/mL" in r.text and "0.70 mL" in r.text

@@ -184,3 +184,37 @@ def test_reminders_go_to_a_local_smtp_server_at_most_three_times(web_personas, m
         assert dict(counts) == {"gad7": 3, "phq9": 3}
     finally:
         server.stop()
+
+
+def test_cssrs_skip_logic_is_enforced_by_the_api_and_the_clinician_form(clients, web_personas):
+    """Issue 11 point 7: "Yes" to items 3-5 after "No" to item 2 is refused naming the item; nothing stored."""
+    pid = web_personas.patient_a
+    n = _count(web_personas.db, QuestionnaireResponse)
+    r = clients.api("nurse").post(
+        f"/api/v1/patients/{pid}/responses",
+        json={"instrument_id": "cssrs_screen", "answers": [1, 0, 0, 1, None, 0, None]},
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "item 4 (cssrs_4)" and "item 2 (cssrs_2)" in r.text
+    form = {"cssrs_1": "1", "cssrs_2": "0", "cssrs_3": "1", "cssrs_6": "0", "context": "follow_up"}
+    page = clients.web("nurse").post(f"/patients/{pid}/questionnaires/cssrs_screen", data=form)
+    assert page.status_code == 422 and "asked only when item 2 (cssrs_2)" in page.text
+    assert _count(web_personas.db, QuestionnaireResponse) == n
+    ok = clients.api("nurse").post(
+        f"/api/v1/patients/{pid}/responses",
+        json={"instrument_id": "cssrs_screen", "answers": [1, 1, 1, 0, 0, 0, None]},
+    )
+    assert ok.status_code == 201 and ok.json()["severity"] == "moderate"
+
+
+def test_audit_c_can_be_entered_by_the_patient_and_flags_a_positive_screen(clients, web_personas):
+    """Issue 11 point 11: the alcohol screen the eligibility advice names is available in the portal."""
+    c = clients.web("patient_a")
+    form = c.get("/me/questionnaires/audit_c?context=baseline")
+    assert form.status_code == 200 and "How often do you have a drink containing alcohol?" in form.text
+    r = c.post("/me/questionnaires/audit_c", data={"audit_c_1": "2", "audit_c_2": "1", "audit_c_3": "1",
+                                                    "context": "baseline"})
+    assert r.status_code == 200 and "your answers were sent" in r.text
+    rows = clients.api("nurse").get(f"/api/v1/patients/{web_personas.patient_a}/responses").json()
+    audit = next(x for x in rows if x["instrument_id"] == "audit_c")
+    assert audit["total"] == 4 and {"positive_screen_women", "positive_screen_men"} <= set(audit["flags"])

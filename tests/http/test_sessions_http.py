@@ -240,3 +240,65 @@ def test_the_session_page_links_each_due_assessment_to_a_prefilled_entry_form(
         data={"context": "during_session", "session_id": str(infusing), "moaas_1": "5"},
     )
     assert other.status_code == 422 and "no infusion session with this number" in other.text
+
+
+REMS_ANSWERS = {
+    "rems_enrolled": "yes",
+    "rems_first_treatment": "no",
+    "concomitant_benzodiazepines": "no",
+    "concomitant_non_benzodiazepine_hypnotics": "no",
+    "concomitant_psychostimulants": "yes",
+    "concomitant_maois": "no",
+    "concomitant_opioids": "no",
+}
+
+
+def test_esketamine_session_page_records_the_rems_patient_and_concomitant_medication_answers(clients, now):
+    """Issue 11 point 10: the REMS form's enrolment, first-treatment and concomitant-medication questions are
+    on the session page, stored, and part of the completeness check."""
+    nurse = clients.api("nurse")
+    r = nurse.post(
+        f"{API}/sessions",
+        json={"patient_id": clients.personas.patient_a, "chair": "Chair 3", "product": "esketamine",
+              "planned_dose_mg": 56},
+    )
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    web = clients.web("nurse")
+    page = web.get(f"/sessions/{sid}")
+    assert page.status_code == 200 and 'name="concomitant_maois"' in page.text
+    assert "enrolled in the SPRAVATO REMS (yes/no) is not recorded" in page.text
+    assert "Concomitant opioids (yes/no) are not recorded" in page.text
+    version = nurse.get(f"{API}/sessions/{sid}").json()["version"]
+    form = {"version": str(version)} | REMS_ANSWERS | {f"has_{k}": "1" for k in REMS_ANSWERS}
+    assert web.post(f"/sessions/{sid}/checks", data=form).status_code in (200, 303)
+    after = nurse.get(f"{API}/sessions/{sid}").json()
+    assert after["rems_enrolled"] is True and after["concomitant_psychostimulants"] is True
+    assert after["concomitant_maois"] is False
+    missing = {m["field"] for m in after["rems_missing"]}
+    assert not missing & {"enrolled", "first_treatment", "concomitant_benzodiazepines", "concomitant_opioids"}
+    rems_card = web.get(f"/sessions/{sid}").text.split('id="h-rems"', 1)[1].split("</section>", 1)[0]
+    assert "SPRAVATO REMS (yes/no)" not in rems_card and "Concomitant" not in rems_card
+    not_enrolled = {"version": str(after["version"]), "rems_enrolled": "no", "has_rems_enrolled": "1"}
+    web.post(f"/sessions/{sid}/checks", data=not_enrolled)
+    assert "must enrol the patient before the first treatment" in web.get(f"/sessions/{sid}").text
+
+
+def test_rems_medication_questions_show_what_the_medication_list_holds(clients, now):
+    """The nurse answers each REMS medication question; the page shows the active medications of that class."""
+    pid = clients.personas.patient_a
+    presc = clients.api("prescriber")
+    for name in ("Ativan", "zolpidem"):
+        r = presc.post(f"{API}/patients/{pid}/medications",
+                       json={"name": name, "dose_value": 1, "dose_unit": "mg", "times_per_day": 1})
+        assert r.status_code == 201, r.text
+    r = clients.api("nurse").post(
+        f"{API}/sessions", json={"patient_id": pid, "chair": "Chair 4", "product": "esketamine"}
+    )
+    sid = r.json()["id"]
+    page = clients.web("nurse").get(f"/sessions/{sid}").text
+    benzo = page.split('id="f-concomitant_benzodiazepines"', 1)[1].split('<div class="field">', 1)[0]
+    hypnotic = page.split('id="f-concomitant_non_benzodiazepine_hypnotics"', 1)[1].split('<div class="field">', 1)[0]
+    assert "On the medication list: Ativan (lorazepam)" in benzo
+    assert "On the medication list: zolpidem" in hypnotic
+    assert "not recorded" in benzo  # a hint, never a recorded answer

@@ -27,8 +27,8 @@ app = typer.Typer(
     help="Ketamine pharmacokinetics: models, simulation, population bands, plasma TCI.", no_args_is_help=True
 )
 
-WEIGHT_HELP = 'Body weight: "70 kg" or "154 lb"; a bare number such as 70 is read as KILOGRAMS.'
-HEIGHT_HELP = 'Height: "175 cm", "69 in" or "5 ft 9 in"; a bare number is read as centimetres.'
+WEIGHT_HELP = 'Body weight with its unit: "70 kg" or "154 lb" (a bare number is refused, never assumed).'
+HEIGHT_HELP = 'Height with its unit: "175 cm", "69 in" or "5 ft 9 in" (a bare number is refused, never assumed).'
 
 
 def _fail(message: str) -> None:
@@ -37,25 +37,11 @@ def _fail(message: str) -> None:
 
 
 def _weight_kg(text: str) -> float:
-    raw = text.strip()
-    try:
-        float(raw)
-        raw = f"{raw} kg"  # documented: a bare number for --weight means kilograms
-    except ValueError:
-        pass
-    return parse_weight(raw, field="weight")
+    return parse_weight(text, field="weight")  # the unit is required, as everywhere else
 
 
 def _height_cm(text: str | None) -> float | None:
-    if text is None:
-        return None
-    raw = text.strip()
-    try:
-        float(raw)
-        raw = f"{raw} cm"
-    except ValueError:
-        pass
-    return parse_height(raw, field="height")
+    return None if text is None else parse_height(text, field="height")
 
 
 def _times(text: str) -> list[float]:

@@ -118,7 +118,37 @@ def test_strong_vial_rounds_to_1_mg_and_draws_in_0_01_ml():
     order = compute_order(iv(weight_kg=69.3, vial_strength_mg_per_ml=100.0))
     assert order.dose_mg == 35.0 and order.preparation.draw_volume_ml == 0.35
     with pytest.raises(InvalidValue):
-        compute_order(iv(vial_strength_mg_per_ml=50.0))
+        compute_order(iv(vial_strength_mg_per_ml=25.0))  # not a ketamine strength
+
+
+# Issue 11 point 9: racemic ketamine is sold as 10, 50 and 100 mg/mL (Ketalar label); 35 mg made up to 100 mL.
+@pytest.mark.parametrize("protocol_id", ["iv-standard", "iv-slow"])
+@pytest.mark.parametrize(
+    ("strength", "draw_ml", "diluent_ml"), [(10.0, 3.5, 96.5), (50.0, 0.7, 99.3), (100.0, 0.35, 99.65)]
+)
+def test_iv_protocols_accept_every_marketed_vial_with_the_dilution_right(protocol_id, strength, draw_ml, diluent_ml):
+    order = compute_order(iv(protocol_id=protocol_id, vial_strength_mg_per_ml=strength))
+    prep = order.preparation
+    assert order.dose_mg == 35.0 and prep.vial_strength_mg_per_ml == strength
+    assert prep.draw_volume_ml == draw_ml and prep.diluent_volume_ml == diluent_ml
+    assert prep.final_volume_ml == 100.0 and prep.final_concentration_mg_per_ml == 0.35
+    assert order.rate_ml_per_h == {"iv-standard": 150.0, "iv-slow": 60.0}[protocol_id]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    protocol_id=st.sampled_from(["iv-standard", "iv-slow"]),
+    strength=st.sampled_from([10.0, 50.0, 100.0]),
+    weight=st.floats(40.0, 150.0),
+    mg_per_kg=st.floats(0.1, 0.5),
+)
+def test_drawn_volume_holds_the_dose_and_the_bag_adds_up(protocol_id, strength, weight, mg_per_kg):
+    order = compute_order(iv(protocol_id=protocol_id, vial_strength_mg_per_ml=strength, weight_kg=weight,
+                             mg_per_kg=mg_per_kg))
+    prep = order.preparation
+    assert prep.draw_volume_ml * strength == pytest.approx(order.dose_mg, abs=1e-9)
+    assert prep.draw_volume_ml + prep.diluent_volume_ml == pytest.approx(prep.final_volume_ml, abs=1e-9)
+    assert prep.final_concentration_mg_per_ml == pytest.approx(order.dose_mg / prep.final_volume_ml, abs=5e-4)
 
 
 def test_stale_weight_must_be_confirmed():

@@ -1,6 +1,8 @@
 """The protocol library: every protocol loads, every number has a source, soft limits sit inside hard ones."""
 
 import math
+import re
+from importlib import resources
 
 import pytest
 
@@ -96,3 +98,19 @@ def test_unsourced_numbers_are_labelled_clinic_configurable():
     assert im.raw["dose"]["source"] == UNSOURCED
     assert im.limit("mg_per_kg_max", "hard").source == UNSOURCED
     assert load_protocol("iv-standard").limit("dose_mg_max", "hard").source == UNSOURCED
+
+
+@pytest.mark.parametrize("protocol", all_protocols(), ids=lambda p: p.id)
+def test_the_header_comment_states_the_protocols_own_duration(protocol):
+    """Issue 11 point 12: iv-slow.toml's header said 'over 40 min' for a 100-min infusion."""
+
+    text = resources.files("ketacare.domain.dosing.protocols").joinpath(f"{protocol.id}.toml").read_text()
+    header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    said = re.search(r"over (\d+) min", header)
+    if said:
+        assert float(said.group(1)) == protocol.duration_min
+
+
+def test_iv_protocols_stock_the_three_marketed_strengths():
+    for pid in ("iv-standard", "iv-slow"):
+        assert set(load_protocol(pid).vial_strengths_mg_per_ml) == {10.0, 50.0, 100.0}

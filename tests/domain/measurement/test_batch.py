@@ -43,3 +43,20 @@ def test_wrong_number_of_columns_is_refused_naming_the_item():
 def test_empty_batch():
     result = score_batch("gad7", np.zeros((0, 7)))
     assert len(result) == 0
+
+
+def test_cssrs_rows_breaking_the_skip_logic_are_not_scored_and_name_the_item():
+    rows = np.array(
+        [
+            [1, 0, 1, NAN, NAN, 0, NAN],  # yes to item 3 after no to item 2
+            [1, 0, NAN, NAN, 1, 0, NAN],  # yes to item 5 after no to item 2
+            [0, 0, NAN, NAN, NAN, 0, 1],  # yes to 6b after no to item 6
+            [1, 0, 0, 0, 0, 0, 0],  # "no" to items not asked: same as not asked
+            [1, 1, 1, 0, 0, 0, NAN],
+        ]
+    )
+    result = score_batch("cssrs_screen", rows)
+    assert result.valid.tolist() == [False, False, False, True, True]
+    assert result.invalid_item.tolist() == [2, 4, 6, -1, -1]
+    assert result.row(3)["derived"]["risk_level"] == "low"
+    assert result.row(4)["derived"]["risk_level"] == "moderate"

@@ -30,6 +30,7 @@ EXPECTED = {
     "moaas": (1, 0, 5, "clinician"),
     "cssrs_screen": (7, 0, 7, "clinician"),
     "aldrete": (5, 0, 10, "clinician"),
+    "audit_c": (3, 0, 12, "patient"),
 }
 
 # Every LOINC code shipped, by instrument. Only codes the knowledge pack marks verified (sections 6, 8.4, 13).
@@ -71,7 +72,7 @@ VERIFIED_LOINC = {
         "93269-9",
     },
 }
-TEXT_ALLOWED = {"gad7", "phq9", "pcl5", "oasis", "cssrs_screen", "aldrete"}
+TEXT_ALLOWED = {"gad7", "phq9", "pcl5", "oasis", "cssrs_screen", "aldrete", "audit_c"}
 
 
 def _codes(instrument) -> set[str]:

@@ -11,16 +11,25 @@ from hypothesis import strategies as st
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement.batch import score_batch
 from ketacare.domain.measurement.catalogue import all_instruments, instrument_ids, load_instrument
-from ketacare.domain.measurement.scoring import score
+from ketacare.domain.measurement.scoring import evaluate, score
 
 INSTRUMENTS = st.sampled_from(instrument_ids())
+
+
+def possible(inst, answers):
+    """Return the answers with every item its skip logic rules out set to its lowest value (as when not asked)."""
+    out = list(answers)
+    for k, item in enumerate(inst.items):
+        if item.asked_when is not None and evaluate(item.asked_when, inst, out, None) is False:
+            out[k] = item.values[0]
+    return out
 
 
 @st.composite
 def complete_answers(draw, iid=None):
     iid = iid or draw(INSTRUMENTS)
     inst = load_instrument(iid)
-    return iid, [draw(st.sampled_from(item.values)) for item in inst.items]
+    return iid, possible(inst, [draw(st.sampled_from(item.values)) for item in inst.items])
 
 
 @st.composite
@@ -84,7 +93,11 @@ def test_cssrs_risk_level_never_falls_when_an_answer_turns_yes(case, data):
     k = data.draw(st.integers(min_value=0, max_value=6))
     raised = list(answers)
     raised[k] = 1
-    order = load_instrument("cssrs_screen").derived[0].order
+    inst = load_instrument("cssrs_screen")
+    if inst.items[k].asked_when is not None:  # a "Yes" to item 3 means item 2 was "Yes" too
+        gate = inst.item(inst.items[k].asked_when.on).number - 1
+        raised[gate] = 1
+    order = inst.derived[0].order
     before = score("cssrs_screen", answers).derived["risk_level"]
     after = score("cssrs_screen", raised).derived["risk_level"]
     assert order.index(after) >= order.index(before)

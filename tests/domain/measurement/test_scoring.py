@@ -65,9 +65,10 @@ def test_phq9_bands_are_kroenke_cut_points(total, label):
 
 def test_hama_bands_default_and_alternative():
     inst = load_instrument("hama")
-    assert score("hama", answers_with_total(inst, 17)).severity == "mild"
+    assert score("hama", answers_with_total(inst, 17)).severity == "moderate"
     assert score("hama", answers_with_total(inst, 31)).severity == "severe"
     assert score("hama", answers_with_total(inst, 17), band_set="alternative_minimal").severity == "moderate"
+    assert score("hama", answers_with_total(inst, 17), band_set="mdcalc").severity == "up to mild"
 
 
 def test_gad7_example_from_the_cli_brief():
@@ -111,7 +112,7 @@ def test_hama_psychic_and_somatic_subscales():
     answers = [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 4]
     result = score("hama", answers)
     assert result.subscales == {"psychic": 10, "somatic": 14}
-    assert result.total == 24 and result.severity == "mild to moderate"
+    assert result.total == 24 and result.severity == "severe"
 
 
 def test_pcl5_dsm_rule_needs_every_cluster():
@@ -221,3 +222,44 @@ def test_parse_answer_text_marks_empty_places_missing():
 def test_unknown_band_set_is_refused():
     with pytest.raises(InvalidValue):
         score("gad7", [0] * 7, band_set="nope")
+
+
+# --- issue 11, point 7 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_cssrs_yes_to_items_3_to_5_after_no_to_item_2_is_refused_naming_the_item(k):
+    answers = [1, 0, None, None, None, 0, None]
+    answers[k - 1] = 1
+    with pytest.raises(InvalidValue) as err:
+        score("cssrs_screen", answers)
+    assert err.value.field == f"item {k} (cssrs_{k})"
+    assert "item 2 (cssrs_2)" in err.value.message and "only" in err.value.message
+
+
+def test_cssrs_yes_to_6b_after_no_to_item_6_is_refused():
+    with pytest.raises(InvalidValue) as err:
+        score("cssrs_screen", [0, 0, None, None, None, 0, 1])
+    assert err.value.field == "item 7 (cssrs_6b)"
+
+
+def test_cssrs_no_to_an_item_that_was_not_asked_reads_as_not_asked():
+    result = score("cssrs_screen", [1, 0, 0, 0, 0, 0, 0])
+    assert result.derived["risk_level"] == "low" and result.complete
+
+
+def test_pdss_sr_formal_assessment_from_8_per_shear_2001():
+    inst = load_instrument("pdss_sr")
+    assert "formal_assessment_suggested" in score("pdss_sr", answers_with_total(inst, 8)).flags
+    assert "formal_assessment_suggested" not in score("pdss_sr", answers_with_total(inst, 7)).flags
+    flag = next(f for f in inst.flags if f.id == "formal_assessment_suggested")
+    assert "Shear" in flag.source and "2001" in flag.source
+
+
+@pytest.mark.parametrize(
+    ("total", "label"),
+    [(0, "none or minimal"), (7, "none or minimal"), (8, "mild"), (14, "mild"), (15, "moderate"),
+     (23, "moderate"), (24, "severe"), (56, "severe")],
+)
+def test_hama_default_bands_are_matza_2010_and_zero_is_not_mild(total, label):
+    assert score("hama", answers_with_total(load_instrument("hama"), total)).severity == label

@@ -36,10 +36,11 @@ def test_sampled_clearance_has_the_published_cv():
     assert np.all(pop.v1_l == p.v1_l)
 
 
-def test_flint_correlation_between_parent_and_metabolite_clearance():
+def test_correlated_random_effects_have_the_requested_correlation():
     p = individualize("flint2017", 10.0, age_y=1.0)
-    pop = simulate_population(p, REG.scaled(0.1), T, 3000, np.random.default_rng(2))
-    assert pop.metabolite_ng_per_ml is not None and pop.metabolite_ng_per_ml.shape == (3000, 4)
+    pop = sample_parameters(p, 20_000, np.random.default_rng(2), {"CL": 40.2, "V1": 30.0}, [("CL", "V1", 0.5)])
+    r = np.corrcoef(np.log(pop.cl_l_per_min), np.log(pop.v1_l))[0, 1]
+    assert r == pytest.approx(0.5, abs=0.02)
 
 
 def test_model_without_published_iiv_needs_explicit_cv():

@@ -72,9 +72,14 @@ def test_matches_matrix_exponential_to_1e12(model_id):
         assert np.max(np.abs(y - ref[name]) / ref[name]) <= 1e-12, name
 
 
+def _with_metabolite(p):
+    """The solver's metabolite path, exercised with a made-up metabolite (no shipped model predicts one)."""
+    return dataclasses.replace(p, clm_l_per_min=0.3, vm_l=200.0, metabolite_name="test metabolite")
+
+
 def test_grid_path_equals_breakpoint_path():
     p = individualize("flint2017", 70.0, age_y=40.0, force=True)
-    p = dataclasses.replace(p, ke0_per_min=0.5)
+    p = dataclasses.replace(_with_metabolite(p), ke0_per_min=0.5)
     n = 700
     rng = np.random.default_rng(3)
     pop = dataclasses.replace(p, cl_l_per_min=p.cl_l_per_min * np.exp(rng.normal(0, 0.3, n)))
@@ -87,7 +92,7 @@ def test_grid_path_equals_breakpoint_path():
 
 
 def test_near_coincident_rates_fall_back_to_expm():
-    p = individualize("flint2017", 70.0, age_y=40.0, force=True)
+    p = _with_metabolite(individualize("flint2017", 70.0, age_y=40.0, force=True))
     from ketacare.domain.pk.solver import modes
 
     lam = modes(p).lam[0][:2]

@@ -26,6 +26,13 @@ def complete() -> RemsSessionRecord:
         dose_mg=56,
         lot_number="ABC123",
         could_have_left_min=90,
+        enrolled=True,
+        first_treatment=False,
+        concomitant_benzodiazepines=False,
+        concomitant_non_benzodiazepine_hypnotics=False,
+        concomitant_psychostimulants=True,
+        concomitant_maois=False,
+        concomitant_opioids=False,
     )
 
 
@@ -39,13 +46,20 @@ def test_complete_record_has_nothing_missing():
 
 def test_empty_record_lists_every_field_with_a_source():
     fields = rems_missing_fields(RemsSessionRecord())
-    assert [f.field for f in fields][:4] == [
+    assert [f.field for f in fields][:11] == [
+        "enrolled",
+        "first_treatment",
+        "concomitant_benzodiazepines",
+        "concomitant_non_benzodiazepine_hypnotics",
+        "concomitant_psychostimulants",
+        "concomitant_maois",
+        "concomitant_opioids",
         "bp_before_dosing",
         "bp_at_40_min",
         "bp_before_discharge",
         "observation_2h",
     ]
-    assert len(fields) == 12 and all(f.message and f.source for f in fields)
+    assert len(fields) == 19 and all(f.message and f.source for f in fields)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +84,23 @@ def test_empty_record_lists_every_field_with_a_source():
 )  # fmt: skip
 def test_each_gap_is_named(change, expected):
     assert missing(replace(complete(), **change)) == expected
+
+
+# Issue 11 point 10: the form's patient and concomitant-medication questions are part of completeness.
+@pytest.mark.parametrize(
+    "name",
+    ["enrolled", "first_treatment", "concomitant_benzodiazepines", "concomitant_non_benzodiazepine_hypnotics",
+     "concomitant_psychostimulants", "concomitant_maois", "concomitant_opioids"],
+)
+def test_each_patient_and_concomitant_medication_answer_is_required(name):
+    assert missing(replace(complete(), **{name: None})) == [name]
+
+
+def test_an_answer_of_no_counts_as_recorded():
+    assert missing(replace(complete(), concomitant_psychostimulants=False, first_treatment=True)) == []
+
+
+def test_a_patient_not_enrolled_in_the_rems_is_reported_as_such():
+    fields = rems_missing_fields(replace(complete(), enrolled=False))
+    assert [f.field for f in fields] == ["enrolled"]
+    assert "before the first treatment" in fields[0].message

@@ -7,6 +7,7 @@ Public API:
     diff_evaluations(old, new) -> EvaluationDiff     compare two (stored) evaluations
     rules() -> tuple[Rule, ...]                      the rule catalogue (data/rules.toml)
     diazepam_equivalent_mg_per_day(drug, mg_per_day) benzodiazepine conversion (data/medications.toml)
+    generic_name(name), drug_classes(generic)        the drug table (data/medications.toml)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ketacare.domain.eligibility.tables import (
     Rule,
     catalogue_version,
     diazepam_equivalent_mg_per_day,
+    drug_classes,
     generic_name,
     rule_sets,
     rules,
@@ -73,6 +75,7 @@ __all__ = [
     "decision_rank",
     "diazepam_equivalent_mg_per_day",
     "diff_evaluations",
+    "drug_classes",
     "evaluate",
     "facts_from_dict",
     "facts_to_dict",

@@ -46,7 +46,7 @@ def _condition_hits(facts: ScreeningFacts) -> dict[str, list[tuple[str, Any]]]:
     for c in facts.conditions or ():
         hits.setdefault(c.code, []).append(("recorded condition", c.date))
     for d in facts.diagnoses or ():
-        for code in tables.conditions_for_icd10(d.code):
+        for code in tables.conditions_for_code(d.code, d.system):
             hits.setdefault(code, []).append((f"diagnosis {d.code}", None))
     return hits
 
@@ -238,14 +238,14 @@ def _check_scope(ctx: _Context, p: dict[str, Any]) -> Iterator[Hit]:
     dx = ctx.facts.diagnoses
     if not dx:
         return  # missing, not out of scope
-    scope = tables.scope_diagnoses()
-    if not any(d.code.startswith(prefix) for d in dx for prefix in scope):
-        yield "diagnoses", {"recorded": ", ".join(d.code for d in dx)}
+    cptsd = bool(p.get("include_complex_ptsd", False))
+    if not any(tables.in_scope(d.code, d.system, include_complex_ptsd=cptsd) for d in dx):
+        yield "diagnoses", {"recorded": ", ".join(f"{d.code} ({d.system})" for d in dx)}
 
 
 def _check_panic(ctx: _Context, p: dict[str, Any]) -> Iterator[Hit]:
     for d in ctx.facts.diagnoses or ():
-        if any(d.code.startswith(prefix) for prefix in p["icd10"]):
+        if tables.code_matches(d.code, d.system, p):
             yield f"diagnosis:{d.code}", {"code": d.code}
             return
 

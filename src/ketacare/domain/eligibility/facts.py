@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from ketacare.domain.eligibility.tables import instrument_maxima
+from ketacare.domain.eligibility.tables import code_system_key, instrument_maxima
 from ketacare.domain.errors import InvalidValue
 
 Sex = Literal["female", "male", "intersex"]
@@ -40,7 +40,7 @@ SCHEMA_VERSION = "1"
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """A diagnosis code (ICD-10, e.g. "F41.1")."""
+    """A diagnosis code in ICD-10 (e.g. "F41.1") or ICD-11 (e.g. "6B00"); `system` says which."""
 
     code: str
     system: str = "ICD-10"
@@ -274,7 +274,9 @@ def _diagnoses(raw: Any, path: str) -> tuple[Diagnosis, ...] | None:
         item = _obj(item, p)
         _check_keys(item, {"code", "system", "label"}, p)
         code = _text(item.get("code"), f"{p}.code").upper().replace(" ", "")
-        system = _text(item.get("system", "ICD-10"), f"{p}.system")
+        system = _text(item.get("system", "ICD-10"), f"{p}.system").upper()
+        if code_system_key(system) is None:
+            raise InvalidValue(f"{p}.system", f"'{system}' is not a code system Ketacare reads: use ICD-10 or ICD-11")
         out.append(Diagnosis(code=code, system=system, label=_opt_text(item.get("label"), f"{p}.label")))
     return tuple(out)
 

@@ -81,19 +81,63 @@ def condition_labels() -> dict[str, str]:
     return {code: c["label"] for code, c in _data("conditions.toml")["condition"].items()}
 
 
-def conditions_for_icd10(code: str) -> list[str]:
-    """Return the vocabulary conditions an ICD-10 code implies (prefix match, mapping not from the pack)."""
-    norm = code.upper().replace(" ", "")
+# Code systems a diagnosis may be recorded in, and the key of their mapping lists in conditions.toml.
+CODE_SYSTEMS: dict[str, str] = {"ICD-10": "icd10", "ICD-10-CM": "icd10", "ICD-11": "icd11", "ICD-11-MMS": "icd11"}
+
+
+def code_system_key(system: str) -> str | None:
+    """Return "icd10" or "icd11" for a code-system name (case-insensitive), None when it is not one of them."""
+    return CODE_SYSTEMS.get((system or "").strip().upper())
+
+
+def _norm(code: str) -> str:
+    return code.upper().replace(" ", "")
+
+
+def _matches(code: str, prefixes: list[str], exceptions: list[str]) -> bool:
+    return any(code.startswith(p) for p in prefixes) and not any(code.startswith(e) for e in exceptions)
+
+
+def conditions_for_code(code: str, system: str = "ICD-10") -> list[str]:
+    """Return the vocabulary conditions an ICD-10 or ICD-11 code implies (prefix match within its own system)."""
+    key = code_system_key(system)
+    if key is None:
+        return []
+    norm = _norm(code)
     return [
         name
         for name, c in _data("conditions.toml")["condition"].items()
-        if any(norm.startswith(prefix) for prefix in c["icd10"])
+        if _matches(norm, c.get(key, []), c.get(f"{key}_except", []))
     ]
 
 
-def scope_diagnoses() -> dict[str, str]:
-    """Return in-scope ICD-10 prefixes -> label (GAD, SAD, panic disorder, PTSD)."""
-    return dict(_data("conditions.toml")["scope"]["icd10"])
+def conditions_for_icd10(code: str) -> list[str]:
+    """Return the vocabulary conditions an ICD-10 code implies (prefix match, mapping not from the pack)."""
+    return conditions_for_code(code, "ICD-10")
+
+
+def scope_diagnoses(system: str = "ICD-10", *, include_complex_ptsd: bool = False) -> dict[str, str]:
+    """Return the in-scope code prefixes -> label in one code system (GAD, SAD, panic disorder, PTSD)."""
+    key = code_system_key(system)
+    if key is None:
+        return {}
+    scope = _data("conditions.toml")["scope"]
+    out = dict(scope[key])
+    if include_complex_ptsd:
+        out.update(scope.get("complex_ptsd", {}).get(key, {}))
+    return out
+
+
+def in_scope(code: str, system: str = "ICD-10", *, include_complex_ptsd: bool = False) -> bool:
+    """Return whether a diagnosis code is one of the programme's disorders (ICD-10 or ICD-11)."""
+    norm = _norm(code)
+    return any(norm.startswith(p) for p in scope_diagnoses(system, include_complex_ptsd=include_complex_ptsd))
+
+
+def code_matches(code: str, system: str, prefixes_by_system: dict[str, Any]) -> bool:
+    """Return whether `code` starts with one of the prefixes listed for its own system ({"icd10": [...], ...})."""
+    key = code_system_key(system)
+    return key is not None and any(_norm(code).startswith(p) for p in prefixes_by_system.get(key, ()))
 
 
 def substance_name(raw: str) -> str:

@@ -1,8 +1,9 @@
 """Score many responses to one instrument at once with numpy; results match `scoring.score` row by row.
 
 Input is a 2-D float array, one row per response and one column per item in item order, NaN for a missing
-answer. A row holding a value the item does not allow is not scored: `valid` is False and `invalid_item` is
-the 0-based index of the first offending item (the item `scoring.score` would name). Nothing is raised for a
+answer. A row holding a value the item does not allow, or an answer its skip logic rules out (C-SSRS "Yes" to
+item 3 after "No" to item 2), is not scored: `valid` is False and `invalid_item` is the 0-based index of the
+first offending item (the item `scoring.score` would name). Nothing is raised for a
 bad row; a wrong number of columns refuses the whole batch with `InvalidValue`.
 """
 
@@ -96,8 +97,18 @@ def score_batch(instrument_id: str, answers: np.ndarray, *, band_set: str | None
             ok = np.isin(column, allowed)
         bad[:, k] = present[:, k] & ~ok
     any_bad = bad.any(axis=1)
-    valid = ~any_bad
-    invalid_item = np.where(any_bad, bad.argmax(axis=1), -1)
+    # Skip logic: an answer above the lowest to an item whose gate is definitely false (C-SSRS "Yes" to item 3
+    # after "No" to item 2) is an impossible pattern; the row is refused like `scoring.check_skip_logic` does.
+    well_formed = present & ~any_bad[:, None]
+    raw_values = np.where(well_formed, x, 0.0)
+    skip_bad = np.zeros(x.shape, dtype=bool)
+    for k, item in enumerate(instrument.items):
+        if item.asked_when is not None:
+            _, gate_false = _evaluate(item.asked_when, instrument, well_formed, raw_values, None)
+            skip_bad[:, k] = well_formed[:, k] & (raw_values[:, k] != item.values[0]) & gate_false
+    any_skip_bad = skip_bad.any(axis=1)
+    valid = ~any_bad & ~any_skip_bad
+    invalid_item = np.where(any_bad, bad.argmax(axis=1), np.where(any_skip_bad, skip_bad.argmax(axis=1), -1))
 
     # Skip logic: an unanswered item whose gate is definitely false counts as its lowest value.
     known = present & valid[:, None]

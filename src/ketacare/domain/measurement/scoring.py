@@ -121,7 +121,56 @@ def validate_answers(
                 f"({instrument.items[0].id} to {instrument.items[-1].id}), "
                 f"got {len(raw)} answers; answer {n + 1} has no item",
             )
-    return tuple(_check_value(instrument, k, v) for k, v in enumerate(raw))
+    values = tuple(_check_value(instrument, k, v) for k, v in enumerate(raw))
+    check_skip_logic(instrument, values)
+    return values
+
+
+def check_skip_logic(instrument: Instrument, values: Sequence[Answer]) -> None:
+    """Refuse an answer above the lowest to an item the skip logic says was not asked (C-SSRS 3-5 after "No" to 2).
+
+    "No" to an item that was not asked reads as not asked; "Yes" is an impossible pattern and is refused naming
+    the item and the earlier answer that skips it (C-SSRS screener skip logic; KNOWLEDGE.md 6.9 and 14).
+    """
+    for k, item in enumerate(instrument.items):
+        value = values[k]
+        if item.asked_when is None or value is None or value == item.values[0]:
+            continue
+        if evaluate(item.asked_when, instrument, values, None) is False:
+            given = ", ".join(
+                f"{instrument.item(ref).field} was answered "
+                f"'{_answer_label(instrument, ref, values[instrument.item(ref).number - 1])}'"
+                for ref in _references(item.asked_when)
+            )
+            raise InvalidValue(
+                item.field,
+                f"'{_answer_label(instrument, item.id, value)}' is not possible here: this question is asked only "
+                f"when {_gate_text(instrument, item.asked_when)}, but {given}. "
+                "Correct the earlier answer or leave this one empty",
+            )
+
+
+def _answer_label(instrument: Instrument, item_id: str, value: Answer) -> str:
+    item = instrument.item(item_id)
+    return "unanswered" if value is None else item.labels[item.values.index(value)]
+
+
+def _references(cond: Condition) -> list[str]:
+    if isinstance(cond, Compare):
+        return [] if cond.on == "total" else [cond.on]
+    if isinstance(cond, AnyOf | AllOf):
+        return [r for p in cond.parts for r in _references(p)]
+    if isinstance(cond, CountOf):
+        return list(cond.items)
+    return []
+
+
+def _gate_text(instrument: Instrument, cond: Condition) -> str:
+    if isinstance(cond, Compare) and cond.on != "total":
+        item = instrument.item(cond.on)
+        allowed = [label for v, label in zip(item.values, item.labels, strict=True) if compare(v, cond.op, cond.value)]
+        return f"{item.field} is answered " + " or ".join(f"'{a}'" for a in allowed)
+    return "an earlier answer allows it"
 
 
 def _check_value(instrument: Instrument, k: int, value: Any) -> Answer:

@@ -14,7 +14,12 @@ from ketacare.domain.sessions.alerts import (
 )
 from ketacare.domain.sessions.canonical import canonical_json, record_digest
 from ketacare.domain.sessions.infusion import DeliveredDose, InfusionEvent, delivered_dose
-from ketacare.domain.sessions.rems import EventRecord, RemsSessionRecord, rems_missing_fields
+from ketacare.domain.sessions.rems import (
+    EventRecord,
+    RemsSessionRecord,
+    concomitant_hints,
+    rems_missing_fields,
+)
 from ketacare.domain.sessions.session import (
     Event,
     Override,
@@ -64,6 +69,7 @@ __all__ = [
     "load_session_rules",
     "record_digest",
     "rems_missing_fields",
+    "concomitant_hints",
     "simulate_vitals",
     "transition",
 ]

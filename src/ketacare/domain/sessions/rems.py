@@ -6,6 +6,7 @@ Times are minutes from the first nasal device (t = 0). Field list, messages and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ketacare.domain.datafiles import load_toml
@@ -40,6 +41,24 @@ class RemsSessionRecord:
     dose_mg: float | None = None
     lot_number: str | None = None
     could_have_left_min: float | None = None
+    enrolled: bool | None = None
+    first_treatment: bool | None = None
+    concomitant_benzodiazepines: bool | None = None
+    concomitant_non_benzodiazepine_hypnotics: bool | None = None
+    concomitant_psychostimulants: bool | None = None
+    concomitant_maois: bool | None = None
+    concomitant_opioids: bool | None = None
+
+
+# The form's yes/no questions: recorded when answered either way.
+YES_NO_FIELDS: tuple[str, ...] = (
+    "first_treatment",
+    "concomitant_benzodiazepines",
+    "concomitant_non_benzodiazepine_hypnotics",
+    "concomitant_psychostimulants",
+    "concomitant_maois",
+    "concomitant_opioids",
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +81,9 @@ def rems_missing_fields(record: RemsSessionRecord) -> list[MissingField]:
     times = _bp_times(record)
     end = record.monitoring_end_min
     at40_lo, at40_hi = 40 - w["at_40_tolerance_min"], 40 + w["at_40_tolerance_min"]
-    ok = {
+    ok = {name: getattr(record, name) is not None for name in YES_NO_FIELDS}
+    ok |= {
+        "enrolled": record.enrolled is True,
         "bp_before_dosing": any(-w["before_dosing_max_min"] <= t <= 0 for t in times),
         "bp_at_40_min": any(at40_lo <= t <= at40_hi for t in times),
         "bp_before_discharge": end is not None
@@ -78,8 +99,26 @@ def rems_missing_fields(record: RemsSessionRecord) -> list[MissingField]:
         "lot_number": bool(record.lot_number and record.lot_number.strip()),
         "could_have_left_min": record.could_have_left_min is not None,
     }
-    return [
-        MissingField(name, spec["message"], spec["source"])
-        for name, spec in data["fields"].items()
-        if not ok[name]
-    ]
+    out = []
+    for name, spec in data["fields"].items():
+        if ok[name]:
+            continue
+        message = spec["message"]
+        if name == "enrolled" and record.enrolled is False:
+            message = spec["message_not_enrolled"]
+        out.append(MissingField(name, message, spec["source"]))
+    return out
+
+
+def concomitant_hints(medications: Iterable[tuple[str, tuple[str, ...]]]) -> dict[str, list[str]]:
+    """Return, per concomitant-medication question, the listed medications of its classes (a hint, not an answer).
+
+    `medications` are (name as shown, drug classes) pairs from the patient's active medication list.
+    """
+    mapping = load_toml(_DATA, "rems.toml")["concomitant_classes"]
+    out: dict[str, list[str]] = {}
+    for name, classes in medications:
+        for question, wanted in mapping.items():
+            if question != "source" and set(wanted) & set(classes):
+                out.setdefault(question, []).append(name)
+    return out

@@ -25,7 +25,7 @@ from ketacare.domain.eligibility import (
     rule_sets,
 )
 from ketacare.domain.eligibility.facts import SUBSTANCE_STATUSES
-from ketacare.domain.eligibility.tables import conditions_for_icd10
+from ketacare.domain.eligibility.tables import conditions_for_code
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock
 from ketacare.services.access import Actor
@@ -205,7 +205,7 @@ def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any
         if d.status == "resolved":
             continue
         code, system = (d.icd10cm, "ICD-10") if d.icd10cm else (d.icd11 or d.concept, "ICD-11")
-        mapped = conditions_for_icd10(code) if system == "ICD-10" else []
+        mapped = conditions_for_code(code, system)
         if reviewed and mapped and d.onset_date is not None and d.onset_date <= today:
             # A dated diagnosis becomes a dated condition, so "recent event" rules can use its date.
             note = f"diagnosis {code} {d.display}"[:200]

@@ -51,6 +51,13 @@ class SessionChecks(_Strict):
     escort_present: bool | None = None
     lot_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     could_have_left_min: float | None = Field(None, ge=0, le=1440)
+    rems_enrolled: bool | None = None
+    rems_first_treatment: bool | None = None
+    concomitant_benzodiazepines: bool | None = None
+    concomitant_non_benzodiazepine_hypnotics: bool | None = None
+    concomitant_psychostimulants: bool | None = None
+    concomitant_maois: bool | None = None
+    concomitant_opioids: bool | None = None
     chair: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
 
 

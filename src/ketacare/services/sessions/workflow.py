@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain import pk
+from ketacare.domain.eligibility import drug_classes, generic_name
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions import (
     EventRecord,
@@ -21,6 +22,7 @@ from ketacare.domain.sessions import (
     SideEffect,
     VitalReading,
     canonical_json,
+    concomitant_hints,
     delivered_dose,
     record_digest,
     rems_missing_fields,
@@ -53,7 +55,7 @@ from ketacare.services.sessions.schemas import (
 )
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
-from ketacare.store.tables import BodyMeasurement, Patient
+from ketacare.store.tables import BodyMeasurement, Medication, Patient
 from ketacare.store.tables.sessions import (
     InfusionEventRow,
     InfusionSession,
@@ -658,6 +660,8 @@ def session_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
         "format": "ketacare.session_record/1",
         "session": {f: getattr(sess, f) for f in fields},
     }
+    # REMS form answers added in issue 11: only when recorded, so records signed before them keep their digest.
+    rec["session"].update({f: getattr(sess, f) for f in REMS_FORM_FIELDS if getattr(sess, f) is not None})
     rec["patient"] = {
         "id": p.id,
         "mrn": p.mrn,
@@ -763,6 +767,35 @@ def session_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
     return rec
 
 
+# Session columns for the REMS form's patient and concomitant-medication questions (yes/no each).
+REMS_FORM_FIELDS: tuple[str, ...] = (
+    "rems_enrolled",
+    "rems_first_treatment",
+    "concomitant_benzodiazepines",
+    "concomitant_non_benzodiazepine_hypnotics",
+    "concomitant_psychostimulants",
+    "concomitant_maois",
+    "concomitant_opioids",
+)
+
+
+def rems_medication_hints(s: Session, sess: InfusionSession) -> dict[str, list[str]] | None:
+    """Return the active medications beside each REMS concomitant-medication question (None for racemic ketamine)."""
+    if sess.product != "esketamine":
+        return None
+    meds = s.scalars(
+        select(Medication)
+        .where(Medication.patient_id == sess.patient_id, Medication.active.is_(True))
+        .order_by(Medication.id)
+    )
+    listed = []
+    for m in meds:
+        generic = generic_name(m.name)
+        shown = m.name if generic == m.name.strip().lower() else f"{m.name} ({generic})"
+        listed.append((shown, drug_classes(generic)))
+    return concomitant_hints(listed)
+
+
 def rems_check(s: Session, sess: InfusionSession) -> list[dict[str, str]] | None:
     """Return the esketamine REMS form fields still missing (None for racemic ketamine)."""
     if sess.product != "esketamine":
@@ -806,6 +839,13 @@ def rems_check(s: Session, sess: InfusionSession) -> list[dict[str, str]] | None
         dose_mg=d["delivered_mg"] or sess.planned_dose_mg,
         lot_number=sess.lot_number,
         could_have_left_min=sess.could_have_left_min,
+        enrolled=sess.rems_enrolled,
+        first_treatment=sess.rems_first_treatment,
+        concomitant_benzodiazepines=sess.concomitant_benzodiazepines,
+        concomitant_non_benzodiazepine_hypnotics=sess.concomitant_non_benzodiazepine_hypnotics,
+        concomitant_psychostimulants=sess.concomitant_psychostimulants,
+        concomitant_maois=sess.concomitant_maois,
+        concomitant_opioids=sess.concomitant_opioids,
     )
     return [{"field": m.field, "message": m.message, "source": m.source} for m in rems_missing_fields(record)]
 
@@ -952,6 +992,7 @@ def get_session(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any
                 k: (v.isoformat() if isinstance(v, datetime) else v)
                 for k, v in session_record(s, sess)["session"].items()
             },
+            **{f: getattr(sess, f) for f in REMS_FORM_FIELDS},
             "version": sess.version,
             "overrides": sess.overrides or [],
             "patient": _patient_label(p),
@@ -1056,6 +1097,7 @@ def get_session(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any
             "assessments": assessment_status(s, sess),
             "events_possible": [str(e) for e in allowed_events(sess.state)],
             "rems_missing": rems_check(s, sess),
+            "rems_hints": rems_medication_hints(s, sess),
             "verification": verify_record(s, sess),
         }
         uow.audit("view", "infusion_session", sess.id, patient_id=sess.patient_id)

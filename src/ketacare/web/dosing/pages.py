@@ -58,6 +58,12 @@ def _protocol_options() -> list[tuple[str, str]]:
     return [(p.id, p.name) for p in all_protocols()]
 
 
+def _vial_options() -> list[tuple[str, str]]:
+    """Every strength some protocol stocks; the domain refuses one the chosen protocol does not."""
+    strengths = sorted({s for p in all_protocols() for s in p.vial_strengths_mg_per_ml})
+    return [("", "Protocol default")] + [(f"{s:g}", f"{s:g} mg/mL") for s in strengths]
+
+
 def _protocol_facts() -> dict[str, dict[str, Any]]:
     return {
         p.id: {
@@ -112,6 +118,7 @@ def _new_page(
         "errors": errors,
         "preview": preview,
         "protocol_options": _protocol_options(),
+        "vial_options": _vial_options(),
         "protocols": _protocol_facts(),
         "can_create": decide(actor, "create", "dose_order", patient_id=patient_id).allowed,
         "can_check": decide(actor, "double_check", "dose_order", patient_id=patient_id).allowed,

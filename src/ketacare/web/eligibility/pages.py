@@ -72,6 +72,10 @@ def _configurable(ev: dict[str, Any] | None) -> list[tuple[str, str]]:
             load_toml(data, "conditions.toml")["icd10_mapping_source"],
         ),
         (
+            "ICD-11 codes on the chart are mapped to screening conditions",
+            load_toml(data, "conditions.toml")["icd11_mapping_source"],
+        ),
+        (
             "Minimum number of psychotherapy sessions for an adequate trial",
             load_toml(data, "treatment_resistance.toml")["psychotherapy"]["source"],
         ),

@@ -46,6 +46,13 @@ BOOLS = {
     "sedation_resolved",
     "respiratory_depression_occurred",
     "respiratory_depression_resolved",
+    "rems_enrolled",
+    "rems_first_treatment",
+    "concomitant_benzodiazepines",
+    "concomitant_non_benzodiazepine_hypnotics",
+    "concomitant_psychostimulants",
+    "concomitant_maois",
+    "concomitant_opioids",
 }
 
 

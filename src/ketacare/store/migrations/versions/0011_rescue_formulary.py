@@ -1,7 +1,7 @@
 """The clinic's rescue formulary in the database; side-effect resolution; rescue doses linked to a side effect.
 
 Revision ID: 0011_rescue_formulary
-Revises: 0007_audit_head
+Revises: 0010_rems_fields
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0011_rescue_formulary"
-down_revision = "0007_audit_head"
+down_revision = "0010_rems_fields"
 branch_labels = None
 depends_on = None
 
