@@ -39,24 +39,24 @@ def _dose_order_filler(personas) -> int:
 
 def _session_filler(personas) -> int:
     """A scheduled infusion session for patient A (chair 1), created by the nurse."""
-    from ketacare.services.sessions import workflow as sessions
+    from ketacare.services.sessions import workflow
     from ketacare.services.sessions.schemas import SessionCreate
 
-    return sessions.create_session(db=personas.db, actor=personas["nurse"],
+    return workflow.create_session(db=personas.db, actor=personas["nurse"],
                                    data=SessionCreate(patient_id=personas.patient_a, chair="Chair 1"))["id"]
 
 
 def _rescue_fillers(personas, session_id: int) -> dict[str, str]:
     """A rescue formulary entry (added by the prescriber) and a side effect in the filler session."""
     from ketacare.services.sessions import formulary
-    from ketacare.services.sessions import workflow as sessions
+    from ketacare.services.sessions import side_effects
     from ketacare.services.sessions.schemas import SideEffectCreate
 
     entry = formulary.add_entry(db=personas.db, actor=personas["prescriber"], data=formulary.FormularyEntryIn(
         drug="ondansetron", route="iv", indications=["nausea"], dose_min=4, dose_max=8, dose_unit="mg",
         max_doses_per_session=2, approved_by="Dr Test", source="test"))
-    se = sessions.add_side_effect(db=personas.db, actor=personas["nurse"], session_id=session_id,
-                                  data=SideEffectCreate(type="nausea", grade=1))
+    se = side_effects.add_side_effect(db=personas.db, actor=personas["nurse"], session_id=session_id,
+                                      data=SideEffectCreate(type="nausea", grade=1))
     return {"entry_id": str(entry.id), "side_effect_id": str(se["id"])}
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select, update
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock
+from ketacare.services.sessions import alerts as session_alerts
+from ketacare.services.sessions import board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions import facts as session_facts
-from ketacare.services.sessions import vitals
-from ketacare.services.sessions import workflow as sessions
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
@@ -72,7 +72,9 @@ def capabilities(monkeypatch):
     state = {"order": Order(), "responses": [Response("gad7"), Response("cssrs_screen")], "eligible": True}
     fakes = {
         ("ketacare.services.dosing.orders", "usable_order"): lambda s, pid: state["order"],
-        ("ketacare.services.measurement.responses", "responses_for_session"): lambda s, sid: state["responses"],
+        ("ketacare.services.measurement.responses", "responses_for_session"): lambda s, sid: state[
+            "responses"
+        ],
         ("ketacare.services.eligibility.screening", "current_evaluation"): lambda s, pid: (
             {"effective_decision": "eligible"} if state["eligible"] else None
         ),
@@ -83,13 +85,13 @@ def capabilities(monkeypatch):
 
 
 def _ev(personas, sid, event, who="nurse", **kw):
-    return sessions.apply_event(
+    return workflow.apply_event(
         db=personas.db, actor=personas[who], session_id=sid, data=TransitionRequest(event=event, **kw)
     )
 
 
 def _new(personas, product="racemic_ketamine"):
-    return sessions.create_session(
+    return workflow.create_session(
         db=personas.db,
         actor=personas["nurse"],
         data=SessionCreate(
@@ -106,8 +108,8 @@ def _new(personas, product="racemic_ketamine"):
 def _ready(personas, sid, fake_clock):
     """Check in, record baseline vitals and every confirmation the pre-checks need."""
     _ev(personas, sid, "check_in")
-    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
-    sessions.update_checks(
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    workflow.update_checks(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
@@ -262,7 +264,7 @@ def test_186_over_104_held_raises_one_alert_and_the_acknowledgement_records_who_
     a = alerts[0]
     assert a.rule_id == "bp_severe" and a.priority == "high" and "pause" in a.actions
     assert a.advice.startswith("Recheck BP") and "186/104" in a.trigger
-    acked = sessions.acknowledge_alert(
+    acked = session_alerts.acknowledge_alert(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
@@ -272,7 +274,7 @@ def test_186_over_104_held_raises_one_alert_and_the_acknowledgement_records_who_
     assert acked["acknowledged_by"] == "nurse" and acked["action_taken"].startswith("rechecked")
     assert acked["status"] == "acknowledged"
     with pytest.raises(InvalidValue):
-        sessions.acknowledge_alert(
+        session_alerts.acknowledge_alert(
             db=personas.db,
             actor=personas["prescriber"],
             session_id=sid,
@@ -293,20 +295,20 @@ def test_186_over_104_held_raises_one_alert_and_the_acknowledgement_records_who_
 
 def _to_discharge(personas, sid, fake_clock, capabilities):
     _start(personas, sid, fake_clock)
-    sessions.add_infusion_event(
+    pump.add_infusion_event(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
         data=InfusionEventCreate(kind="start", rate_ml_per_h=52.5, at=fake_clock.t),
     )
     fake_clock.advance(40)
-    sessions.add_infusion_event(
+    pump.add_infusion_event(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
         data=InfusionEventCreate(kind="stop", at=fake_clock.t),
     )
-    sessions.add_side_effect(
+    side_effects.add_side_effect(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
@@ -320,9 +322,9 @@ def _to_discharge(personas, sid, fake_clock, capabilities):
         session_id=sid,
         data=VitalIn(sbp=128, dbp=80, hr=74, spo2=98, rr=14),
     )
-    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
     assert v["dose"]["delivered_mg"] == pytest.approx(35.0)
-    sessions.update_checks(
+    workflow.update_checks(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
@@ -343,16 +345,14 @@ def test_signing_stores_the_canonical_digest_and_later_changes_are_addenda(
 ):
     sid = _new(personas)
     _to_discharge(personas, sid, fake_clock, capabilities)
-    a = sessions.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
-    b = sessions.sign_session(
-        db=personas.db, actor=personas["prescriber"], session_id=sid, data=SignRequest()
-    )
+    a = record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
+    b = record.sign_session(db=personas.db, actor=personas["prescriber"], session_id=sid, data=SignRequest())
     assert a["sha256"] == b["sha256"] and len(a["sha256"]) == 64
     with pytest.raises(InvalidValue):
-        sessions.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
-    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+        record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
     with pytest.raises(InvalidValue):
-        sessions.update_checks(
+        workflow.update_checks(
             db=personas.db,
             actor=personas["nurse"],
             session_id=sid,
@@ -362,18 +362,18 @@ def test_signing_stores_the_canonical_digest_and_later_changes_are_addenda(
         vitals.record_session_reading(
             db=personas.db, actor=personas["nurse"], session_id=sid, data=VitalIn(hr=70)
         )
-    add = sessions.add_addendum(
+    add = record.add_addendum(
         db=personas.db,
         actor=personas["prescriber"],
         session_id=sid,
         data=AddendumCreate(text="Patient phoned next day: well, no nausea."),
     )
     assert add["prev_sha256"] == a["sha256"]
-    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
     assert v["verification"]["intact"] and v["addenda"][0]["text"].startswith("Patient phoned")
     with personas.db.session() as s:  # someone edits a stored reading behind the application's back
         s.execute(update(VitalSign).where(VitalSign.session_id == sid).values(sbp_mmhg=110))
-    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
     assert not v["verification"]["intact"]
 
 
@@ -399,7 +399,7 @@ def test_a_reading_with_diastolic_above_systolic_is_refused(personas, fake_clock
 
 
 def _started_for(personas, fake_clock, patient_id):
-    sid = sessions.create_session(
+    sid = workflow.create_session(
         db=personas.db,
         actor=personas["nurse"],
         data=SessionCreate(
@@ -505,7 +505,7 @@ def test_a_silent_monitor_raises_one_overdue_alert_from_the_sweep(personas, fake
     _start(personas, sid, fake_clock)
     _bp(personas, sid, "m-1", fake_clock.t + timedelta(minutes=1))
     fake_clock.advance(21)  # the last BP (and SpO2) was 20 min ago; nothing has arrived since
-    assert vitals.sweep_overdue(db=personas.db, now=fake_clock.t) == 2
+    assert session_alerts.sweep_overdue(db=personas.db, now=fake_clock.t) == 2
     with personas.db.session() as s:
         alerts = s.scalars(select(SessionAlert).where(SessionAlert.session_id == sid)).all()
         bp = [a for a in alerts if a.rule_id == "bp_overdue"]
@@ -518,7 +518,9 @@ def test_a_silent_monitor_raises_one_overdue_alert_from_the_sweep(personas, fake
         ).one()
         assert ev.actor_username == "system:monitor" and ev.action == "create"
     fake_clock.advance(1)
-    assert vitals.sweep_overdue(db=personas.db, now=fake_clock.t) == 0  # already alerting: nothing new
+    assert (
+        session_alerts.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
+    )  # already alerting: nothing new
     with personas.db.session() as s:
         assert (
             s.scalar(select(func.count()).select_from(SessionAlert).where(SessionAlert.session_id == sid))
@@ -529,7 +531,7 @@ def test_a_silent_monitor_raises_one_overdue_alert_from_the_sweep(personas, fake
         a = s.get(SessionAlert, bp[0].id)
         assert a.resolved_at is not None and a.resolution == "reading received"
     assert bp[0].id in res.alerts_resolved
-    assert vitals.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
+    assert session_alerts.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
 
 
 def test_the_sweep_leaves_sessions_with_recent_readings_and_ended_sessions_alone(
@@ -540,10 +542,10 @@ def test_the_sweep_leaves_sessions_with_recent_readings_and_ended_sessions_alone
     fake_clock.advance(5)
     _bp(personas, sid, "r-1", fake_clock.t)
     fake_clock.advance(5)
-    assert vitals.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
+    assert session_alerts.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
     assert _ev(personas, sid, "end_infusion").state == "recovery"
     fake_clock.advance(60)  # overdue rules apply while infusing or paused only
-    assert vitals.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
+    assert session_alerts.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
 
 
 @pytest.fixture
@@ -571,14 +573,14 @@ def _rate(personas, sid, instrument, answers, context):
 
 def _in_recovery(personas, sid, fake_clock):
     _start(personas, sid, fake_clock)
-    sessions.add_infusion_event(
+    pump.add_infusion_event(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
         data=InfusionEventCreate(kind="start", rate_ml_per_h=52.5, at=fake_clock.t),
     )
     fake_clock.advance(40)
-    sessions.add_infusion_event(
+    pump.add_infusion_event(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
@@ -592,8 +594,8 @@ def _in_recovery(personas, sid, fake_clock):
         session_id=sid,
         data=VitalIn(sbp=128, dbp=80, hr=74, spo2=98, rr=14),
     )
-    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
-    sessions.update_checks(
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    workflow.update_checks(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
@@ -620,7 +622,7 @@ def test_discharge_assessments_entered_for_the_session_satisfy_the_discharge_che
     _in_recovery(personas, sid, fake_clock)
     listed = {
         a["id"]: a
-        for a in sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)["assessments"]
+        for a in record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)["assessments"]
     }
     assert set(listed) == {"anxiety_scale", "cssrs", "cadss6", "moaas", "aldrete"}
     assert all(a["status"] == "due" for a in listed.values())
@@ -643,7 +645,7 @@ def test_discharge_assessments_entered_for_the_session_satisfy_the_discharge_che
 
     fake_clock.advance(10)
     _rate(personas, sid, "moaas", [5], "post_session")  # fully alert now
-    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
     listed = {a["id"]: a for a in v["assessments"]}
     assert listed["moaas"]["status"] == "done" and listed["moaas"]["total"] == 5
     assert listed["cadss6"]["total"] == 1 and listed["aldrete"]["total"] == 10
@@ -671,14 +673,14 @@ def test_a_nurse_confirmation_still_satisfies_the_discharge_checks_and_the_recor
     failed = {g.id: g.message for g in r.failed_guards}
     assert set(failed) == {"sedation_resolved", "dissociation_resolved"}
     assert "CADSS-6 6" in failed["dissociation_resolved"]
-    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
-    sessions.update_checks(
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    workflow.update_checks(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
         data=SessionChecks(version=v["version"], dissociation_resolved=True, sedation_resolved=True),
     )
-    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
     assert v["guards"]["evidence"] == {
         "aldrete_at_threshold": v["guards"]["evidence"]["aldrete_at_threshold"],
         "sedation_resolved": "nurse confirmation",
@@ -707,7 +709,7 @@ def test_opening_the_board_is_in_each_patients_access_log(personas, fake_clock, 
     from ketacare.services.access import audit_views
 
     sid = _started_for(personas, fake_clock, personas.patient_a)
-    chairs = sessions.board_snapshot(db=personas.db, actor=personas["nurse"])
+    chairs = board.board_snapshot(db=personas.db, actor=personas["nurse"])
     assert [c["session_id"] for c in chairs] == [sid]
     log = audit_views.access_log(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a)
     assert any(e.resource_type == "session_board" and e.actor_username == "nurse" for e in log)

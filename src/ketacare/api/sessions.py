@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from ketacare.api.deps import DbDep
 from ketacare.http.access import Access
 from ketacare.services.access import Actor
-from ketacare.services.sessions import formulary, vitals
-from ketacare.services.sessions import workflow as sessions
+from ketacare.services.sessions import alerts, formulary, pump, record, side_effects, vitals, workflow
+from ketacare.services.sessions import board as board_reads
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
@@ -35,33 +35,33 @@ Chart = Access("infusion_session", "chart")
 @router.post("/sessions", status_code=201)
 def create_session(data: SessionCreate, db: DbDep, actor: Actor = Depends(Chart)):
     """Schedule a session (patient, chair, product, time; planned dose if known)."""
-    return sessions.create_session(db=db, actor=actor, data=data)
+    return workflow.create_session(db=db, actor=actor, data=data)
 
 
 @router.get("/sessions")
 def list_sessions(db: DbDep, state: str | None = None, actor: Actor = Depends(Read)):
     """List sessions, newest first; `state=infusing,recovery` filters."""
     states = tuple(x for x in (state or "").split(",") if x) or None
-    return sessions.list_sessions(db=db, actor=actor, states=states)
+    return workflow.list_sessions(db=db, actor=actor, states=states)
 
 
 @router.get("/sessions/{session_id}")
 def read_session(session_id: int, db: DbDep, actor: Actor = Depends(Read)):
     """Read a session: vitals, alerts, transitions, dose delivered vs ordered with the PK curve, guard status."""
-    return sessions.get_session(db=db, actor=actor, session_id=session_id)
+    return record.get_session(db=db, actor=actor, session_id=session_id)
 
 
 @router.patch("/sessions/{session_id}/checks")
 def update_checks(session_id: int, data: SessionChecks, db: DbDep, actor: Actor = Depends(Chart)):
     """Record pre-check confirmations and discharge assessments (send the version you read)."""
-    return sessions.update_checks(db=db, actor=actor, session_id=session_id, data=data)
+    return workflow.update_checks(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.post("/sessions/{session_id}/transitions", response_model=TransitionRead)
 def transition(session_id: int, data: TransitionRequest, db: DbDep, actor: Actor = Depends(Chart)):
     """Apply an event (check_in, pass_prechecks, start_infusion, ...). A refusal answers 409 with every failed
     check; an override names the checks and gives a reason."""
-    result = sessions.apply_event(db=db, actor=actor, session_id=session_id, data=data)
+    result = workflow.apply_event(db=db, actor=actor, session_id=session_id, data=data)
     if not result.allowed:
         return JSONResponse(result.model_dump(), status_code=409)
     return result
@@ -70,7 +70,7 @@ def transition(session_id: int, data: TransitionRequest, db: DbDep, actor: Actor
 @router.post("/sessions/{session_id}/infusion-events", status_code=201)
 def add_infusion_event(session_id: int, data: InfusionEventCreate, db: DbDep, actor: Actor = Depends(Chart)):
     """Record a pump event; answers the dose delivered so far."""
-    return sessions.add_infusion_event(db=db, actor=actor, session_id=session_id, data=data)
+    return pump.add_infusion_event(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.post("/sessions/{session_id}/vitals", response_model=BatchResult, status_code=201)
@@ -88,13 +88,13 @@ def add_vitals_batch(session_id: int, data: VitalBatch, db: DbDep, actor: Actor 
 @router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge")
 def acknowledge(session_id: int, alert_id: int, data: AlertAck, db: DbDep, actor: Actor = Depends(Chart)):
     """Acknowledge an alert with the action taken (who and when are recorded)."""
-    return sessions.acknowledge_alert(db=db, actor=actor, session_id=session_id, alert_id=alert_id, data=data)
+    return alerts.acknowledge_alert(db=db, actor=actor, session_id=session_id, alert_id=alert_id, data=data)
 
 
 @router.post("/sessions/{session_id}/side-effects", status_code=201)
 def add_side_effect(session_id: int, data: SideEffectCreate, db: DbDep, actor: Actor = Depends(Chart)):
     """Record a side effect with grade (1 mild ... 5 death) and times."""
-    return sessions.add_side_effect(db=db, actor=actor, session_id=session_id, data=data)
+    return side_effects.add_side_effect(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.post("/sessions/{session_id}/rescue", status_code=201)
@@ -108,19 +108,19 @@ def sign(
     session_id: int, data: SignRequest, db: DbDep, actor: Actor = Depends(Access("infusion_session", "sign"))
 ):
     """Sign the finished record (nurse, prescriber): the canonical JSON's SHA-256 is stored."""
-    return sessions.sign_session(db=db, actor=actor, session_id=session_id, data=data)
+    return record.sign_session(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.post("/sessions/{session_id}/addenda", status_code=201)
 def add_addendum(session_id: int, data: AddendumCreate, db: DbDep, actor: Actor = Depends(Chart)):
     """Add a later change to a signed record (never an edit)."""
-    return sessions.add_addendum(db=db, actor=actor, session_id=session_id, data=data)
+    return record.add_addendum(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.get("/board")
 def board(db: DbDep, actor: Actor = Depends(Read)):
     """Every active chair: latest vitals, trend, infusion progress, alerts, guard status."""
-    return sessions.board_snapshot(db=db, actor=actor)
+    return board_reads.board_snapshot(db=db, actor=actor)
 
 
 @router.post("/patients/{patient_id}/vitals", response_model=VitalRead, status_code=201)

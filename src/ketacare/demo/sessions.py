@@ -18,9 +18,8 @@ from ketacare.domain.sessions import simulate_vitals
 from ketacare.domain.sessions.simulator import simulate_baseline
 from ketacare.services import clock
 from ketacare.services.access import Actor
+from ketacare.services.sessions import alerts, board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions import facts as session_facts
-from ketacare.services.sessions import vitals
-from ketacare.services.sessions import workflow as sessions
 from ketacare.services.sessions.schemas import (
     GatewayReading,
     InfusionEventCreate,
@@ -46,13 +45,13 @@ def _actor(ctx, role: str) -> Actor:
 def _override_all(db, prescriber, sid, event, reason):
     """Demo only: the issues that provide orders/questionnaires may not be seeded; a prescriber override is
     recorded (with its reason) exactly as the workflow would in a clinic."""
-    r = sessions.apply_event(db=db, actor=prescriber, session_id=sid, data=TransitionRequest(event=event))
+    r = workflow.apply_event(db=db, actor=prescriber, session_id=sid, data=TransitionRequest(event=event))
     if r.allowed:
         return r
     overridable = [g.id for g in r.failed_guards if "prescriber" in g.overridable_by]
     from ketacare.services.sessions.schemas import OverrideIn
 
-    return sessions.apply_event(
+    return workflow.apply_event(
         db=db,
         actor=prescriber,
         session_id=sid,
@@ -99,7 +98,7 @@ def _session(
     fake = _Clock(start - timedelta(minutes=30))
     clock.now = fake
     try:
-        sid = sessions.create_session(
+        sid = workflow.create_session(
             db=db,
             actor=nurse,
             data=SessionCreate(
@@ -112,9 +111,9 @@ def _session(
                 dose_order_id=getattr(order, "id", None),
             ),
         )["id"]
-        sessions.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="check_in"))
-        v = sessions.get_session(db=db, actor=nurse, session_id=sid)
-        sessions.update_checks(
+        workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="check_in"))
+        v = record.get_session(db=db, actor=nurse, session_id=sid)
+        workflow.update_checks(
             db=db,
             actor=nurse,
             session_id=sid,
@@ -143,7 +142,7 @@ def _session(
         fake.t = start
         if not _override_all(db, prescriber, sid, "start_infusion", reason).allowed:
             return None
-        sessions.add_infusion_event(
+        pump.add_infusion_event(
             db=db,
             actor=nurse,
             session_id=sid,
@@ -171,10 +170,10 @@ def _session(
             )
         if live:
             return sid
-        sessions.add_infusion_event(
+        pump.add_infusion_event(
             db=db, actor=nurse, session_id=sid, data=InfusionEventCreate(kind="stop", at=fake.t)
         )
-        sessions.add_side_effect(
+        side_effects.add_side_effect(
             db=db,
             actor=nurse,
             session_id=sid,
@@ -185,25 +184,25 @@ def _session(
                 resolved_at=start + timedelta(minutes=70),
             ),
         )
-        sessions.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="end_infusion"))
+        workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="end_infusion"))
         fake.t = start + timedelta(minutes=120)
         rest = [x for x in readings if x.measured_at > start + timedelta(minutes=duration)]
         if rest:
             vitals.record_batch(db=db, actor=nurse, session_id=sid, readings=rest)
-        v = sessions.get_session(db=db, actor=nurse, session_id=sid)
+        v = record.get_session(db=db, actor=nurse, session_id=sid)
         for a in v["alerts"]:
             if a["status"] == "raised":
                 from ketacare.services.sessions.schemas import AlertAck
 
-                sessions.acknowledge_alert(
+                alerts.acknowledge_alert(
                     db=db,
                     actor=nurse,
                     session_id=sid,
                     alert_id=a["id"],
                     data=AlertAck(action_taken="rechecked, patient comfortable"),
                 )
-        v = sessions.get_session(db=db, actor=nurse, session_id=sid)
-        sessions.update_checks(
+        v = record.get_session(db=db, actor=nurse, session_id=sid)
+        workflow.update_checks(
             db=db,
             actor=nurse,
             session_id=sid,
@@ -221,8 +220,8 @@ def _session(
             db, prescriber, sid, "discharge", "Demo clinic: assessed fit for discharge (synthetic data)"
         )
         fake.t += timedelta(minutes=5)
-        sessions.sign_session(db=db, actor=nurse, session_id=sid, data=SignRequest())
-        sessions.sign_session(db=db, actor=prescriber, session_id=sid, data=SignRequest())
+        record.sign_session(db=db, actor=nurse, session_id=sid, data=SignRequest())
+        record.sign_session(db=db, actor=prescriber, session_id=sid, data=SignRequest())
         return sid
     finally:
         clock.now = real_now
@@ -296,10 +295,10 @@ class LiveFeeder:
         nurse, prescriber = _actor(ctx, "nurse"), _actor(ctx, "prescriber")
         d, sid = c["dose"], c["session_id"]
         if c["state"] == "infusing" and d["planned_mg"] and d["delivered_mg"] >= d["planned_mg"] - 0.05:
-            sessions.add_infusion_event(
+            pump.add_infusion_event(
                 db=self.db, actor=nurse, session_id=sid, data=InfusionEventCreate(kind="stop")
             )
-            sessions.apply_event(
+            workflow.apply_event(
                 db=self.db, actor=nurse, session_id=sid, data=TransitionRequest(event="end_infusion")
             )
         elif c["state"] == "recovery" and (c["elapsed_min"] or 0) > (d["infusing_min"] or 40) + 60:
@@ -328,7 +327,7 @@ class LiveFeeder:
         from ketacare.domain.sessions.simulator import rise_shape
 
         posted = 0
-        chairs = sessions.board_snapshot(db=self.db, actor=actor, audit_view=False)
+        chairs = board.board_snapshot(db=self.db, actor=actor, audit_view=False)
         now = clock.now()
         for c in chairs:
             self._advance(c)

@@ -10,7 +10,7 @@ from fpdf import FPDF
 
 from ketacare.http.access import Access
 from ketacare.services.access import Actor
-from ketacare.services.sessions import workflow as sessions
+from ketacare.services.sessions import record
 
 router = APIRouter(include_in_schema=False)
 
@@ -176,7 +176,7 @@ def render_pdf(s: dict[str, Any]) -> bytes:
 def session_pdf(
     request: Request, session_id: int, actor: Actor = Depends(Access("infusion_session", "read"))
 ):
-    data = sessions.record_for_pdf(db=request.app.state.db, actor=actor, session_id=session_id)
+    data = record.record_for_pdf(db=request.app.state.db, actor=actor, session_id=session_id)
     return Response(
         render_pdf(data),
         media_type="application/pdf",

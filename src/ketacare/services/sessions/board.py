@@ -1,157 +1,120 @@
-"""Board change notifications: which session changed, delivered to every app process serving the clinic.
-
-PostgreSQL: the writer issues `pg_notify('ketacare_board', ...)` inside its transaction (PostgreSQL delivers a
-NOTIFY only when that transaction commits), and each app process runs one listener thread (psycopg 3,
-`LISTEN ketacare_board`) that hands notifications to its local subscribers. So a reading stored by process A
-reaches a board connected to process B.
-SQLite (single-process demo and tests): there is no cross-process channel, so the writer hands the change to an
-in-process broadcaster after commit. Two processes on one SQLite file would not see each other's changes live.
-"""
+"""The live board's reads: every active chair (latest vitals, trend, dose progress, open alerts, guard status)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import threading
-from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketacare.services import clock
+from ketacare.services.access import Actor
+from ketacare.services.sessions.alerts import alert_read
+from ketacare.services.sessions.common import iso, patient_label
+from ketacare.services.sessions.pump import dose_summary
+from ketacare.services.sessions.workflow import guard_status
+from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
+from ketacare.store.tables import Patient
+from ketacare.store.tables.sessions import (
+    InfusionSession,
+    SessionAlert,
+    VitalSign,
+)
 
-CHANNEL = "ketacare_board"
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BoardChange:
-    session_id: int
-    kind: str  # vitals | alert | state | infusion | checks
-
-
-class Broadcaster:
-    """Subscribers are (event loop, asyncio.Queue) pairs; publishing is thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = set()
-
-    def subscribe(self) -> asyncio.Queue:
-        """Return a new queue fed with BoardChange values (call from the event loop)."""
-        q: asyncio.Queue = asyncio.Queue(maxsize=1000)
-        with self._lock:
-            self._subs.add((asyncio.get_running_loop(), q))
-        return q
-
-    def unsubscribe(self, q: asyncio.Queue) -> None:
-        with self._lock:
-            self._subs = {(lp, s) for lp, s in self._subs if s is not q}
-
-    def publish(self, change: BoardChange) -> None:
-        with self._lock:
-            subs = list(self._subs)
-        for loop, q in subs:
-            try:
-                loop.call_soon_threadsafe(_put, q, change)
-            except RuntimeError:  # loop closed
-                self.unsubscribe(q)
-
-    @property
-    def subscribers(self) -> int:
-        return len(self._subs)
+ACTIVE_STATES = ("checked_in", "prechecks_passed", "infusing", "paused", "recovery")
 
 
-def _put(q: asyncio.Queue, change: BoardChange) -> None:
-    if q.full():
-        try:
-            q.get_nowait()
-        except asyncio.QueueEmpty:
-            pass
-    q.put_nowait(change)
+def _chair(s: Session, sess: InfusionSession, p: Patient, now: datetime) -> dict[str, Any]:
+    recent = list(
+        s.scalars(
+            select(VitalSign)
+            .where(VitalSign.session_id == sess.id)
+            .order_by(VitalSign.measured_at.desc(), VitalSign.id.desc())
+            .limit(20)
+        )
+    )[::-1]
+    latest: dict[str, Any] = {}
+    for v in recent:
+        for key, col in (
+            ("sbp", "sbp_mmhg"),
+            ("dbp", "dbp_mmhg"),
+            ("hr", "hr_per_min"),
+            ("spo2", "spo2_pct"),
+            ("rr", "rr_per_min"),
+        ):
+            val = getattr(v, col)
+            if val is not None:
+                latest[key] = {"value": val, "at": iso(v.measured_at)}
+    alerts = [
+        alert_read(a)
+        for a in s.scalars(
+            select(SessionAlert)
+            .where(SessionAlert.session_id == sess.id, SessionAlert.resolved_at.is_(None))
+            .order_by(SessionAlert.raised_at.desc())
+        )
+    ]
+    order = {"high": 0, "medium": 1, "low": 2}
+    alerts.sort(key=lambda a: (order.get(a["priority"], 3), a["status"] != "raised"))
+    elapsed = (
+        None
+        if sess.infusion_started_at is None
+        else round((now - sess.infusion_started_at).total_seconds() / 60.0, 1)
+    )
+    return {
+        "session_id": sess.id,
+        "chair": sess.chair,
+        "state": sess.state,
+        "product": sess.product,
+        "patient": patient_label(p),
+        "latest": latest,
+        "trend": {
+            "sbp": [v.sbp_mmhg for v in recent if v.sbp_mmhg is not None],
+            "hr": [v.hr_per_min for v in recent if v.hr_per_min is not None],
+            "spo2": [v.spo2_pct for v in recent if v.spo2_pct is not None],
+        },
+        "last_reading_at": iso(recent[-1].measured_at) if recent else None,
+        "dose": dose_summary(s, sess, now),
+        "elapsed_min": elapsed,
+        "alerts": alerts,
+        "guards": guard_status(s, sess, now),
+        "version": sess.version,
+    }
 
 
-_broadcasters: dict[str, Broadcaster] = {}
-_listeners: dict[str, threading.Thread] = {}
-_guard = threading.Lock()
+def board_snapshot(*, db: Database, actor: Actor, audit_view: bool = True) -> list[dict[str, Any]]:
+    """Return every active chair for the live board (ordered by chair)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("read", "infusion_session")
+        s = uow.session
+        now = clock.now()
+        rows = s.execute(
+            select(InfusionSession, Patient)
+            .join(Patient, Patient.id == InfusionSession.patient_id)
+            .where(InfusionSession.state.in_(ACTIVE_STATES))
+            .order_by(InfusionSession.chair, InfusionSession.id)
+        ).all()
+        chairs = [_chair(s, sess, p, now) for sess, p in rows]
+        if audit_view:
+            # One event per patient on the board, so each patient's "who viewed my record" shows it.
+            for sess, p in rows:
+                uow.audit("view", "session_board", sess.id, patient_id=p.id, details={"chair": sess.chair})
+            if not rows:
+                uow.audit("view", "session_board", details={"chairs": 0})
+        return chairs
 
 
-def broadcaster(db: Database) -> Broadcaster:
-    """Return this process's broadcaster for the database `db` points at."""
-    with _guard:
-        return _broadcasters.setdefault(db.url, Broadcaster())
-
-
-def notify_in_transaction(session: Session, changes: list[BoardChange]) -> list[BoardChange]:
-    """Queue change notices with the transaction; return those to publish locally after commit (SQLite)."""
-    if not changes:
-        return []
-    unique = list(dict.fromkeys(changes))
-    if session.get_bind().dialect.name == "postgresql":
-        for c in unique:
-            payload = json.dumps({"s": c.session_id, "k": c.kind})
-            session.execute(text("SELECT pg_notify(:ch, :p)"), {"ch": CHANNEL, "p": payload})
-        return []
-    return unique
-
-
-def publish_after_commit(db: Database, changes: list[BoardChange]) -> None:
-    """Hand SQLite changes to this process's subscribers (PostgreSQL changes arrive via LISTEN)."""
-    if changes:
-        b = broadcaster(db)
-        for c in changes:
-            b.publish(c)
-
-
-def _libpq_url(db: Database) -> str:
-    return make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _listen_forever(db: Database, stop: threading.Event) -> None:
-    import psycopg
-
-    b = broadcaster(db)
-    while not stop.is_set():
-        try:
-            with psycopg.connect(_libpq_url(db), autocommit=True) as conn:
-                conn.execute(f"LISTEN {CHANNEL}")
-                while not stop.is_set():
-                    for n in conn.notifies(timeout=1.0):
-                        try:
-                            d = json.loads(n.payload)
-                            b.publish(BoardChange(int(d["s"]), str(d["k"])))
-                        except (ValueError, KeyError, TypeError):
-                            log.warning("ignoring malformed board notification %r", n.payload)
-        except Exception:  # noqa: BLE001 - reconnect after a dropped connection
-            log.exception("board listener lost its connection; reconnecting")
-            stop.wait(1.0)
-
-
-_stops: dict[str, threading.Event] = {}
-
-
-def ensure_listener(db: Database) -> None:
-    """Start (once per process and database) the LISTEN thread on PostgreSQL; nothing to do on SQLite."""
-    if db.dialect != "postgresql":
-        return
-    with _guard:
-        t = _listeners.get(db.url)
-        if t is not None and t.is_alive():
-            return
-        stop = threading.Event()
-        t = threading.Thread(target=_listen_forever, args=(db, stop), name="board-listener", daemon=True)
-        _listeners[db.url], _stops[db.url] = t, stop
-        t.start()
-
-
-def stop_listener(db: Database) -> None:
-    """Stop this process's LISTEN thread for `db` (on app shutdown)."""
-    with _guard:
-        stop = _stops.pop(db.url, None)
-        t = _listeners.pop(db.url, None)
-    if stop is not None:
-        stop.set()
-    if t is not None:
-        t.join(timeout=3)
+def board_chair(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any] | None:
+    """Return one chair for a live update (None when the session is no longer active). Not audited per push:
+    the board view itself was audited when opened."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("read", "infusion_session")
+        s = uow.session
+        sess = s.get(InfusionSession, session_id)
+        if sess is None:
+            return None
+        p = s.get(Patient, sess.patient_id)
+        chair = _chair(s, sess, p, clock.now())
+        chair["active"] = sess.state in ACTIVE_STATES
+        return chair

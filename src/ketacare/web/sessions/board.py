@@ -1,6 +1,6 @@
 """The live board: every active chair, updated by Server-Sent Events within a second of a reading arriving.
 
-Changes reach this process through `services.board_bus` (PostgreSQL LISTEN/NOTIFY across app processes; an
+Changes reach this process through `services.sessions.bus` (PostgreSQL LISTEN/NOTIFY across app processes; an
 in-process broadcaster on SQLite). A client that does not ask for `text/event-stream` (EventSource always does)
 gets one snapshot event and the stream ends, so scripts and tests never hang on it.
 """
@@ -19,9 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ketacare.http.access import Access
 from ketacare.services.access import Actor
-from ketacare.services.sessions import board as board_bus
-from ketacare.services.sessions import vitals
-from ketacare.services.sessions import workflow as sessions
+from ketacare.services.sessions import alerts, board
+from ketacare.services.sessions import bus as board_bus
 from ketacare.web.rendering import render
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ async def _sweep_forever(db, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:
-            await run_in_threadpool(vitals.sweep_overdue, db=db)
+            await run_in_threadpool(alerts.sweep_overdue, db=db)
         except Exception:  # noqa: BLE001 - a failed round is logged; the next one runs
             log.exception("overdue-reading sweep failed")
 
@@ -88,7 +87,7 @@ def chair_html(request: Request, chair: dict[str, Any]) -> str:
 
 @router.get("/board", response_class=HTMLResponse)
 def board_page(request: Request, actor: Actor = Depends(ReadSessions)):
-    chairs = sessions.board_snapshot(db=request.app.state.db, actor=actor)
+    chairs = board.board_snapshot(db=request.app.state.db, actor=actor)
     return render(request, "board.html", {"chairs": chairs, "sparkline": sparkline})
 
 
@@ -106,7 +105,7 @@ async def board_events(request: Request, actor: Actor = Depends(ReadSessions)):
 
     async def stream():
         try:
-            chairs = await run_in_threadpool(sessions.board_snapshot, db=db, actor=actor, audit_view=False)
+            chairs = await run_in_threadpool(board.board_snapshot, db=db, actor=actor, audit_view=False)
             yield "retry: 1000\n" + _sse(
                 "snapshot",
                 {"chairs": [{"session_id": c["session_id"], "html": chair_html(request, c)} for c in chairs]},
@@ -125,7 +124,7 @@ async def board_events(request: Request, actor: Actor = Depends(ReadSessions)):
                 while not queue.empty():  # coalesce a burst (e.g. a gateway batch) into one update per chair
                     ids.append(queue.get_nowait().session_id)
                 for sid in dict.fromkeys(ids):
-                    chair = await run_in_threadpool(sessions.board_chair, db=db, actor=actor, session_id=sid)
+                    chair = await run_in_threadpool(board.board_chair, db=db, actor=actor, session_id=sid)
                     if chair is None:
                         continue
                     yield _sse(

@@ -15,8 +15,7 @@ from ketacare.domain.sessions.side_effects import side_effect_types
 from ketacare.http.access import Access
 from ketacare.services.access import Actor, decide
 from ketacare.services.errors import Conflict
-from ketacare.services.sessions import vitals
-from ketacare.services.sessions import workflow as sessions
+from ketacare.services.sessions import alerts, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
@@ -58,7 +57,7 @@ BOOLS = {
 
 @router.get("/sessions", response_class=HTMLResponse)
 def session_list(request: Request, actor: Actor = Depends(Read)):
-    rows = sessions.list_sessions(db=request.app.state.db, actor=actor)
+    rows = workflow.list_sessions(db=request.app.state.db, actor=actor)
     return render(request, "sessions_list.html", {"rows": rows})
 
 
@@ -73,7 +72,7 @@ def _page(
     status=200,
     notice=None,
 ):
-    s = sessions.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
+    s = record.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
     pts = [
         Point(datetime.fromisoformat(v["measured_at"]), v["sbp"]) for v in s["vitals"] if v["sbp"] is not None
     ]
@@ -192,7 +191,7 @@ async def post_transition(request: Request, session_id: int, actor: Actor = Depe
                 raise InvalidValue("override_reason", "an override needs a reason")
             override = OverrideIn(guard_ids=guard_ids, reason=v["override_reason"])
         req = TransitionRequest(event=v.get("event", ""), reason=v.get("reason") or None, override=override)
-        r = sessions.apply_event(db=request.app.state.db, actor=actor, session_id=session_id, data=req)
+        r = workflow.apply_event(db=request.app.state.db, actor=actor, session_id=session_id, data=req)
         if not r.allowed:
             raise InvalidValue("event", "Not done. " + " ".join(g.message for g in r.failed_guards))
         return None
@@ -216,7 +215,7 @@ async def post_checks(request: Request, session_id: int, actor: Actor = Depends(
             data["lot_number"] = v["lot_number"]
         if v.get("could_have_left_min"):
             data["could_have_left_min"] = v["could_have_left_min"]
-        sessions.update_checks(
+        workflow.update_checks(
             db=request.app.state.db, actor=actor, session_id=session_id, data=SessionChecks(**data)
         )
 
@@ -232,7 +231,7 @@ async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Ch
             concentration_mg_per_ml=_num(v, "concentration_mg_per_ml"),
             bolus_mg=_num(v, "bolus_mg"),
         )
-        sessions.add_infusion_event(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
+        pump.add_infusion_event(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 
     return await _handle(request, actor, session_id, "pump", run)
 
@@ -246,7 +245,7 @@ async def post_side_effect(request: Request, session_id: int, actor: Actor = Dep
             description=v.get("description", ""),
             onset_at=utc_field(v, "onset_at"),
         )
-        sessions.add_side_effect(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
+        side_effects.add_side_effect(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 
     return await _handle(request, actor, session_id, "side-effects", run)
 
@@ -254,7 +253,7 @@ async def post_side_effect(request: Request, session_id: int, actor: Actor = Dep
 @router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
 async def post_ack(request: Request, session_id: int, alert_id: int, actor: Actor = Depends(Chart)):
     def run(v):
-        sessions.acknowledge_alert(
+        alerts.acknowledge_alert(
             db=request.app.state.db,
             actor=actor,
             session_id=session_id,
@@ -270,7 +269,7 @@ async def post_sign(
     request: Request, session_id: int, actor: Actor = Depends(Access("infusion_session", "sign"))
 ):
     def run(v):
-        sessions.sign_session(
+        record.sign_session(
             db=request.app.state.db,
             actor=actor,
             session_id=session_id,
@@ -283,7 +282,7 @@ async def post_sign(
 @router.post("/sessions/{session_id}/addenda", response_class=HTMLResponse)
 async def post_addendum(request: Request, session_id: int, actor: Actor = Depends(Chart)):
     def run(v):
-        sessions.add_addendum(
+        record.add_addendum(
             db=request.app.state.db,
             actor=actor,
             session_id=session_id,

@@ -1,0 +1,82 @@
+"""What every sessions use case shares: load and authorize a session, refuse changes to a signed record,
+queue a board notice, the dosing weight, ISO times and the patient label."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.domain.errors import InvalidValue
+from ketacare.services.errors import NotFound
+from ketacare.services.sessions import bus as board_bus
+from ketacare.services.uow import UnitOfWork
+from ketacare.store.tables import BodyMeasurement, Patient
+from ketacare.store.tables.sessions import (
+    InfusionSession,
+    SessionSignature,
+    VitalSign,
+)
+
+
+def load_session(s: Session, session_id: int) -> InfusionSession:
+    sess = s.get(InfusionSession, session_id)
+    if sess is None:
+        raise NotFound("session")
+    return sess
+
+
+def open_session(uow: UnitOfWork, session_id: int, action: str = "chart") -> InfusionSession:
+    sess = load_session(uow.session, session_id)
+    uow.authorize(action, "infusion_session", patient_id=sess.patient_id)
+    return sess
+
+
+def signatures(s: Session, session_id: int) -> list[SessionSignature]:
+    return list(
+        s.scalars(
+            select(SessionSignature)
+            .where(SessionSignature.session_id == session_id)
+            .order_by(SessionSignature.id)
+        )
+    )
+
+
+def refuse_if_signed(s: Session, sess: InfusionSession) -> None:
+    if signatures(s, sess.id):
+        raise InvalidValue("session", "the session record is signed: later changes are added as addenda")
+
+
+def board_changes(uow: UnitOfWork, session_id: int, *kinds: str) -> list[board_bus.BoardChange]:
+    return board_bus.notify_in_transaction(uow.session, [board_bus.BoardChange(session_id, k) for k in kinds])
+
+
+def dosing_weight(s: Session, sess: InfusionSession) -> float | None:
+    if sess.weight_kg:
+        return sess.weight_kg
+    return s.scalar(
+        select(BodyMeasurement.weight_kg)
+        .where(BodyMeasurement.patient_id == sess.patient_id, BodyMeasurement.weight_kg.is_not(None))
+        .order_by(BodyMeasurement.measured_at.desc())
+        .limit(1)
+    )
+
+
+def iso(x: datetime | None) -> str | None:
+    return None if x is None else x.isoformat()
+
+
+def patient_label(p: Patient) -> dict[str, Any]:
+    return {"id": p.id, "name": f"{p.family_name}, {p.given_name}", "mrn": p.mrn}
+
+
+def vital_rows(s: Session, session_id: int) -> list[VitalSign]:
+    return list(
+        s.scalars(
+            select(VitalSign)
+            .where(VitalSign.session_id == session_id)
+            .order_by(VitalSign.measured_at, VitalSign.id)
+        )
+    )

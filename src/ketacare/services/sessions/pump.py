@@ -1,0 +1,185 @@
+"""Pump events and the dose actually delivered (mg, mg/kg, time left), with the PK curve of what was given."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ketacare.domain import pk
+from ketacare.domain.errors import InvalidValue
+from ketacare.domain.sessions import (
+    InfusionEvent,
+    delivered_dose,
+)
+from ketacare.services import clock
+from ketacare.services.access import Actor
+from ketacare.services.sessions import bus as board_bus
+from ketacare.services.sessions.common import board_changes, dosing_weight, open_session, refuse_if_signed
+from ketacare.services.sessions.schemas import (
+    InfusionEventCreate,
+)
+from ketacare.services.uow import UnitOfWork
+from ketacare.store.db import Database
+from ketacare.store.tables.sessions import (
+    InfusionEventRow,
+    InfusionSession,
+)
+
+
+def domain_events(rows: list[InfusionEventRow]) -> list[InfusionEvent]:
+    return [
+        InfusionEvent(
+            kind=r.kind,  # type: ignore[arg-type]
+            t=r.at,
+            rate_ml_per_h=r.rate_ml_per_h,
+            rate_mg_per_min=r.rate_mg_per_min,
+            bolus_mg=r.bolus_mg,
+            bolus_ml=r.bolus_ml,
+        )
+        for r in rows
+    ]
+
+
+def pump_rows(s: Session, session_id: int) -> list[InfusionEventRow]:
+    return list(
+        s.scalars(
+            select(InfusionEventRow)
+            .where(InfusionEventRow.session_id == session_id)
+            .order_by(InfusionEventRow.at, InfusionEventRow.id)
+        )
+    )
+
+
+def bag_concentration(sess: InfusionSession, rows: list[InfusionEventRow]) -> float | None:
+    for r in reversed(rows):
+        if r.concentration_mg_per_ml:
+            return r.concentration_mg_per_ml
+    return sess.concentration_mg_per_ml
+
+
+def dose_summary(
+    s: Session, sess: InfusionSession, now: datetime, *, with_pk: bool = False
+) -> dict[str, Any]:
+    """Return delivered vs ordered dose (mg, mg/kg), time left, and optionally the PK curve of what was given."""
+    rows = pump_rows(s, sess.id)
+    planned = sess.planned_dose_mg
+    out: dict[str, Any] = {
+        "planned_mg": planned,
+        "delivered_mg": 0.0,
+        "delivered_mg_per_kg": None,
+        "difference_mg": None,
+        "difference_pct": None,
+        "running": False,
+        "time_left_min": None,
+        "infusing_min": 0.0,
+        "pk": None,
+    }
+    if not rows:
+        return out
+    weight = dosing_weight(s, sess)
+    t0 = rows[0].at
+    d = delivered_dose(
+        domain_events(rows),
+        concentration_mg_per_ml=bag_concentration(sess, rows),
+        weight_kg=weight,
+        ordered_dose_mg=planned,
+        until=max(now, rows[-1].at),
+        t0=t0,
+    )
+    out.update(
+        delivered_mg=round(d.delivered_mg, 2),
+        delivered_mg_per_kg=None if d.delivered_mg_per_kg is None else round(d.delivered_mg_per_kg, 3),
+        difference_mg=None if d.difference_mg is None else round(d.difference_mg, 2),
+        difference_pct=None if d.difference_pct is None else round(d.difference_pct, 1),
+        running=d.running,
+        infusing_min=round(d.infusing_min, 1),
+    )
+    if d.running and planned and d.segments:
+        rate = d.segments[-1].mg_per_min
+        left = max(planned - d.delivered_mg, 0.0)
+        out["time_left_min"] = round(left / rate, 1) if rate > 0 else None
+    if with_pk and weight and (d.segments or d.boluses):
+        out["pk"] = _pk_curve(d, weight)
+    return out
+
+
+def _pk_curve(d, weight_kg: float) -> dict[str, Any] | None:
+    reg = pk.Regimen()
+    for seg in d.segments:
+        if seg.t_end_min > seg.t_start_min:
+            reg = reg.infusion(max(seg.t_start_min, 0.0), seg.t_end_min, seg.mg_per_min)
+    for b in d.boluses:
+        reg = reg.bolus(max(b.t_min, 0.0), b.dose_mg)
+    model = pk.default_model_id()
+    try:
+        params = pk.individualize(model, weight_kg)
+    except InvalidValue as e:
+        return {"model": model, "error": e.message}
+    end = max(d.until_min, 1.0) + 60.0
+    times = np.linspace(0.0, end, 61)
+    prof = pk.simulate(params, reg, times)
+    return {
+        "model": model,
+        "times_min": [round(float(t), 1) for t in times],
+        "plasma_ng_per_ml": [round(float(c), 1) for c in prof.plasma_ng_per_ml],
+        "until_min": round(d.until_min, 1),
+    }
+
+
+def add_infusion_event(
+    *, db: Database, actor: Actor, session_id: int, data: InfusionEventCreate
+) -> dict[str, Any]:
+    """Record a pump event after checking the whole event sequence still makes sense."""
+    with UnitOfWork(db, actor) as uow:
+        sess = open_session(uow, session_id)
+        s = uow.session
+        refuse_if_signed(s, sess)
+        if sess.state not in ("prechecks_passed", "infusing", "paused", "recovery"):
+            raise InvalidValue(
+                "kind", f"pump events are recorded once pre-checks have passed (session is {sess.state})"
+            )
+        if data.kind == "start" and sess.state == "prechecks_passed":
+            raise InvalidValue(
+                "kind", "start the infusion on the session first (its checks run then), then the pump"
+            )
+        now = clock.now()
+        at = data.at or now
+        if at > now + timedelta(minutes=1):
+            raise InvalidValue("at", "the pump event is dated in the future")
+        row = InfusionEventRow(
+            session_id=sess.id,
+            kind=data.kind,
+            at=at,
+            rate_ml_per_h=data.rate_ml_per_h,
+            rate_mg_per_min=data.rate_mg_per_min,
+            concentration_mg_per_ml=data.concentration_mg_per_ml,
+            bolus_mg=data.bolus_mg,
+            bolus_ml=data.bolus_ml,
+            recorded_by=actor.user_id,
+            created_at=now,
+        )
+        rows = pump_rows(s, sess.id) + [row]
+        rows.sort(key=lambda r: r.at)
+        delivered_dose(
+            domain_events(rows),
+            concentration_mg_per_ml=bag_concentration(sess, rows),
+            until=max(now, rows[-1].at),
+            t0=rows[0].at,
+        )  # raises InvalidValue for an impossible sequence
+        s.add(row)
+        s.flush()
+        uow.audit(
+            "administer" if data.kind in ("start", "bolus") else "update",
+            "infusion_event",
+            row.id,
+            patient_id=sess.patient_id,
+            details={"kind": data.kind, "session_id": sess.id},
+        )
+        summary = dose_summary(s, sess, now)
+        local = board_changes(uow, sess.id, "infusion")
+    board_bus.publish_after_commit(db, local)
+    return {"id": row.id, "dose": summary}
