@@ -4,12 +4,12 @@ who is refused, and bad readings refused with the field named and nothing stored
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
-from ketacare.services import clock
-from ketacare.services.sessions import facts as session_facts
+from ketacare.services import clock, dosing, eligibility, measurement
 from ketacare.store.tables import AuditEvent
 from ketacare.store.tables.sessions import SessionAlert, VitalSign
 
@@ -34,19 +34,15 @@ def now(monkeypatch) -> FakeClock:
 @pytest.fixture
 def infusing(clients, now, monkeypatch):
     """A session of patient A started through the API (dose order, eligibility, questionnaires stand in)."""
-    order = {"id": 1, "signed_at": now.t, "double_checked_at": now.t, "dose_mg": 35.0}
-    fakes = {
-        ("ketacare.services.dosing.orders", "usable_order"): lambda s, pid: order,
-        ("ketacare.services.measurement.responses", "responses_for_session"): lambda s, sid: [
-            {"instrument_id": "gad7", "context": "pre_session"},
-            {"instrument_id": "cssrs_screen", "context": "pre_session"},
-        ],
-        ("ketacare.services.eligibility.screening", "current_evaluation"): lambda s, pid: {
-            "effective_decision": "eligible"
-        },
-        ("ketacare.services.eligibility.screening", "ELIGIBLE"): ("eligible", "eligible_with_cautions"),
-    }
-    monkeypatch.setattr(session_facts, "_optional", lambda m, n: fakes.get((m, n)))
+    order = SimpleNamespace(id=1, signed_at=now.t, double_checked_at=now.t, dose_mg=35.0)
+    pre = [
+        SimpleNamespace(instrument_id="gad7", context="pre_session"),
+        SimpleNamespace(instrument_id="cssrs_screen", context="pre_session"),
+    ]
+    evaluation = SimpleNamespace(status="accepted", decision="eligible", override_decision=None)
+    monkeypatch.setattr(dosing, "usable_order", lambda s, pid: order)
+    monkeypatch.setattr(measurement, "responses_for_session", lambda s, sid: pre)
+    monkeypatch.setattr(eligibility, "current_evaluation", lambda s, pid: evaluation)
     nurse = clients.api("nurse")
     pid = clients.personas.patient_a
     r = nurse.post(
@@ -210,14 +206,6 @@ def test_a_nurse_reading_with_only_half_a_blood_pressure_is_refused(clients, now
 def test_the_session_page_links_each_due_assessment_to_a_prefilled_entry_form(
     clients, now, infusing, monkeypatch
 ):
-    from ketacare.services.measurement import responses as measurement
-
-    fake = session_facts._optional
-    monkeypatch.setattr(
-        session_facts,
-        "_optional",
-        lambda m, n: measurement.latest_scores if n == "latest_scores" else fake(m, n),
-    )
     web = clients.web("nurse")
     pid = clients.personas.patient_a
     page = web.get(f"/sessions/{infusing}")

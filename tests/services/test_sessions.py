@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.services import clock
+from ketacare.services import clock, dosing, eligibility, measurement
 from ketacare.services.sessions import alerts as session_alerts
 from ketacare.services.sessions import board, pump, record, side_effects, vitals, workflow
-from ketacare.services.sessions import facts as session_facts
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
@@ -29,7 +29,7 @@ from ketacare.services.sessions.schemas import (
     VitalIn,
 )
 from ketacare.store.tables import AuditEvent
-from ketacare.store.tables.sessions import SessionAlert, SessionTransition, VitalSign
+from ketacare.store.tables.sessions import InfusionSession, SessionAlert, SessionTransition, VitalSign
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -66,21 +66,23 @@ class Response:
     context: str = "pre_session"
 
 
+@dataclass
+class Evaluation:
+    status: str = "accepted"
+    decision: str = "eligible"
+    override_decision: str | None = None
+
+
 @pytest.fixture
 def capabilities(monkeypatch):
-    """Stand-ins for issues #4/#5/#6 so these tests do not depend on their progress."""
+    """Stand-ins for the dose order, pre-session questionnaires and eligibility evaluation (read by the session
+    facts through the dosing, measurement and eligibility packages), so each test sets those facts directly."""
     state = {"order": Order(), "responses": [Response("gad7"), Response("cssrs_screen")], "eligible": True}
-    fakes = {
-        ("ketacare.services.dosing.orders", "usable_order"): lambda s, pid: state["order"],
-        ("ketacare.services.measurement.responses", "responses_for_session"): lambda s, sid: state[
-            "responses"
-        ],
-        ("ketacare.services.eligibility.screening", "current_evaluation"): lambda s, pid: (
-            {"effective_decision": "eligible"} if state["eligible"] else None
-        ),
-    }
-    fakes[("ketacare.services.eligibility.screening", "ELIGIBLE")] = ("eligible", "eligible_with_cautions")
-    monkeypatch.setattr(session_facts, "_optional", lambda m, n: fakes.get((m, n)))
+    monkeypatch.setattr(dosing, "usable_order", lambda s, pid: state["order"])
+    monkeypatch.setattr(measurement, "responses_for_session", lambda s, sid: state["responses"])
+    monkeypatch.setattr(
+        eligibility, "current_evaluation", lambda s, pid: Evaluation() if state["eligible"] else None
+    )
     return state
 
 
@@ -199,15 +201,36 @@ def test_an_override_needs_a_reason_and_an_allowed_role_and_is_audited(personas,
     assert not r.allowed and "consent_on_file" in {g.id for g in r.failed_guards}
 
 
-def test_missing_capabilities_count_as_absent_facts_with_a_named_reason(personas, fake_clock, monkeypatch):
-    monkeypatch.setattr(session_facts, "_optional", lambda m, n: None)
+def test_missing_order_questionnaires_and_evaluation_count_as_absent_facts_with_a_named_reason(
+    personas, fake_clock
+):
     sid = _new(personas)
     _ready(personas, sid, fake_clock)
     r = _ev(personas, sid, "pass_prechecks")
     msgs = {g.id: g.message for g in r.failed_guards}
     assert not r.allowed
-    assert "issue #6" in msgs["dose_order_signed"] and "issue #4" in msgs["questionnaires_done"]
-    assert "issue #5" in msgs["eligibility_current"]
+    assert "no usable" in msgs["dose_order_signed"] and "questionnaires_done" in msgs
+    assert "no accepted, current eligibility evaluation" in msgs["eligibility_current"]
+
+
+def test_a_database_error_reading_another_capability_raises_instead_of_reading_as_a_missing_fact(
+    personas, fake_clock
+):
+    sid = _new(personas)
+    _ready(personas, sid, fake_clock)
+    with personas.db.session() as s:
+        s.execute(text("ALTER TABLE dose_orders RENAME TO dose_orders_gone"))
+        s.commit()
+    with pytest.raises(DBAPIError):
+        _ev(personas, sid, "pass_prechecks")
+    with personas.db.session() as s:
+        state = s.scalar(select(InfusionSession.state).where(InfusionSession.id == sid))
+        refused = s.scalar(
+            select(func.count())
+            .select_from(SessionTransition)
+            .where(SessionTransition.session_id == sid, SessionTransition.event == "pass_prechecks")
+        )
+    assert state == "checked_in" and refused == 0
 
 
 def _batch(n, start, **vals):
@@ -549,13 +572,8 @@ def test_the_sweep_leaves_sessions_with_recent_readings_and_ended_sessions_alone
 
 
 @pytest.fixture
-def with_scores(capabilities, monkeypatch):
+def with_scores(capabilities):
     """The real questionnaire store for the discharge assessments (the pre-session stand-ins stay)."""
-    from ketacare.services.measurement import responses as measurement
-
-    fake = session_facts._optional
-    real = {("ketacare.services.measurement.responses", "latest_scores"): measurement.latest_scores}
-    monkeypatch.setattr(session_facts, "_optional", lambda m, n: real.get((m, n)) or fake(m, n))
     return capabilities
 
 

@@ -16,10 +16,9 @@ import numpy as np
 
 from ketacare.domain.sessions import simulate_vitals
 from ketacare.domain.sessions.simulator import simulate_baseline
-from ketacare.services import clock
+from ketacare.services import clock, dosing
 from ketacare.services.access import Actor
 from ketacare.services.sessions import alerts, board, pump, record, side_effects, vitals, workflow
-from ketacare.services.sessions import facts as session_facts
 from ketacare.services.sessions.schemas import (
     GatewayReading,
     InfusionEventCreate,
@@ -68,17 +67,12 @@ class _Clock:
 
 
 def _usable_orders(db: Database, pids: list[int], need: int) -> list[tuple[int, object]]:
-    """Return (patient id, usable dose order) pairs from the dose-order demo (issue #6), when installed."""
+    """Return (patient id, usable dose order) pairs from the dose-order demo."""
     found = []
     for pid in pids:
         with db.session() as s:
-            ok, order = session_facts._call_safely(
-                s,
-                session_facts._optional("ketacare.services.dosing.orders", "usable_order")
-                or (lambda s, p: None),
-                pid,
-            )
-        if ok and order is not None:
+            order = dosing.usable_order(s, pid)
+        if order is not None:
             found.append((pid, order))
             if len(found) >= need:
                 break
@@ -246,7 +240,6 @@ def extend(ctx) -> None:
         pid, order = pairs[4 + k]
         start = now - timedelta(minutes=8 + 11 * k)
         _session(ctx, pid, chair, start, live=True, rng=rng, order=order)
-    _ = session_facts  # facts are assembled by the services; imported for readers following the flow
 
 
 class LiveFeeder:

@@ -27,7 +27,7 @@ from ketacare.domain.eligibility import (
 from ketacare.domain.eligibility.facts import SUBSTANCE_STATUSES
 from ketacare.domain.eligibility.tables import conditions_for_code
 from ketacare.domain.errors import InvalidValue
-from ketacare.services import clock
+from ketacare.services import clock, sessions
 from ketacare.services.access import Actor
 from ketacare.services.eligibility.schemas import (
     EvaluateResult,
@@ -38,7 +38,6 @@ from ketacare.services.eligibility.schemas import (
 )
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.measurement import latest_scores
-from ketacare.services.sessions import latest_vitals
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Allergy, Diagnosis, Medication, Patient, TreatmentTrial, User
@@ -311,8 +310,8 @@ def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any
 
 
 def _vitals(s: Session, patient_id: int, today: date, doc: dict[str, Any], src: dict[str, str]) -> None:
-    screening = latest_vitals(s, patient_id, context="screening")
-    anyone = latest_vitals(s, patient_id)
+    screening = sessions.latest_vitals(s, patient_id, context="screening")
+    anyone = sessions.latest_vitals(s, patient_id)
     doc["blood_pressure"] = doc["heart_rate"] = None
     for key, has in (
         ("blood_pressure", lambda v: v.sbp_mmhg is not None and v.dbp_mmhg is not None),
@@ -483,7 +482,7 @@ def screening_view(*, db: Database, actor: Actor, patient_id: int) -> dict[str, 
             .limit(10)
         ).all()
         answers = latest_answers(s, patient_id)
-        screening = latest_vitals(s, patient_id, context="screening")
+        screening = sessions.latest_vitals(s, patient_id, context="screening")
         current = current_evaluation(s, patient_id)
         ids = {i for r in rows for i in (r.evaluated_by, r.reviewed_by) if i is not None}
         names = {u.id: u.display_name for u in s.scalars(select(User).where(User.id.in_(ids)))} if ids else {}

@@ -5,6 +5,13 @@ Other capabilities use measurement only through the names below.
 
 from ketacare.services.measurement.reminders import SmtpNotConfigured, send_reminders
 from ketacare.services.measurement.responses import latest_scores, responses_for_session
-from ketacare.services.measurement.schemas import ResponseCreate
+from ketacare.services.measurement.schemas import ResponseCreate, ScoreSummary
 
-__all__ = ["ResponseCreate", "SmtpNotConfigured", "latest_scores", "responses_for_session", "send_reminders"]
+__all__ = [
+    "ResponseCreate",
+    "ScoreSummary",
+    "SmtpNotConfigured",
+    "latest_scores",
+    "responses_for_session",
+    "send_reminders",
+]

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from sqlalchemy.orm import Session
 
 from ketacare.domain.sessions.assessments import session_assessments
+from ketacare.services.measurement import ScoreSummary
 from ketacare.services.sessions.facts import PRE_SESSION_CONTEXTS, session_scores
 from ketacare.store.tables.sessions import InfusionSession
 
@@ -16,14 +17,12 @@ def assessment_status(s: Session, sess: InfusionSession) -> list[dict[str, Any]]
     """Return each scheduled assessment of the session with its latest result for this session, or due.
 
     Before-session assessments count in any pre-session context (as the pre-check guard does); the others in
-    any context linked to the session. Empty when questionnaires (issue #4) are not installed.
+    any context linked to the session.
     """
     any_context = session_scores(s, sess)
-    if any_context is None:
-        return []
-    pre: dict[str, Any] = {}
+    pre: dict[str, ScoreSummary] = {}
     for ctx in ("pre_session", "baseline"):
-        for iid, r in (session_scores(s, sess, ctx) or {}).items():
+        for iid, r in session_scores(s, sess, ctx).items():
             if iid not in pre or r.answered_at > pre[iid].answered_at:
                 pre[iid] = r
     out = []

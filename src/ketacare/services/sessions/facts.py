@@ -1,20 +1,16 @@
-"""Assemble the facts the session guards read, from this module's tables and from other capabilities.
+"""Assemble the facts the session guards read, from this capability's tables and from other capabilities.
 
-Other capabilities are looked up lazily: dose orders (issue #6, `services.dose_orders.usable_order`),
-questionnaires (issue #4, `services.measurement.responses_for_session`) and eligibility evaluations (issue #5).
-When a module or its table is not present yet, the fact is ABSENT (its guard fails) and a note names what is
-missing; it is never treated as passed.
+Other capabilities are read through their packages: the usable dose order (`dosing`), questionnaire results
+(`measurement`) and the standing eligibility evaluation (`eligibility`). When one is missing, the fact is ABSENT
+(its guard fails) and a note says what is missing; it is never treated as passed. A database error raises.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from ketacare.domain.sessions import SessionFacts, VitalSigns
@@ -24,6 +20,8 @@ from ketacare.domain.sessions.assessments import (
     sedation_resolved,
 )
 from ketacare.domain.sessions.session import default_session_rules
+from ketacare.services import dosing, eligibility, measurement
+from ketacare.services.measurement import ScoreSummary
 from ketacare.store.tables import Patient
 from ketacare.store.tables.sessions import InfusionSession, SessionAlert, VitalSign
 
@@ -34,40 +32,12 @@ PRE_SESSION_CONTEXTS = frozenset({"pre_session", "pre-session", "presession", "b
 
 @dataclass
 class FactsReport:
-    """The guard facts plus, per guard id, a note on why a fact is absent (module not installed, ...)."""
+    """The guard facts plus, per guard id, a note on why a fact is absent, and what satisfied each discharge
+    guard (an instrument result or the nurse's confirmation)."""
 
     facts: SessionFacts
     notes: dict[str, str] = field(default_factory=dict)
-    order: dict[str, Any] | None = None
-    # discharge guard id -> what satisfied it: an instrument result or the nurse's confirmation
     evidence: dict[str, str] = field(default_factory=dict)
-
-
-def _optional(module: str, name: str):
-    """Return `module.name` or None when that capability is not installed on this branch yet."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    return getattr(mod, name, None)
-
-
-def _get(obj: Any, *names: str) -> Any:
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return None
-
-
-def _call_safely(s: Session, fn, *args) -> tuple[bool, Any]:
-    """Call another capability's reader in a savepoint; (False, error) when its table is not there yet."""
-    try:
-        with s.begin_nested():
-            return True, fn(s, *args)
-    except (OperationalError, ProgrammingError) as e:
-        return False, e
 
 
 def vitals_of(row: VitalSign | None) -> VitalSigns | None:
@@ -99,84 +69,47 @@ def _current_row(s: Session, sess: InfusionSession) -> VitalSign | None:
 
 
 def _order_facts(s: Session, sess: InfusionSession, report: FactsReport) -> tuple[bool, bool]:
-    usable_order = _optional("ketacare.services.dosing.orders", "usable_order")
-    if usable_order is None:
-        note = "dose orders (issue #6) are not installed yet, so no signed order can be found"
-        report.notes["dose_order_signed"] = report.notes["dose_order_double_checked"] = note
-        return False, False
-    ok, order = _call_safely(s, usable_order, sess.patient_id)
-    if not ok:
-        note = "the dose_orders table is not present in this database yet"
-        report.notes["dose_order_signed"] = report.notes["dose_order_double_checked"] = note
-        return False, False
+    order = dosing.usable_order(s, sess.patient_id)
     if order is None:
         report.notes["dose_order_signed"] = "no usable (signed, double-checked, current) dose order"
         return False, False
-    if sess.dose_order_id is not None and _get(order, "id") not in (None, sess.dose_order_id):
+    if sess.dose_order_id is not None and order.id != sess.dose_order_id:
         report.notes["dose_order_signed"] = (
-            f"the usable order is #{_get(order, 'id')}, not the order #{sess.dose_order_id} on this session"
+            f"the usable order is #{order.id}, not the order #{sess.dose_order_id} on this session"
         )
         return False, False
-    signed = _get(order, "signed_at", "signed")
-    checked = _get(order, "double_checked_at", "double_checked")
-    report.order = {
-        "id": _get(order, "id"),
-        "dose_mg": _get(order, "dose_mg"),
-        "concentration_mg_per_ml": _get(order, "final_concentration_mg_per_ml", "concentration_mg_per_ml"),
-        "duration_min": _get(order, "duration_min"),
-        "weight_kg": _get(order, "dosing_weight_kg", "weight_kg"),
+    return order.signed_at is not None, order.double_checked_at is not None
+
+
+def _questionnaire_facts(s: Session, sess: InfusionSession) -> tuple[bool, bool]:
+    ids = {
+        r.instrument_id
+        for r in measurement.responses_for_session(s, sess.id)
+        if r.context in PRE_SESSION_CONTEXTS
     }
-    return bool(signed), bool(checked)
-
-
-def _questionnaire_facts(s: Session, sess: InfusionSession, report: FactsReport) -> tuple[bool, bool]:
-    responses_for_session = _optional("ketacare.services.measurement.responses", "responses_for_session")
-    if responses_for_session is None:
-        note = "questionnaires (issue #4) are not installed yet"
-        report.notes["questionnaires_done"] = note
-        return False, False
-    ok, rows = _call_safely(s, responses_for_session, sess.id)
-    if not ok:
-        report.notes["questionnaires_done"] = "the questionnaire_responses table is not present yet"
-        return False, False
-    ids = set()
-    for r in rows or ():
-        ctx = _get(r, "context")
-        if ctx is not None and str(ctx) not in PRE_SESSION_CONTEXTS:
-            continue
-        ids.add(str(_get(r, "instrument_id", "instrument") or ""))
     return bool(ids & ANXIETY_SCALES), CSSRS in ids
 
 
-def session_scores(s: Session, sess: InfusionSession, context: str | None = None) -> dict[str, Any] | None:
+def session_scores(s: Session, sess: InfusionSession, context: str | None = None) -> dict[str, ScoreSummary]:
     """Return the newest response per instrument linked to this session (optionally one context), keyed by
-    instrument id; None when questionnaires (issue #4) are not installed or their table is absent."""
-    latest = _optional("ketacare.services.measurement.responses", "latest_scores")
-    if latest is None:
-        return None
-    ok, rows = _call_safely(
-        s, lambda s_, pid, sid: latest(s_, pid, session_id=sid, context=context), sess.patient_id, sess.id
-    )
-    if not ok:
-        return None
-    return {str(_get(r, "instrument_id")): r for r in rows or ()}
+    instrument id."""
+    rows = measurement.latest_scores(s, sess.patient_id, session_id=sess.id, context=context)
+    return {r.instrument_id: r for r in rows}
 
 
-def _result(r: Any, name: str) -> str:
-    at = _get(r, "answered_at")
-    when = f" at {at:%H:%M} UTC" if isinstance(at, datetime) else ""
-    return f"{name} {_get(r, 'total'):g}{when} (response #{_get(r, 'response_id')})"
+def _result(r: ScoreSummary, name: str) -> str:
+    return f"{name} {r.total:g} at {r.answered_at:%H:%M} UTC (response #{r.response_id})"
 
 
 def _discharge_facts(s: Session, sess: InfusionSession, report: FactsReport) -> tuple[int | None, bool, bool]:
     """Return (aldrete score, sedation resolved, dissociation resolved) from this session's instrument results
     or the nurse's confirmations, whichever satisfies the guard; say which in `report.evidence`."""
-    scores = session_scores(s, sess) or {}
+    scores = session_scores(s, sess)
     crit = discharge_criteria()
 
     def total(iid: str) -> float | None:
         r = scores.get(iid)
-        return None if r is None else _get(r, "total")
+        return None if r is None else r.total
 
     threshold = default_session_rules().settings.aldrete_min_score
     inst, nurse = total("aldrete"), sess.aldrete_score
@@ -220,25 +153,13 @@ def _discharge_facts(s: Session, sess: InfusionSession, report: FactsReport) -> 
     return aldrete, sedation, dissociation
 
 
-def _eligibility_fact(s: Session, sess: InfusionSession, report: FactsReport, now: datetime) -> bool:
-    current = _optional("ketacare.services.eligibility.screening", "current_evaluation")
-    if current is None:
-        report.notes["eligibility_current"] = "eligibility evaluations (issue #5) are not installed yet"
-        return False
-    ok, ev = _call_safely(s, current, sess.patient_id)
-    if not ok:
-        report.notes["eligibility_current"] = "the eligibility evaluations table is not present yet"
-        return False
+def _eligibility_fact(s: Session, sess: InfusionSession, report: FactsReport) -> bool:
+    ev = eligibility.current_evaluation(s, sess.patient_id)
     if ev is None:
         report.notes["eligibility_current"] = "no accepted, current eligibility evaluation"
         return False
-    decide = _optional("ketacare.services.eligibility.screening", "effective_decision")
-    eligible = _optional("ketacare.services.eligibility.screening", "ELIGIBLE") or (
-        "eligible",
-        "eligible_with_cautions",
-    )
-    decision = decide(ev) if decide is not None else _get(ev, "effective_decision", "decision")
-    if decision not in eligible:
+    decision = eligibility.effective_decision(ev)
+    if decision not in eligibility.ELIGIBLE:
         report.notes["eligibility_current"] = f"the standing evaluation's decision is {decision!r}"
         return False
     return True
@@ -259,7 +180,7 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
     """Return every fact the session's guards read, at `now`."""
     report = FactsReport(SessionFacts())
     signed, checked = _order_facts(s, sess, report)
-    anxiety, cssrs = _questionnaire_facts(s, sess, report)
+    anxiety, cssrs = _questionnaire_facts(s, sess)
     last = s.scalar(
         select(func.max(InfusionSession.infusion_started_at)).where(
             InfusionSession.patient_id == sess.patient_id,
@@ -294,7 +215,7 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
     report.facts = SessionFacts(
         product=sess.product,  # type: ignore[arg-type]
         consent_on_file=bool(sess.consent_confirmed),
-        eligibility_current=_eligibility_fact(s, sess, report, now),
+        eligibility_current=_eligibility_fact(s, sess, report),
         dose_order_signed=signed,
         dose_order_double_checked=checked,
         baseline_vitals=vitals_of(base),
