@@ -43,13 +43,12 @@ def _session_filler(personas) -> int:
     from ketacare.services.sessions.schemas import SessionCreate
 
     return workflow.create_session(db=personas.db, actor=personas["nurse"],
-                                   data=SessionCreate(patient_id=personas.patient_a, chair="Chair 1"))["id"]
+                                   data=SessionCreate(patient_id=personas.patient_a, chair="Chair 1")).id
 
 
 def _rescue_fillers(personas, session_id: int) -> dict[str, str]:
     """A rescue formulary entry (added by the prescriber) and a side effect in the filler session."""
-    from ketacare.services.sessions import formulary
-    from ketacare.services.sessions import side_effects
+    from ketacare.services.sessions import formulary, side_effects
     from ketacare.services.sessions.schemas import SideEffectCreate
 
     entry = formulary.add_entry(db=personas.db, actor=personas["prescriber"], data=formulary.FormularyEntryIn(
@@ -57,7 +56,7 @@ def _rescue_fillers(personas, session_id: int) -> dict[str, str]:
         max_doses_per_session=2, approved_by="Dr Test", source="test"))
     se = side_effects.add_side_effect(db=personas.db, actor=personas["nurse"], session_id=session_id,
                                       data=SideEffectCreate(type="nausea", grade=1))
-    return {"entry_id": str(entry.id), "side_effect_id": str(se["id"])}
+    return {"entry_id": str(entry.id), "side_effect_id": str(se.id)}
 
 
 def _fill(path: str, fillers: dict[str, str]) -> str:

@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.services.errors import Conflict, Forbidden
-from ketacare.services.sessions import formulary
-from ketacare.services.sessions import record, side_effects
+from ketacare.services.sessions import formulary, record, side_effects
 from ketacare.services.sessions.formulary import (
     FormularyEntryIn,
     FormularyEntryUpdate,
@@ -135,7 +134,7 @@ def _side_effect(personas, sid, type_="nausea", onset=None):
     return side_effects.add_side_effect(
         db=personas.db, actor=personas["nurse"], session_id=sid,
         data=SideEffectCreate(type=type_, grade=2, onset_at=onset),
-    )["id"]  # fmt: skip
+    ).id  # fmt: skip
 
 
 def _give(personas, sid, entry_id, dose, unit="mg", **kw):
@@ -178,7 +177,7 @@ def test_a_rescue_dose_is_checked_against_the_entry_and_refused_beyond_the_sessi
     assert exc.value.field == "dose" and "already 2 dose(s) this session; limit 2" in exc.value.message
     assert _count(personas.db, RescueGivenRow) == 2
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
-    assert [(r["drug"], r["dose_mg"], r["side_effect_id"]) for r in v["rescue"]] == [
+    assert [(r.drug, r.dose_mg, r.side_effect_id) for r in v.rescue] == [
         ("ondansetron", 4, se), ("ondansetron", 6, None),
     ]  # fmt: skip
     given = _audit(personas.db, "rescue_medication")
@@ -238,7 +237,7 @@ def test_a_side_effect_is_marked_resolved_with_time_and_how_once(personas, fake_
         resolve()
     assert "already marked resolved" in exc.value.message
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
-    assert v["side_effects"][0]["resolution"] == "settled with reassurance, no drug"
+    assert v.side_effects[0].resolution == "settled with reassurance, no drug"
     with pytest.raises(Forbidden):
         formulary.resolve_side_effect(
             db=personas.db, actor=personas["frontdesk"], session_id=sid, side_effect_id=se,

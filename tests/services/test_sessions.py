@@ -104,7 +104,7 @@ def _new(personas, product="racemic_ketamine"):
             planned_duration_min=40,
             concentration_mg_per_ml=1.0,
         ),
-    )["id"]
+    ).id
 
 
 def _ready(personas, sid, fake_clock):
@@ -116,7 +116,7 @@ def _ready(personas, sid, fake_clock):
         actor=personas["nurse"],
         session_id=sid,
         data=SessionChecks(
-            version=v["version"],
+            version=v.version,
             consent_confirmed=True,
             escort_confirmed=True,
             pregnancy_test_negative=True,
@@ -182,7 +182,7 @@ def test_an_override_needs_a_reason_and_an_allowed_role_and_is_audited(personas,
     r = _ev(personas, sid, "pass_prechecks", override=ov)  # nurse: not an allowed role
     assert not r.allowed and "not allowed" in r.failed_guards[0].message
     r = _ev(personas, sid, "pass_prechecks", who="prescriber", override=ov)
-    assert r.allowed and r.overrides_used[0]["role"] == "prescriber"
+    assert r.allowed and r.overrides_used[0].role == "prescriber"
     with pytest.raises(ValidationError):
         OverrideIn(guard_ids=["eligibility_current"], reason="  ")
     with personas.db.session() as s:
@@ -294,8 +294,8 @@ def test_186_over_104_held_raises_one_alert_and_the_acknowledgement_records_who_
         alert_id=a.id,
         data=AlertAck(action_taken="rechecked: 184/102, prescriber called"),
     )
-    assert acked["acknowledged_by"] == "nurse" and acked["action_taken"].startswith("rechecked")
-    assert acked["status"] == "acknowledged"
+    assert acked.acknowledged_by == "nurse" and acked.action_taken.startswith("rechecked")
+    assert acked.status == "acknowledged"
     with pytest.raises(InvalidValue):
         session_alerts.acknowledge_alert(
             db=personas.db,
@@ -346,13 +346,13 @@ def _to_discharge(personas, sid, fake_clock, capabilities):
         data=VitalIn(sbp=128, dbp=80, hr=74, spo2=98, rr=14),
     )
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
-    assert v["dose"]["delivered_mg"] == pytest.approx(35.0)
+    assert v.dose.delivered_mg == pytest.approx(35.0)
     workflow.update_checks(
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
         data=SessionChecks(
-            version=v["version"],
+            version=v.version,
             aldrete_score=10,
             dissociation_resolved=True,
             sedation_resolved=True,
@@ -370,7 +370,7 @@ def test_signing_stores_the_canonical_digest_and_later_changes_are_addenda(
     _to_discharge(personas, sid, fake_clock, capabilities)
     a = record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
     b = record.sign_session(db=personas.db, actor=personas["prescriber"], session_id=sid, data=SignRequest())
-    assert a["sha256"] == b["sha256"] and len(a["sha256"]) == 64
+    assert a.sha256 == b.sha256 and len(a.sha256) == 64
     with pytest.raises(InvalidValue):
         record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
@@ -379,7 +379,7 @@ def test_signing_stores_the_canonical_digest_and_later_changes_are_addenda(
             db=personas.db,
             actor=personas["nurse"],
             session_id=sid,
-            data=SessionChecks(version=v["version"], aldrete_score=9),
+            data=SessionChecks(version=v.version, aldrete_score=9),
         )
     with pytest.raises(InvalidValue):
         vitals.record_session_reading(
@@ -391,13 +391,13 @@ def test_signing_stores_the_canonical_digest_and_later_changes_are_addenda(
         session_id=sid,
         data=AddendumCreate(text="Patient phoned next day: well, no nausea."),
     )
-    assert add["prev_sha256"] == a["sha256"]
+    assert add.prev_sha256 == a.sha256
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
-    assert v["verification"]["intact"] and v["addenda"][0]["text"].startswith("Patient phoned")
+    assert v.verification.intact and v.addenda[0].text.startswith("Patient phoned")
     with personas.db.session() as s:  # someone edits a stored reading behind the application's back
         s.execute(update(VitalSign).where(VitalSign.session_id == sid).values(sbp_mmhg=110))
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
-    assert not v["verification"]["intact"]
+    assert not v.verification.intact
 
 
 def test_screening_vitals_are_kept_for_the_eligibility_evaluation(personas, fake_clock):
@@ -433,7 +433,7 @@ def _started_for(personas, fake_clock, patient_id):
             planned_duration_min=40,
             concentration_mg_per_ml=1.0,
         ),
-    )["id"]
+    ).id
     _start(personas, sid, fake_clock)
     return sid
 
@@ -617,7 +617,7 @@ def _in_recovery(personas, sid, fake_clock):
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
-        data=SessionChecks(version=v["version"], escort_present=True),
+        data=SessionChecks(version=v.version, escort_present=True),
     )
 
 
@@ -639,12 +639,12 @@ def test_discharge_assessments_entered_for_the_session_satisfy_the_discharge_che
     sid = _new(personas)
     _in_recovery(personas, sid, fake_clock)
     listed = {
-        a["id"]: a
-        for a in record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)["assessments"]
+        a.id: a
+        for a in record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).assessments
     }
     assert set(listed) == {"anxiety_scale", "cssrs", "cadss6", "moaas", "aldrete"}
-    assert all(a["status"] == "due" for a in listed.values())
-    assert listed["aldrete"]["entry_url"] == (
+    assert all(a.status == "due" for a in listed.values())
+    assert listed["aldrete"].entry_url == (
         f"/patients/{personas.patient_a}/questionnaires/aldrete?session_id={sid}&context=post_session"
     )
     r = _ev(personas, sid, "discharge")
@@ -664,10 +664,10 @@ def test_discharge_assessments_entered_for_the_session_satisfy_the_discharge_che
     fake_clock.advance(10)
     _rate(personas, sid, "moaas", [5], "post_session")  # fully alert now
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
-    listed = {a["id"]: a for a in v["assessments"]}
-    assert listed["moaas"]["status"] == "done" and listed["moaas"]["total"] == 5
-    assert listed["cadss6"]["total"] == 1 and listed["aldrete"]["total"] == 10
-    assert listed["cssrs"]["status"] == "due"  # the pre-session stand-ins are not stored responses
+    listed = {a.id: a for a in v.assessments}
+    assert listed["moaas"].status == "done" and listed["moaas"].total == 5
+    assert listed["cadss6"].total == 1 and listed["aldrete"].total == 10
+    assert listed["cssrs"].status == "due"  # the pre-session stand-ins are not stored responses
     assert _ev(personas, sid, "discharge").allowed
     with personas.db.session() as s:
         ev = s.scalars(
@@ -696,15 +696,15 @@ def test_a_nurse_confirmation_still_satisfies_the_discharge_checks_and_the_recor
         db=personas.db,
         actor=personas["nurse"],
         session_id=sid,
-        data=SessionChecks(version=v["version"], dissociation_resolved=True, sedation_resolved=True),
+        data=SessionChecks(version=v.version, dissociation_resolved=True, sedation_resolved=True),
     )
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
-    assert v["guards"]["evidence"] == {
-        "aldrete_at_threshold": v["guards"]["evidence"]["aldrete_at_threshold"],
+    assert v.guards.evidence == {
+        "aldrete_at_threshold": v.guards.evidence["aldrete_at_threshold"],
         "sedation_resolved": "nurse confirmation",
         "dissociation_resolved": "nurse confirmation",
     }
-    assert v["guards"]["evidence"]["aldrete_at_threshold"].startswith("instrument: Modified Aldrete 9")
+    assert v.guards.evidence["aldrete_at_threshold"].startswith("instrument: Modified Aldrete 9")
     assert _ev(personas, sid, "discharge").allowed
 
 
@@ -728,6 +728,6 @@ def test_opening_the_board_is_in_each_patients_access_log(personas, fake_clock, 
 
     sid = _started_for(personas, fake_clock, personas.patient_a)
     chairs = board.board_snapshot(db=personas.db, actor=personas["nurse"])
-    assert [c["session_id"] for c in chairs] == [sid]
+    assert [c.session_id for c in chairs] == [sid]
     log = audit_views.access_log(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a)
     assert any(e.resource_type == "session_board" and e.actor_username == "nurse" for e in log)

@@ -8,17 +8,27 @@ from fastapi.responses import JSONResponse
 
 from ketacare.api.deps import DbDep
 from ketacare.http.access import Access
+from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
 from ketacare.services.sessions import alerts, formulary, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions import board as board_reads
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
+    AddendumResult,
     AlertAck,
+    AlertRead,
     BatchResult,
+    BoardChair,
     InfusionEventCreate,
+    InfusionEventResult,
     SessionChecks,
     SessionCreate,
+    SessionDetail,
+    SessionListItem,
+    SessionSummary,
     SideEffectCreate,
+    SideEffectResult,
+    SignatureRead,
     SignRequest,
     TransitionRead,
     TransitionRequest,
@@ -30,34 +40,53 @@ from ketacare.services.sessions.schemas import (
 router = APIRouter(tags=["infusion sessions"])
 Read = Access("infusion_session", "read")
 Chart = Access("infusion_session", "chart")
+# What a write to one session can answer besides success: not signed in, role not allowed, no such session,
+# a refused field (nothing stored).
+WRITE = error_responses(401, 403, 404, 422)
+REFUSED_TRANSITION = {
+    409: {
+        "model": TransitionRead,
+        "description": "The event was refused: every failed check, nothing changed",
+    }
+}
 
 
-@router.post("/sessions", status_code=201)
+@router.post("/sessions", status_code=201, response_model=SessionSummary, responses=WRITE)
 def create_session(data: SessionCreate, db: DbDep, actor: Actor = Depends(Chart)):
     """Schedule a session (patient, chair, product, time; planned dose if known)."""
     return workflow.create_session(db=db, actor=actor, data=data)
 
 
-@router.get("/sessions")
+@router.get("/sessions", response_model=list[SessionListItem], responses=error_responses(401, 403))
 def list_sessions(db: DbDep, state: str | None = None, actor: Actor = Depends(Read)):
     """List sessions, newest first; `state=infusing,recovery` filters."""
     states = tuple(x for x in (state or "").split(",") if x) or None
     return workflow.list_sessions(db=db, actor=actor, states=states)
 
 
-@router.get("/sessions/{session_id}")
+@router.get(
+    "/sessions/{session_id}", response_model=SessionDetail, responses=error_responses(401, 403, 404, 422)
+)
 def read_session(session_id: int, db: DbDep, actor: Actor = Depends(Read)):
     """Read a session: vitals, alerts, transitions, dose delivered vs ordered with the PK curve, guard status."""
     return record.get_session(db=db, actor=actor, session_id=session_id)
 
 
-@router.patch("/sessions/{session_id}/checks")
+@router.patch(
+    "/sessions/{session_id}/checks",
+    response_model=SessionSummary,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
 def update_checks(session_id: int, data: SessionChecks, db: DbDep, actor: Actor = Depends(Chart)):
     """Record pre-check confirmations and discharge assessments (send the version you read)."""
     return workflow.update_checks(db=db, actor=actor, session_id=session_id, data=data)
 
 
-@router.post("/sessions/{session_id}/transitions", response_model=TransitionRead)
+@router.post(
+    "/sessions/{session_id}/transitions",
+    response_model=TransitionRead,
+    responses={**WRITE, **REFUSED_TRANSITION},
+)
 def transition(session_id: int, data: TransitionRequest, db: DbDep, actor: Actor = Depends(Chart)):
     """Apply an event (check_in, pass_prechecks, start_infusion, ...). A refusal answers 409 with every failed
     check; an override names the checks and gives a reason."""
@@ -67,43 +96,54 @@ def transition(session_id: int, data: TransitionRequest, db: DbDep, actor: Actor
     return result
 
 
-@router.post("/sessions/{session_id}/infusion-events", status_code=201)
+@router.post(
+    "/sessions/{session_id}/infusion-events",
+    status_code=201,
+    response_model=InfusionEventResult,
+    responses=WRITE,
+)
 def add_infusion_event(session_id: int, data: InfusionEventCreate, db: DbDep, actor: Actor = Depends(Chart)):
     """Record a pump event; answers the dose delivered so far."""
     return pump.add_infusion_event(db=db, actor=actor, session_id=session_id, data=data)
 
 
-@router.post("/sessions/{session_id}/vitals", response_model=BatchResult, status_code=201)
+@router.post("/sessions/{session_id}/vitals", response_model=BatchResult, status_code=201, responses=WRITE)
 def add_vitals(session_id: int, data: VitalIn, db: DbDep, actor: Actor = Depends(Chart)):
     """Record one reading (nurse entry); alerts are evaluated at once."""
     return vitals.record_session_reading(db=db, actor=actor, session_id=session_id, data=data)
 
 
-@router.post("/sessions/{session_id}/vitals/batch", response_model=BatchResult)
+@router.post("/sessions/{session_id}/vitals/batch", response_model=BatchResult, responses=WRITE)
 def add_vitals_batch(session_id: int, data: VitalBatch, db: DbDep, actor: Actor = Depends(Chart)):
     """Monitor gateway: many readings, each with a client id and device time; a retried batch stores once."""
     return vitals.record_batch(db=db, actor=actor, session_id=session_id, readings=data.readings)
 
 
-@router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge")
+@router.post(
+    "/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_model=AlertRead, responses=WRITE
+)
 def acknowledge(session_id: int, alert_id: int, data: AlertAck, db: DbDep, actor: Actor = Depends(Chart)):
     """Acknowledge an alert with the action taken (who and when are recorded)."""
     return alerts.acknowledge_alert(db=db, actor=actor, session_id=session_id, alert_id=alert_id, data=data)
 
 
-@router.post("/sessions/{session_id}/side-effects", status_code=201)
+@router.post(
+    "/sessions/{session_id}/side-effects", status_code=201, response_model=SideEffectResult, responses=WRITE
+)
 def add_side_effect(session_id: int, data: SideEffectCreate, db: DbDep, actor: Actor = Depends(Chart)):
     """Record a side effect with grade (1 mild ... 5 death) and times."""
     return side_effects.add_side_effect(db=db, actor=actor, session_id=session_id, data=data)
 
 
-@router.post("/sessions/{session_id}/rescue", status_code=201)
+@router.post(
+    "/sessions/{session_id}/rescue", status_code=201, response_model=formulary.RescueRead, responses=WRITE
+)
 def give_rescue(session_id: int, data: formulary.RescueGive, db: DbDep, actor: Actor = Depends(Chart)):
     """Record a rescue dose from the clinic formulary (refused outside the entry's range or session limits)."""
     return formulary.give_rescue(db=db, actor=actor, session_id=session_id, data=data)
 
 
-@router.post("/sessions/{session_id}/sign")
+@router.post("/sessions/{session_id}/sign", response_model=SignatureRead, responses=WRITE)
 def sign(
     session_id: int, data: SignRequest, db: DbDep, actor: Actor = Depends(Access("infusion_session", "sign"))
 ):
@@ -111,19 +151,21 @@ def sign(
     return record.sign_session(db=db, actor=actor, session_id=session_id, data=data)
 
 
-@router.post("/sessions/{session_id}/addenda", status_code=201)
+@router.post(
+    "/sessions/{session_id}/addenda", status_code=201, response_model=AddendumResult, responses=WRITE
+)
 def add_addendum(session_id: int, data: AddendumCreate, db: DbDep, actor: Actor = Depends(Chart)):
     """Add a later change to a signed record (never an edit)."""
     return record.add_addendum(db=db, actor=actor, session_id=session_id, data=data)
 
 
-@router.get("/board")
+@router.get("/board", response_model=list[BoardChair], responses=error_responses(401, 403))
 def board(db: DbDep, actor: Actor = Depends(Read)):
     """Every active chair: latest vitals, trend, infusion progress, alerts, guard status."""
     return board_reads.board_snapshot(db=db, actor=actor)
 
 
-@router.post("/patients/{patient_id}/vitals", response_model=VitalRead, status_code=201)
+@router.post("/patients/{patient_id}/vitals", response_model=VitalRead, status_code=201, responses=WRITE)
 def add_patient_vitals(
     patient_id: int, data: VitalIn, db: DbDep, actor: Actor = Depends(Access("patient_clinical", "write"))
 ):
@@ -131,7 +173,11 @@ def add_patient_vitals(
     return vitals.record_patient_reading(db=db, actor=actor, patient_id=patient_id, data=data)
 
 
-@router.get("/patients/{patient_id}/vitals", response_model=list[VitalRead])
+@router.get(
+    "/patients/{patient_id}/vitals",
+    response_model=list[VitalRead],
+    responses=error_responses(401, 403, 404, 422),
+)
 def list_patient_vitals(
     patient_id: int,
     db: DbDep,

@@ -104,7 +104,7 @@ def _session(
                 concentration_mg_per_ml=conc,
                 dose_order_id=getattr(order, "id", None),
             ),
-        )["id"]
+        ).id
         workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="check_in"))
         v = record.get_session(db=db, actor=nurse, session_id=sid)
         workflow.update_checks(
@@ -112,7 +112,7 @@ def _session(
             actor=nurse,
             session_id=sid,
             data=SessionChecks(
-                version=v["version"],
+                version=v.version,
                 consent_confirmed=True,
                 escort_confirmed=True,
                 pregnancy_test_negative=True,
@@ -184,15 +184,15 @@ def _session(
         if rest:
             vitals.record_batch(db=db, actor=nurse, session_id=sid, readings=rest)
         v = record.get_session(db=db, actor=nurse, session_id=sid)
-        for a in v["alerts"]:
-            if a["status"] == "raised":
+        for a in v.alerts:
+            if a.status == "raised":
                 from ketacare.services.sessions.schemas import AlertAck
 
                 alerts.acknowledge_alert(
                     db=db,
                     actor=nurse,
                     session_id=sid,
-                    alert_id=a["id"],
+                    alert_id=a.id,
                     data=AlertAck(action_taken="rechecked, patient comfortable"),
                 )
         v = record.get_session(db=db, actor=nurse, session_id=sid)
@@ -201,7 +201,7 @@ def _session(
             actor=nurse,
             session_id=sid,
             data=SessionChecks(
-                version=v["version"],
+                version=v.version,
                 aldrete_score=10,
                 dissociation_occurred=True,
                 dissociation_resolved=True,
@@ -286,15 +286,15 @@ class LiveFeeder:
             return
         ctx = SimpleNamespace(db=self.db, staff=staff)
         nurse, prescriber = _actor(ctx, "nurse"), _actor(ctx, "prescriber")
-        d, sid = c["dose"], c["session_id"]
-        if c["state"] == "infusing" and d["planned_mg"] and d["delivered_mg"] >= d["planned_mg"] - 0.05:
+        d, sid = c.dose, c.session_id
+        if c.state == "infusing" and d.planned_mg and d.delivered_mg >= d.planned_mg - 0.05:
             pump.add_infusion_event(
                 db=self.db, actor=nurse, session_id=sid, data=InfusionEventCreate(kind="stop")
             )
             workflow.apply_event(
                 db=self.db, actor=nurse, session_id=sid, data=TransitionRequest(event="end_infusion")
             )
-        elif c["state"] == "recovery" and (c["elapsed_min"] or 0) > (d["infusing_min"] or 40) + 60:
+        elif c.state == "recovery" and (c.elapsed_min or 0) > (d.infusing_min or 40) + 60:
             reason = "Demo clinic: assessed fit for discharge (synthetic data)"
             if _override_all(self.db, prescriber, sid, "discharge", reason).allowed:
                 rng = np.random.default_rng()
@@ -307,7 +307,7 @@ class LiveFeeder:
                 _session(
                     ctx,
                     pid,
-                    c["chair"],
+                    c.chair,
                     clock.now(),
                     live=True,
                     rng=rng,
@@ -324,18 +324,18 @@ class LiveFeeder:
         now = clock.now()
         for c in chairs:
             self._advance(c)
-            if c["state"] not in ("infusing", "paused", "recovery") or c["elapsed_min"] is None:
+            if c.state not in ("infusing", "paused", "recovery") or c.elapsed_min is None:
                 continue
-            lat = c["latest"]
-            base_sbp = (c["trend"]["sbp"] or [125.0])[0]
-            f = float(rise_shape(c["elapsed_min"], 40.0, 3.0))
+            lat = c.latest
+            base_sbp = (c.trend.sbp or [125.0])[0]
+            f = float(rise_shape(c.elapsed_min, 40.0, 3.0))
             sbp = base_sbp + 14 * f + self._rng.normal(0, 3)
             dbp = min(sbp - 30, 0.62 * sbp + self._rng.normal(0, 2))
-            hr = (lat.get("hr", {}).get("value") or 75.0) + self._rng.normal(0, 1.5)
+            hr = ((lat["hr"].value if "hr" in lat else None) or 75.0) + self._rng.normal(0, 1.5)
             spo2 = min(100.0, 97.5 + self._rng.normal(0, 0.6))
             self._n += 1
             r = GatewayReading(
-                client_id=f"demo-live-{c['session_id']}-{now.timestamp():.0f}-{self._n}",
+                client_id=f"demo-live-{c.session_id}-{now.timestamp():.0f}-{self._n}",
                 measured_at=now,
                 sbp=round(sbp),
                 dbp=round(dbp),
@@ -343,6 +343,6 @@ class LiveFeeder:
                 spo2=round(spo2),
                 rr=round(14 + self._rng.normal(0, 1)),
             )
-            vitals.record_batch(db=self.db, actor=actor, session_id=c["session_id"], readings=[r])
+            vitals.record_batch(db=self.db, actor=actor, session_id=c.session_id, readings=[r])
             posted += 1
         return posted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,6 +12,7 @@ from fpdf import FPDF
 from ketacare.http.access import Access
 from ketacare.services.access import Actor
 from ketacare.services.sessions import record
+from ketacare.services.sessions.schemas import SessionDetail
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,156 +21,136 @@ def _t(x: Any) -> str:
     return str(x).encode("latin-1", "replace").decode("latin-1")
 
 
-def _hm(iso: str | None) -> str:
-    return "-" if not iso else iso[:19].replace("T", " ")
+def _hm(at: datetime | None) -> str:
+    return "-" if at is None else at.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def render_pdf(s: dict[str, Any]) -> bytes:
-    """Return the session record as PDF bytes."""
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_page()
+class _Record(FPDF):
+    """A4 with the line helpers the record uses (text limited to Latin-1)."""
+
+    def text_line(self, text: str) -> None:
+        self.cell(0, 4, _t(text), new_x="LMARGIN", new_y="NEXT")
+
+    def para(self, text: str) -> None:
+        self.multi_cell(0, 4, _t(text), new_x="LMARGIN", new_y="NEXT")
+
+    def heading(self, text: str) -> None:
+        self.ln(2)
+        self.set_font("Helvetica", "B", 11)
+        self.cell(0, 6, _t(text), new_x="LMARGIN", new_y="NEXT")
+        self.set_font("Helvetica", size=8)
+
+
+def _header(pdf: _Record, s: SessionDetail) -> None:
     pdf.set_font("Helvetica", "B", 14)
     pdf.cell(
         0,
         8,
-        _t(f"Infusion session record #{s['id']} - {s['patient']['name']} ({s['patient']['mrn']})"),
+        _t(f"Infusion session record #{s.id} - {s.patient.name} ({s.patient.mrn})"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.set_font("Helvetica", size=9)
-    lines = [
-        f"Chair {s['chair']} | product {s['product'].replace('_', ' ')} | state {s['state']} | times UTC (24 h)",
-        f"Scheduled {_hm(s['scheduled_at'])} | infusion {_hm(s['infusion_started_at'])}"
-        f" to {_hm(s['infusion_ended_at'])}"
-        f" | discharged {_hm(s['discharged_at'])}",
-    ]
-    d = s["dose"]
-    dose = f"Dose given {d['delivered_mg']:.1f} mg"
-    if d.get("planned_mg"):
-        dose += f" of {d['planned_mg']:g} mg ordered"
-    if d.get("delivered_mg_per_kg") is not None:
-        dose += f" ({d['delivered_mg_per_kg']:.3f} mg/kg)"
-    lines.append(dose)
-    for line in lines:
+    d = s.dose
+    dose = f"Dose given {d.delivered_mg:.1f} mg"
+    if d.planned_mg:
+        dose += f" of {d.planned_mg:g} mg ordered"
+    if d.delivered_mg_per_kg is not None:
+        dose += f" ({d.delivered_mg_per_kg:.3f} mg/kg)"
+    for line in (
+        f"Chair {s.chair} | product {s.product.replace('_', ' ')} | state {s.state} | times UTC (24 h)",
+        f"Scheduled {_hm(s.scheduled_at)} | infusion {_hm(s.infusion_started_at)}"
+        f" to {_hm(s.infusion_ended_at)}"
+        f" | discharged {_hm(s.discharged_at)}",
+        dose,
+    ):
         pdf.cell(0, 5, _t(line), new_x="LMARGIN", new_y="NEXT")
 
-    def heading(text: str) -> None:
-        pdf.ln(2)
-        pdf.set_font("Helvetica", "B", 11)
-        pdf.cell(0, 6, _t(text), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", size=8)
 
-    heading("Workflow (every transition, refusals and overrides)")
-    for t in s["transitions"]:
+def _workflow(pdf: _Record, s: SessionDetail) -> None:
+    pdf.heading("Workflow (every transition, refusals and overrides)")
+    for t in s.transitions:
         extra = ""
-        if t["overrides"]:
+        if t.overrides:
             extra = " OVERRIDE " + "; ".join(
-                f"{o['guard_id']} by {o['by']} ({o['role']}): {o['reason']}" for o in t["overrides"]
+                f"{o['guard_id']} by {o['by']} ({o['role']}): {o['reason']}" for o in t.overrides
             )
-        if not t["allowed"]:
-            extra = " REFUSED: " + "; ".join(g["id"] for g in t["failed_guards"])
-        pdf.multi_cell(
-            0,
-            4,
-            _t(f"{_hm(t['at'])}  {t['event']} {t['from']} -> {t['to']} by {t['by']} ({t['role']}){extra}"),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-    heading("Vital signs (device time; BP mmHg, HR /min, SpO2 %, RR /min)")
+        if not t.allowed:
+            extra = " REFUSED: " + "; ".join(g["id"] for g in t.failed_guards)
+        pdf.para(f"{_hm(t.at)}  {t.event} {t.from_} -> {t.to} by {t.by} ({t.role}){extra}")
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:g}"
+
+
+def _vitals(pdf: _Record, s: SessionDetail) -> None:
+    pdf.heading("Vital signs (device time; BP mmHg, HR /min, SpO2 %, RR /min)")
     with pdf.table(col_widths=(34, 22, 16, 16, 16, 20, 18), text_align="LEFT", line_height=4) as table:
         table.row(["Device time", "BP", "HR", "SpO2", "RR", "Context", "Source"])
-        for v in s["vitals"]:
-            bp = f"{v['sbp']:g}/{v['dbp']:g}" if v["sbp"] is not None else ""
-            table.row(
-                [_hm(v["measured_at"]), bp]
-                + [("" if v[k] is None else f"{v[k]:g}") for k in ("hr", "spo2", "rr")]
-                + [v["context"], v["source"]]
-            )
-    heading("Alerts")
-    for a in s["alerts"] or [{"title": "none"}]:
-        if "priority" not in a:
-            pdf.cell(0, 4, "None.", new_x="LMARGIN", new_y="NEXT")
-            continue
+        for v in s.vitals:
+            bp = f"{v.sbp:g}/{v.dbp:g}" if v.sbp is not None and v.dbp is not None else ""
+            table.row([_hm(v.measured_at), bp, _num(v.hr), _num(v.spo2), _num(v.rr), v.context, v.source])
+
+
+def _alerts(pdf: _Record, s: SessionDetail) -> None:
+    pdf.heading("Alerts")
+    if not s.alerts:
+        pdf.text_line("None.")
+    for a in s.alerts:
         ack = (
-            f"; acknowledged by {a['acknowledged_by']} {_hm(a['acknowledged_at'])}: {a['action_taken']}"
-            if a["acknowledged_at"]
+            f"; acknowledged by {a.acknowledged_by} {_hm(a.acknowledged_at)}: {a.action_taken}"
+            if a.acknowledged_at
             else ""
         )
-        res = f"; resolved {_hm(a['resolved_at'])}: {a['resolution']}" if a["resolved_at"] else ""
-        pdf.multi_cell(
-            0,
-            4,
-            _t(f"[{a['priority'].upper()}] {a['title']} - {a['trigger']} - advised: {a['advice']}{ack}{res}"),
-            new_x="LMARGIN",
-            new_y="NEXT",
+        res = f"; resolved {_hm(a.resolved_at)}: {a.resolution}" if a.resolved_at else ""
+        pdf.para(f"[{a.priority.upper()}] {a.title} - {a.trigger} - advised: {a.advice}{ack}{res}")
+
+
+def _pump_and_side_effects(pdf: _Record, s: SessionDetail) -> None:
+    pdf.heading("Pump events")
+    for e in s.infusion_events:
+        rate = f" {e.rate_ml_per_h:g} mL/h" if e.rate_ml_per_h is not None else ""
+        bolus = f" {e.bolus_mg:g} mg" if e.bolus_mg else ""
+        pdf.text_line(f"{_hm(e.at)}  {e.kind}{rate}{bolus}")
+    pdf.heading("Side effects and rescue medication")
+    for x in s.side_effects:
+        resolved = (
+            f" resolved {_hm(x.resolved_at)}" + (f": {x.resolution}" if x.resolution else "")
+            if x.resolved_at
+            else " not resolved"
         )
-    heading("Pump events")
-    for e in s["infusion_events"]:
-        rate = f" {e['rate_ml_per_h']:g} mL/h" if e["rate_ml_per_h"] is not None else ""
-        bolus = f" {e['bolus_mg']:g} mg" if e["bolus_mg"] else ""
-        pdf.cell(0, 4, _t(f"{_hm(e['at'])}  {e['kind']}{rate}{bolus}"), new_x="LMARGIN", new_y="NEXT")
-    heading("Side effects and rescue medication")
-    for x in s["side_effects"]:
-        pdf.cell(
-            0,
-            4,
-            _t(
-                f"{x['type']} grade {x['grade']} ({x['grade_label']}) onset {_hm(x['onset_at'])}"
-                + (
-                    f" resolved {_hm(x['resolved_at'])}" + (f": {x['resolution']}" if x.get("resolution") else "")
-                    if x["resolved_at"]
-                    else " not resolved"
-                )
-            ),
-            new_x="LMARGIN",
-            new_y="NEXT",
+        pdf.text_line(f"{x.type} grade {x.grade} ({x.grade_label}) onset {_hm(x.onset_at)}{resolved}")
+    for r in s.rescue:
+        pdf.text_line(
+            f"{r.drug} {r.dose_mg:g} mg {r.route} for {r.indication} at {_hm(r.given_at)} by {r.by}"
         )
-    for r in s["rescue"]:
-        pdf.cell(
-            0,
-            4,
-            _t(
-                f"{r['drug']} {r['dose_mg']:g} mg {r['route']} for {r['indication']}"
-                f" at {_hm(r['given_at'])} by {r['by']}"
-            ),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-    if s.get("rems_missing") is not None:
-        heading("Esketamine REMS monitoring form")
-        msgs = [m["message"] for m in s["rems_missing"]] or ["Complete."]
-        for m in msgs:
-            pdf.multi_cell(0, 4, _t(m), new_x="LMARGIN", new_y="NEXT")
-    heading("Signatures (SHA-256 of the canonical record)")
-    for g in s["signatures"] or [{"none": True}]:
-        if "none" in g:
-            pdf.cell(0, 4, "Not signed.", new_x="LMARGIN", new_y="NEXT")
-            continue
-        pdf.multi_cell(
-            0,
-            4,
-            _t(f"{g['role']}: {g['by']} at {_hm(g['signed_at'])}  {g['sha256']}"),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-    v = s["verification"]
-    if v["signed"]:
-        pdf.cell(
-            0,
-            4,
-            _t("Record intact." if v["intact"] else "WARNING: " + "; ".join(v["problems"])),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-    for a in s["addenda"]:
-        pdf.multi_cell(
-            0,
-            4,
-            _t(f"Addendum {_hm(a['at'])} by {a['by']} ({a['role']}): {a['text']}  [{a['sha256']}]"),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+    if s.rems_missing is not None:
+        pdf.heading("Esketamine REMS monitoring form")
+        for m in [m.message for m in s.rems_missing] or ["Complete."]:
+            pdf.para(m)
+
+
+def _signatures(pdf: _Record, s: SessionDetail) -> None:
+    pdf.heading("Signatures (SHA-256 of the canonical record)")
+    if not s.signatures:
+        pdf.text_line("Not signed.")
+    for g in s.signatures:
+        pdf.para(f"{g.role}: {g.by} at {_hm(g.signed_at)}  {g.sha256}")
+    v = s.verification
+    if v.signed:
+        pdf.text_line("Record intact." if v.intact else "WARNING: " + "; ".join(v.problems))
+    for a in s.addenda:
+        pdf.para(f"Addendum {_hm(a.at)} by {a.by} ({a.role}): {a.text}  [{a.sha256}]")
+
+
+def render_pdf(s: SessionDetail) -> bytes:
+    """Return the session record as PDF bytes."""
+    pdf = _Record(format="A4")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    for section in (_header, _workflow, _vitals, _alerts, _pump_and_side_effects, _signatures):
+        section(pdf, s)
     return bytes(pdf.output())
 
 

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
 
 from sqlalchemy import bindparam, or_, select, text, true
 from sqlalchemy.orm import Session
@@ -24,10 +23,11 @@ from ketacare.services import clock
 from ketacare.services.access import Actor, system_actor
 from ketacare.services.errors import NotFound
 from ketacare.services.sessions import bus as board_bus
-from ketacare.services.sessions.common import board_changes, iso, open_session
+from ketacare.services.sessions.common import board_changes, open_session
 from ketacare.services.sessions.facts import baseline_row, vitals_of
 from ketacare.services.sessions.schemas import (
     AlertAck,
+    AlertRead,
 )
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -40,30 +40,30 @@ from ketacare.store.tables.sessions import (
 )
 
 
-def alert_read(a: SessionAlert) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "rule_id": a.rule_id,
-        "priority": a.priority,
-        "title": a.title,
-        "advice": a.advice,
-        "actions": list(a.actions or []),
-        "trigger": a.trigger,
-        "source": a.source,
-        "raised_at": iso(a.raised_at),
-        "acknowledged_by": a.acknowledged_by_name,
-        "acknowledged_at": iso(a.acknowledged_at),
-        "action_taken": a.action_taken,
-        "resolved_at": iso(a.resolved_at),
-        "resolution": a.resolution,
-        "status": "resolved" if a.resolved_at else ("acknowledged" if a.acknowledged_at else "raised"),
-        "version": a.version,
-    }
+def alert_read(a: SessionAlert) -> AlertRead:
+    return AlertRead(
+        id=a.id,
+        rule_id=a.rule_id,
+        priority=a.priority,
+        title=a.title,
+        advice=a.advice,
+        actions=list(a.actions or []),
+        trigger=a.trigger,
+        source=a.source,
+        raised_at=a.raised_at,
+        acknowledged_by=a.acknowledged_by_name,
+        acknowledged_at=a.acknowledged_at,
+        action_taken=a.action_taken,
+        resolved_at=a.resolved_at,
+        resolution=a.resolution,
+        status="resolved" if a.resolved_at else ("acknowledged" if a.acknowledged_at else "raised"),
+        version=a.version,
+    )
 
 
 def acknowledge_alert(
     *, db: Database, actor: Actor, session_id: int, alert_id: int, data: AlertAck
-) -> dict[str, Any]:
+) -> AlertRead:
     """Acknowledge a raised alert: records who and what was done; it stays visible until resolved."""
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id)

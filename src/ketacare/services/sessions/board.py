@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,8 +10,9 @@ from sqlalchemy.orm import Session
 from ketacare.services import clock
 from ketacare.services.access import Actor
 from ketacare.services.sessions.alerts import alert_read
-from ketacare.services.sessions.common import iso, patient_label
+from ketacare.services.sessions.common import patient_label
 from ketacare.services.sessions.pump import dose_summary
+from ketacare.services.sessions.schemas import BoardChair, ChairTrend, LatestValue
 from ketacare.services.sessions.workflow import guard_status
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -26,7 +26,7 @@ from ketacare.store.tables.sessions import (
 ACTIVE_STATES = ("checked_in", "prechecks_passed", "infusing", "paused", "recovery")
 
 
-def _chair(s: Session, sess: InfusionSession, p: Patient, now: datetime) -> dict[str, Any]:
+def _chair(s: Session, sess: InfusionSession, p: Patient, now: datetime) -> BoardChair:
     recent = list(
         s.scalars(
             select(VitalSign)
@@ -35,7 +35,7 @@ def _chair(s: Session, sess: InfusionSession, p: Patient, now: datetime) -> dict
             .limit(20)
         )
     )[::-1]
-    latest: dict[str, Any] = {}
+    latest: dict[str, LatestValue] = {}
     for v in recent:
         for key, col in (
             ("sbp", "sbp_mmhg"),
@@ -46,7 +46,7 @@ def _chair(s: Session, sess: InfusionSession, p: Patient, now: datetime) -> dict
         ):
             val = getattr(v, col)
             if val is not None:
-                latest[key] = {"value": val, "at": iso(v.measured_at)}
+                latest[key] = LatestValue(value=val, at=v.measured_at)
     alerts = [
         alert_read(a)
         for a in s.scalars(
@@ -56,34 +56,35 @@ def _chair(s: Session, sess: InfusionSession, p: Patient, now: datetime) -> dict
         )
     ]
     order = {"high": 0, "medium": 1, "low": 2}
-    alerts.sort(key=lambda a: (order.get(a["priority"], 3), a["status"] != "raised"))
+    alerts.sort(key=lambda a: (order.get(a.priority, 3), a.status != "raised"))
     elapsed = (
         None
         if sess.infusion_started_at is None
         else round((now - sess.infusion_started_at).total_seconds() / 60.0, 1)
     )
-    return {
-        "session_id": sess.id,
-        "chair": sess.chair,
-        "state": sess.state,
-        "product": sess.product,
-        "patient": patient_label(p),
-        "latest": latest,
-        "trend": {
-            "sbp": [v.sbp_mmhg for v in recent if v.sbp_mmhg is not None],
-            "hr": [v.hr_per_min for v in recent if v.hr_per_min is not None],
-            "spo2": [v.spo2_pct for v in recent if v.spo2_pct is not None],
-        },
-        "last_reading_at": iso(recent[-1].measured_at) if recent else None,
-        "dose": dose_summary(s, sess, now),
-        "elapsed_min": elapsed,
-        "alerts": alerts,
-        "guards": guard_status(s, sess, now),
-        "version": sess.version,
-    }
+    return BoardChair(
+        session_id=sess.id,
+        chair=sess.chair,
+        state=sess.state,
+        product=sess.product,
+        patient=patient_label(p),
+        latest=latest,
+        trend=ChairTrend(
+            sbp=[v.sbp_mmhg for v in recent if v.sbp_mmhg is not None],
+            hr=[v.hr_per_min for v in recent if v.hr_per_min is not None],
+            spo2=[v.spo2_pct for v in recent if v.spo2_pct is not None],
+        ),
+        last_reading_at=recent[-1].measured_at if recent else None,
+        dose=dose_summary(s, sess, now),
+        elapsed_min=elapsed,
+        alerts=alerts,
+        guards=guard_status(s, sess, now),
+        version=sess.version,
+        active=sess.state in ACTIVE_STATES,
+    )
 
 
-def board_snapshot(*, db: Database, actor: Actor, audit_view: bool = True) -> list[dict[str, Any]]:
+def board_snapshot(*, db: Database, actor: Actor, audit_view: bool = True) -> list[BoardChair]:
     """Return every active chair for the live board (ordered by chair)."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "infusion_session")
@@ -105,7 +106,7 @@ def board_snapshot(*, db: Database, actor: Actor, audit_view: bool = True) -> li
         return chairs
 
 
-def board_chair(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any] | None:
+def board_chair(*, db: Database, actor: Actor, session_id: int) -> BoardChair | None:
     """Return one chair for a live update (None when the session is no longer active). Not audited per push:
     the board view itself was audited when opened."""
     with UnitOfWork(db, actor) as uow:
@@ -115,6 +116,4 @@ def board_chair(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any
         if sess is None:
             return None
         p = s.get(Patient, sess.patient_id)
-        chair = _chair(s, sess, p, clock.now())
-        chair["active"] = sess.state in ACTIVE_STATES
-        return chair
+        return _chair(s, sess, p, clock.now())

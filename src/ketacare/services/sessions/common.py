@@ -3,15 +3,13 @@ queue a board notice, the dosing weight, ISO times and the patient label."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.services.errors import NotFound
 from ketacare.services.sessions import bus as board_bus
+from ketacare.services.sessions.schemas import PatientLabel
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.tables import BodyMeasurement, Patient
 from ketacare.store.tables.sessions import (
@@ -64,12 +62,8 @@ def dosing_weight(s: Session, sess: InfusionSession) -> float | None:
     )
 
 
-def iso(x: datetime | None) -> str | None:
-    return None if x is None else x.isoformat()
-
-
-def patient_label(p: Patient) -> dict[str, Any]:
-    return {"id": p.id, "name": f"{p.family_name}, {p.given_name}", "mrn": p.mrn}
+def patient_label(p: Patient) -> PatientLabel:
+    return PatientLabel(id=p.id, name=f"{p.family_name}, {p.given_name}", mrn=p.mrn)
 
 
 def vital_rows(s: Session, session_id: int) -> list[VitalSign]:

@@ -285,7 +285,9 @@ def update_entry(
         uow.session.flush()
         after = _audit_details(row)
         changed = {k: [before[k], after[k]] for k in after if k != "version" and before[k] != after[k]}
-        uow.audit("update", "rescue_formulary_entry", row.id, details={"changed": changed, "version": row.version})
+        uow.audit(
+            "update", "rescue_formulary_entry", row.id, details={"changed": changed, "version": row.version}
+        )
         return _read(row)
 
 
@@ -354,7 +356,9 @@ def give_rescue(*, db: Database, actor: Actor, session_id: int, data: RescueGive
         if at > now:
             raise InvalidValue("given_at", "a dose cannot be recorded in the future")
         earlier = [
-            RescueGiven(r.entry_id, r.dose_mg, r.route, r.indication, _minutes(sess, r.given_at), r.given_by_name)
+            RescueGiven(
+                r.entry_id, r.dose_mg, r.route, r.indication, _minutes(sess, r.given_at), r.given_by_name
+            )
             for r in s.scalars(
                 select(RescueGivenRow).where(
                     RescueGivenRow.session_id == sess.id, RescueGivenRow.entry_id == str(row.id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from ketacare.domain import pk
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions import (
+    DeliveredDose,
     InfusionEvent,
     delivered_dose,
 )
@@ -20,7 +20,10 @@ from ketacare.services.access import Actor
 from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions.common import board_changes, dosing_weight, open_session, refuse_if_signed
 from ketacare.services.sessions.schemas import (
+    DoseSummary,
     InfusionEventCreate,
+    InfusionEventResult,
+    PkCurve,
 )
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -61,25 +64,12 @@ def bag_concentration(sess: InfusionSession, rows: list[InfusionEventRow]) -> fl
     return sess.concentration_mg_per_ml
 
 
-def dose_summary(
-    s: Session, sess: InfusionSession, now: datetime, *, with_pk: bool = False
-) -> dict[str, Any]:
+def dose_summary(s: Session, sess: InfusionSession, now: datetime, *, with_pk: bool = False) -> DoseSummary:
     """Return delivered vs ordered dose (mg, mg/kg), time left, and optionally the PK curve of what was given."""
     rows = pump_rows(s, sess.id)
     planned = sess.planned_dose_mg
-    out: dict[str, Any] = {
-        "planned_mg": planned,
-        "delivered_mg": 0.0,
-        "delivered_mg_per_kg": None,
-        "difference_mg": None,
-        "difference_pct": None,
-        "running": False,
-        "time_left_min": None,
-        "infusing_min": 0.0,
-        "pk": None,
-    }
     if not rows:
-        return out
+        return DoseSummary(planned_mg=planned)
     weight = dosing_weight(s, sess)
     t0 = rows[0].at
     d = delivered_dose(
@@ -90,7 +80,8 @@ def dose_summary(
         until=max(now, rows[-1].at),
         t0=t0,
     )
-    out.update(
+    out = DoseSummary(
+        planned_mg=planned,
         delivered_mg=round(d.delivered_mg, 2),
         delivered_mg_per_kg=None if d.delivered_mg_per_kg is None else round(d.delivered_mg_per_kg, 3),
         difference_mg=None if d.difference_mg is None else round(d.difference_mg, 2),
@@ -101,13 +92,13 @@ def dose_summary(
     if d.running and planned and d.segments:
         rate = d.segments[-1].mg_per_min
         left = max(planned - d.delivered_mg, 0.0)
-        out["time_left_min"] = round(left / rate, 1) if rate > 0 else None
+        out.time_left_min = round(left / rate, 1) if rate > 0 else None
     if with_pk and weight and (d.segments or d.boluses):
-        out["pk"] = _pk_curve(d, weight)
+        out.pk = _pk_curve(d, weight)
     return out
 
 
-def _pk_curve(d, weight_kg: float) -> dict[str, Any] | None:
+def _pk_curve(d: DeliveredDose, weight_kg: float) -> PkCurve:
     reg = pk.Regimen()
     for seg in d.segments:
         if seg.t_end_min > seg.t_start_min:
@@ -118,21 +109,21 @@ def _pk_curve(d, weight_kg: float) -> dict[str, Any] | None:
     try:
         params = pk.individualize(model, weight_kg)
     except InvalidValue as e:
-        return {"model": model, "error": e.message}
+        return PkCurve(model=model, error=e.message)
     end = max(d.until_min, 1.0) + 60.0
     times = np.linspace(0.0, end, 61)
     prof = pk.simulate(params, reg, times)
-    return {
-        "model": model,
-        "times_min": [round(float(t), 1) for t in times],
-        "plasma_ng_per_ml": [round(float(c), 1) for c in prof.plasma_ng_per_ml],
-        "until_min": round(d.until_min, 1),
-    }
+    return PkCurve(
+        model=model,
+        times_min=[round(float(t), 1) for t in times],
+        plasma_ng_per_ml=[round(float(c), 1) for c in prof.plasma_ng_per_ml],
+        until_min=round(d.until_min, 1),
+    )
 
 
 def add_infusion_event(
     *, db: Database, actor: Actor, session_id: int, data: InfusionEventCreate
-) -> dict[str, Any]:
+) -> InfusionEventResult:
     """Record a pump event after checking the whole event sequence still makes sense."""
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id)
@@ -182,4 +173,4 @@ def add_infusion_event(
         summary = dose_summary(s, sess, now)
         local = board_changes(uow, sess.id, "infusion")
     board_bus.publish_after_commit(db, local)
-    return {"id": row.id, "dose": summary}
+    return InfusionEventResult(id=row.id, dose=summary)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +31,6 @@ from ketacare.services.sessions.alerts import alert_read
 from ketacare.services.sessions.assessments import assessment_status
 from ketacare.services.sessions.common import (
     dosing_weight,
-    iso,
     open_session,
     patient_label,
     signatures,
@@ -41,7 +39,28 @@ from ketacare.services.sessions.common import (
 from ketacare.services.sessions.pump import bag_concentration, domain_events, dose_summary, pump_rows
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
+    AddendumResult,
+    AddendumRow,
+    AlertRead,
+    PumpEventRow,
+    RecordAlert,
+    RecordDose,
+    RecordPatient,
+    RecordPumpEvent,
+    RecordRescue,
+    RecordSideEffect,
+    RecordVital,
+    RemsMissing,
+    SessionDetail,
+    SessionFields,
+    SessionRecord,
+    SessionRescue,
+    SessionSideEffect,
+    SignatureRead,
     SignRequest,
+    TransitionRow,
+    Verification,
+    VitalRow,
 )
 from ketacare.services.sessions.workflow import guard_status
 from ketacare.services.uow import UnitOfWork
@@ -61,166 +80,129 @@ from ketacare.store.tables.sessions import (
 SIGNING_ROLES = ("nurse", "prescriber")
 
 
-def session_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
-    """Return the session record as plain data (the thing that is serialized canonically and signed)."""
-    p = s.get(Patient, sess.patient_id)
-    fields = [
-        "id",
-        "patient_id",
-        "chair",
-        "product",
-        "state",
-        "scheduled_at",
-        "checked_in_at",
-        "prechecks_passed_at",
-        "infusion_started_at",
-        "infusion_ended_at",
-        "discharged_at",
-        "aborted_at",
-        "abort_reason",
-        "dose_order_id",
-        "planned_dose_mg",
-        "planned_duration_min",
-        "concentration_mg_per_ml",
-        "weight_kg",
-        "consent_confirmed",
-        "last_food_at",
-        "last_liquid_at",
-        "escort_confirmed",
-        "escort_present",
-        "pregnancy_test_applicable",
-        "pregnancy_test_negative",
-        "aldrete_score",
-        "dissociation_occurred",
-        "dissociation_resolved",
-        "sedation_occurred",
-        "sedation_resolved",
-        "respiratory_depression_occurred",
-        "respiratory_depression_resolved",
-        "lot_number",
-        "could_have_left_min",
-    ]
-    rec: dict[str, Any] = {
-        "format": "ketacare.session_record/1",
-        "session": {f: getattr(sess, f) for f in fields},
-    }
-    # REMS form answers added in issue 11: only when recorded, so records signed before them keep their digest.
-    rec["session"].update({f: getattr(sess, f) for f in REMS_FORM_FIELDS if getattr(sess, f) is not None})
-    rec["patient"] = {
-        "id": p.id,
-        "mrn": p.mrn,
-        "name": f"{p.family_name}, {p.given_name}",
-        "dob": p.date_of_birth,
-    }
-    rec["transitions"] = [
-        {
-            "event": t.event,
-            "from": t.from_state,
-            "to": t.to_state,
-            "allowed": t.allowed,
-            "failed_guards": t.failed_guards,
-            "overrides": t.overrides,
-            "reason": t.reason,
-            "by": t.by_username,
-            "role": t.role,
-            "at": t.at,
-        }
+def _transitions(s: Session, sess: InfusionSession) -> list[TransitionRow]:
+    return [
+        TransitionRow(
+            event=t.event,
+            from_=t.from_state,
+            to=t.to_state,
+            allowed=t.allowed,
+            failed_guards=t.failed_guards,
+            overrides=t.overrides,
+            reason=t.reason,
+            by=t.by_username,
+            role=t.role,
+            at=t.at,
+        )
         for t in s.scalars(
             select(SessionTransition)
             .where(SessionTransition.session_id == sess.id)
             .order_by(SessionTransition.id)
         )
     ]
-    rec["infusion_events"] = [
-        {
-            "kind": e.kind,
-            "at": e.at,
-            "rate_ml_per_h": e.rate_ml_per_h,
-            "rate_mg_per_min": e.rate_mg_per_min,
-            "concentration_mg_per_ml": e.concentration_mg_per_ml,
-            "bolus_mg": e.bolus_mg,
-            "bolus_ml": e.bolus_ml,
-        }
-        for e in pump_rows(s, sess.id)
-    ]
-    rec["vitals"] = [
-        {
-            "measured_at": v.measured_at,
-            "received_at": v.received_at,
-            "sbp_mmhg": v.sbp_mmhg,
-            "dbp_mmhg": v.dbp_mmhg,
-            "hr_per_min": v.hr_per_min,
-            "spo2_pct": v.spo2_pct,
-            "rr_per_min": v.rr_per_min,
-            "temp_c": v.temp_c,
-            "context": v.context,
-            "source": v.source,
-            "client_id": v.client_id,
-        }
-        for v in vital_rows(s, sess.id)
-    ]
-    rec["alerts"] = [
-        {k: v for k, v in alert_read(a).items() if k != "version"}
+
+
+def _alerts(s: Session, sess: InfusionSession) -> list[AlertRead]:
+    """Return the session's alerts, oldest first."""
+    return [
+        alert_read(a)
         for a in s.scalars(
             select(SessionAlert).where(SessionAlert.session_id == sess.id).order_by(SessionAlert.id)
         )
     ]
-    rec["side_effects"] = [
-        {
-            "type": x.type,
-            "grade": x.grade,
-            "onset_at": x.onset_at,
-            "resolved_at": x.resolved_at,
-            "description": x.description,
-            **({"resolution": x.resolution} if x.resolution else {}),
-        }
+
+
+def _side_effects(s: Session, sess: InfusionSession) -> list[SessionSideEffect]:
+    return [
+        SessionSideEffect(
+            id=x.id,
+            type=x.type,
+            grade=x.grade,
+            grade_label=grade_label(x.grade),
+            onset_at=x.onset_at,
+            resolved_at=x.resolved_at,
+            resolution=x.resolution,
+            description=x.description,
+        )
         for x in s.scalars(
             select(SideEffectRow).where(SideEffectRow.session_id == sess.id).order_by(SideEffectRow.id)
         )
     ]
-    rec["rescue"] = [
-        {
-            "drug": r.drug,
-            "dose_mg": r.dose_mg,
-            "route": r.route,
-            "indication": r.indication,
-            "given_at": r.given_at,
-            "by": r.given_by_name,
-            **({"side_effect_id": r.side_effect_id} if r.side_effect_id else {}),
-        }
+
+
+def _rescue(s: Session, sess: InfusionSession) -> list[SessionRescue]:
+    return [
+        SessionRescue(
+            id=r.id,
+            drug=r.drug,
+            dose_mg=r.dose_mg,
+            route=r.route,
+            indication=r.indication,
+            given_at=r.given_at,
+            by=r.given_by_name,
+            side_effect_id=r.side_effect_id,
+        )
         for r in s.scalars(
             select(RescueGivenRow).where(RescueGivenRow.session_id == sess.id).order_by(RescueGivenRow.id)
         )
     ]
-    rows = pump_rows(s, sess.id)
-    if rows:
-        end = sess.infusion_ended_at or sess.discharged_at or sess.aborted_at or rows[-1].at
-        d = delivered_dose(
-            domain_events(rows),
-            concentration_mg_per_ml=bag_concentration(sess, rows),
-            weight_kg=dosing_weight(s, sess),
-            ordered_dose_mg=sess.planned_dose_mg,
-            until=max(end, rows[-1].at),
-            t0=rows[0].at,
+
+
+def _pump_events(s: Session, sess: InfusionSession) -> list[PumpEventRow]:
+    return [
+        PumpEventRow(
+            id=e.id,
+            kind=e.kind,
+            at=e.at,
+            rate_ml_per_h=e.rate_ml_per_h,
+            rate_mg_per_min=e.rate_mg_per_min,
+            concentration_mg_per_ml=e.concentration_mg_per_ml,
+            bolus_mg=e.bolus_mg,
+            bolus_ml=e.bolus_ml,
         )
-        rec["dose"] = {
-            "delivered_mg": round(d.delivered_mg, 3),
-            "delivered_mg_per_kg": None if d.delivered_mg_per_kg is None else round(d.delivered_mg_per_kg, 4),
-            "ordered_mg": d.ordered_mg,
-        }
-    return rec
+        for e in pump_rows(s, sess.id)
+    ]
 
 
-# Session columns for the REMS form's patient and concomitant-medication questions (yes/no each).
-REMS_FORM_FIELDS: tuple[str, ...] = (
-    "rems_enrolled",
-    "rems_first_treatment",
-    "concomitant_benzodiazepines",
-    "concomitant_non_benzodiazepine_hypnotics",
-    "concomitant_psychostimulants",
-    "concomitant_maois",
-    "concomitant_opioids",
-)
+def _record_dose(s: Session, sess: InfusionSession) -> RecordDose | None:
+    """Return the dose delivered by the pump events up to the end of the infusion (None without events)."""
+    rows = pump_rows(s, sess.id)
+    if not rows:
+        return None
+    end = sess.infusion_ended_at or sess.discharged_at or sess.aborted_at or rows[-1].at
+    d = delivered_dose(
+        domain_events(rows),
+        concentration_mg_per_ml=bag_concentration(sess, rows),
+        weight_kg=dosing_weight(s, sess),
+        ordered_dose_mg=sess.planned_dose_mg,
+        until=max(end, rows[-1].at),
+        t0=rows[0].at,
+    )
+    return RecordDose(
+        delivered_mg=round(d.delivered_mg, 3),
+        delivered_mg_per_kg=None if d.delivered_mg_per_kg is None else round(d.delivered_mg_per_kg, 4),
+        ordered_mg=d.ordered_mg,
+    )
+
+
+def session_record(s: Session, sess: InfusionSession) -> SessionRecord:
+    """Return the session record (what is serialized canonically and signed: `SessionRecord.signed_data()`)."""
+    p = s.get(Patient, sess.patient_id)
+    return SessionRecord(
+        session=SessionFields.model_validate(sess),
+        patient=RecordPatient(
+            id=p.id, mrn=p.mrn, name=f"{p.family_name}, {p.given_name}", dob=p.date_of_birth
+        ),
+        transitions=_transitions(s, sess),
+        infusion_events=[RecordPumpEvent(**e.model_dump(exclude={"id"})) for e in _pump_events(s, sess)],
+        vitals=[RecordVital.model_validate(v) for v in vital_rows(s, sess.id)],
+        alerts=[RecordAlert(**a.model_dump(exclude={"version"})) for a in _alerts(s, sess)],
+        side_effects=[
+            RecordSideEffect(**x.model_dump(exclude={"id", "grade_label"})) for x in _side_effects(s, sess)
+        ],
+        rescue=[RecordRescue(**r.model_dump(exclude={"id"})) for r in _rescue(s, sess)],
+        dose=_record_dose(s, sess),
+    )
 
 
 def rems_medication_hints(s: Session, sess: InfusionSession) -> dict[str, list[str]] | None:
@@ -240,7 +222,7 @@ def rems_medication_hints(s: Session, sess: InfusionSession) -> dict[str, list[s
     return concomitant_hints(listed)
 
 
-def rems_check(s: Session, sess: InfusionSession) -> list[dict[str, str]] | None:
+def rems_check(s: Session, sess: InfusionSession) -> list[RemsMissing] | None:
     """Return the esketamine REMS form fields still missing (None for racemic ketamine)."""
     if sess.product != "esketamine":
         return None
@@ -280,7 +262,7 @@ def rems_check(s: Session, sess: InfusionSession) -> list[dict[str, str]] | None
         respiratory_depression=ev(sess.respiratory_depression_occurred, sess.respiratory_depression_resolved),
         vitals_acceptable_before_administration=base_ok,
         vitals_acceptable_before_completion=None if sess.discharged_at is None else True,
-        dose_mg=d["delivered_mg"] or sess.planned_dose_mg,
+        dose_mg=d.delivered_mg or sess.planned_dose_mg,
         lot_number=sess.lot_number,
         could_have_left_min=sess.could_have_left_min,
         enrolled=sess.rems_enrolled,
@@ -291,10 +273,12 @@ def rems_check(s: Session, sess: InfusionSession) -> list[dict[str, str]] | None
         concomitant_maois=sess.concomitant_maois,
         concomitant_opioids=sess.concomitant_opioids,
     )
-    return [{"field": m.field, "message": m.message, "source": m.source} for m in rems_missing_fields(record)]
+    return [
+        RemsMissing(field=m.field, message=m.message, source=m.source) for m in rems_missing_fields(record)
+    ]
 
 
-def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignRequest) -> dict[str, Any]:
+def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignRequest) -> SignatureRead:
     """Sign the finished record as nurse or prescriber: canonical JSON and its SHA-256 are stored."""
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id, "sign")
@@ -308,8 +292,7 @@ def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignReque
         sigs = signatures(s, sess.id)
         if any(g.role == actor.role for g in sigs):
             raise InvalidValue("role", f"the {actor.role} signature is already on this record")
-        rec = session_record(s, sess)
-        canon = canonical_json(rec)
+        canon = canonical_json(session_record(s, sess).signed_data())
         digest = hashlib.sha256(canon).hexdigest()
         if data.digest and data.digest != digest:
             raise InvalidValue(
@@ -336,14 +319,14 @@ def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignReque
             patient_id=sess.patient_id,
             details={"sha256": digest, "role": actor.role},
         )
-    return {"role": sig.role, "by": sig.username, "sha256": digest, "signed_at": iso(now)}
+    return SignatureRead(role=sig.role, by=sig.username, sha256=digest, signed_at=now)
 
 
 def _addendum_digest(prev: str, text: str, author: str, role: str, at: datetime) -> str:
     return record_digest({"prev": prev, "text": text, "author": author, "role": role, "at": at})
 
 
-def add_addendum(*, db: Database, actor: Actor, session_id: int, data: AddendumCreate) -> dict[str, Any]:
+def add_addendum(*, db: Database, actor: Actor, session_id: int, data: AddendumCreate) -> AddendumResult:
     """Add a later change to a signed record: chained to the signed digest, never an edit."""
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id)
@@ -375,13 +358,13 @@ def add_addendum(*, db: Database, actor: Actor, session_id: int, data: AddendumC
         uow.audit(
             "create", "session_addendum", row.id, patient_id=sess.patient_id, details={"session_id": sess.id}
         )
-    return {"id": row.id, "sha256": digest, "prev_sha256": prev}
+    return AddendumResult(id=row.id, sha256=digest, prev_sha256=prev)
 
 
-def verify_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
+def verify_record(s: Session, sess: InfusionSession) -> Verification:
     """Recompute the canonical digest and the addendum chain; say whether the signed record is intact."""
     sigs = signatures(s, sess.id)
-    current = record_digest(session_record(s, sess))
+    current = record_digest(session_record(s, sess).signed_data())
     problems = []
     for g in sigs:
         if hashlib.sha256(g.canonical.encode("utf-8")).hexdigest() != g.digest_sha256:
@@ -398,155 +381,87 @@ def verify_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
         ):
             problems.append(f"addendum {a.id} is altered or out of chain")
         prev = a.digest_sha256
-    return {"signed": bool(sigs), "current_sha256": current, "intact": not problems, "problems": problems}
+    return Verification(signed=bool(sigs), current_sha256=current, intact=not problems, problems=problems)
 
 
-def _vital_dict(v: VitalSign) -> dict[str, Any]:
-    return {
-        "id": v.id,
-        "measured_at": iso(v.measured_at),
-        "received_at": iso(v.received_at),
-        "sbp": v.sbp_mmhg,
-        "dbp": v.dbp_mmhg,
-        "hr": v.hr_per_min,
-        "spo2": v.spo2_pct,
-        "rr": v.rr_per_min,
-        "temp_c": v.temp_c,
-        "context": v.context,
-        "source": v.source,
-    }
+def _vital_row(v: VitalSign) -> VitalRow:
+    return VitalRow(
+        id=v.id,
+        measured_at=v.measured_at,
+        received_at=v.received_at,
+        sbp=v.sbp_mmhg,
+        dbp=v.dbp_mmhg,
+        hr=v.hr_per_min,
+        spo2=v.spo2_pct,
+        rr=v.rr_per_min,
+        temp_c=v.temp_c,
+        context=v.context,
+        source=v.source,
+    )
 
 
-def get_session(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any]:
+def _addenda(s: Session, sess: InfusionSession) -> list[AddendumRow]:
+    return [
+        AddendumRow(
+            id=a.id,
+            text=a.text,
+            by=a.author_name,
+            role=a.role,
+            at=a.at,
+            sha256=a.digest_sha256,
+            prev_sha256=a.prev_digest,
+        )
+        for a in s.scalars(
+            select(SessionAddendum).where(SessionAddendum.session_id == sess.id).order_by(SessionAddendum.id)
+        )
+    ]
+
+
+def _detail(s: Session, sess: InfusionSession, now: datetime) -> SessionDetail:
+    """Return what the session page shows: the record, its rows, dose and PK curve, checks, signatures."""
+    p = s.get(Patient, sess.patient_id)
+    dose_until = sess.infusion_ended_at or now if sess.state not in ("infusing", "paused") else now
+    return SessionDetail(
+        **SessionFields.model_validate(sess).model_dump(),
+        version=sess.version,
+        overrides=sess.overrides or [],
+        patient=patient_label(p),
+        vitals=[_vital_row(v) for v in vital_rows(s, sess.id)],
+        alerts=_alerts(s, sess)[::-1],
+        transitions=_transitions(s, sess),
+        infusion_events=_pump_events(s, sess),
+        side_effects=_side_effects(s, sess),
+        rescue=_rescue(s, sess),
+        signatures=[
+            SignatureRead(role=g.role, by=g.username, sha256=g.digest_sha256, signed_at=g.signed_at)
+            for g in signatures(s, sess.id)
+        ],
+        addenda=_addenda(s, sess),
+        dose=dose_summary(s, sess, dose_until, with_pk=True),
+        guards=guard_status(s, sess, now),
+        assessments=assessment_status(s, sess),
+        events_possible=[str(e) for e in allowed_events(sess.state)],
+        rems_missing=rems_check(s, sess),
+        rems_hints=rems_medication_hints(s, sess),
+        verification=verify_record(s, sess),
+    )
+
+
+def get_session(*, db: Database, actor: Actor, session_id: int) -> SessionDetail:
     """Return everything the session page shows (one view event in the audit trail)."""
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id, "read")
-        s = uow.session
-        now = clock.now()
-        p = s.get(Patient, sess.patient_id)
-        out = {
-            **{
-                k: (v.isoformat() if isinstance(v, datetime) else v)
-                for k, v in session_record(s, sess)["session"].items()
-            },
-            **{f: getattr(sess, f) for f in REMS_FORM_FIELDS},
-            "version": sess.version,
-            "overrides": sess.overrides or [],
-            "patient": patient_label(p),
-            "vitals": [_vital_dict(v) for v in vital_rows(s, sess.id)],
-            "alerts": [
-                alert_read(a)
-                for a in s.scalars(
-                    select(SessionAlert)
-                    .where(SessionAlert.session_id == sess.id)
-                    .order_by(SessionAlert.id.desc())
-                )
-            ],
-            "transitions": [
-                {
-                    "event": t.event,
-                    "from": t.from_state,
-                    "to": t.to_state,
-                    "allowed": t.allowed,
-                    "failed_guards": t.failed_guards,
-                    "overrides": t.overrides,
-                    "reason": t.reason,
-                    "by": t.by_username,
-                    "role": t.role,
-                    "at": iso(t.at),
-                }
-                for t in s.scalars(
-                    select(SessionTransition)
-                    .where(SessionTransition.session_id == sess.id)
-                    .order_by(SessionTransition.id)
-                )
-            ],
-            "infusion_events": [
-                {
-                    "id": e.id,
-                    "kind": e.kind,
-                    "at": iso(e.at),
-                    "rate_ml_per_h": e.rate_ml_per_h,
-                    "rate_mg_per_min": e.rate_mg_per_min,
-                    "bolus_mg": e.bolus_mg,
-                    "bolus_ml": e.bolus_ml,
-                    "concentration_mg_per_ml": e.concentration_mg_per_ml,
-                }
-                for e in pump_rows(s, sess.id)
-            ],
-            "side_effects": [
-                {
-                    "id": x.id,
-                    "type": x.type,
-                    "grade": x.grade,
-                    "grade_label": grade_label(x.grade),
-                    "onset_at": iso(x.onset_at),
-                    "resolved_at": iso(x.resolved_at),
-                    "resolution": x.resolution,
-                    "description": x.description,
-                }
-                for x in s.scalars(
-                    select(SideEffectRow)
-                    .where(SideEffectRow.session_id == sess.id)
-                    .order_by(SideEffectRow.id)
-                )
-            ],
-            "rescue": [
-                {
-                    "id": r.id,
-                    "drug": r.drug,
-                    "dose_mg": r.dose_mg,
-                    "route": r.route,
-                    "indication": r.indication,
-                    "given_at": iso(r.given_at),
-                    "by": r.given_by_name,
-                    "side_effect_id": r.side_effect_id,
-                }
-                for r in s.scalars(select(RescueGivenRow).where(RescueGivenRow.session_id == sess.id))
-            ],
-            "signatures": [
-                {"role": g.role, "by": g.username, "sha256": g.digest_sha256, "signed_at": iso(g.signed_at)}
-                for g in signatures(s, sess.id)
-            ],
-            "addenda": [
-                {
-                    "id": a.id,
-                    "text": a.text,
-                    "by": a.author_name,
-                    "role": a.role,
-                    "at": iso(a.at),
-                    "sha256": a.digest_sha256,
-                    "prev_sha256": a.prev_digest,
-                }
-                for a in s.scalars(
-                    select(SessionAddendum)
-                    .where(SessionAddendum.session_id == sess.id)
-                    .order_by(SessionAddendum.id)
-                )
-            ],
-            "dose": dose_summary(
-                s,
-                sess,
-                sess.infusion_ended_at or now if sess.state not in ("infusing", "paused") else now,
-                with_pk=True,
-            ),
-            "guards": guard_status(s, sess, now),
-            "assessments": assessment_status(s, sess),
-            "events_possible": [str(e) for e in allowed_events(sess.state)],
-            "rems_missing": rems_check(s, sess),
-            "rems_hints": rems_medication_hints(s, sess),
-            "verification": verify_record(s, sess),
-        }
+        out = _detail(uow.session, sess, clock.now())
         uow.audit("view", "infusion_session", sess.id, patient_id=sess.patient_id)
         return out
 
 
-def record_for_pdf(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any]:
+def record_for_pdf(*, db: Database, actor: Actor, session_id: int) -> SessionDetail:
     """Return the session page data for printing (audited as an export)."""
     data = get_session(db=db, actor=actor, session_id=session_id)
     with UnitOfWork(db, actor) as uow:
-        uow.authorize("read", "infusion_session", patient_id=data["patient_id"])
+        uow.authorize("read", "infusion_session", patient_id=data.patient_id)
         uow.audit(
-            "export", "infusion_session", session_id, patient_id=data["patient_id"], details={"format": "pdf"}
+            "export", "infusion_session", session_id, patient_id=data.patient_id, details={"format": "pdf"}
         )
     return data

@@ -1,16 +1,31 @@
-"""Input and output shapes of the infusion-session use cases (issue #7), shared by api and web."""
+"""Input and output shapes of the infusion-session use cases, shared by the API, the pages and the PDF.
+
+Times in outputs are `datetime` (UTC); their JSON form is `datetime.isoformat()`, as the API always sent.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
 Product = Literal["racemic_ketamine", "esketamine"]
 Context = Literal["screening", "baseline", "during", "recovery", "other"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ClientId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+Time = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str, when_used="json")]
 
 
 class _Strict(BaseModel):
@@ -90,13 +105,23 @@ class GuardRead(BaseModel):
     overridable_by: list[str] = []
 
 
+class OverrideUsed(BaseModel):
+    """A failed check the actor overrode, with the reason given."""
+
+    guard_id: str
+    message: str
+    by: str
+    role: str
+    reason: str
+
+
 class TransitionRead(BaseModel):
     allowed: bool
     event: str
     from_state: str
     state: str
     failed_guards: list[GuardRead] = []
-    overrides_used: list[dict[str, Any]] = []
+    overrides_used: list[OverrideUsed] = []
 
 
 class InfusionEventCreate(_Strict):
@@ -210,3 +235,432 @@ class SignRequest(_Strict):
 
 class AddendumCreate(_Strict):
     text: Text
+
+
+# ---------------------------------------------------------------- outputs
+
+
+class PatientLabel(BaseModel):
+    id: int
+    name: str
+    mrn: str
+
+
+class SessionSummary(BaseModel):
+    """A session as scheduled, with the version to send back with changes."""
+
+    id: int
+    patient_id: int
+    chair: str
+    product: str
+    state: str
+    scheduled_at: Time | None
+    version: int
+
+
+class SessionListItem(SessionSummary):
+    patient: PatientLabel
+
+
+class SessionFields(BaseModel):
+    """The session's own columns as they go into the signed record (the one list of them)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    patient_id: int
+    chair: str
+    product: str
+    state: str
+    scheduled_at: Time | None
+    checked_in_at: Time | None
+    prechecks_passed_at: Time | None
+    infusion_started_at: Time | None
+    infusion_ended_at: Time | None
+    discharged_at: Time | None
+    aborted_at: Time | None
+    abort_reason: str | None
+    dose_order_id: int | None
+    planned_dose_mg: float | None
+    planned_duration_min: float | None
+    concentration_mg_per_ml: float | None
+    weight_kg: float | None
+    consent_confirmed: bool | None
+    last_food_at: Time | None
+    last_liquid_at: Time | None
+    escort_confirmed: bool | None
+    escort_present: bool | None
+    pregnancy_test_applicable: bool | None
+    pregnancy_test_negative: bool | None
+    aldrete_score: int | None
+    dissociation_occurred: bool | None
+    dissociation_resolved: bool | None
+    sedation_occurred: bool | None
+    sedation_resolved: bool | None
+    respiratory_depression_occurred: bool | None
+    respiratory_depression_resolved: bool | None
+    lot_number: str | None
+    could_have_left_min: float | None
+    rems_enrolled: bool | None
+    rems_first_treatment: bool | None
+    concomitant_benzodiazepines: bool | None
+    concomitant_non_benzodiazepine_hypnotics: bool | None
+    concomitant_psychostimulants: bool | None
+    concomitant_maois: bool | None
+    concomitant_opioids: bool | None
+
+
+# The REMS form's patient and concomitant-medication answers (issue 11): in the signed record only once recorded,
+# so records signed before these questions existed keep their digest.
+REMS_FORM_FIELDS: tuple[str, ...] = (
+    "rems_enrolled",
+    "rems_first_treatment",
+    "concomitant_benzodiazepines",
+    "concomitant_non_benzodiazepine_hypnotics",
+    "concomitant_psychostimulants",
+    "concomitant_maois",
+    "concomitant_opioids",
+)
+
+
+class GuardStatus(BaseModel):
+    """The next guarded event from this state and which of its checks fail now (`event` None: nothing next)."""
+
+    event: str | None
+    failed: list[GuardRead] = []
+    checked: list[str] = []
+    evidence: dict[str, str] = {}
+
+
+class PkCurve(BaseModel):
+    """Predicted plasma concentration of what was given (ng/mL over minutes from the first pump event), or the
+    reason there is none (`error`)."""
+
+    model: str
+    times_min: list[float] = []
+    plasma_ng_per_ml: list[float] = []
+    until_min: float | None = None
+    error: str | None = None
+
+
+class DoseSummary(BaseModel):
+    """Delivered vs ordered dose (mg, mg/kg), time left at the current rate, minutes infusing."""
+
+    planned_mg: float | None
+    delivered_mg: float = 0.0
+    delivered_mg_per_kg: float | None = None
+    difference_mg: float | None = None
+    difference_pct: float | None = None
+    running: bool = False
+    time_left_min: float | None = None
+    infusing_min: float = 0.0
+    pk: PkCurve | None = None
+
+
+class InfusionEventResult(BaseModel):
+    id: int
+    dose: DoseSummary
+
+
+class RecordAlert(BaseModel):
+    """An alert as it appears in the signed record."""
+
+    id: int
+    rule_id: str
+    priority: str
+    title: str
+    advice: str
+    actions: list[str]
+    trigger: str
+    source: str
+    raised_at: Time
+    acknowledged_by: str | None
+    acknowledged_at: Time | None
+    action_taken: str | None
+    resolved_at: Time | None
+    resolution: str | None
+    status: Literal["raised", "acknowledged", "resolved"]
+
+
+class AlertRead(RecordAlert):
+    version: int
+
+
+class SideEffectResult(BaseModel):
+    id: int
+    type: str
+    grade: int
+    grade_label: str
+
+
+class RescueResult(BaseModel):
+    id: int
+    drug: str
+    dose_mg: float
+
+
+class SignatureRead(BaseModel):
+    role: str
+    by: str
+    sha256: str
+    signed_at: Time
+
+
+class AddendumResult(BaseModel):
+    id: int
+    sha256: str
+    prev_sha256: str
+
+
+class Verification(BaseModel):
+    """Whether the signed record still matches its signatures and its addendum chain."""
+
+    signed: bool
+    current_sha256: str
+    intact: bool
+    problems: list[str]
+
+
+class RemsMissing(BaseModel):
+    field: str
+    message: str
+    source: str
+
+
+class RecordPatient(BaseModel):
+    id: int
+    mrn: str
+    name: str
+    dob: date
+
+
+class TransitionRow(BaseModel):
+    """One applied or refused event (refusals name the failed checks; overrides carry who and why)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    event: str
+    from_: str = Field(alias="from")
+    to: str
+    allowed: bool
+    failed_guards: list[dict[str, Any]]
+    overrides: list[dict[str, Any]]
+    reason: str | None
+    by: str
+    role: str
+    at: Time
+
+
+class RecordPumpEvent(BaseModel):
+    kind: str
+    at: Time
+    rate_ml_per_h: float | None
+    rate_mg_per_min: float | None
+    concentration_mg_per_ml: float | None
+    bolus_mg: float | None
+    bolus_ml: float | None
+
+
+class RecordVital(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    measured_at: Time
+    received_at: Time
+    sbp_mmhg: float | None
+    dbp_mmhg: float | None
+    hr_per_min: float | None
+    spo2_pct: float | None
+    rr_per_min: float | None
+    temp_c: float | None
+    context: str
+    source: str
+    client_id: str | None
+
+
+class RecordSideEffect(BaseModel):
+    """A side effect in the signed record (`resolution` appears only once one was recorded)."""
+
+    type: str
+    grade: int
+    onset_at: Time
+    resolved_at: Time | None
+    description: str | None
+    resolution: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_resolution(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if not data.get("resolution"):
+            data.pop("resolution", None)
+        return data
+
+
+class RecordRescue(BaseModel):
+    """A rescue dose in the signed record (`side_effect_id` appears only when it treated a recorded one)."""
+
+    drug: str
+    dose_mg: float
+    route: str
+    indication: str
+    given_at: Time
+    by: str
+    side_effect_id: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_side_effect(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if not data.get("side_effect_id"):
+            data.pop("side_effect_id", None)
+        return data
+
+
+class RecordDose(BaseModel):
+    delivered_mg: float
+    delivered_mg_per_kg: float | None
+    ordered_mg: float | None
+
+
+class SessionRecord(BaseModel):
+    """The session record that is serialized canonically and signed (`signed_data()`)."""
+
+    format: str = "ketacare.session_record/1"
+    session: SessionFields
+    patient: RecordPatient
+    transitions: list[TransitionRow]
+    infusion_events: list[RecordPumpEvent]
+    vitals: list[RecordVital]
+    alerts: list[RecordAlert]
+    side_effects: list[RecordSideEffect]
+    rescue: list[RecordRescue]
+    dose: RecordDose | None = None
+
+    def signed_data(self) -> dict[str, Any]:
+        """Return the plain data that is signed (no `dose` key when there were no pump events)."""
+        data = self.model_dump(by_alias=True)
+        if data["dose"] is None:
+            del data["dose"]
+        for name in REMS_FORM_FIELDS:
+            if data["session"][name] is None:
+                del data["session"][name]
+        return data
+
+
+class VitalRow(BaseModel):
+    """A reading on the session page (BP mmHg, HR /min, SpO2 %, RR /min, temperature degrees C)."""
+
+    id: int
+    measured_at: Time
+    received_at: Time
+    sbp: float | None
+    dbp: float | None
+    hr: float | None
+    spo2: float | None
+    rr: float | None
+    temp_c: float | None
+    context: str
+    source: str
+
+
+class PumpEventRow(RecordPumpEvent):
+    id: int
+
+
+class SessionSideEffect(BaseModel):
+    id: int
+    type: str
+    grade: int
+    grade_label: str
+    onset_at: Time
+    resolved_at: Time | None
+    resolution: str | None
+    description: str | None
+
+
+class SessionRescue(BaseModel):
+    id: int
+    drug: str
+    dose_mg: float
+    route: str
+    indication: str
+    given_at: Time
+    by: str
+    side_effect_id: int | None
+
+
+class AddendumRow(BaseModel):
+    id: int
+    text: str
+    by: str
+    role: str
+    at: Time
+    sha256: str
+    prev_sha256: str
+
+
+class AssessmentStatus(BaseModel):
+    """A scheduled assessment of the session: done (latest result for this session) or due, with its entry link."""
+
+    id: str
+    label: str
+    stage: str
+    context: str
+    status: Literal["done", "due"]
+    instrument_id: str
+    total: float | None
+    severity: str | None
+    answered_at: Time | None
+    entry_url: str
+    source: str
+
+
+class SessionDetail(SessionFields):
+    """Everything the session page shows."""
+
+    version: int
+    overrides: list[dict[str, Any]]
+    patient: PatientLabel
+    vitals: list[VitalRow]
+    alerts: list[AlertRead]
+    transitions: list[TransitionRow]
+    infusion_events: list[PumpEventRow]
+    side_effects: list[SessionSideEffect]
+    rescue: list[SessionRescue]
+    signatures: list[SignatureRead]
+    addenda: list[AddendumRow]
+    dose: DoseSummary
+    guards: GuardStatus
+    assessments: list[AssessmentStatus]
+    events_possible: list[str]
+    rems_missing: list[RemsMissing] | None
+    rems_hints: dict[str, list[str]] | None
+    verification: Verification
+
+
+class LatestValue(BaseModel):
+    value: float
+    at: Time
+
+
+class ChairTrend(BaseModel):
+    sbp: list[float]
+    hr: list[float]
+    spo2: list[float]
+
+
+class BoardChair(BaseModel):
+    """One active chair on the live board. `active` is False when a live update finds the session ended."""
+
+    session_id: int
+    chair: str
+    state: str
+    product: str
+    patient: PatientLabel
+    latest: dict[str, LatestValue]
+    trend: ChairTrend
+    last_reading_at: Time | None
+    dose: DoseSummary
+    elapsed_min: float | None
+    alerts: list[AlertRead]
+    guards: GuardStatus
+    version: int
+    active: bool = True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from ketacare.domain.sessions import (
     SideEffect,
@@ -15,6 +14,7 @@ from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions.common import board_changes, open_session, refuse_if_signed
 from ketacare.services.sessions.schemas import (
     SideEffectCreate,
+    SideEffectResult,
 )
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -29,7 +29,9 @@ def _minutes_from(sess: InfusionSession, at: datetime) -> float:
     return (at - t0).total_seconds() / 60.0
 
 
-def add_side_effect(*, db: Database, actor: Actor, session_id: int, data: SideEffectCreate) -> dict[str, Any]:
+def add_side_effect(
+    *, db: Database, actor: Actor, session_id: int, data: SideEffectCreate
+) -> SideEffectResult:
     """Record a side effect with its grade (1 mild ... 5 death), onset and resolution."""
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id)
@@ -65,4 +67,4 @@ def add_side_effect(*, db: Database, actor: Actor, session_id: int, data: SideEf
         )
         local = board_changes(uow, sess.id, "checks")
     board_bus.publish_after_commit(db, local)
-    return {"id": row.id, "type": row.type, "grade": row.grade, "grade_label": grade_label(row.grade)}
+    return SideEffectResult(id=row.id, type=row.type, grade=row.grade, grade_label=grade_label(row.grade))

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,7 +24,6 @@ from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions.common import (
     board_changes,
-    iso,
     open_session,
     patient_label,
     refuse_if_signed,
@@ -33,8 +31,11 @@ from ketacare.services.sessions.common import (
 from ketacare.services.sessions.facts import FactsReport, gather
 from ketacare.services.sessions.schemas import (
     GuardRead,
+    GuardStatus,
     SessionChecks,
     SessionCreate,
+    SessionListItem,
+    SessionSummary,
     TransitionRead,
     TransitionRequest,
 )
@@ -54,7 +55,7 @@ _TIME_FIELDS = {
 }
 
 
-def create_session(*, db: Database, actor: Actor, data: SessionCreate) -> dict[str, Any]:
+def create_session(*, db: Database, actor: Actor, data: SessionCreate) -> SessionSummary:
     """Schedule a session for a patient in a chair."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("chart", "infusion_session", patient_id=data.patient_id)
@@ -86,19 +87,19 @@ def create_session(*, db: Database, actor: Actor, data: SessionCreate) -> dict[s
         return session_summary(sess)
 
 
-def session_summary(sess: InfusionSession) -> dict[str, Any]:
-    return {
-        "id": sess.id,
-        "patient_id": sess.patient_id,
-        "chair": sess.chair,
-        "product": sess.product,
-        "state": sess.state,
-        "scheduled_at": iso(sess.scheduled_at),
-        "version": sess.version,
-    }
+def session_summary(sess: InfusionSession) -> SessionSummary:
+    return SessionSummary(
+        id=sess.id,
+        patient_id=sess.patient_id,
+        chair=sess.chair,
+        product=sess.product,
+        state=sess.state,
+        scheduled_at=sess.scheduled_at,
+        version=sess.version,
+    )
 
 
-def update_checks(*, db: Database, actor: Actor, session_id: int, data: SessionChecks) -> dict[str, Any]:
+def update_checks(*, db: Database, actor: Actor, session_id: int, data: SessionChecks) -> SessionSummary:
     """Record pre-check confirmations or discharge assessments (refused once the record is signed)."""
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id)
@@ -248,7 +249,7 @@ def apply_event(*, db: Database, actor: Actor, session_id: int, data: Transition
     )
 
 
-def guard_status(s: Session, sess: InfusionSession, now: datetime) -> dict[str, Any]:
+def guard_status(s: Session, sess: InfusionSession, now: datetime) -> GuardStatus:
     """Return the next meaningful guarded event and which of its guards fail now (for the board and page)."""
     nxt = {
         "checked_in": "pass_prechecks",
@@ -257,22 +258,22 @@ def guard_status(s: Session, sess: InfusionSession, now: datetime) -> dict[str, 
         "recovery": "discharge",
     }.get(sess.state)
     if nxt is None:
-        return {"event": None, "failed": []}
+        return GuardStatus(event=None)
     rules = default_session_rules()
     tr = rules.find(sess.state, nxt)  # type: ignore[arg-type]
     report = gather(s, sess, now)
     failed = annotate(check_guards(rules, tr.guards, report.facts), report) if tr else ()
-    return {
-        "event": nxt,
-        "failed": [g.model_dump() for g in guard_reads(failed)],
-        "checked": list(tr.guards) if tr else [],
-        "evidence": dict(report.evidence) if nxt == "discharge" else {},
-    }
+    return GuardStatus(
+        event=nxt,
+        failed=guard_reads(failed),
+        checked=list(tr.guards) if tr else [],
+        evidence=dict(report.evidence) if nxt == "discharge" else {},
+    )
 
 
 def list_sessions(
     *, db: Database, actor: Actor, states: tuple[str, ...] | None = None, limit: int = 200
-) -> list[dict]:
+) -> list[SessionListItem]:
     """List sessions (newest first), optionally only some states."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "infusion_session")
@@ -282,4 +283,7 @@ def list_sessions(
             q = q.where(InfusionSession.state.in_(states))
         rows = s.execute(q.order_by(InfusionSession.scheduled_at.desc()).limit(limit)).all()
         uow.audit("list", "infusion_session", details={"results": len(rows)})
-        return [{**session_summary(sess), "patient": patient_label(p)} for sess, p in rows]
+        return [
+            SessionListItem(**session_summary(sess).model_dump(), patient=patient_label(p))
+            for sess, p in rows
+        ]

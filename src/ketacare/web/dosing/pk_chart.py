@@ -75,7 +75,11 @@ def curve_svg(
         while any(abs(y - other) < 12 for other in label_y):
             y += 12
         label_y.append(y)
-        text = f"{r.label} {r.low_ng_per_ml:g}" + ("" if r.kind == "line" else f"–{r.high_ng_per_ml:g}") + " ng/mL"
+        text = (
+            f"{r.label} {r.low_ng_per_ml:g}"
+            + ("" if r.kind == "line" else f"–{r.high_ng_per_ml:g}")
+            + " ng/mL"
+        )
         parts.append(f'<text x="{pad_l + w + 6}" y="{y:.1f}" class="pk-range-label">{escape(text)}</text>')
     for k in range(int(round(y_top / y_step)) + 1):
         v = y_step * k

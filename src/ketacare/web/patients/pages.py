@@ -246,5 +246,3 @@ def my_record(request: Request, actor: Actor = Depends(Access("account", "read")
     ctx = _chart_context(request, actor, actor.patient_id)
     ctx.update(can_edit=False, can_write=False)
     return render(request, "me.html", ctx)
-
-

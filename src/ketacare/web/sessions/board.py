@@ -21,6 +21,7 @@ from ketacare.http.access import Access
 from ketacare.services.access import Actor
 from ketacare.services.sessions import alerts, board
 from ketacare.services.sessions import bus as board_bus
+from ketacare.services.sessions.schemas import BoardChair
 from ketacare.web.rendering import render
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
     )
 
 
-def chair_html(request: Request, chair: dict[str, Any]) -> str:
+def chair_html(request: Request, chair: BoardChair) -> str:
     """Render one chair card (the same partial the page uses)."""
     tmpl = request.app.state.templates.get_template("_board_chair.html")
     return tmpl.render(chair=chair, sparkline=sparkline)
@@ -108,7 +109,7 @@ async def board_events(request: Request, actor: Actor = Depends(ReadSessions)):
             chairs = await run_in_threadpool(board.board_snapshot, db=db, actor=actor, audit_view=False)
             yield "retry: 1000\n" + _sse(
                 "snapshot",
-                {"chairs": [{"session_id": c["session_id"], "html": chair_html(request, c)} for c in chairs]},
+                {"chairs": [{"session_id": c.session_id, "html": chair_html(request, c)} for c in chairs]},
             )
             if not live:
                 return
@@ -131,8 +132,8 @@ async def board_events(request: Request, actor: Actor = Depends(ReadSessions)):
                         "chair",
                         {
                             "session_id": sid,
-                            "active": chair["active"],
-                            "html": chair_html(request, chair) if chair["active"] else "",
+                            "active": chair.active,
+                            "html": chair_html(request, chair) if chair.active else "",
                         },
                     )
         finally:

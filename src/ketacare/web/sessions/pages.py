@@ -21,6 +21,7 @@ from ketacare.services.sessions.schemas import (
     AlertAck,
     InfusionEventCreate,
     OverrideIn,
+    PkCurve,
     SessionChecks,
     SideEffectCreate,
     SignRequest,
@@ -33,26 +34,8 @@ from ketacare.web.rendering import form_data, form_errors, render, utc_field
 router = APIRouter(include_in_schema=False)
 Read = Access("infusion_session", "read")
 Chart = Access("infusion_session", "chart")
-BOOLS = {
-    "consent_confirmed",
-    "escort_confirmed",
-    "escort_present",
-    "pregnancy_test_applicable",
-    "pregnancy_test_negative",
-    "dissociation_occurred",
-    "dissociation_resolved",
-    "sedation_occurred",
-    "sedation_resolved",
-    "respiratory_depression_occurred",
-    "respiratory_depression_resolved",
-    "rems_enrolled",
-    "rems_first_treatment",
-    "concomitant_benzodiazepines",
-    "concomitant_non_benzodiazepine_hypnotics",
-    "concomitant_psychostimulants",
-    "concomitant_maois",
-    "concomitant_opioids",
-}
+# The yes/no confirmations of the checks form: every boolean field of the service's SessionChecks.
+BOOLS = frozenset(k for k, f in SessionChecks.model_fields.items() if f.annotation == bool | None)
 
 
 @router.get("/sessions", response_class=HTMLResponse)
@@ -73,17 +56,13 @@ def _page(
     notice=None,
 ):
     s = record.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
-    pts = [
-        Point(datetime.fromisoformat(v["measured_at"]), v["sbp"]) for v in s["vitals"] if v["sbp"] is not None
-    ]
-    hr = [
-        Point(datetime.fromisoformat(v["measured_at"]), v["hr"]) for v in s["vitals"] if v["hr"] is not None
-    ]
+    pts = [Point(v.measured_at, v.sbp) for v in s.vitals if v.sbp is not None]
+    hr = [Point(v.measured_at, v.hr) for v in s.vitals if v.hr is not None]
     ctx: dict[str, Any] = {
         "s": s,
         "bp_chart": trend_svg(pts, unit="mmHg", title="Systolic blood pressure", decimals=0),
         "hr_chart": trend_svg(hr, unit="/min", title="Heart rate", decimals=0),
-        "pk_chart": _pk_svg(s["dose"].get("pk")),
+        "pk_chart": _pk_svg(s.dose.pk),
         "errors": errors or {},
         "values": values or {},
         "form": form,
@@ -98,15 +77,14 @@ def _page(
     return render(request, "session.html", ctx, status)
 
 
-def _pk_svg(pk: dict | None) -> str:
-    if not pk or "times_min" not in pk:
+def _pk_svg(pk: PkCurve | None) -> str:
+    if pk is None or not pk.times_min:
         return ""
     from datetime import UTC, timedelta
 
     t0 = datetime(2000, 1, 1, tzinfo=UTC)
     pts = [
-        Point(t0 + timedelta(minutes=t), c)
-        for t, c in zip(pk["times_min"], pk["plasma_ng_per_ml"], strict=True)
+        Point(t0 + timedelta(minutes=t), c) for t, c in zip(pk.times_min, pk.plasma_ng_per_ml, strict=True)
     ]
     return trend_svg(
         pts,
