@@ -86,6 +86,19 @@ class AlertRule:
         return self.vitals if self.kind == "overdue" else tuple(c.vital for c in self.conditions)
 
 
+def _validate_watch(rule: AlertRule, f: str) -> None:
+    """An overdue rule watches vitals for a gap; a threshold or rise rule needs well-formed conditions."""
+    if rule.kind == "overdue":
+        if not rule.vitals or not set(rule.vitals) <= set(VITALS) or rule.max_gap_min <= 0:
+            raise InvalidValue(f, "an overdue rule needs vitals and max_gap_min above 0")
+        return
+    if not rule.conditions:
+        raise InvalidValue(f + ".conditions", "a threshold or rise rule needs conditions")
+    for c in rule.conditions:
+        if c.vital not in VITALS or c.op not in _OPS or c.resolve_margin < 0 or not math.isfinite(c.value):
+            raise InvalidValue(f + ".conditions", f"bad condition {c}")
+
+
 def _validate(rule: AlertRule) -> AlertRule:
     f = f"rules.{rule.id}"
     if rule.priority not in PRIORITIES:
@@ -102,20 +115,7 @@ def _validate(rule: AlertRule) -> AlertRule:
         raise InvalidValue(f + ".actions", f"actions must be among {', '.join(ACTIONS)}")
     if not rule.advice.strip() or not rule.source.strip():
         raise InvalidValue(f, "every rule needs advice and a source")
-    if rule.kind == "overdue":
-        if not rule.vitals or not set(rule.vitals) <= set(VITALS) or rule.max_gap_min <= 0:
-            raise InvalidValue(f, "an overdue rule needs vitals and max_gap_min above 0")
-    else:
-        if not rule.conditions:
-            raise InvalidValue(f + ".conditions", "a threshold or rise rule needs conditions")
-        for c in rule.conditions:
-            if (
-                c.vital not in VITALS
-                or c.op not in _OPS
-                or c.resolve_margin < 0
-                or not math.isfinite(c.value)
-            ):
-                raise InvalidValue(f + ".conditions", f"bad condition {c}")
+    _validate_watch(rule, f)
     if rule.sustained_min < 0:
         raise InvalidValue(f + ".sustained_min", "sustained_min must be 0 or more")
     return rule

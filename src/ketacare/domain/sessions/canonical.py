@@ -44,37 +44,50 @@ def _format_float(x: float, path: str) -> str:
     return sign + body
 
 
-def _encode(obj: Any, path: str, out: list[str]) -> None:
+def _scalar(obj: Any, path: str) -> str | None:
+    """Return the JSON text of a scalar (None, bool, number, text, date/time), or None if not one."""
     if obj is None:
-        out.append("null")
-    elif obj is True:
-        out.append("true")
-    elif obj is False:
-        out.append("false")
-    elif isinstance(obj, Enum):
+        return "null"
+    if obj is True:
+        return "true"
+    if obj is False:
+        return "false"
+    if isinstance(obj, int):
+        return str(obj)
+    if isinstance(obj, float):
+        return _format_float(obj, path)
+    if isinstance(obj, str):
+        return json.dumps(obj, ensure_ascii=False)
+    if isinstance(obj, datetime | date | time):
+        return json.dumps(obj.isoformat(), ensure_ascii=False)
+    return None
+
+
+def _encode_dict(obj: dict[Any, Any], path: str, out: list[str]) -> None:
+    for key in obj:
+        if not isinstance(key, str):
+            raise InvalidValue(path, f"record keys must be text, got {key!r}")
+    out.append("{")
+    for i, key in enumerate(sorted(obj)):
+        if i:
+            out.append(",")
+        out.append(json.dumps(key, ensure_ascii=False))
+        out.append(":")
+        _encode(obj[key], f"{path}.{key}", out)
+    out.append("}")
+
+
+def _encode(obj: Any, path: str, out: list[str]) -> None:
+    if isinstance(obj, Enum):
         _encode(obj.value, path, out)
-    elif isinstance(obj, int):
-        out.append(str(obj))
-    elif isinstance(obj, float):
-        out.append(_format_float(obj, path))
-    elif isinstance(obj, str):
-        out.append(json.dumps(obj, ensure_ascii=False))
-    elif isinstance(obj, datetime | date | time):
-        out.append(json.dumps(obj.isoformat(), ensure_ascii=False))
+        return
+    text = _scalar(obj, path)
+    if text is not None:
+        out.append(text)
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         _encode({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, path, out)
     elif isinstance(obj, dict):
-        for key in obj:
-            if not isinstance(key, str):
-                raise InvalidValue(path, f"record keys must be text, got {key!r}")
-        out.append("{")
-        for i, key in enumerate(sorted(obj)):
-            if i:
-                out.append(",")
-            out.append(json.dumps(key, ensure_ascii=False))
-            out.append(":")
-            _encode(obj[key], f"{path}.{key}", out)
-        out.append("}")
+        _encode_dict(obj, path, out)
     elif isinstance(obj, list | tuple):
         out.append("[")
         for i, item in enumerate(obj):

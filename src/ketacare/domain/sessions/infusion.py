@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -133,6 +133,107 @@ def _rate_mg_per_min(ev: InfusionEvent, conc: float | None) -> float | None:
     return None
 
 
+def _check_inputs(conc: float | None, weight_kg: float | None, ordered_dose_mg: float | None) -> None:
+    if conc is not None and not (math.isfinite(conc) and conc > 0):
+        raise InvalidValue("concentration_mg_per_ml", "the concentration must be above 0 mg/mL")
+    if weight_kg is not None and not (math.isfinite(weight_kg) and weight_kg > 0):
+        raise InvalidValue("weight_kg", "weight must be above 0 kg")
+    if ordered_dose_mg is not None and not (math.isfinite(ordered_dose_mg) and ordered_dose_mg > 0):
+        raise InvalidValue("ordered_dose_mg", "the ordered dose must be above 0 mg")
+
+
+@dataclass
+class _Pump:
+    """The pump as its events are replayed in order: not_started -> running <-> paused -> stopped."""
+
+    conc: float | None
+    status: str = "not_started"
+    rate: float = 0.0
+    seg_start: float = 0.0
+    paused_since: float = 0.0
+    paused_min: float = 0.0
+    end_t: float = 0.0
+    segments: list[RateSegment] = field(default_factory=list)
+    boluses: list[Bolus] = field(default_factory=list)
+
+    def close(self, t: float) -> None:
+        """End the current rate segment at `t` (nothing is recorded for a zero rate)."""
+        if self.rate > 0 and t > self.seg_start:
+            self.segments.append(RateSegment(self.seg_start, t, self.rate))
+
+    def _require(self, status: str, what: str, where: str) -> None:
+        if self.status != status:
+            raise InvalidValue(where, f"{what} while the infusion is {self.status.replace('_', ' ')}")
+
+    def bolus(self, ev: InfusionEvent, t: float, new_rate: float | None, where: str) -> None:
+        amount = ev.bolus_mg
+        if amount is None:
+            if self.conc is None:
+                raise InvalidValue(
+                    "concentration_mg_per_ml", "a bolus in mL needs the concentration in mg/mL"
+                )
+            amount = (ev.bolus_ml or 0.0) * self.conc
+        self.boluses.append(Bolus(t, amount))
+
+    def start(self, ev: InfusionEvent, t: float, new_rate: float | None, where: str) -> None:
+        if self.status != "not_started":
+            raise InvalidValue(where, "the infusion was already started")
+        self.status, self.rate, self.seg_start = "running", float(new_rate or 0.0), t
+
+    def rate_change(self, ev: InfusionEvent, t: float, new_rate: float | None, where: str) -> None:
+        self._require("running", "rate change", where)
+        self.close(t)
+        self.rate, self.seg_start = float(new_rate or 0.0), t
+
+    def pause(self, ev: InfusionEvent, t: float, new_rate: float | None, where: str) -> None:
+        self._require("running", "pause", where)
+        self.close(t)
+        self.status, self.paused_since = "paused", t
+
+    def resume(self, ev: InfusionEvent, t: float, new_rate: float | None, where: str) -> None:
+        self._require("paused", "resume", where)
+        self.paused_min += t - self.paused_since
+        self.status, self.seg_start = "running", t
+        if new_rate is not None:
+            self.rate = new_rate
+
+    def stop(self, ev: InfusionEvent, t: float, new_rate: float | None, where: str) -> None:
+        if self.status == "not_started":
+            raise InvalidValue(where, "stop before the infusion was started")
+        if self.status == "running":
+            self.close(t)
+        else:
+            self.paused_min += t - self.paused_since
+        self.status, self.end_t = "stopped", t
+
+    def finish(self, until: float | datetime | None, t0: datetime | None, last_t: float) -> None:
+        """Close a still-running (or paused) infusion at `until`; the end is the last event otherwise."""
+        if self.status in ("running", "paused"):
+            if until is None:
+                raise InvalidValue(
+                    "until", "the infusion is still running: give the current time to total the dose"
+                )
+            self.end_t = _minutes(until, t0)
+            if self.end_t < last_t:
+                raise InvalidValue("until", "the current time is earlier than the last pump event")
+            if self.status == "running":
+                self.close(self.end_t)
+            else:
+                self.paused_min += self.end_t - self.paused_since
+        elif self.status == "not_started":
+            self.end_t = last_t
+
+
+_STEPS = {
+    "start": _Pump.start,
+    "rate_change": _Pump.rate_change,
+    "pause": _Pump.pause,
+    "resume": _Pump.resume,
+    "stop": _Pump.stop,
+    "bolus": _Pump.bolus,
+}
+
+
 def delivered_dose(
     events: Sequence[InfusionEvent],
     *,
@@ -146,98 +247,29 @@ def delivered_dose(
 
     `until` closes a still-running infusion (the current time); it is required if there is no stop event.
     """
-    if concentration_mg_per_ml is not None and not (
-        math.isfinite(concentration_mg_per_ml) and concentration_mg_per_ml > 0
-    ):
-        raise InvalidValue("concentration_mg_per_ml", "the concentration must be above 0 mg/mL")
-    if weight_kg is not None and not (math.isfinite(weight_kg) and weight_kg > 0):
-        raise InvalidValue("weight_kg", "weight must be above 0 kg")
-    if ordered_dose_mg is not None and not (math.isfinite(ordered_dose_mg) and ordered_dose_mg > 0):
-        raise InvalidValue("ordered_dose_mg", "the ordered dose must be above 0 mg")
+    _check_inputs(concentration_mg_per_ml, weight_kg, ordered_dose_mg)
     if not events:
         raise InvalidValue("events", "no infusion events")
     if t0 is None:
         first = events[0].t
         t0 = first if isinstance(first, datetime) else None
 
-    segments: list[RateSegment] = []
-    boluses: list[Bolus] = []
-    status = "not_started"  # -> running -> paused -> stopped
-    rate = 0.0
-    seg_start = 0.0
+    pump = _Pump(concentration_mg_per_ml)
     last_t = -math.inf
-    paused_since = 0.0
-    paused_min = 0.0
-
-    def close(t: float) -> None:
-        if rate > 0 and t > seg_start:
-            segments.append(RateSegment(seg_start, t, rate))
-
     for i, ev in enumerate(events):
         t = _minutes(ev.t, t0)
-        field = f"events[{i}]"
+        where = f"events[{i}]"
         if t < last_t:
-            raise InvalidValue(field, f"{ev.kind} at {t:g} min is earlier than the event before it")
+            raise InvalidValue(where, f"{ev.kind} at {t:g} min is earlier than the event before it")
         last_t = t
-        if status == "stopped":
-            raise InvalidValue(field, f"{ev.kind} after the infusion was stopped")
+        if pump.status == "stopped":
+            raise InvalidValue(where, f"{ev.kind} after the infusion was stopped")
         new_rate = _rate_mg_per_min(ev, concentration_mg_per_ml)
-        if ev.kind == "bolus":
-            amount = ev.bolus_mg
-            if amount is None:
-                if concentration_mg_per_ml is None:
-                    raise InvalidValue(
-                        "concentration_mg_per_ml", "a bolus in mL needs the concentration in mg/mL"
-                    )
-                amount = (ev.bolus_ml or 0.0) * concentration_mg_per_ml
-            boluses.append(Bolus(t, amount))
-        elif ev.kind == "start":
-            if status != "not_started":
-                raise InvalidValue(field, "the infusion was already started")
-            status, rate, seg_start = "running", float(new_rate or 0.0), t
-        elif ev.kind == "rate_change":
-            if status != "running":
-                raise InvalidValue(field, f"rate change while the infusion is {status.replace('_', ' ')}")
-            close(t)
-            rate, seg_start = float(new_rate or 0.0), t
-        elif ev.kind == "pause":
-            if status != "running":
-                raise InvalidValue(field, f"pause while the infusion is {status.replace('_', ' ')}")
-            close(t)
-            status, paused_since = "paused", t
-        elif ev.kind == "resume":
-            if status != "paused":
-                raise InvalidValue(field, f"resume while the infusion is {status.replace('_', ' ')}")
-            paused_min += t - paused_since
-            status, seg_start = "running", t
-            if new_rate is not None:
-                rate = new_rate
-        elif ev.kind == "stop":
-            if status == "not_started":
-                raise InvalidValue(field, "stop before the infusion was started")
-            if status == "running":
-                close(t)
-            else:
-                paused_min += t - paused_since
-            status = "stopped"
-            end_t = t
+        _STEPS[ev.kind](pump, ev, t, new_rate, where)
+    running = pump.status in ("running", "paused")
+    pump.finish(until, t0, last_t)
 
-    running = status in ("running", "paused")
-    if running:
-        if until is None:
-            raise InvalidValue(
-                "until", "the infusion is still running: give the current time to total the dose"
-            )
-        end_t = _minutes(until, t0)
-        if end_t < last_t:
-            raise InvalidValue("until", "the current time is earlier than the last pump event")
-        if status == "running":
-            close(end_t)
-        else:
-            paused_min += end_t - paused_since
-    elif status == "not_started":
-        end_t = last_t
-
+    segments, boluses = pump.segments, pump.boluses
     total = sum(s.dose_mg for s in segments) + sum(b.dose_mg for b in boluses)
     diff = pct = None
     if ordered_dose_mg is not None:
@@ -252,7 +284,7 @@ def delivered_dose(
         difference_mg=diff,
         difference_pct=pct,
         infusing_min=sum(s.t_end_min - s.t_start_min for s in segments),
-        paused_min=paused_min,
+        paused_min=pump.paused_min,
         running=running,
-        until_min=end_t,
+        until_min=pump.end_t,
     )
