@@ -15,7 +15,7 @@ from ketacare.services.measurement import ResponseCreate
 from ketacare.services.measurement import responses as measurement
 from ketacare.services.patients import TrialCreate
 from ketacare.services.patients import records as patients
-from ketacare.services.sessions import VitalIn, vitals
+from ketacare.services.sessions import VitalIn, record_patient_reading
 
 ORDER = 40
 N_SAMPLE = 16
@@ -33,7 +33,7 @@ MAX_TRIES = 40
 
 
 def _reading(ctx, pid: int, bp, hr, minutes_ago: float) -> None:
-    vitals.record_patient_reading(
+    record_patient_reading(
         db=ctx.db,
         actor=ctx.actor,
         patient_id=pid,

@@ -1,9 +1,12 @@
-"""Infusion sessions: workflow, pump, vitals, alerts, board, record and facts (services layer).
+"""Infusion sessions (services layer): `workflow` (schedule, checks, guarded transitions), `pump` (pump events,
+delivered dose), `vitals` (readings), `alerts` (raised, acknowledged, resolved; overdue sweep), `side_effects`
+(and rescue medication), `record` (signed record, addenda, session page), `board` (live board reads), `bus`
+(board change notices), `facts` (what the guards read), `assessments`, `schemas`.
 
 Other capabilities use sessions only through the names below.
 """
 
-from ketacare.services.sessions.schemas import VitalIn
-from ketacare.services.sessions.vitals import latest_vitals
+from ketacare.services.sessions.schemas import VitalIn, VitalRead
+from ketacare.services.sessions.vitals import latest_vitals, list_patient_vitals, record_patient_reading
 
-__all__ = ["VitalIn", "latest_vitals"]
+__all__ = ["VitalIn", "VitalRead", "latest_vitals", "list_patient_vitals", "record_patient_reading"]
