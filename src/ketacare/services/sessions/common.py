@@ -1,5 +1,5 @@
 """What every sessions use case shares: load and authorize a session, refuse changes to a signed record,
-queue a board notice, the dosing weight, ISO times and the patient label."""
+queue a board notice, the dosing weight, the patient label and the session's readings in time order."""
 
 from __future__ import annotations
 
