@@ -80,7 +80,10 @@ def test_missing_stale_or_oxygen_assisted_readings_do_not_count():
     assert "no respiratory rate" in failed(replace(ready(), latest_rr_per_min=None))["rr_at_discharge"]
     limit = S.discharge_vitals_max_age_min
     old = failed(replace(ready(), latest_spo2_age_min=limit + 1, latest_rr_age_min=limit + 5))
-    assert f"{limit + 1:g} min old" in old["spo2_at_discharge"] and "take a new reading" in old["spo2_at_discharge"]
+    assert (
+        f"{limit + 1:g} min old" in old["spo2_at_discharge"]
+        and "take a new reading" in old["spo2_at_discharge"]
+    )
     assert f"{limit + 5:g} min old" in old["rr_at_discharge"]
     assert discharge(replace(ready(), latest_spo2_age_min=limit, latest_rr_age_min=limit)).allowed
     o2 = failed(replace(ready(), latest_spo2_on_oxygen=True))["spo2_at_discharge"]

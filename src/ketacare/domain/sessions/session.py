@@ -251,7 +251,8 @@ def load_session_rules(
             raise InvalidValue("override_roles", f"guard {gid!r} cannot be made overridable")
         guards[gid] = replace(guards[gid], override_roles=tuple(roles))
     values: dict[str, float | bool] = {
-        k: v["value"] if isinstance(v["value"], bool) else float(v["value"]) for k, v in raw["settings"].items()
+        k: v["value"] if isinstance(v["value"], bool) else float(v["value"])
+        for k, v in raw["settings"].items()
     }
     for key, val in (settings_overrides or {}).items():
         if key not in values:
@@ -399,7 +400,9 @@ def _aldrete(f: SessionFacts, s: ClinicSettings) -> str | None:
         problems.append(f"score {f.aldrete_score}, threshold {s.aldrete_min_score:g}")
     if s.aldrete_full_respiration_spo2:
         if f.aldrete_respiration_spo2_full is None:
-            problems.append("points for respiration and SpO2 not recorded; the clinic requires full points for both")
+            problems.append(
+                "points for respiration and SpO2 not recorded; the clinic requires full points for both"
+            )
         elif not f.aldrete_respiration_spo2_full:
             problems.append(
                 "the clinic requires full points for respiration and SpO2 "
@@ -426,7 +429,9 @@ def _spo2_discharge(f: SessionFacts, s: ClinicSettings) -> str | None:
     if f.latest_spo2_pct < s.discharge_spo2_min_pct:
         problems.append(f"SpO2 {f.latest_spo2_pct:g} % is below {s.discharge_spo2_min_pct:g} %")
     if f.latest_spo2_on_oxygen:
-        problems.append("the latest SpO2 was measured on supplemental oxygen: a reading on room air is needed")
+        problems.append(
+            "the latest SpO2 was measured on supplemental oxygen: a reading on room air is needed"
+        )
     return "; ".join(problems) or None
 
 

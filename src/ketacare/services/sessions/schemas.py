@@ -42,6 +42,9 @@ class SessionChecks(_Strict):
     pregnancy_test_applicable: bool | None = None
     pregnancy_test_negative: bool | None = None
     aldrete_score: int | None = Field(None, ge=0, le=10)
+    aldrete_respiration_spo2_full: bool | None = Field(
+        None, description="The modified Aldrete gave 2 points for respiration and 2 for SpO2 (room air)"
+    )
     dissociation_occurred: bool | None = None
     dissociation_resolved: bool | None = None
     sedation_occurred: bool | None = None
@@ -121,6 +124,7 @@ class VitalIn(_Strict):
     spo2: float | None = None
     rr: float | None = None
     temp_c: float | None = Field(None, ge=25, le=45)
+    on_oxygen: bool | None = Field(None, description="SpO2 taken on supplemental oxygen (false: room air)")
     context: Context | None = None
     client_id: ClientId | None = None
 
@@ -158,6 +162,7 @@ class VitalRead(BaseModel):
     spo2_pct: float | None
     rr_per_min: float | None
     temp_c: float | None
+    on_oxygen: bool | None = None
     context: str
     source: str
     client_id: str | None

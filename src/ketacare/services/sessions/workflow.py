@@ -662,6 +662,8 @@ def session_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
     }
     # REMS form answers added in issue 11: only when recorded, so records signed before them keep their digest.
     rec["session"].update({f: getattr(sess, f) for f in REMS_FORM_FIELDS if getattr(sess, f) is not None})
+    if sess.aldrete_respiration_spo2_full is not None:  # issue 11; absent from records signed before it
+        rec["session"]["aldrete_respiration_spo2_full"] = sess.aldrete_respiration_spo2_full
     rec["patient"] = {
         "id": p.id,
         "mrn": p.mrn,
@@ -713,6 +715,8 @@ def session_record(s: Session, sess: InfusionSession) -> dict[str, Any]:
             "source": v.source,
             "client_id": v.client_id,
         }
+        # added by issue 11; left out when not stated so that records signed before it verify unchanged
+        | ({"on_oxygen": v.on_oxygen} if v.on_oxygen is not None else {})
         for v in _vital_rows(s, sess.id)
     ]
     rec["alerts"] = [
@@ -971,6 +975,7 @@ def _vital_dict(v: VitalSign) -> dict[str, Any]:
         "spo2": v.spo2_pct,
         "rr": v.rr_per_min,
         "temp_c": v.temp_c,
+        "on_oxygen": v.on_oxygen,
         "context": v.context,
         "source": v.source,
     }
@@ -994,6 +999,7 @@ def get_session(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any
             },
             **{f: getattr(sess, f) for f in REMS_FORM_FIELDS},
             "version": sess.version,
+            "aldrete_respiration_spo2_full": sess.aldrete_respiration_spo2_full,
             "overrides": sess.overrides or [],
             "patient": _patient_label(p),
             "vitals": [_vital_dict(v) for v in _vital_rows(s, sess.id)],

@@ -53,6 +53,7 @@ BOOLS = {
     "concomitant_psychostimulants",
     "concomitant_maois",
     "concomitant_opioids",
+    "aldrete_respiration_spo2_full",
 }
 
 
@@ -176,6 +177,11 @@ async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(
             spo2=_num(v, "spo2"),
             rr=_num(v, "rr"),
             temp_c=_num(v, "temp_c"),
+            on_oxygen=(
+                {"room_air": False, "oxygen": True}.get(v.get("oxygen") or "")
+                if _num(v, "spo2") is not None
+                else None
+            ),
         )
         vitals.record_session_reading(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 
