@@ -4,8 +4,8 @@ Rounding is stated in each protocol's `[rounding]` table and applied once: a dos
 rounded to the nearest amount the chosen vial and syringe can draw (never across a hard limit: it is rounded
 toward the limit instead) and the order keeps both values; a dose the prescriber entered in mg is given exactly
 or refused with the nearest preparable doses (`DoseNotPreparable`), never changed. The pump rate is rounded to
-the pump's step; draw volume, concentration and delivered mg/kg are derived from the dose. Limits follow smart-pump drug libraries: a soft limit is passed only with a stated
-reason, a hard limit never (the order is refused with `OrderRefused`). Units: kg, cm, mg, mL, mL/h, minutes,
+the pump's step; draw volume, concentration and delivered mg/kg are derived from the dose. Limits follow
+smart-pump drug libraries: a soft limit is passed only with a stated reason, a hard limit never (the order is refused with `OrderRefused`). Units: kg, cm, mg, mL, mL/h, minutes,
 hours. Times are passed in.
 Source tags [S#] refer to the clinical knowledge pack (section 11).
 """
@@ -21,10 +21,10 @@ from typing import Any, Literal
 
 from ketacare.domain.datafiles import load_toml
 from ketacare.domain.dosing.body_weight import (
+    DosingWeights,
     FreshnessRules,
     WeightBasis,
     WeightBasisPolicy,
-    DosingWeights,
     choice_required,
     choose_weight_basis,
     dosing_weights,
