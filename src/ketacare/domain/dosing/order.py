@@ -5,8 +5,8 @@ rounded to the nearest amount the chosen vial and syringe can draw (never across
 toward the limit instead) and the order keeps both values; a dose the prescriber entered in mg is given exactly
 or refused with the nearest preparable doses (`DoseNotPreparable`), never changed. The pump rate is rounded to
 the pump's step; draw volume, concentration and delivered mg/kg are derived from the dose. Limits follow
-smart-pump drug libraries: a soft limit is passed only with a stated reason, a hard limit never (the order is refused with `OrderRefused`). Units: kg, cm, mg, mL, mL/h, minutes,
-hours. Times are passed in.
+smart-pump drug libraries: a soft limit is passed only with a stated reason, a hard limit never (the order is
+refused with `OrderRefused`). Units: kg, cm, mg, mL, mL/h, minutes, hours. Times are passed in.
 Source tags [S#] refer to the clinical knowledge pack (section 11).
 """
 
