@@ -58,6 +58,12 @@ class Order:
     signed_at: datetime | None = T0
     double_checked_at: datetime | None = T0
     dose_mg: float = 35.0
+    mg_per_kg: float | None = None
+    weight_basis: str | None = None
+    policy_weight_basis: str | None = None
+    weight_basis_chosen: bool | None = None
+    weight_basis_reason: str | None = None
+    mg_per_kg_actual_weight: float | None = None
 
 
 @dataclass
@@ -850,3 +856,27 @@ def test_overdue_alerts_keep_running_through_recovery_until_discharge(personas, 
     with personas.db.session() as s:
         rules = set(s.scalars(select(SessionAlert.rule_id).where(SessionAlert.session_id == sid)))
     assert rules == {"spo2_overdue", "bp_overdue_recovery"}
+
+
+def test_the_session_record_shows_the_orders_weight_basis_choice(personas, fake_clock, capabilities):
+    from ketacare.reports.session_pdf import render_pdf
+
+    capabilities["order"] = Order(
+        dose_mg=48.0,
+        mg_per_kg=0.5,
+        weight_basis="actual",
+        policy_weight_basis="ideal",
+        weight_basis_chosen=True,
+        weight_basis_reason="the trials dosed on actual weight",
+        mg_per_kg_actual_weight=0.5,
+    )
+    sid = _new(personas)
+    v = sessions.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    o = v["order"]
+    assert (o["weight_basis"], o["policy_weight_basis"], o["weight_basis_chosen"]) == (
+        "actual",
+        "ideal",
+        True,
+    )
+    assert o["weight_basis_reason"] == "the trials dosed on actual weight"
+    assert render_pdf(v).startswith(b"%PDF")

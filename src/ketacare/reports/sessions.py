@@ -50,6 +50,20 @@ def render_pdf(s: dict[str, Any]) -> bytes:
     if d.get("delivered_mg_per_kg") is not None:
         dose += f" ({d['delivered_mg_per_kg']:.3f} mg/kg)"
     lines.append(dose)
+    o = s.get("order") or {}
+    if o.get("weight_basis"):
+        basis = f"Order #{o['id']}: {o['mg_per_kg']:g} mg/kg of {o['weight_basis']} weight"
+        if o.get("computed_dose_mg") is not None and o["computed_dose_mg"] != o.get("dose_mg"):
+            basis += f" = {o['computed_dose_mg']:g} mg computed, {o['dose_mg']:g} mg ordered"
+        if o.get("mg_per_kg_actual_weight") is not None:
+            basis += f" ({o['mg_per_kg_actual_weight']:g} mg/kg of actual weight)"
+        if o.get("weight_basis_chosen"):
+            basis += "; basis chosen by the prescriber"
+            if o.get("policy_weight_basis") and o["policy_weight_basis"] != o["weight_basis"]:
+                basis += f" (policy recommends {o['policy_weight_basis']})"
+            if o.get("weight_basis_reason"):
+                basis += f": {o['weight_basis_reason']}"
+        lines.append(basis)
     for line in lines:
         pdf.cell(0, 5, _t(line), new_x="LMARGIN", new_y="NEXT")
 

@@ -144,8 +144,22 @@ def _order_facts(s: Session, sess: InfusionSession, report: FactsReport) -> tupl
         "concentration_mg_per_ml": _get(order, "final_concentration_mg_per_ml", "concentration_mg_per_ml"),
         "duration_min": _get(order, "duration_min"),
         "weight_kg": _get(order, "dosing_weight_kg", "weight_kg"),
+        "mg_per_kg": _get(order, "mg_per_kg"),
+        "computed_dose_mg": _get(order, "computed_dose_mg"),
+        "weight_basis": _get(order, "weight_basis"),
+        "policy_weight_basis": _get(order, "policy_weight_basis"),
+        "weight_basis_chosen": _get(order, "weight_basis_chosen"),
+        "weight_basis_reason": _get(order, "weight_basis_reason"),
+        "mg_per_kg_actual_weight": _get(order, "mg_per_kg_actual_weight"),
     }
     return bool(signed), bool(checked)
+
+
+def order_summary(s: Session, sess: InfusionSession) -> dict[str, Any] | None:
+    """Return the usable dose order of this session (dose, weight basis and who chose it), or None."""
+    report = FactsReport(SessionFacts())
+    _order_facts(s, sess, report)
+    return report.order
 
 
 def _questionnaire_facts(s: Session, sess: InfusionSession, report: FactsReport) -> tuple[bool, bool]:

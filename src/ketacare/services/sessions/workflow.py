@@ -40,7 +40,7 @@ from ketacare.services.access import Actor
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.sessions import board as board_bus
 from ketacare.services.sessions.assessments import assessment_status
-from ketacare.services.sessions.facts import FactsReport, gather
+from ketacare.services.sessions.facts import FactsReport, gather, order_summary
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
@@ -1100,6 +1100,7 @@ def get_session(*, db: Database, actor: Actor, session_id: int) -> dict[str, Any
                 with_pk=True,
             ),
             "guards": guard_status(s, sess, now),
+            "order": order_summary(s, sess),
             "assessments": assessment_status(s, sess),
             "events_possible": [str(e) for e in allowed_events(sess.state)],
             "rems_missing": rems_check(s, sess),
