@@ -313,8 +313,8 @@ def test_web_at_bmi_30_the_prescriber_chooses_the_basis_in_the_browser(clients, 
     its reason on the order page and in the API."""
     from datetime import date
 
-    from ketacare.services import patients
-    from ketacare.services.schemas import PatientCreate
+    from ketacare.services.patients import records as patients
+    from ketacare.services.patients.schemas import PatientCreate
 
     pid = patients.create_patient(
         db=web_personas.db,

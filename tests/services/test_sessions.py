@@ -859,7 +859,7 @@ def test_overdue_alerts_keep_running_through_recovery_until_discharge(personas, 
 
 
 def test_the_session_record_shows_the_orders_weight_basis_choice(personas, fake_clock, capabilities):
-    from ketacare.reports.session_pdf import render_pdf
+    from ketacare.reports.sessions import render_pdf
 
     capabilities["order"] = Order(
         dose_mg=48.0,
