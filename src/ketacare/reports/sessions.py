@@ -55,7 +55,7 @@ def render_pdf(s: dict[str, Any]) -> bytes:
         basis = f"Order #{o['id']}: {o['mg_per_kg']:g} mg/kg of {o['weight_basis']} weight"
         if o.get("computed_dose_mg") is not None and o["computed_dose_mg"] != o.get("dose_mg"):
             basis += f" = {o['computed_dose_mg']:g} mg computed, {o['dose_mg']:g} mg ordered"
-        if o.get("mg_per_kg_actual_weight") is not None:
+        if o.get("mg_per_kg_actual_weight") is not None and o["weight_basis"] != "actual":
             basis += f" ({o['mg_per_kg_actual_weight']:g} mg/kg of actual weight)"
         if o.get("weight_basis_chosen"):
             basis += "; basis chosen by the prescriber"
