@@ -7,6 +7,7 @@ clinic settings live in `data/session.toml`; this module holds only the guard pr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -358,7 +359,7 @@ def _rems_obs(f: SessionFacts, s: ClinicSettings) -> str | None:
     if f.observation_min is None:
         return "observation time not recorded"
     if f.observation_min < s.esketamine_observation_min:
-        return f"{f.observation_min:g} min observed, needs {s.esketamine_observation_min:g} min"
+        return f"{math.floor(f.observation_min):d} min observed, needs {s.esketamine_observation_min:g} min"
     return None
 
 
@@ -368,7 +369,7 @@ def _observation(f: SessionFacts, s: ClinicSettings) -> str | None:
     if f.observation_min is None:
         return "observation time not recorded"
     if f.observation_min < s.iv_observation_min:
-        return f"{f.observation_min:g} min observed, needs {s.iv_observation_min:g} min"
+        return f"{math.floor(f.observation_min):d} min observed, needs {s.iv_observation_min:g} min"
     return None
 
 
@@ -416,7 +417,7 @@ def _fresh(value: float | None, age_min: float | None, name: str, s: ClinicSetti
         return f"no {LABELS[name]} reading recorded in this session"
     limit = s.discharge_vitals_max_age_min
     if age_min is None or age_min > limit:
-        old = "of unknown age" if age_min is None else f"{age_min:g} min old"
+        old = "of unknown age" if age_min is None else f"{math.ceil(age_min):d} min old"
         return f"the latest {LABELS[name]} reading is {old} (limit {limit:g} min): take a new reading"
     return None
 
