@@ -2,7 +2,7 @@
 orders the computed (unrounded) dose, mg/kg of actual weight and whether the prescriber chose the weight basis.
 
 Revision ID: 0009_dose_basis
-Revises: 0007_audit_head
+Revises: 0011_rescue_formulary
 Create Date: 2026-11-30
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_dose_basis"
-down_revision = "0007_audit_head"
+down_revision = "0011_rescue_formulary"
 branch_labels = None
 depends_on = None
 
