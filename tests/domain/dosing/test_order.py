@@ -144,7 +144,8 @@ def test_iv_protocols_accept_every_marketed_vial_with_the_dilution_right(protoco
 )
 def test_drawn_volume_holds_the_dose_and_the_bag_adds_up(protocol_id, strength, weight, mg_per_kg):
     order = compute_order(iv(protocol_id=protocol_id, vial_strength_mg_per_ml=strength, weight_kg=weight,
-                             mg_per_kg=mg_per_kg))
+                             mg_per_kg=mg_per_kg, weight_basis="actual",  # chosen: BMI may reach 30 (issue 11)
+                             weight_basis_reason="as in the trials"))
     prep = order.preparation
     assert prep.draw_volume_ml * strength == pytest.approx(order.dose_mg, abs=1e-9)
     assert prep.draw_volume_ml + prep.diluent_volume_ml == pytest.approx(prep.final_volume_ml, abs=1e-9)
