@@ -22,8 +22,16 @@ WOMAN = [
 ]
 
 
-def test_calc_json_for_the_96_kg_165_cm_woman():
+def test_calc_at_bmi_30_or_more_asks_for_the_basis_and_lists_the_candidates():
     result = runner.invoke(app, [*WOMAN, "--json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("weight_basis:") and "recommends ideal" in result.stderr
+    assert "--weight-basis actual: 96 kg -> 48 mg, 0.5 mg/kg of actual weight" in result.stderr
+    assert "--weight-basis ideal: 56.91 kg -> 28.5 mg, 0.297 mg/kg of actual weight" in result.stderr
+
+
+def test_calc_json_for_the_96_kg_165_cm_woman():
+    result = runner.invoke(app, [*WOMAN, "--weight-basis", "ideal", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     for key in (
@@ -44,6 +52,8 @@ def test_calc_json_for_the_96_kg_165_cm_woman():
         "adjusted": 36.3,
     }
     assert [c["basis"] for c in data["candidates"] if c["chosen"]] == ["ideal"]
+    assert data["weight_basis_chosen"] is True and data["mg_per_kg_actual"] == 0.297
+    assert data["computed_dose_mg"] == 28.455
     assert data["end"] == "2025-03-03T09:40:00"
 
 
@@ -74,22 +84,25 @@ def test_calc_worked_example_150_ml_per_h():
 
 def test_weight_basis_override_needs_reason():
     result = runner.invoke(app, [*WOMAN, "--weight-basis", "actual", "--json"])
-    assert result.exit_code == 2 and "weight_basis" in result.stderr
+    assert result.exit_code == 2 and result.stderr.startswith("weight_basis_reason:")
     result = runner.invoke(app, [*WOMAN, "--weight-basis", "actual", "--reason", "trial dosing", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["dose_mg"] == 48.0
 
 
 def test_hard_limit_exits_2_with_the_message():
-    result = runner.invoke(app, [*WOMAN, "--mg-per-kg", "1.5", "--reason", "please", "--json"])
+    result = runner.invoke(
+        app, [*WOMAN, "--weight-basis", "ideal", "--mg-per-kg", "1.5", "--reason", "please", "--json"]
+    )
     assert result.exit_code == 2
     assert "hard" in result.stderr and "mg_per_kg_max" in result.stderr
     assert result.stdout == ""
 
 
 def test_soft_limit_without_reason_exits_2_and_with_reason_passes():
-    result = runner.invoke(app, [*WOMAN, "--mg-per-kg", "0.75", "--json"])
+    ideal = [*WOMAN, "--weight-basis", "ideal"]
+    result = runner.invoke(app, [*ideal, "--mg-per-kg", "0.75", "--json"])
     assert result.exit_code == 2 and "soft" in result.stderr and "reason" in result.stderr
-    result = runner.invoke(app, [*WOMAN, "--mg-per-kg", "0.75", "--reason", "partial response", "--json"])
+    result = runner.invoke(app, [*ideal, "--mg-per-kg", "0.75", "--reason", "partial response", "--json"])
     assert result.exit_code == 0
     messages = json.loads(result.stdout)["limit_messages"]
     assert messages[0]["level"] == "soft" and messages[0]["reason"] == "partial response"
@@ -135,8 +148,20 @@ def test_esketamine_calc_counts_devices():
 
 
 def test_human_readable_output_runs():
-    result = runner.invoke(app, WOMAN)
-    assert result.exit_code == 0 and "28.5 mg" in result.stdout
+    result = runner.invoke(app, [*WOMAN, "--weight-basis", "ideal"])
+    assert result.exit_code == 0 and "28.5 mg" in result.stdout and "computed 28.455 mg" in result.stdout
+    assert "prescriber's choice" in result.stdout
+
+
+def test_an_oral_dose_is_given_exactly_or_refused_with_the_nearest_doses():
+    result = runner.invoke(app, ["calc", "--protocol", "oral", "--dose-mg", "60", "--json", *START])
+    assert result.exit_code == 0 and json.loads(result.stdout)["dose_mg"] == 60.0
+    result = runner.invoke(
+        app, ["calc", "--protocol", "oral", "--dose-mg", "62", "--vial-strength", "50", "--json", *START]
+    )
+    assert (
+        result.exit_code == 2 and result.stderr.startswith("dose_mg:") and "60 mg or 65 mg" in result.stderr
+    )
 
 
 def test_protocols_json_lists_the_library_with_sources():

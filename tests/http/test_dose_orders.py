@@ -93,7 +93,7 @@ def test_web_calculate_save_sign_and_check(clients, web_personas):
     r = web.post(f"/patients/{pid}/dose-orders/new", data={"protocol_id": "iv-standard", "step": "calculate"})
     assert r.status_code == 200
     assert "Calculated order" in r.text and "150.0 mL/h" in r.text and "<svg" in r.text
-    assert "policy choice" in r.text and "Dissociation" in r.text
+    assert "recommended" in r.text and "Dissociation" in r.text
     r = web.post(
         f"/patients/{pid}/dose-orders/new",
         data={"protocol_id": "iv-standard", "mg_per_kg": "0.8", "step": "calculate"},
@@ -169,8 +169,18 @@ def test_chart_links_the_dose_orders_and_pk_explorer_renders(clients, web_person
 
 # numbers a blinded reader may see: identifiers, the chart's height and age, the protocol's duration
 VISIBLE_NUMBERS = {
-    "id", "patient_id", "version", "created_by", "signed_by", "double_checked_by", "cancelled_by", "by",
-    "height_cm", "age_years", "duration_min", "order_id",
+    "id",
+    "patient_id",
+    "version",
+    "created_by",
+    "signed_by",
+    "double_checked_by",
+    "cancelled_by",
+    "by",
+    "height_cm",
+    "age_years",
+    "duration_min",
+    "order_id",
 }
 
 
@@ -198,7 +208,12 @@ def _signed_order(clients, pid):
 def _pass_check(clients, pid, o):
     r = clients.api("nurse").post(
         f"/api/v1/patients/{pid}/dose-orders/{o['id']}/double-check",
-        json={"version": o["version"], "check_weight_kg": 70, "check_dose_mg": 35, "check_rate_ml_per_h": 150},
+        json={
+            "version": o["version"],
+            "check_weight_kg": 70,
+            "check_dose_mg": 35,
+            "check_rate_ml_per_h": 150,
+        },
     )
     assert r.json()["match"] is True
 
@@ -261,9 +276,11 @@ def test_web_a_second_prescriber_sees_the_signed_order_blinded(clients, web_pers
     from ketacare.services.access.schemas import UserCreate
     from tests.conftest import PASSWORD
 
-    u = users.create_user(db=web_personas.db, actor=web_personas["system"],
-                          data=UserCreate(username="drtwo", display_name="Dr Two", role="prescriber",
-                                          password=PASSWORD))
+    u = users.create_user(
+        db=web_personas.db,
+        actor=web_personas["system"],
+        data=UserCreate(username="drtwo", display_name="Dr Two", role="prescriber", password=PASSWORD),
+    )
     web_personas.actors["drtwo"] = Actor(u.id, "drtwo", "prescriber")
     pid = web_personas.patient_a
     o = _signed_order(clients, pid)
@@ -289,3 +306,77 @@ def test_web_order_form_offers_the_50_mg_per_ml_vial_and_calculates_with_it(clie
     )
     assert r.status_code == 200, r.text
     assert "50 mg/mL" in r.text and "0.70 mL" in r.text
+
+
+def test_web_at_bmi_30_the_prescriber_chooses_the_basis_in_the_browser(clients, web_personas):
+    """Issue 11 point 4: no silent switch; the choices side by side, the error beside the field, the choice and
+    its reason on the order page and in the API."""
+    from datetime import date
+
+    from ketacare.services.patients import records as patients
+    from ketacare.services.patients.schemas import PatientCreate
+
+    pid = patients.create_patient(
+        db=web_personas.db,
+        actor=web_personas["system"],
+        data=PatientCreate(
+            given_name="Wanda",
+            family_name="Weiss",
+            date_of_birth=date(1980, 6, 1),
+            sex_at_birth="female",
+            weight="96 kg",
+            height="165 cm",
+        ),
+    ).id
+    web = clients.web("prescriber")
+    page = web.get(f"/patients/{pid}/dose-orders")
+    assert 'name="weight_basis"' in page.text and "At BMI 30 or more you choose" in page.text
+    r = web.post(f"/patients/{pid}/dose-orders/new", data={"protocol_id": "iv-standard", "step": "calculate"})
+    assert r.status_code == 422
+    field = r.text.split('id="f-weight_basis"', 1)[1].split("</div>", 1)[0]
+    assert 'class="field-error"' in field and "choose the dosing weight" in field  # beside the field
+    assert "Choose the dosing weight" in r.text and "mg/kg of actual weight" in r.text
+    table = r.text.split("Choose the dosing weight", 1)[1].split("</table>", 1)[0]
+    assert "48 mg" in table and "0.5" in table and "28.5 mg" in table and "0.297" in table
+    assert "recommended" in table and "Save as draft" not in r.text
+    r = web.post(
+        f"/patients/{pid}/dose-orders/new",
+        data={"protocol_id": "iv-standard", "weight_basis": "actual", "step": "calculate"},
+    )
+    assert r.status_code == 422
+    reason = r.text.split('id="f-weight_basis_reason"', 1)[1].split("</div>", 1)[0]
+    assert 'class="field-error"' in reason and "state a reason" in reason
+    data = {
+        "protocol_id": "iv-standard",
+        "weight_basis": "actual",
+        "weight_basis_reason": "the trials dosed on actual weight",
+    }
+    r = web.post(f"/patients/{pid}/dose-orders/new", data={**data, "step": "calculate"})
+    assert r.status_code == 200 and "Save as draft" in r.text
+    r = web.post(f"/patients/{pid}/dose-orders/new", data={**data, "step": "create"})
+    assert r.status_code == 303
+    url = r.headers["location"]
+    page = web.get(url)
+    assert "Prescriber's choice" in page.text and "the trials dosed on actual weight" in page.text
+    assert "recommends ideal" in page.text and "48 mg" in page.text
+    api = clients.api("prescriber").get(f"/api/v1/patients/{pid}/dose-orders/{url.rsplit('/', 1)[1]}")
+    body = api.json()
+    assert body["weight_basis"] == "actual" and body["weight_basis_chosen"] is True
+    assert body["weight_basis_reason"] == "the trials dosed on actual weight"
+    assert body["mg_per_kg_actual_weight"] == 0.5 and body["computed_dose_mg"] == 48.0
+
+
+def test_web_an_oral_dose_is_kept_or_refused_with_the_nearest_doses(clients, web_personas):
+    pid = web_personas.patient_b
+    web = clients.web("prescriber")
+    r = web.post(
+        f"/patients/{pid}/dose-orders/new",
+        data={"protocol_id": "oral", "dose_mg": "62", "vial_strength_mg_per_ml": "50", "step": "calculate"},
+    )
+    assert r.status_code == 422
+    field = r.text.split('id="f-dose_mg"', 1)[1].split("</div>", 1)[0]
+    assert "60 mg or 65 mg" in field
+    r = web.post(
+        f"/patients/{pid}/dose-orders/new", data={"protocol_id": "oral", "dose_mg": "60", "step": "calculate"}
+    )
+    assert r.status_code == 200 and "60 mg" in r.text

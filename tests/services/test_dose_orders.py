@@ -71,10 +71,19 @@ def _signed(db, personas, patient_id=None):
 
 def test_the_96_kg_165_cm_woman_is_dosed_on_ideal_weight_with_three_candidates(db, personas):
     pid = _woman_96(db, personas)
+    with pytest.raises(InvalidValue) as e:  # BMI 35: the prescriber chooses the basis (issue 11 point 4)
+        dose_orders.create_order(
+            db=db, actor=personas["prescriber"], patient_id=pid, data=DoseOrderCreate(protocol_id="iv-standard")
+        )
+    assert e.value.field == "weight_basis" and _count(db) == 0
     o = dose_orders.create_order(
-        db=db, actor=personas["prescriber"], patient_id=pid, data=DoseOrderCreate(protocol_id="iv-standard")
+        db=db,
+        actor=personas["prescriber"],
+        patient_id=pid,
+        data=DoseOrderCreate(protocol_id="iv-standard", weight_basis="ideal"),
     )
-    assert o.status == "draft"
+    assert o.status == "draft" and o.weight_basis_chosen
+    assert o.mg_per_kg_actual_weight == pytest.approx(0.297) and o.computed_dose_mg == pytest.approx(28.455)
     assert o.weight_kg == 96.0 and o.height_cm == 165.0 and o.sex == "female"
     assert round(o.bmi_kg_per_m2, 1) == 35.3
     assert o.policy_weight_basis == "ideal" and o.weight_basis == "ideal"
@@ -99,7 +108,7 @@ def test_overriding_the_weight_basis_needs_a_reason_and_is_audited(db, personas)
             patient_id=pid,
             data=DoseOrderCreate(protocol_id="iv-standard", weight_basis="adjusted"),
         )
-    assert e.value.field == "weight_basis"
+    assert e.value.field == "weight_basis_reason"
     o = dose_orders.create_order(
         db=db,
         actor=personas["prescriber"],
@@ -470,3 +479,71 @@ def test_a_draft_is_blinded_for_the_nurse_and_a_cancelled_order_is_not(db, perso
     dose_orders.cancel_order(db=db, actor=personas["prescriber"], patient_id=pid, order_id=draft.id,
                              data=DoseOrderCancel(version=draft.version, reason="wrong protocol"))
     _assert_full(dose_orders.get_order(db=db, actor=personas["nurse"], patient_id=pid, order_id=draft.id))
+
+
+# ---- issue 11 points 3 and 4 ----
+
+
+def test_an_entered_oral_dose_is_stored_exactly_and_limits_see_it(db, personas):
+    def order(dose, **kw):
+        return dose_orders.create_order(
+            db=db,
+            actor=personas["prescriber"],
+            patient_id=personas.patient_b,
+            data=DoseOrderCreate(
+                protocol_id="oral", dose_mg=dose, planned_start=datetime(2030, 1, 2, 9, 0, tzinfo=UTC), **kw
+            ),
+        )
+
+    assert order(60).dose_mg == 60.0  # was rounded to 50 mg without a word
+    with pytest.raises(InvalidValue) as e:
+        order(160)  # above the 150 mg soft limit: was stored as 150 mg with no reason
+    assert e.value.field == "dose_mg" and "160 mg" in e.value.message and _count(db) == 1
+    with pytest.raises(InvalidValue) as e:
+        order(62, vial_strength_mg_per_ml=50)
+    assert "60 mg or 65 mg" in e.value.message and _count(db) == 1
+    preview = dose_orders.preview_order(
+        db=db,
+        actor=personas["prescriber"],
+        patient_id=personas.patient_b,
+        data=DoseOrderCreate(protocol_id="oral", dose_mg=62, vial_strength_mg_per_ml=50),
+    )
+    assert not preview.ok and preview.error_field == "dose_mg" and preview.nearest_mg == [60.0, 65.0]
+
+
+def test_at_bmi_30_or_more_the_preview_shows_the_choices_and_the_order_stores_the_choice(db, personas):
+    pid = _woman_96(db, personas)
+    preview = dose_orders.preview_order(
+        db=db, actor=personas["prescriber"], patient_id=pid, data=DoseOrderCreate(protocol_id="iv-standard")
+    )
+    assert not preview.ok and preview.error_field == "weight_basis" and preview.needs == ["weight_basis"]
+    opts = preview.basis_options
+    assert opts["choice_required"] and opts["recommended"] == "ideal"
+    assert [(c["basis"], c["dose_mg"], c["mg_per_kg_actual"]) for c in opts["candidates"]] == [
+        ("actual", 48.0, 0.5),
+        ("adjusted", 36.3, 0.378),
+        ("ideal", 28.5, 0.297),
+    ]
+    o = dose_orders.create_order(
+        db=db,
+        actor=personas["prescriber"],
+        patient_id=pid,
+        data=DoseOrderCreate(
+            protocol_id="iv-standard", weight_basis="actual", weight_basis_reason="trials dosed on actual weight"
+        ),
+    )
+    with db.session() as s:
+        row = s.get(DoseOrderRecord, o.id)
+        assert (row.weight_basis, row.weight_basis_chosen, row.weight_basis_reason) == (
+            "actual",
+            True,
+            "trials dosed on actual weight",
+        )
+        assert row.mg_per_kg_actual_weight == 0.5 and row.dose_mg == 48.0 and row.computed_dose_mg == 48.0
+    below = dose_orders.create_order(
+        db=db,
+        actor=personas["prescriber"],
+        patient_id=personas.patient_a,
+        data=DoseOrderCreate(protocol_id="iv-standard"),
+    )
+    assert below.weight_basis == "actual" and below.weight_basis_chosen is False  # nothing changes below 30

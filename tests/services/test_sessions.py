@@ -58,6 +58,13 @@ class Order:
     signed_at: datetime | None = T0
     double_checked_at: datetime | None = T0
     dose_mg: float = 35.0
+    mg_per_kg: float | None = None
+    weight_basis: str | None = None
+    policy_weight_basis: str | None = None
+    weight_basis_chosen: bool | None = None
+    weight_basis_reason: str | None = None
+    mg_per_kg_actual_weight: float | None = None
+    computed_dose_mg: float | None = None
 
 
 @dataclass
@@ -354,6 +361,7 @@ def _to_discharge(personas, sid, fake_clock, capabilities):
         data=SessionChecks(
             version=v.version,
             aldrete_score=10,
+            aldrete_respiration_spo2_full=True,
             dissociation_resolved=True,
             sedation_resolved=True,
             escort_present=True,
@@ -567,7 +575,10 @@ def test_the_sweep_leaves_sessions_with_recent_readings_and_ended_sessions_alone
     fake_clock.advance(5)
     assert session_alerts.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
     assert _ev(personas, sid, "end_infusion").state == "recovery"
-    fake_clock.advance(60)  # overdue rules apply while infusing or paused only
+    fake_clock.advance(60)  # overdue rules keep running in recovery until discharge (issue 11 point 5)
+    assert session_alerts.sweep_overdue(db=personas.db, now=fake_clock.t) == 2
+    assert _ev(personas, sid, "abort", reason="patient left against advice").state == "aborted"
+    fake_clock.advance(60)
     assert session_alerts.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
 
 
@@ -731,3 +742,162 @@ def test_opening_the_board_is_in_each_patients_access_log(personas, fake_clock, 
     assert [c.session_id for c in chairs] == [sid]
     log = audit_views.access_log(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a)
     assert any(e.resource_type == "session_board" and e.actor_username == "nurse" for e in log)
+
+
+# ---- issue 11 points 1, 2 and 5: a real session is refused discharge while oxygenation, breathing or a high
+# alert is not settled; overdue alerts keep running in recovery ----
+
+
+def _recovery(personas, sid, fake_clock):
+    """Infuse for 40 min, end the infusion, and confirm everything a nurse confirms before discharge."""
+    _start(personas, sid, fake_clock)
+    pump.add_infusion_event(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=InfusionEventCreate(kind="start", rate_ml_per_h=52.5, at=fake_clock.t),
+    )
+    fake_clock.advance(40)
+    pump.add_infusion_event(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=InfusionEventCreate(kind="stop", at=fake_clock.t),
+    )
+    assert _ev(personas, sid, "end_infusion").state == "recovery"
+    fake_clock.advance(70)
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    workflow.update_checks(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=SessionChecks(
+            version=v.version,
+            aldrete_score=9,
+            aldrete_respiration_spo2_full=True,
+            dissociation_resolved=True,
+            sedation_resolved=True,
+            escort_present=True,
+        ),
+    )
+
+
+def _reading_now(personas, sid, **kw):
+    return vitals.record_session_reading(
+        db=personas.db, actor=personas["nurse"], session_id=sid, data=VitalIn(**kw)
+    )
+
+
+def _discharge_failed(personas, sid):
+    r = _ev(personas, sid, "discharge")
+    return r, {g.id: g.message for g in r.failed_guards}
+
+
+def test_the_issue_patient_is_refused_discharge_and_told_why(personas, fake_clock, capabilities):
+    sid = _new(personas)
+    _recovery(personas, sid, fake_clock)
+    _reading_now(personas, sid, sbp=128, dbp=80, hr=74, spo2=88, rr=8)  # raises spo2_low and rr_low (high)
+    r, failed = _discharge_failed(personas, sid)
+    assert not r.allowed and r.state == "recovery"
+    assert "SpO2 88 % is below 93 %" in failed["spo2_at_discharge"]
+    assert "respiratory rate 8 /min is below 10" in failed["rr_at_discharge"]
+    assert "2 unresolved" in failed["no_open_high_alert"]
+    page = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    assert {"spo2_at_discharge", "rr_at_discharge", "no_open_high_alert"} <= {
+        g.id for g in page.guards.failed
+    }
+
+    fake_clock.advance(5)
+    _reading_now(personas, sid, sbp=126, dbp=80, hr=72, spo2=97, rr=14)  # both alerts resolve on their own
+    r, failed = _discharge_failed(personas, sid)
+    assert set(failed) == {"no_open_high_alert"} and "2 never acknowledged" in failed["no_open_high_alert"]
+    with personas.db.session() as s:
+        ids = s.scalars(select(SessionAlert.id).where(SessionAlert.session_id == sid)).all()
+    for aid in ids:
+        session_alerts.acknowledge_alert(
+            db=personas.db,
+            actor=personas["nurse"],
+            session_id=sid,
+            alert_id=aid,
+            data=AlertAck(action_taken="stimulated, repositioned; SpO2 97 % on room air"),
+        )
+    assert _ev(personas, sid, "discharge").allowed
+
+
+def test_stale_or_oxygen_assisted_readings_do_not_clear_discharge(personas, fake_clock, capabilities):
+    sid = _new(personas)
+    _recovery(personas, sid, fake_clock)
+    _reading_now(personas, sid, sbp=128, dbp=80, hr=74, spo2=97, rr=14, on_oxygen=True)
+    _, failed = _discharge_failed(personas, sid)
+    assert set(failed) == {"spo2_at_discharge"} and "supplemental oxygen" in failed["spo2_at_discharge"]
+    _reading_now(personas, sid, spo2=96, on_oxygen=False)
+    fake_clock.advance(16)
+    _, failed = _discharge_failed(personas, sid)
+    assert "16 min old" in failed["spo2_at_discharge"] and "16 min old" in failed["rr_at_discharge"]
+    _reading_now(personas, sid, sbp=126, dbp=80, hr=72, spo2=96, rr=13)
+    assert _ev(personas, sid, "discharge").allowed
+
+
+def test_aldrete_total_alone_is_not_enough_without_full_respiration_and_spo2(
+    personas, fake_clock, capabilities
+):
+    sid = _new(personas)
+    _recovery(personas, sid, fake_clock)
+    _reading_now(personas, sid, sbp=128, dbp=80, hr=74, spo2=97, rr=14)
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    workflow.update_checks(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=SessionChecks(version=v.version, aldrete_respiration_spo2_full=False),
+    )
+    _, failed = _discharge_failed(personas, sid)
+    assert set(failed) == {"aldrete_at_threshold"}
+    assert "full points for respiration and SpO2" in failed["aldrete_at_threshold"]
+
+
+def test_overdue_alerts_keep_running_through_recovery_until_discharge(personas, fake_clock, capabilities):
+    sid = _new(personas)
+    _start(personas, sid, fake_clock)
+    assert _ev(personas, sid, "end_infusion").state == "recovery"
+    vitals.record_batch(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        readings=[
+            GatewayReading(
+                client_id="rec-1", measured_at=fake_clock.t, sbp=130, dbp=82, hr=74, spo2=97, rr=14
+            )
+        ],
+    )
+    fake_clock.advance(9)
+    assert session_alerts.sweep_overdue(db=personas.db, now=fake_clock.t) == 0
+    fake_clock.advance(12)  # 21 min without SpO2 or BP in recovery
+    assert session_alerts.sweep_overdue(db=personas.db, now=fake_clock.t) == 2
+    with personas.db.session() as s:
+        rules = set(s.scalars(select(SessionAlert.rule_id).where(SessionAlert.session_id == sid)))
+    assert rules == {"spo2_overdue", "bp_overdue_recovery"}
+
+
+def test_the_session_record_shows_the_orders_weight_basis_choice(personas, fake_clock, capabilities):
+    from ketacare.reports.sessions import render_pdf
+
+    capabilities["order"] = Order(
+        dose_mg=48.0,
+        mg_per_kg=0.5,
+        weight_basis="actual",
+        policy_weight_basis="ideal",
+        weight_basis_chosen=True,
+        weight_basis_reason="the trials dosed on actual weight",
+        mg_per_kg_actual_weight=0.5,
+    )
+    sid = _new(personas)
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    o = v.order
+    assert (o.weight_basis, o.policy_weight_basis, o.weight_basis_chosen) == (
+        "actual",
+        "ideal",
+        True,
+    )
+    assert o.weight_basis_reason == "the trials dosed on actual weight"
+    assert render_pdf(v).startswith(b"%PDF")

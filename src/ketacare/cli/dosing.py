@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ketacare.domain.dosing.order import DoseOrder, DoseRequest, OrderRefused, compute_order
+from ketacare.domain.dosing.order import (
+    DoseOrder,
+    DoseRequest,
+    OrderRefused,
+    WeightBasisOptions,
+    compute_order,
+    weight_basis_options,
+)
 from ketacare.domain.dosing.protocol import all_protocols
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.units import parse_height, parse_weight
@@ -50,7 +57,14 @@ def calc(
     ),
     sex: str | None = typer.Option(None, "--sex", help="female or male (for ideal/adjusted body weight)."),
     weight_basis: str | None = typer.Option(
-        None, "--weight-basis", help="actual, ideal or adjusted; default: the clinic policy."
+        None,
+        "--weight-basis",
+        help="actual, adjusted or ideal. Required at or above the clinic's BMI threshold (the candidate doses "
+        "are listed when it is missing); below it the default is actual weight. A basis other than the "
+        "policy's recommendation needs --basis-reason (or --reason).",
+    ),
+    basis_reason: str | None = typer.Option(
+        None, "--basis-reason", help="Why this weight basis, when it is not the policy's recommendation."
     ),
     mg_per_kg: float | None = typer.Option(
         None, "--mg-per-kg", help="Dose in mg/kg (weight-based protocols)."
@@ -90,7 +104,7 @@ def calc(
             previous_weight_kg=parse_weight(previous_weight, "previous_weight") if previous_weight else None,
             weight_confirmation=confirm_weight,
             weight_basis=weight_basis,
-            weight_basis_reason=reason,
+            weight_basis_reason=basis_reason or reason,
             mg_per_kg=mg_per_kg,
             dose_mg=dose_mg,
             vial_strength_mg_per_ml=vial_strength,
@@ -106,12 +120,26 @@ def calc(
         _fail("\n".join(lines))
         return
     except InvalidValue as exc:
+        if exc.field == "weight_basis":
+            _fail(f"{exc.field}: {exc.message}\n" + _options_text(weight_basis_options(request)))
         _fail(f"{exc.field}: {exc.message}")
         return
     if as_json:
         typer.echo(json.dumps(_order_json(order), indent=2))
     else:
         _print_order(order)
+
+
+def _options_text(opts: WeightBasisOptions | None) -> str:
+    if opts is None:
+        return ""
+    lines = [f"candidate doses at {opts.mg_per_kg:g} mg/kg (BMI {opts.bmi_kg_per_m2:.1f} kg/m2):"]
+    for c in opts.candidates:
+        dose = "refused (hard limit)" if c.dose_mg is None else f"{c.dose_mg:g} mg"
+        per_kg = "" if c.mg_per_kg_actual is None else f", {c.mg_per_kg_actual:g} mg/kg of actual weight"
+        rec = "  <- clinic policy recommendation" if c.recommended else ""
+        lines.append(f"  --weight-basis {c.basis}: {c.weight_kg:g} kg -> {dose}{per_kg}{rec}")
+    return "\n".join(lines)
 
 
 def _order_json(order: DoseOrder) -> dict[str, Any]:
@@ -131,15 +159,23 @@ def _print_order(order: DoseOrder) -> None:
                 "dosing weight",
                 f"{order.dosing_weight_kg:g} kg ({order.weight_basis} basis"
                 + (
-                    f", override: {order.weight_basis_reason})"
+                    f", prescriber's choice; policy recommends {order.policy_weight_basis}: "
+                    f"{order.weight_basis_reason})"
                     if order.weight_basis_overridden
-                    else ", policy)"
+                    else ", prescriber's choice)"
+                    if order.weight_basis_chosen
+                    else ", policy below the BMI threshold)"
                 ),
             ),
             ("mg/kg", f"{order.mg_per_kg:g} (delivered {order.delivered_mg_per_kg:g})"),
         ]
     p = order.preparation
-    rows.append(("dose", f"{order.dose_mg:g} mg"))
+    dose = f"{order.dose_mg:g} mg"
+    if order.computed_dose_mg is not None and order.computed_dose_mg != order.dose_mg:
+        dose += f" (computed {order.computed_dose_mg:g} mg, rounded to what the syringe can draw)"
+    if order.mg_per_kg_actual is not None:
+        dose += f"; {order.mg_per_kg_actual:g} mg/kg of actual weight"
+    rows.append(("dose", dose))
     if p.devices is not None:
         rows.append(("devices", f"{p.devices} x {p.device_mg:g} mg"))
     else:
@@ -159,14 +195,15 @@ def _print_order(order: DoseOrder) -> None:
     _out.print(t)
     if order.candidates:
         c = Table(title="Candidate doses")
-        for col in ("basis", "weight kg", "dose mg", ""):
+        for col in ("basis", "weight kg", "dose mg", "mg/kg of actual", ""):
             c.add_column(col)
         for cand in order.candidates:
             mark = " ".join(
                 x for x in ("chosen" if cand.chosen else "", "policy" if cand.policy else "") if x
             )
             dose = "refused (hard limit)" if cand.dose_mg is None else f"{cand.dose_mg:g}"
-            c.add_row(cand.basis, f"{cand.weight_kg:g}", dose, mark)
+            per_kg = "-" if cand.mg_per_kg_actual is None else f"{cand.mg_per_kg_actual:g}"
+            c.add_row(cand.basis, f"{cand.weight_kg:g}", dose, per_kg, mark)
         _out.print(c)
     for m in order.messages:
         _out.print(f"[{m.level}] {m.message} - reason: {m.reason}", markup=False)

@@ -1,5 +1,6 @@
 """Demo dose orders: signed and double-checked iv-standard orders (so charts show predicted curves), and the
-96 kg / 165 cm woman whose order shows the three candidate doses with the policy's choice marked."""
+96 kg / 165 cm woman whose order shows the three candidate doses (mg/kg of actual weight for each, the policy's
+recommendation marked) and the prescriber's choice of basis with its reason."""
 
 from __future__ import annotations
 
@@ -20,13 +21,25 @@ WOMAN_MRN = "K0200001"
 def _order(
     ctx, prescriber: Actor, nurse: Actor, patient_id: int, start: datetime, check: bool = True
 ) -> bool:
+    data = DoseOrderCreate(protocol_id="iv-standard", planned_start=start)
     try:
-        o = dose_orders.create_order(
-            db=ctx.db,
-            actor=prescriber,
-            patient_id=patient_id,
-            data=DoseOrderCreate(protocol_id="iv-standard", planned_start=start),
-        )
+        try:
+            o = dose_orders.create_order(db=ctx.db, actor=prescriber, patient_id=patient_id, data=data)
+        except InvalidValue as e:
+            if e.field != "weight_basis":
+                raise
+            # BMI at or above the threshold: the demo prescriber chooses actual weight, as the trials dosed
+            o = dose_orders.create_order(
+                db=ctx.db,
+                actor=prescriber,
+                patient_id=patient_id,
+                data=data.model_copy(
+                    update={
+                        "weight_basis": "actual",
+                        "weight_basis_reason": "Demo: dosed on actual weight as in the trials (synthetic data)",
+                    }
+                ),
+            )
     except InvalidValue:
         return False  # e.g. a weight that changed by >10%: left for the prescriber to confirm in the demo
     o = dose_orders.sign_order(

@@ -203,6 +203,7 @@ def _session(
             data=SessionChecks(
                 version=v.version,
                 aldrete_score=10,
+                aldrete_respiration_spo2_full=True,
                 dissociation_occurred=True,
                 dissociation_resolved=True,
                 sedation_occurred=False,

@@ -63,8 +63,28 @@ def _header(pdf: _Record, s: SessionDetail) -> None:
         f" to {_hm(s.infusion_ended_at)}"
         f" | discharged {_hm(s.discharged_at)}",
         dose,
+        *_basis_lines(s),
     ):
         pdf.cell(0, 5, _t(line), new_x="LMARGIN", new_y="NEXT")
+
+
+def _basis_lines(s: SessionDetail) -> list[str]:
+    """Say which weight the order dosed on, mg/kg of actual weight, and the prescriber's choice and reason."""
+    o = s.order
+    if o is None or not o.weight_basis or o.mg_per_kg is None:
+        return []
+    basis = f"Order #{o.id}: {o.mg_per_kg:g} mg/kg of {o.weight_basis} weight"
+    if o.computed_dose_mg is not None and o.dose_mg is not None and o.computed_dose_mg != o.dose_mg:
+        basis += f" = {o.computed_dose_mg:g} mg computed, {o.dose_mg:g} mg ordered"
+    if o.mg_per_kg_actual_weight is not None and o.weight_basis != "actual":
+        basis += f" ({o.mg_per_kg_actual_weight:g} mg/kg of actual weight)"
+    if o.weight_basis_chosen:
+        basis += "; basis chosen by the prescriber"
+        if o.policy_weight_basis and o.policy_weight_basis != o.weight_basis:
+            basis += f" (policy recommends {o.policy_weight_basis})"
+        if o.weight_basis_reason:
+            basis += f": {o.weight_basis_reason}"
+    return [basis]
 
 
 def _workflow(pdf: _Record, s: SessionDetail) -> None:

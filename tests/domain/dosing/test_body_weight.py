@@ -51,14 +51,19 @@ def test_96_kg_165_cm_woman_candidate_weights_and_policy():
     policy = weight_basis_policy()
     assert policy.source == "clinic-configurable default, not from a guideline"
     assert "Singh" in policy.note and "APA" in policy.note
-    assert choose_weight_basis(w.bmi_kg_per_m2).basis == policy.basis_at_or_above
+    with pytest.raises(InvalidValue) as exc:  # at or above the threshold the prescriber chooses (issue 11)
+        choose_weight_basis(w.bmi_kg_per_m2)
+    assert exc.value.field == "weight_basis" and f"recommends {policy.basis_at_or_above}" in exc.value.message
+    chosen = choose_weight_basis(w.bmi_kg_per_m2, policy.basis_at_or_above)
+    assert chosen.basis == policy.basis_at_or_above and chosen.chosen and not chosen.overridden
     assert choose_weight_basis(24.0).basis == policy.basis_below == "actual"
+    assert not choose_weight_basis(24.0).chosen
 
 
 def test_overriding_the_policy_needs_a_reason():
     with pytest.raises(InvalidValue) as exc:
         choose_weight_basis(35.0, "actual")
-    assert exc.value.field == "weight_basis"
+    assert exc.value.field == "weight_basis_reason"
     choice = choose_weight_basis(35.0, "actual", "trial protocol doses on actual weight")
     assert choice.overridden and choice.basis == "actual" and choice.reason
 

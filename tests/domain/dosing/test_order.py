@@ -46,7 +46,7 @@ def test_worked_example_70_kg_half_mg_per_kg_in_100_ml_over_40_min_is_150_ml_per
 
 
 def test_96_kg_165_cm_woman_gets_three_candidate_doses_with_the_policy_choice_marked():
-    order = compute_order(iv(weight_kg=96.0, height_cm=165.0, sex="female"))
+    order = compute_order(iv(weight_kg=96.0, height_cm=165.0, sex="female", weight_basis="ideal"))
     doses = {c.basis: c.dose_mg for c in order.candidates}
     assert doses == {"actual": 48.0, "ideal": 28.5, "adjusted": 36.3}
     chosen = [c for c in order.candidates if c.chosen]
@@ -144,7 +144,8 @@ def test_iv_protocols_accept_every_marketed_vial_with_the_dilution_right(protoco
 )
 def test_drawn_volume_holds_the_dose_and_the_bag_adds_up(protocol_id, strength, weight, mg_per_kg):
     order = compute_order(iv(protocol_id=protocol_id, vial_strength_mg_per_ml=strength, weight_kg=weight,
-                             mg_per_kg=mg_per_kg))
+                             mg_per_kg=mg_per_kg, weight_basis="actual",  # chosen: BMI may reach 30 (issue 11)
+                             weight_basis_reason="as in the trials"))
     prep = order.preparation
     assert prep.draw_volume_ml * strength == pytest.approx(order.dose_mg, abs=1e-9)
     assert prep.draw_volume_ml + prep.diluent_volume_ml == pytest.approx(prep.final_volume_ml, abs=1e-9)
@@ -198,12 +199,12 @@ def test_esketamine_devices_and_age_rule():
 def test_sc_and_oral_preparation():
     sc = compute_order(iv(protocol_id="sc-ascending"))
     assert sc.dose_mg == 18.0 and sc.preparation.draw_volume_ml == 0.18 and sc.rate_ml_per_h is None
-    oral = compute_order(DoseRequest("oral", T0, dose_mg=60))
-    assert oral.dose_mg == 50.0 and oral.rounding[0].raw == 60.0 and oral.preparation.draw_volume_ml == 5.0
+    oral = compute_order(DoseRequest("oral", T0, dose_mg=60))  # given exactly (issue 11: was rounded to 50)
+    assert oral.dose_mg == 60.0 and oral.rounding == () and oral.preparation.draw_volume_ml == 6.0
 
 
 def test_double_check_match_and_mismatch():
-    order = compute_order(iv(weight_kg=96.0, height_cm=165.0, sex="female"))
+    order = compute_order(iv(weight_kg=96.0, height_cm=165.0, sex="female", weight_basis="ideal"))
     ok = double_check(order, check_dose_mg=28.5, check_weight_kg=96.0, check_rate_ml_per_h=150.0)
     assert ok.match and ok.differences == ()
     bad = double_check(order, check_dose_mg=48.0, check_weight_kg=69.0)

@@ -131,8 +131,9 @@ def test_pdss_sr_reports_raw_sum_and_item_mean():
     assert score("pdss_sr", [1, 1, 1, 0, 0, 0, 0], band_set="with_agoraphobia").severity == "borderline ill"
 
 
-def test_aldrete_discharge_score_flag_at_9():
-    assert "discharge_score_met" in score("aldrete", [2, 2, 2, 2, 1]).flags
+def test_aldrete_discharge_score_flag_at_9_with_full_respiration_and_spo2():
+    assert "discharge_score_met" in score("aldrete", [2, 2, 2, 1, 2]).flags
+    assert "discharge_score_met" not in score("aldrete", [2, 2, 2, 2, 1]).flags  # needs O2: not ready
     assert "discharge_score_met" not in score("aldrete", [2, 2, 2, 1, 1]).flags
 
 

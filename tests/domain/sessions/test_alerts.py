@@ -117,9 +117,12 @@ def test_overdue_blood_pressure_during_infusion():
     assert evaluate(readings, BASELINE, RULES, 29, active).raised == ()  # not repeated
     ch = evaluate(readings + [bp(30, 134, 81)], BASELINE, RULES, 30, active)
     assert [a.resolution for a in ch.resolved] == ["reading received"]
-    # after the infusion the overdue rule does not apply, and an active one resolves
-    ch = evaluate(readings, BASELINE, RULES, 40, active, phase="recovery")
+    # in recovery the recovery cadence takes over: the infusion rule's alert resolves, the recovery rule counts
+    # from the start of recovery (issue 11 point 5)
+    ch = evaluate(readings, BASELINE, RULES, 40, active, phase="recovery", phase_start_min=40)
     assert ch.raised == () and ch.resolved[0].resolution == "no longer applies (session recovery)"
+    ch = evaluate(readings, BASELINE, RULES, 61, [], phase="recovery", phase_start_min=40)
+    assert "bp_overdue_recovery" in {a.rule_id for a in ch.raised}
 
 
 def test_overdue_counts_from_phase_start_when_no_reading_yet():

@@ -60,7 +60,9 @@ def good_facts(product: str = "racemic_ketamine") -> SessionFacts:
         pregnancy_test_negative=True, anxiety_scale_done=True, cssrs_done=True,
         minutes_since_last_session=2 * 1440,
         unresolved_high_alerts=0, observation_min=130, current_vitals=VitalSigns(sbp=132, dbp=84, hr=76),
-        aldrete_score=10, dissociation_resolved=True, sedation_resolved=True, escort_present=True,
+        latest_spo2_pct=97, latest_spo2_age_min=3, latest_spo2_on_oxygen=False, latest_rr_per_min=14,
+        latest_rr_age_min=3, aldrete_score=10, aldrete_respiration_spo2_full=True,
+        dissociation_resolved=True, sedation_resolved=True, escort_present=True,
     )  # fmt: skip
 
 
@@ -79,6 +81,9 @@ BREAK = {
     "questionnaires_done": lambda f: replace(f, cssrs_done=False),
     "min_interval_since_last_session": lambda f: replace(f, minutes_since_last_session=600),
     "no_unresolved_high_alert": lambda f: replace(f, unresolved_high_alerts=1),
+    "no_open_high_alert": lambda f: replace(f, unacknowledged_high_alerts=1),
+    "spo2_at_discharge": lambda f: replace(f, latest_spo2_pct=89),
+    "rr_at_discharge": lambda f: replace(f, latest_rr_per_min=8),
     "rems_observation_2h": lambda f: replace(f, observation_min=100),
     "observation_time_met": lambda f: replace(f, observation_min=30),
     "vitals_near_baseline": lambda f: replace(f, current_vitals=VitalSigns(
@@ -139,9 +144,11 @@ def test_every_subset_of_pre_infusion_guards(event, state):
 @pytest.mark.parametrize(
     "product,guards",
     [
-        ("racemic_ketamine", ["observation_time_met", "vitals_near_baseline", "aldrete_at_threshold",
+        ("racemic_ketamine", ["observation_time_met", "no_open_high_alert", "spo2_at_discharge",
+                              "rr_at_discharge", "vitals_near_baseline", "aldrete_at_threshold",
                               "dissociation_resolved", "sedation_resolved", "escort_present"]),
-        ("esketamine", ["rems_observation_2h", "vitals_near_baseline", "aldrete_at_threshold",
+        ("esketamine", ["rems_observation_2h", "no_open_high_alert", "spo2_at_discharge", "rr_at_discharge",
+                        "vitals_near_baseline", "aldrete_at_threshold",
                         "dissociation_resolved", "sedation_resolved", "escort_present"]),
     ],
 )  # fmt: skip
@@ -287,6 +294,8 @@ def effective(broken_guards: frozenset[str], product: str) -> set[str]:
         eff = (eff - {"observation_time_met"}) | {"rems_observation_2h"}
     if product == "racemic_ketamine":
         eff.discard("rems_observation_2h")
+    if "no_unresolved_high_alert" in eff:  # an unresolved high alert also blocks discharge
+        eff.add("no_open_high_alert")
     return eff
 
 

@@ -160,13 +160,21 @@ def weight_basis_policy() -> WeightBasisPolicy:
 
 @dataclass(frozen=True)
 class BasisChoice:
-    """The basis used for an order: the policy's, or an override with the prescriber's reason."""
+    """The basis used for an order: the policy's (below the BMI threshold only) or the prescriber's choice
+    (`chosen`), with the reason when it is not the policy's recommendation (`overridden`)."""
 
     basis: WeightBasis
     policy_basis: WeightBasis
     overridden: bool
     reason: str | None
     policy: WeightBasisPolicy
+    chosen: bool = False
+
+
+def choice_required(bmi_kg_per_m2: float, policy: WeightBasisPolicy | None = None) -> bool:
+    """Return True when the prescriber must choose the weight basis (BMI at or above the policy threshold)."""
+    policy = policy or weight_basis_policy()
+    return bmi_kg_per_m2 >= policy.bmi_threshold
 
 
 def choose_weight_basis(
@@ -175,21 +183,30 @@ def choose_weight_basis(
     reason: str | None = None,
     policy: WeightBasisPolicy | None = None,
 ) -> BasisChoice:
-    """Return the policy's basis for this BMI, or the requested one; an override needs a stated reason."""
+    """Return the basis for an order: below the BMI threshold the policy's unless another is requested with a
+    reason; at or above it the prescriber must choose (never switched silently), with a reason when the choice
+    is not the policy's recommendation."""
     policy = policy or weight_basis_policy()
     by_policy = policy.basis_for(bmi_kg_per_m2)
     if requested is None or not str(requested).strip():
+        if choice_required(bmi_kg_per_m2, policy):
+            raise InvalidValue(
+                "weight_basis",
+                f"BMI {bmi_kg_per_m2:.1f} kg/m² is at or above the clinic threshold {policy.bmi_threshold:g}: "
+                "choose the dosing weight (actual, adjusted or ideal; the doses are shown side by side); "
+                f"the clinic policy recommends {by_policy} weight",
+            )
         return BasisChoice(by_policy, by_policy, False, None, policy)
     basis = check_weight_basis(requested)
     if basis == by_policy:
-        return BasisChoice(basis, by_policy, False, (reason or "").strip() or None, policy)
+        return BasisChoice(basis, by_policy, False, (reason or "").strip() or None, policy, True)
     if not (reason or "").strip():
         raise InvalidValue(
-            "weight_basis",
-            f"the clinic policy doses on {by_policy} weight at BMI {bmi_kg_per_m2:.1f} "
+            "weight_basis_reason",
+            f"the clinic policy recommends {by_policy} weight at BMI {bmi_kg_per_m2:.1f} "
             f"(threshold {policy.bmi_threshold:g}); state a reason to dose on {basis} weight",
         )
-    return BasisChoice(basis, by_policy, True, str(reason).strip(), policy)
+    return BasisChoice(basis, by_policy, True, str(reason).strip(), policy, True)
 
 
 @dataclass(frozen=True)

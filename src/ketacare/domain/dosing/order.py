@@ -1,11 +1,12 @@
 """Dose-order arithmetic: mg/kg -> mg, preparation, pump rate, end time, limit checks and the double check.
 
-Rounding is stated in each protocol's `[rounding]` table and applied once: the dose is rounded to
-the nearest amount the chosen vial and syringe can draw (never across a hard limit: it is rounded toward the
-limit instead), the pump rate to the pump's step; draw volume, concentration and delivered mg/kg are derived
-from the rounded dose. Limits follow smart-pump drug libraries: a soft limit is passed only with a stated
-reason, a hard limit never (the order is refused with `OrderRefused`). Units: kg, cm, mg, mL, mL/h, minutes,
-hours. Times are passed in.
+Rounding is stated in each protocol's `[rounding]` table and applied once: a dose computed from mg/kg is
+rounded to the nearest amount the chosen vial and syringe can draw (never across a hard limit: it is rounded
+toward the limit instead) and the order keeps both values; a dose the prescriber entered in mg is given exactly
+or refused with the nearest preparable doses (`DoseNotPreparable`), never changed. The pump rate is rounded to
+the pump's step; draw volume, concentration and delivered mg/kg are derived from the dose. Limits follow
+smart-pump drug libraries: a soft limit is passed only with a stated reason, a hard limit never (the order is
+refused with `OrderRefused`). Units: kg, cm, mg, mL, mL/h, minutes, hours. Times are passed in.
 Source tags [S#] refer to the clinical knowledge pack (section 11).
 """
 
@@ -20,12 +21,14 @@ from typing import Any, Literal
 
 from ketacare.domain.datafiles import load_toml
 from ketacare.domain.dosing.body_weight import (
-    WEIGHT_BASES,
+    DosingWeights,
     FreshnessRules,
     WeightBasis,
     WeightBasisPolicy,
+    choice_required,
     choose_weight_basis,
     dosing_weights,
+    weight_basis_policy,
     weight_confirmations,
 )
 from ketacare.domain.dosing.protocol import Limit, Protocol, load_protocol
@@ -66,6 +69,14 @@ class OrderRefused(InvalidValue):
         super().__init__(first.field, "; ".join(m.message for m in blocking or self.messages))
 
 
+class DoseNotPreparable(InvalidValue):
+    """An entered dose cannot be measured exactly with the chosen strength; `nearest_mg` are the doses that can."""
+
+    def __init__(self, field: str, message: str, nearest_mg: tuple[float, ...]) -> None:
+        super().__init__(field, message)
+        self.nearest_mg = nearest_mg
+
+
 @dataclass(frozen=True)
 class DoseRequest:
     """What a prescriber enters for one session (already parsed to kg/cm; times passed in, no clock)."""
@@ -91,7 +102,10 @@ class DoseRequest:
 
 @dataclass(frozen=True)
 class CandidateDose:
-    """The dose (mg) one weight basis would give; `dose_mg` is None when a hard limit would refuse it."""
+    """The dose (mg) one weight basis would give; `dose_mg` is None when a hard limit would refuse it.
+
+    `mg_per_kg_actual` is that dose per kg of ACTUAL body weight (the trials dosed on actual weight);
+    `policy` marks the clinic policy's recommendation."""
 
     basis: WeightBasis
     weight_kg: float
@@ -100,6 +114,34 @@ class CandidateDose:
     policy: bool
     limit_level: Level | None
     note: str = ""
+    mg_per_kg_actual: float | None = None
+
+    @property
+    def recommended(self) -> bool:
+        """Return True for the basis the clinic policy recommends."""
+        return self.policy
+
+
+@dataclass(frozen=True)
+class WeightBasisOptions:
+    """The candidate doses a prescriber chooses from (actual, adjusted, ideal), with the policy's
+    recommendation; `choice_required` is True at or above the BMI threshold."""
+
+    bmi_kg_per_m2: float
+    bmi_threshold: float
+    recommended: WeightBasis
+    choice_required: bool
+    mg_per_kg: float
+    candidates: tuple[CandidateDose, ...]
+    policy_source: str
+    policy_note: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the options as JSON-ready primitives."""
+        out = asdict(self)
+        for c, raw in zip(out["candidates"], self.candidates, strict=True):
+            c["recommended"] = raw.recommended
+        return out
 
 
 @dataclass(frozen=True)
@@ -148,6 +190,9 @@ class DoseOrder:
     policy_weight_basis: WeightBasis | None
     weight_basis_overridden: bool
     weight_basis_reason: str | None
+    weight_basis_chosen: bool
+    mg_per_kg_actual: float | None
+    computed_dose_mg: float | None
     bmi_kg_per_m2: float | None
     candidates: tuple[CandidateDose, ...]
     preparation: Preparation
@@ -280,10 +325,118 @@ def _weight_dose(
     raw = mg_per_kg * weight_kg
     lo, hi = _hard_bounds_mg(protocol, weight_kg)
     dose = _round_dose(raw, step, lo, hi)
-    msgs += _check(
-        protocol, ("dose_mg_min", "dose_mg_max"), raw if raw > hi or raw < lo else dose, "dose_mg", "dose"
-    )
+    # limits see the computed dose as well as the rounded one: rounding never carries a dose under a limit
+    msgs += _check(protocol, ("dose_mg_min",), min(raw, dose), "dose_mg", "dose")
+    msgs += _check(protocol, ("dose_mg_max",), max(raw, dose), "dose_mg", "dose")
     return dose, msgs
+
+
+_CANDIDATE_ORDER: tuple[WeightBasis, ...] = ("actual", "adjusted", "ideal")
+
+
+def _per_kg(dose_mg: float | None, weight_kg: float) -> float | None:
+    if dose_mg is None:
+        return None
+    return round(dose_mg / weight_kg, int(_order_data()["display"]["delivered_mg_per_kg_decimals"]))
+
+
+def _candidates(
+    protocol: Protocol,
+    weights: DosingWeights,
+    mg_per_kg: float,
+    step: float,
+    chosen: WeightBasis | None,
+    recommended: WeightBasis,
+) -> tuple[CandidateDose, ...]:
+    cands = []
+    for cw in weights.candidates():
+        c_dose, c_msgs = _weight_dose(protocol, mg_per_kg, cw.weight_kg, step)
+        level: Level | None = "hard" if any(m.level == "hard" for m in c_msgs) else "soft" if c_msgs else None
+        dose = None if level == "hard" else c_dose
+        cands.append(
+            CandidateDose(
+                cw.basis,
+                cw.weight_kg,
+                dose,
+                cw.basis == chosen,
+                cw.basis == recommended,
+                level,
+                cw.note,
+                _per_kg(dose, weights.actual_kg),
+            )
+        )
+    return tuple(sorted(cands, key=lambda c: _CANDIDATE_ORDER.index(c.basis)))
+
+
+def weight_basis_options(
+    req: DoseRequest, policy: WeightBasisPolicy | None = None
+) -> WeightBasisOptions | None:
+    """Return the candidate doses on actual, adjusted and ideal weight with mg/kg of actual weight for each and
+    the policy's recommendation (None for a fixed-dose protocol); refuses missing weight, height or sex."""
+    protocol = load_protocol(req.protocol_id)
+    if protocol.dosing != "weight":
+        return None
+    policy = policy or weight_basis_policy()
+    weight = _positive(req.weight_kg, "weight", "weight in kg")
+    height = _positive(req.height_cm, "height", "height in cm")
+    if req.sex is None:
+        raise InvalidValue("sex", "sex (female or male) is required for ideal and adjusted body weight")
+    weights = dosing_weights(weight, height, req.sex)
+    mg_per_kg = _positive(
+        req.mg_per_kg if req.mg_per_kg is not None else protocol.default_mg_per_kg,
+        "mg_per_kg",
+        "dose in mg/kg",
+    )
+    step = _dose_step(protocol, _strength(protocol, req.vial_strength_mg_per_ml))
+    recommended = policy.basis_for(weights.bmi_kg_per_m2)
+    return WeightBasisOptions(
+        bmi_kg_per_m2=weights.bmi_kg_per_m2,
+        bmi_threshold=policy.bmi_threshold,
+        recommended=recommended,
+        choice_required=choice_required(weights.bmi_kg_per_m2, policy),
+        mg_per_kg=mg_per_kg,
+        candidates=_candidates(protocol, weights, mg_per_kg, step, None, recommended),
+        policy_source=policy.source,
+        policy_note=policy.note,
+    )
+
+
+def _on_grid(value: float, step: float) -> bool:
+    return abs(round_to_step(value, step) - value) <= 1e-9 * max(1.0, abs(value))
+
+
+def _exact_fixed_dose(protocol: Protocol, requested: float, strength: float | None) -> float:
+    """Return `requested` when the strength and syringe can measure it exactly, else refuse it naming the
+    nearest doses that can be prepared (and another stocked strength that measures it exactly)."""
+    step = _dose_step(protocol, strength)
+    if _on_grid(requested, step):
+        return requested
+    lo, hi = _hard_bounds_mg(protocol, None)
+    nearest = tuple(
+        dict.fromkeys(
+            x
+            for x in (round_to_step(requested, step, "down"), round_to_step(requested, step, "up"))
+            if x > 0 and lo - _EPS <= x <= hi + _EPS
+        )
+    )
+    others = [
+        s
+        for s in protocol.vial_strengths_mg_per_ml
+        if s != strength and _on_grid(requested, _dose_step(protocol, s))
+    ]
+    what = f"from {strength:g} mg/mL in {protocol.draw_volume_ml_step:g} mL steps" if strength else ""
+    offer = " or ".join(f"{x:g} mg" for x in nearest) or "a different dose"
+    tail = (
+        f", or choose the {others[0]:g} mg/mL strength, which measures {requested:g} mg exactly"
+        if others
+        else ""
+    )
+    raise DoseNotPreparable(
+        "dose_mg",
+        f"{requested:g} mg cannot be measured exactly {what} (steps of {step:g} mg); the dose is never "
+        f"changed without you: order {offer}{tail}",
+        nearest,
+    )
 
 
 def _schedule_messages(
@@ -414,9 +567,9 @@ def compute_order(
     rounding: list[RoundingApplied] = []
     strength = _strength(protocol, req.vial_strength_mg_per_ml)
     candidates: tuple[CandidateDose, ...] = ()
-    weight_kg = dosing_weight = bmi = mg_per_kg = delivered = None
+    weight_kg = dosing_weight = bmi = mg_per_kg = delivered = computed = per_kg_actual = None
     basis = policy_basis = None
-    overridden = False
+    overridden = chosen = False
     basis_reason = None
 
     if protocol.dosing == "weight":
@@ -429,11 +582,12 @@ def compute_order(
         weights = dosing_weights(weight, height, req.sex)
         weight_kg, bmi = weights.actual_kg, weights.bmi_kg_per_m2
         choice = choose_weight_basis(bmi, req.weight_basis, req.weight_basis_reason, policy)
-        basis, policy_basis, overridden, basis_reason = (
+        basis, policy_basis, overridden, basis_reason, chosen = (
             choice.basis,
             choice.policy_basis,
             choice.overridden,
             choice.reason,
+            choice.chosen,
         )
         dosing_weight = weights.weight_for(basis)
         mg_per_kg = _positive(
@@ -462,29 +616,12 @@ def compute_order(
         step = _dose_step(protocol, strength)
         dose_mg, dose_msgs = _weight_dose(protocol, mg_per_kg, dosing_weight, step)
         messages += dose_msgs
+        computed = round(mg_per_kg * dosing_weight, 6)  # float noise only; the prescriber sees both values
         rounding.append(
-            RoundingApplied(
-                "dose_mg", mg_per_kg * dosing_weight, dose_mg, step, str(protocol.raw["rounding"]["note"])
-            )
+            RoundingApplied("dose_mg", computed, dose_mg, step, str(protocol.raw["rounding"]["note"]))
         )
-        cands = []
-        for cw in weights.candidates():
-            c_dose, c_msgs = _weight_dose(protocol, mg_per_kg, cw.weight_kg, step)
-            level: Level | None = (
-                "hard" if any(m.level == "hard" for m in c_msgs) else "soft" if c_msgs else None
-            )
-            cands.append(
-                CandidateDose(
-                    cw.basis,
-                    cw.weight_kg,
-                    None if level == "hard" else c_dose,
-                    cw.basis == basis,
-                    cw.basis == policy_basis,
-                    level,
-                    cw.note,
-                )
-            )
-        candidates = tuple(sorted(cands, key=lambda c: WEIGHT_BASES.index(c.basis)))
+        per_kg_actual = _per_kg(dose_mg, weight_kg)
+        candidates = _candidates(protocol, weights, mg_per_kg, step, basis, policy_basis)
     else:
         if req.mg_per_kg is not None:
             raise InvalidValue("mg_per_kg", f"{protocol.id} is a fixed-dose protocol: order mg, not mg/kg")
@@ -503,13 +640,8 @@ def compute_order(
             dose_mg = requested  # devices are whole; a dose off the device grid is refused, never rounded
             messages += _esketamine_messages(protocol, dose_mg, req)
         else:
-            step = _dose_step(protocol, strength)
-            lo, hi = _hard_bounds_mg(protocol, None)
-            dose_mg = _round_dose(requested, step, lo, hi)
-            rounding.append(
-                RoundingApplied("dose_mg", requested, dose_mg, step, str(protocol.raw["rounding"]["note"]))
-            )
-        messages += _check(protocol, ("dose_mg_min", "dose_mg_max"), dose_mg, "dose_mg", "dose")
+            dose_mg = _exact_fixed_dose(protocol, requested, strength)
+        messages += _check(protocol, ("dose_mg_min", "dose_mg_max"), requested, "dose_mg", "dose")
 
     messages += _schedule_messages(protocol, req.start, req.previous_session_starts)
     messages = [
@@ -548,6 +680,9 @@ def compute_order(
         policy_weight_basis=policy_basis,
         weight_basis_overridden=overridden,
         weight_basis_reason=basis_reason,
+        weight_basis_chosen=chosen,
+        mg_per_kg_actual=per_kg_actual,
+        computed_dose_mg=computed,
         bmi_kg_per_m2=bmi,
         candidates=candidates,
         preparation=prep,

@@ -7,6 +7,7 @@ clinic settings live in `data/session.toml`; this module holds only the guard pr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -56,6 +57,10 @@ class SessionFacts:
     Pre-infusion facts feed the pre-check and start guards; discharge facts feed the discharge guard.
     `minutes_since_last_session` is None for a first session. `observation_min` is minutes since the end of
     the infusion (racemic ketamine) or since administration (esketamine, as the REMS counts it).
+    `unresolved_high_alerts` counts active high-priority alerts (acknowledged or not); `unacknowledged_high_alerts`
+    counts high-priority alerts nobody acknowledged, resolved or not. `latest_spo2_*` / `latest_rr_*` are the
+    newest reading of that vital in the session (age in minutes; `latest_spo2_on_oxygen` None when not recorded).
+    `aldrete_respiration_spo2_full` says whether the modified Aldrete gave 2 points to both respiration and SpO2.
     """
 
     product: Product = "racemic_ketamine"
@@ -73,9 +78,16 @@ class SessionFacts:
     cssrs_done: bool = False
     minutes_since_last_session: float | None = None
     unresolved_high_alerts: int = 0
+    unacknowledged_high_alerts: int = 0
     observation_min: float | None = None
     current_vitals: VitalSigns | None = None
+    latest_spo2_pct: float | None = None
+    latest_spo2_age_min: float | None = None
+    latest_spo2_on_oxygen: bool | None = None
+    latest_rr_per_min: float | None = None
+    latest_rr_age_min: float | None = None
     aldrete_score: int | None = None
+    aldrete_respiration_spo2_full: bool | None = None
     dissociation_resolved: bool = False
     sedation_resolved: bool = False
     escort_present: bool = False
@@ -103,6 +115,11 @@ class ClinicSettings:
     discharge_bp_margin_mmhg: float
     discharge_hr_margin_bpm: float
     aldrete_min_score: float
+    discharge_spo2_min_pct: float
+    discharge_rr_min_per_min: float
+    discharge_rr_max_per_min: float
+    discharge_vitals_max_age_min: float
+    aldrete_full_respiration_spo2: bool
 
 
 @dataclass(frozen=True)
@@ -234,11 +251,19 @@ def load_session_rules(
         if not guards[gid].override_roles and roles:
             raise InvalidValue("override_roles", f"guard {gid!r} cannot be made overridable")
         guards[gid] = replace(guards[gid], override_roles=tuple(roles))
-    values = {k: float(v["value"]) for k, v in raw["settings"].items()}
+    values: dict[str, float | bool] = {
+        k: v["value"] if isinstance(v["value"], bool) else float(v["value"])
+        for k, v in raw["settings"].items()
+    }
     for key, val in (settings_overrides or {}).items():
         if key not in values:
             raise InvalidValue("settings", f"unknown clinic setting {key!r}")
-        values[key] = float(val)
+        if isinstance(values[key], bool):
+            if not isinstance(val, bool):
+                raise InvalidValue(key, "this clinic setting is on or off (true or false)")
+            values[key] = val
+        else:
+            values[key] = float(val)
     if values["esketamine_observation_min"] < 120:
         raise InvalidValue("esketamine_observation_min", "the esketamine REMS requires at least 120 minutes")
     transitions = []
@@ -334,7 +359,7 @@ def _rems_obs(f: SessionFacts, s: ClinicSettings) -> str | None:
     if f.observation_min is None:
         return "observation time not recorded"
     if f.observation_min < s.esketamine_observation_min:
-        return f"{f.observation_min:g} min observed, needs {s.esketamine_observation_min:g} min"
+        return f"{math.floor(f.observation_min):d} min observed, needs {s.esketamine_observation_min:g} min"
     return None
 
 
@@ -344,7 +369,7 @@ def _observation(f: SessionFacts, s: ClinicSettings) -> str | None:
     if f.observation_min is None:
         return "observation time not recorded"
     if f.observation_min < s.iv_observation_min:
-        return f"{f.observation_min:g} min observed, needs {s.iv_observation_min:g} min"
+        return f"{math.floor(f.observation_min):d} min observed, needs {s.iv_observation_min:g} min"
     return None
 
 
@@ -368,12 +393,68 @@ def _near_baseline(f: SessionFacts, s: ClinicSettings) -> str | None:
 
 def _aldrete(f: SessionFacts, s: ClinicSettings) -> str | None:
     if f.aldrete_score is None:
-        return "score not recorded"
+        return "discharge assessment not recorded"
     if not 0 <= f.aldrete_score <= 10:
         raise InvalidValue("aldrete_score", "the modified Aldrete score runs from 0 to 10")
+    problems = []
     if f.aldrete_score < s.aldrete_min_score:
-        return f"score {f.aldrete_score}, threshold {s.aldrete_min_score:g}"
+        problems.append(f"score {f.aldrete_score}, threshold {s.aldrete_min_score:g}")
+    if s.aldrete_full_respiration_spo2:
+        if f.aldrete_respiration_spo2_full is None:
+            problems.append(
+                "points for respiration and SpO2 not recorded; the clinic requires full points for both"
+            )
+        elif not f.aldrete_respiration_spo2_full:
+            problems.append(
+                "the clinic requires full points for respiration and SpO2 "
+                "(breathes deeply and coughs freely; SpO2 above 92 % on room air)"
+            )
+    return "; ".join(problems) or None
+
+
+def _fresh(value: float | None, age_min: float | None, name: str, s: ClinicSettings) -> str | None:
+    if value is None:
+        return f"no {LABELS[name]} reading recorded in this session"
+    limit = s.discharge_vitals_max_age_min
+    if age_min is None or age_min > limit:
+        old = "of unknown age" if age_min is None else f"{math.ceil(age_min):d} min old"
+        return f"the latest {LABELS[name]} reading is {old} (limit {limit:g} min): take a new reading"
     return None
+
+
+def _spo2_discharge(f: SessionFacts, s: ClinicSettings) -> str | None:
+    if (stale := _fresh(f.latest_spo2_pct, f.latest_spo2_age_min, "spo2", s)) is not None:
+        return stale
+    assert f.latest_spo2_pct is not None
+    problems = []
+    if f.latest_spo2_pct < s.discharge_spo2_min_pct:
+        problems.append(f"SpO2 {f.latest_spo2_pct:g} % is below {s.discharge_spo2_min_pct:g} %")
+    if f.latest_spo2_on_oxygen:
+        problems.append(
+            "the latest SpO2 was measured on supplemental oxygen: a reading on room air is needed"
+        )
+    return "; ".join(problems) or None
+
+
+def _rr_discharge(f: SessionFacts, s: ClinicSettings) -> str | None:
+    if (stale := _fresh(f.latest_rr_per_min, f.latest_rr_age_min, "rr", s)) is not None:
+        return stale
+    assert f.latest_rr_per_min is not None
+    rr, lo, hi = f.latest_rr_per_min, s.discharge_rr_min_per_min, s.discharge_rr_max_per_min
+    if rr < lo:
+        return f"respiratory rate {rr:g} /min is below {lo:g}"
+    if rr > hi:
+        return f"respiratory rate {rr:g} /min is above {hi:g}"
+    return None
+
+
+def _open_high_alerts(f: SessionFacts, s: ClinicSettings) -> str | None:
+    problems = []
+    if f.unresolved_high_alerts:
+        problems.append(f"{f.unresolved_high_alerts} unresolved")
+    if f.unacknowledged_high_alerts:
+        problems.append(f"{f.unacknowledged_high_alerts} never acknowledged")
+    return ", ".join(problems) or None
 
 
 _PREDICATES: dict[str, _Check] = {
@@ -394,6 +475,9 @@ _PREDICATES: dict[str, _Check] = {
     "observation_time_met": _observation,
     "vitals_near_baseline": _near_baseline,
     "aldrete_at_threshold": _aldrete,
+    "no_open_high_alert": _open_high_alerts,
+    "spo2_at_discharge": _spo2_discharge,
+    "rr_at_discharge": _rr_discharge,
     "dissociation_resolved": lambda f, s: _flag(f.dissociation_resolved),
     "sedation_resolved": lambda f, s: _flag(f.sedation_resolved),
     "escort_present": lambda f, s: _flag(f.escort_present),

@@ -17,12 +17,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ketacare.domain.dosing.body_weight import check_sex
 from ketacare.domain.dosing.order import (
+    DoseNotPreparable,
     DoseOrder,
     DoseRequest,
     OrderRefused,
     Preparation,
     compute_order,
     double_check,
+    weight_basis_options,
 )
 from ketacare.domain.dosing.protocol import Protocol, load_protocol
 from ketacare.domain.errors import InvalidValue
@@ -161,8 +163,14 @@ def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrde
         uow.audit(
             "evaluate", "dose_order", None, patient_id=patient_id, details={"protocol": data.protocol_id}
         )
+        request = _request(data, facts, start)
         try:
-            order = compute_order(_request(data, facts, start))
+            options = weight_basis_options(request)
+        except InvalidValue:
+            options = None
+        basis_options = options.as_dict() if options is not None and options.choice_required else None
+        try:
+            order = compute_order(request)
         except OrderRefused as e:
             msgs = [LimitMessageRead(**asdict(m)) for m in e.messages]
             hard = any(m.level == "hard" for m in e.messages)
@@ -175,9 +183,10 @@ def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrde
                 needs=[] if hard else _needs(e.messages),
                 error_field=e.field,
                 error=e.message,
+                basis_options=basis_options,
             )
         except InvalidValue as e:
-            needs = ["weight_basis_reason"] if e.field == "weight_basis" else []
+            needs = [e.field] if e.field in ("weight_basis", "weight_basis_reason") else []
             return DoseOrderPreview(
                 ok=False,
                 refused_hard=False,
@@ -187,6 +196,8 @@ def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrde
                 needs=needs,
                 error_field=e.field,
                 error=e.message,
+                basis_options=basis_options,
+                nearest_mg=list(e.nearest_mg) if isinstance(e, DoseNotPreparable) else None,
             )
         return DoseOrderPreview(
             ok=True,
@@ -195,6 +206,7 @@ def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrde
             order=order.as_dict(),
             messages=[LimitMessageRead(**asdict(m)) for m in order.messages],
             needs=[],
+            basis_options=basis_options,
         )
 
 
@@ -221,11 +233,14 @@ def create_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrder
             weight_basis=order.weight_basis,
             policy_weight_basis=order.policy_weight_basis,
             weight_basis_reason=order.weight_basis_reason,
+            weight_basis_chosen=order.weight_basis_chosen if order.weight_basis is not None else None,
             weight_confirmation=order.weight_confirmation,
             soft_limit_reason=order.soft_limit_reason,
             dosing_weight_kg=order.dosing_weight_kg,
             mg_per_kg=order.mg_per_kg,
             dose_mg=order.dose_mg,
+            computed_dose_mg=order.computed_dose_mg,
+            mg_per_kg_actual_weight=order.mg_per_kg_actual,
             delivered_mg_per_kg=order.delivered_mg_per_kg,
             vial_strength_mg_per_ml=prep.vial_strength_mg_per_ml,
             draw_volume_ml=prep.draw_volume_ml,
@@ -258,6 +273,7 @@ def create_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrder
                 "mg_per_kg": row.mg_per_kg,
                 "weight_kg": row.weight_kg,
                 "weight_basis": row.weight_basis,
+                "weight_basis_chosen": row.weight_basis_chosen,
                 "status": "draft",
             },
         )
@@ -309,6 +325,8 @@ BLINDED_FIELDS = (
     "dosing_weight_kg",
     "mg_per_kg",
     "dose_mg",
+    "computed_dose_mg",
+    "mg_per_kg_actual_weight",
     "delivered_mg_per_kg",
     "vial_strength_mg_per_ml",
     "draw_volume_ml",
@@ -490,6 +508,9 @@ def _domain_order(row: DoseOrderRecord) -> DoseOrder:
         policy_weight_basis=row.policy_weight_basis,  # type: ignore[arg-type]
         weight_basis_overridden=bool(row.order_json.get("weight_basis_overridden")),
         weight_basis_reason=row.weight_basis_reason,
+        weight_basis_chosen=bool(row.weight_basis_chosen),
+        mg_per_kg_actual=row.mg_per_kg_actual_weight,
+        computed_dose_mg=row.computed_dose_mg,
         bmi_kg_per_m2=row.bmi_kg_per_m2,
         candidates=(),
         preparation=prep,

@@ -30,7 +30,9 @@ class DoseOrderCreate(_Strict):
     mg_per_kg: float | None = Field(None, gt=0, description="Dose in mg/kg (weight-based); default: protocol")
     dose_mg: float | None = Field(None, gt=0, description="Dose in mg (fixed-dose protocols only)")
     weight_basis: Literal["actual", "ideal", "adjusted"] | None = Field(
-        None, description="Override the clinic's weight-basis policy (needs weight_basis_reason)"
+        None,
+        description="Dosing weight basis: required at or above the clinic's BMI threshold (the prescriber "
+        "chooses); a basis other than the policy's recommendation needs weight_basis_reason",
     )
     weight_basis_reason: Reason | None = None
     vial_strength_mg_per_ml: float | None = Field(None, gt=0, description="Vial strength; default: protocol")
@@ -82,9 +84,17 @@ class DoseOrderPreview(BaseModel):
     facts: RecordFacts
     order: dict[str, Any] | None
     messages: list[LimitMessageRead]
-    needs: list[Literal["soft_limit_reason", "weight_confirmation", "weight_basis_reason"]]
+    needs: list[Literal["soft_limit_reason", "weight_confirmation", "weight_basis", "weight_basis_reason"]]
     error_field: str | None = None
     error: str | None = None
+    basis_options: dict[str, Any] | None = Field(
+        None,
+        description="At or above the BMI threshold: dose on actual, adjusted and ideal weight with mg/kg of "
+        "actual weight for each and the policy's recommendation",
+    )
+    nearest_mg: list[float] | None = Field(
+        None, description="An entered dose that cannot be measured exactly: the nearest doses that can"
+    )
 
 
 class DoubleCheckEntry(BaseModel):
@@ -126,11 +136,18 @@ class DoseOrderRead(BaseModel):
     weight_basis: str | None
     policy_weight_basis: str | None
     weight_basis_reason: str | None
+    weight_basis_chosen: bool | None = Field(
+        None, description="True: the prescriber chose the basis (required at or above the BMI threshold)"
+    )
     weight_confirmation: str | None
     soft_limit_reason: str | None
     dosing_weight_kg: float | None
     mg_per_kg: float | None
     dose_mg: float | None
+    computed_dose_mg: float | None = Field(
+        None, description="mg/kg x dosing weight before rounding to what a syringe can draw (weight-based)"
+    )
+    mg_per_kg_actual_weight: float | None = Field(None, description="The dose per kg of actual body weight")
     delivered_mg_per_kg: float | None
     vial_strength_mg_per_ml: float | None
     draw_volume_ml: float | None

@@ -22,6 +22,7 @@ from ketacare.domain.sessions.assessments import (
 from ketacare.domain.sessions.session import default_session_rules
 from ketacare.services import dosing, eligibility, measurement
 from ketacare.services.measurement import ScoreSummary
+from ketacare.services.sessions.schemas import SessionOrder
 from ketacare.store.tables import Patient
 from ketacare.store.tables.sessions import InfusionSession, SessionAlert, VitalSign
 
@@ -68,6 +69,25 @@ def _current_row(s: Session, sess: InfusionSession) -> VitalSign | None:
     ).first()
 
 
+def _latest_of(s: Session, sess: InfusionSession, column) -> VitalSign | None:
+    """Return the session's newest charted reading (during or after the infusion) that has `column`."""
+    return s.scalars(
+        select(VitalSign)
+        .where(
+            VitalSign.session_id == sess.id,
+            VitalSign.context.in_(("during", "recovery")),
+            column.is_not(None),
+        )
+        .order_by(VitalSign.measured_at.desc(), VitalSign.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _age(row: VitalSign | None, now: datetime) -> float | None:
+    """Return how old a reading is in minutes (0 for a reading dated a little ahead of this clock)."""
+    return None if row is None else max(0.0, (now - row.measured_at).total_seconds() / 60.0)
+
+
 def _order_facts(s: Session, sess: InfusionSession, report: FactsReport) -> tuple[bool, bool]:
     order = dosing.usable_order(s, sess.patient_id)
     if order is None:
@@ -79,6 +99,14 @@ def _order_facts(s: Session, sess: InfusionSession, report: FactsReport) -> tupl
         )
         return False, False
     return order.signed_at is not None, order.double_checked_at is not None
+
+
+def order_summary(s: Session, sess: InfusionSession) -> SessionOrder | None:
+    """Return the usable dose order of this session (dose, weight basis and who chose it), or None."""
+    order = dosing.usable_order(s, sess.patient_id)
+    if order is None or (sess.dose_order_id is not None and order.id != sess.dose_order_id):
+        return None
+    return SessionOrder.model_validate(order)
 
 
 def _questionnaire_facts(s: Session, sess: InfusionSession) -> tuple[bool, bool]:
@@ -101,9 +129,12 @@ def _result(r: ScoreSummary, name: str) -> str:
     return f"{name} {r.total:g} at {r.answered_at:%H:%M} UTC (response #{r.response_id})"
 
 
-def _discharge_facts(s: Session, sess: InfusionSession, report: FactsReport) -> tuple[int | None, bool, bool]:
-    """Return (aldrete score, sedation resolved, dissociation resolved) from this session's instrument results
-    or the nurse's confirmations, whichever satisfies the guard; say which in `report.evidence`."""
+def _discharge_facts(
+    s: Session, sess: InfusionSession, report: FactsReport
+) -> tuple[int | None, bool | None, bool, bool]:
+    """Return (aldrete score, full respiration and SpO2 points, sedation resolved, dissociation resolved) from
+    this session's instrument results or the nurse's confirmations, whichever satisfies the guard; say which
+    in `report.evidence`."""
     scores = session_scores(s, sess)
     crit = discharge_criteria()
 
@@ -111,17 +142,29 @@ def _discharge_facts(s: Session, sess: InfusionSession, report: FactsReport) -> 
         r = scores.get(iid)
         return None if r is None else r.total
 
-    threshold = default_session_rules().settings.aldrete_min_score
-    inst, nurse = total("aldrete"), sess.aldrete_score
-    if inst is not None and (inst >= threshold or nurse is None or nurse < threshold):
+    settings = default_session_rules().settings
+
+    def meets(score: float | None, full: bool | None) -> bool:
+        return (
+            score is not None
+            and score >= settings.aldrete_min_score
+            and (bool(full) or not settings.aldrete_full_respiration_spo2)
+        )
+
+    inst = total("aldrete")
+    inst_full = None if inst is None else "respiration_spo2_full" in scores["aldrete"].flags
+    nurse, nurse_full = sess.aldrete_score, sess.aldrete_respiration_spo2_full
+    if inst is not None and (meets(inst, inst_full) or not meets(nurse, nurse_full)):
         aldrete: int | None = int(inst)
+        full = inst_full
         report.evidence["aldrete_at_threshold"] = "instrument: " + _result(
             scores["aldrete"], "Modified Aldrete"
         )
     else:
-        aldrete = nurse
+        aldrete, full = nurse, nurse_full
         if nurse is not None:
-            report.evidence["aldrete_at_threshold"] = f"nurse entry: score {nurse}"
+            points = {True: "; full points for respiration and SpO2", False: "", None: ""}[nurse_full]
+            report.evidence["aldrete_at_threshold"] = f"nurse entry: score {nurse}{points}"
 
     def resolved(guard: str, iid: str, name: str, by_score: bool | None, nurse_ok: bool, rule: str) -> bool:
         if by_score:
@@ -150,7 +193,7 @@ def _discharge_facts(s: Session, sess: InfusionSession, report: FactsReport) -> 
         bool(sess.dissociation_resolved),
         f"resolved at {crit.cadss6_max:g} or below",
     )
-    return aldrete, sedation, dissociation
+    return aldrete, full, sedation, dissociation
 
 
 def _eligibility_fact(s: Session, sess: InfusionSession, report: FactsReport) -> bool:
@@ -200,6 +243,20 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
         )
         or 0
     )
+    unacknowledged = (
+        s.scalar(
+            select(func.count())
+            .select_from(SessionAlert)
+            .where(
+                SessionAlert.session_id == sess.id,
+                SessionAlert.priority == "high",
+                SessionAlert.acknowledged_at.is_(None),
+            )
+        )
+        or 0
+    )
+    spo2_row = _latest_of(s, sess, VitalSign.spo2_pct)
+    rr_row = _latest_of(s, sess, VitalSign.rr_per_min)
     if sess.product == "esketamine":
         observation = _minutes(sess.infusion_started_at, now)
     else:
@@ -211,7 +268,7 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
         current = vitals_of(_current_row(s, sess))
     except ValueError:
         current = None
-    aldrete, sedation, dissociation = _discharge_facts(s, sess, report)
+    aldrete, aldrete_full, sedation, dissociation = _discharge_facts(s, sess, report)
     report.facts = SessionFacts(
         product=sess.product,  # type: ignore[arg-type]
         consent_on_file=bool(sess.consent_confirmed),
@@ -228,9 +285,16 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
         cssrs_done=cssrs,
         minutes_since_last_session=_minutes(last, now),
         unresolved_high_alerts=int(high),
+        unacknowledged_high_alerts=int(unacknowledged),
         observation_min=observation,
         current_vitals=current,
+        latest_spo2_pct=None if spo2_row is None else spo2_row.spo2_pct,
+        latest_spo2_age_min=_age(spo2_row, now),
+        latest_spo2_on_oxygen=None if spo2_row is None else spo2_row.on_oxygen,
+        latest_rr_per_min=None if rr_row is None else rr_row.rr_per_min,
+        latest_rr_age_min=_age(rr_row, now),
         aldrete_score=aldrete,
+        aldrete_respiration_spo2_full=aldrete_full,
         dissociation_resolved=dissociation,
         sedation_resolved=sedation,
         escort_present=bool(sess.escort_present),

@@ -36,6 +36,7 @@ from ketacare.services.sessions.common import (
     signatures,
     vital_rows,
 )
+from ketacare.services.sessions.facts import order_summary
 from ketacare.services.sessions.pump import bag_concentration, domain_events, dose_summary, pump_rows
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
@@ -395,6 +396,7 @@ def _vital_row(v: VitalSign) -> VitalRow:
         spo2=v.spo2_pct,
         rr=v.rr_per_min,
         temp_c=v.temp_c,
+        on_oxygen=v.on_oxygen,
         context=v.context,
         source=v.source,
     )
@@ -444,6 +446,7 @@ def _detail(s: Session, sess: InfusionSession, now: datetime) -> SessionDetail:
         rems_missing=rems_check(s, sess),
         rems_hints=rems_medication_hints(s, sess),
         verification=verify_record(s, sess),
+        order=order_summary(s, sess),
     )
 
 

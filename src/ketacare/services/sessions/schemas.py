@@ -57,6 +57,9 @@ class SessionChecks(_Strict):
     pregnancy_test_applicable: bool | None = None
     pregnancy_test_negative: bool | None = None
     aldrete_score: int | None = Field(None, ge=0, le=10)
+    aldrete_respiration_spo2_full: bool | None = Field(
+        None, description="The modified Aldrete gave 2 points for respiration and 2 for SpO2 (room air)"
+    )
     dissociation_occurred: bool | None = None
     dissociation_resolved: bool | None = None
     sedation_occurred: bool | None = None
@@ -146,6 +149,7 @@ class VitalIn(_Strict):
     spo2: float | None = None
     rr: float | None = None
     temp_c: float | None = Field(None, ge=25, le=45)
+    on_oxygen: bool | None = Field(None, description="SpO2 taken on supplemental oxygen (false: room air)")
     context: Context | None = None
     client_id: ClientId | None = None
 
@@ -183,6 +187,7 @@ class VitalRead(BaseModel):
     spo2_pct: float | None
     rr_per_min: float | None
     temp_c: float | None
+    on_oxygen: bool | None = None
     context: str
     source: str
     client_id: str | None
@@ -308,6 +313,7 @@ class SessionFields(BaseModel):
     concomitant_psychostimulants: bool | None
     concomitant_maois: bool | None
     concomitant_opioids: bool | None
+    aldrete_respiration_spo2_full: bool | None = None
 
 
 # The REMS form's patient and concomitant-medication answers (issue 11): in the signed record only once recorded,
@@ -321,6 +327,9 @@ REMS_FORM_FIELDS: tuple[str, ...] = (
     "concomitant_maois",
     "concomitant_opioids",
 )
+# Answers added later than the record format (issue 11): omitted from the signed data while unanswered, so records
+# signed before them keep their digest.
+OPTIONAL_RECORD_FIELDS: tuple[str, ...] = (*REMS_FORM_FIELDS, "aldrete_respiration_spo2_full")
 
 
 class GuardStatus(BaseModel):
@@ -475,6 +484,14 @@ class RecordVital(BaseModel):
     context: str
     source: str
     client_id: str | None
+    on_oxygen: bool | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unstated_oxygen(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("on_oxygen") is None:  # added by issue 11: records signed before it verify unchanged
+            data.pop("on_oxygen", None)
+        return data
 
 
 class RecordSideEffect(BaseModel):
@@ -539,7 +556,7 @@ class SessionRecord(BaseModel):
         data = self.model_dump(by_alias=True)
         if data["dose"] is None:
             del data["dose"]
-        for name in REMS_FORM_FIELDS:
+        for name in OPTIONAL_RECORD_FIELDS:
             if data["session"][name] is None:
                 del data["session"][name]
         return data
@@ -557,6 +574,7 @@ class VitalRow(BaseModel):
     spo2: float | None
     rr: float | None
     temp_c: float | None
+    on_oxygen: bool | None = None
     context: str
     source: str
 
@@ -613,6 +631,22 @@ class AssessmentStatus(BaseModel):
     source: str
 
 
+class SessionOrder(BaseModel):
+    """The session's dose order as the record shows it: the dose and which weight it was computed on."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    dose_mg: float | None = None
+    mg_per_kg: float | None = None
+    computed_dose_mg: float | None = None
+    weight_basis: str | None = None
+    policy_weight_basis: str | None = None
+    weight_basis_chosen: bool | None = None
+    weight_basis_reason: str | None = None
+    mg_per_kg_actual_weight: float | None = None
+
+
 class SessionDetail(SessionFields):
     """Everything the session page shows."""
 
@@ -634,6 +668,7 @@ class SessionDetail(SessionFields):
     rems_missing: list[RemsMissing] | None
     rems_hints: dict[str, list[str]] | None
     verification: Verification
+    order: SessionOrder | None = None
 
 
 class LatestValue(BaseModel):

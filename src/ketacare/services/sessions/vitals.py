@@ -79,6 +79,7 @@ def _row_values(
         "spo2_pct": r.spo2,
         "rr_per_min": r.rr,
         "temp_c": r.temp_c,
+        "on_oxygen": r.on_oxygen,
         "context": r.context or context,
         "source": source,
         "client_id": r.client_id,
@@ -97,6 +98,7 @@ _PER_ROW = {
     "spo2_pct": "float8[]",
     "rr_per_min": "float8[]",
     "temp_c": "float8[]",
+    "on_oxygen": "boolean[]",
     "context": "text[]",
     "client_id": "text[]",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.store.tables.base import DATE_PHI, FREE_TEXT, Base, UTCDateTime
@@ -40,8 +40,11 @@ class DoseOrderRecord(Base):
     soft_limit_reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
     dosing_weight_kg: Mapped[float | None] = mapped_column(Float)
     mg_per_kg: Mapped[float | None] = mapped_column(Float)
+    weight_basis_chosen: Mapped[bool | None] = mapped_column(Boolean)  # the prescriber chose it explicitly
     # results
     dose_mg: Mapped[float] = mapped_column(Float)
+    computed_dose_mg: Mapped[float | None] = mapped_column(Float)  # mg/kg x dosing weight, before rounding
+    mg_per_kg_actual_weight: Mapped[float | None] = mapped_column(Float)
     delivered_mg_per_kg: Mapped[float | None] = mapped_column(Float)
     vial_strength_mg_per_ml: Mapped[float | None] = mapped_column(Float)
     draw_volume_ml: Mapped[float | None] = mapped_column(Float)

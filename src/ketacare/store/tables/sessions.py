@@ -53,6 +53,8 @@ class InfusionSession(Base):
     pregnancy_test_applicable: Mapped[bool | None] = mapped_column(Boolean)
     pregnancy_test_negative: Mapped[bool | None] = mapped_column(Boolean)
     aldrete_score: Mapped[int | None] = mapped_column(Integer)
+    # nurse's entry: modified Aldrete gave full points (2) for both respiration and SpO2
+    aldrete_respiration_spo2_full: Mapped[bool | None] = mapped_column(Boolean)
     dissociation_occurred: Mapped[bool | None] = mapped_column(Boolean)
     dissociation_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     sedation_occurred: Mapped[bool | None] = mapped_column(Boolean)
@@ -135,6 +137,7 @@ class VitalSign(Base):
     spo2_pct: Mapped[float | None] = mapped_column(Float)
     rr_per_min: Mapped[float | None] = mapped_column(Float)
     temp_c: Mapped[float | None] = mapped_column(Float)
+    on_oxygen: Mapped[bool | None] = mapped_column(Boolean)  # None: not stated (e.g. a monitor gateway)
     context: Mapped[str] = mapped_column(String(16))  # screening|baseline|during|recovery|other
     source: Mapped[str] = mapped_column(String(16))  # nurse|gateway
     client_id: Mapped[str | None] = mapped_column(String(100))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
+from ketacare.domain.dosing.body_weight import weight_basis_policy
 from ketacare.domain.dosing.protocol import all_protocols, load_protocol
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.pk import concentration_ranges, default_model_id, model_ids, model_info, predict_infusion
@@ -123,6 +124,7 @@ def _new_page(
         "can_create": decide(actor, "create", "dose_order", patient_id=patient_id).allowed,
         "can_check": decide(actor, "double_check", "dose_order", patient_id=patient_id).allowed,
         "when": _when,
+        "bmi_threshold": weight_basis_policy().bmi_threshold,
     }
     if preview is not None and preview.order is not None:
         ctx.update(_curve_ctx(preview.order, preview.facts.weight_kg, preview.facts.age_years))

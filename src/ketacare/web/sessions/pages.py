@@ -153,6 +153,11 @@ async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(
             spo2=_num(v, "spo2"),
             rr=_num(v, "rr"),
             temp_c=_num(v, "temp_c"),
+            on_oxygen=(
+                {"room_air": False, "oxygen": True}.get(v.get("oxygen") or "")
+                if _num(v, "spo2") is not None
+                else None
+            ),
         )
         vitals.record_session_reading(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 
