@@ -4,6 +4,6 @@ Other capabilities use sessions only through the names below.
 """
 
 from ketacare.services.sessions.schemas import VitalIn
-from ketacare.services.sessions.vitals import latest_vitals
+from ketacare.services.sessions.vitals import latest_vitals, record_patient_reading
 
-__all__ = ["VitalIn", "latest_vitals"]
+__all__ = ["VitalIn", "latest_vitals", "record_patient_reading"]

@@ -19,7 +19,7 @@ from ketacare.services.access import Actor, decide
 from ketacare.services.eligibility import screening as eligibility
 from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
 from ketacare.services.errors import Conflict
-from ketacare.services.sessions import VitalIn, vitals
+from ketacare.services.sessions import VitalIn, record_patient_reading
 from ketacare.web.rendering import form_data, form_errors, render
 
 router = APIRouter(include_in_schema=False)
@@ -171,7 +171,7 @@ async def save_vitals(request: Request, patient_id: int, actor: Actor = Depends(
     if not errors:
         try:
             data = VitalIn(sbp=sbp, dbp=dbp, hr=hr, measured_at=measured_at, context="screening")
-            vitals.record_patient_reading(
+            record_patient_reading(
                 db=request.app.state.db, actor=actor, patient_id=patient_id, data=data
             )
             return _back(patient_id, "vitals", "#screening-vitals")
