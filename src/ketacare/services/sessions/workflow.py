@@ -36,7 +36,7 @@ from ketacare.domain.sessions.session import (
 )
 from ketacare.domain.sessions.side_effects import grade_label
 from ketacare.services import clock
-from ketacare.services.access import Actor
+from ketacare.services.access import Actor, roles_for
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.sessions import board as board_bus
 from ketacare.services.sessions.assessments import assessment_status
@@ -69,7 +69,7 @@ from ketacare.store.tables.sessions import (
 )
 
 ACTIVE_STATES = ("checked_in", "prechecks_passed", "infusing", "paused", "recovery")
-SIGNING_ROLES = ("nurse", "prescriber")
+SIGNING_ROLES = roles_for("sign", "infusion_session")
 _TIME_FIELDS = {
     "checked_in": "checked_in_at",
     "prechecks_passed": "prechecks_passed_at",
