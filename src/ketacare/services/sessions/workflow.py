@@ -32,7 +32,6 @@ from ketacare.domain.sessions.session import (
     InvalidTransition,
     allowed_events,
     check_guards,
-    default_session_rules,
 )
 from ketacare.domain.sessions.side_effects import grade_label
 from ketacare.services import clock
@@ -41,6 +40,7 @@ from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.sessions import board as board_bus
 from ketacare.services.sessions.assessments import assessment_status
 from ketacare.services.sessions.facts import FactsReport, gather
+from ketacare.services.sessions.rules import default_session_rules
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
@@ -56,6 +56,7 @@ from ketacare.services.sessions.schemas import (
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import BodyMeasurement, Medication, Patient
+from ketacare.store.tables.dosing import DoseOrderRecord
 from ketacare.store.tables.sessions import (
     InfusionEventRow,
     InfusionSession,
@@ -138,6 +139,8 @@ def create_session(*, db: Database, actor: Actor, data: SessionCreate) -> dict[s
         s = uow.session
         if s.get(Patient, data.patient_id) is None:
             raise NotFound("patient")
+        if data.dose_order_id is not None and s.get(DoseOrderRecord, data.dose_order_id) is None:
+            raise InvalidValue("dose_order_id", "there is no dose order with this number")
         now = clock.now()
         sess = InfusionSession(
             patient_id=data.patient_id,
@@ -248,7 +251,8 @@ def apply_event(*, db: Database, actor: Actor, session_id: int, data: Transition
                 guard_ids=frozenset(data.override.guard_ids),
             )
         try:
-            result = transition(sess.state, data.event, report.facts, override=override, reason=data.reason)
+            result = transition(sess.state, data.event, report.facts, override=override, reason=data.reason,
+                                rules=default_session_rules())
         except InvalidTransition as e:
             raise InvalidValue("event", e.message) from None
         failed = _annotate(result.failed_guards, report)
