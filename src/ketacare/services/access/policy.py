@@ -85,11 +85,6 @@ def home(actor: Actor) -> str:
     return r.home if r is not None else "/patients"
 
 
-def role_may(role: str, action: str, resource: str) -> bool:
-    """Return True when some grant (conditional or not) lets `role` do `action` on `resource`."""
-    return any(g.role == role and g.action == action and g.resource == resource for g in grants())
-
-
 def roles_for(action: str, resource: str) -> tuple[str, ...]:
     """Return the roles with an unconditional grant of `action` on `resource`, in the policy's role order."""
     granted = {g.role for g in grants() if g.action == action and g.resource == resource and g.condition is None}

@@ -424,9 +424,3 @@ def acknowledge_alert(*, db: Database, actor: Actor, alert_id: int, data: AlertA
         )
         return _alert_read(s, a)
 
-
-def count_open_alerts(s: Session) -> int:
-    return (
-        s.scalar(select(func.count()).select_from(SafetyAlert).where(SafetyAlert.acknowledged_at.is_(None)))
-        or 0
-    )
