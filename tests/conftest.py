@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ketacare.config import Settings
-from ketacare.services.access import Actor, account_roles, is_patient_role, system_actor
+from ketacare.services.access import Actor, account_roles, is_patient_role, patient_role, system_actor
 from ketacare.store.db import Database
 from ketacare.store.migrate import upgrade
 
@@ -143,7 +143,7 @@ class Personas:
 
 # Personas come from the policy: one staff user per account role, and two patients (A, B) of the patient role.
 STAFF_ROLES = [r for r in account_roles() if not is_patient_role(r)]
-PATIENT_ROLE = next(r for r in account_roles() if is_patient_role(r))
+PATIENT_ROLE = patient_role()
 
 
 def make_personas(db: Database) -> Personas:

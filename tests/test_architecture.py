@@ -281,3 +281,13 @@ def test_a_capability_may_use_its_own_modules_in_every_layer_and_the_kernel():
 def test_the_check_catches_a_clock_read_in_domain():
     tree = {"ketacare.domain.bad": "from datetime import datetime\nx = datetime.now()\n"}
     assert clock_reads(tree)
+
+
+def test_the_check_catches_store_importing_services_and_services_importing_the_demo():
+    tree = {
+        "ketacare.store.tables.bad": "from ketacare.services.access import Actor\n",
+        "ketacare.services.patients.bad": "from ketacare.demo.patients import STAFF\n",
+    }
+    found = violations(tree)
+    assert any("ketacare.store.tables.bad imports ketacare.services.access" in v for v in found)
+    assert any("ketacare.services.patients.bad imports ketacare.demo.patients" in v for v in found)

@@ -12,6 +12,7 @@ from ketacare.services.access.policy import (
     home,
     is_patient_role,
     may,
+    patient_role,
     roles,
     roles_for,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "home",
     "is_patient_role",
     "may",
+    "patient_role",
     "roles_for",
     "anonymous",
     "audit",

@@ -79,6 +79,11 @@ def is_patient_role(name: str) -> bool:
     return r is not None and r.patient_account
 
 
+def patient_role() -> str:
+    """Return the role of patients' own accounts (the portal, one-time questionnaire links)."""
+    return next(name for name, r in role_table().items() if r.patient_account)
+
+
 def home(actor: Actor) -> str:
     """Return the page `actor` lands on after signing in."""
     r = role_table().get(actor.role)

@@ -187,7 +187,7 @@ def submit_response(
     """Store a questionnaire answered by the patient (portal) or entered by a clinician; scores recomputed."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("write", "scores", patient_id=patient_id)
-        role = "patient" if actor.role == "patient" else "clinician"
+        role = "patient" if actor.patient_id is not None else "clinician"  # who answered, not an access role
         r, result, alert = store_response(
             uow.session,
             patient_id=patient_id,
