@@ -711,3 +711,16 @@ def test_opening_the_board_is_in_each_patients_access_log(personas, fake_clock, 
     assert [c["session_id"] for c in chairs] == [sid]
     log = audit_views.access_log(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a)
     assert any(e.resource_type == "session_board" and e.actor_username == "nurse" for e in log)
+
+
+def test_a_session_naming_no_dose_order_is_refused_and_nothing_stored(personas):
+    with pytest.raises(InvalidValue, match="dose_order_id"):
+        sessions.create_session(
+            db=personas.db,
+            actor=personas["nurse"],
+            data=SessionCreate(patient_id=personas.patient_a, chair="Chair 1", dose_order_id=999999),
+        )
+    with personas.db.session() as s:
+        from ketacare.store.tables.sessions import InfusionSession
+
+        assert s.scalar(select(func.count()).select_from(InfusionSession)) == 0
