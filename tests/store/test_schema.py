@@ -79,9 +79,13 @@ def empty_db(request, tmp_path):
     admin.dispose()
 
 
-def _session_at_0007(db) -> int:
-    """A database at 0007 with one patient and one scheduled session; returns the session id."""
-    upgrade(db, "0007_audit_head")
+def _before_links_fk(db) -> str:
+    return ScriptDirectory.from_config(alembic_config(db)).get_revision("0008_links_fk").down_revision
+
+
+def _session_before_links_fk(db) -> int:
+    """A database just before 0008_links_fk with one patient and one scheduled session; returns the session id."""
+    upgrade(db, _before_links_fk(db))
     p = create_patient(
         db=db,
         actor=system_actor("tests"),
@@ -93,12 +97,12 @@ def _session_at_0007(db) -> int:
 
 
 def test_links_migration_refuses_orphans_and_changes_nothing(empty_db):
-    sid = _session_at_0007(empty_db)
+    sid = _session_before_links_fk(empty_db)
     with empty_db.engine.begin() as c:
         c.execute(text("UPDATE infusion_sessions SET dose_order_id = 424242 WHERE id = :s"), {"s": sid})
     with pytest.raises(Exception, match=rf"infusion_sessions id {sid}: dose_order_id = 424242 but dose_orders"):
         upgrade(empty_db)
-    assert current_revision(empty_db) == "0007_audit_head"
+    assert current_revision(empty_db) == _before_links_fk(empty_db)
     with empty_db.engine.connect() as c:
         assert c.execute(text("SELECT dose_order_id FROM infusion_sessions")).scalar() == 424242
 
