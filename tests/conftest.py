@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ketacare.config import Settings
-from ketacare.services.access import Actor, system_actor
+from ketacare.services.access import Actor, account_roles, is_patient_role, patient_role, system_actor
 from ketacare.store.db import Database
 from ketacare.store.migrate import upgrade
 
@@ -141,7 +141,9 @@ class Personas:
         return self.actors[name]
 
 
-STAFF_ROLES = ["admin", "prescriber", "nurse", "therapist", "frontdesk", "researcher"]
+# Personas come from the policy: one staff user per account role, and two patients (A, B) of the patient role.
+STAFF_ROLES = [r for r in account_roles() if not is_patient_role(r)]
+PATIENT_ROLE = patient_role()
 
 
 def make_personas(db: Database) -> Personas:
@@ -186,12 +188,12 @@ def make_personas(db: Database) -> Personas:
             data=UserCreate(
                 username=name.replace("_", ""),
                 display_name=name,
-                role="patient",
+                role=PATIENT_ROLE,
                 password=PASSWORD,
                 patient_id=pid,
             ),
         )
-        actors[name] = Actor(user_id=u.id, username=u.username, role="patient", patient_id=pid)
+        actors[name] = Actor(user_id=u.id, username=u.username, role=PATIENT_ROLE, patient_id=pid)
     actors["system"] = sysact
     return Personas(db=db, actors=actors, patient_a=a.id, patient_b=b.id)
 

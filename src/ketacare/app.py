@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui_bundle
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import ketacare.api
@@ -28,7 +28,8 @@ WEB_DIR = Path(__file__).parent / "web"
 
 
 def _routers(package, skip: frozenset[str] | set[str] = frozenset()):
-    """Yield the `router` of every module in an adapter package and its capability packages, in name order."""
+    """Yield the routers of every module in an adapter package and its capability packages, in name order:
+    a module's `router` first, then its `*_router`s (routes of the capability outside the module's prefix)."""
     infos = pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
     for info in sorted(infos, key=lambda m: m.name):
         if info.name.rpartition(".")[2] in skip:
@@ -37,6 +38,9 @@ def _routers(package, skip: frozenset[str] | set[str] = frozenset()):
         router = getattr(module, "router", None)
         if router is not None:
             yield router
+        for name, value in sorted(vars(module).items()):
+            if name.endswith("_router") and isinstance(value, APIRouter):
+                yield value
 
 
 def _prepare_routes(app: FastAPI) -> None:

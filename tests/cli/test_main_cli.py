@@ -90,3 +90,27 @@ def test_demo_seeds_a_reproducible_clinic(tmp_path, monkeypatch):
     again = runner.invoke(app, ["demo", "--no-serve", "--patients", "12"])  # second start: no re-seeding
     assert again.exit_code == 0 and _json(["patients", "list", "--json"])["total"] == listing["total"]
     get_settings.cache_clear()
+
+
+def test_user_add_takes_only_a_role_of_the_policy(cli_db):
+    for role in ("surgeon", "system"):  # unknown; the local operator is not an account role
+        r = runner.invoke(app, ["user", "add", "kim", "--role", role, "--name", "Kim", "--password",
+                                "a long enough phrase"])
+        assert r.exit_code == 2 and "role" in r.stderr and f"unknown role '{role}'" in r.stderr
+    r = runner.invoke(app, ["user", "add", "pat", "--role", "patient", "--name", "Pat", "--password",
+                            "a long enough phrase"])
+    assert r.exit_code == 2 and "patient_id" in r.stderr
+
+
+def test_reminders_send_needs_an_smtp_host(cli_db, monkeypatch):
+    monkeypatch.setenv("KETACARE_SMTP_HOST", "")
+    get_settings.cache_clear()
+    r = runner.invoke(app, ["reminders", "send"])
+    assert r.exit_code == 2 and "SMTP" in r.stderr
+
+
+def test_every_command_group_is_attached():
+    r = runner.invoke(app, ["--help"])
+    for group in ("db", "user", "patients", "audit", "instruments", "reminders", "dose", "pk", "eligibility",
+                  "score", "serve", "demo"):
+        assert group in r.stdout

@@ -137,10 +137,16 @@ def test_suicide_risk_raises_alert_for_primary_clinician_and_is_audited(personas
 
 
 def test_latest_scores_and_responses_for_session(personas):
+    from ketacare.services.sessions import workflow
+    from ketacare.services.sessions.schemas import SessionCreate
+
+    session_id = workflow.create_session(
+        db=personas.db, actor=personas["nurse"], data=SessionCreate(patient_id=personas.patient_a, chair="Chair 1")
+    )["id"]
     for answers, ctx, sid in (
         ([2] * 7, "baseline", None),
-        ([1] * 7, "pre_session", 41),
-        ([0] * 7, "post_session", 41),
+        ([1] * 7, "pre_session", session_id),
+        ([0] * 7, "post_session", session_id),
     ):
         measurement.submit_response(
             db=personas.db,
@@ -152,7 +158,7 @@ def test_latest_scores_and_responses_for_session(personas):
         latest = measurement.latest_scores(s, personas.patient_a)
         assert [(x.instrument_id, x.total, x.context) for x in latest] == [("gad7", 0.0, "post_session")]
         assert measurement.latest_scores(s, personas.patient_a, context="baseline")[0].total == 14
-        assert [x.context for x in measurement.responses_for_session(s, 41)] == [
+        assert [x.context for x in measurement.responses_for_session(s, session_id)] == [
             "pre_session",
             "post_session",
         ]
@@ -274,3 +280,15 @@ def test_due_list_shows_baseline_due_and_portal_only_patient_rated(personas):
     )
     portal = measurement_schedule.my_due(db=personas.db, actor=personas["patient_a"])
     assert [d.instrument_id for d in portal] == ["phq9"]
+
+
+def test_a_response_linked_to_no_session_is_refused_and_nothing_stored(personas):
+    with pytest.raises(InvalidValue, match="session_id"):
+        measurement.submit_response(
+            db=personas.db,
+            actor=personas["nurse"],
+            patient_id=personas.patient_a,
+            data=ResponseCreate(instrument_id="gad7", answers=[1] * 7, context="pre_session", session_id=999999),
+        )
+    with personas.db.session() as s:
+        assert measurement.latest_scores(s, personas.patient_a) == []

@@ -901,3 +901,16 @@ def test_the_session_record_shows_the_orders_weight_basis_choice(personas, fake_
     )
     assert o.weight_basis_reason == "the trials dosed on actual weight"
     assert render_pdf(v).startswith(b"%PDF")
+
+
+def test_a_session_naming_no_dose_order_is_refused_and_nothing_stored(personas):
+    with pytest.raises(InvalidValue, match="dose_order_id"):
+        workflow.create_session(
+            db=personas.db,
+            actor=personas["nurse"],
+            data=SessionCreate(patient_id=personas.patient_a, chair="Chair 1", dose_order_id=999999),
+        )
+    with personas.db.session() as s:
+        from ketacare.store.tables.sessions import InfusionSession
+
+        assert s.scalar(select(func.count()).select_from(InfusionSession)) == 0

@@ -1,14 +1,12 @@
-"""Users, the audit trail, a patient's access log, and reference code lists."""
+"""Users, the audit trail and a patient's access log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
 
 from ketacare.api.deps import DbDep
-from ketacare.domain.patients.diagnoses import code_list, code_list_version
 from ketacare.http.access import Access
 from ketacare.services.access import Actor, audit_views, users
 from ketacare.services.access.schemas import AuditEventRead, UserCreate, UserRead
@@ -58,25 +56,3 @@ def audit_events(
 def access_log(patient_id: int, db: DbDep, actor: Actor = Depends(Access("access_log", "read"))):
     """Who viewed or changed this patient's record (patients see their own)."""
     return audit_views.access_log(db=db, actor=actor, patient_id=patient_id)
-
-
-class DiagnosisCode(BaseModel):
-    concept: str
-    display: str
-    category: str
-    icd10cm: str
-    icd11: str
-    snomed: str
-    verified: bool
-    source: str
-
-
-class CodeList(BaseModel):
-    version: str
-    items: list[DiagnosisCode]
-
-
-@router.get("/codes/diagnoses", response_model=CodeList)
-def diagnosis_codes(_: Actor = Depends(Access("codes", "read"))):
-    """The shipped diagnosis code list with each code's provenance."""
-    return CodeList(version=code_list_version(), items=[DiagnosisCode(**c.__dict__) for c in code_list()])

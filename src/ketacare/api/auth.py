@@ -9,8 +9,7 @@ from pydantic import BaseModel
 
 from ketacare.api.deps import DbDep, SettingsDep
 from ketacare.http.access import PUBLIC, Access, client_address
-from ketacare.services.access import Actor, auth
-from ketacare.services.access.schemas import LoginRequest
+from ketacare.services.access import Actor, LoginRequest, auth
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
 
 from ketacare.api.deps import DbDep
+from ketacare.domain.patients.diagnoses import code_list, code_list_version
 from ketacare.http.access import Access
 from ketacare.services.access import Actor
 from ketacare.services.patients import records as patients
@@ -29,6 +31,8 @@ from ketacare.services.patients.schemas import (
 
 router = APIRouter(prefix="/patients", tags=["patients"])
 WriteClinical = Access("patient_clinical", "write")
+# Reference data of the record, outside the /patients prefix: the diagnosis code list (/api/v1/codes/diagnoses).
+codes_router = APIRouter(tags=["patients"])
 
 
 @router.get("", response_model=PatientPage)
@@ -107,3 +111,25 @@ def add_allergy(patient_id: int, data: AllergyCreate, db: DbDep, actor: Actor = 
 def add_trial(patient_id: int, data: TrialCreate, db: DbDep, actor: Actor = Depends(WriteClinical)):
     """Record a prior treatment trial (medication or psychotherapy)."""
     return patients.add_trial(db=db, actor=actor, patient_id=patient_id, data=data)
+
+
+class DiagnosisCode(BaseModel):
+    concept: str
+    display: str
+    category: str
+    icd10cm: str
+    icd11: str
+    snomed: str
+    verified: bool
+    source: str
+
+
+class CodeList(BaseModel):
+    version: str
+    items: list[DiagnosisCode]
+
+
+@codes_router.get("/codes/diagnoses", response_model=CodeList)
+def diagnosis_codes(_: Actor = Depends(Access("codes", "read"))):
+    """The shipped diagnosis code list with each code's provenance."""
+    return CodeList(version=code_list_version(), items=[DiagnosisCode(**c.__dict__) for c in code_list()])

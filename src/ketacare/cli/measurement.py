@@ -1,4 +1,4 @@
-"""CLI adapter for the measurement instruments: `ketacare instruments list` and `ketacare score`.
+"""CLI adapter for measurement: `ketacare instruments list`, `ketacare score` and `ketacare reminders send`.
 
 Holds no clinical rule: it parses the command line, calls `ketacare.domain.measurement` and prints.
 Refused input prints a message naming the item to stderr and exits 2.
@@ -7,12 +7,14 @@ Refused input prints a message naming the item to stderr and exits 2.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from ketacare.config import get_settings
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import all_instruments, load_instrument, parse_answer_text
 from ketacare.domain.measurement import score as score_answers
@@ -24,6 +26,7 @@ app = instruments_app
 score_app = typer.Typer(help="Score one questionnaire or rating.")
 
 _out = Console()
+_err = Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -111,3 +114,42 @@ def score(
 ) -> None:
     """Score one questionnaire or rating."""
     score_command(instrument, answers, json_output)
+
+
+# --- `ketacare reminders send`: email patients about due questionnaires (at most three reminders per item) ---
+
+reminders_app = typer.Typer(help="Questionnaire reminders by email.", no_args_is_help=True)
+
+
+@reminders_app.command("send")
+def send(as_json: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
+    """Send reminder emails for due and overdue questionnaires through KETACARE_SMTP_HOST."""
+    from ketacare.services.measurement import SmtpNotConfigured, send_reminders
+    from ketacare.store.db import Database
+    from ketacare.store.migrate import NotMigrated, require_current
+
+    settings = get_settings()
+    db = Database(settings.database_url)
+    try:
+        require_current(db)
+        report = send_reminders(db=db, settings=settings)
+    except SmtpNotConfigured as e:
+        _err.print(f"[bold red]error:[/] {e}", highlight=False)
+        raise typer.Exit(2) from None
+    except NotMigrated as e:
+        _err.print(f"[bold red]error:[/] {e}", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    result = {
+        "sent": report.sent,
+        "failed": report.failed,
+        "skipped": report.skipped,
+        "errors": report.errors,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        typer.echo(f"sent {report.sent}, failed {report.failed}, skipped {report.skipped} (already reminded)")
+    if report.failed:
+        raise typer.Exit(1)

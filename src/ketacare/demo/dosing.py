@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from ketacare.domain.errors import InvalidValue
+from ketacare.services import patients
 from ketacare.services.access import Actor
 from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import DoseOrderCreate, DoseOrderSign, DoubleCheckCreate
 from ketacare.services.patients import MeasurementCreate, PatientCreate
-from ketacare.services.patients import records as patients
 
 ORDER = 30
 N_ORDERS = 30

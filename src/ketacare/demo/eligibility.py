@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ketacare.services import clock
+from ketacare.services import clock, measurement, patients
 from ketacare.services.access import Actor
 from ketacare.services.eligibility import screening as eligibility
 from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
 from ketacare.services.measurement import ResponseCreate
-from ketacare.services.measurement import responses as measurement
 from ketacare.services.patients import TrialCreate
-from ketacare.services.patients import records as patients
 from ketacare.services.sessions import VitalIn, record_patient_reading
 
 ORDER = 40

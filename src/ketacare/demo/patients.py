@@ -7,8 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from ketacare.services.access import Actor, system_actor, users
-from ketacare.services.access.schemas import UserCreate
+from ketacare.services.access import Actor, UserCreate, system_actor, users
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import (
     AllergyCreate,

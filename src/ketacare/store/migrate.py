@@ -35,11 +35,28 @@ def current_revision(db: Database) -> str | None:
 
 
 def upgrade(db: Database, revision: str = "heads") -> None:
-    """Migrate the database to `revision` (default: the newest)."""
+    """Migrate the database to `revision` (default: the newest), in one transaction.
+
+    SQLite: foreign-key enforcement is paused while migrations rebuild tables (batch mode drops and recreates a
+    table that others refer to), and `PRAGMA foreign_key_check` must find nothing before the commit.
+    """
     cfg = alembic_config(db)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    sqlite = db.engine.dialect.name == "sqlite"
+    with db.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, where SQLite honours it
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left rows whose foreign keys name no row: {broken[:20]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 class NotMigrated(RuntimeError):

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ketacare.domain.errors import InvalidValue
 from ketacare.http.access import CSRF_COOKIE, new_csrf_token
 from ketacare.http.errors import clean_message, field_name
-from ketacare.services.access import Actor
+from ketacare.services.access import Actor, home
 from ketacare.services.errors import Conflict
 
 # What a form submission can be refused with: the page shows it beside the field and in the summary at the top,
@@ -69,8 +69,7 @@ def refusal(exc: Exception) -> tuple[dict[str, str], int]:
 def safe_next(target: str | None, actor: Actor) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
-    homes = {"patient": "/me", "admin": "/admin/audit", "researcher": "/welcome"}
-    return homes.get(actor.role, "/patients")
+    return home(actor)  # each role's home page is in policy.toml
 
 
 def utc_field(values: dict[str, Any], key: str) -> datetime | None:

@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from ketacare.config import Settings
 from ketacare.domain import units
+from ketacare.services.access import may
 
 WEB = Path(__file__).parent
 # Shared layouts in web/templates; each capability's pages in web/<capability>/templates (names are unique).
@@ -40,4 +41,5 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["label"] = lambda s: "" if s is None else str(s).replace("_", " ")
     env.globals["weight_unit"] = settings.weight_unit
     env.globals["demo"] = settings.demo
+    env.globals["may"] = lambda actor, action, resource: actor is not None and may(actor, action, resource)
     return t

@@ -23,6 +23,7 @@ from ketacare.domain.sessions.session import (
     transition,
 )
 from ketacare.domain.sessions.vitals import VitalSigns
+from ketacare.services.access import roles_for
 
 S, E = State, Event
 
@@ -47,6 +48,8 @@ PRE_GUARDS = [
     "questionnaires_done", "min_interval_since_last_session",
 ]  # fmt: skip
 NOT_OVERRIDABLE = {"consent_on_file", "dose_order_signed", "rems_observation_2h"}
+# The rules as the services build them: overridable guards may be overridden by the policy's override roles.
+RULES = load_session_rules(override_by=roles_for("override_guard", "infusion_session"))
 
 BASELINE = VitalSigns(sbp=128, dbp=80, hr=72, spo2=98, rr=14)
 
@@ -191,7 +194,7 @@ def test_prescriber_override_is_recorded():
         reason="known white-coat hypertension; home BP 128/82",
         guard_ids=frozenset({"baseline_vitals_within_limits", "min_interval_since_last_session"}),
     )
-    result = transition(S.PRECHECKS_PASSED, E.START_INFUSION, facts, override=ov)
+    result = transition(S.PRECHECKS_PASSED, E.START_INFUSION, facts, override=ov, rules=RULES)
     assert result.new_state is S.INFUSING
     assert {o.guard_id for o in result.overrides_used} == ov.guard_ids
     assert all(
@@ -208,7 +211,7 @@ def test_override_only_covers_the_named_guards():
         reason="reviewed",
         guard_ids=frozenset({"baseline_vitals_within_limits"}),
     )
-    result = transition(S.CHECKED_IN, E.PASS_PRECHECKS, facts, override=ov)
+    result = transition(S.CHECKED_IN, E.PASS_PRECHECKS, facts, override=ov, rules=RULES)
     assert not result.allowed and [g.id for g in result.failed_guards] == ["escort_confirmed"]
     assert result.overrides_used == ()
 
@@ -221,7 +224,7 @@ def test_override_needs_an_allowed_role():
         guard_ids=frozenset({"baseline_vitals_within_limits"}),
     )
     result = transition(
-        S.CHECKED_IN, E.PASS_PRECHECKS, broken(["baseline_vitals_within_limits"]), override=ov
+        S.CHECKED_IN, E.PASS_PRECHECKS, broken(["baseline_vitals_within_limits"]), override=ov, rules=RULES
     )
     assert not result.allowed
     assert "not allowed (allowed: prescriber)" in result.failed_guards[0].message
@@ -230,7 +233,7 @@ def test_override_needs_an_allowed_role():
 @pytest.mark.parametrize("guard", ["consent_on_file", "dose_order_signed"])
 def test_consent_and_signature_cannot_be_overridden(guard):
     ov = Override(by="Dr Okafor", role="prescriber", reason="urgent", guard_ids=frozenset({guard}))
-    result = transition(S.CHECKED_IN, E.PASS_PRECHECKS, broken([guard]), override=ov)
+    result = transition(S.CHECKED_IN, E.PASS_PRECHECKS, broken([guard]), override=ov, rules=RULES)
     assert not result.allowed and "allowed: nobody" in result.failed_guards[0].message
 
 
@@ -270,7 +273,7 @@ def test_clinic_settings_and_roles_from_data():
 
 
 def test_every_guard_and_setting_has_a_source():
-    rules = load_session_rules()
+    rules = RULES
     assert set(rules.guards) == set(BREAK)
     assert all(g.source.strip() and g.message.strip() for g in rules.guards.values())
     assert {g for g, spec in rules.guards.items() if not spec.override_roles} == NOT_OVERRIDABLE
@@ -303,7 +306,7 @@ def effective(broken_guards: frozenset[str], product: str) -> set[str]:
 @given(st.sampled_from(["racemic_ketamine", "esketamine"]), st.data())
 def test_random_walks_never_infuse_without_guards(product, data):
     state = S.SCHEDULED
-    rules = load_session_rules()
+    rules = RULES
     visited_prechecks = False
     infused = 0
     for _ in range(data.draw(st.integers(1, 30), label="steps")):
@@ -317,7 +320,7 @@ def test_random_walks_never_infuse_without_guards(product, data):
         if ov_spec is not None:
             ov = Override(by="someone", role=ov_spec[0], reason="clinical judgement", guard_ids=ov_spec[1])
         try:
-            result = transition(state, event, facts, override=ov, reason="stopped by patient")
+            result = transition(state, event, facts, override=ov, reason="stopped by patient", rules=RULES)
         except InvalidTransition:
             assert (state, event) not in EXPECTED
             continue
@@ -344,3 +347,16 @@ def test_random_walks_never_infuse_without_guards(product, data):
         state = result.new_state
     hypothesis_event(f"final state {state}")
     hypothesis_event(f"entered infusing {min(infused, 2)}+ times")
+
+
+def test_without_override_roles_nobody_may_override():
+    ov = Override(
+        by="Dr Okafor",
+        role="prescriber",
+        reason="reviewed",
+        guard_ids=frozenset({"baseline_vitals_within_limits"}),
+    )
+    result = transition(
+        S.CHECKED_IN, E.PASS_PRECHECKS, broken(["baseline_vitals_within_limits"]), override=ov
+    )
+    assert not result.allowed and "allowed: nobody" in result.failed_guards[0].message

@@ -184,11 +184,6 @@ def class_label(cls: str) -> str:
     return _meds()["class_labels"].get(cls, cls)
 
 
-def class_verified(cls: str) -> bool:
-    """Return False for classes whose drug membership is unverified (the CYP lists)."""
-    return cls not in _meds()["unverified_classes"]
-
-
 @dataclass(frozen=True)
 class BzdEquivalent:
     """Oral dose (mg) approximately equivalent to 10 mg oral diazepam, with its source."""

@@ -53,10 +53,6 @@ class Condition:
         """Return True while `x` has not come back past the threshold by the margin."""
         return x > self.value - self.resolve_margin if self.high else x < self.value + self.resolve_margin
 
-    def describe(self, rise: bool) -> str:
-        name = LABELS[self.vital]
-        return f"{name} {'rise ' if rise else ''}{self.op} {self.value:g} {UNITS[self.vital]}"
-
 
 @dataclass(frozen=True)
 class AlertRule:

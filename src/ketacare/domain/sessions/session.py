@@ -8,7 +8,7 @@ clinic settings live in `data/session.toml`; this module holds only the guard pr
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
@@ -124,12 +124,13 @@ class ClinicSettings:
 
 @dataclass(frozen=True)
 class GuardSpec:
-    """A guard as data: id, failure message, who may override it, and its source."""
+    """A guard as data: id, failure message, who may override it, its source, and whether it is overridable."""
 
     id: str
     message: str
     override_roles: tuple[str, ...]
     source: str
+    overridable: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,18 +238,25 @@ def default_session_rules() -> SessionRules:
 def load_session_rules(
     settings_overrides: Mapping[str, float] | None = None,
     override_roles: Mapping[str, list[str]] | None = None,
+    override_by: Sequence[str] = (),
 ) -> SessionRules:
-    """Return the session rules from `data/session.toml` with a clinic's settings and override roles."""
+    """Return the session rules from `data/session.toml` with a clinic's settings and override roles.
+
+    `override_by`: the roles that may override any overridable guard (the services pass the access policy's
+    `override_guard` roles; without them nobody may override). `override_roles` narrows or names them per guard.
+    """
     raw = load_toml(_DATA, "session.toml")
     guards: dict[str, GuardSpec] = {}
     for gid, g in raw["guards"].items():
         if gid not in _PREDICATES:
             raise InvalidValue("guards", f"guard {gid!r} in session.toml has no predicate")
-        guards[gid] = GuardSpec(gid, g["message"], tuple(g["override_roles"]), g["source"])
+        overridable = bool(g["overridable"])
+        who = tuple(override_by) if overridable else ()
+        guards[gid] = GuardSpec(gid, g["message"], who, g["source"], overridable)
     for gid, roles in (override_roles or {}).items():
         if gid not in guards:
             raise InvalidValue("override_roles", f"unknown guard {gid!r}")
-        if not guards[gid].override_roles and roles:
+        if not guards[gid].overridable and roles:
             raise InvalidValue("override_roles", f"guard {gid!r} cannot be made overridable")
         guards[gid] = replace(guards[gid], override_roles=tuple(roles))
     values: dict[str, float | bool] = {

@@ -77,7 +77,3 @@ class VitalReading(VitalSigns):
         if not math.isfinite(self.t_min):
             raise InvalidValue("t_min", "reading time must be a number of minutes")
 
-
-def format_value(name: str, value: float) -> str:
-    """Return `value` with its unit, e.g. '186 mmHg'."""
-    return f"{value:g} {UNITS[name]}"

@@ -5,11 +5,30 @@ Other capabilities and adapters use access only through the names below.
 """
 
 from ketacare.services.access.actor import Actor, anonymous, system_actor
-from ketacare.services.access.policy import authorize, decide, roles
+from ketacare.services.access.policy import (
+    account_roles,
+    authorize,
+    decide,
+    home,
+    is_patient_role,
+    may,
+    patient_role,
+    roles,
+    roles_for,
+)
+from ketacare.services.access.schemas import LoginRequest, UserCreate
 from ketacare.services.access import audit, audit_views, auth, passwords, policy, totp, users
 
 __all__ = [
     "Actor",
+    "LoginRequest",
+    "UserCreate",
+    "account_roles",
+    "home",
+    "is_patient_role",
+    "may",
+    "patient_role",
+    "roles_for",
     "anonymous",
     "audit",
     "audit_views",

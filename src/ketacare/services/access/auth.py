@@ -14,6 +14,7 @@ from ketacare.config import Settings
 from ketacare.services import clock
 from ketacare.services.access import passwords, totp
 from ketacare.services.access.actor import Actor
+from ketacare.services.access.policy import is_patient_role
 from ketacare.services.access.schemas import LoginRequest
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
 from ketacare.services.uow import UnitOfWork
@@ -124,7 +125,7 @@ def login(*, db: Database, settings: Settings, data: LoginRequest, address: str 
                     "login",
                     "account",
                     user.id,
-                    patient_id=user.patient_id if user.role == "patient" else None,
+                    patient_id=user.patient_id if is_patient_role(user.role) else None,
                 )
                 result = LoginResult(token=token, actor=actor, expires_at=expires)
     if outcome is not None:

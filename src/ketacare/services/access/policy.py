@@ -24,20 +24,81 @@ def grants() -> tuple[Grant, ...]:
     policy = load_toml("ketacare.services.access.data", "policy.toml")
     out: list[Grant] = []
     for rule in policy["rule"]:
+        unknown = set(rule["roles"]) - set(policy["roles"])
+        if unknown:
+            raise ValueError(f"policy.toml grants {rule['resource']} to unknown role(s) {sorted(unknown)}")
         for action in rule["actions"]:
             for role in rule["roles"]:
                 out.append(Grant(rule["resource"], action, role, rule.get("condition")))
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class Role:
+    name: str
+    description: str
+    home: str  # the web page a user of this role lands on after signing in
+    account: bool  # may be given to a user account ("system" is the local command line, not an account)
+    patient_account: bool  # an account of this role belongs to one patient and links to that record
+
+
+@cache
+def role_table() -> dict[str, Role]:
+    """Return every role of the policy file, in the file's order."""
+    table = load_toml("ketacare.services.access.data", "policy.toml")["roles"]
+    return {
+        name: Role(
+            name=name,
+            description=r["description"],
+            home=r["home"],
+            account=r.get("account", True),
+            patient_account=r.get("patient_account", False),
+        )
+        for name, r in table.items()
+    }
+
+
 def roles() -> dict[str, str]:
     """Return the roles the policy knows, with their descriptions."""
-    return dict(load_toml("ketacare.services.access.data", "policy.toml")["roles"])
+    return {name: r.description for name, r in role_table().items()}
 
 
-def role_may(role: str, action: str, resource: str) -> bool:
-    """Return True when some grant (conditional or not) lets `role` do `action` on `resource`."""
-    return any(g.role == role and g.action == action and g.resource == resource for g in grants())
+def account_roles() -> tuple[str, ...]:
+    """Return the roles a user account may have."""
+    return tuple(name for name, r in role_table().items() if r.account)
+
+
+def role(name: str) -> Role | None:
+    """Return the policy's role `name`, or None when the policy does not know it."""
+    return role_table().get(name)
+
+
+def is_patient_role(name: str) -> bool:
+    """Return True when accounts of role `name` belong to one patient (the portal)."""
+    r = role_table().get(name)
+    return r is not None and r.patient_account
+
+
+def patient_role() -> str:
+    """Return the role of patients' own accounts (the portal, one-time questionnaire links)."""
+    return next(name for name, r in role_table().items() if r.patient_account)
+
+
+def home(actor: Actor) -> str:
+    """Return the page `actor` lands on after signing in."""
+    r = role_table().get(actor.role)
+    return r.home if r is not None else "/patients"
+
+
+def roles_for(action: str, resource: str) -> tuple[str, ...]:
+    """Return the roles with an unconditional grant of `action` on `resource`, in the policy's role order."""
+    granted = {g.role for g in grants() if g.action == action and g.resource == resource and g.condition is None}
+    return tuple(name for name in role_table() if name in granted)
+
+
+def may(actor: Actor, action: str, resource: str) -> bool:
+    """Return True when the policy lets `actor` do `action` on `resource` without a condition to meet."""
+    return decide(actor, action, resource).allowed
 
 
 @dataclass(frozen=True)

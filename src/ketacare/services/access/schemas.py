@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
+
+from ketacare.services.access.policy import account_roles, is_patient_role
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -30,15 +32,24 @@ class UserCreate(_Strict):
         ),
     ]
     display_name: Name
-    role: Literal["admin", "prescriber", "nurse", "therapist", "frontdesk", "researcher", "patient"]
+    role: str  # one of the policy's account roles (policy.toml)
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     patient_id: int | None = None
 
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, value: str) -> str:
+        allowed = account_roles()
+        if value not in allowed:
+            raise ValueError(f"unknown role {value!r}: use one of {', '.join(allowed)}")
+        return value
+
     @model_validator(mode="after")
     def _patient_link(self):
-        if self.role == "patient" and self.patient_id is None:
+        patient_account = is_patient_role(self.role)
+        if patient_account and self.patient_id is None:
             raise ValueError("a patient account needs patient_id")
-        if self.role != "patient" and self.patient_id is not None:
+        if not patient_account and self.patient_id is not None:
             raise ValueError("only a patient account links to a patient record")
         return self
 

@@ -8,6 +8,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock
 from ketacare.services.access import passwords, totp
 from ketacare.services.access.actor import Actor
+from ketacare.services.access.policy import is_patient_role
 from ketacare.services.access.schemas import UserCreate, UserRead
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -63,7 +64,7 @@ def enable_totp(*, db: Database, actor: Actor, username: str) -> str:
         u = uow.session.scalar(select(User).where(User.username == username))
         if u is None:
             raise InvalidValue("username", f"no account named {username}")
-        if u.role == "patient":
+        if is_patient_role(u.role):
             raise InvalidValue("username", "the second factor is for staff accounts")
         u.totp_secret = totp.new_secret()
         uow.audit("update", "user", u.id, details={"totp": "enabled"})

@@ -30,7 +30,7 @@ from ketacare.domain.dosing.protocol import Protocol, load_protocol
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.pk import PredictedCurve, default_model_id, predict_infusion
 from ketacare.services import clock
-from ketacare.services.access import Actor
+from ketacare.services.access import Actor, may
 from ketacare.services.dosing.schemas import (
     BLINDED_REASON,
     DoseOrderCancel,
@@ -350,7 +350,7 @@ def is_blinded(actor: Actor, row: DoseOrderRecord | DoseOrderRead) -> bool:
 
     Drafts are blinded too: a nurse who saw the draft's numbers could not check the signed order independently.
     """
-    if row.status not in ("draft", "signed") or actor.role == "system":
+    if row.status not in ("draft", "signed") or may(actor, "read_blinded", "dose_order"):
         return False
     return not (
         _is_same_person(actor, row.created_by, row.created_by_name)

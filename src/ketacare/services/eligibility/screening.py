@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain.eligibility import (
     EligibilitySettings,
-    decision_rank,
     diff_evaluations,
     evaluate,
     facts_from_dict,
@@ -658,8 +657,3 @@ def _newer_facts(s: Session, patient_id: int, at: datetime) -> bool:
     ]
     return any(s.scalar(q) for q in checks)
 
-
-def decision_label(decision: str) -> str:
-    """Return a decision in words ("eligible with cautions")."""
-    decision_rank(decision)  # refuses an unknown decision
-    return decision.replace("_", " ")

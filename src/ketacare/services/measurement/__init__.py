@@ -4,7 +4,7 @@ Other capabilities use measurement only through the names below.
 """
 
 from ketacare.services.measurement.reminders import SmtpNotConfigured, send_reminders
-from ketacare.services.measurement.responses import latest_scores, responses_for_session
+from ketacare.services.measurement.responses import latest_scores, responses_for_session, submit_response
 from ketacare.services.measurement.schemas import ResponseCreate, ScoreSummary
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "latest_scores",
     "responses_for_session",
     "send_reminders",
+    "submit_response",
 ]

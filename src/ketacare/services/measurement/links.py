@@ -22,7 +22,7 @@ from ketacare.config import Settings
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import load_instrument
 from ketacare.services import clock
-from ketacare.services.access import Actor
+from ketacare.services.access import Actor, patient_role
 from ketacare.services.errors import NotFound, ServiceError
 from ketacare.services.measurement.responses import audit_stored, store_response
 from ketacare.services.measurement.schemas import LinkCreate, LinkRead, ResponseCreate
@@ -205,7 +205,7 @@ def link_actor(claims: LinkClaims, address: str | None) -> Actor:
     return Actor(
         user_id=None,
         username=f"link:patient:{claims.patient_id}",
-        role="patient",
+        role=patient_role(),
         patient_id=claims.patient_id,
         address=address,
     )

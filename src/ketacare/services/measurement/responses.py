@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.datafiles import load_toml
@@ -35,13 +35,14 @@ from ketacare.services.measurement.schemas import (
 )
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
-from ketacare.store.tables import Base, Patient
+from ketacare.store.tables import Patient
 from ketacare.store.tables.measurement import (
     CONTEXTS,
     QuestionnaireItemAnswer,
     QuestionnaireResponse,
     SafetyAlert,
 )
+from ketacare.store.tables.sessions import InfusionSession
 
 URGENT_FLAGS = ("suicide_risk",)
 VIA = ("clinician", "portal", "link")
@@ -150,12 +151,9 @@ def store_response(
 
 
 def _check_session(s: Session, patient_id: int, session_id: int) -> None:
-    """Refuse a response linked to another patient's infusion session (when sessions are installed)."""
-    table = Base.metadata.tables.get("infusion_sessions")
-    if table is None or not inspect(s.connection()).has_table("infusion_sessions"):
-        return
-    owner = s.execute(select(table.c.patient_id).where(table.c.id == session_id)).scalar()
-    if owner is not None and owner != patient_id:
+    """Refuse a response linked to a session that does not exist or is another patient's."""
+    owner = s.execute(select(InfusionSession.patient_id).where(InfusionSession.id == session_id)).scalar()
+    if owner is None or owner != patient_id:
         raise InvalidValue("session_id", "there is no infusion session with this number for this patient")
 
 
@@ -189,7 +187,7 @@ def submit_response(
     """Store a questionnaire answered by the patient (portal) or entered by a clinician; scores recomputed."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("write", "scores", patient_id=patient_id)
-        role = "patient" if actor.role == "patient" else "clinician"
+        role = "patient" if actor.patient_id is not None else "clinician"  # who answered, not an access role
         r, result, alert = store_response(
             uow.session,
             patient_id=patient_id,
@@ -280,21 +278,13 @@ def responses_for_session(session: Session, session_id: int) -> list[ScoreSummar
     return [_summary(r) for r in rows]
 
 
-_SESSION_START_COLUMNS = ("infusion_started_at", "started_at", "start_at", "scheduled_at")
-
-
 def session_times(session: Session, patient_id: int) -> list[datetime]:
-    """Return a patient's infusion session start times, or [] while no `infusion_sessions` table exists."""
-    table = Base.metadata.tables.get("infusion_sessions")
-    if table is None or "patient_id" not in table.c:
-        return []
-    columns = [table.c[n] for n in _SESSION_START_COLUMNS if n in table.c]
-    if not columns or not inspect(session.connection()).has_table("infusion_sessions"):
-        return []
-    start = func.coalesce(*columns) if len(columns) > 1 else columns[0]
-    q = select(start).where(table.c.patient_id == patient_id, start.is_not(None))
-    if "aborted_at" in table.c:
-        q = q.where(table.c.aborted_at.is_(None))
+    """Return the start times of a patient's infusion sessions that were not aborted (scheduled time until the
+    infusion starts), oldest first."""
+    start = func.coalesce(InfusionSession.infusion_started_at, InfusionSession.scheduled_at)
+    q = select(start).where(
+        InfusionSession.patient_id == patient_id, start.is_not(None), InfusionSession.aborted_at.is_(None)
+    )
     return [t if t.tzinfo else t.replace(tzinfo=UTC) for t in session.execute(q.order_by(start)).scalars()]
 
 
@@ -434,9 +424,3 @@ def acknowledge_alert(*, db: Database, actor: Actor, alert_id: int, data: AlertA
         )
         return _alert_read(s, a)
 
-
-def count_open_alerts(s: Session) -> int:
-    return (
-        s.scalar(select(func.count()).select_from(SafetyAlert).where(SafetyAlert.acknowledged_at.is_(None)))
-        or 0
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.measurement import load_instrument
@@ -124,6 +124,3 @@ def my_due(*, db: Database, actor: Actor) -> list[DueRead]:
         uow.audit("list", "questionnaire_due", patient_id=p.id, details={"items": len(items)})
         return items
 
-
-def patients_with_responses(s: Session) -> int:
-    return s.scalar(select(func.count(func.distinct(QuestionnaireResponse.patient_id)))) or 0

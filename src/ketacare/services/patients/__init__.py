@@ -3,6 +3,22 @@
 Other capabilities use the record only through the names below.
 """
 
+from ketacare.services.patients.records import (
+    add_measurement,
+    add_trial,
+    create_patient,
+    get_chart,
+    search_patients,
+)
 from ketacare.services.patients.schemas import MeasurementCreate, PatientCreate, TrialCreate
 
-__all__ = ["MeasurementCreate", "PatientCreate", "TrialCreate"]
+__all__ = [
+    "MeasurementCreate",
+    "PatientCreate",
+    "TrialCreate",
+    "add_measurement",
+    "add_trial",
+    "create_patient",
+    "get_chart",
+    "search_patients",
+]

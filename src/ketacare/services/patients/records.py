@@ -15,7 +15,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.domain.patients.diagnoses import find_concept
 from ketacare.domain.patients.names import normalize_name, prefix_upper_bound
 from ketacare.services import clock
-from ketacare.services.access import Actor, decide
+from ketacare.services.access import Actor, decide, roles_for
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.patients.schemas import (
     AllergyCreate,
@@ -78,10 +78,10 @@ def _check_clinician(s: Session, user_id: int | None) -> None:
     if user_id is None:
         return
     u = s.get(User, user_id)
-    if u is None or u.role not in ("prescriber", "nurse", "therapist") or not u.is_active:
-        raise InvalidValue(
-            "primary_clinician_id", "no active clinician (prescriber, nurse or therapist) has that id"
-        )
+    clinicians = roles_for("primary_clinician", "patient")
+    if u is None or u.role not in clinicians or not u.is_active:
+        who = " or ".join(filter(None, [", ".join(clinicians[:-1]), clinicians[-1]]))
+        raise InvalidValue("primary_clinician_id", f"no active clinician ({who}) has that id")
 
 
 def create_patient(*, db: Database, actor: Actor, data: PatientCreate) -> PatientRead:

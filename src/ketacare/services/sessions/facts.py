@@ -19,9 +19,9 @@ from ketacare.domain.sessions.assessments import (
     dissociation_resolved,
     sedation_resolved,
 )
-from ketacare.domain.sessions.session import default_session_rules
 from ketacare.services import dosing, eligibility, measurement
 from ketacare.services.measurement import ScoreSummary
+from ketacare.services.sessions.rules import default_session_rules
 from ketacare.services.sessions.schemas import SessionOrder
 from ketacare.store.tables import Patient
 from ketacare.store.tables.sessions import InfusionSession, SessionAlert, VitalSign

@@ -26,7 +26,7 @@ from ketacare.domain.sessions.session import (
 )
 from ketacare.domain.sessions.side_effects import grade_label
 from ketacare.services import clock
-from ketacare.services.access import Actor
+from ketacare.services.access import Actor, roles_for
 from ketacare.services.sessions.alerts import alert_read
 from ketacare.services.sessions.assessments import assessment_status
 from ketacare.services.sessions.common import (
@@ -78,7 +78,7 @@ from ketacare.store.tables.sessions import (
     VitalSign,
 )
 
-SIGNING_ROLES = ("nurse", "prescriber")
+SIGNING_ROLES = roles_for("sign", "infusion_session")
 
 
 def _transitions(s: Session, sess: InfusionSession) -> list[TransitionRow]:

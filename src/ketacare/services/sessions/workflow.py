@@ -16,7 +16,6 @@ from ketacare.domain.sessions import (
 from ketacare.domain.sessions.session import (
     InvalidTransition,
     check_guards,
-    default_session_rules,
 )
 from ketacare.services import clock
 from ketacare.services.access import Actor
@@ -29,6 +28,7 @@ from ketacare.services.sessions.common import (
     refuse_if_signed,
 )
 from ketacare.services.sessions.facts import FactsReport, gather
+from ketacare.services.sessions.rules import default_session_rules
 from ketacare.services.sessions.schemas import (
     GuardRead,
     GuardStatus,
@@ -42,6 +42,7 @@ from ketacare.services.sessions.schemas import (
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Patient
+from ketacare.store.tables.dosing import DoseOrderRecord
 from ketacare.store.tables.sessions import (
     InfusionSession,
     SessionTransition,
@@ -62,6 +63,8 @@ def create_session(*, db: Database, actor: Actor, data: SessionCreate) -> Sessio
         s = uow.session
         if s.get(Patient, data.patient_id) is None:
             raise NotFound("patient")
+        if data.dose_order_id is not None and s.get(DoseOrderRecord, data.dose_order_id) is None:
+            raise InvalidValue("dose_order_id", "there is no dose order with this number")
         now = clock.now()
         sess = InfusionSession(
             patient_id=data.patient_id,
@@ -169,7 +172,8 @@ def apply_event(*, db: Database, actor: Actor, session_id: int, data: Transition
                 guard_ids=frozenset(data.override.guard_ids),
             )
         try:
-            result = transition(sess.state, data.event, report.facts, override=override, reason=data.reason)
+            result = transition(sess.state, data.event, report.facts, override=override, reason=data.reason,
+                                rules=default_session_rules())
         except InvalidTransition as e:
             raise InvalidValue("event", e.message) from None
         failed = annotate(result.failed_guards, report)

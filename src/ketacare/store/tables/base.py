@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
@@ -43,11 +43,6 @@ class UTCDateTime(TypeDecorator):
 def sortable_text(length: int):
     """A string column that compares bytewise on PostgreSQL too (C collation), so prefix ranges use the index."""
     return String(length).with_variant(String(length, collation="C"), "postgresql")
-
-
-def utcnow() -> datetime:
-    """Return the current time in UTC (store layer only; the domain never reads the clock)."""
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

@@ -30,8 +30,7 @@ class QuestionnaireResponse(Base):
     instrument_id: Mapped[str] = mapped_column(String(32))
     instrument_version: Mapped[str] = mapped_column(String(16))
     context: Mapped[str] = mapped_column(String(24))
-    # No foreign key on purpose: infusion_sessions is built separately (issue #7) and linked later.
-    session_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("infusion_sessions.id"), index=True)
     answered_by_role: Mapped[str] = mapped_column(String(16))
     answered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     via: Mapped[str] = mapped_column(String(16))

@@ -39,8 +39,7 @@ class InfusionSession(Base):
     discharged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), info=DATE_PHI)
     aborted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), info=DATE_PHI)
     abort_reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
-    # Soft reference: dose_orders belongs to issue #6 and may not exist on this branch.
-    dose_order_id: Mapped[int | None] = mapped_column(Integer)
+    dose_order_id: Mapped[int | None] = mapped_column(ForeignKey("dose_orders.id"))
     planned_dose_mg: Mapped[float | None] = mapped_column(Float)
     planned_duration_min: Mapped[float | None] = mapped_column(Float)
     concentration_mg_per_ml: Mapped[float | None] = mapped_column(Float)

@@ -7,8 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from ketacare.http.access import PUBLIC, SESSION_COOKIE, Access, client_address
-from ketacare.services.access import Actor, audit_views, auth
-from ketacare.services.access.schemas import LoginRequest
+from ketacare.services.access import Actor, LoginRequest, audit_views, auth
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
 from ketacare.web.rendering import form_data, render, safe_next
 

@@ -15,6 +15,7 @@ from ketacare.domain.dosing.protocol import all_protocols, load_protocol
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.pk import concentration_ranges, default_model_id, model_ids, model_info, predict_infusion
 from ketacare.http.access import Access
+from ketacare.services import patients
 from ketacare.services.access import Actor, decide
 from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import (
@@ -25,7 +26,6 @@ from ketacare.services.dosing.schemas import (
     DoubleCheckCreate,
 )
 from ketacare.services.errors import Conflict
-from ketacare.services.patients import records as patients
 from ketacare.web.dosing.pk_chart import Series, curve_svg, table_rows
 from ketacare.web.rendering import form_data, form_errors, render
 

@@ -12,13 +12,13 @@ from pydantic import ValidationError
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import all_instruments, load_instrument
 from ketacare.http.access import PUBLIC, Access, client_address
-from ketacare.services.access import Actor, decide
+from ketacare.services import patients
+from ketacare.services.access import Actor, decide, may
 from ketacare.services.errors import NotFound
 from ketacare.services.measurement import links as measurement_links
 from ketacare.services.measurement import responses as measurement
 from ketacare.services.measurement import schedule as measurement_schedule
 from ketacare.services.measurement.schemas import AlertAcknowledge, LinkCreate, ResponseCreate
-from ketacare.services.patients import records as patients
 from ketacare.store.tables.measurement import CONTEXTS
 from ketacare.web.measurement.charts import score_chart
 from ketacare.web.rendering import form_data, form_errors, render
@@ -93,7 +93,7 @@ def _scores_ctx(request: Request, actor: Actor, patient_id: int, **extra: Any) -
     chart = patients.get_chart(db=db, actor=actor, patient_id=patient_id)
     history = measurement.score_history(db=db, actor=actor, patient_id=patient_id)
     charts = [(s, score_chart(s, history.session_times)) for s in history.series]
-    can_write = decide(actor, "write", "scores", patient_id=patient_id).allowed and actor.role != "patient"
+    can_write = decide(actor, "write", "scores", patient_id=patient_id).allowed and actor.patient_id is None
     return {
         "p": chart.patient,
         "history": history,
@@ -207,8 +207,8 @@ async def clinician_submit(
 
 @router.get("/me/questionnaires", response_class=HTMLResponse)
 def my_questionnaires(request: Request, actor: Actor = Depends(Access("account", "read"))):
-    if actor.role != "patient" or actor.patient_id is None:
-        return RedirectResponse("/dashboard" if actor.role != "admin" else "/", status_code=303)
+    if actor.patient_id is None:  # not a patient's own account
+        return RedirectResponse("/dashboard" if may(actor, "read", "safety_alert") else "/", status_code=303)
     items = measurement_schedule.my_due(db=request.app.state.db, actor=actor)
     seen: set[tuple[str, str]] = set()
     unique = []
@@ -226,7 +226,7 @@ def my_form(
     context: str = "follow_up",
     actor: Actor = Depends(Access("account", "read")),
 ):
-    if actor.role != "patient" or actor.patient_id is None:
+    if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse("/", status_code=303)
     instrument = _instrument_or_404(instrument_id)
     if instrument.rater != "patient":
@@ -243,7 +243,7 @@ def my_form(
 
 @router.post("/me/questionnaires/{instrument_id}", response_class=HTMLResponse)
 async def my_submit(request: Request, instrument_id: str, actor: Actor = Depends(Access("account", "read"))):
-    if actor.role != "patient" or actor.patient_id is None:
+    if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse("/", status_code=303)
     instrument = _instrument_or_404(instrument_id)
     if instrument.rater != "patient":
