@@ -9,7 +9,7 @@ record may name its dose order) without a clinician's review. Fix or clear those
 for the rebuild; `store.migrate.upgrade` runs `PRAGMA foreign_key_check` before committing.
 
 Revision ID: 0008_links_fk
-Revises: 0011_rescue_formulary
+Revises: 0009_dose_basis
 Create Date: 2026-11-30
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_links_fk"
-down_revision = "0011_rescue_formulary"
+down_revision = "0009_dose_basis"
 branch_labels = None
 depends_on = None
 
