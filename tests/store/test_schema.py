@@ -93,7 +93,7 @@ def _session_before_links_fk(db) -> int:
     )
     return workflow.create_session(
         db=db, actor=system_actor("tests"), data=SessionCreate(patient_id=p.id, chair="Chair 1")
-    )["id"]
+    ).id
 
 
 def test_links_migration_refuses_orphans_and_changes_nothing(empty_db):
