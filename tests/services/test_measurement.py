@@ -142,7 +142,7 @@ def test_latest_scores_and_responses_for_session(personas):
 
     session_id = workflow.create_session(
         db=personas.db, actor=personas["nurse"], data=SessionCreate(patient_id=personas.patient_a, chair="Chair 1")
-    )["id"]
+    ).id
     for answers, ctx, sid in (
         ([2] * 7, "baseline", None),
         ([1] * 7, "pre_session", session_id),
