@@ -26,11 +26,18 @@ from ketacare.domain.dosing.order import (
 )
 from ketacare.domain.dosing.protocol import Protocol, load_protocol
 from ketacare.domain.errors import InvalidValue
-from ketacare.domain.pk import PredictedCurve, default_model_id, predict_infusion
+from ketacare.domain.pk import (
+    PredictedCurve,
+    concentration_ranges,
+    default_model_id,
+    model_ids,
+    predict_infusion,
+)
 from ketacare.services import clock
 from ketacare.services.access import Actor
 from ketacare.services.dosing.schemas import (
     BLINDED_REASON,
+    ConcentrationRangeRead,
     DoseOrderCancel,
     DoseOrderCreate,
     DoseOrderPreview,
@@ -40,6 +47,7 @@ from ketacare.services.dosing.schemas import (
     DoubleCheckOutcome,
     DoubleCheckTask,
     LimitMessageRead,
+    OrderCurveRead,
     RecordFacts,
 )
 from ketacare.services.errors import Conflict, NotFound
@@ -619,4 +627,43 @@ def order_curve(order: DoseOrderRead, model_id: str | None = None) -> PredictedC
         order.dose_mg,
         order.duration_min,
         age_y=order.age_years,
+    )
+
+
+def curve_view(
+    *, db: Database, actor: Actor, patient_id: int, order_id: int, model_id: str | None = None
+) -> OrderCurveRead:
+    """Return an order's predicted plasma curve, withheld while the reader's independent double check is due."""
+    order = get_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
+    if model_id is not None and model_id not in model_ids():
+        raise InvalidValue("model", f"unknown PK model '{model_id}': use one of {', '.join(model_ids())}")
+    if order.blinded:
+        return OrderCurveRead(
+            order_id=order_id,
+            curve=None,
+            blinded=True,
+            blinded_reason=order.blinded_reason,
+            note="the predicted curve is withheld until the independent double check has passed",
+        )
+    curve = order_curve(order, model_id)
+    if curve is None:
+        return OrderCurveRead(order_id=order_id, curve=None, note="the PK core predicts IV infusions only")
+    return OrderCurveRead(
+        order_id=order_id,
+        model_id=curve.model_id,
+        model_name=curve.model_name,
+        weight_kg=curve.weight_kg,
+        dose_mg=curve.dose_mg,
+        duration_min=curve.duration_min,
+        times_min=curve.times_min.tolist(),
+        typical_ng_per_ml=curve.typical_ng_per_ml.round(2).tolist(),
+        median_ng_per_ml=curve.median_ng_per_ml.round(2).tolist(),
+        p5_ng_per_ml=curve.p5_ng_per_ml.round(2).tolist(),
+        p95_ng_per_ml=curve.p95_ng_per_ml.round(2).tolist(),
+        cmax_ng_per_ml=round(curve.cmax_ng_per_ml, 1),
+        iiv_cv_percent=curve.iiv.cv_percent,
+        iiv_published=curve.iiv.published,
+        iiv_source=curve.iiv.source,
+        ranges=[ConcentrationRangeRead(**r.__dict__) for r in concentration_ranges()],
+        notes=list(curve.notes),
     )

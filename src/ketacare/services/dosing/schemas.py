@@ -217,3 +217,45 @@ class DoubleCheckOutcome(BaseModel):
     status: Status
     version: int
     message: str
+
+
+class ConcentrationRangeRead(BaseModel):
+    """A concentration range (ng/mL) the literature links to an effect, drawn behind the predicted curve."""
+
+    id: str
+    label: str
+    kind: str = Field(..., description='"band" or "line"')
+    low_ng_per_ml: float
+    high_ng_per_ml: float
+    source: str
+    note: str
+
+
+class OrderCurveRead(BaseModel):
+    """The predicted plasma concentration of an IV order (ng/mL over minutes), or why there is none.
+
+    Only the fields that apply are sent: a withheld or impossible curve carries `curve: null`, `note` (and
+    `blinded`, `blinded_reason` while the double check is pending) and none of the numbers.
+    """
+
+    order_id: int
+    curve: None = Field(None, description="Sent as null only when no curve is given (see note)")
+    blinded: bool | None = None
+    blinded_reason: str | None = None
+    note: str | None = None
+    model_id: str | None = None
+    model_name: str | None = None
+    weight_kg: float | None = None
+    dose_mg: float | None = None
+    duration_min: float | None = None
+    times_min: list[float] | None = None
+    typical_ng_per_ml: list[float] | None = None
+    median_ng_per_ml: list[float] | None = None
+    p5_ng_per_ml: list[float] | None = None
+    p95_ng_per_ml: list[float] | None = None
+    cmax_ng_per_ml: float | None = None
+    iiv_cv_percent: dict[str, float] | None = Field(None, description="CV % per PK parameter")
+    iiv_published: bool | None = None
+    iiv_source: str | None = None
+    ranges: list[ConcentrationRangeRead] | None = None
+    notes: list[str] | None = None
