@@ -48,6 +48,7 @@ from ketacare.services.dosing.schemas import (
     DoubleCheckTask,
     LimitMessageRead,
     OrderCurveRead,
+    OrderDetail,
     RecordFacts,
 )
 from ketacare.services.errors import Conflict, NotFound
@@ -200,7 +201,7 @@ def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrde
             ok=True,
             refused_hard=False,
             facts=facts,
-            order=order.as_dict(),
+            order=OrderDetail.model_validate(order.as_dict()),
             messages=[LimitMessageRead(**asdict(m)) for m in order.messages],
             needs=[],
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -74,13 +74,80 @@ class LimitMessageRead(BaseModel):
     reason: str | None = None
 
 
+class CandidateDoseRead(BaseModel):
+    """The dose one weight basis would give; `dose_mg` is None when a hard limit would refuse it."""
+
+    basis: Literal["actual", "ideal", "adjusted"]
+    weight_kg: float
+    dose_mg: float | None
+    chosen: bool
+    policy: bool
+    limit_level: Literal["soft", "hard"] | None
+    note: str = ""
+
+
+class PreparationRead(BaseModel):
+    """How to prepare the dose: vial strength, volume to draw, diluent, final volume and concentration."""
+
+    form: str
+    vial_strength_mg_per_ml: float | None
+    draw_volume_ml: float | None
+    diluent: str
+    diluent_volume_ml: float
+    final_volume_ml: float | None
+    final_concentration_mg_per_ml: float | None
+    devices: int | None = None
+    device_mg: float | None = None
+
+
+class RoundingRead(BaseModel):
+    """One rounding step: which quantity, from what to what, the step and the rule."""
+
+    quantity: str
+    raw: float
+    rounded: float
+    step: float
+    rule: str
+
+
+class OrderDetail(BaseModel):
+    """The computed order as stored with it (domain `DoseOrder`): every candidate weight, the preparation and the
+    rounding steps. Times are ISO 8601 strings, as stored."""
+
+    protocol_id: str
+    drug: str
+    route: str
+    start: str
+    end: str
+    duration_min: float
+    dose_mg: float
+    mg_per_kg: float | None
+    delivered_mg_per_kg: float | None
+    weight_kg: float | None
+    weight_measured_at: str | None
+    dosing_weight_kg: float | None
+    weight_basis: Literal["actual", "ideal", "adjusted"] | None
+    policy_weight_basis: Literal["actual", "ideal", "adjusted"] | None
+    weight_basis_overridden: bool
+    weight_basis_reason: str | None
+    bmi_kg_per_m2: float | None
+    candidates: list[CandidateDoseRead]
+    preparation: PreparationRead
+    rate_ml_per_h: float | None
+    volume_ml: float | None
+    messages: list[LimitMessageRead]
+    soft_limit_reason: str | None
+    weight_confirmation: str | None
+    rounding: list[RoundingRead] = []
+
+
 class DoseOrderPreview(BaseModel):
     """A computed order that is not stored, or the refusal; `needs` lists the reasons still to give."""
 
     ok: bool
     refused_hard: bool
     facts: RecordFacts
-    order: dict[str, Any] | None
+    order: OrderDetail | None
     messages: list[LimitMessageRead]
     needs: list[Literal["soft_limit_reason", "weight_confirmation", "weight_basis_reason"]]
     error_field: str | None = None
@@ -144,7 +211,7 @@ class DoseOrderRead(BaseModel):
     planned_start: datetime
     planned_end: datetime
     limit_messages: list[LimitMessageRead] | None
-    order_json: dict[str, Any] | None
+    order_json: OrderDetail | None
     created_by: int | None
     created_by_name: str
     created_at: datetime
@@ -163,8 +230,8 @@ class DoseOrderRead(BaseModel):
     blinded_reason: str | None = None
 
     @property
-    def candidates(self) -> list[dict[str, Any]]:
-        return list((self.order_json or {}).get("candidates", []))
+    def candidates(self) -> list[CandidateDoseRead]:
+        return list(self.order_json.candidates) if self.order_json else []
 
 
 class DoubleCheckTask(BaseModel):
