@@ -89,13 +89,13 @@ def test_the_96_kg_165_cm_woman_is_dosed_on_ideal_weight_with_three_candidates(d
     assert o.policy_weight_basis == "ideal" and o.weight_basis == "ideal"
     assert o.dosing_weight_kg == pytest.approx(56.91)
     assert o.dose_mg == 28.5 and o.mg_per_kg == 0.5
-    doses = {c["basis"]: (c["dose_mg"], c["policy"]) for c in o.candidates}
+    doses = {c.basis: (c.dose_mg, c.policy) for c in o.candidates}
     assert doses == {"actual": (48.0, False), "ideal": (28.5, True), "adjusted": (36.3, False)}
     assert o.draw_volume_ml == 2.85 and o.diluent_volume_ml == 97.15 and o.final_volume_ml == 100.0
     assert o.final_concentration_mg_per_ml == 0.285
     assert o.rate_ml_per_h == 150.0 and o.duration_min == 40.0
     assert o.planned_end - o.planned_start == timedelta(minutes=40)
-    assert o.order_json["dose_mg"] == 28.5
+    assert o.order_json.dose_mg == 28.5
     assert _events(db)[-1].action == "create"
 
 
@@ -383,7 +383,7 @@ def _assert_blinded(o):
 def _assert_full(o):
     assert o.blinded is False and o.blinded_reason is None
     assert o.dose_mg == 35.0 and o.weight_kg == 70.0 and o.rate_ml_per_h == 150.0 and o.mg_per_kg == 0.5
-    assert o.order_json["dose_mg"] == 35.0 and o.limit_messages is not None
+    assert o.order_json.dose_mg == 35.0 and o.limit_messages is not None
 
 
 def _second_prescriber(db, personas) -> Actor:

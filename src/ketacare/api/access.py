@@ -6,31 +6,36 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 
-from ketacare.api.deps import DbDep
-from ketacare.http.access import Access
+from ketacare.api.deps import DbDep, RecordId
+from ketacare.http.access import MAX_RECORD_ID, Access
+from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor, audit_views, users
 from ketacare.services.access.schemas import AuditEventRead, UserCreate, UserRead
 
 router = APIRouter(tags=["admin"])
+# What the routes can answer besides success: every route needs a login and a role allowed by the policy.
+ANY = error_responses(401, 403)
+LIST = error_responses(401, 403, 422)
+ONE = error_responses(401, 403, 404, 422)
 
 
-@router.get("/users", response_model=list[UserRead])
+@router.get("/users", response_model=list[UserRead], responses=ANY)
 def list_users(db: DbDep, actor: Actor = Depends(Access("user", "list"))):
     """List accounts."""
     return users.list_users(db=db, actor=actor)
 
 
-@router.post("/users", response_model=UserRead, status_code=201)
+@router.post("/users", response_model=UserRead, status_code=201, responses=LIST)
 def create_user(data: UserCreate, db: DbDep, actor: Actor = Depends(Access("user", "create"))):
     """Create an account (password policy applies)."""
     return users.create_user(db=db, actor=actor, data=data)
 
 
-@router.get("/audit/events", response_model=list[AuditEventRead])
+@router.get("/audit/events", response_model=list[AuditEventRead], responses=LIST)
 def audit_events(
     db: DbDep,
     username: str | None = None,
-    patient_id: int | None = None,
+    patient_id: int | None = Query(None, ge=1, le=MAX_RECORD_ID),
     action: str | None = None,
     outcome: str | None = None,
     since: datetime | None = None,
@@ -52,7 +57,7 @@ def audit_events(
     )
 
 
-@router.get("/patients/{patient_id}/access-log", response_model=list[AuditEventRead])
-def access_log(patient_id: int, db: DbDep, actor: Actor = Depends(Access("access_log", "read"))):
+@router.get("/patients/{patient_id}/access-log", response_model=list[AuditEventRead], responses=ONE)
+def access_log(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("access_log", "read"))):
     """Who viewed or changed this patient's record (patients see their own)."""
     return audit_views.access_log(db=db, actor=actor, patient_id=patient_id)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from ketacare.api.deps import DbDep, SettingsDep
 from ketacare.http.access import PUBLIC, Access, client_address
+from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor, LoginRequest, auth
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -28,7 +29,7 @@ class MeRead(BaseModel):
     patient_id: int | None
 
 
-@router.post("/login", response_model=TokenRead)
+@router.post("/login", response_model=TokenRead, responses=error_responses(401, 403, 422, 429))
 def login(data: LoginRequest, request: Request, db: DbDep, settings: SettingsDep, _: Actor = Depends(PUBLIC)):
     """Exchange a username and password (and a TOTP code if enrolled) for a session token."""
     result = auth.login(db=db, settings=settings, data=data, address=client_address(request))
@@ -40,13 +41,13 @@ def login(data: LoginRequest, request: Request, db: DbDep, settings: SettingsDep
     )
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=error_responses(401, 403))
 def logout(db: DbDep, actor: Actor = Depends(Access("account", "logout"))):
     """Revoke the token used for this request."""
     auth.logout(db=db, actor=actor)
 
 
-@router.get("/me", response_model=MeRead)
+@router.get("/me", response_model=MeRead, responses=error_responses(401, 403))
 def me(actor: Actor = Depends(Access("account", "read"))):
     """Return who the token belongs to."""
     return MeRead(username=actor.username, role=actor.role, patient_id=actor.patient_id)

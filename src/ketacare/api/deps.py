@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from ketacare.config import Settings
+from ketacare.http.access import MAX_RECORD_ID
 from ketacare.store.db import Database
 
 
@@ -20,3 +21,5 @@ def get_settings(request: Request) -> Settings:
 
 DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# A record id in a path (patient, order, evaluation, medication, alert): out of range is a 422 naming the field.
+RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from ketacare.api.deps import DbDep
+from ketacare.api.deps import DbDep, RecordId
 from ketacare.http.access import Access
+from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
 from ketacare.services.eligibility import screening as eligibility
 from ketacare.services.eligibility.schemas import (
@@ -17,24 +18,27 @@ from ketacare.services.eligibility.schemas import (
 )
 
 router = APIRouter(prefix="/patients/{patient_id}/eligibility", tags=["eligibility"])
+# What the routes can answer besides success: every route needs a login and a role allowed by the policy.
+ONE = error_responses(401, 403, 404, 422)
+EDIT = error_responses(401, 403, 404, 409, 422)
 
 
-@router.get("", response_model=EvaluationRead | None)
-def latest(patient_id: int, db: DbDep, actor: Actor = Depends(Access("eligibility", "read"))):
+@router.get("", response_model=EvaluationRead | None, responses=ONE)
+def latest(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("eligibility", "read"))):
     """Return the newest stored evaluation (decision, findings, missing facts, stage, review), or null."""
     return eligibility.latest_evaluation(db=db, actor=actor, patient_id=patient_id)
 
 
-@router.post("/evaluate", response_model=EvaluateResult)
-def evaluate(patient_id: int, db: DbDep, actor: Actor = Depends(Access("eligibility", "evaluate"))):
+@router.post("/evaluate", response_model=EvaluateResult, responses=ONE)
+def evaluate(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("eligibility", "evaluate"))):
     """Evaluate the record now with the clinic's rule set; a new row is stored only when something changed."""
     return eligibility.evaluate_patient(db=db, actor=actor, patient_id=patient_id)
 
 
-@router.post("/{evaluation_id}/review", response_model=EvaluationRead)
+@router.post("/{evaluation_id}/review", response_model=EvaluationRead, responses=EDIT)
 def review(
-    patient_id: int,
-    evaluation_id: int,
+    patient_id: RecordId,
+    evaluation_id: RecordId,
     data: ReviewIn,
     db: DbDep,
     actor: Actor = Depends(Access("eligibility", "decide")),
@@ -45,9 +49,9 @@ def review(
     )
 
 
-@router.post("/answers", response_model=list[ScreeningAnswerRead], status_code=201)
+@router.post("/answers", response_model=list[ScreeningAnswerRead], status_code=201, responses=ONE)
 def record_answers(
-    patient_id: int,
+    patient_id: RecordId,
     data: ScreeningAnswersIn,
     db: DbDep,
     actor: Actor = Depends(Access("patient_clinical", "write")),

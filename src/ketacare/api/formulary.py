@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from ketacare.api.deps import DbDep
+from ketacare.api.deps import DbDep, RecordId
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
@@ -23,7 +23,9 @@ Read = Access("rescue_formulary", "read")
 Configure = Access("rescue_formulary", "configure")
 
 
-@router.get("/rescue-formulary", response_model=list[FormularyEntryRead])
+@router.get(
+    "/rescue-formulary", response_model=list[FormularyEntryRead], responses=error_responses(401, 403, 422)
+)
 def list_entries(db: DbDep, include_retired: bool = True, actor: Actor = Depends(Read)):
     """The clinic's rescue medicines: active entries first, then retired ones (kept, never deleted)."""
     return formulary.list_entries(db=db, actor=actor, include_retired=include_retired)
@@ -33,15 +35,19 @@ def list_entries(db: DbDep, include_retired: bool = True, actor: Actor = Depends
     "/rescue-formulary",
     response_model=FormularyEntryRead,
     status_code=201,
-    responses=error_responses(403, 422),
+    responses=error_responses(401, 403, 422),
 )
 def add_entry(data: FormularyEntryIn, db: DbDep, actor: Actor = Depends(Configure)):
     """Add an entry (prescribers): drug, route, dose range with unit, limits per session, approver, source."""
     return formulary.add_entry(db=db, actor=actor, data=data)
 
 
-@router.get("/rescue-formulary/{entry_id}", response_model=FormularyEntryRead, responses=error_responses(404))
-def get_entry(entry_id: int, db: DbDep, actor: Actor = Depends(Read)):
+@router.get(
+    "/rescue-formulary/{entry_id}",
+    response_model=FormularyEntryRead,
+    responses=error_responses(401, 403, 404, 422),
+)
+def get_entry(entry_id: RecordId, db: DbDep, actor: Actor = Depends(Read)):
     """One entry, active or retired."""
     return formulary.get_entry(db=db, actor=actor, entry_id=entry_id)
 
@@ -49,9 +55,11 @@ def get_entry(entry_id: int, db: DbDep, actor: Actor = Depends(Read)):
 @router.put(
     "/rescue-formulary/{entry_id}",
     response_model=FormularyEntryRead,
-    responses=error_responses(403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
-def update_entry(entry_id: int, data: FormularyEntryUpdate, db: DbDep, actor: Actor = Depends(Configure)):
+def update_entry(
+    entry_id: RecordId, data: FormularyEntryUpdate, db: DbDep, actor: Actor = Depends(Configure)
+):
     """Change an active entry; send the version you read (a stale edit answers 409 with the current version)."""
     return formulary.update_entry(db=db, actor=actor, entry_id=entry_id, data=data)
 
@@ -59,9 +67,9 @@ def update_entry(entry_id: int, data: FormularyEntryUpdate, db: DbDep, actor: Ac
 @router.post(
     "/rescue-formulary/{entry_id}/retire",
     response_model=FormularyEntryRead,
-    responses=error_responses(403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
-def retire_entry(entry_id: int, data: FormularyRetire, db: DbDep, actor: Actor = Depends(Configure)):
+def retire_entry(entry_id: RecordId, data: FormularyRetire, db: DbDep, actor: Actor = Depends(Configure)):
     """Retire an entry with a reason: kept for the record, no longer offered for new doses."""
     return formulary.retire_entry(db=db, actor=actor, entry_id=entry_id, data=data)
 
@@ -69,11 +77,11 @@ def retire_entry(entry_id: int, data: FormularyRetire, db: DbDep, actor: Actor =
 @router.post(
     "/sessions/{session_id}/side-effects/{side_effect_id}/resolve",
     response_model=SideEffectRead,
-    responses=error_responses(403, 404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 def resolve_side_effect(
-    session_id: int,
-    side_effect_id: int,
+    session_id: RecordId,
+    side_effect_id: RecordId,
     data: SideEffectResolve,
     db: DbDep,
     actor: Actor = Depends(Access("infusion_session", "chart")),

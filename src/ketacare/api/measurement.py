@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from ketacare.api.deps import DbDep, SettingsDep
+from ketacare.api.deps import DbDep, RecordId, SettingsDep
 from ketacare.domain.measurement import all_instruments
 from ketacare.http.access import Access
+from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
 from ketacare.services.measurement import links as measurement_links
 from ketacare.services.measurement import responses as measurement
@@ -15,6 +16,8 @@ from ketacare.services.measurement.schemas import (
     AlertAcknowledge,
     AlertRead,
     DueRead,
+    InstrumentItemRead,
+    InstrumentRead,
     LinkCreate,
     LinkRead,
     ResponseCreate,
@@ -27,36 +30,43 @@ from ketacare.services.uow import UnitOfWork
 router = APIRouter(tags=["measurement"])
 ReadScores = Access("scores", "read")
 WriteScores = Access("scores", "write")
+# What the routes can answer besides success: every route needs a login and a role allowed by the policy.
+ANY = error_responses(401, 403)
+LIST = error_responses(401, 403, 422)
+ONE = error_responses(401, 403, 404, 422)
+EDIT = error_responses(401, 403, 404, 409, 422)
 
 
-@router.get("/instruments")
+@router.get("/instruments", response_model=list[InstrumentRead], responses=ANY)
 def list_instruments(actor: Actor = Depends(Access("codes", "read"))):
     """List the validated instruments (id, name, rater, items and allowed answers where licensed)."""
     return [
-        {
-            "id": i.id,
-            "short_name": i.short_name,
-            "name": i.name,
-            "version": i.version,
-            "rater": i.rater,
-            "items": [
-                {"id": it.id, "text": it.text, "values": list(it.values), "labels": list(it.labels)}
+        InstrumentRead(
+            id=i.id,
+            short_name=i.short_name,
+            name=i.name,
+            version=i.version,
+            rater=i.rater,
+            items=[
+                InstrumentItemRead(id=it.id, text=it.text, values=list(it.values), labels=list(it.labels))
                 for it in i.items
             ],
-        }
+        )
         for i in all_instruments()
     ]
 
 
-@router.post("/patients/{patient_id}/responses", response_model=ResponseRead, status_code=201)
-def submit_response(patient_id: int, data: ResponseCreate, db: DbDep, actor: Actor = Depends(WriteScores)):
+@router.post("/patients/{patient_id}/responses", response_model=ResponseRead, status_code=201, responses=ONE)
+def submit_response(
+    patient_id: RecordId, data: ResponseCreate, db: DbDep, actor: Actor = Depends(WriteScores)
+):
     """Store a questionnaire's item answers; the total, band and flags are recomputed (never sent)."""
     return measurement.submit_response(db=db, actor=actor, patient_id=patient_id, data=data)
 
 
-@router.get("/patients/{patient_id}/responses", response_model=list[ResponseRead])
+@router.get("/patients/{patient_id}/responses", response_model=list[ResponseRead], responses=ONE)
 def list_responses(
-    patient_id: int,
+    patient_id: RecordId,
     db: DbDep,
     instrument_id: str | None = Query(None, max_length=32),
     actor: Actor = Depends(ReadScores),
@@ -65,8 +75,8 @@ def list_responses(
     return measurement.list_responses(db=db, actor=actor, patient_id=patient_id, instrument_id=instrument_id)
 
 
-@router.get("/patients/{patient_id}/scores/latest", response_model=list[ScoreSummary])
-def latest(patient_id: int, db: DbDep, actor: Actor = Depends(ReadScores)):
+@router.get("/patients/{patient_id}/scores/latest", response_model=list[ScoreSummary], responses=ONE)
+def latest(patient_id: RecordId, db: DbDep, actor: Actor = Depends(ReadScores)):
     """Return the newest score per instrument."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "scores", patient_id=patient_id)
@@ -75,15 +85,21 @@ def latest(patient_id: int, db: DbDep, actor: Actor = Depends(ReadScores)):
         return out
 
 
-@router.get("/patients/{patient_id}/scores/history", response_model=ScoreHistory)
-def history(patient_id: int, db: DbDep, actor: Actor = Depends(ReadScores)):
+@router.get("/patients/{patient_id}/scores/history", response_model=ScoreHistory, responses=ONE)
+def history(patient_id: RecordId, db: DbDep, actor: Actor = Depends(ReadScores)):
     """Return each instrument's totals over time, change from baseline and response/remission outcomes."""
     return measurement.score_history(db=db, actor=actor, patient_id=patient_id)
 
 
-@router.post("/patients/{patient_id}/questionnaire-links", response_model=LinkRead, status_code=201)
+@router.post(
+    "/patients/{patient_id}/questionnaire-links", response_model=LinkRead, status_code=201, responses=ONE
+)
 def create_link(
-    patient_id: int, data: LinkCreate, db: DbDep, settings: SettingsDep, actor: Actor = Depends(WriteScores)
+    patient_id: RecordId,
+    data: LinkCreate,
+    db: DbDep,
+    settings: SettingsDep,
+    actor: Actor = Depends(WriteScores),
 ):
     """Issue a signed one-time questionnaire link bound to this patient, instrument and due date."""
     return measurement_links.issue_link(
@@ -91,7 +107,7 @@ def create_link(
     )
 
 
-@router.get("/questionnaires/due", response_model=list[DueRead])
+@router.get("/questionnaires/due", response_model=list[DueRead], responses=ONE)
 def due(
     db: DbDep,
     mine: bool = False,
@@ -105,15 +121,15 @@ def due(
     )
 
 
-@router.get("/safety-alerts", response_model=list[AlertRead])
+@router.get("/safety-alerts", response_model=list[AlertRead], responses=LIST)
 def alerts(db: DbDep, mine: bool = True, actor: Actor = Depends(Access("safety_alert", "read"))):
     """List open urgent safety alerts (your own and unassigned ones by default)."""
     return measurement.list_alerts(db=db, actor=actor, mine=mine)
 
 
-@router.post("/safety-alerts/{alert_id}/acknowledge", response_model=AlertRead)
+@router.post("/safety-alerts/{alert_id}/acknowledge", response_model=AlertRead, responses=EDIT)
 def acknowledge(
-    alert_id: int,
+    alert_id: RecordId,
     data: AlertAcknowledge,
     db: DbDep,
     actor: Actor = Depends(Access("safety_alert", "acknowledge")),

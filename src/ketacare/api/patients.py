@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from ketacare.api.deps import DbDep
+from ketacare.api.deps import DbDep, RecordId
 from ketacare.domain.patients.diagnoses import code_list, code_list_version
 from ketacare.http.access import Access
+from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import (
@@ -33,13 +34,17 @@ router = APIRouter(prefix="/patients", tags=["patients"])
 WriteClinical = Access("patient_clinical", "write")
 # Reference data of the record, outside the /patients prefix: the diagnosis code list (/api/v1/codes/diagnoses).
 codes_router = APIRouter(tags=["patients"])
+# What the routes can answer besides success: every route needs a login and a role allowed by the policy.
+LIST = error_responses(401, 403, 422)
+ONE = error_responses(401, 403, 404, 422)
+EDIT = error_responses(401, 403, 404, 409, 422)
 
 
-@router.get("", response_model=PatientPage)
+@router.get("", response_model=PatientPage, responses=LIST)
 def list_patients(
     db: DbDep,
     q: str | None = Query(None, max_length=100, description="name prefix, MRN or YYYY-MM-DD"),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=100_000),
     per_page: int = Query(25, ge=1, le=200),
     actor: Actor = Depends(Access("patient", "list")),
 ):
@@ -47,50 +52,54 @@ def list_patients(
     return patients.search_patients(db=db, actor=actor, q=q, page=page, per_page=per_page)
 
 
-@router.post("", response_model=PatientRead, status_code=201)
+@router.post("", response_model=PatientRead, status_code=201, responses=LIST)
 def create_patient(data: PatientCreate, db: DbDep, actor: Actor = Depends(Access("patient", "create"))):
     """Create a patient; weight and height, if given, must carry units ("82 kg", "5 ft 9 in")."""
     return patients.create_patient(db=db, actor=actor, data=data)
 
 
-@router.get("/{patient_id}", response_model=ChartRead)
-def read_chart(patient_id: int, db: DbDep, actor: Actor = Depends(Access("patient", "read"))):
+@router.get("/{patient_id}", response_model=ChartRead, responses=ONE)
+def read_chart(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("patient", "read"))):
     """Read a patient's chart (clinical sections only for roles allowed to read them)."""
     return patients.get_chart(db=db, actor=actor, patient_id=patient_id)
 
 
-@router.patch("/{patient_id}", response_model=PatientRead)
+@router.patch("/{patient_id}", response_model=PatientRead, responses=EDIT)
 def update_patient(
-    patient_id: int, data: PatientUpdate, db: DbDep, actor: Actor = Depends(Access("patient", "update"))
+    patient_id: RecordId, data: PatientUpdate, db: DbDep, actor: Actor = Depends(Access("patient", "update"))
 ):
     """Change demographics; send the `version` you read. A stale version gets 409 with the current version."""
     return patients.update_patient(db=db, actor=actor, patient_id=patient_id, data=data)
 
 
-@router.post("/{patient_id}/measurements", response_model=MeasurementRead, status_code=201)
+@router.post("/{patient_id}/measurements", response_model=MeasurementRead, status_code=201, responses=ONE)
 def add_measurement(
-    patient_id: int, data: MeasurementCreate, db: DbDep, actor: Actor = Depends(WriteClinical)
+    patient_id: RecordId, data: MeasurementCreate, db: DbDep, actor: Actor = Depends(WriteClinical)
 ):
     """Record weight and/or height with units; stored in kg and cm."""
     return patients.add_measurement(db=db, actor=actor, patient_id=patient_id, data=data)
 
 
-@router.post("/{patient_id}/diagnoses", response_model=DiagnosisRead, status_code=201)
-def add_diagnosis(patient_id: int, data: DiagnosisCreate, db: DbDep, actor: Actor = Depends(WriteClinical)):
+@router.post("/{patient_id}/diagnoses", response_model=DiagnosisRead, status_code=201, responses=ONE)
+def add_diagnosis(
+    patient_id: RecordId, data: DiagnosisCreate, db: DbDep, actor: Actor = Depends(WriteClinical)
+):
     """Add a diagnosis from the shipped ICD-10-CM / ICD-11 list."""
     return patients.add_diagnosis(db=db, actor=actor, patient_id=patient_id, data=data)
 
 
-@router.post("/{patient_id}/medications", response_model=MedicationRead, status_code=201)
-def add_medication(patient_id: int, data: MedicationCreate, db: DbDep, actor: Actor = Depends(WriteClinical)):
+@router.post("/{patient_id}/medications", response_model=MedicationRead, status_code=201, responses=ONE)
+def add_medication(
+    patient_id: RecordId, data: MedicationCreate, db: DbDep, actor: Actor = Depends(WriteClinical)
+):
     """Add a current medication with its dose."""
     return patients.add_medication(db=db, actor=actor, patient_id=patient_id, data=data)
 
 
-@router.post("/{patient_id}/medications/{medication_id}/stop", response_model=MedicationRead)
+@router.post("/{patient_id}/medications/{medication_id}/stop", response_model=MedicationRead, responses=EDIT)
 def stop_medication(
-    patient_id: int,
-    medication_id: int,
+    patient_id: RecordId,
+    medication_id: RecordId,
     data: MedicationStop,
     db: DbDep,
     actor: Actor = Depends(WriteClinical),
@@ -101,14 +110,14 @@ def stop_medication(
     )
 
 
-@router.post("/{patient_id}/allergies", response_model=AllergyRead, status_code=201)
-def add_allergy(patient_id: int, data: AllergyCreate, db: DbDep, actor: Actor = Depends(WriteClinical)):
+@router.post("/{patient_id}/allergies", response_model=AllergyRead, status_code=201, responses=ONE)
+def add_allergy(patient_id: RecordId, data: AllergyCreate, db: DbDep, actor: Actor = Depends(WriteClinical)):
     """Record an allergy."""
     return patients.add_allergy(db=db, actor=actor, patient_id=patient_id, data=data)
 
 
-@router.post("/{patient_id}/trials", response_model=TrialRead, status_code=201)
-def add_trial(patient_id: int, data: TrialCreate, db: DbDep, actor: Actor = Depends(WriteClinical)):
+@router.post("/{patient_id}/trials", response_model=TrialRead, status_code=201, responses=ONE)
+def add_trial(patient_id: RecordId, data: TrialCreate, db: DbDep, actor: Actor = Depends(WriteClinical)):
     """Record a prior treatment trial (medication or psychotherapy)."""
     return patients.add_trial(db=db, actor=actor, patient_id=patient_id, data=data)
 
@@ -129,7 +138,7 @@ class CodeList(BaseModel):
     items: list[DiagnosisCode]
 
 
-@codes_router.get("/codes/diagnoses", response_model=CodeList)
+@codes_router.get("/codes/diagnoses", response_model=CodeList, responses=error_responses(401, 403))
 def diagnosis_codes(_: Actor = Depends(Access("codes", "read"))):
     """The shipped diagnosis code list with each code's provenance."""
     return CodeList(version=code_list_version(), items=[DiagnosisCode(**c.__dict__) for c in code_list()])

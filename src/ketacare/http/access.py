@@ -7,6 +7,7 @@ import secrets
 
 from fastapi import Request
 
+from ketacare.domain.errors import InvalidValue
 from ketacare.services.access import Actor, anonymous, auth, decide
 from ketacare.services.errors import Forbidden, HiddenByPolicy, Unauthenticated
 from ketacare.services.uow import record_denied
@@ -16,6 +17,9 @@ CSRF_COOKIE = "kc_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# Record ids are INTEGER columns: 32-bit on PostgreSQL. A larger number names no record and cannot be stored in
+# an audit event either, so it is refused as input (HTTP 422) before anything looks it up.
+MAX_RECORD_ID = 2**31 - 1
 
 
 class CsrfError(Exception):
@@ -111,6 +115,8 @@ class Access:
                 patient_id = int(request.path_params[self.patient_param])
             except ValueError:
                 patient_id = None
+            if patient_id is not None and not 1 <= patient_id <= MAX_RECORD_ID:
+                raise InvalidValue(self.patient_param, f"a record id is a number from 1 to {MAX_RECORD_ID}")
         d = decide(actor, self.action, self.resource, patient_id=patient_id)
         if not d.allowed:
             record_denied(request.app.state.db, actor, (self.action, self.resource, patient_id), d.reason)

@@ -69,11 +69,16 @@ def clean_message(msg: str) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def validation_errors(exc: RequestValidationError) -> list[dict]:
+def validation_errors(exc: RequestValidationError) -> list[FieldError]:
     return [
-        {"field": field_name(e.get("loc", ())), "message": clean_message(e.get("msg", "invalid"))}
+        FieldError(field=field_name(e.get("loc", ())), message=clean_message(e.get("msg", "invalid")))
         for e in exc.errors()
     ]
+
+
+def _json(body: BaseModel, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Send `body` (one of the models documented by `error_responses`) as the JSON answer."""
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 def _page(request: Request, status: int, title: str, message: str) -> Response:
@@ -89,68 +94,72 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         errors = validation_errors(exc)
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         if _is_api(request):
-            return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+            return _json(ValidationErrorBody(detail=detail, errors=errors), 422)
         return _page(request, 422, "Check what was entered", detail)
 
     @app.exception_handler(InvalidValue)
     async def _invalid(request: Request, exc: InvalidValue):
         if _is_api(request):
-            return JSONResponse(
-                {
-                    "detail": f"{exc.field}: {exc.message}",
-                    "errors": [
-                        {"field": f, "message": m}
+            return _json(
+                ValidationErrorBody(
+                    detail=f"{exc.field}: {exc.message}",
+                    errors=[
+                        FieldError(field=f, message=m)
                         for f, m in (getattr(exc, "errors", None) or {exc.field: exc.message}).items()
                     ],
-                },
-                status_code=422,
+                ),
+                422,
             )
         return _page(request, 422, "Check what was entered", f"{exc.field}: {exc.message}")
 
     @app.exception_handler(Unauthenticated)
     async def _unauth(request: Request, exc: Unauthenticated):
         if _is_api(request):
-            return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            return _json(ErrorBody(detail=str(exc)), 401, {"WWW-Authenticate": "Bearer"})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound):
         if _is_api(request):
-            return JSONResponse({"detail": str(exc)}, status_code=404)
+            return _json(ErrorBody(detail=str(exc)), 404)
         return _page(request, 404, "Not found", str(exc).capitalize())
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden):
         if _is_api(request):
-            return JSONResponse({"detail": str(exc)}, status_code=403)
+            return _json(ErrorBody(detail=str(exc)), 403)
         return _page(request, 403, "Not allowed", f"Your role does not allow this: {exc}.")
 
     @app.exception_handler(Conflict)
     async def _conflict(request: Request, exc: Conflict):
         if _is_api(request):
-            return JSONResponse({"detail": str(exc), "current_version": exc.current_version}, status_code=409)
+            return _json(ConflictBody(detail=str(exc), current_version=exc.current_version), 409)
         return _page(request, 409, "Someone else changed this record", str(exc))
 
     @app.exception_handler(TooManyAttempts)
     async def _too_many(request: Request, exc: TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after_s)}
         if _is_api(request):
-            return JSONResponse({"detail": str(exc)}, status_code=429, headers=headers)
+            return _json(ErrorBody(detail=str(exc)), 429, headers)
         return _page(request, 429, "Too many attempts", str(exc).capitalize())
 
     @app.exception_handler(CsrfError)
     async def _csrf(request: Request, exc: CsrfError):
         if _is_api(request):
-            return JSONResponse({"detail": str(exc)}, status_code=403)
+            return _json(ErrorBody(detail=str(exc)), 403)
         return _page(request, 403, "Please reload the page", str(exc).capitalize())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        if _is_api(request) and exc.status_code == 400:
+            # FastAPI's answer to a body it cannot decode (not UTF-8, not JSON): a refused field like any other.
+            field = FieldError(field="body", message=str(exc.detail))
+            return _json(ValidationErrorBody(detail=f"body: {exc.detail}", errors=[field]), 422)
         if _is_api(request) or exc.status_code == 405:
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+            return _json(ErrorBody(detail=str(exc.detail)), exc.status_code, exc.headers)
         return _page(
             request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", str(exc.detail)
         )

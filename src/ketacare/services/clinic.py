@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 
 from ketacare.store.db import Database
@@ -32,17 +35,27 @@ def patient_count(db: Database) -> int:
         return s.scalar(select(func.count()).select_from(Patient)) or 0
 
 
-def health(db: Database) -> dict:
+class DatabaseHealth(BaseModel):
+    """The database part of /healthz: reachable, and migrated to the revision this code expects."""
+
+    status: Literal["ok", "needs_migration", "unavailable"]
+    engine: str
+    revision: str | None = None
+    expected_revision: str | None = None
+    error: str | None = Field(None, description="The kind of error when the database is unavailable")
+
+
+def health(db: Database) -> DatabaseHealth:
     """Return the database status for /healthz (no patient data)."""
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         have, want = current_revision(db), head_revision(db)
-        return {
-            "status": "ok" if have == want else "needs_migration",
-            "engine": db.dialect,
-            "revision": have,
-            "expected_revision": want,
-        }
+        return DatabaseHealth(
+            status="ok" if have == want else "needs_migration",
+            engine=db.dialect,
+            revision=have,
+            expected_revision=want,
+        )
     except Exception as e:  # noqa: BLE001 - health must report, not raise
-        return {"status": "unavailable", "engine": db.dialect, "error": type(e).__name__}
+        return DatabaseHealth(status="unavailable", engine=db.dialect, error=type(e).__name__)

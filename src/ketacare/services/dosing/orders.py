@@ -28,11 +28,19 @@ from ketacare.domain.dosing.order import (
 )
 from ketacare.domain.dosing.protocol import Protocol, load_protocol
 from ketacare.domain.errors import InvalidValue
-from ketacare.domain.pk import PredictedCurve, default_model_id, predict_infusion
+from ketacare.domain.pk import (
+    PredictedCurve,
+    concentration_ranges,
+    default_model_id,
+    model_ids,
+    predict_infusion,
+)
 from ketacare.services import clock
 from ketacare.services.access import Actor, may
 from ketacare.services.dosing.schemas import (
     BLINDED_REASON,
+    BasisOptionsRead,
+    ConcentrationRangeRead,
     DoseOrderCancel,
     DoseOrderCreate,
     DoseOrderPreview,
@@ -42,6 +50,8 @@ from ketacare.services.dosing.schemas import (
     DoubleCheckOutcome,
     DoubleCheckTask,
     LimitMessageRead,
+    OrderCurveRead,
+    OrderDetail,
     RecordFacts,
 )
 from ketacare.services.errors import Conflict, NotFound
@@ -168,7 +178,11 @@ def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrde
             options = weight_basis_options(request)
         except InvalidValue:
             options = None
-        basis_options = options.as_dict() if options is not None and options.choice_required else None
+        basis_options = (
+            BasisOptionsRead.model_validate(options.as_dict())
+            if options is not None and options.choice_required
+            else None
+        )
         try:
             order = compute_order(request)
         except OrderRefused as e:
@@ -203,7 +217,7 @@ def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrde
             ok=True,
             refused_hard=False,
             facts=facts,
-            order=order.as_dict(),
+            order=OrderDetail.model_validate(order.as_dict()),
             messages=[LimitMessageRead(**asdict(m)) for m in order.messages],
             needs=[],
             basis_options=basis_options,
@@ -640,4 +654,43 @@ def order_curve(order: DoseOrderRead, model_id: str | None = None) -> PredictedC
         order.dose_mg,
         order.duration_min,
         age_y=order.age_years,
+    )
+
+
+def curve_view(
+    *, db: Database, actor: Actor, patient_id: int, order_id: int, model_id: str | None = None
+) -> OrderCurveRead:
+    """Return an order's predicted plasma curve, withheld while the reader's independent double check is due."""
+    order = get_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
+    if model_id is not None and model_id not in model_ids():
+        raise InvalidValue("model", f"unknown PK model '{model_id}': use one of {', '.join(model_ids())}")
+    if order.blinded:
+        return OrderCurveRead(
+            order_id=order_id,
+            curve=None,
+            blinded=True,
+            blinded_reason=order.blinded_reason,
+            note="the predicted curve is withheld until the independent double check has passed",
+        )
+    curve = order_curve(order, model_id)
+    if curve is None:
+        return OrderCurveRead(order_id=order_id, curve=None, note="the PK core predicts IV infusions only")
+    return OrderCurveRead(
+        order_id=order_id,
+        model_id=curve.model_id,
+        model_name=curve.model_name,
+        weight_kg=curve.weight_kg,
+        dose_mg=curve.dose_mg,
+        duration_min=curve.duration_min,
+        times_min=curve.times_min.tolist(),
+        typical_ng_per_ml=curve.typical_ng_per_ml.round(2).tolist(),
+        median_ng_per_ml=curve.median_ng_per_ml.round(2).tolist(),
+        p5_ng_per_ml=curve.p5_ng_per_ml.round(2).tolist(),
+        p95_ng_per_ml=curve.p95_ng_per_ml.round(2).tolist(),
+        cmax_ng_per_ml=round(curve.cmax_ng_per_ml, 1),
+        iiv_cv_percent=curve.iiv.cv_percent,
+        iiv_published=curve.iiv.published,
+        iiv_source=curve.iiv.source,
+        ranges=[ConcentrationRangeRead(**r.__dict__) for r in concentration_ranges()],
+        notes=list(curve.notes),
     )

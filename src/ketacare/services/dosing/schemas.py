@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -76,18 +76,112 @@ class LimitMessageRead(BaseModel):
     reason: str | None = None
 
 
+class CandidateDoseRead(BaseModel):
+    """The dose one weight basis would give; `dose_mg` is None when a hard limit would refuse it."""
+
+    basis: Literal["actual", "ideal", "adjusted"]
+    weight_kg: float
+    dose_mg: float | None
+    chosen: bool
+    policy: bool
+    limit_level: Literal["soft", "hard"] | None
+    note: str = ""
+
+
+class PreparationRead(BaseModel):
+    """How to prepare the dose: vial strength, volume to draw, diluent, final volume and concentration."""
+
+    form: str
+    vial_strength_mg_per_ml: float | None
+    draw_volume_ml: float | None
+    diluent: str
+    diluent_volume_ml: float
+    final_volume_ml: float | None
+    final_concentration_mg_per_ml: float | None
+    devices: int | None = None
+    device_mg: float | None = None
+
+
+class RoundingRead(BaseModel):
+    """One rounding step: which quantity, from what to what, the step and the rule."""
+
+    quantity: str
+    raw: float
+    rounded: float
+    step: float
+    rule: str
+
+
+class OrderDetail(BaseModel):
+    """The computed order as stored with it (domain `DoseOrder`): every candidate weight, the preparation and the
+    rounding steps. Times are ISO 8601 strings, as stored."""
+
+    protocol_id: str
+    drug: str
+    route: str
+    start: str
+    end: str
+    duration_min: float
+    dose_mg: float
+    mg_per_kg: float | None
+    delivered_mg_per_kg: float | None
+    weight_kg: float | None
+    weight_measured_at: str | None
+    dosing_weight_kg: float | None
+    weight_basis: Literal["actual", "ideal", "adjusted"] | None
+    policy_weight_basis: Literal["actual", "ideal", "adjusted"] | None
+    weight_basis_overridden: bool
+    weight_basis_reason: str | None
+    bmi_kg_per_m2: float | None
+    candidates: list[CandidateDoseRead]
+    preparation: PreparationRead
+    rate_ml_per_h: float | None
+    volume_ml: float | None
+    messages: list[LimitMessageRead]
+    soft_limit_reason: str | None
+    weight_confirmation: str | None
+    rounding: list[RoundingRead] = []
+
+
+class BasisCandidateRead(BaseModel):
+    """The dose on one weight basis, with mg/kg of actual weight (what the trials dosed on)."""
+
+    basis: str
+    weight_kg: float
+    dose_mg: float | None
+    chosen: bool
+    policy: bool
+    recommended: bool
+    limit_level: str | None
+    note: str = ""
+    mg_per_kg_actual: float | None = None
+
+
+class BasisOptionsRead(BaseModel):
+    """At or above the BMI threshold: the candidate bases side by side and the policy's recommendation."""
+
+    bmi_kg_per_m2: float
+    bmi_threshold: float
+    recommended: str
+    choice_required: bool
+    mg_per_kg: float
+    candidates: list[BasisCandidateRead]
+    policy_source: str
+    policy_note: str
+
+
 class DoseOrderPreview(BaseModel):
     """A computed order that is not stored, or the refusal; `needs` lists the reasons still to give."""
 
     ok: bool
     refused_hard: bool
     facts: RecordFacts
-    order: dict[str, Any] | None
+    order: OrderDetail | None
     messages: list[LimitMessageRead]
     needs: list[Literal["soft_limit_reason", "weight_confirmation", "weight_basis", "weight_basis_reason"]]
     error_field: str | None = None
     error: str | None = None
-    basis_options: dict[str, Any] | None = Field(
+    basis_options: BasisOptionsRead | None = Field(
         None,
         description="At or above the BMI threshold: dose on actual, adjusted and ideal weight with mg/kg of "
         "actual weight for each and the policy's recommendation",
@@ -161,7 +255,7 @@ class DoseOrderRead(BaseModel):
     planned_start: datetime
     planned_end: datetime
     limit_messages: list[LimitMessageRead] | None
-    order_json: dict[str, Any] | None
+    order_json: OrderDetail | None
     created_by: int | None
     created_by_name: str
     created_at: datetime
@@ -180,8 +274,8 @@ class DoseOrderRead(BaseModel):
     blinded_reason: str | None = None
 
     @property
-    def candidates(self) -> list[dict[str, Any]]:
-        return list((self.order_json or {}).get("candidates", []))
+    def candidates(self) -> list[CandidateDoseRead]:
+        return list(self.order_json.candidates) if self.order_json else []
 
 
 class DoubleCheckTask(BaseModel):
@@ -234,3 +328,45 @@ class DoubleCheckOutcome(BaseModel):
     status: Status
     version: int
     message: str
+
+
+class ConcentrationRangeRead(BaseModel):
+    """A concentration range (ng/mL) the literature links to an effect, drawn behind the predicted curve."""
+
+    id: str
+    label: str
+    kind: str = Field(..., description='"band" or "line"')
+    low_ng_per_ml: float
+    high_ng_per_ml: float
+    source: str
+    note: str
+
+
+class OrderCurveRead(BaseModel):
+    """The predicted plasma concentration of an IV order (ng/mL over minutes), or why there is none.
+
+    Only the fields that apply are sent: a withheld or impossible curve carries `curve: null`, `note` (and
+    `blinded`, `blinded_reason` while the double check is pending) and none of the numbers.
+    """
+
+    order_id: int
+    curve: None = Field(None, description="Sent as null only when no curve is given (see note)")
+    blinded: bool | None = None
+    blinded_reason: str | None = None
+    note: str | None = None
+    model_id: str | None = None
+    model_name: str | None = None
+    weight_kg: float | None = None
+    dose_mg: float | None = None
+    duration_min: float | None = None
+    times_min: list[float] | None = None
+    typical_ng_per_ml: list[float] | None = None
+    median_ng_per_ml: list[float] | None = None
+    p5_ng_per_ml: list[float] | None = None
+    p95_ng_per_ml: list[float] | None = None
+    cmax_ng_per_ml: float | None = None
+    iiv_cv_percent: dict[str, float] | None = Field(None, description="CV % per PK parameter")
+    iiv_published: bool | None = None
+    iiv_source: str | None = None
+    ranges: list[ConcentrationRangeRead] | None = None
+    notes: list[str] | None = None

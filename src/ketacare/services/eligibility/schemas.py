@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -84,3 +84,34 @@ class EvaluateResult(BaseModel):
     evaluation: EvaluationRead
     diff: dict[str, Any] | None
     message: str
+
+
+class ScreeningPatient(BaseModel):
+    """Who the screening page is about."""
+
+    id: int
+    name: str
+    mrn: str
+    sex_at_birth: str
+    date_of_birth: date
+
+
+class ScreeningVitals(BaseModel):
+    """The latest blood pressure and heart rate taken at screening."""
+
+    sbp: float | None
+    dbp: float | None
+    hr: float | None
+    measured_at: datetime
+
+
+class ScreeningView(BaseModel):
+    """What the screening page shows: the latest evaluation, the ones before it, answers, screening vitals."""
+
+    user_names: dict[int, str]
+    patient: ScreeningPatient
+    latest: EvaluationRead | None
+    history: list[EvaluationRead]
+    answers: dict[str, ScreeningAnswerRead]
+    screening_vitals: ScreeningVitals | None
+    current_id: int | None = Field(None, description="The evaluation that stands for treatment, if any")

@@ -34,6 +34,9 @@ from ketacare.services.eligibility.schemas import (
     ReviewIn,
     ScreeningAnswerRead,
     ScreeningAnswersIn,
+    ScreeningPatient,
+    ScreeningView,
+    ScreeningVitals,
 )
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.measurement import latest_scores
@@ -466,7 +469,7 @@ def latest_evaluation(*, db: Database, actor: Actor, patient_id: int) -> Evaluat
         return None if row is None else _read(row)
 
 
-def screening_view(*, db: Database, actor: Actor, patient_id: int) -> dict[str, Any]:
+def screening_view(*, db: Database, actor: Actor, patient_id: int) -> ScreeningView:
     """Return what the screening page shows: latest evaluation, the last few, answers, current facts, vitals."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "eligibility", patient_id=patient_id)
@@ -486,28 +489,28 @@ def screening_view(*, db: Database, actor: Actor, patient_id: int) -> dict[str, 
         ids = {i for r in rows for i in (r.evaluated_by, r.reviewed_by) if i is not None}
         names = {u.id: u.display_name for u in s.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
         uow.audit("view", "eligibility", rows[0].id if rows else None, patient_id=patient_id)
-        return {
-            "user_names": names,
-            "patient": {
-                "id": p.id,
-                "name": f"{p.family_name}, {p.given_name}",
-                "mrn": p.mrn,
-                "sex_at_birth": p.sex_at_birth,
-                "date_of_birth": p.date_of_birth,
-            },
-            "latest": _read(rows[0]) if rows else None,
-            "history": [_read(r) for r in rows[1:]],
-            "answers": {k: ScreeningAnswerRead.model_validate(a) for k, a in answers.items()},
-            "screening_vitals": None
+        return ScreeningView(
+            user_names=names,
+            patient=ScreeningPatient(
+                id=p.id,
+                name=f"{p.family_name}, {p.given_name}",
+                mrn=p.mrn,
+                sex_at_birth=p.sex_at_birth,
+                date_of_birth=p.date_of_birth,
+            ),
+            latest=_read(rows[0]) if rows else None,
+            history=[_read(r) for r in rows[1:]],
+            answers={k: ScreeningAnswerRead.model_validate(a) for k, a in answers.items()},
+            screening_vitals=None
             if screening is None
-            else {
-                "sbp": screening.sbp_mmhg,
-                "dbp": screening.dbp_mmhg,
-                "hr": screening.hr_per_min,
-                "measured_at": screening.measured_at,
-            },
-            "current_id": current.id if current else None,
-        }
+            else ScreeningVitals(
+                sbp=screening.sbp_mmhg,
+                dbp=screening.dbp_mmhg,
+                hr=screening.hr_per_min,
+                measured_at=screening.measured_at,
+            ),
+            current_id=current.id if current else None,
+        )
 
 
 def review_evaluation(

@@ -57,7 +57,7 @@ def _message(settings: Settings, to: str, instrument_name: str, url: str, expire
         "",
         "If you feel unsafe or are thinking about hurting yourself, do not wait for your clinic:",
     ]
-    lines += [f"  {r['label']}: {r['contact']}" for r in crisis["resources"] if r.get("href")]
+    lines += [f"  {r.label}: {r.contact}" for r in crisis.resources if r.href]
     msg.set_content("\n".join(lines) + "\n")
     return msg
 

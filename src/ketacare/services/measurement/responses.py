@@ -26,6 +26,7 @@ from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.measurement.schemas import (
     AlertAcknowledge,
     AlertRead,
+    CrisisResources,
     InstrumentSeries,
     ResponseCreate,
     ResponseRead,
@@ -49,9 +50,9 @@ VIA = ("clinician", "portal", "link")
 
 
 @cache
-def crisis_resources() -> dict:
+def crisis_resources() -> CrisisResources:
     """Return the crisis resources shown to a patient after a risk answer (clinics set local numbers)."""
-    return load_toml("ketacare.services.measurement", "crisis_resources.toml")
+    return CrisisResources.model_validate(load_toml("ketacare.services.measurement", "crisis_resources.toml"))
 
 
 def _summary(r: QuestionnaireResponse) -> ScoreSummary:

@@ -132,3 +132,43 @@ class ScoreHistory(BaseModel):
     patient_id: int
     series: list[InstrumentSeries]
     session_times: list[datetime]
+
+
+class InstrumentItemRead(BaseModel):
+    """One item of an instrument: its allowed answers, and its text where the licence allows showing it."""
+
+    id: str
+    text: str | None = Field(None, description="None where the licence does not allow the item text")
+    values: list[int]
+    labels: list[str]
+
+
+class InstrumentRead(BaseModel):
+    """A validated instrument as the clinic can use it (id, name, who rates it, its items)."""
+
+    id: str
+    short_name: str
+    name: str
+    version: str
+    rater: str
+    items: list[InstrumentItemRead]
+
+
+class CrisisResource(BaseModel):
+    """One place a patient at risk can turn to now (shown exactly as the clinic wrote it)."""
+
+    label: str
+    contact: str
+    href: str | None = Field(None, description="tel: or https: link; None for text-only lines")
+    note: str = ""
+
+
+class CrisisResources(BaseModel):
+    """The crisis resources shown to a patient after an answer that raises suicide risk (clinic data file)."""
+
+    version: str
+    source: str
+    clinic_must_set_local_numbers: bool
+    heading: str
+    intro: str
+    resources: list[CrisisResource]

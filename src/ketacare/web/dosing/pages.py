@@ -24,6 +24,7 @@ from ketacare.services.dosing.schemas import (
     DoseOrderRead,
     DoseOrderSign,
     DoubleCheckCreate,
+    OrderDetail,
 )
 from ketacare.services.errors import Conflict
 from ketacare.web.dosing.pk_chart import Series, curve_svg, table_rows
@@ -82,14 +83,12 @@ def _chart(request: Request, actor: Actor, patient_id: int):
     return patients.get_chart(db=request.app.state.db, actor=actor, patient_id=patient_id)
 
 
-def _curve_ctx(order_dict: dict[str, Any], weight_kg: float | None, age: int | None) -> dict[str, Any]:
-    """Return the predicted curve (SVG + table) of an IV order dict, or a note why there is none."""
-    if not dose_orders.has_pk_curve(order_dict.get("route", "")) or weight_kg is None:
+def _curve_ctx(order: OrderDetail | None, weight_kg: float | None, age: int | None) -> dict[str, Any]:
+    """Return the predicted curve (SVG + table) of an IV order, or a note why there is none."""
+    if order is None or not dose_orders.has_pk_curve(order.route) or weight_kg is None:
         return {"curve_svg": "", "curve_note": "No plasma curve: the PK core predicts IV infusions only."}
-    curve = predict_infusion(
-        default_model_id(), weight_kg, order_dict["dose_mg"], order_dict["duration_min"], age_y=age
-    )
-    start = _iso(order_dict.get("start"))
+    curve = predict_infusion(default_model_id(), weight_kg, order.dose_mg, order.duration_min, age_y=age)
+    start = _iso(order.start)
     return {
         "curve": curve,
         "curve_svg": curve_svg([Series("this order", curve)], concentration_ranges(), start=start),
@@ -192,7 +191,7 @@ def _order_page(
     if order.blinded:
         ctx.update(curve_svg="", curve_note="The predicted plasma curve is shown after the double check.")
     else:
-        ctx.update(_curve_ctx(order.order_json or {}, order.weight_kg, order.age_years))
+        ctx.update(_curve_ctx(order.order_json, order.weight_kg, order.age_years))
     ctx.update(extra or {})
     return render(request, template, ctx, status)
 

@@ -96,7 +96,7 @@ def _page(
 ) -> Response:
     view = eligibility.screening_view(db=request.app.state.db, actor=actor, patient_id=patient_id)
     ctx: dict[str, Any] = {
-        **view,
+        **dict(view),
         "errors": errors or {},
         "values": values or {},
         "form": form,
@@ -108,7 +108,7 @@ def _page(
         "can_evaluate": decide(actor, "evaluate", "eligibility", patient_id=patient_id).allowed,
         "can_decide": decide(actor, "decide", "eligibility", patient_id=patient_id).allowed,
         "can_write": decide(actor, "write", "patient_clinical", patient_id=patient_id).allowed,
-        "configurable": _configurable(view["latest"].evaluation if view["latest"] else None),
+        "configurable": _configurable(view.latest.evaluation if view.latest else None),
         "override_options": lambda current: [(k, w[0]) for k, w in DECISION_WORDS.items() if k != current],
         "answer_options": lambda allowed: [(a, a.replace("_", " ")) for a in allowed],
     }
@@ -228,7 +228,7 @@ async def review(request: Request, patient_id: int, evaluation_id: int, actor: A
         return _page(request, actor, patient_id, errors=errors, values=values, form="review", status=422)
     if values.get("confirmed") != "yes":
         view = eligibility.screening_view(db=request.app.state.db, actor=actor, patient_id=patient_id)
-        latest = view["latest"]
+        latest = view.latest
         if latest is None or latest.id != evaluation_id:
             return _page(
                 request,
@@ -241,7 +241,7 @@ async def review(request: Request, patient_id: int, evaluation_id: int, actor: A
         return render(
             request,
             "eligibility_confirm.html",
-            {**view, "data": data, "decision_words": DECISION_WORDS, "evaluation_id": evaluation_id},
+            {**dict(view), "data": data, "decision_words": DECISION_WORDS, "evaluation_id": evaluation_id},
         )
     try:
         eligibility.review_evaluation(
