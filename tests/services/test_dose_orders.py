@@ -518,8 +518,8 @@ def test_at_bmi_30_or_more_the_preview_shows_the_choices_and_the_order_stores_th
     )
     assert not preview.ok and preview.error_field == "weight_basis" and preview.needs == ["weight_basis"]
     opts = preview.basis_options
-    assert opts["choice_required"] and opts["recommended"] == "ideal"
-    assert [(c["basis"], c["dose_mg"], c["mg_per_kg_actual"]) for c in opts["candidates"]] == [
+    assert opts.choice_required and opts.recommended == "ideal"
+    assert [(c.basis, c.dose_mg, c.mg_per_kg_actual) for c in opts.candidates] == [
         ("actual", 48.0, 0.5),
         ("adjusted", 36.3, 0.378),
         ("ideal", 28.5, 0.297),
