@@ -206,7 +206,7 @@ def diazepam_equivalent(generic: str) -> BzdEquivalent | None:
     if entry is None:
         return None
     return BzdEquivalent(
-        generic, float(entry["mg"]), table[f"source_{entry['source']}"], bool(entry["verified"])
+        generic, float(entry["mg"]), str(entry["source"]), bool(entry["verified"])
     )
 
 
@@ -244,7 +244,7 @@ def min_effective_dose(generic: str) -> DrugDose | None:
         generic,
         float(entry["min_mg_per_day"]),
         entry["line"],
-        doses[f"source_{entry['source']}"],
+        str(entry["source"]),
         bool(entry["verified"]),
     )
 

@@ -24,7 +24,7 @@ LABELS: dict[str, str] = {
     "spo2": "SpO2",
     "rr": "respiratory rate",
 }
-# FHIR R4 vital-signs / US Core (pack 8.3 [S79]).
+# FHIR R4 vital-signs / US Core (pack 8.3 [fhir-vitals]).
 LOINC: dict[str, str] = {"sbp": "8480-6", "dbp": "8462-4", "hr": "8867-4", "spo2": "59408-5", "rr": "9279-1"}
 
 # Refuse typing slips only; real extremes must still pass so that they alarm.
