@@ -62,7 +62,7 @@ def ideal_body_weight_kg(height_cm: float, sex: str) -> float:
 
 
 def adjusted_body_weight_kg(weight_kg: float, height_cm: float, sex: str) -> float:
-    """Return adjusted body weight in kg: IBW + 0.4 x (TBW - IBW) when TBW > IBW, else TBW [devine1974]."""
+    """Return adjusted body weight in kg: IBW + 0.4 x (TBW - IBW) when TBW > IBW, else TBW [bauer2001]."""
     weight_kg = check_weight_kg(weight_kg)
     ibw = ideal_body_weight_kg(height_cm, sex)
     if weight_kg <= ibw:
@@ -100,7 +100,7 @@ class DosingWeights:
         low = self.actual_kg < self.ibw_kg
         note = (
             f"actual weight is below ideal ({self.ibw_kg:.1f} kg); "
-            "actual weight is used (calculator convention [devine1974])"
+            "actual weight is used (calculator convention [devine1974, bauer2001])"
             if low
             else ""
         )

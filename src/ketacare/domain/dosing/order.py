@@ -6,7 +6,7 @@ limit instead), the pump rate to the pump's step; draw volume, concentration and
 from the rounded dose. Limits follow smart-pump drug libraries: a soft limit is passed only with a stated
 reason, a hard limit never (the order is refused with `OrderRefused`). Units: kg, cm, mg, mL, mL/h, minutes,
 hours. Times are passed in.
-Source tags [S#] refer to the clinical knowledge pack (section 11).
+Sources cite keys of `domain/bibliography.toml`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Score one questionnaire or rating: validate answers, total, subscales, band, flags, derived levels.
 
-Rules (from the instrument's data file and KNOWLEDGE.md section 13):
+Rules (from the instrument's data file):
 - Every answer must be one of the item's allowed values; anything else is refused with `InvalidValue` naming
   the item (`item 3 (gad7_3)`). A wrong number of answers is refused too.
 - A missing answer is `None` (or NaN). No total is given when any item is missing: `total` is None and

@@ -2,10 +2,11 @@
 
 Types and the grading scale live in `data/side_effects.toml` (grades: NCI CTCAE v5.0 generic definitions,
 shown as mild / moderate / severe / life-threatening / death). Rescue doses have no citable psychiatric
-guideline (pack section 13), so Ketacare ships none: the clinic's own entries live in its database (issue #12,
+guideline, so Ketacare ships none: the clinic's own entries live in its database (issue #12,
 configured by prescribers) and reach this module as plain values. `clinic_entry` validates an entry (range with
 unit, doses and total per session, approver, source) and `check_rescue_dose` refuses a dose outside it.
-`data/rescue_formulary.toml` only names, with sources, drugs the pack lists (disabled, no doses; `load_formulary`).
+`data/rescue_formulary.toml` only names, with sources, drugs the sources we reviewed list (disabled, no doses;
+`load_formulary`).
 """
 
 from __future__ import annotations
