@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fpdf import FPDF
 
+from ketacare.domain.sources import plain
 from ketacare.http.access import Access
 from ketacare.services.access import Actor
 from ketacare.services.sessions import workflow as sessions
@@ -99,7 +100,10 @@ def render_pdf(s: dict[str, Any]) -> bytes:
         pdf.multi_cell(
             0,
             4,
-            _t(f"[{a['priority'].upper()}] {a['title']} - {a['trigger']} - advised: {a['advice']}{ack}{res}"),
+            _t(
+                f"[{a['priority'].upper()}] {a['title']} - {a['trigger']} - advised: {plain(a['advice'])}"
+                f" (source: {plain(a.get('source') or '')}){ack}{res}"
+            ),
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -137,7 +141,7 @@ def render_pdf(s: dict[str, Any]) -> bytes:
         )
     if s.get("rems_missing") is not None:
         heading("Esketamine REMS monitoring form")
-        msgs = [m["message"] for m in s["rems_missing"]] or ["Complete."]
+        msgs = [f"{plain(m['message'])} (source: {plain(m['source'])})" for m in s["rems_missing"]] or ["Complete."]
         for m in msgs:
             pdf.multi_cell(0, 4, _t(m), new_x="LMARGIN", new_y="NEXT")
     heading("Signatures (SHA-256 of the canonical record)")

@@ -112,7 +112,7 @@ def conditions_for_code(code: str, system: str = "ICD-10") -> list[str]:
 
 
 def conditions_for_icd10(code: str) -> list[str]:
-    """Return the vocabulary conditions an ICD-10 code implies (prefix match, mapping not from the pack)."""
+    """Return the vocabulary conditions an ICD-10 code implies (prefix match, mapping is Ketacare's own)."""
     return conditions_for_code(code, "ICD-10")
 
 
