@@ -134,6 +134,21 @@ def test_demo_pages_cite_author_year_linked_to_the_sources_page_and_show_no_inte
         assert raw == [], f"{name} shows citation keys instead of Author Year: {raw}"
 
 
+def test_other_clinical_pages_show_no_internal_tag_and_no_raw_key(demo):
+    pages = _demo_pages(demo)
+    patient = pages["dose order"][1].split("/")[2]
+    for who, url in [("prescriber", f"/patients/{patient}"), ("prescriber", f"/patients/{patient}/dose-orders"),
+                     ("nurse", "/board"), ("nurse", "/sessions"), ("prescriber", "/dashboard"),
+                     ("prescriber", "/questionnaires/due")]:
+        r = demo(who).get(url)
+        assert r.status_code == 200, url
+        assert INTERNAL.search(r.text) is None, url
+        text = re.sub(r"<[^>]+>", " ", r.text)
+        assert [k for k in RAW_KEYS if re.search(rf"(?<![\w/#.-]){re.escape(k)}(?![\w-])", text)] == [], url
+        for key, _shown in CITE.findall(r.text):
+            assert key in bibliography(), url
+
+
 def test_the_screening_decision_names_its_rule_sources_as_author_year(demo):
     (who, url) = _demo_pages(demo)["screening (not eligible)"]
     html = demo(who).get(url).text
