@@ -66,7 +66,7 @@ def _source_fields():
         for where, name, value in _walk(doc):
             if _is_source_field(name):
                 yield p, where, value
-        if p.parent.name == "data" and p.parent.parent.name == "instruments":
+        if isinstance(doc.get("sources"), list):  # an instrument definition lists its sources by key
             for key in doc["sources"]:
                 yield p, "sources", key
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ketacare.app import create_app
 from ketacare.config import Settings
-from ketacare.demo.generator import seed
+from ketacare.demo.patients import seed
 from ketacare.domain.sources import bibliography, labels
 from ketacare.http.access import SESSION_COOKIE
 from ketacare.store.db import Database
@@ -165,3 +165,29 @@ def test_the_session_page_names_the_source_of_each_alert_rule(demo):
     html = demo("nurse").get(f"/sessions/{alerted[0]}").text
     alerts = html.split('id="alerts"', 1)[1].split("</section>", 1)[0]
     assert "Source:" in alerts and CITE.search(alerts)
+
+
+def _pdf_text(pdf: bytes) -> str:
+    """The text drawn in a PDF written by fpdf2 (each page's content stream, zlib-compressed)."""
+    import zlib
+
+    out = []
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            out.append(zlib.decompress(m.group(1)).decode("latin-1"))
+        except zlib.error:
+            continue
+    return "".join(re.findall(r"\((.*?)\)\s*Tj", "".join(out)))
+
+
+def test_the_session_record_pdf_prints_each_alert_source_as_author_year(demo):
+    alerted = _one(demo.db, select(SessionAlert.session_id))
+    if alerted is None:
+        pytest.skip("the seeded demo raised no alert")
+    r = demo("nurse").get(f"/sessions/{alerted[0]}/record.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text = _pdf_text(r.content)
+    assert "advised:" in text and "(source: " in text.replace("\\(", "(")
+    assert re.search(r"source: .*(Kim 2015|Spravato|ED ketamine protocol|clinic default)", text.replace("\\", ""))
+    assert INTERNAL.search(text) is None
+    assert [k for k in RAW_KEYS if k in text] == []

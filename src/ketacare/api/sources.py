@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from ketacare.domain import sources
 from ketacare.http.access import Access
-from ketacare.services.actor import Actor
+from ketacare.services.access import Actor
 
 router = APIRouter(tags=["sources"])
 

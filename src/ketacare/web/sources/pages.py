@@ -7,8 +7,8 @@ from fastapi.responses import HTMLResponse
 
 from ketacare.domain import sources
 from ketacare.http.access import Access
-from ketacare.services.actor import Actor
-from ketacare.web.pages import render
+from ketacare.services.access import Actor
+from ketacare.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 
