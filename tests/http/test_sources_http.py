@@ -77,6 +77,7 @@ def _demo_pages(demo) -> dict[str, tuple[str, str]]:
         "PK explorer": ("prescriber", "/pk?r1_protocol=iv-standard&r1_mg_per_kg=0.5&r1_duration_min=40"),
         "questionnaire entry": ("nurse", f"/patients/{screened}/questionnaires/gad7"),
         "scores": ("prescriber", f"/patients/{screened}/scores"),
+        "rescue formulary": ("prescriber", "/admin/rescue-formulary"),
     }
 
 

@@ -281,7 +281,7 @@ def clinic_entry(
 
     Doses are per single administration in `dose_unit`; the session total (optional) is in the same unit.
     Nothing is defaulted: the clinic gives the range, the number of doses per session, who approved it and a
-    source for every entry (pack section 13: no citable guideline doses for rescue medicines).
+    source for every entry (no citable guideline gives doses for rescue medicines).
     """
     errors: dict[str, str] = {}
 
