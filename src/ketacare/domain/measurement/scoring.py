@@ -130,7 +130,7 @@ def check_skip_logic(instrument: Instrument, values: Sequence[Answer]) -> None:
     """Refuse an answer above the lowest to an item the skip logic says was not asked (C-SSRS 3-5 after "No" to 2).
 
     "No" to an item that was not asked reads as not asked; "Yes" is an impossible pattern and is refused naming
-    the item and the earlier answer that skips it (C-SSRS screener skip logic; KNOWLEDGE.md 6.9 and 14).
+    the item and the earlier answer that skips it (C-SSRS screener skip logic [columbia-lighthouse]).
     """
     for k, item in enumerate(instrument.items):
         value = values[k]
