@@ -3,8 +3,6 @@ and a citation opens its entry on the sources page."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -44,7 +42,6 @@ def _check_page(page, name: str) -> list[tuple[str, str]]:
     assert page.locator("main a.cite:visible").count() > 0, f"{name} shows no citation"
     for key, shown in cites:
         assert shown == bibliography()[key].short, f"{name}: {key} shown as {shown!r}"
-        assert re.search(r"\d{4}|label|information|protocol|form|site|LOINC|NDC|IG|trials|CTCAE|IEC", shown), shown
     return cites
 
 
