@@ -64,3 +64,10 @@ def test_unreadable_json_exits_2(tmp_path: Path):
 def test_missing_file_exits_2(tmp_path: Path):
     result = runner.invoke(app, ["check", str(tmp_path / "nope.json")])
     assert result.exit_code == 2
+
+
+def test_human_output_prints_sources_as_author_year():
+    result = runner.invoke(app, ["check", str(EXAMPLE)], terminal_width=200)
+    assert result.exit_code == 0
+    assert "Andrashko 2020" in result.stdout  # the benzodiazepine caution's source
+    assert "andrashko2020" not in result.stdout and "[S50a]" not in result.stdout

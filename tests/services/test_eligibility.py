@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.sources import plain
 from ketacare.services import clock
 from ketacare.services.eligibility import screening as eligibility
 from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
@@ -125,7 +126,7 @@ def test_bp_185_over_105_at_screening_gives_the_shipped_contraindication(persona
     f = next(f for f in e.evaluation["findings"] if f["rule_id"] == "CI-BP-UNCONTROLLED")
     assert f["severity"] == "exclude"
     assert "185/105 mmHg" in f["message"] and "180/100" in f["message"]
-    assert "Fachinformation" in f["source"] and "S36c" in f["source"]
+    assert plain(f["source"]) == "Swiss ketamine product information"
     assert not any(f["rule_id"] == "CA-BP-ELEVATED" for f in e.evaluation["findings"])  # suppressed
 
 

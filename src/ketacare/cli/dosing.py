@@ -20,6 +20,7 @@ from ketacare.domain.dosing.order import (
 )
 from ketacare.domain.dosing.protocol import all_protocols
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.sources import plain
 from ketacare.domain.units import parse_height, parse_weight
 
 app = typer.Typer(
@@ -116,7 +117,7 @@ def calc(
         order = compute_order(request)
     except OrderRefused as exc:
         lines = [f"order refused ({exc.field}):"]
-        lines += [f"  [{m.level}] {m.rule}: {m.message} (source: {m.source})" for m in exc.messages]
+        lines += [f"  [{m.level}] {m.rule}: {plain(m.message)} (source: {plain(m.source)})" for m in exc.messages]
         _fail("\n".join(lines))
         return
     except InvalidValue as exc:
@@ -206,7 +207,7 @@ def _print_order(order: DoseOrder) -> None:
             c.add_row(cand.basis, f"{cand.weight_kg:g}", dose, per_kg, mark)
         _out.print(c)
     for m in order.messages:
-        _out.print(f"[{m.level}] {m.message} - reason: {m.reason}", markup=False)
+        _out.print(f"[{m.level}] {plain(m.message)} (source: {plain(m.source)}) - reason: {m.reason}", markup=False)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ketacare.domain.eligibility import EligibilitySettings, Evaluation, evaluate, facts_from_dict
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.sources import plain
 
 app = typer.Typer(help="Ketamine eligibility screening from a facts document (JSON).", no_args_is_help=True)
 
@@ -48,8 +49,8 @@ def _print_human(e: Evaluation) -> None:
     if e.findings:
         table = Table("severity", "rule", "message", "source", show_lines=True)
         for f in e.findings:
-            source = f.source + ("" if f.verified else " (configurable default)")
-            table.add_row(f.severity, f.rule_id, escape(f.message), escape(source))
+            source = plain(f.source)
+            table.add_row(f.severity, f.rule_id, escape(plain(f.message)), escape(source))
         console.print(table)
     if e.missing:
         console.print("Missing facts:")

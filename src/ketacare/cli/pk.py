@@ -21,6 +21,7 @@ from ketacare.domain.pk import (
     simulate_population,
 )
 from ketacare.domain.pk.catalogue import defaults
+from ketacare.domain.sources import plain
 from ketacare.domain.units import parse_height, parse_weight
 
 app = typer.Typer(
@@ -112,6 +113,7 @@ def models_cmd(as_json: bool = JsonOpt) -> None:
                 "ke0_published": i.ke0_published,
                 "iiv_parameters": list(i.iiv_parameters),
                 "doi": i.doi,
+                "citation": i.citation,
                 "default": mid == default_model_id(),
             }
         )
@@ -120,7 +122,7 @@ def models_cmd(as_json: bool = JsonOpt) -> None:
     else:
         for r in rows:
             typer.echo(
-                f"{r['id']:14} {r['population']:10} {r['compartments']}-cmt  {r['name']}"
+                f"{r['id']:14} {r['population']:10} {r['compartments']}-cmt  {r['name']} ({plain(r['citation'])})"
                 + ("  [default]" if r["default"] else "")
             )
 

@@ -1,7 +1,7 @@
 """Demo rescue formulary (issue #12): a complete EXAMPLE formulary so the demo clinic can record rescue doses.
 
-A real clinic starts with an empty formulary: Ketacare ships no rescue doses (knowledge pack section 13: no
-citable psychiatric guideline). The doses below are illustrative values chosen for the synthetic demo clinic,
+A real clinic starts with an empty formulary: Ketacare ships no rescue doses (no citable psychiatric
+guideline gives them). The doses below are illustrative values chosen for the synthetic demo clinic,
 not verified and not a recommendation; every entry says so in its approver and source.
 """
 
@@ -15,12 +15,12 @@ ORDER = 45  # before the demo sessions (50)
 APPROVED = "Demo clinic example - not a clinical recommendation"
 SOURCE = "DEMO EXAMPLE ONLY: illustrative doses for synthetic data, not verified; {why}"
 ENTRIES = [
-    ("ondansetron", "iv", ["nausea", "vomiting"], 4, 8, "mg", 2, 16, "drug named in ED ketamine pathways [S49g]"),
-    ("ondansetron", "po", ["nausea", "vomiting"], 4, 8, "mg", 2, 16, "drug named in ED ketamine pathways [S49g]"),
-    ("labetalol", "iv", ["raised_bp"], 5, 20, "mg", 3, 60, "forum/secondary only [S49d]; see Yip 2022 [S22b]"),
-    ("clonidine", "po", ["raised_bp"], 75, 150, "microgram", 1, None, "forum/secondary only [S49d]"),
-    ("midazolam", "iv", ["anxiety_agitation"], 0.5, 2, "mg", 2, 4, "anaesthesia notes [S49h][S49i]; may blunt "
-     "ketamine's effect [S50a]"),
+    ("ondansetron", "iv", ["nausea", "vomiting"], 4, 8, "mg", 2, 16, "named in ED ketamine pathways [curbside-health]"),
+    ("ondansetron", "po", ["nausea", "vomiting"], 4, 8, "mg", 2, 16, "named in ED ketamine pathways [curbside-health]"),
+    ("labetalol", "iv", ["raised_bp"], 5, 20, "mg", 3, 60, "anecdotal [sdn-forum]; see [yip2022]"),
+    ("clonidine", "po", ["raised_bp"], 75, 150, "microgram", 1, None, "anecdotal [sdn-forum]"),
+    ("midazolam", "iv", ["anxiety_agitation"], 0.5, 2, "mg", 2, 4, "emergence reactions [nct02909465]; may blunt "
+     "ketamine's effect [andrashko2020]"),
 ]  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fpdf import FPDF
 
+from ketacare.domain.sources import plain
 from ketacare.http.access import Access
 from ketacare.services.access import Actor
 from ketacare.services.sessions import record
@@ -124,7 +125,10 @@ def _alerts(pdf: _Record, s: SessionDetail) -> None:
             else ""
         )
         res = f"; resolved {_hm(a.resolved_at)}: {a.resolution}" if a.resolved_at else ""
-        pdf.para(f"[{a.priority.upper()}] {a.title} - {a.trigger} - advised: {a.advice}{ack}{res}")
+        pdf.para(
+            f"[{a.priority.upper()}] {a.title} - {a.trigger} - advised: {plain(a.advice)}"
+            f" (source: {plain(a.source or '')}){ack}{res}"
+        )
 
 
 def _pump_and_side_effects(pdf: _Record, s: SessionDetail) -> None:
@@ -147,7 +151,7 @@ def _pump_and_side_effects(pdf: _Record, s: SessionDetail) -> None:
         )
     if s.rems_missing is not None:
         pdf.heading("Esketamine REMS monitoring form")
-        for m in [m.message for m in s.rems_missing] or ["Complete."]:
+        for m in [f"{plain(m.message)} (source: {plain(m.source)})" for m in s.rems_missing] or ["Complete."]:
             pdf.para(m)
 
 

@@ -13,6 +13,7 @@ from ketacare.domain.dosing.body_weight import (
     weight_confirmations,
 )
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.sources import plain
 
 T0 = datetime(2025, 3, 3, 9, 0)
 
@@ -49,7 +50,7 @@ def test_96_kg_165_cm_woman_candidate_weights_and_policy():
     assert w.adjusted_kg == pytest.approx(72.55, abs=0.005)  # 56.91 + 0.4 x 39.09
     assert w.actual_kg == 96.0
     policy = weight_basis_policy()
-    assert policy.source == "clinic-configurable default, not from a guideline"
+    assert plain(policy.source) == "clinic default, not from a published guideline"
     assert "Singh" in policy.note and "APA" in policy.note
     with pytest.raises(InvalidValue) as exc:  # at or above the threshold the prescriber chooses (issue 11)
         choose_weight_basis(w.bmi_kg_per_m2)
@@ -82,7 +83,7 @@ def test_fresh_weight_needs_no_confirmation():
 def test_old_weight_needs_confirmation():
     needed = weight_confirmations(80.0, T0 - timedelta(days=31), T0)
     assert [c.rule for c in needed] == ["weight.age"]
-    assert "clinic-configurable" in needed[0].source
+    assert "clinic default" in plain(needed[0].source)
 
 
 def test_weight_change_over_10_percent_needs_confirmation():

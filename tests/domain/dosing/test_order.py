@@ -15,6 +15,7 @@ from ketacare.domain.dosing.order import (
 )
 from ketacare.domain.dosing.protocol import load_protocol
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.sources import plain
 from ketacare.domain.units import parse_height, parse_weight
 
 T0 = datetime(2025, 3, 3, 9, 0)
@@ -90,7 +91,7 @@ def test_hard_limit_is_refused_even_with_a_reason():
     with pytest.raises(OrderRefused) as exc:
         compute_order(iv(mg_per_kg=1.2, soft_limit_reason="I insist"))
     hard = [m for m in exc.value.messages if m.level == "hard"]
-    assert hard and "S26" in hard[0].source
+    assert hard and "Fava 2020" in plain(hard[0].source)
 
 
 def test_absolute_hard_cap_refuses_a_large_patient_at_1_mg_per_kg():

@@ -8,6 +8,7 @@ import pytest
 
 from ketacare.domain.eligibility import rules
 from ketacare.domain.eligibility.tables import condition_labels
+from ketacare.domain.sources import plain
 
 from .helpers import ACCEPTANCE_PATIENT, finding, fired, patient, run
 
@@ -147,9 +148,9 @@ def test_rule_ids_are_unique_and_catalogue_fields_are_complete():
         assert r.statement and r.action and r.source and r.inputs
         if not r.verified:
             assert (
-                "not from a guideline" in r.source
-                or "Ketacare table" in r.source
-                or "UNVERIFIED" in (r.note or "")
+                "clinic-default" in r.source
+                or "ketacare-design" in r.source
+                or "not verified" in (r.note or "")
             )
 
 
@@ -177,4 +178,4 @@ def test_clinic_can_override_a_threshold_and_a_severity():
 def test_verified_false_rules_say_they_are_configurable_defaults():
     e = run(patient(heart_rate={"bpm": 120, "date": "2025-03-10"}))
     f = finding(e, "CA-HR-HIGH")
-    assert f.verified is False and "clinic-configurable default, not from a guideline" in f.source
+    assert f.verified is False and "clinic default, not from a published guideline" in plain(f.source)

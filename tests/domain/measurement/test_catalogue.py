@@ -16,6 +16,7 @@ from ketacare.domain.measurement.catalogue import (
     loinc_check_digit,
     parse_definition,
 )
+from ketacare.domain.sources import bibliography
 
 EXPECTED = {
     "gad7": (7, 0, 21, "patient"),
@@ -91,7 +92,7 @@ def test_structure_matches_the_knowledge_pack(iid):
     inst = load_instrument(iid)
     n, lo, hi, rater = EXPECTED[iid]
     assert (inst.n_items, inst.min_total, inst.max_total, inst.rater) == (n, lo, hi, rater)
-    assert inst.sources and all(s.get("citation") for s in inst.sources)
+    assert inst.sources and all(s in bibliography() for s in inst.sources)
     assert inst.missing_rule == "refuse" and inst.missing_note
 
 

@@ -15,6 +15,7 @@ from ketacare.domain.sessions.alerts import (
     load_alert_rules,
 )
 from ketacare.domain.sessions.vitals import VitalReading, VitalSigns
+from ketacare.domain.sources import plain
 
 BASELINE = VitalSigns(sbp=130, dbp=82, hr=72, spo2=98, rr=14)
 RULES = load_alert_rules()
@@ -52,7 +53,7 @@ def test_186_104_during_infusion_raises_one_alert_with_advice():
     assert {"recheck", "pause", "call_prescriber"} <= set(alert.actions)
     assert "pause the infusion and call the prescriber" in alert.advice
     assert "BP 186/104 mmHg at 20 min" in alert.trigger
-    assert alert.source and "[S32b]" in alert.source
+    assert alert.source and "Spravato label" in plain(alert.source)
     # acknowledging records who and what was done; the alert stays active (quieter) until resolved
     acked = alert.acknowledge(
         by="RN Lee", action_taken="rechecked 184/103; infusion paused; Dr Okafor called", at_min=26

@@ -15,6 +15,7 @@ from ketacare.domain.sessions.side_effects import (
     load_formulary,
     side_effect_types,
 )
+from ketacare.domain.sources import plain
 
 ONDANSETRON_CLINIC = {
     "id": "ondansetron", "enabled": True, "max_single_dose_mg": 4, "max_doses_per_session": 2,
@@ -31,7 +32,7 @@ def test_side_effect_types_and_grades():
         "life-threatening",
         "death",
     ]
-    assert "CTCAE v5.0" in grading_scale()["source"]
+    assert "CTCAE v5.0" in plain(grading_scale()["source"])
     e = SideEffect(SideEffectType.NAUSEA, 2, onset_min=25, resolved_min=50)
     assert e.grade_label == "moderate" and e.resolved
     assert SideEffect("dissociation", 1, onset_min=10).type is SideEffectType.DISSOCIATION

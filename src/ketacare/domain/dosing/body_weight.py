@@ -53,7 +53,7 @@ def check_weight_basis(basis: str, field: str = "weight_basis") -> WeightBasis:
 
 
 def ideal_body_weight_kg(height_cm: float, sex: str) -> float:
-    """Return Devine ideal body weight in kg: 50 (male) / 45.5 (female) + 2.3 kg per inch over 60 in [S47]."""
+    """Return Devine ideal body weight in kg: 50 (male) / 45.5 (female) + 2.3 kg per inch over 60 in [devine1974]."""
     d = _data()["devine"]
     height_cm = check_height_cm(height_cm)
     base = float(d["male_base_kg"] if check_sex(sex) == "male" else d["female_base_kg"])
@@ -62,7 +62,7 @@ def ideal_body_weight_kg(height_cm: float, sex: str) -> float:
 
 
 def adjusted_body_weight_kg(weight_kg: float, height_cm: float, sex: str) -> float:
-    """Return adjusted body weight in kg: IBW + 0.4 x (TBW - IBW) when TBW > IBW, else TBW [S47]."""
+    """Return adjusted body weight in kg: IBW + 0.4 x (TBW - IBW) when TBW > IBW, else TBW [bauer2001]."""
     weight_kg = check_weight_kg(weight_kg)
     ibw = ideal_body_weight_kg(height_cm, sex)
     if weight_kg <= ibw:
@@ -100,7 +100,7 @@ class DosingWeights:
         low = self.actual_kg < self.ibw_kg
         note = (
             f"actual weight is below ideal ({self.ibw_kg:.1f} kg); "
-            "actual weight is used (calculator convention [S47])"
+            "actual weight is used (calculator convention [devine1974, bauer2001])"
             if low
             else ""
         )
@@ -112,7 +112,7 @@ class DosingWeights:
 
 
 def dosing_weights(weight_kg: float, height_cm: float, sex: str) -> DosingWeights:
-    """Return actual, ideal and adjusted dosing weights in kg (if TBW < IBW, TBW is used for all) [S47]."""
+    """Return actual, ideal and adjusted dosing weights in kg (if TBW < IBW, TBW is used for all) [devine1974]."""
     weight_kg = check_weight_kg(weight_kg)
     height_cm = check_height_cm(height_cm)
     sex_ = check_sex(sex)

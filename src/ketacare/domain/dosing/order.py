@@ -7,7 +7,7 @@ or refused with the nearest preparable doses (`DoseNotPreparable`), never change
 the pump's step; draw volume, concentration and delivered mg/kg are derived from the dose. Limits follow
 smart-pump drug libraries: a soft limit is passed only with a stated reason, a hard limit never (the order is
 refused with `OrderRefused`). Units: kg, cm, mg, mL, mL/h, minutes, hours. Times are passed in.
-Source tags [S#] refer to the clinical knowledge pack (section 11).
+Sources cite keys of `domain/bibliography.toml`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A failed trial counts only when it is adequate: a counted drug at or above its m
 (mg/day) for at least the rule set's minimum weeks with good adherence, or a counted psychotherapy with
 at least its minimum sessions (and weeks, where the rule set asks). Anything short of that is
 pseudo-resistance and is reported, not counted.
-Sources: Bokma 2019 [S74]; Domschke 2024 [S75, S75b]; pseudo-resistance [S75c].
+Sources: Bokma 2019 [bokma2019]; Domschke 2024 [domschke2024]; pseudo-resistance [roybyrne2015].
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ def conditions_for_code(code: str, system: str = "ICD-10") -> list[str]:
 
 
 def conditions_for_icd10(code: str) -> list[str]:
-    """Return the vocabulary conditions an ICD-10 code implies (prefix match, mapping not from the pack)."""
+    """Return the vocabulary conditions an ICD-10 code implies (prefix match, mapping is Ketacare's own)."""
     return conditions_for_code(code, "ICD-10")
 
 
@@ -201,7 +201,7 @@ def diazepam_equivalent(generic: str) -> BzdEquivalent | None:
     if entry is None:
         return None
     return BzdEquivalent(
-        generic, float(entry["mg"]), table[f"source_{entry['source']}"], bool(entry["verified"])
+        generic, float(entry["mg"]), str(entry["source"]), bool(entry["verified"])
     )
 
 
@@ -239,7 +239,7 @@ def min_effective_dose(generic: str) -> DrugDose | None:
         generic,
         float(entry["min_mg_per_day"]),
         entry["line"],
-        doses[f"source_{entry['source']}"],
+        str(entry["source"]),
         bool(entry["verified"]),
     )
 

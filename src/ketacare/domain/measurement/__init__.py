@@ -1,7 +1,7 @@
 """Measurement-based care core: instrument definitions, scoring, batch scoring and outcomes (issue #4).
 
 Definitions are data (`instruments/data/<id>.toml`, one per instrument, each fact with its source from the
-clinical knowledge pack); the code here only reads and applies them.
+sources in `domain/bibliography.toml`); the code here only reads and applies them.
 """
 
 from ketacare.domain.measurement.batch import BatchResult, score_batch

@@ -2,9 +2,9 @@
 
 Each file holds one instrument: items and their allowed answers, the total rule, subscales, severity bands,
 flags, derived levels (e.g. the C-SSRS risk level) and outcome definitions, each with its source from the
-clinical knowledge pack. A definition that breaks a rule below is refused at load time, so a typing slip in
-a data file (an overlapping band, an unknown item in a flag, a LOINC code with a wrong check digit) fails the
-test suite instead of mis-scoring a patient.
+bibliography (`domain/bibliography.toml`). A definition that breaks a rule below is refused at load time, so a
+typing slip in a data file (an overlapping band, an unknown item in a flag, a LOINC code with a wrong check
+digit) fails the test suite instead of mis-scoring a patient.
 
 Conditions (flags, derived levels, skip logic, outcomes) are small TOML tables:
 `{ on = "<item id>" | "total", op = ">" | ">=" | "<" | "<=" | "==", value = N }`,

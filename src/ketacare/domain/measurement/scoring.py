@@ -1,6 +1,6 @@
 """Score one questionnaire or rating: validate answers, total, subscales, band, flags, derived levels.
 
-Rules (from the instrument's data file and KNOWLEDGE.md section 13):
+Rules (from the instrument's data file):
 - Every answer must be one of the item's allowed values; anything else is refused with `InvalidValue` naming
   the item (`item 3 (gad7_3)`). A wrong number of answers is refused too.
 - A missing answer is `None` (or NaN). No total is given when any item is missing: `total` is None and
@@ -130,7 +130,7 @@ def check_skip_logic(instrument: Instrument, values: Sequence[Answer]) -> None:
     """Refuse an answer above the lowest to an item the skip logic says was not asked (C-SSRS 3-5 after "No" to 2).
 
     "No" to an item that was not asked reads as not asked; "Yes" is an impossible pattern and is refused naming
-    the item and the earlier answer that skips it (C-SSRS screener skip logic; KNOWLEDGE.md 6.9 and 14).
+    the item and the earlier answer that skips it (C-SSRS screener skip logic [columbia-lighthouse]).
     """
     for k, item in enumerate(instrument.items):
         value = values[k]

@@ -221,7 +221,7 @@ def individualize(
     Weight in kg (required by every model); age in years (required for paediatric models, which are
     refused for
     adults unless `force`). `effect_site=True` adds the model's ke0, which for every ketamine model is a
-    synthetic value (no published ketamine ke0 exists; MODELS.md 4.3) and is flagged in `notes`.
+    synthetic value (no published ketamine ke0 exists) and is flagged in `notes`.
     """
     d = model_data(model_id)
     notes = _check_population(d, age_y, force)

@@ -4,7 +4,7 @@ State x (mg): central, peripherals, effect site (amount on the V1 scale, Ce = x_
 dx/dt = A x + b R(t), R piecewise constant, boluses added to the central compartment. A is diagonalised,
 A = P diag(-lambda) P^-1; in modal coordinates z = P^-1 x every mode is independent and is propagated
 analytically over each interval: z(t + h) = z e^{-lambda h} + beta R (1 - e^{-lambda h}) / lambda,
-beta = P^-1 b. No time stepping. Equations: MODELS.md 4.1 (Shafer & Gregg 1992; Jacobs 1990). When ke0 or
+beta = P^-1 b. No time stepping. Equations: Shafer & Gregg 1992; Jacobs 1990. When ke0 or
 the metabolite rate nearly equals a disposition rate, that patient is solved with the matrix exponential
 (Van Loan) instead.
 """

@@ -1,4 +1,4 @@
-"""Plasma target-controlled infusion (STANPUMP approach: Shafer & Gregg 1992; Jacobs 1990; MODELS.md 4.4).
+"""Plasma target-controlled infusion (STANPUMP approach: Shafer & Gregg 1992; Jacobs 1990).
 
 At each update step of length h the rate is chosen so that the predicted plasma concentration at the end of
 the step equals the target: rate = (C_target - Cp_free(t + h)) / g(h), where Cp_free is the zero-input

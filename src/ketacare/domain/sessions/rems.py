@@ -1,7 +1,8 @@
 """Esketamine (Spravato) REMS Patient Monitoring Form completeness: which required fields are missing.
 
 Times are minutes from the first nasal device (t = 0). Field list, messages and sources: `data/rems.toml`
-([S30][S31][S34b]); the windows that match BP readings to the form's three BP boxes are clinic-configurable.
+([spravato-label, spravato-hcp, spravato-rems-form]); the windows that match BP readings to the form's three
+BP boxes are clinic-configurable.
 """
 
 from __future__ import annotations

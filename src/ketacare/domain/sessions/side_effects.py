@@ -2,10 +2,11 @@
 
 Types and the grading scale live in `data/side_effects.toml` (grades: NCI CTCAE v5.0 generic definitions,
 shown as mild / moderate / severe / life-threatening / death). Rescue doses have no citable psychiatric
-guideline (pack section 13), so Ketacare ships none: the clinic's own entries live in its database (issue #12,
+guideline, so Ketacare ships none: the clinic's own entries live in its database (issue #12,
 configured by prescribers) and reach this module as plain values. `clinic_entry` validates an entry (range with
 unit, doses and total per session, approver, source) and `check_rescue_dose` refuses a dose outside it.
-`data/rescue_formulary.toml` only names, with sources, drugs the pack lists (disabled, no doses; `load_formulary`).
+`data/rescue_formulary.toml` only names, with sources, drugs the sources we reviewed list (disabled, no doses;
+`load_formulary`).
 """
 
 from __future__ import annotations
@@ -280,7 +281,7 @@ def clinic_entry(
 
     Doses are per single administration in `dose_unit`; the session total (optional) is in the same unit.
     Nothing is defaulted: the clinic gives the range, the number of doses per session, who approved it and a
-    source for every entry (pack section 13: no citable guideline doses for rescue medicines).
+    source for every entry (no citable guideline gives doses for rescue medicines).
     """
     errors: dict[str, str] = {}
 

@@ -1,9 +1,9 @@
 """Synthetic vitals during a ketamine infusion and recovery (pure; the caller passes a seeded Generator).
 
-For the demo clinic and benchmarks only. Each simulated patient draws a peak BP/HR rise (means +12.6/+8.5 mmHg
-and +4.1 bpm [S20], SDs from the Yale series [S21]); the rise follows a gamma-shaped curve peaking near 40 min
-[S21] and fading over ~1.5 h [S22d]. Readings carry measurement noise, occasional BP spikes, SpO2 dips and
-missing readings. Parameters and sources: `data/vitals_simulation.toml`.
+For the demo clinic and benchmarks only. Each simulated patient draws a peak BP/HR rise (means +12.6/+8.5
+mmHg and +4.1 bpm [vankawala2021], SDs from the Yale series [ghp2024]); the rise follows a gamma-shaped curve
+peaking near 40 min [ghp2024] and fading over ~1.5 h [szarmach2020]. Readings carry measurement noise,
+occasional BP spikes, SpO2 dips and missing readings. Parameters and sources: `data/vitals_simulation.toml`.
 """
 
 from __future__ import annotations

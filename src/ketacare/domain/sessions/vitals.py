@@ -1,8 +1,8 @@
 """Vital-sign values used across the session core: a set of vitals and a timed reading.
 
 Units: blood pressure mmHg, heart rate and respiratory rate per minute, SpO2 percent; times in minutes from
-the start of the session clock the caller chose (usually the start of dosing). LOINC codes per pack section
-8.3.
+the start of the session clock the caller chose (usually the start of dosing). LOINC codes per the FHIR R4
+vital-signs value set [fhir-vitals].
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ LABELS: dict[str, str] = {
     "spo2": "SpO2",
     "rr": "respiratory rate",
 }
-# FHIR R4 vital-signs / US Core (pack 8.3 [S79]).
+# FHIR R4 vital-signs / US Core [fhir-vitals].
 LOINC: dict[str, str] = {"sbp": "8480-6", "dbp": "8462-4", "hr": "8867-4", "spo2": "59408-5", "rr": "9279-1"}
 
 # Refuse typing slips only; real extremes must still pass so that they alarm.

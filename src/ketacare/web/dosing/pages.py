@@ -14,6 +14,7 @@ from ketacare.domain.dosing.body_weight import weight_basis_policy
 from ketacare.domain.dosing.protocol import all_protocols, load_protocol
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.pk import concentration_ranges, default_model_id, model_ids, model_info, predict_infusion
+from ketacare.domain.sources import plain
 from ketacare.http.access import Access
 from ketacare.services import patients
 from ketacare.services.access import Actor, decide
@@ -388,9 +389,10 @@ def pk_explorer(request: Request, actor: Actor = Depends(Access("pk_explorer", "
     for i, _protocol, mgkg, dur, model in regimens:
         dose = round(mgkg * weight, 1)
         curve = predict_infusion(model, weight, dose, dur, horizon_min=horizon)
-        label = f"{i}: {mgkg:g} mg/kg ({dose:g} mg) over {dur:g} min, {model}"
+        label = f"{i}: {mgkg:g} mg/kg ({dose:g} mg) over {dur:g} min, {plain(model_info(model).citation)}"
         series.append(Series(label, curve))
-        rows.append({"i": i, "label": label, "curve": curve, "dose_mg": dose, "model": model_info(model)})
+        rows.append({"i": i, "label": label, "regimen": f"{i}: {mgkg:g} mg/kg ({dose:g} mg) over {dur:g} min",
+                     "curve": curve, "dose_mg": dose, "model": model_info(model)})
     ctx = {
         "values": values,
         "errors": errors,

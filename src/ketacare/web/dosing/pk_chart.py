@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from html import escape
 
 from ketacare.domain.pk import ConcentrationRange, PredictedCurve
+from ketacare.domain.sources import plain
 
 STYLES = ("solid", "dashed", "dotted")
 
@@ -59,9 +60,9 @@ def curve_svg(
             continue
         hi = min(r.high_ng_per_ml, y_top)
         cls = "pk-range-" + r.id.replace("_", "-")
-        tip = escape(f"{r.label}: {r.low_ng_per_ml:g}-{r.high_ng_per_ml:g} ng/mL. {r.source}")
+        tip = escape(f"{r.label}: {r.low_ng_per_ml:g}-{r.high_ng_per_ml:g} ng/mL. {plain(r.source)}")
         if r.kind == "line":
-            tip = escape(f"{r.label}: {r.low_ng_per_ml:g} ng/mL. {r.source}")
+            tip = escape(f"{r.label}: {r.low_ng_per_ml:g} ng/mL. {plain(r.source)}")
             parts.append(
                 f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{sy(r.low_ng_per_ml):.1f}" '
                 f'y2="{sy(r.low_ng_per_ml):.1f}" class="pk-refline {cls}"><title>{tip}</title></line>'

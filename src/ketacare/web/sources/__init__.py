@@ -1,0 +1,1 @@
+"""Sources: the bibliography page every citation links to (web layer)."""
