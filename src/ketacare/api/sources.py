@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from ketacare.domain import sources
 from ketacare.http.access import Access
+from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
 
 router = APIRouter(tags=["sources"])
@@ -30,7 +31,7 @@ class BibliographyRead(BaseModel):
     labels: dict[str, str]  # keys that are not sources but plain-words labels ("clinic-default")
 
 
-@router.get("/sources", response_model=BibliographyRead)
+@router.get("/sources", response_model=BibliographyRead, responses=error_responses(401, 403))
 def list_sources(actor: Actor = Depends(Access("sources", "read", patient_param=None))):
     """List every source Ketacare cites and the plain-words labels a source field may carry instead."""
     return BibliographyRead(
