@@ -181,7 +181,8 @@ def test_protocols_json_lists_the_library_with_sources():
 
 
 def test_a_refusal_names_its_source_as_author_year():
-    result = runner.invoke(app, [*WOMAN, "--weight-basis", "ideal", "--mg-per-kg", "1.5", "--reason", "please", "--json"])
+    args = [*WOMAN, "--weight-basis", "ideal", "--mg-per-kg", "1.5", "--reason", "please", "--json"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "(source: Fava 2020)" in result.stderr  # the hard limit's source, never a key or an internal tag
     assert "fava2020" not in result.stderr
