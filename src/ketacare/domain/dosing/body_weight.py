@@ -49,7 +49,7 @@ def check_weight_basis(basis: str, field: str = "weight_basis") -> WeightBasis:
     value = str(basis or "").strip().lower()
     if value not in WEIGHT_BASES:
         raise InvalidValue(field, f"'{basis}' is not a weight basis: use actual, ideal or adjusted")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def ideal_body_weight_kg(height_cm: float, sex: str) -> float:

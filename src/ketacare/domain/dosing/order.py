@@ -507,16 +507,16 @@ def _esketamine_messages(protocol: Protocol, dose_mg: float, req: DoseRequest) -
         )
     age = _positive(req.age_years, "age_years", "age in years")
     older = age >= float(rule["older_adult_min_age_years"])
-    allowed = [float(x) for x in rule["allowed_mg_older" if older else "allowed_mg_under"]]
+    allowed_mg = [float(x) for x in rule["allowed_mg_older" if older else "allowed_mg_under"]]
     group = f"{'>=' if older else '<'} {rule['older_adult_min_age_years']} y"
-    if not any(math.isclose(dose_mg, a) for a in allowed):
+    if not any(math.isclose(dose_mg, a) for a in allowed_mg):
         msgs.append(
             LimitMessage(
                 "soft",
                 f"{protocol.id}.age_rule.allowed_mg",
                 "dose_mg",
                 f"{dose_mg:g} mg is not a label dose for adults {group} "
-                f"({', '.join(f'{a:g}' for a in allowed)} mg); state a reason to proceed",
+                f"({', '.join(f'{a:g}' for a in allowed_mg)} mg); state a reason to proceed",
                 dose_mg,
                 None,
                 "mg",

@@ -185,9 +185,10 @@ def _check_medication_class(ctx: _Context, p: dict[str, Any]) -> Iterator[Hit]:
 
 
 def _check_unrecognised(ctx: _Context, p: dict[str, Any]) -> Iterator[Hit]:
+    listed = ctx.facts.medications or ()
     for i, generic, _classes, _dose in ctx.meds:
         if not tables.is_known_drug(generic):
-            yield f"medications[{i}]", {"drug": ctx.facts.medications[i].name}
+            yield f"medications[{i}]", {"drug": listed[i].name}
 
 
 def _check_benzodiazepine(ctx: _Context, p: dict[str, Any]) -> Iterator[Hit]:

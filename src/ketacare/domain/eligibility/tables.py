@@ -143,7 +143,8 @@ def code_matches(code: str, system: str, prefixes_by_system: dict[str, Any]) -> 
 def substance_name(raw: str) -> str:
     """Return the canonical substance name for a typed one (lower-case, synonyms applied)."""
     key = " ".join(raw.lower().split())
-    return _data("conditions.toml")["substance_synonyms"].get(key, key.replace(" ", "_"))
+    synonyms: dict[str, str] = _data("conditions.toml")["substance_synonyms"]
+    return synonyms.get(key, key.replace(" ", "_"))
 
 
 # --- medications ----------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def generic_name(raw: str) -> str:
     text = re.sub(r"\d+(\.\d+)?\s*(mg|mcg|g|µg|ug)\b", " ", text)
     words = [w for w in re.split(r"[\s,/()]+", text) if w and w not in set(_meds()["strip_words"])]
     name = " ".join(words)
-    synonyms = _meds()["synonyms"]
+    synonyms: dict[str, str] = _meds()["synonyms"]
     if name in synonyms:
         return synonyms[name]
     if name.replace(" ", "_") in _meds()["drug"]:
@@ -181,7 +182,8 @@ def is_known_drug(generic: str) -> bool:
 
 def class_label(cls: str) -> str:
     """Return the display label of a drug class."""
-    return _meds()["class_labels"].get(cls, cls)
+    labels: dict[str, str] = _meds()["class_labels"]
+    return labels.get(cls, cls)
 
 
 @dataclass(frozen=True)

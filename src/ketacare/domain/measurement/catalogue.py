@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -33,8 +34,8 @@ _LOINC = re.compile(r"^(\d{1,7})-(\d)$")
 _LOINC_ANSWER = re.compile(r"^LA\d{1,6}-\d$")
 
 
-def compare(left: float, op: str, right: float) -> bool:
-    """Return `left op right` for one of the operators allowed in definition files."""
+def compare(left: float | Fraction, op: str, right: float | Fraction) -> bool:
+    """Return `left op right` for one of the operators allowed in definition files (exact for fractions)."""
     if op == ">":
         return left > right
     if op == ">=":

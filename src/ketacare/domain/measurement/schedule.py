@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from ketacare.domain.datafiles import load_toml
 from ketacare.domain.errors import InvalidValue
@@ -79,7 +80,7 @@ def plan_ids() -> tuple[str, ...]:
 
 
 @cache
-def _raw() -> dict:
+def _raw() -> dict[str, Any]:
     return load_toml("ketacare.domain.measurement", "plans.toml")
 
 
@@ -168,6 +169,7 @@ def planned_items(
     items: list[DueItem] = []
     for ev in plan.events:
         ids = ev.instruments + (ev.instruments_if_ptsd if ptsd else ())
+        anchors: list[tuple[datetime, int | None]]
         if ev.anchor == "enrolment":
             anchors = [(enrolled_at, None)]
         else:

@@ -182,11 +182,12 @@ def _check_value(instrument: Instrument, k: int, value: Any) -> Answer:
     if isinstance(value, numbers.Integral):
         number = int(value)
     elif isinstance(value, numbers.Real):
-        if math.isnan(value):
+        real = float(value)
+        if math.isnan(real):
             return None
-        if not math.isfinite(value) or not float(value).is_integer():
+        if not math.isfinite(real) or not real.is_integer():
             raise InvalidValue(item.field, f"{value} is not an allowed answer; use {_allowed(item)}")
-        number = int(value)
+        number = int(real)
     else:
         raise InvalidValue(item.field, f"{value!r} is not a number; use {_allowed(item)}")
     if number not in item.values:

@@ -50,7 +50,7 @@ def sample_parameters(
     n: int,
     rng: np.random.Generator,
     iiv_cv_percent: Mapping[str, float],
-    correlations: tuple[tuple[str, str, float], ...] | list = (),
+    correlations: Sequence[tuple[str, str, float]] = (),
 ) -> PkParameters:
     """Return `typical` with array fields for `n` patients: P_i = P_typ * exp(eta_i), eta ~ N(0, Omega)."""
     if n < 1:
@@ -75,7 +75,8 @@ def sample_parameters(
     chol = np.linalg.cholesky(corr)
     eta = (rng.standard_normal((n, len(names))) @ chol.T) * sd
     changes = {_FIELDS[k]: getattr(typical, _FIELDS[k]) * np.exp(eta[:, i]) for i, k in enumerate(names)}
-    base = {f: np.full(n, float(getattr(typical, f))) for f in ("v1_l", "cl_l_per_min")}
+    # the float-or-array parameter fields of PkParameters (typed Any there), here one value per patient
+    base: dict[str, Any] = {f: np.full(n, float(getattr(typical, f))) for f in ("v1_l", "cl_l_per_min")}
     base.update(changes)
     return dataclasses.replace(typical, **base)
 

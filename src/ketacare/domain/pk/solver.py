@@ -183,7 +183,8 @@ def modes(params: PkParameters) -> Modes:
 
 def _g(lam: np.ndarray, h: np.ndarray | float) -> np.ndarray:
     """Return (1 - e^{-lam h}) / lam, the unit-rate response of one mode over h minutes."""
-    return -np.expm1(-lam * h) / lam
+    g: np.ndarray = -np.expm1(-lam * h) / lam
+    return g
 
 
 def _check_times(times_min: object) -> np.ndarray:
@@ -205,10 +206,10 @@ def _eval_at_breakpoints(m: Modes, sch: Schedule, t: np.ndarray) -> dict[str, np
         h = sch.t_min[k + 1] - sch.t_min[k]
         z = z * np.exp(-lam * h) + beta * (sch.rate_mg_per_min[k] * _g(lam, h)) + beta * sch.bolus_mg[k + 1]
         zk[:, k + 1] = z
-    k = np.searchsorted(sch.t_min, t, side="right") - 1
-    h = (t - sch.t_min[k])[None, :, None]
+    seg = np.searchsorted(sch.t_min, t, side="right") - 1
+    h = (t - sch.t_min[seg])[None, :, None]
     lam3 = lam[:, None, :]
-    zt = zk[:, k, :] * np.exp(-lam3 * h) + beta[:, None, :] * sch.rate_mg_per_min[k][None, :, None] * _g(
+    zt = zk[:, seg, :] * np.exp(-lam3 * h) + beta[:, None, :] * sch.rate_mg_per_min[seg][None, :, None] * _g(
         lam3, h
     )
     return {name: np.einsum("nts,ns->nt", zt, c) for name, c in m.coef.items()}
@@ -258,11 +259,12 @@ def _solve_modal(params: PkParameters, regimen: Regimen, t: np.ndarray) -> dict[
     else:
         out = _eval_on_grid(m, sch, t)
     bad = np.flatnonzero(~m.ok)
-    system = build_system(params) if bad.size else None
-    for i in bad:
-        ref = simulate_expm_system(system.a[i], {k: c[i] for k, c in system.outputs.items()}, sch, t)
-        for name in out:
-            out[name][i] = ref[name]
+    if bad.size:
+        system = build_system(params)
+        for i in bad:
+            ref = simulate_expm_system(system.a[i], {k: c[i] for k, c in system.outputs.items()}, sch, t)
+            for name in out:
+                out[name][i] = ref[name]
     return out
 
 

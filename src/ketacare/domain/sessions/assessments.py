@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from ketacare.domain.datafiles import load_toml
 
@@ -37,7 +38,7 @@ class DischargeCriteria:
 
 
 @cache
-def _raw() -> dict:
+def _raw() -> dict[str, Any]:
     return load_toml(_DATA, "discharge_assessments.toml")
 
 

@@ -38,7 +38,8 @@ class SideEffectType(StrEnum):
 
 def grading_scale() -> dict[str, Any]:
     """Return the grading scale (id, name, source, grades) from the data file."""
-    return load_toml(_DATA, "side_effects.toml")["scale"]
+    scale: dict[str, Any] = load_toml(_DATA, "side_effects.toml")["scale"]
+    return scale
 
 
 def grade_label(grade: int) -> str:
@@ -85,7 +86,8 @@ class SideEffect:
 
 def side_effect_types() -> dict[str, dict[str, str]]:
     """Return the side-effect types with label, incidence context and source."""
-    return load_toml(_DATA, "side_effects.toml")["types"]
+    types: dict[str, dict[str, str]] = load_toml(_DATA, "side_effects.toml")["types"]
+    return types
 
 
 # ---- rescue formulary ----

@@ -63,7 +63,8 @@ class VitalSigns:
 
     def get(self, name: str) -> float | None:
         """Return the value of vital `name` or None when it was not measured."""
-        return getattr(self, name)
+        value: float | None = getattr(self, name)
+        return value
 
 
 @dataclass(frozen=True)
