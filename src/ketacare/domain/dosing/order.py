@@ -215,7 +215,8 @@ class DoseOrder:
                 return [conv(x) for x in v]
             return v
 
-        return conv(asdict(self))
+        primitives: dict[str, Any] = conv(asdict(self))
+        return primitives
 
 
 def _dec(x: float) -> Decimal:
@@ -555,6 +556,25 @@ def default_dose_mg(
     return protocol.default_mg
 
 
+@dataclass(frozen=True)
+class _DoseParts:
+    """The dose and, for a weight-based protocol, the weights and basis behind it (None/False otherwise)."""
+
+    dose_mg: float
+    weight_kg: float | None = None
+    dosing_weight_kg: float | None = None
+    bmi_kg_per_m2: float | None = None
+    mg_per_kg: float | None = None
+    computed_dose_mg: float | None = None
+    mg_per_kg_actual: float | None = None
+    weight_basis: WeightBasis | None = None
+    policy_weight_basis: WeightBasis | None = None
+    weight_basis_overridden: bool = False
+    weight_basis_reason: str | None = None
+    weight_basis_chosen: bool = False
+    candidates: tuple[CandidateDose, ...] = ()
+
+
 def compute_order(
     req: DoseRequest,
     policy: WeightBasisPolicy | None = None,
@@ -563,93 +583,16 @@ def compute_order(
     """Return the dose order for `req`, or raise OrderRefused (hard limit, or soft limit without a reason)."""
     protocol = load_protocol(req.protocol_id)
     soft_reason = _reason(req.soft_limit_reason)
-    messages: list[LimitMessage] = []
     rounding: list[RoundingApplied] = []
     strength = _strength(protocol, req.vial_strength_mg_per_ml)
-    candidates: tuple[CandidateDose, ...] = ()
-    weight_kg = dosing_weight = bmi = mg_per_kg = delivered = computed = per_kg_actual = None
-    basis = policy_basis = None
-    overridden = chosen = False
-    basis_reason = None
-
     if protocol.dosing == "weight":
-        weight = _positive(req.weight_kg, "weight", "weight in kg")
-        height = _positive(req.height_cm, "height", "height in cm")
-        if req.sex is None:
-            raise InvalidValue("sex", "sex (female or male) is required for ideal and adjusted body weight")
-        if req.dose_mg is not None:
-            raise InvalidValue("dose_mg", f"{protocol.id} is weight-based: order mg/kg, not a fixed mg dose")
-        weights = dosing_weights(weight, height, req.sex)
-        weight_kg, bmi = weights.actual_kg, weights.bmi_kg_per_m2
-        choice = choose_weight_basis(bmi, req.weight_basis, req.weight_basis_reason, policy)
-        basis, policy_basis, overridden, basis_reason, chosen = (
-            choice.basis,
-            choice.policy_basis,
-            choice.overridden,
-            choice.reason,
-            choice.chosen,
-        )
-        dosing_weight = weights.weight_for(basis)
-        mg_per_kg = _positive(
-            req.mg_per_kg if req.mg_per_kg is not None else protocol.default_mg_per_kg,
-            "mg_per_kg",
-            "dose in mg/kg",
-        )
-        if req.weight_measured_at is None:
-            raise InvalidValue("weight_measured_at", "the date and time the weight was measured is required")
-        for c in weight_confirmations(
-            weight_kg, req.weight_measured_at, req.start, req.previous_weight_kg, freshness
-        ):
-            messages.append(
-                LimitMessage(
-                    "soft",
-                    c.rule,
-                    "weight",
-                    c.message,
-                    weight_kg,
-                    None,
-                    "kg",
-                    c.source,
-                    _reason(req.weight_confirmation),
-                )
-            )
-        step = _dose_step(protocol, strength)
-        dose_mg, dose_msgs = _weight_dose(protocol, mg_per_kg, dosing_weight, step)
-        messages += dose_msgs
-        computed = round(mg_per_kg * dosing_weight, 6)  # float noise only; the prescriber sees both values
-        rounding.append(
-            RoundingApplied("dose_mg", computed, dose_mg, step, str(protocol.raw["rounding"]["note"]))
-        )
-        per_kg_actual = _per_kg(dose_mg, weight_kg)
-        candidates = _candidates(protocol, weights, mg_per_kg, step, basis, policy_basis)
+        parts, messages = _weight_based_dose(protocol, req, policy, freshness, strength, rounding)
     else:
-        if req.mg_per_kg is not None:
-            raise InvalidValue("mg_per_kg", f"{protocol.id} is a fixed-dose protocol: order mg, not mg/kg")
-        if req.weight_basis:
-            raise InvalidValue(
-                "weight_basis", f"{protocol.id} is a fixed-dose protocol: it has no weight basis"
-            )
-        requested = _positive(
-            req.dose_mg
-            if req.dose_mg is not None
-            else default_dose_mg(protocol, req.age_years, req.session_number),
-            "dose_mg",
-            "dose in mg",
-        )
-        if protocol.device_mg:
-            dose_mg = requested  # devices are whole; a dose off the device grid is refused, never rounded
-            messages += _esketamine_messages(protocol, dose_mg, req)
-        else:
-            dose_mg = _exact_fixed_dose(protocol, requested, strength)
-        messages += _check(protocol, ("dose_mg_min", "dose_mg_max"), requested, "dose_mg", "dose")
+        parts, messages = _fixed_dose(protocol, req, strength)
+    dose_mg = parts.dose_mg
 
     messages += _schedule_messages(protocol, req.start, req.previous_session_starts)
-    messages = [
-        m
-        if m.reason is not None or m.level == "hard" or m.rule.startswith("weight.")
-        else LimitMessage(**{**asdict(m), "reason": soft_reason})
-        for m in messages
-    ]
+    messages = _with_soft_reason(messages, soft_reason)
     if any(m.level == "hard" for m in messages) or any(m.reason is None for m in messages):
         raise OrderRefused(messages)
     if dose_mg <= 0:
@@ -659,9 +602,10 @@ def compute_order(
         )
 
     prep, volume_ml, rate, duration = _prepare(protocol, dose_mg, strength, rounding)
-    if dosing_weight is not None:
+    delivered = None
+    if parts.dosing_weight_kg is not None:
         delivered = round(
-            dose_mg / dosing_weight, int(_order_data()["display"]["delivered_mg_per_kg_decimals"])
+            dose_mg / parts.dosing_weight_kg, int(_order_data()["display"]["delivered_mg_per_kg_decimals"])
         )
     return DoseOrder(
         protocol_id=protocol.id,
@@ -671,20 +615,20 @@ def compute_order(
         end=req.start + timedelta(minutes=duration),
         duration_min=duration,
         dose_mg=dose_mg,
-        mg_per_kg=mg_per_kg,
+        mg_per_kg=parts.mg_per_kg,
         delivered_mg_per_kg=delivered,
-        weight_kg=weight_kg,
+        weight_kg=parts.weight_kg,
         weight_measured_at=req.weight_measured_at if protocol.dosing == "weight" else None,
-        dosing_weight_kg=dosing_weight,
-        weight_basis=basis,
-        policy_weight_basis=policy_basis,
-        weight_basis_overridden=overridden,
-        weight_basis_reason=basis_reason,
-        weight_basis_chosen=chosen,
-        mg_per_kg_actual=per_kg_actual,
-        computed_dose_mg=computed,
-        bmi_kg_per_m2=bmi,
-        candidates=candidates,
+        dosing_weight_kg=parts.dosing_weight_kg,
+        weight_basis=parts.weight_basis,
+        policy_weight_basis=parts.policy_weight_basis,
+        weight_basis_overridden=parts.weight_basis_overridden,
+        weight_basis_reason=parts.weight_basis_reason,
+        weight_basis_chosen=parts.weight_basis_chosen,
+        mg_per_kg_actual=parts.mg_per_kg_actual,
+        computed_dose_mg=parts.computed_dose_mg,
+        bmi_kg_per_m2=parts.bmi_kg_per_m2,
+        candidates=parts.candidates,
         preparation=prep,
         rate_ml_per_h=rate,
         volume_ml=volume_ml,
@@ -693,6 +637,110 @@ def compute_order(
         weight_confirmation=_reason(req.weight_confirmation),
         rounding=tuple(rounding),
     )
+
+
+def _weight_based_dose(
+    protocol: Protocol,
+    req: DoseRequest,
+    policy: WeightBasisPolicy | None,
+    freshness: FreshnessRules | None,
+    strength: float | None,
+    rounding: list[RoundingApplied],
+) -> tuple[_DoseParts, list[LimitMessage]]:
+    """Return the mg/kg dose on the chosen weight basis, rounded to the protocol's step (appended to
+    `rounding`), with the weight confirmations and dose-limit messages."""
+    weight = _positive(req.weight_kg, "weight", "weight in kg")
+    height = _positive(req.height_cm, "height", "height in cm")
+    if req.sex is None:
+        raise InvalidValue("sex", "sex (female or male) is required for ideal and adjusted body weight")
+    if req.dose_mg is not None:
+        raise InvalidValue("dose_mg", f"{protocol.id} is weight-based: order mg/kg, not a fixed mg dose")
+    weights = dosing_weights(weight, height, req.sex)
+    weight_kg, bmi = weights.actual_kg, weights.bmi_kg_per_m2
+    choice = choose_weight_basis(bmi, req.weight_basis, req.weight_basis_reason, policy)
+    dosing_weight = weights.weight_for(choice.basis)
+    mg_per_kg = _positive(
+        req.mg_per_kg if req.mg_per_kg is not None else protocol.default_mg_per_kg,
+        "mg_per_kg",
+        "dose in mg/kg",
+    )
+    if req.weight_measured_at is None:
+        raise InvalidValue("weight_measured_at", "the date and time the weight was measured is required")
+    messages = [
+        LimitMessage(
+            "soft",
+            c.rule,
+            "weight",
+            c.message,
+            weight_kg,
+            None,
+            "kg",
+            c.source,
+            _reason(req.weight_confirmation),
+        )
+        for c in weight_confirmations(
+            weight_kg, req.weight_measured_at, req.start, req.previous_weight_kg, freshness
+        )
+    ]
+    step = _dose_step(protocol, strength)
+    dose_mg, dose_msgs = _weight_dose(protocol, mg_per_kg, dosing_weight, step)
+    messages += dose_msgs
+    computed = round(mg_per_kg * dosing_weight, 6)  # float noise only; the prescriber sees both values
+    rounding.append(
+        RoundingApplied("dose_mg", computed, dose_mg, step, str(protocol.raw["rounding"]["note"]))
+    )
+    parts = _DoseParts(
+        dose_mg=dose_mg,
+        weight_kg=weight_kg,
+        dosing_weight_kg=dosing_weight,
+        bmi_kg_per_m2=bmi,
+        mg_per_kg=mg_per_kg,
+        computed_dose_mg=computed,
+        mg_per_kg_actual=_per_kg(dose_mg, weight_kg),
+        weight_basis=choice.basis,
+        policy_weight_basis=choice.policy_basis,
+        weight_basis_overridden=choice.overridden,
+        weight_basis_reason=choice.reason,
+        weight_basis_chosen=choice.chosen,
+        candidates=_candidates(protocol, weights, mg_per_kg, step, choice.basis, choice.policy_basis),
+    )
+    return parts, messages
+
+
+def _fixed_dose(
+    protocol: Protocol, req: DoseRequest, strength: float | None
+) -> tuple[_DoseParts, list[LimitMessage]]:
+    """Return the fixed mg dose (the requested one or the protocol default) with its limit messages."""
+    if req.mg_per_kg is not None:
+        raise InvalidValue("mg_per_kg", f"{protocol.id} is a fixed-dose protocol: order mg, not mg/kg")
+    if req.weight_basis:
+        raise InvalidValue("weight_basis", f"{protocol.id} is a fixed-dose protocol: it has no weight basis")
+    requested = _positive(
+        req.dose_mg
+        if req.dose_mg is not None
+        else default_dose_mg(protocol, req.age_years, req.session_number),
+        "dose_mg",
+        "dose in mg",
+    )
+    messages: list[LimitMessage] = []
+    if protocol.device_mg:
+        dose_mg = requested  # devices are whole; a dose off the device grid is refused, never rounded
+        messages += _esketamine_messages(protocol, dose_mg, req)
+    else:
+        dose_mg = _exact_fixed_dose(protocol, requested, strength)
+    messages += _check(protocol, ("dose_mg_min", "dose_mg_max"), requested, "dose_mg", "dose")
+    return _DoseParts(dose_mg=dose_mg), messages
+
+
+def _with_soft_reason(messages: list[LimitMessage], soft_reason: str | None) -> list[LimitMessage]:
+    """Return `messages` with the order's soft-limit reason on each soft limit that has none of its own
+    (weight confirmations keep their own reason)."""
+    return [
+        m
+        if m.reason is not None or m.level == "hard" or m.rule.startswith("weight.")
+        else LimitMessage(**{**asdict(m), "reason": soft_reason})
+        for m in messages
+    ]
 
 
 def _prepare(

@@ -289,6 +289,23 @@ CHECKS: dict[str, Callable[[_Context, dict[str, Any]], Iterator[Hit]]] = {
 
 
 def _missing_facts(facts: ScreeningFacts, ctx: _Context, vitals_max_age_days: int) -> list[MissingFact]:
+    out = _missing_history(facts)
+    out += _missing_or_stale_vitals(facts, vitals_max_age_days)
+    for i, generic, classes, dose in ctx.meds:
+        if "benzodiazepine" in classes and dose is None:
+            out.append(
+                missing(
+                    f"medications[{i}].dose_mg_per_day",
+                    "medication_dose",
+                    f"needed to compute diazepam-equivalents for {generic}",
+                )
+            )
+    out.extend(ctx.tr.missing)
+    return out
+
+
+def _missing_history(facts: ScreeningFacts) -> list[MissingFact]:
+    """Return the unanswered demographic and history facts (pregnancy questions unless the patient is male)."""
     out: list[MissingFact] = []
     if facts.age_years is None:
         out.append(missing("age_years", "age_years"))
@@ -302,30 +319,26 @@ def _missing_facts(facts: ScreeningFacts, ctx: _Context, vitals_max_age_days: in
     for key in ("conditions", "medications", "allergies", "substance_use"):
         if getattr(facts, key) is None:
             out.append(missing(key, key))
+    return out
+
+
+def _missing_or_stale_vitals(facts: ScreeningFacts, vitals_max_age_days: int) -> list[MissingFact]:
+    """Return blood pressure and heart rate when not recorded or recorded too long before screening."""
+    out: list[MissingFact] = []
     for key, measured in (("blood_pressure", facts.blood_pressure), ("heart_rate", facts.heart_rate)):
         if measured is None:
             out.append(missing(key, key))
-        else:
-            age = (facts.screening_date - measured.date).days
-            if age > vitals_max_age_days:
-                out.append(
-                    missing(
-                        key,
-                        key,
-                        f"last recorded {measured.date.isoformat()}, "
-                        f"{age} days before screening (limit {vitals_max_age_days} days)",
-                    )
-                )
-    for i, generic, classes, dose in ctx.meds:
-        if "benzodiazepine" in classes and dose is None:
+            continue
+        age = (facts.screening_date - measured.date).days
+        if age > vitals_max_age_days:
             out.append(
                 missing(
-                    f"medications[{i}].dose_mg_per_day",
-                    "medication_dose",
-                    f"needed to compute diazepam-equivalents for {generic}",
+                    key,
+                    key,
+                    f"last recorded {measured.date.isoformat()}, "
+                    f"{age} days before screening (limit {vitals_max_age_days} days)",
                 )
             )
-    out.extend(ctx.tr.missing)
     return out
 
 

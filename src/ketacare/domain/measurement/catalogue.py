@@ -282,6 +282,65 @@ def _load(instrument_id: str) -> Instrument:
 
 def parse_definition(raw: dict[str, Any], expected_id: str | None = None) -> Instrument:
     """Build and check an `Instrument` from a parsed definition (raises ValueError naming the problem)."""
+    _check_header(raw, expected_id)
+    item_text_allowed = bool(raw["item_text_allowed"])
+    items = _parse_items(raw, item_text_allowed)
+    position = _item_positions(items)
+    total = raw["total"]
+    total_rule = total["rule"]
+    if total_rule not in ("sum", "none"):
+        raise ValueError("total.rule must be 'sum' or 'none'")
+    missing = raw["missing"]
+    if missing["rule"] != "refuse":
+        raise ValueError("missing.rule: only 'refuse' is implemented (prorating would be a clinic option)")
+    if not missing.get("note"):
+        raise ValueError("missing.note must say the rule plainly")
+    refs = _References(position, total_rule)
+    subscales = _parse_subscales(raw, position)
+    band_sets = _parse_band_sets(raw, items)
+    if band_sets and total_rule == "none":
+        raise ValueError("severity bands need a total")
+    flags = _parse_flags(raw, refs)
+    derived = _parse_derived(raw, refs)
+    severity_from = total.get("severity_from")
+    if severity_from is not None and severity_from not in {d.id for d in derived}:
+        raise ValueError(f"total.severity_from: unknown derived level '{severity_from}'")
+    outcomes = _parse_outcomes(raw)
+    if outcomes and (total_rule == "none" or not raw["higher_is_worse"]):
+        raise ValueError("outcomes need a total where higher is worse")
+    loinc = _parse_loinc(raw)
+
+    return Instrument(
+        id=raw["id"],
+        name=raw["name"],
+        short_name=raw["short_name"],
+        version=raw["version"],
+        rater=raw["rater"],
+        recall=raw.get("recall"),
+        licence=raw["licence"],
+        item_text_allowed=item_text_allowed,
+        higher_is_worse=bool(raw["higher_is_worse"]),
+        items=items,
+        total_rule=total_rule,
+        report_mean=bool(total.get("report_mean", False)),
+        severity_from=severity_from,
+        missing_rule=missing["rule"],
+        missing_note=missing["note"],
+        subscales=subscales,
+        band_sets=band_sets,
+        flags=flags,
+        derived=derived,
+        outcomes=outcomes,
+        loinc=loinc,
+        sources=tuple(raw["sources"]),
+        unverified=tuple(raw.get("unverified", [])),
+        note=raw.get("note", ""),
+        raw=raw,
+    )
+
+
+def _check_header(raw: dict[str, Any], expected_id: str | None) -> None:
+    """Check the schema version, id, rater, sources and the required descriptive strings."""
     if raw.get("schema") != SCHEMA_VERSION:
         raise ValueError(f"schema must be {SCHEMA_VERSION}")
     iid = raw["id"]
@@ -295,48 +354,54 @@ def parse_definition(raw: dict[str, Any], expected_id: str | None = None) -> Ins
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise ValueError(f"'{key}' is required")
 
+
+def _parse_items(raw: dict[str, Any], item_text_allowed: bool) -> tuple[Item, ...]:
+    """Return the items in order, each with its answers taken from its own table or its response set."""
     response_sets = {rs["id"]: rs for rs in raw.get("response_sets", [])}
     items: list[Item] = []
-    raw_items = raw["items"]
-    item_text_allowed = bool(raw["item_text_allowed"])
-    for number, ri in enumerate(raw_items, start=1):
-        if "response_set" in ri:
-            rs = response_sets[ri["response_set"]]
-        else:
-            rs = ri
-        values = tuple(rs["values"])
-        labels = tuple(rs["labels"])
-        if not values or any(not isinstance(v, int) or isinstance(v, bool) for v in values):
-            raise ValueError(f"item {ri['id']}: values must be integers")
-        if list(values) != sorted(set(values)):
-            raise ValueError(f"item {ri['id']}: values must be unique and ascending")
-        if len(labels) != len(values):
-            raise ValueError(f"item {ri['id']}: one label per value is required")
-        answers = rs.get("loinc_answers")
-        if answers is not None:
-            if len(answers) != len(values) or not all(_LOINC_ANSWER.match(a) for a in answers):
-                raise ValueError(f"item {ri['id']}: loinc_answers must be one LA code per value")
-            answers = tuple(answers)
-        if ri.get("text") and not item_text_allowed:
-            raise ValueError(f"item {ri['id']}: item text is shipped but the licence does not allow it")
-        loinc = ri.get("loinc")
-        if loinc is not None:
-            _check_loinc(loinc, f"item {ri['id']}")
-        items.append(
-            Item(
-                id=ri["id"],
-                number=number,
-                values=values,
-                labels=labels,
-                text=ri.get("text"),
-                topic=ri.get("topic"),
-                loinc=loinc,
-                loinc_answers=answers,
-                recall=ri.get("recall"),
-                source_item=ri.get("source_item"),
-                asked_when=_condition(ri["asked_when"]) if "asked_when" in ri else None,
-            )
-        )
+    for number, ri in enumerate(raw["items"], start=1):
+        rs = response_sets[ri["response_set"]] if "response_set" in ri else ri
+        items.append(_parse_item(number, ri, rs, item_text_allowed))
+    return tuple(items)
+
+
+def _parse_item(number: int, ri: dict[str, Any], rs: dict[str, Any], item_text_allowed: bool) -> Item:
+    """Return one checked item: `ri` is its table, `rs` the table holding its values and labels."""
+    values = tuple(rs["values"])
+    labels = tuple(rs["labels"])
+    if not values or any(not isinstance(v, int) or isinstance(v, bool) for v in values):
+        raise ValueError(f"item {ri['id']}: values must be integers")
+    if list(values) != sorted(set(values)):
+        raise ValueError(f"item {ri['id']}: values must be unique and ascending")
+    if len(labels) != len(values):
+        raise ValueError(f"item {ri['id']}: one label per value is required")
+    answers = rs.get("loinc_answers")
+    if answers is not None:
+        if len(answers) != len(values) or not all(_LOINC_ANSWER.match(a) for a in answers):
+            raise ValueError(f"item {ri['id']}: loinc_answers must be one LA code per value")
+        answers = tuple(answers)
+    if ri.get("text") and not item_text_allowed:
+        raise ValueError(f"item {ri['id']}: item text is shipped but the licence does not allow it")
+    loinc = ri.get("loinc")
+    if loinc is not None:
+        _check_loinc(loinc, f"item {ri['id']}")
+    return Item(
+        id=ri["id"],
+        number=number,
+        values=values,
+        labels=labels,
+        text=ri.get("text"),
+        topic=ri.get("topic"),
+        loinc=loinc,
+        loinc_answers=answers,
+        recall=ri.get("recall"),
+        source_item=ri.get("source_item"),
+        asked_when=_condition(ri["asked_when"]) if "asked_when" in ri else None,
+    )
+
+
+def _item_positions(items: tuple[Item, ...]) -> dict[str, int]:
+    """Return each item's 0-based position; refuse duplicate ids and skip logic that looks ahead."""
     ids = [i.id for i in items]
     if len(set(ids)) != len(ids):
         raise ValueError("item ids must be unique")
@@ -346,25 +411,26 @@ def parse_definition(raw: dict[str, Any], expected_id: str | None = None) -> Ins
             for ref in _references(item.asked_when):
                 if ref == "total" or position.get(ref, len(ids)) >= position[item.id]:
                     raise ValueError(f"item {item.id}: asked_when must refer to an earlier item")
+    return position
 
-    total = raw["total"]
-    total_rule = total["rule"]
-    if total_rule not in ("sum", "none"):
-        raise ValueError("total.rule must be 'sum' or 'none'")
-    missing = raw["missing"]
-    if missing["rule"] != "refuse":
-        raise ValueError("missing.rule: only 'refuse' is implemented (prorating would be a clinic option)")
-    if not missing.get("note"):
-        raise ValueError("missing.note must say the rule plainly")
 
-    def known(cond: Condition, where: str, allow_total: bool = True) -> Condition:
+@dataclass(frozen=True)
+class _References:
+    """Checks that a condition refers only to this instrument's items (and its total, if it has one)."""
+
+    position: dict[str, int]
+    total_rule: str
+
+    def known(self, cond: Condition, where: str, allow_total: bool = True) -> Condition:
         for ref in _references(cond):
-            if ref == "total" and (not allow_total or total_rule == "none"):
+            if ref == "total" and (not allow_total or self.total_rule == "none"):
                 raise ValueError(f"{where}: refers to a total this instrument does not have")
-            if ref != "total" and ref not in position:
+            if ref != "total" and ref not in self.position:
                 raise ValueError(f"{where}: unknown item '{ref}'")
         return cond
 
+
+def _parse_subscales(raw: dict[str, Any], position: dict[str, int]) -> tuple[Subscale, ...]:
     subscales = []
     for rs_ in raw.get("subscales", []):
         for ref in rs_["items"]:
@@ -373,7 +439,11 @@ def parse_definition(raw: dict[str, Any], expected_id: str | None = None) -> Ins
         subscales.append(
             Subscale(rs_["id"], rs_["name"], tuple(rs_["items"]), rs_["source"], rs_.get("note", ""))
         )
+    return tuple(subscales)
 
+
+def _parse_band_sets(raw: dict[str, Any], items: tuple[Item, ...]) -> tuple[BandSet, ...]:
+    """Return the severity band sets; each must tile the possible totals without gaps and cite a source."""
     min_total = sum(min(i.values) for i in items)
     max_total = sum(max(i.values) for i in items)
     band_sets = []
@@ -389,21 +459,26 @@ def parse_definition(raw: dict[str, Any], expected_id: str | None = None) -> Ins
         if not bs.get("source"):
             raise ValueError(f"band set {bs['id']}: a source is required")
         band_sets.append(BandSet(bs["id"], bands, bs["source"], bs.get("note", "")))
-    if band_sets and total_rule == "none":
-        raise ValueError("severity bands need a total")
+    return tuple(band_sets)
 
+
+def _parse_flags(raw: dict[str, Any], refs: _References) -> tuple[Flag, ...]:
     flags = []
     for rf in raw.get("flags", []):
         if not rf.get("source"):
             raise ValueError(f"flag {rf['id']}: a source is required")
-        when = known(_condition(rf["when"]), f"flag {rf['id']}")
+        when = refs.known(_condition(rf["when"]), f"flag {rf['id']}")
         flags.append(Flag(rf["id"], when, rf["source"], rf.get("note", "")))
+    return tuple(flags)
 
+
+def _parse_derived(raw: dict[str, Any], refs: _References) -> tuple[DerivedLevel, ...]:
+    """Return the derived levels; their levels must run from most to least severe of `order`."""
     derived = []
     for rd in raw.get("derived", []):
         order = tuple(rd["order"])
         levels = tuple(
-            (lv["label"], known(_condition(lv["when"]), f"derived {rd['id']}")) for lv in rd["levels"]
+            (lv["label"], refs.known(_condition(lv["when"]), f"derived {rd['id']}")) for lv in rd["levels"]
         )
         labels_seen = [label for label, _ in levels] + [rd["default"]]
         if labels_seen != list(reversed(order)):
@@ -411,11 +486,10 @@ def parse_definition(raw: dict[str, Any], expected_id: str | None = None) -> Ins
         derived.append(
             DerivedLevel(rd["id"], rd["name"], rd["default"], order, levels, rd["source"], rd.get("note", ""))
         )
+    return tuple(derived)
 
-    severity_from = total.get("severity_from")
-    if severity_from is not None and severity_from not in {d.id for d in derived}:
-        raise ValueError(f"total.severity_from: unknown derived level '{severity_from}'")
 
+def _parse_outcomes(raw: dict[str, Any]) -> tuple[Outcome, ...]:
     outcomes = []
     for oid, ro in raw.get("outcomes", {}).items():
         cond = ro["when"]
@@ -424,43 +498,18 @@ def parse_definition(raw: dict[str, Any], expected_id: str | None = None) -> Ins
         if not ro.get("source"):
             raise ValueError(f"outcome {oid}: a source is required")
         outcomes.append(Outcome(oid, cond["on"], cond["op"], cond["value"], ro["source"], ro.get("note", "")))
-    if outcomes and (total_rule == "none" or not raw["higher_is_worse"]):
-        raise ValueError("outcomes need a total where higher is worse")
+    return tuple(outcomes)
 
+
+def _parse_loinc(raw: dict[str, Any]) -> dict[str, Any]:
+    """Return the instrument's LOINC codes (panel, total, derived levels), each check digit verified."""
     loinc = dict(raw.get("loinc", {}))
     for key in ("panel", "total"):
         if key in loinc:
             _check_loinc(loinc[key], f"loinc.{key}")
     for key, code in loinc.get("derived", {}).items():
         _check_loinc(code, f"loinc.derived.{key}")
-
-    return Instrument(
-        id=iid,
-        name=raw["name"],
-        short_name=raw["short_name"],
-        version=raw["version"],
-        rater=raw["rater"],
-        recall=raw.get("recall"),
-        licence=raw["licence"],
-        item_text_allowed=item_text_allowed,
-        higher_is_worse=bool(raw["higher_is_worse"]),
-        items=tuple(items),
-        total_rule=total_rule,
-        report_mean=bool(total.get("report_mean", False)),
-        severity_from=severity_from,
-        missing_rule=missing["rule"],
-        missing_note=missing["note"],
-        subscales=tuple(subscales),
-        band_sets=tuple(band_sets),
-        flags=tuple(flags),
-        derived=tuple(derived),
-        outcomes=tuple(outcomes),
-        loinc=loinc,
-        sources=tuple(raw["sources"]),
-        unverified=tuple(raw.get("unverified", [])),
-        note=raw.get("note", ""),
-        raw=raw,
-    )
+    return loinc
 
 
 def _condition(raw: dict[str, Any]) -> Condition:

@@ -56,19 +56,7 @@ def plasma_tci(
     at which
     the predicted Cp is within `tolerance_fraction` of the target.
     """
-    for name, val in (
-        ("target_ng_per_ml", target_ng_per_ml),
-        ("duration_min", duration_min),
-        ("step_min", step_min),
-    ):
-        if not (math.isfinite(val) and val > 0):
-            raise InvalidValue(name, f"{val} must be a finite number > 0")
-    if max_rate_mg_per_min is not None and not (
-        math.isfinite(max_rate_mg_per_min) and max_rate_mg_per_min > 0
-    ):
-        raise InvalidValue("max_rate_mg_per_min", "pump limit must be a finite number > 0")
-    if np.ndim(params.v1_l) or np.ndim(params.cl_l_per_min):
-        raise InvalidValue("params", "TCI is computed for one patient at a time")
+    _check_inputs(params, target_ng_per_ml, duration_min, step_min, max_rate_mg_per_min)
     m = modes(params)
     if not m.ok[0]:
         raise InvalidValue("params", "model is numerically ill-conditioned for TCI")
@@ -91,6 +79,39 @@ def plasma_tci(
         rates.append(rate)
         if reached is None and abs(cp - target_ng_per_ml) <= tolerance_fraction * target_ng_per_ml:
             reached = (k + 1) * step_min
+    steps = _merged_steps(rates, step_min, duration_min)
+    reg = Regimen()
+    for s in steps:
+        if s.rate_mg_per_min > 0:
+            reg = reg.infusion(s.t_start_min, s.t_end_min, s.rate_mg_per_min)
+    return TciPlan(target_ng_per_ml, tuple(steps), reg, reg.total_dose_mg, cp, reached)
+
+
+def _check_inputs(
+    params: PkParameters,
+    target_ng_per_ml: float,
+    duration_min: float,
+    step_min: float,
+    max_rate_mg_per_min: float | None,
+) -> None:
+    """Refuse a non-positive or non-finite target, duration, step or pump limit, and population parameters."""
+    for name, val in (
+        ("target_ng_per_ml", target_ng_per_ml),
+        ("duration_min", duration_min),
+        ("step_min", step_min),
+    ):
+        if not (math.isfinite(val) and val > 0):
+            raise InvalidValue(name, f"{val} must be a finite number > 0")
+    if max_rate_mg_per_min is not None and not (
+        math.isfinite(max_rate_mg_per_min) and max_rate_mg_per_min > 0
+    ):
+        raise InvalidValue("max_rate_mg_per_min", "pump limit must be a finite number > 0")
+    if np.ndim(params.v1_l) or np.ndim(params.cl_l_per_min):
+        raise InvalidValue("params", "TCI is computed for one patient at a time")
+
+
+def _merged_steps(rates: list[float], step_min: float, duration_min: float) -> list[TciStep]:
+    """Return one step per rate, consecutive equal rates merged, the last step ending at `duration_min`."""
     steps: list[TciStep] = []
     for k, r in enumerate(rates):
         t0, t1 = k * step_min, min((k + 1) * step_min, duration_min)
@@ -98,8 +119,4 @@ def plasma_tci(
             steps[-1] = TciStep(steps[-1].t_start_min, t1, r)
         else:
             steps.append(TciStep(t0, t1, r))
-    reg = Regimen()
-    for s in steps:
-        if s.rate_mg_per_min > 0:
-            reg = reg.infusion(s.t_start_min, s.t_end_min, s.rate_mg_per_min)
-    return TciPlan(target_ng_per_ml, tuple(steps), reg, reg.total_dose_mg, cp, reached)
+    return steps

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from ketacare.domain.datafiles import load_toml
 from ketacare.domain.errors import InvalidValue
@@ -246,24 +246,39 @@ def load_session_rules(
     `override_guard` roles; without them nobody may override). `override_roles` narrows or names them per guard.
     """
     raw = load_toml(_DATA, "session.toml")
-    guards: dict[str, GuardSpec] = {}
-    for gid, g in raw["guards"].items():
-        if gid not in _PREDICATES:
-            raise InvalidValue("guards", f"guard {gid!r} in session.toml has no predicate")
-        overridable = bool(g["overridable"])
-        who = tuple(override_by) if overridable else ()
-        guards[gid] = GuardSpec(gid, g["message"], who, g["source"], overridable)
+    guards = _guard_specs(raw["guards"], override_by)
     for gid, roles in (override_roles or {}).items():
         if gid not in guards:
             raise InvalidValue("override_roles", f"unknown guard {gid!r}")
         if not guards[gid].overridable and roles:
             raise InvalidValue("override_roles", f"guard {gid!r} cannot be made overridable")
         guards[gid] = replace(guards[gid], override_roles=tuple(roles))
-    values: dict[str, float | bool] = {
-        k: v["value"] if isinstance(v["value"], bool) else float(v["value"])
-        for k, v in raw["settings"].items()
+    settings = _clinic_settings(raw["settings"], settings_overrides or {})
+    transitions = _transitions(raw["transitions"], guards)
+    final = frozenset(State(s) for s in raw["final_states"])
+    abort = _Transition(Event.ABORT, frozenset(State) - final, State.ABORTED, ())
+    return SessionRules(transitions + (abort,), guards, settings, final)
+
+
+def _guard_specs(raw_guards: dict[str, Any], override_by: Sequence[str]) -> dict[str, GuardSpec]:
+    """Return the guards of the data file; an overridable one may be overridden by the `override_by` roles."""
+    guards: dict[str, GuardSpec] = {}
+    for gid, g in raw_guards.items():
+        if gid not in _PREDICATES:
+            raise InvalidValue("guards", f"guard {gid!r} in session.toml has no predicate")
+        overridable = bool(g["overridable"])
+        who = tuple(override_by) if overridable else ()
+        guards[gid] = GuardSpec(gid, g["message"], who, g["source"], overridable)
+    return guards
+
+
+def _clinic_settings(raw_settings: dict[str, Any], overrides: Mapping[str, float]) -> ClinicSettings:
+    """Return the data-file settings with a clinic's overrides (an on/off setting stays a bool)."""
+    # keyword arguments for ClinicSettings: floats, and bools for its on/off fields
+    values: dict[str, Any] = {
+        k: v["value"] if isinstance(v["value"], bool) else float(v["value"]) for k, v in raw_settings.items()
     }
-    for key, val in (settings_overrides or {}).items():
+    for key, val in overrides.items():
         if key not in values:
             raise InvalidValue("settings", f"unknown clinic setting {key!r}")
         if isinstance(values[key], bool):
@@ -274,8 +289,15 @@ def load_session_rules(
             values[key] = float(val)
     if values["esketamine_observation_min"] < 120:
         raise InvalidValue("esketamine_observation_min", "the esketamine REMS requires at least 120 minutes")
+    return ClinicSettings(**values)
+
+
+def _transitions(
+    raw_transitions: list[dict[str, Any]], guards: dict[str, GuardSpec]
+) -> tuple[_Transition, ...]:
+    """Return the transitions of the data file; refuse one naming an unknown guard."""
     transitions = []
-    for t in raw["transitions"]:
+    for t in raw_transitions:
         for gid in t["guards"]:
             if gid not in guards:
                 raise InvalidValue("transitions", f"transition {t['event']} names unknown guard {gid!r}")
@@ -284,9 +306,7 @@ def load_session_rules(
                 Event(t["event"]), frozenset(State(s) for s in t["from"]), State(t["to"]), tuple(t["guards"])
             )
         )
-    final = frozenset(State(s) for s in raw["final_states"])
-    abort = _Transition(Event.ABORT, frozenset(State) - final, State.ABORTED, ())
-    return SessionRules(tuple(transitions) + (abort,), guards, ClinicSettings(**values), final)
+    return tuple(transitions)
 
 
 # ---- guard predicates: None when passed, else a detail string appended to the guard's message ----
