@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fpdf import FPDF
 
+from ketacare.domain import formatting as fmt
 from ketacare.http.access import Access
 from ketacare.services.access import Actor
 from ketacare.services.sessions import workflow as sessions
@@ -19,12 +21,12 @@ def _t(x: Any) -> str:
     return str(x).encode("latin-1", "replace").decode("latin-1")
 
 
-def _hm(iso: str | None) -> str:
-    return "-" if not iso else iso[:19].replace("T", " ")
+def render_pdf(s: dict[str, Any], tz: tzinfo = UTC) -> bytes:
+    """Return the session record as PDF bytes; times in `tz` (the clinic's zone), named in the header."""
 
+    def _hm(iso: str | None) -> str:
+        return fmt.date_time(iso, tz, seconds=True, label=False, empty="-")
 
-def render_pdf(s: dict[str, Any]) -> bytes:
-    """Return the session record as PDF bytes."""
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
@@ -38,15 +40,16 @@ def render_pdf(s: dict[str, Any]) -> bytes:
     )
     pdf.set_font("Helvetica", size=9)
     lines = [
-        f"Chair {s['chair']} | product {s['product'].replace('_', ' ')} | state {s['state']} | times UTC (24 h)",
+        f"Chair {s['chair']} | product {s['product'].replace('_', ' ')} | state {s['state']}"
+        f" | times {fmt.zone_label(tz, s['scheduled_at'])} (24 h)",
         f"Scheduled {_hm(s['scheduled_at'])} | infusion {_hm(s['infusion_started_at'])}"
         f" to {_hm(s['infusion_ended_at'])}"
         f" | discharged {_hm(s['discharged_at'])}",
     ]
     d = s["dose"]
-    dose = f"Dose given {d['delivered_mg']:.1f} mg"
+    dose = f"Dose given {fmt.mg(d['delivered_mg'])}"
     if d.get("planned_mg"):
-        dose += f" of {d['planned_mg']:g} mg ordered"
+        dose += f" of {fmt.mg(d['planned_mg'])} ordered"
     if d.get("delivered_mg_per_kg") is not None:
         dose += f" ({d['delivered_mg_per_kg']:.3f} mg/kg)"
     lines.append(dose)
@@ -79,10 +82,10 @@ def render_pdf(s: dict[str, Any]) -> bytes:
     with pdf.table(col_widths=(34, 22, 16, 16, 16, 20, 18), text_align="LEFT", line_height=4) as table:
         table.row(["Device time", "BP", "HR", "SpO2", "RR", "Context", "Source"])
         for v in s["vitals"]:
-            bp = f"{v['sbp']:g}/{v['dbp']:g}" if v["sbp"] is not None else ""
+            bp = f"{fmt.vital(v['sbp'])}/{fmt.vital(v['dbp'])}" if v["sbp"] is not None else ""
             table.row(
                 [_hm(v["measured_at"]), bp]
-                + [("" if v[k] is None else f"{v[k]:g}") for k in ("hr", "spo2", "rr")]
+                + [fmt.vital(v[k], empty="") for k in ("hr", "spo2", "rr")]
                 + [v["context"], v["source"]]
             )
     heading("Alerts")
@@ -105,8 +108,8 @@ def render_pdf(s: dict[str, Any]) -> bytes:
         )
     heading("Pump events")
     for e in s["infusion_events"]:
-        rate = f" {e['rate_ml_per_h']:g} mL/h" if e["rate_ml_per_h"] is not None else ""
-        bolus = f" {e['bolus_mg']:g} mg" if e["bolus_mg"] else ""
+        rate = f" {fmt.number(e['rate_ml_per_h'], 1)} mL/h" if e["rate_ml_per_h"] is not None else ""
+        bolus = f" {fmt.mg(e['bolus_mg'])}" if e["bolus_mg"] else ""
         pdf.cell(0, 4, _t(f"{_hm(e['at'])}  {e['kind']}{rate}{bolus}"), new_x="LMARGIN", new_y="NEXT")
     heading("Side effects and rescue medication")
     for x in s["side_effects"]:
@@ -129,7 +132,7 @@ def render_pdf(s: dict[str, Any]) -> bytes:
             0,
             4,
             _t(
-                f"{r['drug']} {r['dose_mg']:g} mg {r['route']} for {r['indication']}"
+                f"{r['drug']} {fmt.mg(r['dose_mg'])} {r['route']} for {r['indication']}"
                 f" at {_hm(r['given_at'])} by {r['by']}"
             ),
             new_x="LMARGIN",
@@ -178,7 +181,7 @@ def session_pdf(
 ):
     data = sessions.record_for_pdf(db=request.app.state.db, actor=actor, session_id=session_id)
     return Response(
-        render_pdf(data),
+        render_pdf(data, fmt.zone(request.app.state.settings.timezone)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="session-{session_id}.pdf"'},
     )

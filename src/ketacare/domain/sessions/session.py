@@ -15,6 +15,7 @@ from typing import Literal
 
 from ketacare.domain.datafiles import load_toml
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.formatting import duration
 from ketacare.domain.sessions.vitals import LABELS, UNITS, VitalSigns
 
 _DATA = "ketacare.domain.sessions.data"
@@ -300,7 +301,7 @@ def _fasting(f: SessionFacts, s: ClinicSettings) -> str | None:
         if got is None:
             problems.append(f"time of last {label} not recorded")
         elif got < need:
-            problems.append(f"last {label} {got:g} min ago, needs {need:g} min")
+            problems.append(f"last {label} {duration(got)} ago, needs {duration(need)}")
     return "; ".join(problems) or None
 
 
@@ -334,7 +335,7 @@ def _rems_obs(f: SessionFacts, s: ClinicSettings) -> str | None:
     if f.observation_min is None:
         return "observation time not recorded"
     if f.observation_min < s.esketamine_observation_min:
-        return f"{f.observation_min:g} min observed, needs {s.esketamine_observation_min:g} min"
+        return f"{duration(f.observation_min)} observed, needs {duration(s.esketamine_observation_min)}"
     return None
 
 
@@ -344,7 +345,7 @@ def _observation(f: SessionFacts, s: ClinicSettings) -> str | None:
     if f.observation_min is None:
         return "observation time not recorded"
     if f.observation_min < s.iv_observation_min:
-        return f"{f.observation_min:g} min observed, needs {s.iv_observation_min:g} min"
+        return f"{duration(f.observation_min)} observed, needs {duration(s.iv_observation_min)}"
     return None
 
 
