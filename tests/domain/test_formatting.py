@@ -124,3 +124,16 @@ def test_the_timezone_setting_defaults_to_utc_and_refuses_unknown_zones(monkeypa
     monkeypatch.setenv("KETACARE_TIMEZONE", "Mars/Olympus_Mons")
     with pytest.raises(ValidationError, match="timezone"):
         Settings()
+
+
+def test_entered_amounts_are_shown_exactly_not_rounded_to_a_ketamine_step():
+    assert fmt.amount(0.25, "mg") == "0.25 mg"  # a rescue dose: never "0.3 mg"
+    assert fmt.amount(2.0, "mg") == "2 mg" and fmt.amount(0.125) == "0.125" and fmt.amount(None) == "–"
+    assert fmt.amount(-0.0001) == "0"
+
+
+@given(st.one_of(values, tiny))
+def test_amounts_never_use_scientific_notation_or_trailing_zeros(value):
+    text = fmt.amount(value)
+    assert "e" not in text.lower() and not (("." in text) and text.endswith("0"))
+    assert abs(float(text) - value) <= 0.0005 + 1e-9 * max(1.0, abs(value))

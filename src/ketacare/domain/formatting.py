@@ -6,6 +6,7 @@ Pure (standard library only; the caller passes the clinic's time zone and, for e
   `parse_duration` reads them back (so a test can check the round trip);
 - masses: `mg(0.0119386)` -> "0.0 mg", `mg(35.04, step=0.1)` -> "35.0 mg": rounded to the step the dosing
   protocol uses (half away from zero), never more decimals than the step, never scientific notation;
+- amounts typed by people, e.g. rescue doses: `amount(0.25, "mg")` -> "0.25 mg" (not rounded to a ketamine step);
 - vital signs: `vital(182.0)` -> "182", `vital(36.55)` -> "36.6";
 - times: `clock_time(t, tz)` -> "14:05:09 CET", `date_time(t, tz)` -> "2026-11-30 14:05 CET", in the clinic's
   zone and labelled with it. Timestamps come from the store in UTC; a naive one is taken as UTC (the store keeps
@@ -61,7 +62,7 @@ def duration(minutes: float | None, *, empty: str = _DASH) -> str:
     if s < 3600:
         m, sec = divmod(s, 60)
         return f"{sign}{m} min" if sec == 0 else f"{sign}{m} min {sec:02d} s"
-    h, m = divmod(_round_half_up(s / 60.0), 60)
+    h, m = divmod(_round_half_up(abs(minutes)), 60)  # from the minutes, not the rounded seconds (no double rounding)
     return f"{sign}{h} h" if m == 0 else f"{sign}{h} h {m:02d} min"
 
 
@@ -123,6 +124,18 @@ def number(value: float | None, places: int = 0, *, empty: str = _DASH) -> str:
     if value is None:
         return empty
     return quantity(value, float(Decimal(1).scaleb(-places)), "")
+
+
+def amount(value: float | None, unit: str = "", *, max_places: int = 3, empty: str = _DASH) -> str:
+    """Return an amount someone entered (e.g. a rescue dose from the clinic's formulary) without rounding it to
+    a ketamine step: up to `max_places` decimals, trailing zeros dropped, never an exponent ("0.25 mg")."""
+    if value is None:
+        return empty
+    text = quantity(value, float(Decimal(1).scaleb(-max_places)))
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    text = "0" if text == "-0" else text
+    return f"{text} {unit}" if unit else text
 
 
 def vital(value: float | None, *, empty: str = _DASH) -> str:

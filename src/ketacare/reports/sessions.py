@@ -132,7 +132,7 @@ def render_pdf(s: dict[str, Any], tz: tzinfo = UTC) -> bytes:
             0,
             4,
             _t(
-                f"{r['drug']} {fmt.mg(r['dose_mg'])} {r['route']} for {r['indication']}"
+                f"{r['drug']} {fmt.amount(r['dose_mg'], 'mg')} {r['route']} for {r['indication']}"
                 f" at {_hm(r['given_at'])} by {r['by']}"
             ),
             new_x="LMARGIN",

@@ -47,6 +47,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["mg"] = fmt.mg  # to the protocol's dose step (default 0.1 mg): "35.0 mg"
     env.filters["num"] = fmt.number  # fixed decimals, never "e-05"
     env.filters["vital"] = fmt.vital  # "182", "36.6"
+    env.filters["amount"] = fmt.amount  # entered amounts, e.g. rescue doses: "0.25 mg", never rounded to a step
     env.globals["tz_label"] = lambda: fmt.zone_label(tz, clock.now())
     env.filters["d"] = _d
     env.filters["age"] = age_years
