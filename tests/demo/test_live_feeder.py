@@ -12,8 +12,8 @@ from ketacare.demo.patients import seed as seed_demo
 from ketacare.domain.sessions.vitals import PLAUSIBLE, VITALS
 from ketacare.services import clock
 from ketacare.services.access import system_actor
-from ketacare.services.sessions import vitals as session_vitals
 from ketacare.services.sessions import board, workflow
+from ketacare.services.sessions import vitals as session_vitals
 from ketacare.services.sessions.schemas import TransitionRequest
 
 

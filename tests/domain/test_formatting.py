@@ -69,6 +69,13 @@ def test_elapsed_since_start():
     assert fmt.elapsed(None, start) == "–"
 
 
+def test_differences_carry_their_sign():
+    assert fmt.mg(1.46, sign=True) == "+1.5 mg"
+    assert fmt.mg(-0.34, sign=True) == "-0.3 mg"
+    assert fmt.mg(0.04, sign=True) == "0.0 mg"  # no sign on what rounds to nothing
+    assert fmt.number(-4.06, 1, sign=True) == "-4.1"
+
+
 def test_mg_to_the_protocol_step():
     assert fmt.mg(0.0119386) == "0.0 mg"
     assert fmt.mg(35.04) == "35.0 mg"

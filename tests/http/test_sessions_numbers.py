@@ -81,6 +81,11 @@ def test_the_session_page_reads_like_a_nurse_writes(clients, now, charted):  # n
     assert f'{fmt.mg(given)}</span> given of <span class="num">35.0 mg</span> ordered' in text
     assert re.search(r"<span class=\"num\">\d+\.\d mg</span> given", text)  # to the protocol's 0.1 mg step
     assert "25 min 12 s</span> left" in text
+    zl = fmt.zone_label(tz, now.t)
+    # the charts' time axis is in the clinic's zone too, labelled (it was UTC, unlabelled)
+    assert re.search(rf"Systolic blood pressure trend, \d+ values from \d\d:\d\d {zl} to \d\d:\d\d {zl}", text)
+    # the ordered-vs-given difference carries its sign and the dose step
+    assert re.search(r"\(difference <span class=\"num\">-\d+\.\d mg</span>, -\d+\.\d %\)", text)
     assert not RAW_FLOAT.search(_visible(text)), RAW_FLOAT.search(_visible(text))
 
 
@@ -94,6 +99,7 @@ def test_the_board_shows_elapsed_time_and_local_clock(clients, now, charted):  #
         "24 min 48 s</span> since start" in chair or "24 min 47 s</span> since start" in chair
     )  # 0.1-min steps
     assert f"Times are {fmt.zone_label(tz, now.t)}, 24-hour" in board.text
+    assert f'data-tz="{ZONE}"' in board.text  # board.js shows its status times in the same zone
     assert fmt.clock_time(start + timedelta(seconds=0.7), tz, label=False) in chair
     assert f"{fmt.mg(_given(clients, sid))}</span> given" in chair and "25 min 12 s</span> left" in chair
     assert not RAW_FLOAT.search(_visible(board.text)), RAW_FLOAT.search(_visible(board.text))

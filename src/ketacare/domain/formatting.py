@@ -100,9 +100,10 @@ def _places(step: Decimal) -> int:
     return max(0, -int(exp))
 
 
-def quantity(value: float | None, step: float, unit: str = "", *, empty: str = _DASH) -> str:
+def quantity(value: float | None, step: float, unit: str = "", *, sign: bool = False, empty: str = _DASH) -> str:
     """Return `value` rounded to `step` (half away from zero) with exactly the step's decimals and no
-    exponent, e.g. quantity(0.0119386, 0.1, "mg") -> "0.0 mg", quantity(37.5, 5, "mg") -> "40 mg"."""
+    exponent, e.g. quantity(0.0119386, 0.1, "mg") -> "0.0 mg", quantity(37.5, 5, "mg") -> "40 mg".
+    With `sign`, a difference: "+1.5 mg", "-0.3 mg", "0.0 mg"."""
     if value is None:
         return empty
     if not math.isfinite(value):
@@ -119,19 +120,21 @@ def quantity(value: float | None, step: float, unit: str = "", *, empty: str = _
     text = f"{rounded:.{places}f}"
     if text.startswith("-") and Decimal(text) == 0:
         text = text[1:]  # "-0.0" reads as a negative dose
+    if sign and rounded > 0:
+        text = "+" + text
     return f"{text} {unit}" if unit else text
 
 
-def mg(value: float | None, step: float | None = None, *, empty: str = _DASH) -> str:
+def mg(value: float | None, step: float | None = None, *, sign: bool = False, empty: str = _DASH) -> str:
     """Return a mass in mg rounded to the protocol's dose step (default 0.1 mg), e.g. "35.0 mg"."""
-    return quantity(value, step or DEFAULT_MG_STEP, "mg", empty=empty)
+    return quantity(value, step or DEFAULT_MG_STEP, "mg", sign=sign, empty=empty)
 
 
-def number(value: float | None, places: int = 0, *, empty: str = _DASH) -> str:
+def number(value: float | None, places: int = 0, *, sign: bool = False, empty: str = _DASH) -> str:
     """Return `value` with `places` decimals (half away from zero), never in scientific notation."""
     if value is None:
         return empty
-    return quantity(value, float(Decimal(1).scaleb(-places)), "")
+    return quantity(value, float(Decimal(1).scaleb(-places)), "", sign=sign)
 
 
 def amount(value: float | None, unit: str = "", *, max_places: int = 3, empty: str = _DASH) -> str:

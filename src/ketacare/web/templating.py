@@ -48,6 +48,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["vital"] = fmt.vital  # "182", "36.6"
     env.filters["amount"] = fmt.amount  # entered amounts, e.g. rescue doses: "0.25 mg", never rounded to a step
     env.globals["tz_label"] = lambda: fmt.zone_label(tz, clock.now())
+    env.globals["tz_name"] = settings.timezone  # IANA name, for scripts that show clock times (board.js)
     env.filters["d"] = _d
     env.filters["age"] = age_years
     env.filters["label"] = lambda s: "" if s is None else str(s).replace("_", " ")
