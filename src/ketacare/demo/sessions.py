@@ -23,6 +23,7 @@ from ketacare.domain.sessions.simulator import (
     ChairPlan,
     ChairState,
     Episode,
+    Pump,
     SimulationParams,
     draw_plan,
     initial_state,
@@ -401,6 +402,7 @@ class LiveFeeder:
         if c.state not in ("infusing", "paused", "recovery") or c.elapsed_min is None:
             return 0
         sid = c.session_id
+        pump_state: Pump
         if c.state == "recovery":
             pump_state = "stopped"
         elif c.state == "paused" or not c.dose.running:

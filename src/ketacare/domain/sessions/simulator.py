@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -31,11 +31,11 @@ Pump = Literal["running", "paused", "stopped"]
 _EVENT_WINDOW_MIN = 5.0  # the spike/dip probabilities in the data file are per 5 minutes
 
 
-def _data() -> dict:
+def _data() -> dict[str, Any]:
     return load_toml(_DATA, "vitals_simulation.toml")
 
 
-def _values(section: str) -> dict:
+def _values(section: str) -> dict[str, Any]:
     return {k: v["value"] for k, v in _data()[section].items()}
 
 
@@ -68,9 +68,9 @@ class SimulationParams:
     pulse_pressure_min_mmhg: float = 20.0
 
     @classmethod
-    def from_data(cls, **overrides: float) -> SimulationParams:
+    def from_data(cls, **overrides: Any) -> SimulationParams:
         """Return the shipped parameters with any keyword overrides (e.g. missing_prob=0)."""
-        values: dict = {}
+        values: dict[str, float] = {}
         for section in ("rise", "shape", "noise", "events"):
             values.update({k: float(v) for k, v in _values(section).items()})
         r = _values("range")
@@ -189,6 +189,8 @@ def initial_state(plan: ChairPlan, t_min: float, pump: Pump) -> ChairState:
 def expected(plan: ChairPlan, state: ChairState, params: SimulationParams) -> dict[str, float]:
     """Return the expected (noise-free) value of each vital for `state`: baseline + rise + episode."""
     b = plan.baseline
+    if b.sbp is None or b.dbp is None or b.hr is None:  # ChairPlan refuses such a baseline
+        raise InvalidValue("baseline", "the simulated patient needs a baseline BP and heart rate")
     f = float(rise_shape(state.t_min, params.peak_min, params.exponent))
     sbp = b.sbp + plan.sbp_rise_mmhg * f
     dbp = b.dbp + plan.dbp_rise_mmhg * f
