@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     assessment_plan: str = "standard"
     # Infusion sessions (issue #7): how often overdue-reading alerts are checked without a new reading; 0 = off.
     overdue_sweep_seconds: float = Field(30.0, ge=0)
+    # Display (issue 12 point 7) until the clinic settings issue adds it: times are shown in this zone, labelled.
+    timezone: str = Field(
+        "UTC", description="IANA time zone for displayed times, e.g. Europe/Berlin (default UTC)"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from ketacare.domain.formatting import zone
+
+        zone(v)  # InvalidValue (a ValueError) for an unknown zone: the app refuses to start
+        return v
 
 
 @lru_cache

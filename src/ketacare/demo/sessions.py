@@ -1,9 +1,12 @@
 """Demo infusion sessions (issue #7): a few completed, signed sessions with full records, three sessions
 infusing now, and a feeder that keeps those three moving on the live board while the demo server runs.
 
-Readings come from the synthetic simulator (`domain.monitoring.simulate_vitals`) and go through the same
-service as a monitor gateway (`services.vitals.record_batch`), so alerts, the audit trail and the board
-behave exactly as with real devices.
+Readings come from the synthetic simulator (`domain/sessions/simulator.py`: a mean-reverting process clamped
+inside the intake's plausibility ranges) and go through the same service as a monitor gateway
+(`services.sessions.vitals.record_batch`), so alerts, the audit trail and the board behave exactly as with real
+devices. Each session's simulated patient (`demo_plan`) follows from its id, so the history seeded here and the
+live feed after a server restart continue the same curve. In `EPISODE_CHAIR` the patient has a high-BP episode
+that builds while the pump runs and falls back when a nurse pauses it (or the infusion ends).
 """
 
 from __future__ import annotations
@@ -14,12 +17,25 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from ketacare.domain.datafiles import load_toml
 from ketacare.domain.sessions import simulate_vitals
-from ketacare.domain.sessions.simulator import simulate_baseline
+from ketacare.domain.sessions.simulator import (
+    ChairPlan,
+    ChairState,
+    Episode,
+    Pump,
+    SimulationParams,
+    draw_plan,
+    initial_state,
+    simulate_baseline,
+    step,
+)
+from ketacare.domain.sessions.vitals import VitalSigns
 from ketacare.services import clock, dosing
 from ketacare.services.access import Actor
 from ketacare.services.sessions import alerts, board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
+    BoardChair,
     GatewayReading,
     InfusionEventCreate,
     SessionChecks,
@@ -33,8 +49,28 @@ from ketacare.store.db import Database
 
 ORDER = 50
 LIVE_CHAIRS = ("Chair 1", "Chair 2", "Chair 3")
+EPISODE_CHAIR = "Chair 2"  # the live demo chair whose patient has a high-BP episode that answers to a pause
 FEED_EVERY_S = 5.0
+PLAN_SEED = 20261130  # with the session id, fixes each demo session's simulated patient
 log = logging.getLogger(__name__)
+
+
+def demo_plan(session_id: int, chair: str, *, live: bool = True) -> ChairPlan:
+    """Return the simulated patient of demo session `session_id`: a baseline below the pre-check limits, a BP
+    rise of 10-30 mmHg toward 40 min, and in `EPISODE_CHAIR` (live sessions only) a high-BP episode."""
+    demo = {
+        k: v["value"]
+        for k, v in load_toml("ketacare.domain.sessions.data", "vitals_simulation.toml")["demo"].items()
+    }
+    rng = np.random.default_rng([PLAN_SEED, session_id])
+    b = simulate_baseline(rng)
+    sbp = min(b.sbp, float(demo["baseline_max_sbp_mmhg"]))
+    base = VitalSigns(
+        sbp=sbp, dbp=min(b.dbp, float(demo["baseline_max_dbp_mmhg"]), sbp - 25), hr=b.hr, spo2=b.spo2, rr=b.rr
+    )
+    lo, hi = demo["sbp_rise_mmhg"]
+    episode = Episode.from_data() if live and chair == EPISODE_CHAIR else None
+    return draw_plan(rng, baseline=base, sbp_rise_bounds_mmhg=(float(lo), float(hi)), episode=episode)
 
 
 def _actor(ctx, role: str) -> Actor:
@@ -120,10 +156,8 @@ def _session(
                 last_liquid_at=fake.t - timedelta(hours=1),
             ),
         )
-        base = simulate_baseline(rng)
-        base = type(base)(
-            sbp=min(base.sbp, 136.0), dbp=min(base.dbp, 86.0), hr=base.hr, spo2=base.spo2, rr=base.rr
-        )
+        plan = demo_plan(sid, chair, live=live)
+        base = plan.baseline
         vitals.record_session_reading(
             db=db,
             actor=nurse,
@@ -142,7 +176,7 @@ def _session(
             session_id=sid,
             data=InfusionEventCreate(kind="start", rate_mg_per_min=dose / duration, at=start),
         )
-        trace = simulate_vitals(rng, baseline=base, infusion_min=duration, recovery_min=80, cadence_min=5)
+        trace = simulate_vitals(rng, plan=plan, infusion_min=duration, recovery_min=80, cadence_min=5)
         horizon = (clock_now_real() - start).total_seconds() / 60.0 if live else 10_000
         readings = [
             GatewayReading(
@@ -244,14 +278,23 @@ def extend(ctx) -> None:
 
 
 class LiveFeeder:
-    """Feed simulated readings for every infusing demo session every few seconds (demo server only)."""
+    """Feed simulated readings for every infusing demo session every few seconds (demo server only).
+
+    Each session keeps its simulator state between ticks (a mean-reverting process, so values never run away).
+    A tick that fails for one chair is logged once with its cause (identical failures later are counted, not
+    logged again) and the other chairs, and the next ticks, go on.
+    """
 
     def __init__(self, db: Database, every_s: float = FEED_EVERY_S) -> None:
         self.db, self.every_s = db, every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-live-feeder", daemon=True)
         self._rng = np.random.default_rng()
+        self._params = SimulationParams.from_data()
         self._n = 0
+        # session id -> (plan, state, infusion start on the feeder's clock)
+        self._chairs: dict[int, tuple[ChairPlan, ChairState, datetime]] = {}
+        self.failures: dict[tuple[str, str, str], int] = {}
 
     def start(self) -> None:
         self._thread.start()
@@ -267,11 +310,25 @@ class LiveFeeder:
         while not self._stop.wait(self.every_s):
             try:
                 self.tick(actor)
-            except Exception:  # noqa: BLE001 - the demo keeps going
-                log.exception("demo feeder tick failed")
+            except Exception as exc:  # noqa: BLE001 - the demo keeps going
+                self._failed("tick", exc)
 
-    def _advance(self, c: dict) -> None:
-        """Stop the pump at the planned dose; after 60 min of recovery, discharge and seat a new session."""
+    def _failed(self, where: str, exc: BaseException) -> None:
+        """Log a failure once per (where, cause); count repeats."""
+        key = (where, type(exc).__name__, str(exc))
+        self.failures[key] = self.failures.get(key, 0) + 1
+        if self.failures[key] == 1:
+            log.error(
+                "demo feeder: %s failed: %s: %s (the feeder goes on; the same failure is not logged again)",
+                where,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
+
+    def _advance(self, c: BoardChair) -> bool:
+        """Stop the pump at the planned dose; after 60 min of recovery, discharge and seat a new session.
+        Return True when the chair's session changed state (it gets no reading this tick)."""
         from types import SimpleNamespace
 
         from sqlalchemy import select
@@ -284,7 +341,7 @@ class LiveFeeder:
                 for u in s.scalars(select(User).where(User.role.in_(("nurse", "prescriber"))))
             }
         if "nurse" not in staff or "prescriber" not in staff:
-            return
+            return False
         ctx = SimpleNamespace(db=self.db, staff=staff)
         nurse, prescriber = _actor(ctx, "nurse"), _actor(ctx, "prescriber")
         d, sid = c.dose, c.session_id
@@ -295,7 +352,8 @@ class LiveFeeder:
             workflow.apply_event(
                 db=self.db, actor=nurse, session_id=sid, data=TransitionRequest(event="end_infusion")
             )
-        elif c.state == "recovery" and (c.elapsed_min or 0) > (d.infusing_min or 40) + 60:
+            return True
+        if c.state == "recovery" and (c.elapsed_min or 0) > (d.infusing_min or 40) + 60:
             reason = "Demo clinic: assessed fit for discharge (synthetic data)"
             if _override_all(self.db, prescriber, sid, "discharge", reason).allowed:
                 rng = np.random.default_rng()
@@ -315,35 +373,59 @@ class LiveFeeder:
                     order=order[0][1] if order else None,
                 )
                 _ = order_id
+                return True
+        return False
 
     def tick(self, actor: Actor) -> int:
-        """Post one simulated reading to each infusing/recovering session; return how many were posted."""
-        from ketacare.domain.sessions.simulator import rise_shape
-
-        posted = 0
+        """Post one simulated reading to each infusing/paused/recovering session; return how many were
+        posted. A chair whose tick fails is logged (once per cause) and skipped; the others still get theirs."""
         chairs = board.board_snapshot(db=self.db, actor=actor, audit_view=False)
         now = clock.now()
+        posted = 0
         for c in chairs:
-            self._advance(c)
-            if c.state not in ("infusing", "paused", "recovery") or c.elapsed_min is None:
-                continue
-            lat = c.latest
-            base_sbp = (c.trend.sbp or [125.0])[0]
-            f = float(rise_shape(c.elapsed_min, 40.0, 3.0))
-            sbp = base_sbp + 14 * f + self._rng.normal(0, 3)
-            dbp = min(sbp - 30, 0.62 * sbp + self._rng.normal(0, 2))
-            hr = ((lat["hr"].value if "hr" in lat else None) or 75.0) + self._rng.normal(0, 1.5)
-            spo2 = min(100.0, 97.5 + self._rng.normal(0, 0.6))
-            self._n += 1
-            r = GatewayReading(
-                client_id=f"demo-live-{c.session_id}-{now.timestamp():.0f}-{self._n}",
-                measured_at=now,
-                sbp=round(sbp),
-                dbp=round(dbp),
-                hr=round(min(max(hr, 55), 110)),
-                spo2=round(spo2),
-                rr=round(14 + self._rng.normal(0, 1)),
-            )
-            vitals.record_batch(db=self.db, actor=actor, session_id=c.session_id, readings=[r])
-            posted += 1
+            where = f"{c.chair} (session {c.session_id})"
+            try:
+                if self._advance(c):
+                    continue
+            except Exception as exc:  # noqa: BLE001 - one chair's failure does not stop the others
+                self._failed(where + " advance", exc)
+            try:
+                posted += self._feed(c, now, actor)
+            except Exception as exc:  # noqa: BLE001
+                self._failed(where + " reading", exc)
+        active = {c.session_id for c in chairs}
+        for sid in [k for k in self._chairs if k not in active]:
+            del self._chairs[sid]
         return posted
+
+    def _feed(self, c: BoardChair, now: datetime, actor: Actor) -> int:
+        if c.state not in ("infusing", "paused", "recovery") or c.elapsed_min is None:
+            return 0
+        sid = c.session_id
+        pump_state: Pump
+        if c.state == "recovery":
+            pump_state = "stopped"
+        elif c.state == "paused" or not c.dose.running:
+            pump_state = "paused"
+        else:
+            pump_state = "running"
+        if sid not in self._chairs:
+            plan = demo_plan(sid, c.chair)
+            started = now - timedelta(minutes=float(c.elapsed_min))
+            self._chairs[sid] = (plan, initial_state(plan, float(c.elapsed_min), pump_state), started)
+        plan, state, started = self._chairs[sid]
+        t_min = max((now - started).total_seconds() / 60.0, state.t_min)
+        state, r = step(plan, state, self._rng, t_min=t_min, pump=pump_state, params=self._params)
+        self._chairs[sid] = (plan, state, started)
+        self._n += 1
+        reading = GatewayReading(
+            client_id=f"demo-live-{sid}-{now.timestamp():.0f}-{self._n}",
+            measured_at=now,
+            sbp=r.sbp,
+            dbp=r.dbp,
+            hr=r.hr,
+            spo2=r.spo2,
+            rr=r.rr,
+        )
+        vitals.record_batch(db=self.db, actor=actor, session_id=sid, readings=[reading])
+        return 1

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fpdf import FPDF
 
+from ketacare.domain import formatting as fmt
 from ketacare.domain.sources import plain
 from ketacare.http.access import Access
 from ketacare.services.access import Actor
@@ -22,12 +23,16 @@ def _t(x: Any) -> str:
     return str(x).encode("latin-1", "replace").decode("latin-1")
 
 
-def _hm(at: datetime | None) -> str:
-    return "-" if at is None else at.strftime("%Y-%m-%d %H:%M:%S")
-
-
 class _Record(FPDF):
-    """A4 with the line helpers the record uses (text limited to Latin-1)."""
+    """A4 with the line helpers the record uses (text limited to Latin-1); times in the clinic's zone `tz`."""
+
+    def __init__(self, tz: tzinfo = UTC) -> None:
+        super().__init__(format="A4")
+        self.clinic_tz = tz
+
+    def hm(self, at: datetime | None) -> str:
+        """Date and time of `at` in the clinic's zone, to the second (the header names the zone)."""
+        return fmt.date_time(at, self.clinic_tz, seconds=True, label=False, empty="-")
 
     def text_line(self, text: str) -> None:
         self.cell(0, 4, _t(text), new_x="LMARGIN", new_y="NEXT")
@@ -53,16 +58,17 @@ def _header(pdf: _Record, s: SessionDetail) -> None:
     )
     pdf.set_font("Helvetica", size=9)
     d = s.dose
-    dose = f"Dose given {d.delivered_mg:.1f} mg"
+    dose = f"Dose given {fmt.mg(d.delivered_mg)}"
     if d.planned_mg:
-        dose += f" of {d.planned_mg:g} mg ordered"
+        dose += f" of {fmt.mg(d.planned_mg)} ordered"
     if d.delivered_mg_per_kg is not None:
-        dose += f" ({d.delivered_mg_per_kg:.3f} mg/kg)"
+        dose += f" ({fmt.number(d.delivered_mg_per_kg, 3)} mg/kg)"
     for line in (
-        f"Chair {s.chair} | product {s.product.replace('_', ' ')} | state {s.state} | times UTC (24 h)",
-        f"Scheduled {_hm(s.scheduled_at)} | infusion {_hm(s.infusion_started_at)}"
-        f" to {_hm(s.infusion_ended_at)}"
-        f" | discharged {_hm(s.discharged_at)}",
+        f"Chair {s.chair} | product {s.product.replace('_', ' ')} | state {s.state}"
+        f" | times {fmt.zone_label(pdf.clinic_tz, s.scheduled_at)} (24 h)",
+        f"Scheduled {pdf.hm(s.scheduled_at)} | infusion {pdf.hm(s.infusion_started_at)}"
+        f" to {pdf.hm(s.infusion_ended_at)}"
+        f" | discharged {pdf.hm(s.discharged_at)}",
         dose,
         *_basis_lines(s),
     ):
@@ -74,11 +80,11 @@ def _basis_lines(s: SessionDetail) -> list[str]:
     o = s.order
     if o is None or not o.weight_basis or o.mg_per_kg is None:
         return []
-    basis = f"Order #{o.id}: {o.mg_per_kg:g} mg/kg of {o.weight_basis} weight"
+    basis = f"Order #{o.id}: {fmt.amount(o.mg_per_kg)} mg/kg of {o.weight_basis} weight"
     if o.computed_dose_mg is not None and o.dose_mg is not None and o.computed_dose_mg != o.dose_mg:
-        basis += f" = {o.computed_dose_mg:g} mg computed, {o.dose_mg:g} mg ordered"
+        basis += f" = {fmt.amount(o.computed_dose_mg, 'mg')} computed, {fmt.mg(o.dose_mg)} ordered"
     if o.mg_per_kg_actual_weight is not None and o.weight_basis != "actual":
-        basis += f" ({o.mg_per_kg_actual_weight:g} mg/kg of actual weight)"
+        basis += f" ({fmt.amount(o.mg_per_kg_actual_weight)} mg/kg of actual weight)"
     if o.weight_basis_chosen:
         basis += "; basis chosen by the prescriber"
         if o.policy_weight_basis and o.policy_weight_basis != o.weight_basis:
@@ -98,11 +104,7 @@ def _workflow(pdf: _Record, s: SessionDetail) -> None:
             )
         if not t.allowed:
             extra = " REFUSED: " + "; ".join(g["id"] for g in t.failed_guards)
-        pdf.para(f"{_hm(t.at)}  {t.event} {t.from_} -> {t.to} by {t.by} ({t.role}){extra}")
-
-
-def _num(x: float | None) -> str:
-    return "" if x is None else f"{x:g}"
+        pdf.para(f"{pdf.hm(t.at)}  {t.event} {t.from_} -> {t.to} by {t.by} ({t.role}){extra}")
 
 
 def _vitals(pdf: _Record, s: SessionDetail) -> None:
@@ -110,8 +112,9 @@ def _vitals(pdf: _Record, s: SessionDetail) -> None:
     with pdf.table(col_widths=(34, 22, 16, 16, 16, 20, 18), text_align="LEFT", line_height=4) as table:
         table.row(["Device time", "BP", "HR", "SpO2", "RR", "Context", "Source"])
         for v in s.vitals:
-            bp = f"{v.sbp:g}/{v.dbp:g}" if v.sbp is not None and v.dbp is not None else ""
-            table.row([_hm(v.measured_at), bp, _num(v.hr), _num(v.spo2), _num(v.rr), v.context, v.source])
+            bp = f"{fmt.vital(v.sbp)}/{fmt.vital(v.dbp)}" if v.sbp is not None and v.dbp is not None else ""
+            others = [fmt.vital(x, empty="") for x in (v.hr, v.spo2, v.rr)]
+            table.row([pdf.hm(v.measured_at), bp, *others, v.context, v.source])
 
 
 def _alerts(pdf: _Record, s: SessionDetail) -> None:
@@ -120,11 +123,11 @@ def _alerts(pdf: _Record, s: SessionDetail) -> None:
         pdf.text_line("None.")
     for a in s.alerts:
         ack = (
-            f"; acknowledged by {a.acknowledged_by} {_hm(a.acknowledged_at)}: {a.action_taken}"
+            f"; acknowledged by {a.acknowledged_by} {pdf.hm(a.acknowledged_at)}: {a.action_taken}"
             if a.acknowledged_at
             else ""
         )
-        res = f"; resolved {_hm(a.resolved_at)}: {a.resolution}" if a.resolved_at else ""
+        res = f"; resolved {pdf.hm(a.resolved_at)}: {a.resolution}" if a.resolved_at else ""
         pdf.para(
             f"[{a.priority.upper()}] {a.title} - {a.trigger} - advised: {plain(a.advice)}"
             f" (source: {plain(a.source or '')}){ack}{res}"
@@ -134,20 +137,20 @@ def _alerts(pdf: _Record, s: SessionDetail) -> None:
 def _pump_and_side_effects(pdf: _Record, s: SessionDetail) -> None:
     pdf.heading("Pump events")
     for e in s.infusion_events:
-        rate = f" {e.rate_ml_per_h:g} mL/h" if e.rate_ml_per_h is not None else ""
-        bolus = f" {e.bolus_mg:g} mg" if e.bolus_mg else ""
-        pdf.text_line(f"{_hm(e.at)}  {e.kind}{rate}{bolus}")
+        rate = f" {fmt.number(e.rate_ml_per_h, 1)} mL/h" if e.rate_ml_per_h is not None else ""
+        bolus = f" {fmt.mg(e.bolus_mg)}" if e.bolus_mg else ""
+        pdf.text_line(f"{pdf.hm(e.at)}  {e.kind}{rate}{bolus}")
     pdf.heading("Side effects and rescue medication")
     for x in s.side_effects:
         resolved = (
-            f" resolved {_hm(x.resolved_at)}" + (f": {x.resolution}" if x.resolution else "")
+            f" resolved {pdf.hm(x.resolved_at)}" + (f": {x.resolution}" if x.resolution else "")
             if x.resolved_at
             else " not resolved"
         )
-        pdf.text_line(f"{x.type} grade {x.grade} ({x.grade_label}) onset {_hm(x.onset_at)}{resolved}")
+        pdf.text_line(f"{x.type} grade {x.grade} ({x.grade_label}) onset {pdf.hm(x.onset_at)}{resolved}")
     for r in s.rescue:
         pdf.text_line(
-            f"{r.drug} {r.dose_mg:g} mg {r.route} for {r.indication} at {_hm(r.given_at)} by {r.by}"
+            f"{r.drug} {fmt.amount(r.dose_mg, 'mg')} {r.route} for {r.indication} at {pdf.hm(r.given_at)} by {r.by}"
         )
     if s.rems_missing is not None:
         pdf.heading("Esketamine REMS monitoring form")
@@ -160,17 +163,17 @@ def _signatures(pdf: _Record, s: SessionDetail) -> None:
     if not s.signatures:
         pdf.text_line("Not signed.")
     for g in s.signatures:
-        pdf.para(f"{g.role}: {g.by} at {_hm(g.signed_at)}  {g.sha256}")
+        pdf.para(f"{g.role}: {g.by} at {pdf.hm(g.signed_at)}  {g.sha256}")
     v = s.verification
     if v.signed:
         pdf.text_line("Record intact." if v.intact else "WARNING: " + "; ".join(v.problems))
     for a in s.addenda:
-        pdf.para(f"Addendum {_hm(a.at)} by {a.by} ({a.role}): {a.text}  [{a.sha256}]")
+        pdf.para(f"Addendum {pdf.hm(a.at)} by {a.by} ({a.role}): {a.text}  [{a.sha256}]")
 
 
-def render_pdf(s: SessionDetail) -> bytes:
-    """Return the session record as PDF bytes."""
-    pdf = _Record(format="A4")
+def render_pdf(s: SessionDetail, tz: tzinfo = UTC) -> bytes:
+    """Return the session record as PDF bytes; times in `tz` (the clinic's zone), named in the header."""
+    pdf = _Record(tz)
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     for section in (_header, _workflow, _vitals, _alerts, _pump_and_side_effects, _signatures):
@@ -184,7 +187,7 @@ def session_pdf(
 ):
     data = record.record_for_pdf(db=request.app.state.db, actor=actor, session_id=session_id)
     return Response(
-        render_pdf(data),
+        render_pdf(data, fmt.zone(request.app.state.settings.timezone)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="session-{session_id}.pdf"'},
     )

@@ -1,7 +1,8 @@
 """The batch alert engine decides exactly what the original reading-by-reading engine decided.
 
 `reference_evaluate` below is the engine as it was before the batch path (issue #7 performance work), kept
-verbatim: it walks every reading in the window for every rule at every `now`. The properties check that
+verbatim (except that durations in its texts are written for people, "24 min 47 s", as the engine now writes
+them, issue 12 point 7): it walks every reading in the window for every rule at every `now`. The properties check that
 `evaluate` and `evaluate_series` give the same alerts to raise and resolve, with the same texts, for any
 readings, baselines, rule variants, phases, windows and alerts already active.
 """
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.formatting import duration
 from ketacare.domain.sessions.alerts import (
     PHASES,
     PRIORITIES,
@@ -74,7 +76,7 @@ def _describe_reading(rule: AlertRule, r: VitalReading, baseline: VitalSigns | N
             if (d := _value(rule, c, r, baseline)) is not None
         ]
         text += f" (change from baseline: {', '.join(deltas)} mmHg)" if deltas else ""
-    return f"{text} at {r.t_min:g} min"
+    return f"{text} at {duration(r.t_min)}"
 
 
 def _firing(
@@ -91,7 +93,7 @@ def _firing(
         gap = now - ref
         if gap > rule.max_gap_min:
             what = "/".join(LABELS[v] for v in rule.vitals)
-            return f"no {what} reading for {gap:g} min (expected at least every {rule.max_gap_min:g} min)"
+            return f"no {what} reading for {duration(gap)} (expected at least every {duration(rule.max_gap_min)})"
         return None
     if rule.kind == "rise" and baseline is None:
         return None
@@ -106,7 +108,7 @@ def _firing(
             start = r.t_min
         if rel[-1].t_min - start < rule.sustained_min:
             return None
-        return f"{_describe_reading(rule, rel[-1], baseline)}, for {rel[-1].t_min - start:g} min"
+        return f"{_describe_reading(rule, rel[-1], baseline)}, for {duration(rel[-1].t_min - start)}"
     return _describe_reading(rule, rel[-1], baseline)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ketacare.domain.datafiles import load_toml
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.formatting import duration
 from ketacare.domain.sessions.vitals import LABELS, UNITS, VITALS, VitalReading, VitalSigns
 
 _DATA = "ketacare.domain.sessions.data"
@@ -326,7 +327,7 @@ def _describe_reading(rule: AlertRule, r: VitalReading, baseline: VitalSigns | N
             if (d := _value(rule, c, r, baseline)) is not None
         ]
         text += f" (change from baseline: {', '.join(deltas)} mmHg)" if deltas else ""
-    return f"{text} at {r.t_min:g} min"
+    return f"{text} at {duration(r.t_min)}"
 
 
 @dataclass(frozen=True)
@@ -424,7 +425,9 @@ class _Series:
             gap = now - ref
             if gap > rule.max_gap_min:
                 what = "/".join(LABELS[v] for v in rule.vitals)
-                return f"no {what} reading for {gap:g} min (expected at least every {rule.max_gap_min:g} min)"
+                return (
+                    f"no {what} reading for {duration(gap)} (expected at least every {duration(rule.max_gap_min)})"
+                )
             return None
         if rule.kind == "rise" and self.baseline is None:
             return None
@@ -436,7 +439,7 @@ class _Series:
             start = self.times[k if k >= lo else view.next_rel[lo]]
             if last.t_min - start < rule.sustained_min:
                 return None
-            return f"{_describe_reading(rule, last, self.baseline)}, for {last.t_min - start:g} min"
+            return f"{_describe_reading(rule, last, self.baseline)}, for {duration(last.t_min - start)}"
         return _describe_reading(rule, last, self.baseline)
 
     def clear_reason(

@@ -7,7 +7,6 @@ clinic settings live in `data/session.toml`; this module holds only the guard pr
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -16,6 +15,7 @@ from typing import Any, Literal
 
 from ketacare.domain.datafiles import load_toml
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.formatting import duration
 from ketacare.domain.sessions.vitals import LABELS, UNITS, VitalSigns
 
 _DATA = "ketacare.domain.sessions.data"
@@ -353,7 +353,7 @@ def _fasting(f: SessionFacts, s: ClinicSettings) -> str | None:
         if got is None:
             problems.append(f"time of last {label} not recorded")
         elif got < need:
-            problems.append(f"last {label} {got:g} min ago, needs {need:g} min")
+            problems.append(f"last {label} {duration(got, rounding='down')} ago, needs {duration(need)}")
     return "; ".join(problems) or None
 
 
@@ -387,7 +387,9 @@ def _rems_obs(f: SessionFacts, s: ClinicSettings) -> str | None:
     if f.observation_min is None:
         return "observation time not recorded"
     if f.observation_min < s.esketamine_observation_min:
-        return f"{math.floor(f.observation_min):d} min observed, needs {s.esketamine_observation_min:g} min"
+        # rounded down: a shortfall never reads as enough ("59 min 59 s observed, needs 1 h")
+        observed = duration(f.observation_min, rounding="down")
+        return f"{observed} observed, needs {duration(s.esketamine_observation_min)}"
     return None
 
 
@@ -397,7 +399,9 @@ def _observation(f: SessionFacts, s: ClinicSettings) -> str | None:
     if f.observation_min is None:
         return "observation time not recorded"
     if f.observation_min < s.iv_observation_min:
-        return f"{math.floor(f.observation_min):d} min observed, needs {s.iv_observation_min:g} min"
+        # rounded down: a shortfall never reads as enough ("59 min 59 s observed, needs 1 h")
+        observed = duration(f.observation_min, rounding="down")
+        return f"{observed} observed, needs {duration(s.iv_observation_min)}"
     return None
 
 
@@ -445,8 +449,9 @@ def _fresh(value: float | None, age_min: float | None, name: str, s: ClinicSetti
         return f"no {LABELS[name]} reading recorded in this session"
     limit = s.discharge_vitals_max_age_min
     if age_min is None or age_min > limit:
-        old = "of unknown age" if age_min is None else f"{math.ceil(age_min):d} min old"
-        return f"the latest {LABELS[name]} reading is {old} (limit {limit:g} min): take a new reading"
+        # rounded up: a reading past the limit never reads as within it
+        old = "of unknown age" if age_min is None else f"{duration(age_min, rounding='up')} old"
+        return f"the latest {LABELS[name]} reading is {old} (limit {duration(limit)}): take a new reading"
     return None
 
 

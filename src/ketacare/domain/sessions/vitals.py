@@ -35,6 +35,7 @@ _PLAUSIBLE: dict[str, tuple[float, float]] = {
     "spo2": (30, 100),
     "rr": (0, 80),
 }
+PLAUSIBLE: dict[str, tuple[float, float]] = dict(_PLAUSIBLE)  # read-only copy for callers (e.g. the simulator)
 
 
 def _check(name: str, value: float | None) -> None:

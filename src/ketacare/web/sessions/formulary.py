@@ -3,11 +3,13 @@ session page records a rescue dose from it and marks side effects resolved."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions.side_effects import dose_units, routes, side_effect_types
 from ketacare.http.access import Access
@@ -147,8 +149,9 @@ def _v(x: Any, key: str) -> Any:
     return x[key] if isinstance(x, dict) else getattr(x, key)
 
 
-def _hm(at: Any) -> str:
-    return at.strftime("%H:%M") if hasattr(at, "strftime") else str(at)[11:16]
+def _hm(at: Any, tz: tzinfo) -> str:
+    """HH:MM in the clinic's zone, labelled ("14:05 CET"), as the session page shows the same side effect."""
+    return fmt.clock_time(at, tz, seconds=False)
 
 
 def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +162,7 @@ def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> d
         else []
     )
     types = side_effect_types()
+    tz = fmt.zone(request.app.state.settings.timezone)
     return {
         "rescue_entries": entries,
         "rescue_options": [(str(e.id), _range(e)) for e in entries],
@@ -167,7 +171,7 @@ def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> d
         "side_effect_options": [
             (
                 str(_v(x, "id")),
-                f"{types[_v(x, 'type')]['label']}, grade {_v(x, 'grade')}, onset {_hm(_v(x, 'onset_at'))}",
+                f"{types[_v(x, 'type')]['label']}, grade {_v(x, 'grade')}, onset {_hm(_v(x, 'onset_at'), tz)}",
             )
             for x in _v(s, "side_effects")
         ],

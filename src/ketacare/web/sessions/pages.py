@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
+from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions.side_effects import side_effect_types
 from ketacare.http.access import Access
@@ -58,10 +59,15 @@ def _page(
     s = record.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
     pts = [Point(v.measured_at, v.sbp) for v in s.vitals if v.sbp is not None]
     hr = [Point(v.measured_at, v.hr) for v in s.vitals if v.hr is not None]
+    tz = fmt.zone(request.app.state.settings.timezone)
+
+    def clock_label(at: datetime) -> str:  # the chart's time axis in the clinic's zone, labelled
+        return fmt.clock_time(at, tz, seconds=False)
+
     ctx: dict[str, Any] = {
         "s": s,
-        "bp_chart": trend_svg(pts, unit="mmHg", title="Systolic blood pressure", decimals=0),
-        "hr_chart": trend_svg(hr, unit="/min", title="Heart rate", decimals=0),
+        "bp_chart": trend_svg(pts, unit="mmHg", title="Systolic blood pressure", decimals=0, x_label=clock_label),
+        "hr_chart": trend_svg(hr, unit="/min", title="Heart rate", decimals=0, x_label=clock_label),
         "pk_chart": _pk_svg(s.dose.pk),
         "errors": errors or {},
         "values": values or {},

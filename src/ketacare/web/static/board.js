@@ -11,7 +11,13 @@
   var soundOn = false, pausedUntil = 0, audio = null, lastBeep = 0;
 
   function setStatus(text) { if (status) status.textContent = text; }
-  function hhmmss(d) { return d.toISOString().substr(11, 8); }
+  // Clock times in the clinic's zone, labelled, like the cards the server renders ("17:54:07 CET").
+  var tz = board.getAttribute("data-tz") || "UTC";
+  function hhmmss(d) {
+    try {
+      return d.toLocaleTimeString("en-GB", { timeZone: tz, hour12: false, timeZoneName: "short" });
+    } catch (e) { return d.toISOString().substr(11, 8) + " UTC"; }
+  }
 
   function place(sessionId, html, active) {
     var old = document.getElementById("chair-" + sessionId);
@@ -72,7 +78,7 @@
 
   if (!window.EventSource) { setStatus("Live updates unavailable in this browser: reload to refresh."); return; }
   var es = new EventSource(board.getAttribute("data-events"));
-  es.addEventListener("open", function () { setStatus("Live · connected " + hhmmss(new Date()) + " UTC"); });
+  es.addEventListener("open", function () { setStatus("Live · connected " + hhmmss(new Date())); });
   es.addEventListener("error", function () { setStatus("Live updates interrupted — reconnecting…"); });
   es.addEventListener("snapshot", function (ev) {
     var data = JSON.parse(ev.data), seen = {};
@@ -84,6 +90,6 @@
   es.addEventListener("chair", function (ev) {
     var c = JSON.parse(ev.data);
     place(c.session_id, c.html, c.active);
-    setStatus("Live · last update " + hhmmss(new Date()) + " UTC");
+    setStatus("Live · last update " + hhmmss(new Date()));
   });
 })();
