@@ -37,10 +37,10 @@ def test_mean_bp_peaks_near_40_min_with_the_published_mean_rise():
     hr = np.array([[r.hr for r in tr] for tr in traces]).mean(axis=0) - BASELINE.hr
     assert 35 <= times[np.argmax(sbp)] <= 45
     at40 = int(np.where(times == 40)[0][0])
-    assert sbp[at40] == pytest.approx(12.6, abs=1.5)  # Vankawala 2021 [S20]
+    assert sbp[at40] == pytest.approx(12.6, abs=1.5)  # Vankawala 2021 [vankawala2021]
     assert dbp[at40] == pytest.approx(8.5, abs=1.2)
     assert hr[at40] == pytest.approx(4.1, abs=1.0)
-    assert sbp[-1] < 3  # near baseline by 2 h [S22d]
+    assert sbp[-1] < 3  # near baseline by 2 h [szarmach2020]
 
 
 def test_missing_readings_dips_and_spikes_happen():

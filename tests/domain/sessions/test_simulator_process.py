@@ -8,6 +8,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
+from ketacare.domain import sources
 from ketacare.domain.sessions.simulator import (
     ChairPlan,
     ChairState,
@@ -103,11 +104,11 @@ def test_simulation_ranges_lie_inside_the_intake_plausibility_ranges():
     for v, key in names.items():
         lo, hi = raw["range"][key]["value"]
         assert PLAUSIBLE[v][0] <= lo < hi <= PLAUSIBLE[v][1], v
-    # Every number carries a source or is labelled as the clinic's own choice.
+    # Every number carries a bibliography key or is labelled as a simulation choice.
     for section, entries in raw.items():
         for name, entry in entries.items():
-            src = entry["source"]
-            assert "[S" in src or src.startswith("clinic default, not from a published guideline"), (
+            keys = [k.strip() for k in entry["source"].split(",")]
+            assert keys and all(sources.known(k) or k == "simulation-default" for k in keys), (
                 section,
                 name,
             )
@@ -147,7 +148,7 @@ def test_bp_rises_by_10_to_30_mmhg_toward_40_minutes_and_returns():
     smooth = np.convolve(mean, np.ones(9) / 9, mode="same")  # 2-minute moving average
     assert 35 <= times[4:-4][np.argmax(smooth[4:-4])] <= 45
     assert mean[times <= 2].mean() < 3  # starts at baseline
-    assert mean[(times >= 140)].mean() < 4  # back near baseline within 1.5-2 h [S22d]
+    assert mean[(times >= 140)].mean() < 4  # back near baseline within 1.5-2 h [szarmach2020]
     assert (bp[:, :, 1] < bp[:, :, 0]).all()
 
 

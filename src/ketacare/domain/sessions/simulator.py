@@ -1,9 +1,9 @@
 """Synthetic vitals during a ketamine infusion and recovery (pure; the caller passes a seeded Generator).
 
 For the demo clinic and benchmarks only. Each simulated patient (`ChairPlan`) draws a peak BP/HR rise (means
-+12.6/+8.5 mmHg and +4.1 bpm [vankawala2021], SDs from the Yale series [ghp2024]); the rise follows a gamma-shaped curve
-peaking near 40 min [ghp2024] and fading over ~1.5 h [szarmach2020]. One demo chair may carry a high-BP episode that builds
-while the pump runs and falls back when it is paused or stopped.
++12.6/+8.5 mmHg and +4.1 bpm [vankawala2021], SDs from the Yale series [ghp2024]); the rise follows a
+gamma-shaped curve peaking near 40 min [ghp2024] and fading over ~1.5 h [szarmach2020]. One demo chair may carry
+a high-BP episode that builds while the pump runs and falls back when it is paused or stopped.
 
 Values come from a mean-reverting process, never a random walk: each reading is the expected value (baseline +
 rise + episode) plus an AR(1) deviation that decays back to 0 with `noise.correlation_min`, plus transient
