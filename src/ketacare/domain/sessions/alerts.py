@@ -690,6 +690,7 @@ class AlarmEvent:
     at_min: float
     kind: str
     text: str
+    rule_id: str | None = None  # the rule whose condition this event is about, when there is one
 
 
 @dataclass(frozen=True)
@@ -848,7 +849,7 @@ def _open_alarm(c: Alert, now: float, policy: AlarmPolicy) -> Alarm:
         peak_title=c.title,
         latching=_latches(policy, c.priority),
         needs_ack_since_min=now,
-        events=(AlarmEvent(now, "opened", f"{c.title}: {c.trigger}"),),
+        events=(AlarmEvent(now, "opened", f"{c.title}: {c.trigger}", c.rule_id),),
     )
 
 
@@ -868,7 +869,7 @@ def _attach(alarm: Alarm, c: Alert, now: float, policy: AlarmPolicy) -> Alarm:
         alarm.peak_rule_id, alarm.peak_rank, alarm.peak_priority, alarm.peak_title
     )  # fmt: skip
     peak_priority = peak[2] if _RANK[peak[2]] >= _RANK[alarm.peak_priority] else alarm.peak_priority
-    events = [AlarmEvent(now, kind, text)]
+    events = [AlarmEvent(now, kind, text, c.rule_id)]
     acknowledged, needs_since, escalated = (
         alarm.acknowledged,
         alarm.needs_ack_since_min,
@@ -917,11 +918,11 @@ def _clear(alarm: Alarm, resolved: Alert, now: float) -> Alarm:
         alarm,
         cleared_at_min=at,
         clear_reason=reason,
-        events=(*alarm.events, AlarmEvent(at, "condition_resolved", reason)),
+        events=(*alarm.events, AlarmEvent(at, "condition_resolved", reason, alarm.rule_id)),
     )
     if alarm.latching and not alarm.acknowledged:
         return out  # latched: resolved, not acknowledged
-    return out._close(at, "condition resolved" + (" after acknowledgement" if alarm.acknowledged else ""))
+    return out._close(at, reason)
 
 
 def track_alarms(
