@@ -114,3 +114,38 @@ def test_the_board_acknowledges_with_the_action_and_goes_back_to_the_board(clien
     assert r.status_code == 303 and r.headers["location"] == f"/board#chair-{infusing}"
     shown = clients.api("nurse").get(f"{API}/sessions/{infusing}").json()["alerts"][0]
     assert shown["status"] == "resolved" and shown["acknowledged_by"] == "nurse"
+
+
+def test_an_unacknowledged_high_alarm_escalates_to_the_board_and_the_prescribers_dashboard(
+    clients, now, infusing
+):
+    from ketacare.services.sessions import alerts
+
+    nurse = clients.api("nurse")
+    start = now.t
+    now.t += timedelta(minutes=1)
+    r = nurse.post(
+        f"{API}/sessions/{infusing}/vitals/batch",
+        json={"readings": [_reading("esc-1", start + timedelta(seconds=30), sbp=186, dbp=104)]},
+    )
+    (aid,) = r.json()["alerts_raised"]
+    assert "Escalated chair alarms" not in clients.web("prescriber").get("/dashboard").text
+    now.t = start + timedelta(minutes=2, seconds=31)  # unacknowledged for 2 min: escalates
+    alerts.sweep_overdue(db=clients.personas.db, now=now.t)
+    (a,) = nurse.get(f"{API}/sessions/{infusing}").json()["alerts"]
+    assert a["escalated"] and a["escalated_at"] is not None
+    dash = clients.web("prescriber").get("/dashboard").text
+    assert (
+        "Escalated chair alarms" in dash and "Chair 2" in dash and f"/sessions/{infusing}#alarm-{aid}" in dash
+    )
+    assert (
+        "HIGH · ESCALATED" in dash and "Blood pressure at or above 180/110 (active, not acknowledged)" in dash
+    )
+    board = clients.web("nurse").get("/board").text
+    assert "Escalated: not acknowledged in time" in board and "chair level-high escalated" in board
+    done = nurse.post(
+        f"{API}/sessions/{infusing}/alerts/{aid}/acknowledge",
+        json={"action_taken": "infusion paused; BP 170/98"},
+    ).json()
+    assert done["status"] == "acknowledged" and not done["escalated"]
+    assert "Escalated chair alarms" not in clients.web("prescriber").get("/dashboard").text
