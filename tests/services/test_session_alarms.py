@@ -144,3 +144,18 @@ def test_the_sweep_escalates_an_unacknowledged_high_alarm_once(personas, fake_cl
     assert len(n) == 1 and n[0].actor_username == "system:monitor" and '"escalated"' in n[0].details
     done = _ack(personas, sid, a.id, "BP rechecked 170/98; infusion paused")
     assert done.status == "acknowledged" and not done.escalated
+
+
+def test_resuming_waits_for_a_latched_high_alarm_to_be_acknowledged(personas, fake_clock, capabilities):
+    sid = _new(personas)
+    _start(personas, sid, fake_clock)
+    t = fake_clock.t
+    fake_clock.advance(3)
+    _post(personas, sid, t + timedelta(minutes=1), 186, 104, "p-1")
+    assert base._ev(personas, sid, "pause").allowed
+    _post(personas, sid, t + timedelta(minutes=2), 130, 82, "p-2")  # the condition is over, the alarm latched
+    refused = base._ev(personas, sid, "resume")
+    assert not refused.allowed and [g.id for g in refused.failed_guards] == ["no_unresolved_high_alert"]
+    (a,) = _alarms(personas, sid)
+    _ack(personas, sid, a.id, "BP 130/82 on recheck; prescriber agrees to resume")
+    assert base._ev(personas, sid, "resume").allowed
