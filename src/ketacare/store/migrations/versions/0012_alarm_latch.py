@@ -2,7 +2,7 @@
 cleared, worst severity reached, whether it latches, acknowledgements with actions, escalation, history).
 
 Revision ID: 0012_alarm_latch
-Revises: 0011_rescue_formulary
+Revises: 0008_links_fk
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0012_alarm_latch"
-down_revision = "0011_rescue_formulary"
+down_revision = "0008_links_fk"
 branch_labels = None
 depends_on = None
 
