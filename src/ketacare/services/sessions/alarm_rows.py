@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.sessions import (
@@ -134,9 +135,9 @@ def write_alarm(row: SessionAlert, alarm: Alarm, t0: datetime, *, user_id: int |
     row.resolution = alarm.close_reason
     row.reraised = alarm.reraised
     old = list(row.acknowledgements or [])
-    acks = []
+    acks: list[dict[str, Any]] = []
     for k, a in enumerate(alarm.acknowledgements):
-        entry = {
+        entry: dict[str, Any] = {
             "by": a.by,
             "by_user_id": old[k].get("by_user_id") if k < len(old) else user_id,
             "at": at(a.at_min, t0).isoformat(),
@@ -168,7 +169,7 @@ def new_row(session_id: int, alarm: Alarm, t0: datetime) -> SessionAlert:
 
 def alarm_rows(s: Session, session_id: int, *, closed_since: datetime | None) -> list[SessionAlert]:
     """Return the session's open alarms and, when `closed_since` is given, those closed since then."""
-    cond = SessionAlert.resolved_at.is_(None)
+    cond: ColumnElement[bool] = SessionAlert.resolved_at.is_(None)
     if closed_since is not None:
         cond = or_(cond, SessionAlert.resolved_at >= closed_since)
     q = select(SessionAlert).where(SessionAlert.session_id == session_id, cond).order_by(SessionAlert.id)

@@ -78,7 +78,7 @@ def alert_read(a: SessionAlert) -> AlertRead:
         action_taken=a.action_taken,
         resolved_at=a.resolved_at,
         resolution=a.resolution,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         version=a.version,
         group=a.group,
         status_text=_STATUS_TEXT[status],
@@ -319,11 +319,11 @@ def evaluate_readings(
     )
     if not any(ch.raised or ch.resolved for ch in changes):
         return [], []
-    rows = open_rows
+    alarms = open_rows
     if any(ch.raised for ch in changes):  # a condition back within the window reopens its closed alarm
         since = min(measured) - timedelta(minutes=alarm_rows.alarm_policy().reraise_window_min)
-        rows = alarm_rows.alarm_rows(s, chart.id, closed_since=since)
-    writes = alarm_rows.track_rows(s, chart.id, t0, rows, steps_min, changes)
+        alarms = alarm_rows.alarm_rows(s, chart.id, closed_since=since)
+    writes = alarm_rows.track_rows(s, chart.id, t0, alarms, steps_min, changes)
     raised_ids = [r.id for r in writes.opened]
     resolved_ids = list(writes.closed_ids)
     return raised_ids, resolved_ids
@@ -532,4 +532,4 @@ def escalated_alarms(*, db: Database, actor: Actor) -> list[EscalatedAlarm]:
         ]
         for a, _sess, p in rows:
             uow.audit("view", "session_alert", a.id, patient_id=p.id, details={"escalated": True})
-        return out
+    return out
