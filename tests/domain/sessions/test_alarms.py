@@ -201,11 +201,12 @@ def test_policy_is_data_with_sources_and_clinic_overrides():
     assert POLICY.reraise_window_min == 10 and POLICY.escalate_unacknowledged_min == {"high": 2}
     for key in ("latching_priorities", "reraise_window_min", "escalate_unacknowledged_min"):
         assert POLICY.sources[key].strip()
-    assert "clinic default, not from a published guideline" in POLICY.sources["reraise_window_min"]
+    assert POLICY.sources["reraise_window_min"] == "clinic-default"  # bibliography key: not a published guideline
+    assert "iec60601-1-8" in POLICY.sources["latching_priorities"]
     ov = load_alarm_policy({"reraise_window_min": 3, "escalate_unacknowledged_min": {"high": 1, "medium": 5}})
     assert ov.reraise_window_min == 3 and ov.escalate_unacknowledged_min["medium"] == 5
     assert ov.sources["reraise_window_min"].startswith(
-        "clinic override; shipped default from: clinic default"
+        "clinic override; shipped default from: clinic-default"
     )
     for bad, name in (
         ({"latching_priorities": ["medium"]}, "alarm_policy.latching_priorities"),
