@@ -483,6 +483,8 @@ def _alerts_of(personas, sid, start):
                 a.resolved_at and a.resolved_at - start,
                 a.resolution,
                 a.trigger,
+                a.cleared_at and a.cleared_at - start,
+                tuple((e["kind"], e["rule"], e["at"]) for e in a.events),
             )
             for a in rows
         ]
@@ -499,8 +501,11 @@ def test_a_batch_raises_and_resolves_exactly_what_reading_by_reading_did(persona
     res = vitals.record_batch(db=personas.db, actor=personas["nurse"], session_id=batched, readings=feed)
     expected = _alerts_of(personas, one_by_one, start)
     assert _alerts_of(personas, batched, start) == expected
-    rules = [a[0] for a in expected]
+    rules = [rule for a in expected for _kind, rule, _at in a[-1]]  # every rule that alarmed, as alarm history
     assert {"bp_rise", "bp_severe", "bp_overdue", "hr_high_sustained", "spo2_low"} <= set(rules)
+    # a rise that turned severe is one alarm of the BP group, not two
+    bp_high = [a for a in expected if {"bp_rise", "bp_severe"} & {rule for _k, rule, _t in a[-1]}]
+    assert len(bp_high) == 1
     assert len(res.alerts_raised) == len(expected) and res.stored == 70
     with personas.db.session() as s:
         events = s.scalars(

@@ -123,7 +123,8 @@ def add_vitals_batch(session_id: int, data: VitalBatch, db: DbDep, actor: Actor 
     "/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_model=AlertRead, responses=WRITE
 )
 def acknowledge(session_id: int, alert_id: int, data: AlertAck, db: DbDep, actor: Actor = Depends(Chart)):
-    """Acknowledge an alert with the action taken (who and when are recorded)."""
+    """Acknowledge an alarm with the action taken (who and when are recorded); a latched HIGH alarm whose
+    condition is over closes, one whose condition persists stays visible until it resolves."""
     return alerts.acknowledge_alert(db=db, actor=actor, session_id=session_id, alert_id=alert_id, data=data)
 
 

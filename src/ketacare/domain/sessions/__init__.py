@@ -4,13 +4,24 @@ Pure: no clock, database or environment. Clinical constants live in `data/*.toml
 """
 
 from ketacare.domain.sessions.alerts import (
+    Acknowledgement,
+    Alarm,
+    AlarmChanges,
+    AlarmEvent,
+    AlarmPolicy,
     Alert,
     AlertChanges,
     AlertRule,
+    apply_alarm_changes,
     apply_changes,
+    conditions,
+    escalate_alarms,
     evaluate,
     evaluate_series,
+    load_alarm_policy,
     load_alert_rules,
+    track_alarms,
+    track_series,
 )
 from ketacare.domain.sessions.canonical import canonical_json, record_digest
 from ketacare.domain.sessions.infusion import DeliveredDose, InfusionEvent, delivered_dose
@@ -40,6 +51,11 @@ from ketacare.domain.sessions.simulator import SimulationParams, simulate_vitals
 from ketacare.domain.sessions.vitals import VitalReading, VitalSigns
 
 __all__ = [
+    "Acknowledgement",
+    "Alarm",
+    "AlarmChanges",
+    "AlarmEvent",
+    "AlarmPolicy",
     "Alert",
     "AlertChanges",
     "AlertRule",
@@ -58,12 +74,16 @@ __all__ = [
     "TransitionResult",
     "VitalReading",
     "VitalSigns",
+    "apply_alarm_changes",
     "apply_changes",
     "canonical_json",
     "check_rescue_dose",
+    "conditions",
     "delivered_dose",
+    "escalate_alarms",
     "evaluate",
     "evaluate_series",
+    "load_alarm_policy",
     "load_alert_rules",
     "load_formulary",
     "load_session_rules",
@@ -71,5 +91,7 @@ __all__ = [
     "rems_missing_fields",
     "concomitant_hints",
     "simulate_vitals",
+    "track_alarms",
+    "track_series",
     "transition",
 ]

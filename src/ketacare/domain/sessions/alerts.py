@@ -5,6 +5,12 @@ actions and timings per rule. `evaluate` looks at the readings so far and the ac
 to raise and what to resolve: an active alert for a rule is never raised again while it is active, at most one
 alert is active per rule group, and an alert resolves only once the value is back past the threshold by the
 rule's margin. Priorities are the three of IEC 60601-1-8: high, medium, low.
+
+On top of those conditions, `Alarm` is what a person sees and acknowledges, one per condition group:
+`track_alarms` / `track_series` make HIGH alarms latch until acknowledged with the action taken (even once the
+condition resolved: "resolved, not acknowledged"), let a condition raised again within the clinic's re-raise
+window (or a change of severity) update the same alarm instead of opening another, and `escalate_alarms`
+escalates an alarm left unacknowledged too long. The policy is data (`[alarm_policy]`, `load_alarm_policy`).
 """
 
 from __future__ import annotations
@@ -578,4 +584,429 @@ def evaluate_series(
         if changes is not _NO_CHANGES:
             active = apply_changes(active, changes)
         out.append(changes)
+    return tuple(out)
+
+
+# ---- alarms: what a person sees and acknowledges (IEC 60601-1-8 latching, no flapping, escalation) ----
+#
+# The engine above decides when a condition starts and when it is over (with the hysteresis margins and one
+# active condition per group). An alarm is what the nurse sees for a condition group: it follows the group's
+# conditions (a worse or milder rule of the same group updates it, a condition back within the re-raise window
+# reopens it), latches when it reached a latching priority (HIGH: it stays open, "resolved, not acknowledged",
+# until a person acknowledges it with the action taken), and escalates when it stays unacknowledged too long.
+# The engine is fed the conditions of the open alarms (`conditions`), so what it decides is unchanged.
+
+AlarmStatus = Literal["raised", "acknowledged", "resolved_unacknowledged", "closed"]
+STATUS_TEXT: dict[str, str] = {
+    "raised": "active, not acknowledged",
+    "acknowledged": "acknowledged",
+    "resolved_unacknowledged": "resolved, not acknowledged",
+    "closed": "closed",
+}
+_RANK = {p: i for i, p in enumerate(reversed(PRIORITIES))}  # low 0, medium 1, high 2
+
+
+@dataclass(frozen=True)
+class AlarmPolicy:
+    """How alarms behave once raised (see `[alarm_policy]` in `data/alert_rules.toml`)."""
+
+    latching_priorities: tuple[str, ...]
+    reraise_window_min: float
+    escalate_unacknowledged_min: Mapping[str, float]
+    sources: Mapping[str, str]
+
+
+_POLICY_KEYS = {
+    "latching_priorities": "latching_source",
+    "reraise_window_min": "reraise_window_source",
+    "escalate_unacknowledged_min": "escalation_source",
+}
+
+
+def _validate_policy(p: AlarmPolicy) -> AlarmPolicy:
+    f = "alarm_policy"
+    if not set(p.latching_priorities) <= set(PRIORITIES):
+        raise InvalidValue(f + ".latching_priorities", "priorities must be among high, medium, low")
+    if "high" not in p.latching_priorities:
+        raise InvalidValue(
+            f + ".latching_priorities", "HIGH alarms always latch until acknowledged (IEC 60601-1-8)"
+        )
+    w = p.reraise_window_min
+    if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+        raise InvalidValue(f + ".reraise_window_min", "the re-raise window is minutes, 0 or more")
+    for prio, after in p.escalate_unacknowledged_min.items():
+        if prio not in PRIORITIES:
+            raise InvalidValue(f + ".escalate_unacknowledged_min", f"unknown priority {prio!r}")
+        ok = not isinstance(after, bool) and isinstance(after, int | float) and math.isfinite(after)
+        if not ok or after <= 0:
+            raise InvalidValue(f + ".escalate_unacknowledged_min", "escalation time is minutes above 0")
+    if "high" not in p.escalate_unacknowledged_min:
+        raise InvalidValue(f + ".escalate_unacknowledged_min", "an unacknowledged HIGH alarm must escalate")
+    for key in _POLICY_KEYS:
+        if not str(p.sources.get(key, "")).strip():
+            raise InvalidValue(f"{f}.{_POLICY_KEYS[key]}", "every alarm policy value needs a source")
+    return p
+
+
+def load_alarm_policy(clinic_overrides: Mapping[str, Any] | None = None) -> AlarmPolicy:
+    """Return the alarm policy from `data/alert_rules.toml` with a clinic's overrides applied.
+
+    An overridden value's source reads "clinic override; shipped default from: ..."; HIGH always latches and
+    always escalates.
+    """
+    raw = load_toml(_DATA, "alert_rules.toml")["alarm_policy"]
+    values: dict[str, Any] = {
+        "latching_priorities": tuple(raw["latching_priorities"]),
+        "reraise_window_min": raw["reraise_window_min"],
+        "escalate_unacknowledged_min": dict(raw["escalate_unacknowledged_min"]),
+    }
+    sources = {k: str(raw[s]) for k, s in _POLICY_KEYS.items()}
+    ov = dict(clinic_overrides or {})
+    unknown = set(ov) - set(_POLICY_KEYS)
+    if unknown:
+        raise InvalidValue("alarm_policy", f"cannot override {', '.join(sorted(unknown))}")
+    for key, value in ov.items():
+        if key == "latching_priorities":
+            value = tuple(value)
+        elif key == "escalate_unacknowledged_min":
+            value = dict(value)
+        values[key] = value
+        sources[key] = f"clinic override; shipped default from: {sources[key]}"
+    return _validate_policy(AlarmPolicy(**values, sources=sources))
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """Who acknowledged an alarm, when, and what they did; `rank` is the worst severity it covered."""
+
+    by: str
+    at_min: float
+    action_taken: str
+    rank: int
+    condition_present: bool
+
+
+@dataclass(frozen=True)
+class AlarmEvent:
+    """One line of an alarm's history (opened, worsened, resolved, raised again, acknowledged, ...)."""
+
+    at_min: float
+    kind: str
+    text: str
+    rule_id: str | None = None  # the rule whose condition this event is about, when there is one
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """The alarm of one condition group, from its first condition until it is closed.
+
+    `rule_id` .. `trigger` describe the current condition (or the last one, once it resolved); `peak_*` the
+    worst severity it reached. `acknowledged` is True while the last acknowledgement covers that worst severity
+    (a worse condition needs a new acknowledgement). `needs_ack_since_min` is when it began to need the
+    acknowledgement it is waiting for (escalation counts from there).
+    """
+
+    id: str
+    group: str
+    rule_id: str
+    rank: int
+    priority: Priority
+    title: str
+    advice: str
+    actions: tuple[str, ...]
+    source: str
+    trigger: str
+    condition_id: str
+    condition_since_min: float
+    opened_at_min: float
+    peak_rule_id: str
+    peak_rank: int
+    peak_priority: Priority
+    peak_title: str
+    latching: bool
+    needs_ack_since_min: float
+    cleared_at_min: float | None = None
+    clear_reason: str | None = None
+    acknowledged: bool = False
+    acknowledgements: tuple[Acknowledgement, ...] = ()
+    escalated_at_min: float | None = None
+    closed_at_min: float | None = None
+    close_reason: str | None = None
+    reraised: int = 0
+    events: tuple[AlarmEvent, ...] = ()
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at_min is not None
+
+    @property
+    def condition_present(self) -> bool:
+        return not self.closed and self.cleared_at_min is None
+
+    @property
+    def status(self) -> AlarmStatus:
+        if self.closed:
+            return "closed"
+        if self.acknowledged:
+            return "acknowledged"
+        return "raised" if self.cleared_at_min is None else "resolved_unacknowledged"
+
+    @property
+    def status_text(self) -> str:
+        return STATUS_TEXT[self.status]
+
+    @property
+    def escalated(self) -> bool:
+        """Return True while the alarm is escalated and still waiting for an acknowledgement."""
+        return self.escalated_at_min is not None and not self.acknowledged and not self.closed
+
+    def condition(self) -> Alert | None:
+        """Return the engine's view of the alarm's present condition (None once it resolved or closed)."""
+        if not self.condition_present:
+            return None
+        return Alert(
+            id=self.condition_id,
+            rule_id=self.rule_id,
+            group=self.group,
+            rank=self.rank,
+            priority=self.priority,
+            title=self.title,
+            advice=self.advice,
+            actions=self.actions,
+            source=self.source,
+            raised_at_min=self.condition_since_min,
+            trigger=self.trigger,
+        )
+
+    def acknowledge(self, *, by: str, action_taken: str, at_min: float) -> Alarm:
+        """Return the alarm acknowledged by `by` with the action taken; closed if its condition is over."""
+        if self.closed:
+            raise InvalidValue("alarm", f"alarm {self.id} is closed; there is nothing to acknowledge")
+        if self.acknowledged:
+            raise InvalidValue("alarm", f"alarm {self.id} is already acknowledged")
+        if not by.strip():
+            raise InvalidValue("acknowledged_by", "say who acknowledged the alarm")
+        if not action_taken.strip():
+            raise InvalidValue("action_taken", "say what was done about the alarm")
+        if not math.isfinite(at_min) or at_min < self.opened_at_min:
+            raise InvalidValue("at_min", "acknowledged before the alarm was raised")
+        ack = Acknowledgement(
+            by.strip(), at_min, action_taken.strip(), self.peak_rank, self.condition_present
+        )
+        event = AlarmEvent(at_min, "acknowledged", f"acknowledged by {ack.by}: {ack.action_taken}")
+        out = replace(
+            self,
+            acknowledged=True,
+            acknowledgements=(*self.acknowledgements, ack),
+            events=(*self.events, event),
+        )
+        if self.cleared_at_min is not None:
+            return out._close(at_min, "acknowledged after the condition resolved")
+        return out
+
+    def _close(self, at_min: float, reason: str) -> Alarm:
+        at = max(at_min, self.opened_at_min)
+        return replace(
+            self,
+            closed_at_min=at,
+            close_reason=reason,
+            events=(*self.events, AlarmEvent(at, "closed", reason)),
+        )
+
+
+def conditions(alarms: Iterable[Alarm]) -> tuple[Alert, ...]:
+    """Return the present conditions of open alarms: what the engine takes as its active alerts."""
+    return tuple(c for a in alarms if (c := a.condition()) is not None)
+
+
+@dataclass(frozen=True)
+class AlarmChanges:
+    """Alarms opened, and earlier alarms changed (their latest versions), by one or more steps."""
+
+    opened: tuple[Alarm, ...] = ()
+    updated: tuple[Alarm, ...] = ()
+
+
+def _latches(policy: AlarmPolicy, priority: str) -> bool:
+    return priority in policy.latching_priorities
+
+
+def _open_alarm(c: Alert, now: float, policy: AlarmPolicy) -> Alarm:
+    return Alarm(
+        id=f"{c.group}@{now:g}",
+        group=c.group,
+        rule_id=c.rule_id,
+        rank=c.rank,
+        priority=c.priority,
+        title=c.title,
+        advice=c.advice,
+        actions=c.actions,
+        source=c.source,
+        trigger=c.trigger,
+        condition_id=c.id,
+        condition_since_min=c.raised_at_min,
+        opened_at_min=now,
+        peak_rule_id=c.rule_id,
+        peak_rank=c.rank,
+        peak_priority=c.priority,
+        peak_title=c.title,
+        latching=_latches(policy, c.priority),
+        needs_ack_since_min=now,
+        events=(AlarmEvent(now, "opened", f"{c.title}: {c.trigger}", c.rule_id),),
+    )
+
+
+def _attach(alarm: Alarm, c: Alert, now: float, policy: AlarmPolicy) -> Alarm:
+    """Return `alarm` following the condition `c` of its group (worse, milder or back again)."""
+    if alarm.closed:
+        kind, text = "reopened", f"raised again within the re-raise window: {c.title}: {c.trigger}"
+    elif alarm.cleared_at_min is not None:
+        kind, text = "raised_again", f"back before acknowledgement: {c.title}: {c.trigger}"
+    elif c.rank > alarm.rank:
+        kind, text = "worsened", f"worse: {c.title}: {c.trigger}"
+    else:
+        kind, text = "changed", f"now {c.title}: {c.trigger}"
+    back = alarm.closed or alarm.cleared_at_min is not None
+    worse = c.rank > alarm.peak_rank
+    peak = (c.rule_id, c.rank, c.priority, c.title) if worse else (
+        alarm.peak_rule_id, alarm.peak_rank, alarm.peak_priority, alarm.peak_title
+    )  # fmt: skip
+    peak_priority = peak[2] if _RANK[peak[2]] >= _RANK[alarm.peak_priority] else alarm.peak_priority
+    events = [AlarmEvent(now, kind, text, c.rule_id)]
+    acknowledged, needs_since, escalated = (
+        alarm.acknowledged,
+        alarm.needs_ack_since_min,
+        alarm.escalated_at_min,
+    )
+    covered = alarm.acknowledgements[-1].rank if alarm.acknowledgements else -1
+    if acknowledged and peak[1] > covered:
+        acknowledged, needs_since, escalated = False, now, None
+        events.append(
+            AlarmEvent(now, "needs_acknowledgement", "worse than when acknowledged: acknowledge again")
+        )
+    return replace(
+        alarm,
+        rule_id=c.rule_id,
+        rank=c.rank,
+        priority=c.priority,
+        title=c.title,
+        advice=c.advice,
+        actions=c.actions,
+        source=c.source,
+        trigger=c.trigger,
+        condition_id=c.id,
+        condition_since_min=c.raised_at_min,
+        peak_rule_id=peak[0],
+        peak_rank=peak[1],
+        peak_priority=peak_priority,
+        peak_title=peak[3],
+        latching=alarm.latching or _latches(policy, peak_priority) or _latches(policy, c.priority),
+        needs_ack_since_min=needs_since,
+        cleared_at_min=None,
+        clear_reason=None,
+        acknowledged=acknowledged,
+        escalated_at_min=escalated,
+        closed_at_min=None,
+        close_reason=None,
+        reraised=alarm.reraised + (1 if back else 0),
+        events=(*alarm.events, *events),
+    )
+
+
+def _clear(alarm: Alarm, resolved: Alert, now: float) -> Alarm:
+    """Return `alarm` after its condition resolved: closed, unless it latches and nobody acknowledged it."""
+    reason = resolved.resolution or "condition resolved"
+    at = resolved.resolved_at_min if resolved.resolved_at_min is not None else now
+    out = replace(
+        alarm,
+        cleared_at_min=at,
+        clear_reason=reason,
+        events=(*alarm.events, AlarmEvent(at, "condition_resolved", reason, alarm.rule_id)),
+    )
+    if alarm.latching and not alarm.acknowledged:
+        return out  # latched: resolved, not acknowledged
+    return out._close(at, reason)
+
+
+def track_alarms(
+    alarms: Iterable[Alarm], changes: AlertChanges, now: float, policy: AlarmPolicy
+) -> AlarmChanges:
+    """Return the alarms opened and changed by the engine's `changes` at `now` (minutes).
+
+    `alarms` are the session's alarms (open ones, and closed ones the re-raise window may reopen). A condition
+    raised in a group updates the group's open alarm, else reopens its alarm closed within the re-raise window,
+    else opens a new alarm; a resolved condition closes its alarm unless the alarm latches unacknowledged.
+    """
+    by_id = {a.id: a for a in alarms}
+    changed: dict[str, Alarm] = {}
+    opened: dict[str, Alarm] = {}
+    raised_groups = {c.group: c for c in changes.raised}
+    for c in changes.resolved:
+        if c.group in raised_groups:
+            continue  # superseded or changed severity: the raise below updates the same alarm
+        for a in by_id.values():
+            if a.condition_id == c.id and a.condition_present:
+                by_id[a.id] = changed[a.id] = _clear(a, c, now)
+                break
+    for group, c in raised_groups.items():
+        target = _target(by_id.values(), group, now, policy)
+        if target is None:
+            new = _open_alarm(c, now, policy)
+            by_id[new.id] = opened[new.id] = new
+        elif target.id in opened:
+            by_id[target.id] = opened[target.id] = _attach(target, c, now, policy)
+        else:
+            by_id[target.id] = changed[target.id] = _attach(target, c, now, policy)
+    return AlarmChanges(tuple(opened.values()), tuple(changed.values()))
+
+
+def _target(alarms: Iterable[Alarm], group: str, now: float, policy: AlarmPolicy) -> Alarm | None:
+    in_group = [a for a in alarms if a.group == group]
+    for a in in_group:
+        if not a.closed:
+            return a
+    recent = [
+        a
+        for a in in_group
+        if a.closed_at_min is not None and abs(now - a.closed_at_min) <= policy.reraise_window_min
+    ]
+    return max(recent, key=lambda a: (a.closed_at_min, a.opened_at_min), default=None)
+
+
+def apply_alarm_changes(alarms: Iterable[Alarm], changes: AlarmChanges) -> tuple[Alarm, ...]:
+    """Return `alarms` with `changes` applied (updated versions replace theirs; opened ones appended)."""
+    new = {a.id: a for a in changes.updated}
+    return tuple(new.get(a.id, a) for a in alarms) + changes.opened
+
+
+def track_series(
+    alarms: Iterable[Alarm],
+    steps: Sequence[float],
+    changes: Sequence[AlertChanges],
+    policy: AlarmPolicy,
+) -> AlarmChanges:
+    """Return what the engine's changes at each step (as `evaluate_series` returns them) do to `alarms`."""
+    originals = {a.id: a for a in alarms}
+    current = tuple(originals.values())
+    for now, ch in zip(steps, changes, strict=True):
+        if ch.raised or ch.resolved:
+            current = apply_alarm_changes(current, track_alarms(current, ch, now, policy))
+    opened = tuple(a for a in current if a.id not in originals)
+    updated = tuple(a for a in current if a.id in originals and originals[a.id] is not a)
+    return AlarmChanges(opened, updated)
+
+
+def escalate_alarms(alarms: Iterable[Alarm], now: float, policy: AlarmPolicy) -> tuple[Alarm, ...]:
+    """Return the alarms that escalate at `now`: open, unacknowledged for their priority's escalation time."""
+    out = []
+    for a in alarms:
+        after = policy.escalate_unacknowledged_min.get(a.peak_priority)
+        if a.closed or a.acknowledged or a.escalated_at_min is not None or after is None:
+            continue
+        waited = now - a.needs_ack_since_min
+        if waited >= after:
+            text = f"not acknowledged for {waited:g} min (escalates after {after:g} min)"
+            out.append(
+                replace(a, escalated_at_min=now, events=(*a.events, AlarmEvent(now, "escalated", text)))
+            )
     return tuple(out)

@@ -6,7 +6,15 @@ delivered dose), `vitals` (readings), `alerts` (raised, acknowledged, resolved; 
 Other capabilities use sessions only through the names below.
 """
 
+from ketacare.services.sessions.alerts import escalated_alarms
 from ketacare.services.sessions.schemas import VitalIn, VitalRead
 from ketacare.services.sessions.vitals import latest_vitals, list_patient_vitals, record_patient_reading
 
-__all__ = ["VitalIn", "VitalRead", "latest_vitals", "list_patient_vitals", "record_patient_reading"]
+__all__ = [
+    "VitalIn",
+    "VitalRead",
+    "escalated_alarms",
+    "latest_vitals",
+    "list_patient_vitals",
+    "record_patient_reading",
+]

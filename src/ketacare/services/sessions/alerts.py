@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions import (
-    Alert,
     VitalReading,
     VitalSigns,
     load_alert_rules,
@@ -22,15 +21,20 @@ from ketacare.domain.sessions.alerts import AlertRule, evaluate, evaluate_series
 from ketacare.services import clock
 from ketacare.services.access import Actor, system_actor
 from ketacare.services.errors import NotFound
+from ketacare.services.sessions import alarm_rows
 from ketacare.services.sessions import bus as board_bus
-from ketacare.services.sessions.common import board_changes, open_session
+from ketacare.services.sessions.common import board_changes, open_session, patient_label
 from ketacare.services.sessions.facts import baseline_row, vitals_of
 from ketacare.services.sessions.schemas import (
+    AlarmAcknowledgement,
+    AlarmHistoryItem,
     AlertAck,
     AlertRead,
+    EscalatedAlarm,
 )
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
+from ketacare.store.tables import Patient
 from ketacare.store.tables.sessions import (
     InfusionSession,
     SessionAlert,
@@ -40,7 +44,25 @@ from ketacare.store.tables.sessions import (
 )
 
 
+def alert_status(a: SessionAlert) -> str:
+    """The alarm's state: raised, acknowledged, resolved_unacknowledged (latched) or resolved (closed)."""
+    if a.resolved_at:
+        return "resolved"
+    if a.acknowledged_at:
+        return "acknowledged"
+    return "resolved_unacknowledged" if a.cleared_at else "raised"
+
+
+_STATUS_TEXT = {
+    "raised": "active, not acknowledged",
+    "acknowledged": "acknowledged",
+    "resolved_unacknowledged": "resolved, not acknowledged",
+    "resolved": "closed",
+}
+
+
 def alert_read(a: SessionAlert) -> AlertRead:
+    status = alert_status(a)
     return AlertRead(
         id=a.id,
         rule_id=a.rule_id,
@@ -56,33 +78,62 @@ def alert_read(a: SessionAlert) -> AlertRead:
         action_taken=a.action_taken,
         resolved_at=a.resolved_at,
         resolution=a.resolution,
-        status="resolved" if a.resolved_at else ("acknowledged" if a.acknowledged_at else "raised"),
+        status=status,
         version=a.version,
+        group=a.group,
+        status_text=_STATUS_TEXT[status],
+        needs_acknowledgement=status in ("raised", "resolved_unacknowledged"),
+        condition_present=a.resolved_at is None and a.cleared_at is None,
+        cleared_at=a.cleared_at,
+        clear_reason=a.clear_reason,
+        peak_priority=a.peak_priority or a.priority,
+        peak_title=a.peak_title or a.title,
+        latching=bool(a.latching),
+        escalated=a.escalated_at is not None and a.acknowledged_at is None and a.resolved_at is None,
+        escalated_at=a.escalated_at,
+        reraised=a.reraised or 0,
+        acknowledgements=[
+            AlarmAcknowledgement(by=x["by"], at=x["at"], action_taken=x["action_taken"])
+            for x in (a.acknowledgements or [])
+        ],
+        history=[AlarmHistoryItem(at=e["at"], kind=e["kind"], text=e["text"]) for e in (a.events or [])],
     )
 
 
 def acknowledge_alert(
     *, db: Database, actor: Actor, session_id: int, alert_id: int, data: AlertAck
 ) -> AlertRead:
-    """Acknowledge a raised alert: records who and what was done; it stays visible until resolved."""
+    """Acknowledge an alarm with the action taken: records who and what was done. An alarm whose condition is
+    still present stays visible (quieter) until it resolves; a latched alarm whose condition is over closes."""
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id)
         s = uow.session
         a = s.get(SessionAlert, alert_id)
         if a is None or a.session_id != sess.id:
             raise NotFound("alert")
+        if a.resolved_at is not None:
+            raise InvalidValue("alert", "the alarm is closed; there is nothing to acknowledge")
         if a.acknowledged_at is not None:
             raise InvalidValue("alert", f"already acknowledged by {a.acknowledged_by_name}")
-        now = clock.now()
-        a.acknowledged_by, a.acknowledged_by_name = actor.user_id, actor.username
-        a.acknowledged_at, a.action_taken = max(now, a.raised_at), data.action_taken
+        alarm_rows.acknowledge_row(
+            a,
+            sess.infusion_started_at or a.raised_at,
+            by=actor.username,
+            user_id=actor.user_id,
+            action_taken=data.action_taken,
+            now=clock.now(),
+        )
         s.flush()
         uow.audit(
             "acknowledge",
             "session_alert",
             a.id,
             patient_id=sess.patient_id,
-            details={"rule": a.rule_id, "action_taken": data.action_taken},
+            details={
+                "rule": a.rule_id,
+                "action_taken": data.action_taken,
+                "closed": a.resolved_at is not None,
+            },
         )
         local = board_changes(uow, sess.id, "alert")
     board_bus.publish_after_commit(db, local)
@@ -222,29 +273,6 @@ def chart_of(s: Session, session_id: int) -> Chart | None:
     )
 
 
-def to_alert(row: SessionAlert, t0: datetime) -> Alert:
-    def m(x: datetime | None) -> float | None:
-        return None if x is None else (x - t0).total_seconds() / 60.0
-
-    return Alert(
-        id=str(row.id),
-        rule_id=row.rule_id,
-        group=row.group,
-        rank=row.rank,
-        priority=row.priority,  # type: ignore[arg-type]
-        title=row.title,
-        advice=row.advice,
-        actions=tuple(row.actions or ()),
-        source=row.source,
-        raised_at_min=m(row.raised_at) or 0.0,
-        trigger=row.trigger,
-        status="acknowledged" if row.acknowledged_at else "raised",
-        acknowledged_by=row.acknowledged_by_name,
-        acknowledged_at_min=m(row.acknowledged_at),
-        action_taken=row.action_taken,
-    )
-
-
 def evaluate_readings(
     s: Session, chart: Chart, values: Sequence[dict], new_ids: Sequence[int]
 ) -> tuple[list[int], list[int]]:
@@ -277,48 +305,27 @@ def evaluate_readings(
             baseline = vitals_of(baseline_row(s, chart))  # type: ignore[arg-type]
         except InvalidValue:
             baseline = None
-    by_id: dict[str, SessionAlert] = {}
-    if chart.has_active_alerts:
-        by_id = {str(a.id): a for a in s.scalars(OPEN_ALERTS, {"sid": chart.id})}
+    open_rows = list(s.scalars(OPEN_ALERTS, {"sid": chart.id})) if chart.has_active_alerts else []
+    steps_min = [tmin(r[1]) for r in steps]
     changes = evaluate_series(
         history,
         baseline,
         rules,
-        [tmin(r[1]) for r in steps],
-        [to_alert(a, t0) for a in by_id.values()],
+        steps_min,
+        alarm_rows.engine_conditions(open_rows, t0),
         phase=chart.state,
         phase_start_min=tmin(chart.phase_start),
         window_min=w,
     )
-    raised_ids: list[int] = []
-    resolved_ids: list[int] = []
-    for r, ch in zip(steps, changes, strict=True):
-        when = r[1]
-        for a in ch.resolved:
-            row = by_id.get(a.id)
-            if row is None:
-                continue
-            row.resolved_at = max(when, row.raised_at)
-            row.resolution = a.resolution
-            resolved_ids.append(row.id)
-        for a in ch.raised:
-            row = SessionAlert(
-                session_id=chart.id,
-                rule_id=a.rule_id,
-                group=a.group,
-                rank=a.rank,
-                priority=a.priority,
-                title=a.title,
-                advice=a.advice,
-                actions=list(a.actions),
-                source=a.source,
-                trigger=a.trigger,
-                raised_at=when,
-            )
-            s.add(row)
-            s.flush()
-            by_id[a.id] = row  # the engine names a raised alert `rule@minute`; later steps resolve it by that
-            raised_ids.append(row.id)
+    if not any(ch.raised or ch.resolved for ch in changes):
+        return [], []
+    alarms = open_rows
+    if any(ch.raised for ch in changes):  # a condition back within the window reopens its closed alarm
+        since = min(measured) - timedelta(minutes=alarm_rows.alarm_policy().reraise_window_min)
+        alarms = alarm_rows.alarm_rows(s, chart.id, closed_since=since)
+    writes = alarm_rows.track_rows(s, chart.id, t0, alarms, steps_min, changes)
+    raised_ids = [r.id for r in writes.opened]
+    resolved_ids = list(writes.closed_ids)
     return raised_ids, resolved_ids
 
 
@@ -386,54 +393,81 @@ def _sweep_one(uow: UnitOfWork, chart: Chart, rules: tuple[AlertRule, ...], now:
         for r in _last_readings(s, chart.id, rules)
     ]
     groups = {r.group for r in rules}
-    by_id: dict[str, SessionAlert] = {}
+    open_rows: list[SessionAlert] = []
     if chart.has_active_alerts:
-        by_id = {str(a.id): a for a in s.scalars(OPEN_ALERTS, {"sid": chart.id}) if a.group in groups}
+        open_rows = [a for a in s.scalars(OPEN_ALERTS, {"sid": chart.id}) if a.group in groups]
     changes = evaluate(
         readings,
         None,
         rules,
         now_min,
-        [to_alert(a, t0) for a in by_id.values()],
+        alarm_rows.engine_conditions(open_rows, t0),
         phase=chart.state,
         phase_start_min=min(tmin(chart.phase_start), now_min),
     )
-    for a in changes.resolved:
-        row = by_id.get(a.id)
-        if row is None:
-            continue
-        row.resolved_at, row.resolution = max(now, row.raised_at), a.resolution
+    if not changes.raised and not changes.resolved:
+        return 0, 0
+    rows = open_rows
+    if changes.raised:  # a condition back within the window reopens its closed alarm
+        since = now - timedelta(minutes=alarm_rows.alarm_policy().reraise_window_min)
+        rows = [a for a in alarm_rows.alarm_rows(s, chart.id, closed_since=since) if a.group in groups]
+    writes = alarm_rows.track_rows(s, chart.id, t0, rows, [now_min], [changes])
+    for row in writes.updated:
         uow.audit(
             "update",
             "session_alert",
             row.id,
             patient_id=chart.patient_id,
-            details={"session_id": chart.id, "rule": row.rule_id, "resolution": a.resolution},
+            details={
+                "session_id": chart.id,
+                "rule": row.rule_id,
+                "resolution": row.resolution,
+                "by": "overdue sweep",
+            },
         )
-    for a in changes.raised:
-        row = SessionAlert(
-            session_id=chart.id,
-            rule_id=a.rule_id,
-            group=a.group,
-            rank=a.rank,
-            priority=a.priority,
-            title=a.title,
-            advice=a.advice,
-            actions=list(a.actions),
-            source=a.source,
-            trigger=a.trigger,
-            raised_at=now,
-        )
-        s.add(row)
-        s.flush()
+    for row in writes.opened:
         uow.audit(
             "create",
             "session_alert",
             row.id,
             patient_id=chart.patient_id,
-            details={"session_id": chart.id, "rule": a.rule_id, "by": "overdue sweep"},
+            details={"session_id": chart.id, "rule": row.rule_id, "by": "overdue sweep"},
         )
-    return len(changes.raised), len(changes.resolved)
+    return len(writes.opened), len(writes.closed_ids)
+
+
+_ESCALATION_DUE = (
+    select(SessionAlert, InfusionSession.infusion_started_at, InfusionSession.patient_id)
+    .join(InfusionSession, InfusionSession.id == SessionAlert.session_id)
+    .where(
+        SessionAlert.resolved_at.is_(None),
+        SessionAlert.acknowledged_at.is_(None),
+        SessionAlert.escalated_at.is_(None),
+    )
+    .order_by(SessionAlert.id)
+)
+
+
+def _escalate(uow: UnitOfWork, now: datetime) -> list[int]:
+    """Escalate every open alarm left unacknowledged past the policy's time; return the sessions changed."""
+    sessions: list[int] = []
+    for row, started, patient_id in uow.session.execute(_ESCALATION_DUE).all():
+        t0 = started or row.raised_at
+        for done in alarm_rows.escalate_rows([row], t0, now):
+            uow.audit(
+                "update",
+                "session_alert",
+                done.id,
+                patient_id=patient_id,
+                details={
+                    "session_id": done.session_id,
+                    "rule": done.rule_id,
+                    "priority": done.peak_priority,
+                    "escalated": "not acknowledged in time",
+                },
+            )
+            sessions.append(done.session_id)
+    return sessions
 
 
 def sweep_overdue(*, db: Database, now: datetime | None = None) -> int:
@@ -441,12 +475,11 @@ def sweep_overdue(*, db: Database, now: datetime | None = None) -> int:
 
     A monitor that goes silent sends nothing, so these rules cannot wait for a reading. Same engine and
     de-duplication as a reading (a condition already alerting raises nothing new); raised alerts are stored,
-    audited as `system:monitor` and pushed to the board. On PostgreSQL one app process sweeps at a time
-    (`pg_try_advisory_xact_lock`; the others skip this round).
+    audited as `system:monitor` and pushed to the board. The same round escalates every open alarm left
+    unacknowledged past the alarm policy's time (an unacknowledged HIGH: board and prescriber's dashboard).
+    On PostgreSQL one app process sweeps at a time (`pg_try_advisory_xact_lock`; the others skip this round).
     """
     rules = _overdue_rules()
-    if not rules:
-        return 0
     raised = 0
     with UnitOfWork(db, SWEEP_ACTOR) as uow:
         s = uow.session
@@ -465,6 +498,38 @@ def sweep_overdue(*, db: Database, now: datetime | None = None) -> int:
             raised += n_raised
             if n_raised or n_resolved:
                 changed.append(board_bus.BoardChange(sid, "alert"))
+        for sid in dict.fromkeys(_escalate(uow, at)):
+            changed.append(board_bus.BoardChange(sid, "alert"))
         local = board_bus.notify_in_transaction(s, changed)
     board_bus.publish_after_commit(db, local)
     return raised
+
+
+_ESCALATED = (
+    select(SessionAlert, InfusionSession, Patient)
+    .join(InfusionSession, InfusionSession.id == SessionAlert.session_id)
+    .join(Patient, Patient.id == InfusionSession.patient_id)
+    .where(
+        SessionAlert.resolved_at.is_(None),
+        SessionAlert.acknowledged_at.is_(None),
+        SessionAlert.escalated_at.is_not(None),
+    )
+    .order_by(SessionAlert.escalated_at, SessionAlert.id)
+)
+
+
+def escalated_alarms(*, db: Database, actor: Actor) -> list[EscalatedAlarm]:
+    """Return every open alarm escalated because nobody acknowledged it in time, oldest first, with its chair
+    and patient (for the prescriber's dashboard; one view event per patient shown)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("read", "infusion_session")
+        rows = uow.session.execute(_ESCALATED).all()
+        out = [
+            EscalatedAlarm(
+                **alert_read(a).model_dump(), session_id=sess.id, chair=sess.chair, patient=patient_label(p)
+            )
+            for a, sess, p in rows
+        ]
+        for a, _sess, p in rows:
+            uow.audit("view", "session_alert", a.id, patient_id=p.id, details={"escalated": True})
+    return out

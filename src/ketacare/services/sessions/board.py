@@ -56,7 +56,7 @@ def _chair(s: Session, sess: InfusionSession, p: Patient, now: datetime) -> Boar
         )
     ]
     order = {"high": 0, "medium": 1, "low": 2}
-    alerts.sort(key=lambda a: (order.get(a.priority, 3), a.status != "raised"))
+    alerts.sort(key=lambda a: (not a.escalated, not a.needs_acknowledgement, order.get(a.peak_priority, 3)))
     elapsed = (
         None
         if sess.infusion_started_at is None

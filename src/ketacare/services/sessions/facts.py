@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.sessions import SessionFacts, VitalSigns
@@ -237,8 +237,8 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
             .select_from(SessionAlert)
             .where(
                 SessionAlert.session_id == sess.id,
-                SessionAlert.priority == "high",
-                SessionAlert.resolved_at.is_(None),
+                or_(SessionAlert.priority == "high", SessionAlert.peak_priority == "high"),
+                SessionAlert.resolved_at.is_(None),  # open: condition present, or latched unacknowledged
             )
         )
         or 0

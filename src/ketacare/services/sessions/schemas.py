@@ -388,11 +388,52 @@ class RecordAlert(BaseModel):
     action_taken: str | None
     resolved_at: Time | None
     resolution: str | None
-    status: Literal["raised", "acknowledged", "resolved"]
+    # resolved_unacknowledged: a latched HIGH alarm whose condition is over, waiting for an acknowledgement
+    status: Literal["raised", "acknowledged", "resolved_unacknowledged", "resolved"]
+
+
+class AlarmAcknowledgement(BaseModel):
+    """One acknowledgement of an alarm: who, when (ISO time), what they did."""
+
+    by: str
+    at: str
+    action_taken: str
+
+
+class AlarmHistoryItem(BaseModel):
+    """One line of an alarm's history (opened, changed, resolved, raised again, acknowledged, escalated, closed)."""
+
+    at: str
+    kind: str
+    text: str
 
 
 class AlertRead(RecordAlert):
+    """An alarm as the API, the session page and the board show it (issue 12: latching, re-raise, escalation)."""
+
     version: int
+    group: str
+    status_text: str
+    needs_acknowledgement: bool
+    condition_present: bool
+    cleared_at: Time | None
+    clear_reason: str | None
+    peak_priority: str
+    peak_title: str
+    latching: bool
+    escalated: bool
+    escalated_at: Time | None
+    reraised: int
+    acknowledgements: list[AlarmAcknowledgement]
+    history: list[AlarmHistoryItem]
+
+
+class EscalatedAlarm(AlertRead):
+    """An alarm escalated because nobody acknowledged it in time, with its chair and patient."""
+
+    session_id: int
+    chair: str
+    patient: PatientLabel
 
 
 class SideEffectResult(BaseModel):

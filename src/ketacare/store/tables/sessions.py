@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -170,8 +171,23 @@ class SessionAlert(Base):
     acknowledged_by_name: Mapped[str | None] = mapped_column(String(100))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     action_taken: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the alarm closed
+    resolution: Mapped[str | None] = mapped_column(Text)  # why it closed
+    # Alarm lifecycle (issue 12): one row per alarm of a condition group, following its conditions.
+    condition_key: Mapped[str | None] = mapped_column(String(96))  # the engine's id of the present condition
+    condition_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # condition over (latched: still open)
+    clear_reason: Mapped[str | None] = mapped_column(Text)
+    peak_rule_id: Mapped[str | None] = mapped_column(String(64))
+    peak_rank: Mapped[int | None] = mapped_column(Integer)
+    peak_priority: Mapped[str | None] = mapped_column(String(8))
+    peak_title: Mapped[str | None] = mapped_column(String(200))
+    latching: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    needs_ack_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reraised: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    acknowledgements: Mapped[list | None] = mapped_column(JSON, default=list, info=FREE_TEXT)
+    events: Mapped[list | None] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import all_instruments, load_instrument
 from ketacare.http.access import PUBLIC, Access, client_address
-from ketacare.services import patients
+from ketacare.services import patients, sessions
 from ketacare.services.access import Actor, decide, may
 from ketacare.services.errors import NotFound
 from ketacare.services.measurement import links as measurement_links
@@ -359,7 +359,20 @@ def _dashboard_ctx(request: Request, actor: Actor, **extra: Any) -> dict[str, An
         if can_scores
         else []
     )
-    return {"alerts": alerts, "items": items, "errors": {}, "values": {}, "error_alert": None, **extra}
+    escalated = (
+        sessions.escalated_alarms(db=db, actor=actor)
+        if decide(actor, "read", "infusion_session").allowed
+        else []
+    )
+    return {
+        "alerts": alerts,
+        "items": items,
+        "escalated": escalated,
+        "errors": {},
+        "values": {},
+        "error_alert": None,
+        **extra,
+    }
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_class=HTMLResponse)

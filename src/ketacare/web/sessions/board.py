@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ketacare.http.access import Access
-from ketacare.services.access import Actor
+from ketacare.http.access import CSRF_COOKIE, Access
+from ketacare.services.access import Actor, decide
 from ketacare.services.sessions import alerts, board
 from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions.schemas import BoardChair
@@ -83,13 +83,21 @@ def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
 def chair_html(request: Request, chair: BoardChair) -> str:
     """Render one chair card (the same partial the page uses)."""
     tmpl = request.app.state.templates.get_template("_board_chair.html")
-    return tmpl.render(chair=chair, sparkline=sparkline)
+    return tmpl.render(chair=chair, sparkline=sparkline, **_ack_context(request))
+
+
+def _ack_context(request: Request) -> dict[str, Any]:
+    """What a chair card needs to offer acknowledging its alarms: may this user chart, and the CSRF token."""
+    actor = getattr(request.state, "actor", None)
+    can = actor is not None and decide(actor, "chart", "infusion_session").allowed
+    return {"can_chart": can, "csrf_token": request.cookies.get(CSRF_COOKIE, "")}
 
 
 @router.get("/board", response_class=HTMLResponse)
 def board_page(request: Request, actor: Actor = Depends(ReadSessions)):
     chairs = board.board_snapshot(db=request.app.state.db, actor=actor)
-    return render(request, "board.html", {"chairs": chairs, "sparkline": sparkline})
+    can = decide(actor, "chart", "infusion_session").allowed
+    return render(request, "board.html", {"chairs": chairs, "sparkline": sparkline, "can_chart": can})
 
 
 def _sse(event: str, data: Any) -> str:

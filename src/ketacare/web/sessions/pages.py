@@ -55,6 +55,7 @@ def _page(
     form=None,
     status=200,
     notice=None,
+    template="session.html",
 ):
     s = record.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
     pts = [Point(v.measured_at, v.sbp) for v in s.vitals if v.sbp is not None]
@@ -80,7 +81,7 @@ def _page(
     from ketacare.web.sessions.formulary import session_form_context  # its module imports this one
 
     ctx.update(session_form_context(request, actor, s))
-    return render(request, "session.html", ctx, status)
+    return render(request, template, ctx, status)
 
 
 def _pk_svg(pk: PkCurve | None) -> str:
@@ -104,6 +105,12 @@ def _pk_svg(pk: PkCurve | None) -> str:
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
 def session_page(request: Request, session_id: int, actor: Actor = Depends(Read)):
     return _page(request, actor, session_id)
+
+
+@router.get("/sessions/{session_id}/alarms", response_class=HTMLResponse)
+def session_alarms(request: Request, session_id: int, actor: Actor = Depends(Read)):
+    """The session's alarm list alone: the session page brings it up to date when the board says it changed."""
+    return _page(request, actor, session_id, template="_alarms.html")
 
 
 def _done(session_id: int, anchor: str = "") -> RedirectResponse:
@@ -136,7 +143,9 @@ async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn
         )
     if isinstance(result, str):
         return _page(request, actor, session_id, values={}, form=form, notice=result)
-    return _done(session_id, f"#{form}")
+    if isinstance(result, RedirectResponse):
+        return result
+    return _done(session_id, "#alerts" if form.startswith("alert-") else f"#{form}")
 
 
 @router.post("/sessions/{session_id}/vitals", response_class=HTMLResponse)
@@ -249,8 +258,10 @@ async def post_ack(request: Request, session_id: int, alert_id: int, actor: Acto
             alert_id=alert_id,
             data=AlertAck(action_taken=v.get("action_taken", "")),
         )
+        if v.get("back") == "board":
+            return RedirectResponse(f"/board#chair-{session_id}", status_code=303)
 
-    return await _handle(request, actor, session_id, "alerts", run)
+    return await _handle(request, actor, session_id, f"alert-{alert_id}", run)
 
 
 @router.post("/sessions/{session_id}/sign", response_class=HTMLResponse)
