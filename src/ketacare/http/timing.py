@@ -1,0 +1,33 @@
+"""`Server-Timing: app;dur=<ms>` on every response: the time this process spent on the request, from its arrival
+until the response headers were sent (pure ASGI middleware, so streaming responses keep working).
+
+For an ordinary response (a page, a JSON body) the body is built before its headers go out, so the figure covers
+authentication, the database, the audit trail and template rendering; for a stream (the board's events) it covers
+only the time to the first byte. Browsers show it in their network panel; the board benchmark reads it.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+class ServerTiming:
+    """Add the request's server time in milliseconds as a `Server-Timing` header."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+
+        async def send_with_timing(message):
+            if message["type"] == "http.response.start":
+                dur = (time.perf_counter() - t0) * 1000.0
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"server-timing"]
+                headers.append((b"server-timing", f"app;dur={dur:.1f}".encode()))
+                message["headers"] = headers
+            await send(message)
+
+        return await self.app(scope, receive, send_with_timing)
