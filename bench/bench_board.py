@@ -34,6 +34,8 @@ from ketacare.services import clock
 from ketacare.services.access import Actor, system_actor
 from ketacare.services.access import users as users_svc
 from ketacare.services.access.schemas import UserCreate
+from ketacare.services.dosing import orders as dose_orders
+from ketacare.services.dosing.schemas import DoseOrderCreate, DoseOrderSign, DoubleCheckCreate
 from ketacare.services.patients import records as patients_svc
 from ketacare.services.patients.schemas import PatientCreate
 from ketacare.services.sessions import vitals
@@ -71,7 +73,9 @@ def _staff(db: Database) -> dict[str, Actor]:
         u = users_svc.create_user(
             db=db,
             actor=sysact,
-            data=UserCreate(username=f"bench-{role}", display_name=f"Bench {role}", role=role, password=PASSWORD),
+            data=UserCreate(
+                username=f"bench-{role}", display_name=f"Bench {role}", role=role, password=PASSWORD
+            ),
         )
         out[role] = Actor(user_id=u.id, username=u.username, role=role)
     return out
@@ -90,7 +94,9 @@ def _event(db: Database, prescriber: Actor, sid: int, event: str) -> None:
         session_id=sid,
         data=TransitionRequest(
             event=event,
-            override=OverrideIn(guard_ids=ids, reason="Benchmark database: synthetic patients, no dose orders"),
+            override=OverrideIn(
+                guard_ids=ids, reason="Benchmark database: synthetic patients, no dose orders"
+            ),
         ),
     )
     if not r.allowed:
@@ -123,6 +129,28 @@ def _seed(db: Database) -> tuple[dict[str, Actor], list[int]]:
                     height=f"{160 + k} cm",
                 ),
             )
+            o = dose_orders.create_order(
+                db=db,
+                actor=prescriber,
+                patient_id=p.id,
+                data=DoseOrderCreate(protocol_id="iv-standard", planned_start=start),
+            )
+            o = dose_orders.sign_order(
+                db=db, actor=prescriber, patient_id=p.id, order_id=o.id, data=DoseOrderSign(version=o.version)
+            )
+            dose_orders.double_check_order(
+                db=db,
+                actor=nurse,
+                patient_id=p.id,
+                order_id=o.id,
+                data=DoubleCheckCreate(
+                    version=o.version,
+                    check_weight_kg=o.weight_kg,
+                    check_dose_mg=o.dose_mg,
+                    check_rate_ml_per_h=o.rate_ml_per_h,
+                ),
+            )
+            dose, duration = float(o.dose_mg), float(o.duration_min)
             sid = sessions.create_session(
                 db=db,
                 actor=nurse,
@@ -130,9 +158,10 @@ def _seed(db: Database) -> tuple[dict[str, Actor], list[int]]:
                     patient_id=p.id,
                     chair=f"Chair {k + 1:02d}",
                     scheduled_at=fake.t,
-                    planned_dose_mg=35.0,
-                    planned_duration_min=40.0,
-                    concentration_mg_per_ml=1.0,
+                    dose_order_id=o.id,
+                    planned_dose_mg=dose,
+                    planned_duration_min=duration,
+                    concentration_mg_per_ml=o.final_concentration_mg_per_ml,
                 ),
             )["id"]
             sessions.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="check_in"))
@@ -160,7 +189,7 @@ def _seed(db: Database) -> tuple[dict[str, Actor], list[int]]:
                 db=db,
                 actor=nurse,
                 session_id=sid,
-                data=InfusionEventCreate(kind="start", rate_mg_per_min=35.0 / 40.0, at=start),
+                data=InfusionEventCreate(kind="start", rate_mg_per_min=dose / duration, at=start),
             )
             high = k % 4 == 3
             readings = [
@@ -200,7 +229,8 @@ def _server_ms(resp: httpx.Response) -> float:
 def _render(servers: list[Server], token: str, n: int) -> tuple[list[float], list[float], int]:
     server_ms, wall_ms = [], []
     clients = [
-        httpx.Client(base_url=s.base, headers={"Authorization": f"Bearer {token}"}, timeout=30) for s in servers
+        httpx.Client(base_url=s.base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        for s in servers
     ]
     try:
         for c in clients:  # one warm-up request per process (templates compiled, connections opened)
@@ -269,7 +299,9 @@ class _Listeners:
             c.close()
 
 
-def _push(servers: list[Server], token: str, ids: list[int], samples: int) -> tuple[list[float], int, list[str]]:
+def _push(
+    servers: list[Server], token: str, ids: list[int], samples: int
+) -> tuple[list[float], int, list[str]]:
     n = N_CHAIRS
     lis = _Listeners(servers, token, n)
     lat: list[float] = []
@@ -347,8 +379,14 @@ def run(quick: bool) -> list[dict]:
     """Seed 24 chairs on a new PostgreSQL database, start two app processes and measure render and push."""
     if not postgres_available():
         return [
-            {"name": "board, 24 chairs", "value": "n/a", "unit": "", "target": "", "ok": None,
-             "note": "PostgreSQL not reachable"}
+            {
+                "name": "board, 24 chairs",
+                "value": "n/a",
+                "unit": "",
+                "target": "",
+                "ok": None,
+                "note": "PostgreSQL not reachable",
+            }
         ]
     n_render = 40 if quick else 200
     n_push = 24 if quick else 96
