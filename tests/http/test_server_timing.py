@@ -1,10 +1,11 @@
-"""Every response says how long the server spent on it (`Server-Timing: app;dur=<ms>`), pages and streams alike."""
+"""Every response says how long the server spent on it (`Server-Timing: app;dur=<ms>, cpu;dur=<ms>`), pages and
+streams alike."""
 
 from __future__ import annotations
 
 import re
 
-TIMING = re.compile(r"^app;dur=(\d+\.\d)$")
+TIMING = re.compile(r"^app;dur=(\d+\.\d), cpu;dur=(\d+\.\d)$")
 
 
 def _dur(resp) -> float:
