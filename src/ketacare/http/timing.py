@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import time
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 
 class ServerTiming:
     """Add the request's server time in milliseconds as a `Server-Timing` header."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
         t0, c0 = time.perf_counter(), time.process_time()
 
-        async def send_with_timing(message):
+        async def send_with_timing(message: Message) -> None:
             if message["type"] == "http.response.start":
                 dur = (time.perf_counter() - t0) * 1000.0
                 cpu = (time.process_time() - c0) * 1000.0
@@ -33,4 +36,4 @@ class ServerTiming:
                 message["headers"] = headers
             await send(message)
 
-        return await self.app(scope, receive, send_with_timing)
+        await self.app(scope, receive, send_with_timing)
