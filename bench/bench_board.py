@@ -38,8 +38,7 @@ from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import DoseOrderCreate, DoseOrderSign, DoubleCheckCreate
 from ketacare.services.patients import records as patients_svc
 from ketacare.services.patients.schemas import PatientCreate
-from ketacare.services.sessions import vitals
-from ketacare.services.sessions import workflow as sessions
+from ketacare.services.sessions import board, pump, record, vitals, workflow
 from ketacare.services.sessions.schemas import (
     GatewayReading,
     InfusionEventCreate,
@@ -84,11 +83,11 @@ def _staff(db: Database) -> dict[str, Actor]:
 def _event(db: Database, prescriber: Actor, sid: int, event: str) -> None:
     """Apply `event`; where guards fail for want of orders/questionnaires here, the prescriber overrides them
     with a recorded reason, exactly as the workflow records an override in a clinic."""
-    r = sessions.apply_event(db=db, actor=prescriber, session_id=sid, data=TransitionRequest(event=event))
+    r = workflow.apply_event(db=db, actor=prescriber, session_id=sid, data=TransitionRequest(event=event))
     if r.allowed:
         return
     ids = [g.id for g in r.failed_guards if "prescriber" in g.overridable_by]
-    r = sessions.apply_event(
+    r = workflow.apply_event(
         db=db,
         actor=prescriber,
         session_id=sid,
@@ -151,7 +150,7 @@ def _seed(db: Database) -> tuple[dict[str, Actor], list[int]]:
                 ),
             )
             dose, duration = float(o.dose_mg), float(o.duration_min)
-            sid = sessions.create_session(
+            sid = workflow.create_session(
                 db=db,
                 actor=nurse,
                 data=SessionCreate(
@@ -163,15 +162,15 @@ def _seed(db: Database) -> tuple[dict[str, Actor], list[int]]:
                     planned_duration_min=duration,
                     concentration_mg_per_ml=o.final_concentration_mg_per_ml,
                 ),
-            )["id"]
-            sessions.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="check_in"))
-            v = sessions.get_session(db=db, actor=nurse, session_id=sid)
-            sessions.update_checks(
+            ).id
+            workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="check_in"))
+            v = record.get_session(db=db, actor=nurse, session_id=sid)
+            workflow.update_checks(
                 db=db,
                 actor=nurse,
                 session_id=sid,
                 data=SessionChecks(
-                    version=v["version"],
+                    version=v.version,
                     consent_confirmed=True,
                     escort_confirmed=True,
                     pregnancy_test_applicable=False,
@@ -185,7 +184,7 @@ def _seed(db: Database) -> tuple[dict[str, Actor], list[int]]:
             _event(db, prescriber, sid, "pass_prechecks")
             fake.t = start
             _event(db, prescriber, sid, "start_infusion")
-            sessions.add_infusion_event(
+            pump.add_infusion_event(
                 db=db,
                 actor=nurse,
                 session_id=sid,
@@ -372,7 +371,7 @@ def _in_process(db: Database, actor: Actor, n: int) -> tuple[list[float], list[f
     for _ in range(n + 1):
         w0, c0 = time.perf_counter(), time.thread_time()
         html = "".join(
-            tmpl.render(chair=c, sparkline=sparkline) for c in sessions.board_snapshot(db=db, actor=actor)
+            tmpl.render(chair=c, sparkline=sparkline) for c in board.board_snapshot(db=db, actor=actor)
         )
         wall.append((time.perf_counter() - w0) * 1000)
         cpu.append((time.thread_time() - c0) * 1000)
@@ -394,7 +393,7 @@ def _profile(db: Database, actor: Actor) -> None:
     prof = cProfile.Profile()
     prof.enable()
     for _ in range(20):
-        chairs = sessions.board_snapshot(db=db, actor=actor)
+        chairs = board.board_snapshot(db=db, actor=actor)
         for c in chairs:
             tmpl.render(chair=c, sparkline=sparkline)
     prof.disable()
