@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from ketacare.services.sessions import board as board_reads
 from tests.http.conftest import issue_token
@@ -123,4 +124,6 @@ def test_one_change_is_loaded_once_per_process_and_reaches_every_open_board(clie
                 s.gone.set()
             await asyncio.gather(*(s.task for s in streams), return_exceptions=True)
 
-    asyncio.run(scenario())
+    # its own thread and event loop (the streams' server side), whatever loop the test session already runs
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()

@@ -118,7 +118,6 @@ class SharedChairs:
     def __init__(self, bus: board_bus.Broadcaster) -> None:
         self.bus = bus
         self.loop = asyncio.get_running_loop()
-        self.loads = 0  # loads begun (the push test reads it)
         self._newest: OrderedDict[int, tuple[int, asyncio.Future[ChairEvent | None]]] = OrderedDict()
 
     async def chair_event(
@@ -129,7 +128,6 @@ class SharedChairs:
         if hit is None or hit[0] < seq:
             began = self.bus.seq  # every change numbered up to here has committed
             fut = asyncio.ensure_future(load())
-            self.loads += 1
             hit = (began, fut)
             self._newest[session_id] = hit
             self._newest.move_to_end(session_id)
