@@ -20,6 +20,7 @@ from ketacare.api import health as api_health
 from ketacare.config import Settings, get_settings
 from ketacare.http import errors
 from ketacare.http.security import SecurityHeaders
+from ketacare.http.timing import ServerTiming
 from ketacare.store.db import Database
 from ketacare.store.migrate import require_current
 from ketacare.web.templating import make_templates
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         "/api/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets"
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(ServerTiming)  # outermost: its figure includes the other middleware
     return app
 
 

@@ -919,3 +919,58 @@ def test_a_session_naming_no_dose_order_is_refused_and_nothing_stored(personas):
         from ketacare.store.tables.sessions import InfusionSession
 
         assert s.scalar(select(func.count()).select_from(InfusionSession)) == 0
+
+
+def test_the_board_loads_every_chair_at_once_and_shows_what_each_chair_shows_alone(
+    personas, fake_clock, capabilities
+):
+    """The board's batched loading (issue #12: 24 chairs in a few queries) gives each chair exactly what the
+    one-chair live update and the session page give: last 20 readings, open alerts, dose per kg from the right
+    weight."""
+    a = _started_for(personas, fake_clock, personas.patient_a)  # 70 kg from the patient's record
+    start = fake_clock.t
+    pump.add_infusion_event(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=a,
+        data=InfusionEventCreate(kind="start", rate_mg_per_min=35 / 40, at=start),
+    )
+    fake_clock.advance(30)
+    severe = [
+        GatewayReading(
+            client_id=f"brd-severe-{k}", measured_at=start + timedelta(minutes=k), sbp=186, dbp=104, hr=80
+        )
+        for k in range(22, 27)
+    ]
+    feed = _monitor_feed("brd", start)[:22] + severe  # minutes 0-26, ending in a severe stretch
+    vitals.record_batch(db=personas.db, actor=personas["nurse"], session_id=a, readings=feed)
+    b = workflow.create_session(
+        db=personas.db,
+        actor=personas["nurse"],
+        data=SessionCreate(
+            patient_id=personas.patient_b,
+            chair="Chair 2",
+            planned_dose_mg=45,
+            weight_kg=88,
+            concentration_mg_per_ml=1.0,
+        ),
+    ).id
+    _ready(personas, b, fake_clock)  # checked in, one baseline reading, no pump events
+
+    snapshot = board.board_snapshot(db=personas.db, actor=personas["nurse"], audit_view=False)
+    on_board = {c.session_id: c for c in snapshot}
+    assert set(on_board) == {a, b}
+    for sid in (a, b):
+        assert on_board[sid] == board.board_chair(db=personas.db, actor=personas["nurse"], session_id=sid)
+        page = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+        assert on_board[sid].dose == page.dose.model_copy(update={"pk": None})
+
+    ca, cb = on_board[a], on_board[b]
+    # the last 20 of 27 readings: minutes 7-26 of the feed (168, 186, back to 130) and the severe stretch
+    assert ca.trend.sbp == [168] * 5 + [186] * 6 + [130] * 4 + [186] * 5
+    assert ca.latest["sbp"].value == 186 and ca.latest["sbp"].at == start + timedelta(minutes=26)
+    assert ca.dose.delivered_mg == pytest.approx(35 / 40 * 30, abs=0.01)
+    assert ca.dose.delivered_mg_per_kg == pytest.approx(35 / 40 * 30 / 70, abs=0.001)
+    assert ca.alerts and ca.alerts[0].priority == "high"  # the severe stretch, still open
+    assert cb.dose.delivered_mg == 0.0 and cb.trend.sbp == [124]  # no pump event yet
+    assert cb.guards.event == "pass_prechecks"

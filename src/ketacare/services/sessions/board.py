@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketacare.services import clock
@@ -16,8 +16,9 @@ from ketacare.services.sessions.schemas import BoardChair, ChairTrend, LatestVal
 from ketacare.services.sessions.workflow import guard_status
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
-from ketacare.store.tables import Patient
+from ketacare.store.tables import BodyMeasurement, Patient
 from ketacare.store.tables.sessions import (
+    InfusionEventRow,
     InfusionSession,
     SessionAlert,
     VitalSign,
@@ -26,15 +27,81 @@ from ketacare.store.tables.sessions import (
 ACTIVE_STATES = ("checked_in", "prechecks_passed", "infusing", "paused", "recovery")
 
 
-def _chair(s: Session, sess: InfusionSession, p: Patient, now: datetime) -> BoardChair:
-    recent = list(
-        s.scalars(
-            select(VitalSign)
-            .where(VitalSign.session_id == sess.id)
-            .order_by(VitalSign.measured_at.desc(), VitalSign.id.desc())
-            .limit(20)
+BOARD_TREND = 20  # readings per chair on the board (trend and latest values)
+
+
+class _BoardRows:
+    """What the board shows for many chairs, loaded in four queries instead of four per chair (issue #12:
+    24 chairs took 97 round trips per render on PostgreSQL)."""
+
+    def __init__(self, s: Session, sessions: list[InfusionSession]) -> None:
+        ids = [x.id for x in sessions]
+        self.vitals: dict[int, list[VitalSign]] = {i: [] for i in ids}
+        self.alerts: dict[int, list[SessionAlert]] = {i: [] for i in ids}
+        self.events: dict[int, list[InfusionEventRow]] = {i: [] for i in ids}
+        self.weights: dict[int, float] = {}
+        if not ids:
+            return
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=VitalSign.session_id,
+                order_by=(VitalSign.measured_at.desc(), VitalSign.id.desc()),
+            )
+            .label("rank")
         )
-    )[::-1]
+        newest = select(VitalSign.id, rank).where(VitalSign.session_id.in_(ids)).subquery()
+        for v in s.scalars(
+            select(VitalSign)
+            .join(newest, newest.c.id == VitalSign.id)
+            .where(newest.c.rank <= BOARD_TREND)
+            .order_by(VitalSign.session_id, VitalSign.measured_at, VitalSign.id)
+        ):
+            self.vitals[v.session_id or 0].append(v)  # every row has a session (selected by it)
+        for a in s.scalars(
+            select(SessionAlert)
+            .where(SessionAlert.session_id.in_(ids), SessionAlert.resolved_at.is_(None))
+            .order_by(SessionAlert.session_id, SessionAlert.raised_at.desc())
+        ):
+            self.alerts[a.session_id].append(a)
+        for e in s.scalars(
+            select(InfusionEventRow)
+            .where(InfusionEventRow.session_id.in_(ids))
+            .order_by(InfusionEventRow.session_id, InfusionEventRow.at, InfusionEventRow.id)
+        ):
+            self.events[e.session_id].append(e)
+        need = list({x.patient_id for x in sessions if not x.weight_kg})
+        if need:
+            latest = (
+                select(
+                    BodyMeasurement.patient_id,
+                    BodyMeasurement.weight_kg,
+                    func.row_number()
+                    .over(
+                        partition_by=BodyMeasurement.patient_id, order_by=BodyMeasurement.measured_at.desc()
+                    )
+                    .label("rank"),
+                )
+                .where(BodyMeasurement.patient_id.in_(need), BodyMeasurement.weight_kg.is_not(None))
+                .subquery()
+            )
+            self.weights = {
+                pid: w
+                for pid, w in s.execute(
+                    select(latest.c.patient_id, latest.c.weight_kg).where(latest.c.rank == 1)
+                )
+            }
+
+    def weight(self, sess: InfusionSession) -> float | None:
+        return sess.weight_kg or self.weights.get(sess.patient_id)
+
+
+def _chair(
+    s: Session, sess: InfusionSession, p: Patient, now: datetime, pre: _BoardRows | None = None
+) -> BoardChair:
+    if pre is None:
+        pre = _BoardRows(s, [sess])
+    recent, open_alerts = pre.vitals[sess.id], pre.alerts[sess.id]
     latest: dict[str, LatestValue] = {}
     for v in recent:
         for key, col in (
@@ -47,14 +114,7 @@ def _chair(s: Session, sess: InfusionSession, p: Patient, now: datetime) -> Boar
             val = getattr(v, col)
             if val is not None:
                 latest[key] = LatestValue(value=val, at=v.measured_at)
-    alerts = [
-        alert_read(a)
-        for a in s.scalars(
-            select(SessionAlert)
-            .where(SessionAlert.session_id == sess.id, SessionAlert.resolved_at.is_(None))
-            .order_by(SessionAlert.raised_at.desc())
-        )
-    ]
+    alerts = [alert_read(a) for a in open_alerts]
     order = {"high": 0, "medium": 1, "low": 2}
     alerts.sort(key=lambda a: (not a.escalated, not a.needs_acknowledgement, order.get(a.peak_priority, 3)))
     elapsed = (
@@ -75,7 +135,7 @@ def _chair(s: Session, sess: InfusionSession, p: Patient, now: datetime) -> Boar
             spo2=[v.spo2_pct for v in recent if v.spo2_pct is not None],
         ),
         last_reading_at=recent[-1].measured_at if recent else None,
-        dose=dose_summary(s, sess, now),
+        dose=dose_summary(s, sess, now, rows=pre.events[sess.id], weight=pre.weight(sess)),
         elapsed_min=elapsed,
         alerts=alerts,
         guards=guard_status(s, sess, now),
@@ -96,7 +156,8 @@ def board_snapshot(*, db: Database, actor: Actor, audit_view: bool = True) -> li
             .where(InfusionSession.state.in_(ACTIVE_STATES))
             .order_by(InfusionSession.chair, InfusionSession.id)
         ).all()
-        chairs = [_chair(s, sess, p, now) for sess, p in rows]
+        pre = _BoardRows(s, [sess for sess, _ in rows])
+        chairs = [_chair(s, sess, p, now, pre) for sess, p in rows]
         if audit_view:
             # One event per patient on the board, so each patient's "who viewed my record" shows it.
             for sess, p in rows:

@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -30,14 +30,18 @@ log = logging.getLogger(__name__)
 class BoardChange:
     session_id: int
     kind: str  # vitals | alert | state | infusion | checks
+    # Numbered by this process's broadcaster as it publishes (1, 2, ...): a board load begun after notice `seq`
+    # arrived shows that change. Not part of the change's identity.
+    seq: int = field(default=0, compare=False)
 
 
 class Broadcaster:
-    """Subscribers are (event loop, asyncio.Queue) pairs; publishing is thread-safe."""
+    """Subscribers are (event loop, asyncio.Queue) pairs; publishing is thread-safe and numbers each change."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = set()
+        self.seq = 0  # the number of the last change published
 
     def subscribe(self) -> asyncio.Queue:
         """Return a new queue fed with BoardChange values (call from the event loop)."""
@@ -52,6 +56,8 @@ class Broadcaster:
 
     def publish(self, change: BoardChange) -> None:
         with self._lock:
+            self.seq += 1
+            change = replace(change, seq=self.seq)
             subs = list(self._subs)
         for loop, q in subs:
             try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timedelta
+from typing import Literal
 
 import numpy as np
 from sqlalchemy import select
@@ -64,13 +66,33 @@ def bag_concentration(sess: InfusionSession, rows: list[InfusionEventRow]) -> fl
     return sess.concentration_mg_per_ml
 
 
-def dose_summary(s: Session, sess: InfusionSession, now: datetime, *, with_pk: bool = False) -> DoseSummary:
-    """Return delivered vs ordered dose (mg, mg/kg), time left, and optionally the PK curve of what was given."""
-    rows = pump_rows(s, sess.id)
+class _NotLoaded(enum.Enum):
+    """Marks an argument the caller did not load (None is a meaningful weight: unknown)."""
+
+    NOT_LOADED = enum.auto()
+
+
+NOT_LOADED = _NotLoaded.NOT_LOADED
+
+
+def dose_summary(
+    s: Session,
+    sess: InfusionSession,
+    now: datetime,
+    *,
+    with_pk: bool = False,
+    rows: list[InfusionEventRow] | None = None,
+    weight: float | None | Literal[_NotLoaded.NOT_LOADED] = NOT_LOADED,
+) -> DoseSummary:
+    """Return delivered vs ordered dose (mg, mg/kg), time left, and optionally the PK curve of what was given.
+
+    `rows` (the session's pump events in order) and `weight` (its dosing weight, None when unknown) may be passed
+    when already loaded (the board loads them for every chair at once)."""
+    rows = pump_rows(s, sess.id) if rows is None else rows
     planned = sess.planned_dose_mg
     if not rows:
         return DoseSummary(planned_mg=planned)
-    weight = dosing_weight(s, sess)
+    weight = dosing_weight(s, sess) if weight is NOT_LOADED else weight
     t0 = rows[0].at
     d = delivered_dose(
         domain_events(rows),

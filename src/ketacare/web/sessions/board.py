@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -18,7 +21,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ketacare.http.access import CSRF_COOKIE, Access
-from ketacare.services.access import Actor, decide
+from ketacare.services.access import Actor, authorize, decide
 from ketacare.services.sessions import alerts, board
 from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions.schemas import BoardChair
@@ -104,6 +107,67 @@ def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
+ChairEvent = dict[str, Any]  # the data of a `chair` event: session_id, active, html
+
+
+class SharedChairs:
+    """One load and render of a changed chair per process, shared by every board stream of the process (issue #12:
+    each of 12 streams loaded and rendered the same chair for every reading).
+
+    Each change notice is numbered by the broadcaster (`BoardChange.seq`), and a notice arrives only after its
+    transaction committed, so a load begun after notice n arrived shows change n. A stream reuses the newest load
+    of the chair when it began at or after the stream's notice, and otherwise begins one. What is shared is the
+    chair as any staff member allowed to read the board sees it (the board is not filtered per person); the load
+    runs as the stream that began it, and every stream checks its own member may read the board before sending.
+    """
+
+    KEEP = 256  # chairs remembered (the newest load of each)
+
+    def __init__(self, bus: board_bus.Broadcaster) -> None:
+        self.bus = bus
+        self.loop = asyncio.get_running_loop()
+        self._newest: OrderedDict[int, tuple[int, asyncio.Future[ChairEvent | None]]] = OrderedDict()
+
+    async def chair_event(
+        self, session_id: int, seq: int, load: Callable[[], Awaitable[ChairEvent | None]]
+    ) -> ChairEvent | None:
+        """Return the `chair` event for `session_id` as of change `seq` or later (None: the session is gone)."""
+        hit = self._newest.get(session_id)
+        if hit is None or hit[0] < seq:
+            began = self.bus.seq  # every change numbered up to here has committed
+            fut = asyncio.ensure_future(load())
+            hit = (began, fut)
+            self._newest[session_id] = hit
+            self._newest.move_to_end(session_id)
+            while len(self._newest) > self.KEEP:
+                self._newest.popitem(last=False)
+            fut.add_done_callback(partial(self._forget_failed, session_id, hit))
+        return await asyncio.shield(hit[1])  # a stream that goes away does not cancel the others' load
+
+    def _forget_failed(
+        self, session_id: int, hit: tuple[int, asyncio.Future[Any]], fut: asyncio.Future[Any]
+    ) -> None:
+        if (fut.cancelled() or fut.exception() is not None) and self._newest.get(session_id) is hit:
+            del self._newest[session_id]  # the next notice loads again
+
+
+def shared_chairs(request: Request, bus: board_bus.Broadcaster) -> SharedChairs:
+    """Return this app's shared chair loads for the running event loop (one per process when served)."""
+    shared: SharedChairs | None = getattr(request.app.state, "board_chairs", None)
+    if shared is None or shared.bus is not bus or shared.loop is not asyncio.get_running_loop():
+        shared = SharedChairs(bus)
+        request.app.state.board_chairs = shared
+    return shared
+
+
+def _load_chair_event(request: Request, db: Any, actor: Actor, session_id: int) -> ChairEvent | None:
+    chair = board.board_chair(db=db, actor=actor, session_id=session_id)
+    if chair is None:
+        return None
+    html = chair_html(request, chair) if chair.active else ""
+    return {"session_id": session_id, "active": chair.active, "html": html}
+
+
 @router.get("/board/events")
 async def board_events(request: Request, actor: Actor = Depends(ReadSessions)):
     db = request.app.state.db
@@ -111,6 +175,7 @@ async def board_events(request: Request, actor: Actor = Depends(ReadSessions)):
     live = "text/event-stream" in request.headers.get("accept", "")
     bus = board_bus.broadcaster(db)
     queue = bus.subscribe()
+    shared = shared_chairs(request, bus)
 
     async def stream():
         try:
@@ -129,21 +194,20 @@ async def board_events(request: Request, actor: Actor = Depends(ReadSessions)):
                         return
                     yield ": keepalive\n\n"
                     continue
-                ids = [change.session_id]
+                seqs = {change.session_id: change.seq}
                 while not queue.empty():  # coalesce a burst (e.g. a gateway batch) into one update per chair
-                    ids.append(queue.get_nowait().session_id)
-                for sid in dict.fromkeys(ids):
-                    chair = await run_in_threadpool(board.board_chair, db=db, actor=actor, session_id=sid)
-                    if chair is None:
-                        continue
-                    yield _sse(
-                        "chair",
-                        {
-                            "session_id": sid,
-                            "active": chair.active,
-                            "html": chair_html(request, chair) if chair.active else "",
-                        },
+                    c = queue.get_nowait()
+                    seqs[c.session_id] = max(seqs.get(c.session_id, 0), c.seq)
+                authorize(actor, "read", "infusion_session")  # as each one-chair load checks it
+                for sid, seq in seqs.items():
+                    event = await shared.chair_event(
+                        sid,
+                        seq,
+                        partial(run_in_threadpool, _load_chair_event, request, db, actor, sid),
                     )
+                    if event is None:
+                        continue
+                    yield _sse("chair", event)
         finally:
             bus.unsubscribe(queue)
 
