@@ -6,6 +6,7 @@ import hmac
 import secrets
 
 from fastapi import Request
+from starlette.datastructures import UploadFile
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.services.access import Actor, anonymous, auth, decide
@@ -38,7 +39,7 @@ def bearer_token(request: Request) -> str | None:
 
 def actor_for(request: Request) -> Actor:
     """Resolve the actor once per request (Bearer token first, then the session cookie)."""
-    cached = getattr(request.state, "actor", None)
+    cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
     app = request.app
@@ -64,7 +65,7 @@ async def check_csrf(request: Request) -> None:
     if request.method not in UNSAFE:
         return
     cookie = request.cookies.get(CSRF_COOKIE)
-    sent = request.headers.get(CSRF_HEADER)
+    sent: str | UploadFile | None = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
@@ -89,6 +90,8 @@ class Access:
         public: bool = False,
         patient_param: str | None = "patient_id",
     ) -> None:
+        if not public and (resource is None or action is None):
+            raise ValueError("a route that is not public names the policy resource and action it needs")
         self.resource, self.action, self.public, self.patient_param = resource, action, public, patient_param
 
     def __repr__(self) -> str:
@@ -109,6 +112,7 @@ class Access:
             return actor
         if actor.role == "anonymous":
             raise Unauthenticated("log in first")
+        resource, action = self._needs()
         patient_id = None
         if self.patient_param and self.patient_param in request.path_params:
             try:
@@ -117,13 +121,19 @@ class Access:
                 patient_id = None
             if patient_id is not None and not 1 <= patient_id <= MAX_RECORD_ID:
                 raise InvalidValue(self.patient_param, f"a record id is a number from 1 to {MAX_RECORD_ID}")
-        d = decide(actor, self.action, self.resource, patient_id=patient_id)
+        d = decide(actor, action, resource, patient_id=patient_id)
         if not d.allowed:
-            record_denied(request.app.state.db, actor, (self.action, self.resource, patient_id), d.reason)
+            record_denied(request.app.state.db, actor, (action, resource, patient_id), d.reason)
             if d.hide:
                 raise HiddenByPolicy("patient")
-            raise Forbidden(self.action, self.resource)
+            raise Forbidden(action, resource)
         return actor
+
+    def _needs(self) -> tuple[str, str]:
+        """The (resource, action) a route that is not public declared (checked when it was declared)."""
+        if self.resource is None or self.action is None:
+            raise ValueError(f"{self!r} names no policy resource or action")
+        return self.resource, self.action
 
 
 PUBLIC = Access(None, None, public=True)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ketacare.domain.errors import InvalidValue
+from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.http.access import CsrfError
 from ketacare.services.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated
 
@@ -50,7 +53,7 @@ _ERROR_DOCS: dict[int, tuple[type[BaseModel], str]] = {
 }
 
 
-def error_responses(*codes: int) -> dict[int | str, dict]:
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """Return the `responses=` declaration documenting the real error bodies for `codes` (OpenAPI)."""
     return {code: {"model": _ERROR_DOCS[code][0], "description": _ERROR_DOCS[code][1]} for code in codes}
 
@@ -59,7 +62,7 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/healthz"
 
 
-def field_name(loc: tuple | list) -> str:
+def field_name(loc: Sequence[int | str]) -> str:
     """Turn a pydantic error location into a field name a person can read ("medications.2.dose_value")."""
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
     return ".".join(parts) or "request"
@@ -76,90 +79,89 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
     ]
 
 
-def _json(body: BaseModel, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+def _json(body: BaseModel, status: int, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """Send `body` (one of the models documented by `error_responses`) as the JSON answer."""
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 def _page(request: Request, status: int, title: str, message: str) -> Response:
-    templates = request.app.state.templates
+    templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(
         request, "error.html", {"title": title, "message": message}, status_code=status
     )
 
 
+def _api_or_page(request: Request, body: BaseModel, status: int, title: str, message: str) -> Response:
+    """Answer an API request with `body` as JSON, a web request with the error page."""
+    if _is_api(request):
+        return _json(body, status)
+    return _page(request, status, title, message)
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
+    errors = validation_errors(exc)
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    body = ValidationErrorBody(detail=detail, errors=errors)
+    return _api_or_page(request, body, 422, "Check what was entered", detail)
+
+
+async def _invalid(request: Request, exc: InvalidValue) -> Response:
+    detail = f"{exc.field}: {exc.message}"
+    refused = exc.errors if isinstance(exc, InvalidValues) else {exc.field: exc.message}
+    body = ValidationErrorBody(detail=detail, errors=[FieldError(field=f, message=m) for f, m in refused.items()])
+    return _api_or_page(request, body, 422, "Check what was entered", detail)
+
+
+async def _unauth(request: Request, exc: Unauthenticated) -> Response:
+    if _is_api(request):
+        return _json(ErrorBody(detail=str(exc)), 401, {"WWW-Authenticate": "Bearer"})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+async def _not_found(request: Request, exc: NotFound) -> Response:
+    return _api_or_page(request, ErrorBody(detail=str(exc)), 404, "Not found", str(exc).capitalize())
+
+
+async def _forbidden(request: Request, exc: Forbidden) -> Response:
+    message = f"Your role does not allow this: {exc}."
+    return _api_or_page(request, ErrorBody(detail=str(exc)), 403, "Not allowed", message)
+
+
+async def _conflict(request: Request, exc: Conflict) -> Response:
+    body = ConflictBody(detail=str(exc), current_version=exc.current_version)
+    return _api_or_page(request, body, 409, "Someone else changed this record", str(exc))
+
+
+async def _too_many(request: Request, exc: TooManyAttempts) -> Response:
+    headers = {"Retry-After": str(exc.retry_after_s)}
+    if _is_api(request):
+        return _json(ErrorBody(detail=str(exc)), 429, headers)
+    return _page(request, 429, "Too many attempts", str(exc).capitalize())
+
+
+async def _csrf(request: Request, exc: CsrfError) -> Response:
+    return _api_or_page(request, ErrorBody(detail=str(exc)), 403, "Please reload the page", str(exc).capitalize())
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    if _is_api(request) and exc.status_code == 400:
+        # FastAPI's answer to a body it cannot decode (not UTF-8, not JSON): a refused field like any other.
+        field = FieldError(field="body", message=str(exc.detail))
+        return _json(ValidationErrorBody(detail=f"body: {exc.detail}", errors=[field]), 422)
+    if _is_api(request) or exc.status_code == 405:
+        return _json(ErrorBody(detail=str(exc.detail)), exc.status_code, exc.headers)
+    return _page(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", str(exc.detail))
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers on `app`."""
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError):
-        errors = validation_errors(exc)
-        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-        if _is_api(request):
-            return _json(ValidationErrorBody(detail=detail, errors=errors), 422)
-        return _page(request, 422, "Check what was entered", detail)
-
-    @app.exception_handler(InvalidValue)
-    async def _invalid(request: Request, exc: InvalidValue):
-        if _is_api(request):
-            return _json(
-                ValidationErrorBody(
-                    detail=f"{exc.field}: {exc.message}",
-                    errors=[
-                        FieldError(field=f, message=m)
-                        for f, m in (getattr(exc, "errors", None) or {exc.field: exc.message}).items()
-                    ],
-                ),
-                422,
-            )
-        return _page(request, 422, "Check what was entered", f"{exc.field}: {exc.message}")
-
-    @app.exception_handler(Unauthenticated)
-    async def _unauth(request: Request, exc: Unauthenticated):
-        if _is_api(request):
-            return _json(ErrorBody(detail=str(exc)), 401, {"WWW-Authenticate": "Bearer"})
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-
-    @app.exception_handler(NotFound)
-    async def _not_found(request: Request, exc: NotFound):
-        if _is_api(request):
-            return _json(ErrorBody(detail=str(exc)), 404)
-        return _page(request, 404, "Not found", str(exc).capitalize())
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden):
-        if _is_api(request):
-            return _json(ErrorBody(detail=str(exc)), 403)
-        return _page(request, 403, "Not allowed", f"Your role does not allow this: {exc}.")
-
-    @app.exception_handler(Conflict)
-    async def _conflict(request: Request, exc: Conflict):
-        if _is_api(request):
-            return _json(ConflictBody(detail=str(exc), current_version=exc.current_version), 409)
-        return _page(request, 409, "Someone else changed this record", str(exc))
-
-    @app.exception_handler(TooManyAttempts)
-    async def _too_many(request: Request, exc: TooManyAttempts):
-        headers = {"Retry-After": str(exc.retry_after_s)}
-        if _is_api(request):
-            return _json(ErrorBody(detail=str(exc)), 429, headers)
-        return _page(request, 429, "Too many attempts", str(exc).capitalize())
-
-    @app.exception_handler(CsrfError)
-    async def _csrf(request: Request, exc: CsrfError):
-        if _is_api(request):
-            return _json(ErrorBody(detail=str(exc)), 403)
-        return _page(request, 403, "Please reload the page", str(exc).capitalize())
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException):
-        if _is_api(request) and exc.status_code == 400:
-            # FastAPI's answer to a body it cannot decode (not UTF-8, not JSON): a refused field like any other.
-            field = FieldError(field="body", message=str(exc.detail))
-            return _json(ValidationErrorBody(detail=f"body: {exc.detail}", errors=[field]), 422)
-        if _is_api(request) or exc.status_code == 405:
-            return _json(ErrorBody(detail=str(exc.detail)), exc.status_code, exc.headers)
-        return _page(
-            request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", str(exc.detail)
-        )
+    app.exception_handler(RequestValidationError)(_validation)
+    app.exception_handler(InvalidValue)(_invalid)
+    app.exception_handler(Unauthenticated)(_unauth)
+    app.exception_handler(NotFound)(_not_found)
+    app.exception_handler(Forbidden)(_forbidden)
+    app.exception_handler(Conflict)(_conflict)
+    app.exception_handler(TooManyAttempts)(_too_many)
+    app.exception_handler(CsrfError)(_csrf)
+    app.exception_handler(StarletteHTTPException)(_http)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from ketacare.http.access import Access
 
@@ -29,7 +32,7 @@ def _access_of(dependant: Any) -> Access | None:
     return None
 
 
-def _walk(routes) -> Iterator[Any]:
+def _walk(routes: Iterable[BaseRoute]) -> Iterator[Any]:
     for r in routes:
         if hasattr(r, "effective_route_contexts"):
             yield from r.effective_route_contexts()
@@ -37,7 +40,7 @@ def _walk(routes) -> Iterator[Any]:
             yield r
 
 
-def route_table(app) -> list[RouteInfo]:
+def route_table(app: Starlette) -> list[RouteInfo]:
     """Return one entry per (method, path) the app serves, with the Access it declares (None if undeclared)."""
     out = []
     for r in _walk(app.routes):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import TracebackType
 
 from sqlalchemy.orm import Session
@@ -56,7 +57,7 @@ class UnitOfWork:
         patient_id: int | None = None,
         outcome: str = "success",
         reason: str | None = None,
-        details: dict | None = None,
+        details: Mapping[str, object] | None = None,
     ) -> None:
         """Queue a semantic audit event to be written with this transaction."""
         self._events.append(
@@ -73,7 +74,7 @@ class UnitOfWork:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> None:
         try:
             if exc is None:
                 audit.append(self.session, self.actor, self._events)
@@ -82,11 +83,10 @@ class UnitOfWork:
                 except StaleDataError as stale:
                     self.session.rollback()
                     raise Conflict("record", current_version=-1, sent_version=None) from stale
-                return False
+                return
             self.session.rollback()
             if isinstance(exc, (Forbidden, HiddenByPolicy)) and not isinstance(exc, Unauthenticated):
                 record_denied(self.db, self.actor, self._denied_target, str(exc))
-            return False
         finally:
             self.session.close()
 

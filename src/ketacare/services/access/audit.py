@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,7 +46,7 @@ class PendingEvent:
     patient_id: int | None
     outcome: str
     reason: str | None
-    details: dict
+    details: Mapping[str, object]
 
 
 def _ts(value: datetime) -> str:
@@ -71,8 +71,12 @@ _FIELDS = (
 )
 
 
-def _canonical(values: dict) -> bytes:
-    body = {k: (_ts(values[k]) if k == "occurred_at" else values[k]) for k in _FIELDS}
+def _canonical_value(key: str, value: object) -> object:
+    return _ts(value) if key == "occurred_at" and isinstance(value, datetime) else value
+
+
+def _canonical(values: Mapping[str, object]) -> bytes:
+    body = {k: _canonical_value(k, values[k]) for k in _FIELDS}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -94,7 +98,7 @@ def _placeholders(dialect: str, n: int) -> str:
     return ", ".join(["?" if dialect == "sqlite" else "%s"] * n)
 
 
-def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[dict]:
+def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[dict[str, object]]:
     """Append events to the chain inside the caller's transaction (call just before commit).
 
     This runs on every audited request, so it talks to the driver directly instead of going through the ORM.

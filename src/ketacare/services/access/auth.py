@@ -63,6 +63,18 @@ def _fail(row: LoginThrottle, now: datetime, settings: Settings) -> None:
         )
 
 
+def _refusal(user: User | None, data: LoginRequest, now: datetime) -> str | None:
+    """Why this login attempt is refused, or None; the password is checked even for an unknown user."""
+    ok = passwords.verify_password(user.password_hash if user else _DUMMY_HASH, data.password)
+    if not ok or user is None:
+        return "wrong username or password"
+    if not user.is_active:
+        return "account disabled"
+    if user.totp_secret and not (data.totp_code and totp.verify(user.totp_secret, data.totp_code, now)):
+        return "one-time code missing or wrong"
+    return None
+
+
 def login(*, db: Database, settings: Settings, data: LoginRequest, address: str | None) -> LoginResult:
     """Check a username and password (and TOTP code if enrolled); return a new session token or raise."""
     attempt = Actor(user_id=None, username=data.username[:64], role="anonymous", address=address)
@@ -78,15 +90,8 @@ def login(*, db: Database, settings: Settings, data: LoginRequest, address: str 
             outcome = TooManyAttempts(wait)
         else:
             user = s.scalar(select(User).where(User.username == data.username))
-            ok = passwords.verify_password(user.password_hash if user else _DUMMY_HASH, data.password)
-            reason = None
-            if not ok or user is None or not user.is_active:
-                reason = "wrong username or password" if (user is None or not ok) else "account disabled"
-            elif user.totp_secret and not (
-                data.totp_code and totp.verify(user.totp_secret, data.totp_code, now)
-            ):
-                reason = "one-time code missing or wrong"
-            if reason:
+            reason = _refusal(user, data, now)
+            if reason is not None:
                 _fail(user_row, now, settings)
                 _fail(addr_row, now, settings)
                 uow.audit("login_failed", "account", data.username, outcome="failure", reason=reason)
@@ -95,7 +100,7 @@ def login(*, db: Database, settings: Settings, data: LoginRequest, address: str 
                     if "one-time" in reason
                     else "wrong username or password"
                 )
-            else:
+            elif user is not None:  # no refusal means the user exists
                 user_row.failures, user_row.locked_until = 0, None
                 addr_row.failures, addr_row.locked_until = 0, None
                 if passwords.needs_rehash(user.password_hash):

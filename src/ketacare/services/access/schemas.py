@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
 
@@ -45,7 +45,7 @@ class UserCreate(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _patient_link(self):
+    def _patient_link(self) -> Self:
         patient_account = is_patient_role(self.role)
         if patient_account and self.patient_id is None:
             raise ValueError("a patient account needs patient_id")

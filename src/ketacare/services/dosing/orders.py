@@ -8,6 +8,7 @@ signer nor the author and who does not see the first entry's numbers). A mismatc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
@@ -20,6 +21,7 @@ from ketacare.domain.dosing.order import (
     DoseNotPreparable,
     DoseOrder,
     DoseRequest,
+    LimitMessage,
     OrderRefused,
     Preparation,
     compute_order,
@@ -153,7 +155,7 @@ def _compute(s: Session, patient_id: int, data: DoseOrderCreate) -> tuple[Record
     return facts, compute_order(_request(data, facts, start))
 
 
-def _needs(messages) -> list[str]:
+def _needs(messages: Iterable[LimitMessage]) -> list[str]:
     needs = []
     if any(m.reason is None and m.level == "soft" and m.rule.startswith("weight.") for m in messages):
         needs.append("weight_confirmation")
@@ -291,7 +293,7 @@ def create_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrder
                 "status": "draft",
             },
         )
-        overrides = [
+        overrides: list[dict[str, str | None]] = [
             {"rule": m.rule, "reason": m.reason} for m in order.messages if m.level == "soft" and m.reason
         ]
         if order.weight_basis_overridden:
@@ -400,7 +402,7 @@ def list_orders(*, db: Database, actor: Actor, patient_id: int) -> list[DoseOrde
             .order_by(DoseOrderRecord.created_at.desc(), DoseOrderRecord.id.desc())
         ).all()
         reads = [_read(actor, r) for r in rows]
-        details: dict = {"results": len(rows)}
+        details: dict[str, object] = {"results": len(rows)}
         blinded = [o.id for o in reads if o.blinded]
         if blinded:
             details.update(blinded=True, blinded_order_ids=blinded)
@@ -595,7 +597,7 @@ def double_check_order(
             order_id=row.id,
             match=result.match,
             differing_fields=differing,
-            status=row.status,  # type: ignore[arg-type]
+            status=row.status,
             version=row.version,
             message=message,
         )

@@ -47,7 +47,7 @@ class DoseOrderCreate(_Strict):
         "weight_basis", "weight_basis_reason", "soft_limit_reason", "weight_confirmation", mode="before"
     )
     @classmethod
-    def _blank(cls, v):
+    def _blank(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
 
 

@@ -182,6 +182,10 @@ def _therapy(name: str) -> str:
     return _THERAPIES.get(key, key)
 
 
+Doc = dict[str, Any]  # the facts document (JSON) the pure core reads with `facts_from_dict`
+Answers = dict[str, ScreeningAnswer]
+
+
 def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any], dict[str, str]]:
     """Return (facts document, where each fact came from) for a patient on `today`, read from the record."""
     p = s.get(Patient, patient_id)
@@ -189,7 +193,19 @@ def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any
         raise NotFound("patient")
     answers = latest_answers(s, patient_id)
     src: dict[str, str] = {}
-    doc: dict[str, Any] = {"screening_date": today.isoformat()}
+    doc: Doc = {"screening_date": today.isoformat()}
+    _demographics(p, today, answers, doc, src)
+    _history(s, patient_id, today, answers, doc, src)
+    _medications(s, patient_id, answers, doc, src)
+    _allergies(s, patient_id, answers, doc, src)
+    _substance_use(answers, doc, src)
+    _prior_trials(s, patient_id, doc, src)
+    _vitals(s, patient_id, today, doc, src)
+    _scores(s, patient_id, today, doc, src)
+    return doc, src
+
+
+def _demographics(p: Patient, today: date, answers: Answers, doc: Doc, src: dict[str, str]) -> None:
     doc["age_years"] = _age(p.date_of_birth, today)
     src["age_years"] = f"date of birth {p.date_of_birth.isoformat()}"
     doc["sex"] = None if p.sex_at_birth == "unknown" else p.sex_at_birth
@@ -199,6 +215,11 @@ def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any
         if key in answers:
             src[key] = f"screening answer '{answers[key].value}' on {_day(answers[key].recorded_at)}"
 
+
+def _history(
+    s: Session, patient_id: int, today: date, answers: Answers, doc: Doc, src: dict[str, str]
+) -> None:
+    """Diagnoses; once the medical history was reviewed, dated diagnoses and screening answers as conditions."""
     reviewed = _yes_no(answers, "medical_history_reviewed") is True
     diagnoses: list[dict[str, Any]] = []
     conditions: list[dict[str, Any]] = []
@@ -224,6 +245,8 @@ def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any
             f"medical history reviewed on {_day(answers['medical_history_reviewed'].recorded_at)}"
         )
 
+
+def _medications(s: Session, patient_id: int, answers: Answers, doc: Doc, src: dict[str, str]) -> None:
     meds = s.scalars(
         select(Medication)
         .where(Medication.patient_id == patient_id, Medication.active.is_(True))
@@ -249,6 +272,8 @@ def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any
     else:
         doc["medications"] = None
 
+
+def _allergies(s: Session, patient_id: int, answers: Answers, doc: Doc, src: dict[str, str]) -> None:
     allergies = [
         {"substance": a.substance, "reaction": a.reaction}
         for a in s.scalars(select(Allergy).where(Allergy.patient_id == patient_id).order_by(Allergy.id))
@@ -261,6 +286,8 @@ def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any
     else:
         doc["allergies"] = None
 
+
+def _substance_use(answers: Answers, doc: Doc, src: dict[str, str]) -> None:
     substance = [
         {"substance": key.split(".", 1)[1], "status": a.value}
         for key, a in sorted(answers.items())
@@ -270,6 +297,8 @@ def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any
     if substance:
         src["substance_use"] = "screening answers"
 
+
+def _prior_trials(s: Session, patient_id: int, doc: Doc, src: dict[str, str]) -> None:
     trials = s.scalars(
         select(TreatmentTrial).where(TreatmentTrial.patient_id == patient_id).order_by(TreatmentTrial.id)
     ).all()
@@ -292,8 +321,8 @@ def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any
     else:
         doc["prior_trials"] = None
 
-    _vitals(s, patient_id, today, doc, src)
 
+def _scores(s: Session, patient_id: int, today: date, doc: Doc, src: dict[str, str]) -> None:
     scores = []
     for sc in latest_scores(s, patient_id, instrument_ids=list(_INSTRUMENTS)):
         if sc.total is None or sc.answered_at.date() > today:
@@ -308,17 +337,21 @@ def build_facts(s: Session, patient_id: int, today: date) -> tuple[dict[str, Any
             + ", ".join(f"{x['instrument']} {x['total']:g} on {x['date']}" for x in scores)
             + ")"
         )
-    return doc, src
+
+
+def _has_blood_pressure(v: VitalSign) -> bool:
+    return v.sbp_mmhg is not None and v.dbp_mmhg is not None
+
+
+def _has_heart_rate(v: VitalSign) -> bool:
+    return v.hr_per_min is not None
 
 
 def _vitals(s: Session, patient_id: int, today: date, doc: dict[str, Any], src: dict[str, str]) -> None:
     screening = sessions.latest_vitals(s, patient_id, context="screening")
     anyone = sessions.latest_vitals(s, patient_id)
     doc["blood_pressure"] = doc["heart_rate"] = None
-    for key, has in (
-        ("blood_pressure", lambda v: v.sbp_mmhg is not None and v.dbp_mmhg is not None),
-        ("heart_rate", lambda v: v.hr_per_min is not None),
-    ):
+    for key, has in (("blood_pressure", _has_blood_pressure), ("heart_rate", _has_heart_rate)):
         row = next(
             (v for v in (screening, anyone) if v is not None and has(v) and v.measured_at.date() <= today),
             None,

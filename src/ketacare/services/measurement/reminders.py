@@ -79,6 +79,9 @@ def send_reminders(
             plist = list(s.scalars(select(Patient).where(Patient.email.is_not(None)).order_by(Patient.id)))
             sts = statuses_for(s, plist, now=now, plan_id=settings.assessment_plan)
             for p in plist:
+                email = p.email
+                if email is None:  # selected with an email only
+                    continue
                 for st in sts.get(p.id, []):
                     if st.status not in ("due", "overdue") or st.item.rater != "patient":
                         continue
@@ -102,14 +105,14 @@ def send_reminders(
                         valid_days=max(1, (st.item.overdue_at.date() - st.item.opens_at.date()).days + 7),
                     )
                     name = load_instrument(st.item.instrument_id).short_name
-                    msg = _message(settings, p.email, name, link.url, link.expires_at)
+                    msg = _message(settings, email, name, link.url, link.expires_at)
                     row = ReminderOutbox(
                         patient_id=p.id,
                         due_key=st.item.key,
                         instrument_id=st.item.instrument_id,
                         due_at=st.item.opens_at,
                         attempt=count + 1,
-                        to_address=p.email,
+                        to_address=email,
                         subject=str(msg["Subject"]),
                         status="queued",
                         created_at=now,

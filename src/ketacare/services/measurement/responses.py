@@ -315,6 +315,8 @@ def _series(instrument_id: str, rows: list[QuestionnaireResponse]) -> Instrument
     baseline_total = int(base_row.total) if base_row.total is not None else None
     points = []
     for r in rows:
+        if r.total is None:  # the caller selects scored responses only
+            continue
         total = int(r.total)
         if instrument.outcomes and baseline_total is not None and r.id != base_row.id:
             o = evaluate_outcomes(instrument_id, baseline_total, total)

@@ -6,8 +6,8 @@ import re
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ketacare.domain import units
@@ -274,11 +274,11 @@ def search_patients(
         )
 
 
-def _prefix(column, prefix: str):
+def _prefix(column: InstrumentedAttribute[str], prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column < prefix_upper_bound(prefix))
 
 
-def _search_condition(q: str | None):
+def _search_condition(q: str | None) -> ColumnElement[bool] | None:
     if q is None or not q.strip():
         return None
     raw = q.strip()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -47,7 +48,7 @@ TrialOutcome = Literal[
 ]
 
 
-def _parse(fn, value, field):
+def _parse(fn: Callable[[str, str], float], value: object, field: str) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
@@ -99,12 +100,12 @@ class PatientCreate(_Contact):
 
     @field_validator("weight")
     @classmethod
-    def _weight(cls, v):
+    def _weight(cls, v: str | None) -> str | None:
         return None if _parse(units.parse_weight, v, "weight") is None else v
 
     @field_validator("height")
     @classmethod
-    def _height(cls, v):
+    def _height(cls, v: str | None) -> str | None:
         return None if _parse(units.parse_height, v, "height") is None else v
 
 
@@ -135,23 +136,23 @@ class MeasurementCreate(_Strict):
 
     @field_validator("weight")
     @classmethod
-    def _weight(cls, v):
+    def _weight(cls, v: str | None) -> str | None:
         return None if _parse(units.parse_weight, v, "weight") is None else v
 
     @field_validator("height")
     @classmethod
-    def _height(cls, v):
+    def _height(cls, v: str | None) -> str | None:
         return None if _parse(units.parse_height, v, "height") is None else v
 
     @field_validator("measured_at")
     @classmethod
-    def _aware(cls, v):
+    def _aware(cls, v: datetime | None) -> datetime | None:
         if v is not None and v.tzinfo is None:
             raise ValueError("measured_at needs a time zone offset, e.g. 2026-11-26T09:30:00+00:00")
         return v
 
     @model_validator(mode="after")
-    def _one_of(self):
+    def _one_of(self) -> Self:
         if self.weight is None and self.height is None:
             raise ValueError("enter a weight, a height, or both")
         return self
@@ -171,7 +172,7 @@ class DiagnosisCreate(_Strict):
 
     @field_validator("code")
     @classmethod
-    def _known(cls, v):
+    def _known(cls, v: str) -> str:
         try:
             return find_concept(v, "code").concept
         except InvalidValue as e:
@@ -218,11 +219,12 @@ class TrialCreate(_Strict):
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
     @model_validator(mode="after")
-    def _consistent(self):
+    def _consistent(self) -> Self:
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValueError("end_date is before start_date")
         if self.kind == "psychotherapy" and self.dose_mg_per_day is not None:
             raise ValueError("a psychotherapy trial has sessions, not a dose in mg/day")
+        return self
         return self
 
     def duration_weeks(self) -> float | None:

@@ -3,12 +3,13 @@ hysteresis), acknowledged by a nurse, and the overdue-reading sweep for monitors
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, or_, select, text, true
+from sqlalchemy import BindParameter, Select, bindparam, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from ketacare.domain.errors import InvalidValue
@@ -181,9 +182,9 @@ def _baseline_of(values: Sequence[float | None] | None) -> VitalSigns | None:
         return None
 
 
-def _chart_query():
+def _chart_query() -> Select[tuple[Any, ...]]:
     S = InfusionSession
-    sid = bindparam("sid")
+    sid: BindParameter[int] = bindparam("sid")
     locked = select(SessionSignature.id).where(SessionSignature.session_id == S.id).exists()
     open_alerts = (
         select(SessionAlert.id)
@@ -274,7 +275,7 @@ def chart_of(s: Session, session_id: int) -> Chart | None:
 
 
 def evaluate_readings(
-    s: Session, chart: Chart, values: Sequence[dict], new_ids: Sequence[int]
+    s: Session, chart: Chart, values: Sequence[Mapping[str, Any]], new_ids: Sequence[int]
 ) -> tuple[list[int], list[int]]:
     """Run the alert engine at each new reading of the session, in device-time order; persist raised/resolved.
 

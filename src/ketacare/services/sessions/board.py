@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ketacare.services import clock
 from ketacare.services.access import Actor
 from ketacare.services.sessions.alerts import alert_read
-from ketacare.services.sessions.common import patient_label
+from ketacare.services.sessions.common import patient_label, session_patient
 from ketacare.services.sessions.pump import dose_summary
 from ketacare.services.sessions.schemas import BoardChair, ChairTrend, LatestValue
 from ketacare.services.sessions.workflow import guard_status
@@ -176,5 +176,5 @@ def board_chair(*, db: Database, actor: Actor, session_id: int) -> BoardChair | 
         sess = s.get(InfusionSession, session_id)
         if sess is None:
             return None
-        p = s.get(Patient, sess.patient_id)
+        p = session_patient(s, sess)
         return _chair(s, sess, p, clock.now())

@@ -40,17 +40,17 @@ class Broadcaster:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = set()
+        self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[BoardChange]]] = set()
         self.seq = 0  # the number of the last change published
 
-    def subscribe(self) -> asyncio.Queue:
+    def subscribe(self) -> asyncio.Queue[BoardChange]:
         """Return a new queue fed with BoardChange values (call from the event loop)."""
-        q: asyncio.Queue = asyncio.Queue(maxsize=1000)
+        q: asyncio.Queue[BoardChange] = asyncio.Queue(maxsize=1000)
         with self._lock:
             self._subs.add((asyncio.get_running_loop(), q))
         return q
 
-    def unsubscribe(self, q: asyncio.Queue) -> None:
+    def unsubscribe(self, q: asyncio.Queue[BoardChange]) -> None:
         with self._lock:
             self._subs = {(lp, s) for lp, s in self._subs if s is not q}
 
@@ -70,7 +70,7 @@ class Broadcaster:
         return len(self._subs)
 
 
-def _put(q: asyncio.Queue, change: BoardChange) -> None:
+def _put(q: asyncio.Queue[BoardChange], change: BoardChange) -> None:
     if q.full():
         try:
             q.get_nowait()

@@ -26,6 +26,14 @@ def load_session(s: Session, session_id: int) -> InfusionSession:
     return sess
 
 
+def session_patient(s: Session, sess: InfusionSession) -> Patient:
+    """Return the patient a session belongs to (the foreign key guarantees one)."""
+    p = s.get(Patient, sess.patient_id)
+    if p is None:
+        raise NotFound("patient")
+    return p
+
+
 def open_session(uow: UnitOfWork, session_id: int, action: str = "chart") -> InfusionSession:
     sess = load_session(uow.session, session_id)
     uow.authorize(action, "infusion_session", patient_id=sess.patient_id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ketacare.domain.sessions import SessionFacts, VitalSigns
 from ketacare.domain.sessions.assessments import (
@@ -69,7 +69,9 @@ def _current_row(s: Session, sess: InfusionSession) -> VitalSign | None:
     ).first()
 
 
-def _latest_of(s: Session, sess: InfusionSession, column) -> VitalSign | None:
+def _latest_of(
+    s: Session, sess: InfusionSession, column: InstrumentedAttribute[float | None]
+) -> VitalSign | None:
     """Return the session's newest charted reading (during or after the infusion) that has `column`."""
     return s.scalars(
         select(VitalSign)

@@ -206,7 +206,7 @@ def _apply(row: RescueFormularyEntry, entry: RescueEntry, data: FormularyEntryIn
     row.approved_by, row.source, row.note = entry.defined_by, entry.source, data.note or None
 
 
-def _audit_details(row: RescueFormularyEntry) -> dict:
+def _audit_details(row: RescueFormularyEntry) -> dict[str, object]:
     return {
         "drug": row.drug,
         "route": row.route,

@@ -33,6 +33,7 @@ from ketacare.services.sessions.common import (
     dosing_weight,
     open_session,
     patient_label,
+    session_patient,
     signatures,
     vital_rows,
 )
@@ -66,7 +67,7 @@ from ketacare.services.sessions.schemas import (
 from ketacare.services.sessions.workflow import guard_status
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
-from ketacare.store.tables import Medication, Patient
+from ketacare.store.tables import Medication
 from ketacare.store.tables.sessions import (
     InfusionSession,
     RescueGivenRow,
@@ -188,7 +189,7 @@ def _record_dose(s: Session, sess: InfusionSession) -> RecordDose | None:
 
 def session_record(s: Session, sess: InfusionSession) -> SessionRecord:
     """Return the session record (what is serialized canonically and signed: `SessionRecord.signed_data()`)."""
-    p = s.get(Patient, sess.patient_id)
+    p = session_patient(s, sess)
     return SessionRecord(
         session=SessionFields.model_validate(sess),
         patient=RecordPatient(
@@ -421,7 +422,7 @@ def _addenda(s: Session, sess: InfusionSession) -> list[AddendumRow]:
 
 def _detail(s: Session, sess: InfusionSession, now: datetime) -> SessionDetail:
     """Return what the session page shows: the record, its rows, dose and PK curve, checks, signatures."""
-    p = s.get(Patient, sess.patient_id)
+    p = session_patient(s, sess)
     dose_until = sess.infusion_ended_at or now if sess.state not in ("infusing", "paused") else now
     return SessionDetail(
         **SessionFields.model_validate(sess).model_dump(),

@@ -529,7 +529,7 @@ class RecordVital(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_unstated_oxygen(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if data.get("on_oxygen") is None:  # added by issue 11: records signed before it verify unchanged
             data.pop("on_oxygen", None)
         return data
@@ -547,7 +547,7 @@ class RecordSideEffect(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_empty_resolution(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if not data.get("resolution"):
             data.pop("resolution", None)
         return data
@@ -566,7 +566,7 @@ class RecordRescue(BaseModel):
 
     @model_serializer(mode="wrap")
     def _omit_empty_side_effect(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if not data.get("side_effect_id"):
             data.pop("side_effect_id", None)
         return data

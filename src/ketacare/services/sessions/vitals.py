@@ -3,10 +3,11 @@ a session is evaluated by the alert engine in the same transaction (see `alerts`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Executable, Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -60,7 +61,7 @@ def _row_values(
     source: str,
     actor: Actor,
     now: datetime,
-) -> dict:
+) -> dict[str, Any]:
     measured = r.measured_at or now
     if measured.tzinfo is None:
         raise InvalidValue(
@@ -115,18 +116,23 @@ _PG_UNNEST_INSERT = text(
 )
 
 
-def _upsert(insert) -> object:
+_VITAL_SIGNS = cast(Table, VitalSign.__table__)  # a declarative class's table is a Table (typed FromClause)
+
+
+def _upsert(
+    insert: Callable[[Table], postgresql.Insert] | Callable[[Table], sqlite.Insert],
+) -> Executable:
     return (
-        insert(VitalSign.__table__)
+        insert(_VITAL_SIGNS)
         .on_conflict_do_nothing(index_elements=["source", "client_id"])
-        .returning(VitalSign.__table__.c.id)
+        .returning(_VITAL_SIGNS.c.id)
     )
 
 
 _INSERT_NEW = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
-def _insert_new(s: Session, values: list[dict]) -> list[int]:
+def _insert_new(s: Session, values: list[dict[str, Any]]) -> list[int]:
     """Insert rows whose (source, client_id) is new (INSERT ... ON CONFLICT DO NOTHING); return the new ids."""
     if not values:
         return []
@@ -195,7 +201,7 @@ def _store(
         alerts_raised=raised,
         alerts_resolved=resolved,
     )
-    details: dict = {"source": source, "stored": result.stored, "duplicates": result.duplicates}
+    details: dict[str, object] = {"source": source, "stored": result.stored, "duplicates": result.duplicates}
     if len(readings) > 1 or raised or resolved:
         details.update(received=result.received, alerts_raised=len(raised), alerts_resolved=len(resolved))
     client_ids = [r.client_id for r in readings if r.client_id is not None]
@@ -263,6 +269,8 @@ def record_patient_reading(*, db: Database, actor: Actor, patient_id: int, data:
         if not ids:
             raise InvalidValue("client_id", "this reading was already stored")
         row = s.get(VitalSign, ids[0])
+        if row is None:  # just inserted in this transaction
+            raise NotFound("vital sign")
         uow.audit("create", "vital_signs", row.id, patient_id=patient_id, details={"context": row.context})
         return VitalRead.model_validate(row)
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,6 +16,7 @@ from ketacare.domain.sessions import (
     transition,
 )
 from ketacare.domain.sessions.session import (
+    FailedGuard,
     InvalidTransition,
     check_guards,
 )
@@ -129,7 +132,7 @@ def update_checks(*, db: Database, actor: Actor, session_id: int, data: SessionC
     return session_summary(sess)
 
 
-def guard_reads(failed) -> list[GuardRead]:
+def guard_reads(failed: Iterable[FailedGuard]) -> list[GuardRead]:
     rules = default_session_rules()
     return [
         GuardRead(
@@ -142,9 +145,7 @@ def guard_reads(failed) -> list[GuardRead]:
     ]
 
 
-def annotate(failed, report: FactsReport):
-    from dataclasses import replace
-
+def annotate(failed: Iterable[FailedGuard], report: FactsReport) -> tuple[FailedGuard, ...]:
     return tuple(
         replace(g, message=f"{g.message} [{report.notes[g.id]}]") if g.id in report.notes else g
         for g in failed
@@ -197,7 +198,7 @@ def apply_event(*, db: Database, actor: Actor, session_id: int, data: Transition
                 at=now,
             )
         )
-        details = {
+        details: dict[str, object] = {
             "event": str(result.event),
             "from": str(result.previous_state),
             "to": str(result.new_state),
