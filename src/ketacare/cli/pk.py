@@ -11,6 +11,7 @@ import typer
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.pk import (
+    PkParameters,
     Regimen,
     default_model_id,
     individualize,
@@ -60,7 +61,7 @@ def _params(
     sex: str | None,
     force: bool,
     effect_site: bool,
-):
+) -> PkParameters:
     return individualize(
         model,
         _weight_kg(weight),
