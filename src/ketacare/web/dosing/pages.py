@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ketacare.domain.dosing.body_weight import weight_basis_policy
@@ -108,7 +108,7 @@ def _new_page(
     errors: dict[str, str],
     preview=None,
     status: int = 200,
-):
+) -> Response:
     chart = _chart(request, actor, patient_id)
     orders = dose_orders.list_orders(db=request.app.state.db, actor=actor, patient_id=patient_id)
     ctx: dict[str, Any] = {
@@ -132,7 +132,9 @@ def _new_page(
 
 
 @router.get("/patients/{patient_id}/dose-orders", response_class=HTMLResponse)
-def orders_page(request: Request, patient_id: int, actor: Actor = Depends(Access("dose_order", "read"))):
+def orders_page(
+    request: Request, patient_id: int, actor: Actor = Depends(Access("dose_order", "read"))
+) -> Response:
     return _new_page(request, actor, patient_id, {"protocol_id": "iv-standard"}, {})
 
 
@@ -146,7 +148,7 @@ def _create_data(values: dict[str, str]) -> DoseOrderCreate:
 @router.post("/patients/{patient_id}/dose-orders/new", response_class=HTMLResponse)
 async def order_new(
     request: Request, patient_id: int, actor: Actor = Depends(Access("dose_order", "create"))
-):
+) -> Response:
     values = await form_data(request)
     db = request.app.state.db
     try:
@@ -172,7 +174,7 @@ def _order_page(
     template: str = "dose_order.html",
     extra: dict | None = None,
     status: int = 200,
-):
+) -> Response:
     chart = _chart(request, actor, order.patient_id)
     pid = order.patient_id
     ctx: dict[str, Any] = {
@@ -200,7 +202,7 @@ def _order_page(
 @router.get("/patients/{patient_id}/dose-orders/{order_id}", response_class=HTMLResponse)
 def order_page(
     request: Request, patient_id: int, order_id: int, actor: Actor = Depends(Access("dose_order", "read"))
-):
+) -> Response:
     order = dose_orders.get_order(
         db=request.app.state.db, actor=actor, patient_id=patient_id, order_id=order_id
     )
@@ -210,7 +212,7 @@ def order_page(
 @router.get("/patients/{patient_id}/dose-orders/{order_id}/sign", response_class=HTMLResponse)
 def sign_confirm(
     request: Request, patient_id: int, order_id: int, actor: Actor = Depends(Access("dose_order", "sign"))
-):
+) -> Response:
     order = dose_orders.get_order(
         db=request.app.state.db, actor=actor, patient_id=patient_id, order_id=order_id
     )
@@ -220,7 +222,7 @@ def sign_confirm(
 @router.post("/patients/{patient_id}/dose-orders/{order_id}/sign", response_class=HTMLResponse)
 async def sign_submit(
     request: Request, patient_id: int, order_id: int, actor: Actor = Depends(Access("dose_order", "sign"))
-):
+) -> Response:
     values = await form_data(request)
     db = request.app.state.db
     try:
@@ -240,7 +242,7 @@ async def sign_submit(
 
 def _check_page(
     request: Request, actor: Actor, patient_id: int, order_id: int, extra: dict, status: int = 200
-):
+) -> Response:
     db = request.app.state.db
     task = dose_orders.double_check_task(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
     chart = _chart(request, actor, patient_id)
@@ -264,7 +266,7 @@ def check_form(
     patient_id: int,
     order_id: int,
     actor: Actor = Depends(Access("dose_order", "double_check")),
-):
+) -> Response:
     return _check_page(request, actor, patient_id, order_id, {})
 
 
@@ -274,7 +276,7 @@ async def check_submit(
     patient_id: int,
     order_id: int,
     actor: Actor = Depends(Access("dose_order", "double_check")),
-):
+) -> Response:
     values = await form_data(request)
     db = request.app.state.db
     fields = {
@@ -304,7 +306,7 @@ async def check_submit(
 @router.post("/patients/{patient_id}/dose-orders/{order_id}/cancel", response_class=HTMLResponse)
 async def cancel_submit(
     request: Request, patient_id: int, order_id: int, actor: Actor = Depends(Access("dose_order", "cancel"))
-):
+) -> Response:
     values = await form_data(request)
     db = request.app.state.db
     try:
@@ -346,7 +348,9 @@ def _float(values: dict[str, str], key: str, default: float | None, errors: dict
 
 
 @router.get("/pk", response_class=HTMLResponse)
-def pk_explorer(request: Request, actor: Actor = Depends(Access("pk_explorer", "read", patient_param=None))):
+def pk_explorer(
+    request: Request, actor: Actor = Depends(Access("pk_explorer", "read", patient_param=None))
+) -> Response:
     values = {k: v for k, v in request.query_params.items()}
     first_visit = not values
     errors: dict[str, str] = {}

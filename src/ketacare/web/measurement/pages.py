@@ -84,7 +84,9 @@ def _submit(instrument, values: dict[str, str], store) -> tuple[Any, dict[str, s
 
 
 @router.get("/patients/{patient_id}/scores", response_class=HTMLResponse)
-def scores_page(request: Request, patient_id: int, actor: Actor = Depends(Access("scores", "read"))):
+def scores_page(
+    request: Request, patient_id: int, actor: Actor = Depends(Access("scores", "read"))
+) -> Response:
     return render(request, "measurement_scores.html", _scores_ctx(request, actor, patient_id))
 
 
@@ -112,7 +114,7 @@ def _scores_ctx(request: Request, actor: Actor, patient_id: int, **extra: Any) -
 @router.post("/patients/{patient_id}/questionnaire-links", response_class=HTMLResponse)
 async def scores_issue_link(
     request: Request, patient_id: int, actor: Actor = Depends(Access("scores", "write"))
-):
+) -> Response:
     values = await form_data(request)
     try:
         data = LinkCreate(
@@ -145,7 +147,7 @@ def clinician_form(
     context: str = "follow_up",
     session_id: str = "",
     actor: Actor = Depends(Access("scores", "write")),
-):
+) -> Response:
     instrument = _instrument_or_404(instrument_id)
     values = {"context": context if context in CONTEXTS else "follow_up"}
     if session_id.strip().isdigit():  # prefilled from the session page's assessment list
@@ -171,7 +173,7 @@ def _entry_ctx(request, actor, patient_id, instrument, values, errors) -> dict[s
 @router.post("/patients/{patient_id}/questionnaires/{instrument_id}", response_class=HTMLResponse)
 async def clinician_submit(
     request: Request, patient_id: int, instrument_id: str, actor: Actor = Depends(Access("scores", "write"))
-):
+) -> Response:
     instrument = _instrument_or_404(instrument_id)
     values = await form_data(request)
 
@@ -206,7 +208,7 @@ async def clinician_submit(
 
 
 @router.get("/me/questionnaires", response_class=HTMLResponse)
-def my_questionnaires(request: Request, actor: Actor = Depends(Access("account", "read"))):
+def my_questionnaires(request: Request, actor: Actor = Depends(Access("account", "read"))) -> Response:
     if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse("/dashboard" if may(actor, "read", "safety_alert") else "/", status_code=303)
     items = measurement_schedule.my_due(db=request.app.state.db, actor=actor)
@@ -225,7 +227,7 @@ def my_form(
     instrument_id: str,
     context: str = "follow_up",
     actor: Actor = Depends(Access("account", "read")),
-):
+) -> Response:
     if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse("/", status_code=303)
     instrument = _instrument_or_404(instrument_id)
@@ -242,7 +244,9 @@ def my_form(
 
 
 @router.post("/me/questionnaires/{instrument_id}", response_class=HTMLResponse)
-async def my_submit(request: Request, instrument_id: str, actor: Actor = Depends(Access("account", "read"))):
+async def my_submit(
+    request: Request, instrument_id: str, actor: Actor = Depends(Access("account", "read"))
+) -> Response:
     if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse("/", status_code=303)
     instrument = _instrument_or_404(instrument_id)
@@ -283,7 +287,7 @@ def _done(request: Request, instrument, flags: list[str], *, mode: str) -> Respo
 
 
 @router.get("/q/{token}", response_class=HTMLResponse)
-def link_form(request: Request, token: str, actor: Actor = Depends(PUBLIC)):
+def link_form(request: Request, token: str, actor: Actor = Depends(PUBLIC)) -> Response:
     app = request.app
     try:
         claims = measurement_links.open_link(db=app.state.db, settings=app.state.settings, token=token)
@@ -297,7 +301,7 @@ def link_form(request: Request, token: str, actor: Actor = Depends(PUBLIC)):
 
 
 @router.post("/q/{token}", response_class=HTMLResponse)
-async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLIC)):
+async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLIC)) -> Response:
     app = request.app
     values = await form_data(request)
     try:
@@ -338,7 +342,7 @@ async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLI
 @router.get("/questionnaires/due", response_class=HTMLResponse)
 def due_page(
     request: Request, mine: bool = False, actor: Actor = Depends(Access("scores", "read", patient_param=None))
-):
+) -> Response:
     items = measurement_schedule.due_list(
         db=request.app.state.db, actor=actor, clinician_id=actor.user_id if mine else None
     )
@@ -346,7 +350,9 @@ def due_page(
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, actor: Actor = Depends(Access("safety_alert", "read", patient_param=None))):
+def dashboard(
+    request: Request, actor: Actor = Depends(Access("safety_alert", "read", patient_param=None))
+) -> Response:
     return render(request, "measurement_dashboard.html", _dashboard_ctx(request, actor))
 
 
@@ -367,7 +373,7 @@ async def acknowledge(
     request: Request,
     alert_id: int,
     actor: Actor = Depends(Access("safety_alert", "acknowledge", patient_param=None)),
-):
+) -> Response:
     values = await form_data(request)
     try:
         data = AlertAcknowledge(

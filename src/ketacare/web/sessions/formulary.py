@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions.side_effects import dose_units, routes, side_effect_types
@@ -60,7 +60,9 @@ def _ctx(actor: Actor) -> dict[str, Any]:
 
 def _entry_in(v: dict[str, Any]) -> dict[str, Any]:
     """Turn the form's texts into the entry's fields; a blank optional number is no value."""
-    data: dict[str, Any] = {k: v.get(k, "") for k in ("drug", "route", "dose_unit", "approved_by", "source", "note")}
+    data: dict[str, Any] = {
+        k: v.get(k, "") for k in ("drug", "route", "dose_unit", "approved_by", "source", "note")
+    }
     data["indications"] = v.get("indications", [])
     for k in (*NUMBERS, "max_doses_per_session"):
         raw = (v.get(k) or "").strip()
@@ -69,13 +71,13 @@ def _entry_in(v: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get(BASE, response_class=HTMLResponse)
-def formulary_page(request: Request, actor: Actor = Depends(Read)):
+def formulary_page(request: Request, actor: Actor = Depends(Read)) -> Response:
     entries = formulary.list_entries(db=request.app.state.db, actor=actor)
     return render(request, "formulary.html", {**_ctx(actor), "entries": entries, "values": {}, "errors": {}})
 
 
 @router.post(BASE, response_class=HTMLResponse)
-async def add_entry(request: Request, actor: Actor = Depends(Configure)):
+async def add_entry(request: Request, actor: Actor = Depends(Configure)) -> Response:
     values = await form_data(request, multi=("indications",))
     db = request.app.state.db
     try:
@@ -95,19 +97,19 @@ def _values_of(e: formulary.FormularyEntryRead) -> dict[str, Any]:
     return v
 
 
-def _entry_page(request, actor, entry_id, *, values=None, errors=None, form=None, status=200):
+def _entry_page(request, actor, entry_id, *, values=None, errors=None, form=None, status=200) -> Response:
     e = formulary.get_entry(db=request.app.state.db, actor=actor, entry_id=entry_id)
     ctx = {**_ctx(actor), "e": e, "values": values or _values_of(e), "errors": errors or {}, "form": form}
     return render(request, "formulary_entry.html", ctx, status)
 
 
 @router.get(BASE + "/{entry_id}", response_class=HTMLResponse)
-def entry_page(request: Request, entry_id: int, actor: Actor = Depends(Read)):
+def entry_page(request: Request, entry_id: int, actor: Actor = Depends(Read)) -> Response:
     return _entry_page(request, actor, entry_id)
 
 
 @router.post(BASE + "/{entry_id}", response_class=HTMLResponse)
-async def update_entry(request: Request, entry_id: int, actor: Actor = Depends(Configure)):
+async def update_entry(request: Request, entry_id: int, actor: Actor = Depends(Configure)) -> Response:
     values = await form_data(request, multi=("indications",))
     try:
         data = FormularyEntryUpdate(**_entry_in(values), version=values.get("version") or 0)
@@ -119,15 +121,22 @@ async def update_entry(request: Request, entry_id: int, actor: Actor = Depends(C
 
 
 @router.post(BASE + "/{entry_id}/retire", response_class=HTMLResponse)
-async def retire_entry(request: Request, entry_id: int, actor: Actor = Depends(Configure)):
+async def retire_entry(request: Request, entry_id: int, actor: Actor = Depends(Configure)) -> Response:
     values = await form_data(request)
     try:
         data = FormularyRetire(version=values.get("version") or 0, reason=values.get("reason", ""))
         formulary.retire_entry(db=request.app.state.db, actor=actor, entry_id=entry_id, data=data)
     except FORM_REFUSALS as exc:
         errors, status = refusal(exc)
-        return _entry_page(request, actor, entry_id, errors=errors, form="retire", status=status,
-                           values={**values, "retire_reason": values.get("reason", "")})
+        return _entry_page(
+            request,
+            actor,
+            entry_id,
+            errors=errors,
+            form="retire",
+            status=status,
+            values={**values, "retire_reason": values.get("reason", "")},
+        )
     return RedirectResponse(f"{BASE}?retired={entry_id}#entry-{entry_id}", status_code=303)
 
 
@@ -175,9 +184,8 @@ def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> d
     }
 
 
-
 @router.post("/sessions/{session_id}/rescue", response_class=HTMLResponse)
-async def give_rescue(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+async def give_rescue(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
     def run(v):
         if not (v.get("entry_id") or "").strip():
             raise InvalidValue("entry_id", "choose a medicine from the clinic's rescue formulary")
@@ -195,11 +203,17 @@ async def give_rescue(request: Request, session_id: int, actor: Actor = Depends(
 
 
 @router.post("/sessions/{session_id}/side-effects/{side_effect_id}/resolve", response_class=HTMLResponse)
-async def resolve_side_effect(request: Request, session_id: int, side_effect_id: int, actor: Actor = Depends(Chart)):
+async def resolve_side_effect(
+    request: Request, session_id: int, side_effect_id: int, actor: Actor = Depends(Chart)
+) -> Response:
     def run(v):
         data = SideEffectResolve(resolved_at=utc_field(v, "resolved_at"), resolution=v.get("resolution", ""))
         formulary.resolve_side_effect(
-            db=request.app.state.db, actor=actor, session_id=session_id, side_effect_id=side_effect_id, data=data
+            db=request.app.state.db,
+            actor=actor,
+            session_id=session_id,
+            side_effect_id=side_effect_id,
+            data=data,
         )
 
     return await _handle(request, actor, session_id, f"resolve-{side_effect_id}", run)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ketacare.domain.errors import InvalidValue
@@ -39,7 +39,7 @@ BOOLS = frozenset(k for k, f in SessionChecks.model_fields.items() if f.annotati
 
 
 @router.get("/sessions", response_class=HTMLResponse)
-def session_list(request: Request, actor: Actor = Depends(Read)):
+def session_list(request: Request, actor: Actor = Depends(Read)) -> Response:
     rows = workflow.list_sessions(db=request.app.state.db, actor=actor)
     return render(request, "sessions_list.html", {"rows": rows})
 
@@ -54,7 +54,7 @@ def _page(
     form=None,
     status=200,
     notice=None,
-):
+) -> Response:
     s = record.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
     pts = [Point(v.measured_at, v.sbp) for v in s.vitals if v.sbp is not None]
     hr = [Point(v.measured_at, v.hr) for v in s.vitals if v.hr is not None]
@@ -96,7 +96,7 @@ def _pk_svg(pk: PkCurve | None) -> str:
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
-def session_page(request: Request, session_id: int, actor: Actor = Depends(Read)):
+def session_page(request: Request, session_id: int, actor: Actor = Depends(Read)) -> Response:
     return _page(request, actor, session_id)
 
 
@@ -114,7 +114,7 @@ def _num(values: dict[str, str], key: str) -> float | None:
         raise InvalidValue(key, "enter a number") from None
 
 
-async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn):
+async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn) -> Response:
     values = await form_data(request)
     try:
         result = fn(values)
@@ -134,7 +134,7 @@ async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn
 
 
 @router.post("/sessions/{session_id}/vitals", response_class=HTMLResponse)
-async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
     def run(v):
         bp = (v.get("bp") or "").replace(" ", "")
         sbp = dbp = None
@@ -165,7 +165,7 @@ async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(
 
 
 @router.post("/sessions/{session_id}/transition", response_class=HTMLResponse)
-async def post_transition(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+async def post_transition(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
     def run(v):
         override = None
         guard_ids = [g for g in (v.get("override_guards") or "").split(",") if g]
@@ -183,7 +183,7 @@ async def post_transition(request: Request, session_id: int, actor: Actor = Depe
 
 
 @router.post("/sessions/{session_id}/checks", response_class=HTMLResponse)
-async def post_checks(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+async def post_checks(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
     def run(v):
         data: dict[str, Any] = {"version": v.get("version") or 0}
         for k in BOOLS:
@@ -206,7 +206,7 @@ async def post_checks(request: Request, session_id: int, actor: Actor = Depends(
 
 
 @router.post("/sessions/{session_id}/pump", response_class=HTMLResponse)
-async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
     def run(v):
         data = InfusionEventCreate(
             kind=v.get("kind", ""),
@@ -220,7 +220,7 @@ async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Ch
 
 
 @router.post("/sessions/{session_id}/side-effects", response_class=HTMLResponse)
-async def post_side_effect(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+async def post_side_effect(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
     def run(v):
         data = SideEffectCreate(
             type=v.get("type", ""),
@@ -234,7 +234,9 @@ async def post_side_effect(request: Request, session_id: int, actor: Actor = Dep
 
 
 @router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
-async def post_ack(request: Request, session_id: int, alert_id: int, actor: Actor = Depends(Chart)):
+async def post_ack(
+    request: Request, session_id: int, alert_id: int, actor: Actor = Depends(Chart)
+) -> Response:
     def run(v):
         alerts.acknowledge_alert(
             db=request.app.state.db,
@@ -250,7 +252,7 @@ async def post_ack(request: Request, session_id: int, alert_id: int, actor: Acto
 @router.post("/sessions/{session_id}/sign", response_class=HTMLResponse)
 async def post_sign(
     request: Request, session_id: int, actor: Actor = Depends(Access("infusion_session", "sign"))
-):
+) -> Response:
     def run(v):
         record.sign_session(
             db=request.app.state.db,
@@ -263,7 +265,7 @@ async def post_sign(
 
 
 @router.post("/sessions/{session_id}/addenda", response_class=HTMLResponse)
-async def post_addendum(request: Request, session_id: int, actor: Actor = Depends(Chart)):
+async def post_addendum(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
     def run(v):
         record.add_addendum(
             db=request.app.state.db,
