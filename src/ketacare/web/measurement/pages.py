@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.domain.measurement import all_instruments, load_instrument
+from ketacare.domain.measurement import Instrument, all_instruments, load_instrument
 from ketacare.http.access import PUBLIC, Access, client_address
 from ketacare.services import patients
 from ketacare.services.access import Actor, decide, may
@@ -18,23 +19,26 @@ from ketacare.services.errors import NotFound
 from ketacare.services.measurement import links as measurement_links
 from ketacare.services.measurement import responses as measurement
 from ketacare.services.measurement import schedule as measurement_schedule
-from ketacare.services.measurement.schemas import AlertAcknowledge, LinkCreate, ResponseCreate
+from ketacare.services.measurement.schemas import AlertAcknowledge, LinkCreate, ResponseCreate, ResponseRead
 from ketacare.store.tables.measurement import CONTEXTS
 from ketacare.web.measurement.charts import score_chart
 from ketacare.web.rendering import form_data, form_errors, render
 
 router = APIRouter(include_in_schema=False)
+# The answers of a questionnaire form: item id -> the chosen option's value (None: left unanswered).
+Answers = dict[str, int | None]
+Stored = TypeVar("Stored")
 
 
-def _instrument_or_404(instrument_id: str):
+def _instrument_or_404(instrument_id: str) -> Instrument:
     try:
         return load_instrument(instrument_id)
     except InvalidValue:
         raise NotFound("questionnaire") from None
 
 
-def _parse_answers(instrument, values: dict[str, str]) -> tuple[dict[str, int | None], dict[str, str]]:
-    answers: dict[str, int | None] = {}
+def _parse_answers(instrument: Instrument, values: dict[str, str]) -> tuple[Answers, dict[str, str]]:
+    answers: Answers = {}
     errors: dict[str, str] = {}
     for item in instrument.items:
         raw = (values.get(item.id) or "").strip()
@@ -51,7 +55,13 @@ def _parse_answers(instrument, values: dict[str, str]) -> tuple[dict[str, int | 
 
 
 def _form_ctx(
-    instrument, *, action: str, values: dict, errors: dict, mode: str, **extra: Any
+    instrument: Instrument,
+    *,
+    action: str,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    mode: str,
+    **extra: Any,
 ) -> dict[str, Any]:
     return {
         "instrument": instrument,
@@ -64,7 +74,10 @@ def _form_ctx(
     }
 
 
-def _submit(instrument, values: dict[str, str], store) -> tuple[Any, dict[str, str]]:
+def _submit(
+    instrument: Instrument, values: dict[str, str], store: Callable[[Answers], Stored]
+) -> tuple[Stored | None, dict[str, str]]:
+    """Store the answers: the stored result, or None and the refusals per field (nothing stored)."""
     answers, errors = _parse_answers(instrument, values)
     if errors:
         return None, errors
@@ -156,7 +169,14 @@ def clinician_form(
     return render(request, "measurement_form.html", ctx)
 
 
-def _entry_ctx(request, actor, patient_id, instrument, values, errors) -> dict[str, Any]:
+def _entry_ctx(
+    request: Request,
+    actor: Actor,
+    patient_id: int,
+    instrument: Instrument,
+    values: dict[str, Any],
+    errors: dict[str, str],
+) -> dict[str, Any]:
     base = _scores_ctx(request, actor, patient_id)
     related = next((c for s, c in base["charts"] if s.instrument_id == instrument.id), "")
     return _form_ctx(
@@ -177,7 +197,7 @@ async def clinician_submit(
     instrument = _instrument_or_404(instrument_id)
     values = await form_data(request)
 
-    def store(answers):
+    def store(answers: Answers) -> ResponseRead:
         session_id = (values.get("session_id") or "").strip()
         data = ResponseCreate(
             instrument_id=instrument.id,
@@ -190,7 +210,7 @@ async def clinician_submit(
         )
 
     result, errors = _submit(instrument, values, store)
-    if errors:
+    if result is None:
         return render(
             request,
             "measurement_form.html",
@@ -249,20 +269,21 @@ async def my_submit(
 ) -> Response:
     if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse("/", status_code=303)
+    own_id: int = actor.patient_id
     instrument = _instrument_or_404(instrument_id)
     if instrument.rater != "patient":
         raise NotFound("questionnaire")
     values = await form_data(request)
 
-    def store(answers):
+    def store(answers: Answers) -> ResponseRead:
         context = values.get("context") or "follow_up"
         data = ResponseCreate(instrument_id=instrument.id, answers=answers, context=context)
         return measurement.submit_response(
-            db=request.app.state.db, actor=actor, patient_id=actor.patient_id, data=data, via="portal"
+            db=request.app.state.db, actor=actor, patient_id=own_id, data=data, via="portal"
         )
 
     result, errors = _submit(instrument, values, store)
-    if errors:
+    if result is None:
         ctx = _form_ctx(
             instrument,
             action=f"/me/questionnaires/{instrument.id}",
@@ -274,7 +295,7 @@ async def my_submit(
     return _done(request, instrument, result.flags, mode="portal")
 
 
-def _done(request: Request, instrument, flags: list[str], *, mode: str) -> Response:
+def _done(request: Request, instrument: Instrument, flags: list[str], *, mode: str) -> Response:
     risk = any(f in measurement.URGENT_FLAGS for f in flags)
     return render(
         request,
@@ -310,7 +331,7 @@ async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLI
         return render(request, "measurement_link_refused.html", {"message": str(e), "reason": e.reason}, 410)
     instrument = load_instrument(claims.instrument_id)
 
-    def store(answers):
+    def store(answers: Answers) -> measurement_links.LinkSubmission:
         return measurement_links.submit_via_link(
             db=app.state.db,
             settings=app.state.settings,
@@ -323,7 +344,7 @@ async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLI
         result, errors = _submit(instrument, values, store)
     except measurement_links.LinkRefused as e:
         return render(request, "measurement_link_refused.html", {"message": str(e), "reason": e.reason}, 410)
-    if errors:
+    if result is None:
         ctx = _form_ctx(
             instrument,
             action=f"/q/{token}",

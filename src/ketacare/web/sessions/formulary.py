@@ -14,6 +14,7 @@ from ketacare.http.access import Access
 from ketacare.services import clock
 from ketacare.services.access import Actor, decide
 from ketacare.services.sessions import formulary
+from ketacare.services.sessions.schemas import SessionDetail
 from ketacare.services.sessions.formulary import (
     FormularyEntryIn,
     FormularyEntryUpdate,
@@ -97,7 +98,16 @@ def _values_of(e: formulary.FormularyEntryRead) -> dict[str, Any]:
     return v
 
 
-def _entry_page(request, actor, entry_id, *, values=None, errors=None, form=None, status=200) -> Response:
+def _entry_page(
+    request: Request,
+    actor: Actor,
+    entry_id: int,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    form: str | None = None,
+    status: int = 200,
+) -> Response:
     e = formulary.get_entry(db=request.app.state.db, actor=actor, entry_id=entry_id)
     ctx = {**_ctx(actor), "e": e, "values": values or _values_of(e), "errors": errors or {}, "form": form}
     return render(request, "formulary_entry.html", ctx, status)
@@ -160,7 +170,7 @@ def _hm(at: Any) -> str:
     return at.strftime("%H:%M") if hasattr(at, "strftime") else str(at)[11:16]
 
 
-def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> dict[str, Any]:
+def session_form_context(request: Request, actor: Actor, s: SessionDetail) -> dict[str, Any]:
     """Return what the session page's side-effect and rescue forms need: options and the default time (now)."""
     entries = (
         formulary.list_entries(db=request.app.state.db, actor=actor, include_retired=False)
@@ -186,7 +196,7 @@ def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> d
 
 @router.post("/sessions/{session_id}/rescue", response_class=HTMLResponse)
 async def give_rescue(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
-    def run(v):
+    def run(v: dict[str, Any]) -> None:
         if not (v.get("entry_id") or "").strip():
             raise InvalidValue("entry_id", "choose a medicine from the clinic's rescue formulary")
         data = RescueGive(
@@ -206,7 +216,7 @@ async def give_rescue(request: Request, session_id: int, actor: Actor = Depends(
 async def resolve_side_effect(
     request: Request, session_id: int, side_effect_id: int, actor: Actor = Depends(Chart)
 ) -> Response:
-    def run(v):
+    def run(v: dict[str, Any]) -> None:
         data = SideEffectResolve(resolved_at=utc_field(v, "resolved_at"), resolution=v.get("resolution", ""))
         formulary.resolve_side_effect(
             db=request.app.state.db,

@@ -3,6 +3,7 @@ with overrides, alerts, side effects, signing and addenda)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,8 @@ from ketacare.web.charts import Point, trend_svg
 from ketacare.web.rendering import form_data, form_errors, render, utc_field
 
 router = APIRouter(include_in_schema=False)
+# What a session form does with the submitted fields: store them, or raise a refusal; a text is a notice to show.
+FormAction = Callable[[dict[str, Any]], str | None]
 Read = Access("infusion_session", "read")
 Chart = Access("infusion_session", "chart")
 # The yes/no confirmations of the checks form: every boolean field of the service's SessionChecks.
@@ -49,11 +52,11 @@ def _page(
     actor: Actor,
     session_id: int,
     *,
-    errors=None,
-    values=None,
-    form=None,
-    status=200,
-    notice=None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    form: str | None = None,
+    status: int = 200,
+    notice: str | None = None,
 ) -> Response:
     s = record.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
     pts = [Point(v.measured_at, v.sbp) for v in s.vitals if v.sbp is not None]
@@ -114,7 +117,7 @@ def _num(values: dict[str, str], key: str) -> float | None:
         raise InvalidValue(key, "enter a number") from None
 
 
-async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn) -> Response:
+async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn: FormAction) -> Response:
     values = await form_data(request)
     try:
         result = fn(values)
@@ -135,7 +138,7 @@ async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn
 
 @router.post("/sessions/{session_id}/vitals", response_class=HTMLResponse)
 async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
-    def run(v):
+    def run(v: dict[str, Any]) -> None:
         bp = (v.get("bp") or "").replace(" ", "")
         sbp = dbp = None
         if bp:
@@ -166,7 +169,7 @@ async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(
 
 @router.post("/sessions/{session_id}/transition", response_class=HTMLResponse)
 async def post_transition(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
-    def run(v):
+    def run(v: dict[str, Any]) -> None:
         override = None
         guard_ids = [g for g in (v.get("override_guards") or "").split(",") if g]
         if v.get("override_reason") or guard_ids:
@@ -184,7 +187,7 @@ async def post_transition(request: Request, session_id: int, actor: Actor = Depe
 
 @router.post("/sessions/{session_id}/checks", response_class=HTMLResponse)
 async def post_checks(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
-    def run(v):
+    def run(v: dict[str, Any]) -> None:
         data: dict[str, Any] = {"version": v.get("version") or 0}
         for k in BOOLS:
             if f"has_{k}" in v:
@@ -207,7 +210,7 @@ async def post_checks(request: Request, session_id: int, actor: Actor = Depends(
 
 @router.post("/sessions/{session_id}/pump", response_class=HTMLResponse)
 async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
-    def run(v):
+    def run(v: dict[str, Any]) -> None:
         data = InfusionEventCreate(
             kind=v.get("kind", ""),
             rate_ml_per_h=_num(v, "rate_ml_per_h"),
@@ -221,7 +224,7 @@ async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Ch
 
 @router.post("/sessions/{session_id}/side-effects", response_class=HTMLResponse)
 async def post_side_effect(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
-    def run(v):
+    def run(v: dict[str, Any]) -> None:
         data = SideEffectCreate(
             type=v.get("type", ""),
             grade=v.get("grade") or 0,
@@ -237,7 +240,7 @@ async def post_side_effect(request: Request, session_id: int, actor: Actor = Dep
 async def post_ack(
     request: Request, session_id: int, alert_id: int, actor: Actor = Depends(Chart)
 ) -> Response:
-    def run(v):
+    def run(v: dict[str, Any]) -> None:
         alerts.acknowledge_alert(
             db=request.app.state.db,
             actor=actor,
@@ -253,7 +256,7 @@ async def post_ack(
 async def post_sign(
     request: Request, session_id: int, actor: Actor = Depends(Access("infusion_session", "sign"))
 ) -> Response:
-    def run(v):
+    def run(v: dict[str, Any]) -> None:
         record.sign_session(
             db=request.app.state.db,
             actor=actor,
@@ -266,7 +269,7 @@ async def post_sign(
 
 @router.post("/sessions/{session_id}/addenda", response_class=HTMLResponse)
 async def post_addendum(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
-    def run(v):
+    def run(v: dict[str, Any]) -> None:
         record.add_addendum(
             db=request.app.state.db,
             actor=actor,
