@@ -3,6 +3,7 @@ the PK explorer (`/pk`): predicted plasma curves are server-rendered SVG."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import (
     DoseOrderCancel,
     DoseOrderCreate,
+    DoseOrderPreview,
     DoseOrderRead,
     DoseOrderSign,
     DoubleCheckCreate,
@@ -80,7 +82,7 @@ def _protocol_facts() -> dict[str, dict[str, Any]]:
     }
 
 
-def _chart(request: Request, actor: Actor, patient_id: int):
+def _chart(request: Request, actor: Actor, patient_id: int) -> patients.ChartRead:
     return patients.get_chart(db=request.app.state.db, actor=actor, patient_id=patient_id)
 
 
@@ -105,8 +107,8 @@ def _new_page(
     actor: Actor,
     patient_id: int,
     values: dict[str, str],
-    errors: dict[str, str],
-    preview=None,
+    errors: Mapping[str, str | None],
+    preview: DoseOrderPreview | None = None,
     status: int = 200,
 ) -> Response:
     chart = _chart(request, actor, patient_id)
@@ -172,7 +174,7 @@ def _order_page(
     actor: Actor,
     order: DoseOrderRead,
     template: str = "dose_order.html",
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
     chart = _chart(request, actor, order.patient_id)
@@ -241,7 +243,7 @@ async def sign_submit(
 
 
 def _check_page(
-    request: Request, actor: Actor, patient_id: int, order_id: int, extra: dict, status: int = 200
+    request: Request, actor: Actor, patient_id: int, order_id: int, extra: dict[str, Any], status: int = 200
 ) -> Response:
     db = request.app.state.db
     task = dose_orders.double_check_task(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
@@ -332,7 +334,9 @@ IV_PROTOCOLS = ("iv-standard", "iv-slow")
 ADULT_MODELS = tuple(m for m in model_ids() if model_info(m).population != "paediatric")
 
 
-def _float(values: dict[str, str], key: str, default: float | None, errors: dict[str, str], label: str):
+def _float(
+    values: dict[str, str], key: str, default: float | None, errors: dict[str, str], label: str
+) -> float | None:
     raw = (values.get(key) or "").strip()
     if not raw:
         return default
@@ -386,13 +390,15 @@ def pk_explorer(
         values.setdefault(f"r{i}_model", model)
         if weight is None or mgkg is None or dur is None or errors.get("weight_kg"):
             continue
-        regimens.append((i, protocol_id, mgkg, dur, model))
+        regimens.append(
+            (i, protocol_id, mgkg, dur, model, weight)
+        )  # each with the weight it was checked with
     values.setdefault("weight_kg", f"{weight:g}" if weight else "")
     horizon = max((r[3] for r in regimens), default=40.0) + 240.0
     series, rows = [], []
-    for i, _protocol, mgkg, dur, model in regimens:
-        dose = round(mgkg * weight, 1)
-        curve = predict_infusion(model, weight, dose, dur, horizon_min=horizon)
+    for i, _protocol, mgkg, dur, model, kg in regimens:
+        dose = round(mgkg * kg, 1)
+        curve = predict_infusion(model, kg, dose, dur, horizon_min=horizon)
         label = f"{i}: {mgkg:g} mg/kg ({dose:g} mg) over {dur:g} min, {plain(model_info(model).citation)}"
         series.append(Series(label, curve))
         rows.append({"i": i, "label": label, "regimen": f"{i}: {mgkg:g} mg/kg ({dose:g} mg) over {dur:g} min",
