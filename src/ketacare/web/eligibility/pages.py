@@ -176,7 +176,7 @@ async def save_vitals(request: Request, patient_id: int, actor: Actor = Depends(
         except ValidationError as e:
             errors = form_errors(e)
             if "request" in errors or "" in errors:
-                errors["sbp"] = errors.pop("request", None) or errors.pop("")
+                errors["sbp"] = errors.pop("request", "") or errors.pop("")
         except InvalidValue as e:
             key = {"sbp_mmhg": "sbp", "dbp_mmhg": "dbp", "hr_per_min": "hr"}.get(e.field, e.field)
             errors[key if key in ("sbp", "dbp", "hr", "measured_at") else "sbp"] = e.message

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.patients.diagnoses import code_list
@@ -191,7 +192,8 @@ async def patient_update(
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
 
-_CLINICAL_FORMS = {
+# A chart form: the request model its fields fill, the service that adds the entry, and the form's field names.
+_CLINICAL_FORMS: dict[str, tuple[type[BaseModel], Callable[..., object], list[str]]] = {
     "measurement": (MeasurementCreate, patients.add_measurement, ["weight", "height", "measured_at"]),
     "diagnosis": (DiagnosisCreate, patients.add_diagnosis, ["code", "status", "onset_date", "note"]),
     "medication": (
