@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -23,13 +25,18 @@ from ketacare.services.sessions.schemas import (
     GatewayReading,
     InfusionEventCreate,
     SessionChecks,
+    BoardChair,
     SessionCreate,
     SideEffectCreate,
     SignRequest,
+    TransitionRead,
     TransitionRequest,
     VitalIn,
 )
 from ketacare.store.db import Database
+
+if TYPE_CHECKING:
+    from ketacare.demo.patients import DemoContext
 
 ORDER = 50
 LIVE_CHAIRS = ("Chair 1", "Chair 2", "Chair 3")
@@ -37,11 +44,27 @@ FEED_EVERY_S = 5.0
 log = logging.getLogger(__name__)
 
 
-def _actor(ctx, role: str) -> Actor:
+class _Clinic(Protocol):
+    """What a demo session needs of the clinic: the database and the staff accounts (username -> user id)."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def staff(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class _FeederClinic:
+    db: Database
+    staff: dict[str, int]
+
+
+def _actor(ctx: _Clinic, role: str) -> Actor:
     return Actor(user_id=ctx.staff[role], username=role, role=role)
 
 
-def _override_all(db, prescriber, sid, event, reason):
+def _override_all(db: Database, prescriber: Actor, sid: int, event: str, reason: str) -> TransitionRead:
     """Demo only: the issues that provide orders/questionnaires may not be seeded; a prescriber override is
     recorded (with its reason) exactly as the workflow would in a clinic."""
     r = workflow.apply_event(db=db, actor=prescriber, session_id=sid, data=TransitionRequest(event=event))
@@ -66,9 +89,9 @@ class _Clock:
         return self.t
 
 
-def _usable_orders(db: Database, pids: list[int], need: int) -> list[tuple[int, object]]:
+def _usable_orders(db: Database, pids: list[int], need: int) -> list[tuple[int, dosing.DoseOrderRead]]:
     """Return (patient id, usable dose order) pairs from the dose-order demo."""
-    found = []
+    found: list[tuple[int, dosing.DoseOrderRead]] = []
     for pid in pids:
         with db.session() as s:
             order = dosing.usable_order(s, pid)
@@ -80,7 +103,14 @@ def _usable_orders(db: Database, pids: list[int], need: int) -> list[tuple[int, 
 
 
 def _session(
-    ctx, pid: int, chair: str, start: datetime, *, live: bool, rng: np.random.Generator, order=None
+    ctx: _Clinic,
+    pid: int,
+    chair: str,
+    start: datetime,
+    *,
+    live: bool,
+    rng: np.random.Generator,
+    order: dosing.DoseOrderRead | None = None,
 ) -> int | None:
     """Run one session through the services with the clock set to `start` (synthetic history)."""
     db = ctx.db
@@ -121,6 +151,10 @@ def _session(
             ),
         )
         base = simulate_baseline(rng)
+        if (
+            base.sbp is None or base.dbp is None
+        ):  # pragma: no cover - the simulator always gives a blood pressure
+            raise RuntimeError("the vitals simulator gave no baseline blood pressure")
         base = type(base)(
             sbp=min(base.sbp, 136.0), dbp=min(base.dbp, 86.0), hr=base.hr, spo2=base.spo2, rr=base.rr
         )
@@ -228,11 +262,11 @@ def clock_now_real() -> datetime:
     return datetime.now(UTC)
 
 
-def extend(ctx) -> None:
+def extend(ctx: DemoContext) -> None:
     """Seed completed sessions (signed) for a few patients and three sessions infusing now."""
     rng = np.random.default_rng(ctx.rng.randint(0, 2**31))
     now = clock_now_real().replace(microsecond=0)
-    pairs = _usable_orders(ctx.db, ctx.patient_ids, 7)
+    pairs: list[tuple[int, dosing.DoseOrderRead | None]] = [*_usable_orders(ctx.db, ctx.patient_ids, 7)]
     pairs += [(pid, None) for pid in ctx.patient_ids if pid not in {p for p, _ in pairs}][: 7 - len(pairs)]
     for k, (pid, order) in enumerate(pairs[:4]):
         start = now - timedelta(days=7 + 3 * k, hours=2)
@@ -270,10 +304,8 @@ class LiveFeeder:
             except Exception:  # noqa: BLE001 - the demo keeps going
                 log.exception("demo feeder tick failed")
 
-    def _advance(self, c: dict) -> None:
+    def _advance(self, c: BoardChair) -> None:
         """Stop the pump at the planned dose; after 60 min of recovery, discharge and seat a new session."""
-        from types import SimpleNamespace
-
         from sqlalchemy import select
 
         from ketacare.store.tables import User
@@ -285,7 +317,7 @@ class LiveFeeder:
             }
         if "nurse" not in staff or "prescriber" not in staff:
             return
-        ctx = SimpleNamespace(db=self.db, staff=staff)
+        ctx = _FeederClinic(db=self.db, staff=staff)
         nurse, prescriber = _actor(ctx, "nurse"), _actor(ctx, "prescriber")
         d, sid = c.dose, c.session_id
         if c.state == "infusing" and d.planned_mg and d.delivered_mg >= d.planned_mg - 0.05:
@@ -303,6 +335,8 @@ class LiveFeeder:
                     from ketacare.store.tables.sessions import InfusionSession
 
                     sess = s.get(InfusionSession, sid)
+                    if sess is None:  # pragma: no cover - the board listed it a moment ago
+                        raise RuntimeError(f"session {sid} is gone")
                     pid, order_id = sess.patient_id, sess.dose_order_id
                 order = _usable_orders(self.db, [pid], 1)
                 _session(
