@@ -18,14 +18,15 @@ import numpy as np
 
 from ketacare.domain.sessions import simulate_vitals
 from ketacare.domain.sessions.simulator import simulate_baseline
+from ketacare.domain.sessions.vitals import VitalSigns
 from ketacare.services import clock, dosing
 from ketacare.services.access import Actor
 from ketacare.services.sessions import alerts, board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
+    BoardChair,
     GatewayReading,
     InfusionEventCreate,
     SessionChecks,
-    BoardChair,
     SessionCreate,
     SideEffectCreate,
     SignRequest,
@@ -102,6 +103,16 @@ def _usable_orders(db: Database, pids: list[int], need: int) -> list[tuple[int, 
     return found
 
 
+def _calm_baseline(rng: np.random.Generator) -> VitalSigns:
+    """A simulated baseline with the blood pressure capped at 136/86 mmHg, so the demo sessions may start."""
+    base = simulate_baseline(rng)
+    if base.sbp is None or base.dbp is None:  # pragma: no cover - the simulator always gives a blood pressure
+        raise RuntimeError("the vitals simulator gave no baseline blood pressure")
+    return type(base)(
+        sbp=min(base.sbp, 136.0), dbp=min(base.dbp, 86.0), hr=base.hr, spo2=base.spo2, rr=base.rr
+    )
+
+
 def _session(
     ctx: _Clinic,
     pid: int,
@@ -150,14 +161,7 @@ def _session(
                 last_liquid_at=fake.t - timedelta(hours=1),
             ),
         )
-        base = simulate_baseline(rng)
-        if (
-            base.sbp is None or base.dbp is None
-        ):  # pragma: no cover - the simulator always gives a blood pressure
-            raise RuntimeError("the vitals simulator gave no baseline blood pressure")
-        base = type(base)(
-            sbp=min(base.sbp, 136.0), dbp=min(base.dbp, 86.0), hr=base.hr, spo2=base.spo2, rr=base.rr
-        )
+        base = _calm_baseline(rng)
         vitals.record_session_reading(
             db=db,
             actor=nurse,

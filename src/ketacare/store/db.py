@@ -7,15 +7,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
 def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:  # pragma: no cover - exercised by every sqlite test
+    def _on_connect(
+        dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry
+    ) -> None:  # pragma: no cover - exercised by every sqlite test
         # Let SQLAlchemy's "begin" event own transactions so we can BEGIN IMMEDIATE (see below).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()

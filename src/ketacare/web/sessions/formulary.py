@@ -14,7 +14,6 @@ from ketacare.http.access import Access
 from ketacare.services import clock
 from ketacare.services.access import Actor, decide
 from ketacare.services.sessions import formulary
-from ketacare.services.sessions.schemas import SessionDetail
 from ketacare.services.sessions.formulary import (
     FormularyEntryIn,
     FormularyEntryUpdate,
@@ -22,6 +21,7 @@ from ketacare.services.sessions.formulary import (
     RescueGive,
     SideEffectResolve,
 )
+from ketacare.services.sessions.schemas import SessionDetail
 from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render, utc_field
 from ketacare.web.sessions.pages import _handle
 
