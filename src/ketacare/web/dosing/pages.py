@@ -390,9 +390,8 @@ def pk_explorer(
         values.setdefault(f"r{i}_model", model)
         if weight is None or mgkg is None or dur is None or errors.get("weight_kg"):
             continue
-        regimens.append(
-            (i, protocol_id, mgkg, dur, model, weight)
-        )  # each with the weight it was checked with
+        # each regimen keeps the weight it was checked with
+        regimens.append((i, protocol_id, mgkg, dur, model, weight))
     values.setdefault("weight_kg", f"{weight:g}" if weight else "")
     horizon = max((r[3] for r in regimens), default=40.0) + 240.0
     series, rows = [], []
