@@ -105,7 +105,7 @@ JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON only."
 @app.command("models")
 def models_cmd(as_json: bool = JsonOpt) -> None:
     """List the PK models with population, structure and verification flags."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for mid in model_ids():
         i = model_info(mid)
         rows.append(
