@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import ModuleType
 
 import swagger_ui_bundle
 from fastapi import APIRouter, FastAPI
@@ -28,7 +30,7 @@ from ketacare.web.templating import make_templates
 WEB_DIR = Path(__file__).parent / "web"
 
 
-def _routers(package, skip: frozenset[str] | set[str] = frozenset()):
+def _routers(package: ModuleType, skip: frozenset[str] | set[str] = frozenset()) -> Iterator[APIRouter]:
     """Yield the routers of every module in an adapter package and its capability packages, in name order:
     a module's `router` first, then its `*_router`s (routes of the capability outside the module's prefix)."""
     infos = pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     require_current(db)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _prepare_routes(app)
         yield
         db.dispose()

@@ -20,13 +20,13 @@ ONE = error_responses(401, 403, 404, 422)
 
 
 @router.get("/users", response_model=list[UserRead], responses=ANY)
-def list_users(db: DbDep, actor: Actor = Depends(Access("user", "list"))):
+def list_users(db: DbDep, actor: Actor = Depends(Access("user", "list"))) -> list[UserRead]:
     """List accounts."""
     return users.list_users(db=db, actor=actor)
 
 
 @router.post("/users", response_model=UserRead, status_code=201, responses=LIST)
-def create_user(data: UserCreate, db: DbDep, actor: Actor = Depends(Access("user", "create"))):
+def create_user(data: UserCreate, db: DbDep, actor: Actor = Depends(Access("user", "create"))) -> UserRead:
     """Create an account (password policy applies)."""
     return users.create_user(db=db, actor=actor, data=data)
 
@@ -42,7 +42,7 @@ def audit_events(
     until: datetime | None = None,
     limit: int = Query(100, ge=1, le=500),
     actor: Actor = Depends(Access("audit", "read", patient_param=None)),
-):
+) -> list[AuditEventRead]:
     """Read the audit trail, newest first, with filters."""
     return audit_views.list_events(
         db=db,
@@ -58,6 +58,8 @@ def audit_events(
 
 
 @router.get("/patients/{patient_id}/access-log", response_model=list[AuditEventRead], responses=ONE)
-def access_log(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("access_log", "read"))):
+def access_log(
+    patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("access_log", "read"))
+) -> list[AuditEventRead]:
     """Who viewed or changed this patient's record (patients see their own)."""
     return audit_views.access_log(db=db, actor=actor, patient_id=patient_id)

@@ -30,7 +30,9 @@ class MeRead(BaseModel):
 
 
 @router.post("/login", response_model=TokenRead, responses=error_responses(401, 403, 422, 429))
-def login(data: LoginRequest, request: Request, db: DbDep, settings: SettingsDep, _: Actor = Depends(PUBLIC)):
+def login(
+    data: LoginRequest, request: Request, db: DbDep, settings: SettingsDep, _: Actor = Depends(PUBLIC)
+) -> TokenRead:
     """Exchange a username and password (and a TOTP code if enrolled) for a session token."""
     result = auth.login(db=db, settings=settings, data=data, address=client_address(request))
     return TokenRead(
@@ -42,12 +44,12 @@ def login(data: LoginRequest, request: Request, db: DbDep, settings: SettingsDep
 
 
 @router.post("/logout", status_code=204, responses=error_responses(401, 403))
-def logout(db: DbDep, actor: Actor = Depends(Access("account", "logout"))):
+def logout(db: DbDep, actor: Actor = Depends(Access("account", "logout"))) -> None:
     """Revoke the token used for this request."""
     auth.logout(db=db, actor=actor)
 
 
 @router.get("/me", response_model=MeRead, responses=error_responses(401, 403))
-def me(actor: Actor = Depends(Access("account", "read"))):
+def me(actor: Actor = Depends(Access("account", "read"))) -> MeRead:
     """Return who the token belongs to."""
     return MeRead(username=actor.username, role=actor.role, patient_id=actor.patient_id)

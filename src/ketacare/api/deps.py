@@ -12,11 +12,13 @@ from ketacare.store.db import Database
 
 
 def get_db(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 DbDep = Annotated[Database, Depends(get_db)]

@@ -20,6 +20,6 @@ PAGE = """<!doctype html>
 
 
 @router.get("/api/docs", response_class=HTMLResponse)
-def docs(_: Actor = Depends(PUBLIC)):
+def docs(_: Actor = Depends(PUBLIC)) -> HTMLResponse:
     """Interactive API documentation."""
     return HTMLResponse(PAGE)

@@ -28,7 +28,9 @@ EDIT = error_responses(401, 403, 404, 409, 422)
 
 
 @router.get("", response_model=list[DoseOrderRead], responses=ONE)
-def list_orders(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("dose_order", "read"))):
+def list_orders(
+    patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("dose_order", "read"))
+) -> list[DoseOrderRead]:
     """List the patient's dose orders, newest first (`blinded: true` rows withhold their numbers)."""
     return dose_orders.list_orders(db=db, actor=actor, patient_id=patient_id)
 
@@ -39,7 +41,7 @@ def preview_order(
     data: DoseOrderCreate,
     db: DbDep,
     actor: Actor = Depends(Access("dose_order", "create")),
-):
+) -> DoseOrderPreview:
     """Compute an order from the record without storing it (limit messages and the reasons still needed)."""
     return dose_orders.preview_order(db=db, actor=actor, patient_id=patient_id, data=data)
 
@@ -50,7 +52,7 @@ def create_order(
     data: DoseOrderCreate,
     db: DbDep,
     actor: Actor = Depends(Access("dose_order", "create")),
-):
+) -> DoseOrderRead:
     """Create a draft order from the record's latest weight, height, sex and age.
 
     422 names the field: a hard limit, a soft limit without `soft_limit_reason`, a stale or changed weight
@@ -62,7 +64,7 @@ def create_order(
 @router.get("/{order_id}", response_model=DoseOrderRead, responses=ONE)
 def read_order(
     patient_id: RecordId, order_id: RecordId, db: DbDep, actor: Actor = Depends(Access("dose_order", "read"))
-):
+) -> DoseOrderRead:
     """Read one order with its inputs, results, limit messages and double-check entries.
 
     While the order is signed and awaits the independent double check, anyone but its author and signer gets a
@@ -79,7 +81,7 @@ def sign_order(
     data: DoseOrderSign,
     db: DbDep,
     actor: Actor = Depends(Access("dose_order", "sign")),
-):
+) -> DoseOrderRead:
     """Sign a draft order; send the `version` you read (409 if it changed)."""
     return dose_orders.sign_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id, data=data)
 
@@ -90,7 +92,7 @@ def double_check_task(
     order_id: RecordId,
     db: DbDep,
     actor: Actor = Depends(Access("dose_order", "double_check")),
-):
+) -> DoubleCheckTask:
     """What the second clinician sees before the check: the prescription without the order's numbers."""
     return dose_orders.double_check_task(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
 
@@ -102,7 +104,7 @@ def double_check_order(
     data: DoubleCheckCreate,
     db: DbDep,
     actor: Actor = Depends(Access("dose_order", "double_check")),
-):
+) -> DoubleCheckOutcome:
     """Enter your own weight, dose and rate; a mismatch is recorded and keeps the order signed (match=false)."""
     return dose_orders.double_check_order(
         db=db, actor=actor, patient_id=patient_id, order_id=order_id, data=data
@@ -116,7 +118,7 @@ def cancel_order(
     data: DoseOrderCancel,
     db: DbDep,
     actor: Actor = Depends(Access("dose_order", "cancel")),
-):
+) -> DoseOrderRead:
     """Cancel an order with a reason (kept on the record)."""
     return dose_orders.cancel_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id, data=data)
 
@@ -130,7 +132,7 @@ def order_curve(
     db: DbDep,
     model: str | None = Query(None, description="PK model id; default: the clinic default"),
     actor: Actor = Depends(Access("dose_order", "read")),
-):
+) -> OrderCurveRead:
     """Predicted plasma concentration (ng/mL) of an IV order: typical, median and 5-95% population band.
 
     While the order awaits your independent double check the curve is withheld (`curve: null`,

@@ -24,13 +24,17 @@ EDIT = error_responses(401, 403, 404, 409, 422)
 
 
 @router.get("", response_model=EvaluationRead | None, responses=ONE)
-def latest(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("eligibility", "read"))):
+def latest(
+    patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("eligibility", "read"))
+) -> EvaluationRead | None:
     """Return the newest stored evaluation (decision, findings, missing facts, stage, review), or null."""
     return eligibility.latest_evaluation(db=db, actor=actor, patient_id=patient_id)
 
 
 @router.post("/evaluate", response_model=EvaluateResult, responses=ONE)
-def evaluate(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("eligibility", "evaluate"))):
+def evaluate(
+    patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("eligibility", "evaluate"))
+) -> EvaluateResult:
     """Evaluate the record now with the clinic's rule set; a new row is stored only when something changed."""
     return eligibility.evaluate_patient(db=db, actor=actor, patient_id=patient_id)
 
@@ -42,7 +46,7 @@ def review(
     data: ReviewIn,
     db: DbDep,
     actor: Actor = Depends(Access("eligibility", "decide")),
-):
+) -> EvaluationRead:
     """Accept the decision, or override it (`decision` + a written `reason`); send the `version` you read."""
     return eligibility.review_evaluation(
         db=db, actor=actor, patient_id=patient_id, evaluation_id=evaluation_id, data=data
@@ -55,6 +59,6 @@ def record_answers(
     data: ScreeningAnswersIn,
     db: DbDep,
     actor: Actor = Depends(Access("patient_clinical", "write")),
-):
+) -> list[ScreeningAnswerRead]:
     """Record screening answers (pregnancy, breastfeeding, substance use, ...); returns the ones that changed."""
     return eligibility.record_answers(db=db, actor=actor, patient_id=patient_id, data=data)

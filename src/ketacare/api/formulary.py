@@ -26,7 +26,9 @@ Configure = Access("rescue_formulary", "configure")
 @router.get(
     "/rescue-formulary", response_model=list[FormularyEntryRead], responses=error_responses(401, 403, 422)
 )
-def list_entries(db: DbDep, include_retired: bool = True, actor: Actor = Depends(Read)):
+def list_entries(
+    db: DbDep, include_retired: bool = True, actor: Actor = Depends(Read)
+) -> list[FormularyEntryRead]:
     """The clinic's rescue medicines: active entries first, then retired ones (kept, never deleted)."""
     return formulary.list_entries(db=db, actor=actor, include_retired=include_retired)
 
@@ -37,7 +39,7 @@ def list_entries(db: DbDep, include_retired: bool = True, actor: Actor = Depends
     status_code=201,
     responses=error_responses(401, 403, 422),
 )
-def add_entry(data: FormularyEntryIn, db: DbDep, actor: Actor = Depends(Configure)):
+def add_entry(data: FormularyEntryIn, db: DbDep, actor: Actor = Depends(Configure)) -> FormularyEntryRead:
     """Add an entry (prescribers): drug, route, dose range with unit, limits per session, approver, source."""
     return formulary.add_entry(db=db, actor=actor, data=data)
 
@@ -47,7 +49,7 @@ def add_entry(data: FormularyEntryIn, db: DbDep, actor: Actor = Depends(Configur
     response_model=FormularyEntryRead,
     responses=error_responses(401, 403, 404, 422),
 )
-def get_entry(entry_id: RecordId, db: DbDep, actor: Actor = Depends(Read)):
+def get_entry(entry_id: RecordId, db: DbDep, actor: Actor = Depends(Read)) -> FormularyEntryRead:
     """One entry, active or retired."""
     return formulary.get_entry(db=db, actor=actor, entry_id=entry_id)
 
@@ -59,7 +61,7 @@ def get_entry(entry_id: RecordId, db: DbDep, actor: Actor = Depends(Read)):
 )
 def update_entry(
     entry_id: RecordId, data: FormularyEntryUpdate, db: DbDep, actor: Actor = Depends(Configure)
-):
+) -> FormularyEntryRead:
     """Change an active entry; send the version you read (a stale edit answers 409 with the current version)."""
     return formulary.update_entry(db=db, actor=actor, entry_id=entry_id, data=data)
 
@@ -69,7 +71,9 @@ def update_entry(
     response_model=FormularyEntryRead,
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def retire_entry(entry_id: RecordId, data: FormularyRetire, db: DbDep, actor: Actor = Depends(Configure)):
+def retire_entry(
+    entry_id: RecordId, data: FormularyRetire, db: DbDep, actor: Actor = Depends(Configure)
+) -> FormularyEntryRead:
     """Retire an entry with a reason: kept for the record, no longer offered for new doses."""
     return formulary.retire_entry(db=db, actor=actor, entry_id=entry_id, data=data)
 
@@ -85,7 +89,7 @@ def resolve_side_effect(
     data: SideEffectResolve,
     db: DbDep,
     actor: Actor = Depends(Access("infusion_session", "chart")),
-):
+) -> SideEffectRead:
     """Mark a side effect resolved: when (default now) and how."""
     return formulary.resolve_side_effect(
         db=db, actor=actor, session_id=session_id, side_effect_id=side_effect_id, data=data

@@ -31,7 +31,7 @@ class HealthRead(BaseModel):
     response_model_exclude_unset=True,
     responses={503: {"model": HealthRead, "description": "The database is unreachable or not migrated"}},
 )
-def healthz(db: DbDep, _: Actor = Depends(PUBLIC)):
+def healthz(db: DbDep, _: Actor = Depends(PUBLIC)) -> JSONResponse:
     """Return the app version and the database status (503 when the database is not usable)."""
     database = clinic.health(db)
     status = 200 if database.status == "ok" else 503

@@ -38,7 +38,7 @@ EDIT = error_responses(401, 403, 404, 409, 422)
 
 
 @router.get("/instruments", response_model=list[InstrumentRead], responses=ANY)
-def list_instruments(actor: Actor = Depends(Access("codes", "read"))):
+def list_instruments(actor: Actor = Depends(Access("codes", "read"))) -> list[InstrumentRead]:
     """List the validated instruments (id, name, rater, items and allowed answers where licensed)."""
     return [
         InstrumentRead(
@@ -59,7 +59,7 @@ def list_instruments(actor: Actor = Depends(Access("codes", "read"))):
 @router.post("/patients/{patient_id}/responses", response_model=ResponseRead, status_code=201, responses=ONE)
 def submit_response(
     patient_id: RecordId, data: ResponseCreate, db: DbDep, actor: Actor = Depends(WriteScores)
-):
+) -> ResponseRead:
     """Store a questionnaire's item answers; the total, band and flags are recomputed (never sent)."""
     return measurement.submit_response(db=db, actor=actor, patient_id=patient_id, data=data)
 
@@ -70,23 +70,23 @@ def list_responses(
     db: DbDep,
     instrument_id: str | None = Query(None, max_length=32),
     actor: Actor = Depends(ReadScores),
-):
+) -> list[ResponseRead]:
     """List a patient's questionnaire responses with every item answer, newest first."""
     return measurement.list_responses(db=db, actor=actor, patient_id=patient_id, instrument_id=instrument_id)
 
 
 @router.get("/patients/{patient_id}/scores/latest", response_model=list[ScoreSummary], responses=ONE)
-def latest(patient_id: RecordId, db: DbDep, actor: Actor = Depends(ReadScores)):
+def latest(patient_id: RecordId, db: DbDep, actor: Actor = Depends(ReadScores)) -> list[ScoreSummary]:
     """Return the newest score per instrument."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "scores", patient_id=patient_id)
         out = measurement.latest_scores(uow.session, patient_id)
         uow.audit("view", "score_summary", patient_id=patient_id, details={"instruments": len(out)})
-        return out
+    return out
 
 
 @router.get("/patients/{patient_id}/scores/history", response_model=ScoreHistory, responses=ONE)
-def history(patient_id: RecordId, db: DbDep, actor: Actor = Depends(ReadScores)):
+def history(patient_id: RecordId, db: DbDep, actor: Actor = Depends(ReadScores)) -> ScoreHistory:
     """Return each instrument's totals over time, change from baseline and response/remission outcomes."""
     return measurement.score_history(db=db, actor=actor, patient_id=patient_id)
 
@@ -100,7 +100,7 @@ def create_link(
     db: DbDep,
     settings: SettingsDep,
     actor: Actor = Depends(WriteScores),
-):
+) -> LinkRead:
     """Issue a signed one-time questionnaire link bound to this patient, instrument and due date."""
     return measurement_links.issue_link(
         db=db, actor=actor, settings=settings, patient_id=patient_id, data=data
@@ -113,7 +113,7 @@ def due(
     mine: bool = False,
     status: str = Query("due,overdue", description="comma-separated: due, overdue, upcoming, done, missed"),
     actor: Actor = Depends(Access("scores", "read", patient_param=None)),
-):
+) -> list[DueRead]:
     """List due and overdue questionnaires across patients (`mine=true`: the actor's own patients)."""
     wanted = tuple(x.strip() for x in status.split(",") if x.strip())
     return measurement_schedule.due_list(
@@ -122,7 +122,9 @@ def due(
 
 
 @router.get("/safety-alerts", response_model=list[AlertRead], responses=LIST)
-def alerts(db: DbDep, mine: bool = True, actor: Actor = Depends(Access("safety_alert", "read"))):
+def alerts(
+    db: DbDep, mine: bool = True, actor: Actor = Depends(Access("safety_alert", "read"))
+) -> list[AlertRead]:
     """List open urgent safety alerts (your own and unassigned ones by default)."""
     return measurement.list_alerts(db=db, actor=actor, mine=mine)
 
@@ -133,6 +135,6 @@ def acknowledge(
     data: AlertAcknowledge,
     db: DbDep,
     actor: Actor = Depends(Access("safety_alert", "acknowledge")),
-):
+) -> AlertRead:
     """Acknowledge an urgent alert with the action taken; send the `version` you read."""
     return measurement.acknowledge_alert(db=db, actor=actor, alert_id=alert_id, data=data)

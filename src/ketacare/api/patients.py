@@ -47,19 +47,23 @@ def list_patients(
     page: int = Query(1, ge=1, le=100_000),
     per_page: int = Query(25, ge=1, le=200),
     actor: Actor = Depends(Access("patient", "list")),
-):
+) -> PatientPage:
     """List patients, or search by name prefix ("smi", "smith, jo"), MRN or date of birth."""
     return patients.search_patients(db=db, actor=actor, q=q, page=page, per_page=per_page)
 
 
 @router.post("", response_model=PatientRead, status_code=201, responses=LIST)
-def create_patient(data: PatientCreate, db: DbDep, actor: Actor = Depends(Access("patient", "create"))):
+def create_patient(
+    data: PatientCreate, db: DbDep, actor: Actor = Depends(Access("patient", "create"))
+) -> PatientRead:
     """Create a patient; weight and height, if given, must carry units ("82 kg", "5 ft 9 in")."""
     return patients.create_patient(db=db, actor=actor, data=data)
 
 
 @router.get("/{patient_id}", response_model=ChartRead, responses=ONE)
-def read_chart(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("patient", "read"))):
+def read_chart(
+    patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("patient", "read"))
+) -> ChartRead:
     """Read a patient's chart (clinical sections only for roles allowed to read them)."""
     return patients.get_chart(db=db, actor=actor, patient_id=patient_id)
 
@@ -67,7 +71,7 @@ def read_chart(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("p
 @router.patch("/{patient_id}", response_model=PatientRead, responses=EDIT)
 def update_patient(
     patient_id: RecordId, data: PatientUpdate, db: DbDep, actor: Actor = Depends(Access("patient", "update"))
-):
+) -> PatientRead:
     """Change demographics; send the `version` you read. A stale version gets 409 with the current version."""
     return patients.update_patient(db=db, actor=actor, patient_id=patient_id, data=data)
 
@@ -75,7 +79,7 @@ def update_patient(
 @router.post("/{patient_id}/measurements", response_model=MeasurementRead, status_code=201, responses=ONE)
 def add_measurement(
     patient_id: RecordId, data: MeasurementCreate, db: DbDep, actor: Actor = Depends(WriteClinical)
-):
+) -> MeasurementRead:
     """Record weight and/or height with units; stored in kg and cm."""
     return patients.add_measurement(db=db, actor=actor, patient_id=patient_id, data=data)
 
@@ -83,7 +87,7 @@ def add_measurement(
 @router.post("/{patient_id}/diagnoses", response_model=DiagnosisRead, status_code=201, responses=ONE)
 def add_diagnosis(
     patient_id: RecordId, data: DiagnosisCreate, db: DbDep, actor: Actor = Depends(WriteClinical)
-):
+) -> DiagnosisRead:
     """Add a diagnosis from the shipped ICD-10-CM / ICD-11 list."""
     return patients.add_diagnosis(db=db, actor=actor, patient_id=patient_id, data=data)
 
@@ -91,7 +95,7 @@ def add_diagnosis(
 @router.post("/{patient_id}/medications", response_model=MedicationRead, status_code=201, responses=ONE)
 def add_medication(
     patient_id: RecordId, data: MedicationCreate, db: DbDep, actor: Actor = Depends(WriteClinical)
-):
+) -> MedicationRead:
     """Add a current medication with its dose."""
     return patients.add_medication(db=db, actor=actor, patient_id=patient_id, data=data)
 
@@ -103,7 +107,7 @@ def stop_medication(
     data: MedicationStop,
     db: DbDep,
     actor: Actor = Depends(WriteClinical),
-):
+) -> MedicationRead:
     """Mark a medication stopped (it stays on the record)."""
     return patients.stop_medication(
         db=db, actor=actor, patient_id=patient_id, medication_id=medication_id, data=data
@@ -111,13 +115,17 @@ def stop_medication(
 
 
 @router.post("/{patient_id}/allergies", response_model=AllergyRead, status_code=201, responses=ONE)
-def add_allergy(patient_id: RecordId, data: AllergyCreate, db: DbDep, actor: Actor = Depends(WriteClinical)):
+def add_allergy(
+    patient_id: RecordId, data: AllergyCreate, db: DbDep, actor: Actor = Depends(WriteClinical)
+) -> AllergyRead:
     """Record an allergy."""
     return patients.add_allergy(db=db, actor=actor, patient_id=patient_id, data=data)
 
 
 @router.post("/{patient_id}/trials", response_model=TrialRead, status_code=201, responses=ONE)
-def add_trial(patient_id: RecordId, data: TrialCreate, db: DbDep, actor: Actor = Depends(WriteClinical)):
+def add_trial(
+    patient_id: RecordId, data: TrialCreate, db: DbDep, actor: Actor = Depends(WriteClinical)
+) -> TrialRead:
     """Record a prior treatment trial (medication or psychotherapy)."""
     return patients.add_trial(db=db, actor=actor, patient_id=patient_id, data=data)
 
@@ -139,6 +147,6 @@ class CodeList(BaseModel):
 
 
 @codes_router.get("/codes/diagnoses", response_model=CodeList, responses=error_responses(401, 403))
-def diagnosis_codes(_: Actor = Depends(Access("codes", "read"))):
+def diagnosis_codes(_: Actor = Depends(Access("codes", "read"))) -> CodeList:
     """The shipped diagnosis code list with each code's provenance."""
     return CodeList(version=code_list_version(), items=[DiagnosisCode(**c.__dict__) for c in code_list()])

@@ -32,7 +32,9 @@ class BibliographyRead(BaseModel):
 
 
 @router.get("/sources", response_model=BibliographyRead, responses=error_responses(401, 403))
-def list_sources(actor: Actor = Depends(Access("sources", "read", patient_param=None))):
+def list_sources(
+    actor: Actor = Depends(Access("sources", "read", patient_param=None)),
+) -> BibliographyRead:
     """List every source Ketacare cites and the plain-words labels a source field may carry instead."""
     return BibliographyRead(
         sources=[

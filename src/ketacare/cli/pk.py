@@ -11,6 +11,7 @@ import typer
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.pk import (
+    PkParameters,
     Regimen,
     default_model_id,
     individualize,
@@ -60,7 +61,7 @@ def _params(
     sex: str | None,
     force: bool,
     effect_site: bool,
-):
+) -> PkParameters:
     return individualize(
         model,
         _weight_kg(weight),
@@ -70,6 +71,12 @@ def _params(
         force=force,
         effect_site=effect_site,
     )
+
+
+def _total_dose_mg(dose_mg_per_kg: float, p: PkParameters) -> float:
+    if p.weight_kg is None:  # pragma: no cover - individualize() always keeps the weight the command was given
+        raise InvalidValue("weight", "the model kept no body weight to scale the dose by")
+    return dose_mg_per_kg * p.weight_kg
 
 
 def _emit(payload: dict[str, Any], as_json: bool) -> None:
@@ -98,7 +105,7 @@ JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON only."
 @app.command("models")
 def models_cmd(as_json: bool = JsonOpt) -> None:
     """List the PK models with population, structure and verification flags."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for mid in model_ids():
         i = model_info(mid)
         rows.append(
@@ -146,7 +153,7 @@ def simulate_cmd(
         p = _params(model or default_model_id(), weight, age, height, sex, force, effect_site)
         if not (0 < dose_mg_per_kg <= 10):
             raise InvalidValue("dose_mg_per_kg", f"{dose_mg_per_kg} mg/kg is outside 0-10 mg/kg")
-        reg = Regimen.constant_infusion(dose_mg_per_kg * p.weight_kg, duration_min)
+        reg = Regimen.constant_infusion(_total_dose_mg(dose_mg_per_kg, p), duration_min)
         pr = simulate(p, reg, _times(at))
     except InvalidValue as e:
         _fail(str(e))
@@ -197,7 +204,7 @@ def population_cmd(
         p = _params(model or default_model_id(), weight, age, height, sex, force, False)
         if not (1 <= n <= 1_000_000):
             raise InvalidValue("n", "n must be 1 to 1,000,000")
-        reg = Regimen.constant_infusion(dose_mg_per_kg * p.weight_kg, duration_min)
+        reg = Regimen.constant_infusion(_total_dose_mg(dose_mg_per_kg, p), duration_min)
         pop = simulate_population(p, reg, _times(at), n, np.random.default_rng(seed), _cv(cv))
     except InvalidValue as e:
         _fail(str(e))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -13,6 +14,12 @@ from rich.console import Console
 from ketacare.config import get_settings
 from ketacare.domain.errors import InvalidValue
 from ketacare.services.errors import ServiceError
+
+if TYPE_CHECKING:
+    from ketacare.store.db import Database
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 out = Console()
 err = Console(stderr=True)
@@ -24,13 +31,13 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def database():
+def database() -> Database:
     from ketacare.store.db import Database
 
     return Database(get_settings().database_url)
 
 
-def ready_database():
+def ready_database() -> Database:
     from ketacare.store.migrate import NotMigrated, require_current
 
     db = database()
@@ -41,7 +48,7 @@ def ready_database():
     return db
 
 
-def guard(fn, *args, **kwargs):
+def guard(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a service call, turning refused input into exit 2 with the field named."""
     try:
         return fn(*args, **kwargs)
@@ -55,5 +62,5 @@ def guard(fn, *args, **kwargs):
         fail(str(e), 1)
 
 
-def print_json(obj) -> None:
+def print_json(obj: object) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")

@@ -5,6 +5,7 @@ recommendation marked) and the prescriber's choice of basis with its reason."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import patients
@@ -13,13 +14,16 @@ from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import DoseOrderCreate, DoseOrderSign, DoubleCheckCreate
 from ketacare.services.patients import MeasurementCreate, PatientCreate
 
+if TYPE_CHECKING:
+    from ketacare.demo.patients import DemoContext
+
 ORDER = 30
 N_ORDERS = 30
 WOMAN_MRN = "K0200001"
 
 
 def _order(
-    ctx, prescriber: Actor, nurse: Actor, patient_id: int, start: datetime, check: bool = True
+    ctx: DemoContext, prescriber: Actor, nurse: Actor, patient_id: int, start: datetime, check: bool = True
 ) -> bool:
     data = DoseOrderCreate(protocol_id="iv-standard", planned_start=start)
     try:
@@ -65,7 +69,7 @@ def _order(
     return True
 
 
-def _woman(ctx) -> int:
+def _woman(ctx: DemoContext) -> int:
     found = patients.search_patients(db=ctx.db, actor=ctx.actor, q=WOMAN_MRN, per_page=5)
     for p in found.items:
         if p.mrn == WOMAN_MRN:
@@ -98,7 +102,7 @@ def _woman(ctx) -> int:
     return p.id
 
 
-def extend(ctx) -> None:
+def extend(ctx: DemoContext) -> None:
     """Add ~30 signed and double-checked iv-standard orders and the 96 kg / 165 cm woman's order."""
     prescriber = Actor(ctx.staff["prescriber"], "prescriber", "prescriber")
     nurse = Actor(ctx.staff["nurse"], "nurse", "nurse")

@@ -6,6 +6,7 @@ No patient is added (other demos and the browser tests count them)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ketacare.services import clock, measurement, patients
 from ketacare.services.access import Actor
@@ -14,6 +15,9 @@ from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
 from ketacare.services.measurement import ResponseCreate
 from ketacare.services.patients import TrialCreate
 from ketacare.services.sessions import VitalIn, record_patient_reading
+
+if TYPE_CHECKING:
+    from ketacare.demo.patients import DemoContext
 
 ORDER = 40
 N_SAMPLE = 16
@@ -30,7 +34,7 @@ TARGETS = ("eligible", "eligible_with_cautions", "not_eligible", "insufficient_i
 MAX_TRIES = 40
 
 
-def _reading(ctx, pid: int, bp, hr, minutes_ago: float) -> None:
+def _reading(ctx: DemoContext, pid: int, bp: tuple[float, float], hr: float, minutes_ago: float) -> None:
     record_patient_reading(
         db=ctx.db,
         actor=ctx.actor,
@@ -45,17 +49,19 @@ def _reading(ctx, pid: int, bp, hr, minutes_ago: float) -> None:
     )
 
 
-def _prepare(ctx, pid: int) -> None:
+def _prepare(ctx: DemoContext, pid: int) -> None:
     """Complete a generated patient's screening record: adequate failed trials, a current GAD-7, the answers."""
     db, actor = ctx.db, ctx.actor
     chart = patients.get_chart(db=db, actor=actor, patient_id=pid)
+    if chart.clinical is None:  # pragma: no cover - the demo actor reads clinical data
+        raise RuntimeError("the demo actor cannot read the clinical record")
     failed = [t for t in chart.clinical.trials if t.outcome in ("no_response", "partial_response")]
     if len(failed) < 3:  # the featured patient K0200001 already has two failed drugs and a CBT course
         _add_failed_trials(ctx, pid)
     _complete_screening(ctx, pid)
 
 
-def _add_failed_trials(ctx, pid: int) -> None:
+def _add_failed_trials(ctx: DemoContext, pid: int) -> None:
     db, actor = ctx.db, ctx.actor
     for drug, dose in (("escitalopram", 20.0), ("venlafaxine", 225.0)):
         patients.add_trial(
@@ -86,7 +92,7 @@ def _add_failed_trials(ctx, pid: int) -> None:
     )
 
 
-def _complete_screening(ctx, pid: int) -> None:
+def _complete_screening(ctx: DemoContext, pid: int) -> None:
     db, actor = ctx.db, ctx.actor
     measurement.submit_response(
         db=db,
@@ -109,7 +115,7 @@ def _complete_screening(ctx, pid: int) -> None:
     eligibility.record_answers(db=db, actor=actor, patient_id=pid, data=ScreeningAnswersIn(answers=answers))
 
 
-def _try(ctx, prescriber: Actor, pid: int, target: str) -> bool:
+def _try(ctx: DemoContext, prescriber: Actor, pid: int, target: str) -> bool:
     """Make `pid` a demo of `target` if its record allows; return True when its latest decision is `target`."""
     db, actor = ctx.db, ctx.actor
     if target == "insufficient_information":
@@ -132,7 +138,7 @@ def _try(ctx, prescriber: Actor, pid: int, target: str) -> bool:
     return first.decision == target
 
 
-def _sample(ctx) -> None:
+def _sample(ctx: DemoContext) -> None:
     """Screening vitals, answers and an evaluation for some of the generated patients (whatever they decide)."""
     rng = ctx.rng
     for pid in ctx.patient_ids[:N_SAMPLE]:
@@ -148,7 +154,7 @@ def _sample(ctx) -> None:
         eligibility.evaluate_patient(db=ctx.db, actor=ctx.actor, patient_id=pid)
 
 
-def extend(ctx) -> None:
+def extend(ctx: DemoContext) -> None:
     """Add the screening demo: one patient per decision class, and a sample of evaluated patients."""
     prescriber = Actor(user_id=ctx.staff.get("prescriber"), username="prescriber", role="prescriber")
     candidates = iter(reversed(ctx.patient_ids[N_SAMPLE:]))

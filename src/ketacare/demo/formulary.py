@@ -7,9 +7,14 @@ not verified and not a recommendation; every entry says so in its approver and s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ketacare.services.access import Actor
 from ketacare.services.sessions import formulary
 from ketacare.services.sessions.formulary import FormularyEntryIn, FormularyRetire
+
+if TYPE_CHECKING:
+    from ketacare.demo.patients import DemoContext
 
 ORDER = 45  # before the demo sessions (50)
 APPROVED = "Demo clinic example - not a clinical recommendation"
@@ -24,7 +29,7 @@ ENTRIES = [
 ]  # fmt: skip
 
 
-def extend(ctx) -> None:
+def extend(ctx: DemoContext) -> None:
     """Add the example entries (as the demo prescriber) and one retired entry, to show that retired ones are kept."""
     prescriber = Actor(user_id=ctx.staff["prescriber"], username="prescriber", role="prescriber")
     for drug, route, treats, lo, hi, unit, n, total, why in ENTRIES:
@@ -36,5 +41,9 @@ def extend(ctx) -> None:
         drug="metoclopramide", route="iv", indications=["nausea"], dose_min=10, dose_max=10, dose_unit="mg",
         max_doses_per_session=1, approved_by=APPROVED, source=SOURCE.format(why="shown retired"),
         note="Demo example entry."))  # fmt: skip
-    formulary.retire_entry(db=ctx.db, actor=prescriber, entry_id=old.id,
-                           data=FormularyRetire(version=old.version, reason="Demo: replaced by ondansetron"))
+    formulary.retire_entry(
+        db=ctx.db,
+        actor=prescriber,
+        entry_id=old.id,
+        data=FormularyRetire(version=old.version, reason="Demo: replaced by ondansetron"),
+    )

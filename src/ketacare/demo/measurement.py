@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
-from ketacare.domain.measurement import load_instrument, score
+from ketacare.domain.measurement import ScoreResult, load_instrument, score
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.tables import Diagnosis
 from ketacare.store.tables.measurement import QuestionnaireItemAnswer, QuestionnaireResponse, SafetyAlert
+
+if TYPE_CHECKING:
+    from ketacare.demo.patients import DemoContext
 
 ORDER = 20
 COURSES = [("responder", 0.4), ("partial", 0.25), ("non_responder", 0.2), ("relapse", 0.15)]
@@ -59,13 +63,19 @@ def _trajectory(course: str, weeks: int, rng: random.Random) -> list[float]:
     return out
 
 
-def extend(ctx) -> None:
+def _total(result: ScoreResult) -> float:
+    if result.total is None:  # pragma: no cover - every demo answer set is complete
+        raise ValueError("a demo answer set left the total unscored")
+    return float(result.total)
+
+
+def extend(ctx: DemoContext) -> None:
     rng = random.Random(4_2026)
     now = datetime.combine(ctx.today, time(8, 0), tzinfo=UTC)
     with UnitOfWork(ctx.db, ctx.actor) as uow:
         s = uow.session
         ptsd = set(s.scalars(select(Diagnosis.patient_id).where(Diagnosis.concept.like("ptsd%"))))
-        rows: list[dict] = []
+        rows: list[dict[str, Any]] = []
         answers: list[list[tuple[str, int]]] = []
         per_patient: dict[int, int] = {}
         treated = ctx.patient_ids[: max(1, int(len(ctx.patient_ids) * 0.6))]
@@ -99,7 +109,7 @@ def extend(ctx) -> None:
                             answered_by_user_id=None,
                             via="portal",
                             answered_at=when,
-                            total=float(result.total),
+                            total=_total(result),
                             severity=result.severity,
                             flags=json.dumps(list(result.flags)),
                             created_at=now,
@@ -122,7 +132,7 @@ def extend(ctx) -> None:
                 answered_by_user_id=None,
                 via="link",
                 answered_at=now - timedelta(hours=3),
-                total=float(risk.total),
+                total=_total(risk),
                 severity=risk.severity,
                 flags=json.dumps(list(risk.flags)),
                 created_at=now,

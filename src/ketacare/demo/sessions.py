@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -42,10 +44,14 @@ from ketacare.services.sessions.schemas import (
     SessionCreate,
     SideEffectCreate,
     SignRequest,
+    TransitionRead,
     TransitionRequest,
     VitalIn,
 )
 from ketacare.store.db import Database
+
+if TYPE_CHECKING:
+    from ketacare.demo.patients import DemoContext
 
 ORDER = 50
 LIVE_CHAIRS = ("Chair 1", "Chair 2", "Chair 3")
@@ -73,11 +79,27 @@ def demo_plan(session_id: int, chair: str, *, live: bool = True) -> ChairPlan:
     return draw_plan(rng, baseline=base, sbp_rise_bounds_mmhg=(float(lo), float(hi)), episode=episode)
 
 
-def _actor(ctx, role: str) -> Actor:
+class _Clinic(Protocol):
+    """What a demo session needs of the clinic: the database and the staff accounts (username -> user id)."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def staff(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class _FeederClinic:
+    db: Database
+    staff: dict[str, int]
+
+
+def _actor(ctx: _Clinic, role: str) -> Actor:
     return Actor(user_id=ctx.staff[role], username=role, role=role)
 
 
-def _override_all(db, prescriber, sid, event, reason):
+def _override_all(db: Database, prescriber: Actor, sid: int, event: str, reason: str) -> TransitionRead:
     """Demo only: the issues that provide orders/questionnaires may not be seeded; a prescriber override is
     recorded (with its reason) exactly as the workflow would in a clinic."""
     r = workflow.apply_event(db=db, actor=prescriber, session_id=sid, data=TransitionRequest(event=event))
@@ -102,9 +124,9 @@ class _Clock:
         return self.t
 
 
-def _usable_orders(db: Database, pids: list[int], need: int) -> list[tuple[int, object]]:
+def _usable_orders(db: Database, pids: list[int], need: int) -> list[tuple[int, dosing.DoseOrderRead]]:
     """Return (patient id, usable dose order) pairs from the dose-order demo."""
-    found = []
+    found: list[tuple[int, dosing.DoseOrderRead]] = []
     for pid in pids:
         with db.session() as s:
             order = dosing.usable_order(s, pid)
@@ -115,8 +137,25 @@ def _usable_orders(db: Database, pids: list[int], need: int) -> list[tuple[int, 
     return found
 
 
+def _calm_baseline(rng: np.random.Generator) -> VitalSigns:
+    """A simulated baseline with the blood pressure capped at 136/86 mmHg, so the demo sessions may start."""
+    base = simulate_baseline(rng)
+    if base.sbp is None or base.dbp is None:  # pragma: no cover - the simulator always gives a blood pressure
+        raise RuntimeError("the vitals simulator gave no baseline blood pressure")
+    return type(base)(
+        sbp=min(base.sbp, 136.0), dbp=min(base.dbp, 86.0), hr=base.hr, spo2=base.spo2, rr=base.rr
+    )
+
+
 def _session(
-    ctx, pid: int, chair: str, start: datetime, *, live: bool, rng: np.random.Generator, order=None
+    ctx: _Clinic,
+    pid: int,
+    chair: str,
+    start: datetime,
+    *,
+    live: bool,
+    rng: np.random.Generator,
+    order: dosing.DoseOrderRead | None = None,
 ) -> int | None:
     """Run one session through the services with the clock set to `start` (synthetic history)."""
     db = ctx.db
@@ -262,11 +301,11 @@ def clock_now_real() -> datetime:
     return datetime.now(UTC)
 
 
-def extend(ctx) -> None:
+def extend(ctx: DemoContext) -> None:
     """Seed completed sessions (signed) for a few patients and three sessions infusing now."""
     rng = np.random.default_rng(ctx.rng.randint(0, 2**31))
     now = clock_now_real().replace(microsecond=0)
-    pairs = _usable_orders(ctx.db, ctx.patient_ids, 7)
+    pairs: list[tuple[int, dosing.DoseOrderRead | None]] = [*_usable_orders(ctx.db, ctx.patient_ids, 7)]
     pairs += [(pid, None) for pid in ctx.patient_ids if pid not in {p for p, _ in pairs}][: 7 - len(pairs)]
     for k, (pid, order) in enumerate(pairs[:4]):
         start = now - timedelta(days=7 + 3 * k, hours=2)
@@ -329,8 +368,6 @@ class LiveFeeder:
     def _advance(self, c: BoardChair) -> bool:
         """Stop the pump at the planned dose; after 60 min of recovery, discharge and seat a new session.
         Return True when the chair's session changed state (it gets no reading this tick)."""
-        from types import SimpleNamespace
-
         from sqlalchemy import select
 
         from ketacare.store.tables import User
@@ -342,7 +379,7 @@ class LiveFeeder:
             }
         if "nurse" not in staff or "prescriber" not in staff:
             return False
-        ctx = SimpleNamespace(db=self.db, staff=staff)
+        ctx = _FeederClinic(db=self.db, staff=staff)
         nurse, prescriber = _actor(ctx, "nurse"), _actor(ctx, "prescriber")
         d, sid = c.dose, c.session_id
         if c.state == "infusing" and d.planned_mg and d.delivered_mg >= d.planned_mg - 0.05:
@@ -361,6 +398,8 @@ class LiveFeeder:
                     from ketacare.store.tables.sessions import InfusionSession
 
                     sess = s.get(InfusionSession, sid)
+                    if sess is None:  # pragma: no cover - the board listed it a moment ago
+                        raise RuntimeError(f"session {sid} is gone")
                     pid, order_id = sess.patient_id, sess.dose_order_id
                 order = _usable_orders(self.db, [pid], 1)
                 _session(

@@ -184,7 +184,7 @@ def render_pdf(s: SessionDetail, tz: tzinfo = UTC) -> bytes:
 @router.get("/sessions/{session_id}/record.pdf")
 def session_pdf(
     request: Request, session_id: int, actor: Actor = Depends(Access("infusion_session", "read"))
-):
+) -> Response:
     data = record.record_for_pdf(db=request.app.state.db, actor=actor, session_id=session_id)
     return Response(
         render_pdf(data, fmt.zone(request.app.state.settings.timezone)),

@@ -6,14 +6,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 
 def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # pragma: no cover - exercised by every sqlite test
+    def _on_connect(
+        dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry
+    ) -> None:  # pragma: no cover - exercised by every sqlite test
         # Let SQLAlchemy's "begin" event own transactions so we can BEGIN IMMEDIATE (see below).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -24,7 +28,7 @@ def _prepare_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:
+    def _on_begin(conn: Connection) -> None:
         # Almost every request writes an audit event, and the audit chain needs one writer at a time:
         # taking the write lock at BEGIN avoids SQLITE_BUSY upgrades from read to write mid-transaction.
         conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -44,6 +44,8 @@ def upgrade(db: Database, revision: str = "heads") -> None:
     sqlite = db.engine.dialect.name == "sqlite"
     with db.engine.connect() as conn:
         raw = conn.connection.dbapi_connection
+        if raw is None:  # pragma: no cover - a connection that was just opened always has its DBAPI connection
+            raise RuntimeError("the database connection has no DBAPI connection")
         if sqlite:
             raw.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, where SQLite honours it
         try:

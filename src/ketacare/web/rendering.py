@@ -24,7 +24,7 @@ def render(request: Request, template: str, ctx: dict[str, Any], status_code: in
     """Render a page with the acting user and a CSRF token (set as a cookie on first visit)."""
     token = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
     actor = getattr(request.state, "actor", None)
-    response = request.app.state.templates.TemplateResponse(
+    response: Response = request.app.state.templates.TemplateResponse(
         request, template, {"actor": actor, "csrf_token": token, **ctx}, status_code=status_code
     )
     if request.cookies.get(CSRF_COOKIE) != token:

@@ -4,5 +4,6 @@ Other capabilities use dosing only through the names below.
 """
 
 from ketacare.services.dosing.orders import usable_order
+from ketacare.services.dosing.schemas import DoseOrderRead
 
-__all__ = ["usable_order"]
+__all__ = ["DoseOrderRead", "usable_order"]

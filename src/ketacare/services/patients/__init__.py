@@ -10,9 +10,10 @@ from ketacare.services.patients.records import (
     get_chart,
     search_patients,
 )
-from ketacare.services.patients.schemas import MeasurementCreate, PatientCreate, TrialCreate
+from ketacare.services.patients.schemas import ChartRead, MeasurementCreate, PatientCreate, TrialCreate
 
 __all__ = [
+    "ChartRead",
     "MeasurementCreate",
     "PatientCreate",
     "TrialCreate",

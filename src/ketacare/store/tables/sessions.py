@@ -4,6 +4,7 @@ rescue doses, signatures and addenda. Times are aware UTC; units are in the colu
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -71,7 +72,7 @@ class InfusionSession(Base):
     concomitant_psychostimulants: Mapped[bool | None] = mapped_column(Boolean)
     concomitant_maois: Mapped[bool | None] = mapped_column(Boolean)
     concomitant_opioids: Mapped[bool | None] = mapped_column(Boolean)
-    overrides: Mapped[list] = mapped_column(JSON, default=list)
+    overrides: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -91,8 +92,8 @@ class SessionTransition(Base):
     from_state: Mapped[str] = mapped_column(String(24))
     to_state: Mapped[str] = mapped_column(String(24))
     allowed: Mapped[bool] = mapped_column(Boolean)
-    failed_guards: Mapped[list] = mapped_column(JSON, default=list)
-    overrides: Mapped[list] = mapped_column(JSON, default=list)
+    failed_guards: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    overrides: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     by_username: Mapped[str] = mapped_column(String(100))
@@ -163,7 +164,7 @@ class SessionAlert(Base):
     priority: Mapped[str] = mapped_column(String(8))
     title: Mapped[str] = mapped_column(String(200))
     advice: Mapped[str] = mapped_column(Text)
-    actions: Mapped[list] = mapped_column(JSON, default=list)
+    actions: Mapped[list[str]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(Text)
     trigger: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -274,7 +275,7 @@ class RescueFormularyEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     drug: Mapped[str] = mapped_column(String(100))
     route: Mapped[str] = mapped_column(String(16))
-    indications: Mapped[list] = mapped_column(JSON, default=list)
+    indications: Mapped[list[str]] = mapped_column(JSON, default=list)
     dose_unit: Mapped[str] = mapped_column(String(16))
     min_dose_mg: Mapped[float] = mapped_column(Float)
     max_dose_mg: Mapped[float] = mapped_column(Float)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ketacare.http.access import PUBLIC, SESSION_COOKIE, Access, client_address
@@ -15,19 +15,19 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, actor: Actor = Depends(PUBLIC)):
+def home(request: Request, actor: Actor = Depends(PUBLIC)) -> Response:
     if actor.role == "anonymous":
         return RedirectResponse("/login", status_code=303)
     return RedirectResponse(safe_next(None, actor), status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None, actor: Actor = Depends(PUBLIC)):
+def login_page(request: Request, next: str | None = None, actor: Actor = Depends(PUBLIC)) -> Response:
     return render(request, "login.html", {"next": next or "", "error": None, "username": ""})
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login_submit(request: Request, actor: Actor = Depends(PUBLIC)):
+async def login_submit(request: Request, actor: Actor = Depends(PUBLIC)) -> Response:
     values = await form_data(request)
     nxt = values.get("next", "")
     try:
@@ -76,7 +76,7 @@ async def login_submit(request: Request, actor: Actor = Depends(PUBLIC)):
 
 
 @router.post("/logout")
-def logout(request: Request, actor: Actor = Depends(Access("account", "logout"))):
+def logout(request: Request, actor: Actor = Depends(Access("account", "logout"))) -> Response:
     auth.logout(db=request.app.state.db, actor=actor)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -84,7 +84,7 @@ def logout(request: Request, actor: Actor = Depends(Access("account", "logout"))
 
 
 @router.get("/welcome", response_class=HTMLResponse)
-def welcome(request: Request, actor: Actor = Depends(Access("account", "read"))):
+def welcome(request: Request, actor: Actor = Depends(Access("account", "read"))) -> Response:
     """Start page for roles that read no patient record (researchers)."""
     return render(request, "welcome.html", {})
 
@@ -92,7 +92,7 @@ def welcome(request: Request, actor: Actor = Depends(Access("account", "read")))
 @router.get("/patients/{patient_id}/access-log", response_class=HTMLResponse)
 def patient_access_log(
     request: Request, patient_id: int, actor: Actor = Depends(Access("access_log", "read"))
-):
+) -> Response:
     events = audit_views.access_log(db=request.app.state.db, actor=actor, patient_id=patient_id)
     return render(request, "access_log.html", {"events": events, "patient_id": patient_id})
 
@@ -105,7 +105,7 @@ def audit_page(
     action: str | None = None,
     outcome: str | None = None,
     actor: Actor = Depends(Access("audit", "read", patient_param=None)),
-):
+) -> Response:
     pid = int(patient_id) if patient_id and patient_id.isdigit() else None
     events = audit_views.list_events(
         db=request.app.state.db,

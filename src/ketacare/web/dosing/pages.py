@@ -3,11 +3,12 @@ the PK explorer (`/pk`): predicted plasma curves are server-rendered SVG."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ketacare.domain.dosing.body_weight import weight_basis_policy
@@ -22,6 +23,7 @@ from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import (
     DoseOrderCancel,
     DoseOrderCreate,
+    DoseOrderPreview,
     DoseOrderRead,
     DoseOrderSign,
     DoubleCheckCreate,
@@ -80,7 +82,7 @@ def _protocol_facts() -> dict[str, dict[str, Any]]:
     }
 
 
-def _chart(request: Request, actor: Actor, patient_id: int):
+def _chart(request: Request, actor: Actor, patient_id: int) -> patients.ChartRead:
     return patients.get_chart(db=request.app.state.db, actor=actor, patient_id=patient_id)
 
 
@@ -105,10 +107,10 @@ def _new_page(
     actor: Actor,
     patient_id: int,
     values: dict[str, str],
-    errors: dict[str, str],
-    preview=None,
+    errors: Mapping[str, str | None],
+    preview: DoseOrderPreview | None = None,
     status: int = 200,
-):
+) -> Response:
     chart = _chart(request, actor, patient_id)
     orders = dose_orders.list_orders(db=request.app.state.db, actor=actor, patient_id=patient_id)
     ctx: dict[str, Any] = {
@@ -132,7 +134,9 @@ def _new_page(
 
 
 @router.get("/patients/{patient_id}/dose-orders", response_class=HTMLResponse)
-def orders_page(request: Request, patient_id: int, actor: Actor = Depends(Access("dose_order", "read"))):
+def orders_page(
+    request: Request, patient_id: int, actor: Actor = Depends(Access("dose_order", "read"))
+) -> Response:
     return _new_page(request, actor, patient_id, {"protocol_id": "iv-standard"}, {})
 
 
@@ -146,7 +150,7 @@ def _create_data(values: dict[str, str]) -> DoseOrderCreate:
 @router.post("/patients/{patient_id}/dose-orders/new", response_class=HTMLResponse)
 async def order_new(
     request: Request, patient_id: int, actor: Actor = Depends(Access("dose_order", "create"))
-):
+) -> Response:
     values = await form_data(request)
     db = request.app.state.db
     try:
@@ -170,9 +174,9 @@ def _order_page(
     actor: Actor,
     order: DoseOrderRead,
     template: str = "dose_order.html",
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
     status: int = 200,
-):
+) -> Response:
     chart = _chart(request, actor, order.patient_id)
     pid = order.patient_id
     ctx: dict[str, Any] = {
@@ -200,7 +204,7 @@ def _order_page(
 @router.get("/patients/{patient_id}/dose-orders/{order_id}", response_class=HTMLResponse)
 def order_page(
     request: Request, patient_id: int, order_id: int, actor: Actor = Depends(Access("dose_order", "read"))
-):
+) -> Response:
     order = dose_orders.get_order(
         db=request.app.state.db, actor=actor, patient_id=patient_id, order_id=order_id
     )
@@ -210,7 +214,7 @@ def order_page(
 @router.get("/patients/{patient_id}/dose-orders/{order_id}/sign", response_class=HTMLResponse)
 def sign_confirm(
     request: Request, patient_id: int, order_id: int, actor: Actor = Depends(Access("dose_order", "sign"))
-):
+) -> Response:
     order = dose_orders.get_order(
         db=request.app.state.db, actor=actor, patient_id=patient_id, order_id=order_id
     )
@@ -220,7 +224,7 @@ def sign_confirm(
 @router.post("/patients/{patient_id}/dose-orders/{order_id}/sign", response_class=HTMLResponse)
 async def sign_submit(
     request: Request, patient_id: int, order_id: int, actor: Actor = Depends(Access("dose_order", "sign"))
-):
+) -> Response:
     values = await form_data(request)
     db = request.app.state.db
     try:
@@ -239,8 +243,8 @@ async def sign_submit(
 
 
 def _check_page(
-    request: Request, actor: Actor, patient_id: int, order_id: int, extra: dict, status: int = 200
-):
+    request: Request, actor: Actor, patient_id: int, order_id: int, extra: dict[str, Any], status: int = 200
+) -> Response:
     db = request.app.state.db
     task = dose_orders.double_check_task(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
     chart = _chart(request, actor, patient_id)
@@ -264,7 +268,7 @@ def check_form(
     patient_id: int,
     order_id: int,
     actor: Actor = Depends(Access("dose_order", "double_check")),
-):
+) -> Response:
     return _check_page(request, actor, patient_id, order_id, {})
 
 
@@ -274,7 +278,7 @@ async def check_submit(
     patient_id: int,
     order_id: int,
     actor: Actor = Depends(Access("dose_order", "double_check")),
-):
+) -> Response:
     values = await form_data(request)
     db = request.app.state.db
     fields = {
@@ -304,7 +308,7 @@ async def check_submit(
 @router.post("/patients/{patient_id}/dose-orders/{order_id}/cancel", response_class=HTMLResponse)
 async def cancel_submit(
     request: Request, patient_id: int, order_id: int, actor: Actor = Depends(Access("dose_order", "cancel"))
-):
+) -> Response:
     values = await form_data(request)
     db = request.app.state.db
     try:
@@ -330,7 +334,9 @@ IV_PROTOCOLS = ("iv-standard", "iv-slow")
 ADULT_MODELS = tuple(m for m in model_ids() if model_info(m).population != "paediatric")
 
 
-def _float(values: dict[str, str], key: str, default: float | None, errors: dict[str, str], label: str):
+def _float(
+    values: dict[str, str], key: str, default: float | None, errors: dict[str, str], label: str
+) -> float | None:
     raw = (values.get(key) or "").strip()
     if not raw:
         return default
@@ -346,7 +352,9 @@ def _float(values: dict[str, str], key: str, default: float | None, errors: dict
 
 
 @router.get("/pk", response_class=HTMLResponse)
-def pk_explorer(request: Request, actor: Actor = Depends(Access("pk_explorer", "read", patient_param=None))):
+def pk_explorer(
+    request: Request, actor: Actor = Depends(Access("pk_explorer", "read", patient_param=None))
+) -> Response:
     values = {k: v for k, v in request.query_params.items()}
     first_visit = not values
     errors: dict[str, str] = {}
@@ -382,13 +390,14 @@ def pk_explorer(request: Request, actor: Actor = Depends(Access("pk_explorer", "
         values.setdefault(f"r{i}_model", model)
         if weight is None or mgkg is None or dur is None or errors.get("weight_kg"):
             continue
-        regimens.append((i, protocol_id, mgkg, dur, model))
+        # each regimen keeps the weight it was checked with
+        regimens.append((i, protocol_id, mgkg, dur, model, weight))
     values.setdefault("weight_kg", f"{weight:g}" if weight else "")
     horizon = max((r[3] for r in regimens), default=40.0) + 240.0
     series, rows = [], []
-    for i, _protocol, mgkg, dur, model in regimens:
-        dose = round(mgkg * weight, 1)
-        curve = predict_infusion(model, weight, dose, dur, horizon_min=horizon)
+    for i, _protocol, mgkg, dur, model, kg in regimens:
+        dose = round(mgkg * kg, 1)
+        curve = predict_infusion(model, kg, dose, dur, horizon_min=horizon)
         label = f"{i}: {mgkg:g} mg/kg ({dose:g} mg) over {dur:g} min, {plain(model_info(model).citation)}"
         series.append(Series(label, curve))
         rows.append({"i": i, "label": label, "regimen": f"{i}: {mgkg:g} mg/kg ({dose:g} mg) over {dur:g} min",

@@ -22,7 +22,7 @@ class Series:
 def _nice_step(v: float) -> float:
     """Return a round tick step (1, 2, 2.5 or 5 x 10^k) so that 4 steps cover `v`."""
     raw = max(v, 1.0) / 4
-    mag = 10 ** math.floor(math.log10(raw))
+    mag: float = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 2.5, 5, 10):
         if m * mag >= raw:
             return m * mag
@@ -136,9 +136,9 @@ def curve_svg(
     )
 
 
-def table_rows(curve: PredictedCurve, at_min: tuple[float, ...] = (10, 20, 40, 60, 120, 240)) -> list[dict]:
+def table_rows(curve: PredictedCurve, at_min: tuple[float, ...] = (10, 20, 40, 60, 120, 240)) -> list[dict[str, float]]:
     """Return the curve at a few times (min) for the text table under the chart."""
-    rows = []
+    rows: list[dict[str, float]] = []
     for t in at_min:
         if t > curve.times_min[-1]:
             continue

@@ -122,12 +122,12 @@ def _back(patient_id: int, notice: str, anchor: str = "") -> RedirectResponse:
 @router.get("/patients/{patient_id}/screening", response_class=HTMLResponse)
 def screening_page(
     request: Request, patient_id: int, notice: str | None = None, actor: Actor = Depends(Read)
-):
+) -> Response:
     return _page(request, actor, patient_id, notice=notice)
 
 
 @router.post("/patients/{patient_id}/screening/evaluate", response_class=HTMLResponse)
-def run_evaluation(request: Request, patient_id: int, actor: Actor = Depends(Evaluate)):
+def run_evaluation(request: Request, patient_id: int, actor: Actor = Depends(Evaluate)) -> Response:
     try:
         r = eligibility.evaluate_patient(db=request.app.state.db, actor=actor, patient_id=patient_id)
     except InvalidValue as e:
@@ -154,7 +154,7 @@ def _number(values: dict[str, str], key: str, errors: dict[str, str], label: str
 
 
 @router.post("/patients/{patient_id}/screening/vitals", response_class=HTMLResponse)
-async def save_vitals(request: Request, patient_id: int, actor: Actor = Depends(WriteClinical)):
+async def save_vitals(request: Request, patient_id: int, actor: Actor = Depends(WriteClinical)) -> Response:
     values = await form_data(request)
     errors: dict[str, str] = {}
     sbp = _number(values, "sbp", errors, "Systolic BP (mmHg)")
@@ -171,14 +171,12 @@ async def save_vitals(request: Request, patient_id: int, actor: Actor = Depends(
     if not errors:
         try:
             data = VitalIn(sbp=sbp, dbp=dbp, hr=hr, measured_at=measured_at, context="screening")
-            record_patient_reading(
-                db=request.app.state.db, actor=actor, patient_id=patient_id, data=data
-            )
+            record_patient_reading(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
             return _back(patient_id, "vitals", "#screening-vitals")
         except ValidationError as e:
             errors = form_errors(e)
             if "request" in errors or "" in errors:
-                errors["sbp"] = errors.pop("request", None) or errors.pop("")
+                errors["sbp"] = errors.pop("request", "") or errors.pop("")
         except InvalidValue as e:
             key = {"sbp_mmhg": "sbp", "dbp_mmhg": "dbp", "hr_per_min": "hr"}.get(e.field, e.field)
             errors[key if key in ("sbp", "dbp", "hr", "measured_at") else "sbp"] = e.message
@@ -186,7 +184,7 @@ async def save_vitals(request: Request, patient_id: int, actor: Actor = Depends(
 
 
 @router.post("/patients/{patient_id}/screening/answers", response_class=HTMLResponse)
-async def save_answers(request: Request, patient_id: int, actor: Actor = Depends(WriteClinical)):
+async def save_answers(request: Request, patient_id: int, actor: Actor = Depends(WriteClinical)) -> Response:
     values = await form_data(request)
     answers = {k: v for k, v in values.items() if k in eligibility.QUESTIONS and v}
     note = (values.get("note") or "").strip() or None
@@ -210,7 +208,9 @@ async def save_answers(request: Request, patient_id: int, actor: Actor = Depends
 
 
 @router.post("/patients/{patient_id}/screening/{evaluation_id}/review", response_class=HTMLResponse)
-async def review(request: Request, patient_id: int, evaluation_id: int, actor: Actor = Depends(Decide)):
+async def review(
+    request: Request, patient_id: int, evaluation_id: int, actor: Actor = Depends(Decide)
+) -> Response:
     values = await form_data(request)
     errors: dict[str, str] = {}
     try:

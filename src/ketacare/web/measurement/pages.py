@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.domain.measurement import all_instruments, load_instrument
+from ketacare.domain.measurement import Instrument, all_instruments, load_instrument
 from ketacare.http.access import PUBLIC, Access, client_address
 from ketacare.services import patients, sessions
 from ketacare.services.access import Actor, decide, may
@@ -18,23 +19,26 @@ from ketacare.services.errors import NotFound
 from ketacare.services.measurement import links as measurement_links
 from ketacare.services.measurement import responses as measurement
 from ketacare.services.measurement import schedule as measurement_schedule
-from ketacare.services.measurement.schemas import AlertAcknowledge, LinkCreate, ResponseCreate
+from ketacare.services.measurement.schemas import AlertAcknowledge, LinkCreate, ResponseCreate, ResponseRead
 from ketacare.store.tables.measurement import CONTEXTS
 from ketacare.web.measurement.charts import score_chart
 from ketacare.web.rendering import form_data, form_errors, render
 
 router = APIRouter(include_in_schema=False)
+# The answers of a questionnaire form: item id -> the chosen option's value (None: left unanswered).
+Answers = dict[str, int | None]
+Stored = TypeVar("Stored")
 
 
-def _instrument_or_404(instrument_id: str):
+def _instrument_or_404(instrument_id: str) -> Instrument:
     try:
         return load_instrument(instrument_id)
     except InvalidValue:
         raise NotFound("questionnaire") from None
 
 
-def _parse_answers(instrument, values: dict[str, str]) -> tuple[dict[str, int | None], dict[str, str]]:
-    answers: dict[str, int | None] = {}
+def _parse_answers(instrument: Instrument, values: dict[str, str]) -> tuple[Answers, dict[str, str]]:
+    answers: Answers = {}
     errors: dict[str, str] = {}
     for item in instrument.items:
         raw = (values.get(item.id) or "").strip()
@@ -51,7 +55,13 @@ def _parse_answers(instrument, values: dict[str, str]) -> tuple[dict[str, int | 
 
 
 def _form_ctx(
-    instrument, *, action: str, values: dict, errors: dict, mode: str, **extra: Any
+    instrument: Instrument,
+    *,
+    action: str,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    mode: str,
+    **extra: Any,
 ) -> dict[str, Any]:
     return {
         "instrument": instrument,
@@ -64,7 +74,10 @@ def _form_ctx(
     }
 
 
-def _submit(instrument, values: dict[str, str], store) -> tuple[Any, dict[str, str]]:
+def _submit(
+    instrument: Instrument, values: dict[str, str], store: Callable[[Answers], Stored]
+) -> tuple[Stored | None, dict[str, str]]:
+    """Store the answers: the stored result, or None and the refusals per field (nothing stored)."""
     answers, errors = _parse_answers(instrument, values)
     if errors:
         return None, errors
@@ -84,7 +97,9 @@ def _submit(instrument, values: dict[str, str], store) -> tuple[Any, dict[str, s
 
 
 @router.get("/patients/{patient_id}/scores", response_class=HTMLResponse)
-def scores_page(request: Request, patient_id: int, actor: Actor = Depends(Access("scores", "read"))):
+def scores_page(
+    request: Request, patient_id: int, actor: Actor = Depends(Access("scores", "read"))
+) -> Response:
     return render(request, "measurement_scores.html", _scores_ctx(request, actor, patient_id))
 
 
@@ -112,7 +127,7 @@ def _scores_ctx(request: Request, actor: Actor, patient_id: int, **extra: Any) -
 @router.post("/patients/{patient_id}/questionnaire-links", response_class=HTMLResponse)
 async def scores_issue_link(
     request: Request, patient_id: int, actor: Actor = Depends(Access("scores", "write"))
-):
+) -> Response:
     values = await form_data(request)
     try:
         data = LinkCreate(
@@ -145,7 +160,7 @@ def clinician_form(
     context: str = "follow_up",
     session_id: str = "",
     actor: Actor = Depends(Access("scores", "write")),
-):
+) -> Response:
     instrument = _instrument_or_404(instrument_id)
     values = {"context": context if context in CONTEXTS else "follow_up"}
     if session_id.strip().isdigit():  # prefilled from the session page's assessment list
@@ -154,7 +169,14 @@ def clinician_form(
     return render(request, "measurement_form.html", ctx)
 
 
-def _entry_ctx(request, actor, patient_id, instrument, values, errors) -> dict[str, Any]:
+def _entry_ctx(
+    request: Request,
+    actor: Actor,
+    patient_id: int,
+    instrument: Instrument,
+    values: dict[str, Any],
+    errors: dict[str, str],
+) -> dict[str, Any]:
     base = _scores_ctx(request, actor, patient_id)
     related = next((c for s, c in base["charts"] if s.instrument_id == instrument.id), "")
     return _form_ctx(
@@ -171,11 +193,11 @@ def _entry_ctx(request, actor, patient_id, instrument, values, errors) -> dict[s
 @router.post("/patients/{patient_id}/questionnaires/{instrument_id}", response_class=HTMLResponse)
 async def clinician_submit(
     request: Request, patient_id: int, instrument_id: str, actor: Actor = Depends(Access("scores", "write"))
-):
+) -> Response:
     instrument = _instrument_or_404(instrument_id)
     values = await form_data(request)
 
-    def store(answers):
+    def store(answers: Answers) -> ResponseRead:
         session_id = (values.get("session_id") or "").strip()
         data = ResponseCreate(
             instrument_id=instrument.id,
@@ -188,7 +210,7 @@ async def clinician_submit(
         )
 
     result, errors = _submit(instrument, values, store)
-    if errors:
+    if result is None:
         return render(
             request,
             "measurement_form.html",
@@ -206,7 +228,7 @@ async def clinician_submit(
 
 
 @router.get("/me/questionnaires", response_class=HTMLResponse)
-def my_questionnaires(request: Request, actor: Actor = Depends(Access("account", "read"))):
+def my_questionnaires(request: Request, actor: Actor = Depends(Access("account", "read"))) -> Response:
     if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse("/dashboard" if may(actor, "read", "safety_alert") else "/", status_code=303)
     items = measurement_schedule.my_due(db=request.app.state.db, actor=actor)
@@ -225,7 +247,7 @@ def my_form(
     instrument_id: str,
     context: str = "follow_up",
     actor: Actor = Depends(Access("account", "read")),
-):
+) -> Response:
     if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse("/", status_code=303)
     instrument = _instrument_or_404(instrument_id)
@@ -242,23 +264,26 @@ def my_form(
 
 
 @router.post("/me/questionnaires/{instrument_id}", response_class=HTMLResponse)
-async def my_submit(request: Request, instrument_id: str, actor: Actor = Depends(Access("account", "read"))):
+async def my_submit(
+    request: Request, instrument_id: str, actor: Actor = Depends(Access("account", "read"))
+) -> Response:
     if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse("/", status_code=303)
+    own_id: int = actor.patient_id
     instrument = _instrument_or_404(instrument_id)
     if instrument.rater != "patient":
         raise NotFound("questionnaire")
     values = await form_data(request)
 
-    def store(answers):
+    def store(answers: Answers) -> ResponseRead:
         context = values.get("context") or "follow_up"
         data = ResponseCreate(instrument_id=instrument.id, answers=answers, context=context)
         return measurement.submit_response(
-            db=request.app.state.db, actor=actor, patient_id=actor.patient_id, data=data, via="portal"
+            db=request.app.state.db, actor=actor, patient_id=own_id, data=data, via="portal"
         )
 
     result, errors = _submit(instrument, values, store)
-    if errors:
+    if result is None:
         ctx = _form_ctx(
             instrument,
             action=f"/me/questionnaires/{instrument.id}",
@@ -270,7 +295,7 @@ async def my_submit(request: Request, instrument_id: str, actor: Actor = Depends
     return _done(request, instrument, result.flags, mode="portal")
 
 
-def _done(request: Request, instrument, flags: list[str], *, mode: str) -> Response:
+def _done(request: Request, instrument: Instrument, flags: list[str], *, mode: str) -> Response:
     risk = any(f in measurement.URGENT_FLAGS for f in flags)
     return render(
         request,
@@ -283,7 +308,7 @@ def _done(request: Request, instrument, flags: list[str], *, mode: str) -> Respo
 
 
 @router.get("/q/{token}", response_class=HTMLResponse)
-def link_form(request: Request, token: str, actor: Actor = Depends(PUBLIC)):
+def link_form(request: Request, token: str, actor: Actor = Depends(PUBLIC)) -> Response:
     app = request.app
     try:
         claims = measurement_links.open_link(db=app.state.db, settings=app.state.settings, token=token)
@@ -297,7 +322,7 @@ def link_form(request: Request, token: str, actor: Actor = Depends(PUBLIC)):
 
 
 @router.post("/q/{token}", response_class=HTMLResponse)
-async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLIC)):
+async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLIC)) -> Response:
     app = request.app
     values = await form_data(request)
     try:
@@ -306,7 +331,7 @@ async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLI
         return render(request, "measurement_link_refused.html", {"message": str(e), "reason": e.reason}, 410)
     instrument = load_instrument(claims.instrument_id)
 
-    def store(answers):
+    def store(answers: Answers) -> measurement_links.LinkSubmission:
         return measurement_links.submit_via_link(
             db=app.state.db,
             settings=app.state.settings,
@@ -319,7 +344,7 @@ async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLI
         result, errors = _submit(instrument, values, store)
     except measurement_links.LinkRefused as e:
         return render(request, "measurement_link_refused.html", {"message": str(e), "reason": e.reason}, 410)
-    if errors:
+    if result is None:
         ctx = _form_ctx(
             instrument,
             action=f"/q/{token}",
@@ -338,7 +363,7 @@ async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLI
 @router.get("/questionnaires/due", response_class=HTMLResponse)
 def due_page(
     request: Request, mine: bool = False, actor: Actor = Depends(Access("scores", "read", patient_param=None))
-):
+) -> Response:
     items = measurement_schedule.due_list(
         db=request.app.state.db, actor=actor, clinician_id=actor.user_id if mine else None
     )
@@ -346,7 +371,9 @@ def due_page(
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, actor: Actor = Depends(Access("safety_alert", "read", patient_param=None))):
+def dashboard(
+    request: Request, actor: Actor = Depends(Access("safety_alert", "read", patient_param=None))
+) -> Response:
     return render(request, "measurement_dashboard.html", _dashboard_ctx(request, actor))
 
 
@@ -380,7 +407,7 @@ async def acknowledge(
     request: Request,
     alert_id: int,
     actor: Actor = Depends(Access("safety_alert", "acknowledge", patient_param=None)),
-):
+) -> Response:
     values = await form_data(request)
     try:
         data = AlertAcknowledge(

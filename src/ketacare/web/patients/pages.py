@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import ValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.patients.diagnoses import code_list
@@ -58,7 +59,7 @@ def patient_list(
     page: int = 1,
     partial: bool = False,
     actor: Actor = Depends(Access("patient", "list")),
-):
+) -> Response:
     error = None
     try:
         result = patients.search_patients(
@@ -79,7 +80,7 @@ def patient_list(
 
 
 @router.get("/patients/new", response_class=HTMLResponse)
-def patient_new(request: Request, actor: Actor = Depends(Access("patient", "create"))):
+def patient_new(request: Request, actor: Actor = Depends(Access("patient", "create"))) -> Response:
     return render(
         request,
         "patient_form.html",
@@ -93,7 +94,7 @@ def patient_new(request: Request, actor: Actor = Depends(Access("patient", "crea
 
 
 @router.post("/patients/new", response_class=HTMLResponse)
-async def patient_create(request: Request, actor: Actor = Depends(Access("patient", "create"))):
+async def patient_create(request: Request, actor: Actor = Depends(Access("patient", "create"))) -> Response:
     values = await form_data(request)
     can_measure = decide(actor, "write", "patient_clinical").allowed
     try:
@@ -149,12 +150,16 @@ def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str,
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def patient_chart(request: Request, patient_id: int, actor: Actor = Depends(Access("patient", "read"))):
+def patient_chart(
+    request: Request, patient_id: int, actor: Actor = Depends(Access("patient", "read"))
+) -> Response:
     return render(request, "patient_chart.html", _chart_context(request, actor, patient_id))
 
 
 @router.get("/patients/{patient_id}/edit", response_class=HTMLResponse)
-def patient_edit(request: Request, patient_id: int, actor: Actor = Depends(Access("patient", "update"))):
+def patient_edit(
+    request: Request, patient_id: int, actor: Actor = Depends(Access("patient", "update"))
+) -> Response:
     chart = patients.get_chart(db=request.app.state.db, actor=actor, patient_id=patient_id)
     values = {
         k: ("" if getattr(chart.patient, k) is None else str(getattr(chart.patient, k)))
@@ -171,7 +176,7 @@ def patient_edit(request: Request, patient_id: int, actor: Actor = Depends(Acces
 @router.post("/patients/{patient_id}/edit", response_class=HTMLResponse)
 async def patient_update(
     request: Request, patient_id: int, actor: Actor = Depends(Access("patient", "update"))
-):
+) -> Response:
     values = await form_data(request)
     ctx = {"values": values, "patient_id": patient_id, "can_measure": False}
     try:
@@ -187,7 +192,8 @@ async def patient_update(
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
 
-_CLINICAL_FORMS = {
+# A chart form: the request model its fields fill, the service that adds the entry, and the form's field names.
+_CLINICAL_FORMS: dict[str, tuple[type[BaseModel], Callable[..., object], list[str]]] = {
     "measurement": (MeasurementCreate, patients.add_measurement, ["weight", "height", "measured_at"]),
     "diagnosis": (DiagnosisCreate, patients.add_diagnosis, ["code", "status", "onset_date", "note"]),
     "medication": (
@@ -219,7 +225,7 @@ _CLINICAL_FORMS = {
 @router.post("/patients/{patient_id}/add/{form}", response_class=HTMLResponse)
 async def patient_add_entry(
     request: Request, patient_id: int, form: str, actor: Actor = Depends(Access("patient_clinical", "write"))
-):
+) -> Response:
     if form not in _CLINICAL_FORMS:
         from ketacare.services.errors import NotFound
 
@@ -240,7 +246,7 @@ async def patient_add_entry(
 
 
 @router.get("/me", response_class=HTMLResponse)
-def my_record(request: Request, actor: Actor = Depends(Access("account", "read"))):
+def my_record(request: Request, actor: Actor = Depends(Access("account", "read"))) -> Response:
     if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse(safe_next(None, actor), status_code=303)
     ctx = _chart_context(request, actor, actor.patient_id)

@@ -11,13 +11,13 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ketacare.http.access import CSRF_COOKIE, Access
@@ -27,11 +27,14 @@ from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions.schemas import BoardChair
 from ketacare.web.rendering import render
 
+if TYPE_CHECKING:
+    from ketacare.store.db import Database
+
 log = logging.getLogger(__name__)
 KEEPALIVE_S = 15.0
 
 
-async def _sweep_forever(db, every_s: float) -> None:
+async def _sweep_forever(db: Database, every_s: float) -> None:
     """Raise overdue-reading alerts every `every_s` seconds, even when no reading arrives."""
     while True:
         await asyncio.sleep(every_s)
@@ -42,7 +45,7 @@ async def _sweep_forever(db, every_s: float) -> None:
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI):
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start this process's board listener and overdue-reading sweep, and in the demo clinic the feeder."""
     db = app.state.db
     board_bus.ensure_listener(db)
@@ -86,7 +89,8 @@ def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
 def chair_html(request: Request, chair: BoardChair) -> str:
     """Render one chair card (the same partial the page uses)."""
     tmpl = request.app.state.templates.get_template("_board_chair.html")
-    return tmpl.render(chair=chair, sparkline=sparkline, **_ack_context(request))
+    html: str = tmpl.render(chair=chair, sparkline=sparkline, **_ack_context(request))
+    return html
 
 
 def _ack_context(request: Request) -> dict[str, Any]:
@@ -97,7 +101,7 @@ def _ack_context(request: Request) -> dict[str, Any]:
 
 
 @router.get("/board", response_class=HTMLResponse)
-def board_page(request: Request, actor: Actor = Depends(ReadSessions)):
+def board_page(request: Request, actor: Actor = Depends(ReadSessions)) -> Response:
     chairs = board.board_snapshot(db=request.app.state.db, actor=actor)
     can = decide(actor, "chart", "infusion_session").allowed
     return render(request, "board.html", {"chairs": chairs, "sparkline": sparkline, "can_chart": can})
@@ -169,7 +173,7 @@ def _load_chair_event(request: Request, db: Any, actor: Actor, session_id: int) 
 
 
 @router.get("/board/events")
-async def board_events(request: Request, actor: Actor = Depends(ReadSessions)):
+async def board_events(request: Request, actor: Actor = Depends(ReadSessions)) -> StreamingResponse:
     db = request.app.state.db
     board_bus.ensure_listener(db)
     live = "text/event-stream" in request.headers.get("accept", "")
@@ -177,7 +181,7 @@ async def board_events(request: Request, actor: Actor = Depends(ReadSessions)):
     queue = bus.subscribe()
     shared = shared_chairs(request, bus)
 
-    async def stream():
+    async def stream() -> AsyncIterator[str]:
         try:
             chairs = await run_in_threadpool(board.board_snapshot, db=db, actor=actor, audit_view=False)
             yield "retry: 1000\n" + _sse(

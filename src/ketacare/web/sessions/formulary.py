@@ -7,7 +7,7 @@ from datetime import tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue
@@ -23,6 +23,7 @@ from ketacare.services.sessions.formulary import (
     RescueGive,
     SideEffectResolve,
 )
+from ketacare.services.sessions.schemas import SessionDetail
 from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render, utc_field
 from ketacare.web.sessions.pages import _handle
 
@@ -62,7 +63,9 @@ def _ctx(actor: Actor) -> dict[str, Any]:
 
 def _entry_in(v: dict[str, Any]) -> dict[str, Any]:
     """Turn the form's texts into the entry's fields; a blank optional number is no value."""
-    data: dict[str, Any] = {k: v.get(k, "") for k in ("drug", "route", "dose_unit", "approved_by", "source", "note")}
+    data: dict[str, Any] = {
+        k: v.get(k, "") for k in ("drug", "route", "dose_unit", "approved_by", "source", "note")
+    }
     data["indications"] = v.get("indications", [])
     for k in (*NUMBERS, "max_doses_per_session"):
         raw = (v.get(k) or "").strip()
@@ -71,13 +74,13 @@ def _entry_in(v: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get(BASE, response_class=HTMLResponse)
-def formulary_page(request: Request, actor: Actor = Depends(Read)):
+def formulary_page(request: Request, actor: Actor = Depends(Read)) -> Response:
     entries = formulary.list_entries(db=request.app.state.db, actor=actor)
     return render(request, "formulary.html", {**_ctx(actor), "entries": entries, "values": {}, "errors": {}})
 
 
 @router.post(BASE, response_class=HTMLResponse)
-async def add_entry(request: Request, actor: Actor = Depends(Configure)):
+async def add_entry(request: Request, actor: Actor = Depends(Configure)) -> Response:
     values = await form_data(request, multi=("indications",))
     db = request.app.state.db
     try:
@@ -97,19 +100,28 @@ def _values_of(e: formulary.FormularyEntryRead) -> dict[str, Any]:
     return v
 
 
-def _entry_page(request, actor, entry_id, *, values=None, errors=None, form=None, status=200):
+def _entry_page(
+    request: Request,
+    actor: Actor,
+    entry_id: int,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    form: str | None = None,
+    status: int = 200,
+) -> Response:
     e = formulary.get_entry(db=request.app.state.db, actor=actor, entry_id=entry_id)
     ctx = {**_ctx(actor), "e": e, "values": values or _values_of(e), "errors": errors or {}, "form": form}
     return render(request, "formulary_entry.html", ctx, status)
 
 
 @router.get(BASE + "/{entry_id}", response_class=HTMLResponse)
-def entry_page(request: Request, entry_id: int, actor: Actor = Depends(Read)):
+def entry_page(request: Request, entry_id: int, actor: Actor = Depends(Read)) -> Response:
     return _entry_page(request, actor, entry_id)
 
 
 @router.post(BASE + "/{entry_id}", response_class=HTMLResponse)
-async def update_entry(request: Request, entry_id: int, actor: Actor = Depends(Configure)):
+async def update_entry(request: Request, entry_id: int, actor: Actor = Depends(Configure)) -> Response:
     values = await form_data(request, multi=("indications",))
     try:
         data = FormularyEntryUpdate(**_entry_in(values), version=values.get("version") or 0)
@@ -121,15 +133,22 @@ async def update_entry(request: Request, entry_id: int, actor: Actor = Depends(C
 
 
 @router.post(BASE + "/{entry_id}/retire", response_class=HTMLResponse)
-async def retire_entry(request: Request, entry_id: int, actor: Actor = Depends(Configure)):
+async def retire_entry(request: Request, entry_id: int, actor: Actor = Depends(Configure)) -> Response:
     values = await form_data(request)
     try:
         data = FormularyRetire(version=values.get("version") or 0, reason=values.get("reason", ""))
         formulary.retire_entry(db=request.app.state.db, actor=actor, entry_id=entry_id, data=data)
     except FORM_REFUSALS as exc:
         errors, status = refusal(exc)
-        return _entry_page(request, actor, entry_id, errors=errors, form="retire", status=status,
-                           values={**values, "retire_reason": values.get("reason", "")})
+        return _entry_page(
+            request,
+            actor,
+            entry_id,
+            errors=errors,
+            form="retire",
+            status=status,
+            values={**values, "retire_reason": values.get("reason", "")},
+        )
     return RedirectResponse(f"{BASE}?retired={entry_id}#entry-{entry_id}", status_code=303)
 
 
@@ -154,7 +173,7 @@ def _hm(at: Any, tz: tzinfo) -> str:
     return fmt.clock_time(at, tz, seconds=False)
 
 
-def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> dict[str, Any]:
+def session_form_context(request: Request, actor: Actor, s: SessionDetail) -> dict[str, Any]:
     """Return what the session page's side-effect and rescue forms need: options and the default time (now)."""
     entries = (
         formulary.list_entries(db=request.app.state.db, actor=actor, include_retired=False)
@@ -179,10 +198,9 @@ def session_form_context(request: Request, actor: Actor, s: dict[str, Any]) -> d
     }
 
 
-
 @router.post("/sessions/{session_id}/rescue", response_class=HTMLResponse)
-async def give_rescue(request: Request, session_id: int, actor: Actor = Depends(Chart)):
-    def run(v):
+async def give_rescue(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    def run(v: dict[str, Any]) -> None:
         if not (v.get("entry_id") or "").strip():
             raise InvalidValue("entry_id", "choose a medicine from the clinic's rescue formulary")
         data = RescueGive(
@@ -199,11 +217,17 @@ async def give_rescue(request: Request, session_id: int, actor: Actor = Depends(
 
 
 @router.post("/sessions/{session_id}/side-effects/{side_effect_id}/resolve", response_class=HTMLResponse)
-async def resolve_side_effect(request: Request, session_id: int, side_effect_id: int, actor: Actor = Depends(Chart)):
-    def run(v):
+async def resolve_side_effect(
+    request: Request, session_id: int, side_effect_id: int, actor: Actor = Depends(Chart)
+) -> Response:
+    def run(v: dict[str, Any]) -> None:
         data = SideEffectResolve(resolved_at=utc_field(v, "resolved_at"), resolution=v.get("resolution", ""))
         formulary.resolve_side_effect(
-            db=request.app.state.db, actor=actor, session_id=session_id, side_effect_id=side_effect_id, data=data
+            db=request.app.state.db,
+            actor=actor,
+            session_id=session_id,
+            side_effect_id=side_effect_id,
+            data=data,
         )
 
     return await _handle(request, actor, session_id, f"resolve-{side_effect_id}", run)

@@ -3,11 +3,12 @@ with overrides, alerts, side effects, signing and addenda)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ketacare.domain import formatting as fmt
@@ -33,6 +34,8 @@ from ketacare.web.charts import Point, trend_svg
 from ketacare.web.rendering import form_data, form_errors, render, utc_field
 
 router = APIRouter(include_in_schema=False)
+# What a session form does with the submitted fields: store them, or raise a refusal; a text is a notice to show.
+FormAction = Callable[[dict[str, Any]], str | None]
 Read = Access("infusion_session", "read")
 Chart = Access("infusion_session", "chart")
 # The yes/no confirmations of the checks form: every boolean field of the service's SessionChecks.
@@ -40,7 +43,7 @@ BOOLS = frozenset(k for k, f in SessionChecks.model_fields.items() if f.annotati
 
 
 @router.get("/sessions", response_class=HTMLResponse)
-def session_list(request: Request, actor: Actor = Depends(Read)):
+def session_list(request: Request, actor: Actor = Depends(Read)) -> Response:
     rows = workflow.list_sessions(db=request.app.state.db, actor=actor)
     return render(request, "sessions_list.html", {"rows": rows})
 
@@ -50,13 +53,13 @@ def _page(
     actor: Actor,
     session_id: int,
     *,
-    errors=None,
-    values=None,
-    form=None,
-    status=200,
-    notice=None,
-    template="session.html",
-):
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    form: str | None = None,
+    status: int = 200,
+    notice: str | None = None,
+    template: str = "session.html",
+) -> Response:
     s = record.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
     pts = [Point(v.measured_at, v.sbp) for v in s.vitals if v.sbp is not None]
     hr = [Point(v.measured_at, v.hr) for v in s.vitals if v.hr is not None]
@@ -103,7 +106,7 @@ def _pk_svg(pk: PkCurve | None) -> str:
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
-def session_page(request: Request, session_id: int, actor: Actor = Depends(Read)):
+def session_page(request: Request, session_id: int, actor: Actor = Depends(Read)) -> Response:
     return _page(request, actor, session_id)
 
 
@@ -127,7 +130,7 @@ def _num(values: dict[str, str], key: str) -> float | None:
         raise InvalidValue(key, "enter a number") from None
 
 
-async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn):
+async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn: FormAction) -> Response:
     values = await form_data(request)
     try:
         result = fn(values)
@@ -149,8 +152,8 @@ async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn
 
 
 @router.post("/sessions/{session_id}/vitals", response_class=HTMLResponse)
-async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(Chart)):
-    def run(v):
+async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    def run(v: dict[str, Any]) -> None:
         bp = (v.get("bp") or "").replace(" ", "")
         sbp = dbp = None
         if bp:
@@ -180,8 +183,8 @@ async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(
 
 
 @router.post("/sessions/{session_id}/transition", response_class=HTMLResponse)
-async def post_transition(request: Request, session_id: int, actor: Actor = Depends(Chart)):
-    def run(v):
+async def post_transition(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    def run(v: dict[str, Any]) -> None:
         override = None
         guard_ids = [g for g in (v.get("override_guards") or "").split(",") if g]
         if v.get("override_reason") or guard_ids:
@@ -198,8 +201,8 @@ async def post_transition(request: Request, session_id: int, actor: Actor = Depe
 
 
 @router.post("/sessions/{session_id}/checks", response_class=HTMLResponse)
-async def post_checks(request: Request, session_id: int, actor: Actor = Depends(Chart)):
-    def run(v):
+async def post_checks(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    def run(v: dict[str, Any]) -> None:
         data: dict[str, Any] = {"version": v.get("version") or 0}
         for k in BOOLS:
             if f"has_{k}" in v:
@@ -221,8 +224,8 @@ async def post_checks(request: Request, session_id: int, actor: Actor = Depends(
 
 
 @router.post("/sessions/{session_id}/pump", response_class=HTMLResponse)
-async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Chart)):
-    def run(v):
+async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    def run(v: dict[str, Any]) -> None:
         data = InfusionEventCreate(
             kind=v.get("kind", ""),
             rate_ml_per_h=_num(v, "rate_ml_per_h"),
@@ -235,8 +238,8 @@ async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Ch
 
 
 @router.post("/sessions/{session_id}/side-effects", response_class=HTMLResponse)
-async def post_side_effect(request: Request, session_id: int, actor: Actor = Depends(Chart)):
-    def run(v):
+async def post_side_effect(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    def run(v: dict[str, Any]) -> None:
         data = SideEffectCreate(
             type=v.get("type", ""),
             grade=v.get("grade") or 0,
@@ -249,8 +252,10 @@ async def post_side_effect(request: Request, session_id: int, actor: Actor = Dep
 
 
 @router.post("/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
-async def post_ack(request: Request, session_id: int, alert_id: int, actor: Actor = Depends(Chart)):
-    def run(v):
+async def post_ack(
+    request: Request, session_id: int, alert_id: int, actor: Actor = Depends(Chart)
+) -> Response:
+    def run(v: dict[str, Any]) -> None:
         alerts.acknowledge_alert(
             db=request.app.state.db,
             actor=actor,
@@ -267,8 +272,8 @@ async def post_ack(request: Request, session_id: int, alert_id: int, actor: Acto
 @router.post("/sessions/{session_id}/sign", response_class=HTMLResponse)
 async def post_sign(
     request: Request, session_id: int, actor: Actor = Depends(Access("infusion_session", "sign"))
-):
-    def run(v):
+) -> Response:
+    def run(v: dict[str, Any]) -> None:
         record.sign_session(
             db=request.app.state.db,
             actor=actor,
@@ -280,8 +285,8 @@ async def post_sign(
 
 
 @router.post("/sessions/{session_id}/addenda", response_class=HTMLResponse)
-async def post_addendum(request: Request, session_id: int, actor: Actor = Depends(Chart)):
-    def run(v):
+async def post_addendum(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    def run(v: dict[str, Any]) -> None:
         record.add_addendum(
             db=request.app.state.db,
             actor=actor,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from ketacare.domain import sources
 from ketacare.http.access import Access
@@ -14,7 +14,9 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/sources", response_class=HTMLResponse)
-def sources_page(request: Request, actor: Actor = Depends(Access("sources", "read", patient_param=None))):
+def sources_page(
+    request: Request, actor: Actor = Depends(Access("sources", "read", patient_param=None))
+) -> Response:
     """List every source Ketacare cites, with what it supports and how far it was read."""
     entries = sorted(sources.bibliography().values(), key=lambda s: (s.short.lower(), s.key))
     return render(request, "sources.html", {"entries": entries, "labels": sources.labels()})

@@ -22,7 +22,7 @@ def _is_sqlite() -> bool:
     return op.get_bind().dialect.name == "sqlite"
 
 
-def _clinician_fk_inline() -> list:
+def _clinician_fk_inline() -> list[sa.ForeignKeyConstraint]:
     # patients <-> users reference each other; SQLite accepts a forward reference at CREATE TABLE,
     # PostgreSQL gets the constraint once both tables exist (see the end of upgrade()).
     if _is_sqlite():

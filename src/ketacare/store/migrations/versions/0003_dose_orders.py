@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-def _utc():
+def _utc() -> ketacare.store.tables.base.UTCDateTime:
     return ketacare.store.tables.base.UTCDateTime(timezone=True)
 
 
