@@ -70,6 +70,8 @@ def demo_plan(session_id: int, chair: str, *, live: bool = True) -> ChairPlan:
     }
     rng = np.random.default_rng([PLAN_SEED, session_id])
     b = simulate_baseline(rng)
+    if b.sbp is None or b.dbp is None:  # pragma: no cover - simulate_baseline fills every value
+        raise RuntimeError("the simulated baseline has no blood pressure")
     sbp = min(b.sbp, float(demo["baseline_max_sbp_mmhg"]))
     base = VitalSigns(
         sbp=sbp, dbp=min(b.dbp, float(demo["baseline_max_dbp_mmhg"]), sbp - 25), hr=b.hr, spo2=b.spo2, rr=b.rr

@@ -187,8 +187,8 @@ class SessionAlert(Base):
     needs_ack_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reraised: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    acknowledgements: Mapped[list | None] = mapped_column(JSON, default=list, info=FREE_TEXT)
-    events: Mapped[list | None] = mapped_column(JSON, default=list)
+    acknowledgements: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list, info=FREE_TEXT)
+    events: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

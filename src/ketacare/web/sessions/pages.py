@@ -35,7 +35,8 @@ from ketacare.web.rendering import form_data, form_errors, render, utc_field
 
 router = APIRouter(include_in_schema=False)
 # What a session form does with the submitted fields: store them, or raise a refusal; a text is a notice to show.
-FormAction = Callable[[dict[str, Any]], str | None]
+# A form's work: None (done), a notice to show, or where to go next.
+FormAction = Callable[[dict[str, Any]], str | RedirectResponse | None]
 Read = Access("infusion_session", "read")
 Chart = Access("infusion_session", "chart")
 # The yes/no confirmations of the checks form: every boolean field of the service's SessionChecks.
@@ -111,7 +112,7 @@ def session_page(request: Request, session_id: int, actor: Actor = Depends(Read)
 
 
 @router.get("/sessions/{session_id}/alarms", response_class=HTMLResponse)
-def session_alarms(request: Request, session_id: int, actor: Actor = Depends(Read)):
+def session_alarms(request: Request, session_id: int, actor: Actor = Depends(Read)) -> Response:
     """The session's alarm list alone: the session page brings it up to date when the board says it changed."""
     return _page(request, actor, session_id, template="_alarms.html")
 
@@ -255,7 +256,7 @@ async def post_side_effect(request: Request, session_id: int, actor: Actor = Dep
 async def post_ack(
     request: Request, session_id: int, alert_id: int, actor: Actor = Depends(Chart)
 ) -> Response:
-    def run(v: dict[str, Any]) -> None:
+    def run(v: dict[str, Any]) -> RedirectResponse | None:
         alerts.acknowledge_alert(
             db=request.app.state.db,
             actor=actor,
@@ -265,6 +266,7 @@ async def post_ack(
         )
         if v.get("back") == "board":
             return RedirectResponse(f"/board#chair-{session_id}", status_code=303)
+        return None
 
     return await _handle(request, actor, session_id, f"alert-{alert_id}", run)
 
