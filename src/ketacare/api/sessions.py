@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from ketacare.api.deps import DbDep
+from ketacare.api.deps import DbDep, RecordId
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
@@ -57,7 +57,7 @@ def create_session(data: SessionCreate, db: DbDep, actor: Actor = Depends(Chart)
     return workflow.create_session(db=db, actor=actor, data=data)
 
 
-@router.get("/sessions", response_model=list[SessionListItem], responses=error_responses(401, 403))
+@router.get("/sessions", response_model=list[SessionListItem], responses=error_responses(401, 403, 422))
 def list_sessions(db: DbDep, state: str | None = None, actor: Actor = Depends(Read)):
     """List sessions, newest first; `state=infusing,recovery` filters."""
     states = tuple(x for x in (state or "").split(",") if x) or None
@@ -67,7 +67,7 @@ def list_sessions(db: DbDep, state: str | None = None, actor: Actor = Depends(Re
 @router.get(
     "/sessions/{session_id}", response_model=SessionDetail, responses=error_responses(401, 403, 404, 422)
 )
-def read_session(session_id: int, db: DbDep, actor: Actor = Depends(Read)):
+def read_session(session_id: RecordId, db: DbDep, actor: Actor = Depends(Read)):
     """Read a session: vitals, alerts, transitions, dose delivered vs ordered with the PK curve, guard status."""
     return record.get_session(db=db, actor=actor, session_id=session_id)
 
@@ -77,7 +77,7 @@ def read_session(session_id: int, db: DbDep, actor: Actor = Depends(Read)):
     response_model=SessionSummary,
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def update_checks(session_id: int, data: SessionChecks, db: DbDep, actor: Actor = Depends(Chart)):
+def update_checks(session_id: RecordId, data: SessionChecks, db: DbDep, actor: Actor = Depends(Chart)):
     """Record pre-check confirmations and discharge assessments (send the version you read)."""
     return workflow.update_checks(db=db, actor=actor, session_id=session_id, data=data)
 
@@ -87,7 +87,7 @@ def update_checks(session_id: int, data: SessionChecks, db: DbDep, actor: Actor 
     response_model=TransitionRead,
     responses={**WRITE, **REFUSED_TRANSITION},
 )
-def transition(session_id: int, data: TransitionRequest, db: DbDep, actor: Actor = Depends(Chart)):
+def transition(session_id: RecordId, data: TransitionRequest, db: DbDep, actor: Actor = Depends(Chart)):
     """Apply an event (check_in, pass_prechecks, start_infusion, ...). A refusal answers 409 with every failed
     check; an override names the checks and gives a reason."""
     result = workflow.apply_event(db=db, actor=actor, session_id=session_id, data=data)
@@ -102,19 +102,21 @@ def transition(session_id: int, data: TransitionRequest, db: DbDep, actor: Actor
     response_model=InfusionEventResult,
     responses=WRITE,
 )
-def add_infusion_event(session_id: int, data: InfusionEventCreate, db: DbDep, actor: Actor = Depends(Chart)):
+def add_infusion_event(
+    session_id: RecordId, data: InfusionEventCreate, db: DbDep, actor: Actor = Depends(Chart)
+):
     """Record a pump event; answers the dose delivered so far."""
     return pump.add_infusion_event(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.post("/sessions/{session_id}/vitals", response_model=BatchResult, status_code=201, responses=WRITE)
-def add_vitals(session_id: int, data: VitalIn, db: DbDep, actor: Actor = Depends(Chart)):
+def add_vitals(session_id: RecordId, data: VitalIn, db: DbDep, actor: Actor = Depends(Chart)):
     """Record one reading (nurse entry); alerts are evaluated at once."""
     return vitals.record_session_reading(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.post("/sessions/{session_id}/vitals/batch", response_model=BatchResult, responses=WRITE)
-def add_vitals_batch(session_id: int, data: VitalBatch, db: DbDep, actor: Actor = Depends(Chart)):
+def add_vitals_batch(session_id: RecordId, data: VitalBatch, db: DbDep, actor: Actor = Depends(Chart)):
     """Monitor gateway: many readings, each with a client id and device time; a retried batch stores once."""
     return vitals.record_batch(db=db, actor=actor, session_id=session_id, readings=data.readings)
 
@@ -122,7 +124,9 @@ def add_vitals_batch(session_id: int, data: VitalBatch, db: DbDep, actor: Actor 
 @router.post(
     "/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_model=AlertRead, responses=WRITE
 )
-def acknowledge(session_id: int, alert_id: int, data: AlertAck, db: DbDep, actor: Actor = Depends(Chart)):
+def acknowledge(
+    session_id: RecordId, alert_id: RecordId, data: AlertAck, db: DbDep, actor: Actor = Depends(Chart)
+):
     """Acknowledge an alert with the action taken (who and when are recorded)."""
     return alerts.acknowledge_alert(db=db, actor=actor, session_id=session_id, alert_id=alert_id, data=data)
 
@@ -130,7 +134,7 @@ def acknowledge(session_id: int, alert_id: int, data: AlertAck, db: DbDep, actor
 @router.post(
     "/sessions/{session_id}/side-effects", status_code=201, response_model=SideEffectResult, responses=WRITE
 )
-def add_side_effect(session_id: int, data: SideEffectCreate, db: DbDep, actor: Actor = Depends(Chart)):
+def add_side_effect(session_id: RecordId, data: SideEffectCreate, db: DbDep, actor: Actor = Depends(Chart)):
     """Record a side effect with grade (1 mild ... 5 death) and times."""
     return side_effects.add_side_effect(db=db, actor=actor, session_id=session_id, data=data)
 
@@ -138,14 +142,17 @@ def add_side_effect(session_id: int, data: SideEffectCreate, db: DbDep, actor: A
 @router.post(
     "/sessions/{session_id}/rescue", status_code=201, response_model=formulary.RescueRead, responses=WRITE
 )
-def give_rescue(session_id: int, data: formulary.RescueGive, db: DbDep, actor: Actor = Depends(Chart)):
+def give_rescue(session_id: RecordId, data: formulary.RescueGive, db: DbDep, actor: Actor = Depends(Chart)):
     """Record a rescue dose from the clinic formulary (refused outside the entry's range or session limits)."""
     return formulary.give_rescue(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.post("/sessions/{session_id}/sign", response_model=SignatureRead, responses=WRITE)
 def sign(
-    session_id: int, data: SignRequest, db: DbDep, actor: Actor = Depends(Access("infusion_session", "sign"))
+    session_id: RecordId,
+    data: SignRequest,
+    db: DbDep,
+    actor: Actor = Depends(Access("infusion_session", "sign")),
 ):
     """Sign the finished record (nurse, prescriber): the canonical JSON's SHA-256 is stored."""
     return record.sign_session(db=db, actor=actor, session_id=session_id, data=data)
@@ -154,7 +161,7 @@ def sign(
 @router.post(
     "/sessions/{session_id}/addenda", status_code=201, response_model=AddendumResult, responses=WRITE
 )
-def add_addendum(session_id: int, data: AddendumCreate, db: DbDep, actor: Actor = Depends(Chart)):
+def add_addendum(session_id: RecordId, data: AddendumCreate, db: DbDep, actor: Actor = Depends(Chart)):
     """Add a later change to a signed record (never an edit)."""
     return record.add_addendum(db=db, actor=actor, session_id=session_id, data=data)
 
@@ -167,7 +174,10 @@ def board(db: DbDep, actor: Actor = Depends(Read)):
 
 @router.post("/patients/{patient_id}/vitals", response_model=VitalRead, status_code=201, responses=WRITE)
 def add_patient_vitals(
-    patient_id: int, data: VitalIn, db: DbDep, actor: Actor = Depends(Access("patient_clinical", "write"))
+    patient_id: RecordId,
+    data: VitalIn,
+    db: DbDep,
+    actor: Actor = Depends(Access("patient_clinical", "write")),
 ):
     """Record a reading outside a session (context screening by default), e.g. the eligibility BP."""
     return vitals.record_patient_reading(db=db, actor=actor, patient_id=patient_id, data=data)
@@ -179,7 +189,7 @@ def add_patient_vitals(
     responses=error_responses(401, 403, 404, 422),
 )
 def list_patient_vitals(
-    patient_id: int,
+    patient_id: RecordId,
     db: DbDep,
     context: str | None = None,
     actor: Actor = Depends(Access("patient_clinical", "read")),
