@@ -247,8 +247,12 @@ def test_esketamine_session_page_records_the_rems_patient_and_concomitant_medica
     nurse = clients.api("nurse")
     r = nurse.post(
         f"{API}/sessions",
-        json={"patient_id": clients.personas.patient_a, "chair": "Chair 3", "product": "esketamine",
-              "planned_dose_mg": 56},
+        json={
+            "patient_id": clients.personas.patient_a,
+            "chair": "Chair 3",
+            "product": "esketamine",
+            "planned_dose_mg": 56,
+        },
     )
     assert r.status_code == 201, r.text
     sid = r.json()["id"]
@@ -277,8 +281,10 @@ def test_rems_medication_questions_show_what_the_medication_list_holds(clients, 
     pid = clients.personas.patient_a
     presc = clients.api("prescriber")
     for name in ("Ativan", "zolpidem"):
-        r = presc.post(f"{API}/patients/{pid}/medications",
-                       json={"name": name, "dose_value": 1, "dose_unit": "mg", "times_per_day": 1})
+        r = presc.post(
+            f"{API}/patients/{pid}/medications",
+            json={"name": name, "dose_value": 1, "dose_unit": "mg", "times_per_day": 1},
+        )
         assert r.status_code == 201, r.text
     r = clients.api("nurse").post(
         f"{API}/sessions", json={"patient_id": pid, "chair": "Chair 4", "product": "esketamine"}
@@ -286,7 +292,25 @@ def test_rems_medication_questions_show_what_the_medication_list_holds(clients, 
     sid = r.json()["id"]
     page = clients.web("nurse").get(f"/sessions/{sid}").text
     benzo = page.split('id="f-concomitant_benzodiazepines"', 1)[1].split('<div class="field">', 1)[0]
-    hypnotic = page.split('id="f-concomitant_non_benzodiazepine_hypnotics"', 1)[1].split('<div class="field">', 1)[0]
+    hypnotic = page.split('id="f-concomitant_non_benzodiazepine_hypnotics"', 1)[1].split(
+        '<div class="field">', 1
+    )[0]
     assert "On the medication list: Ativan (lorazepam)" in benzo
     assert "On the medication list: zolpidem" in hypnotic
     assert "not recorded" in benzo  # a hint, never a recorded answer
+
+
+def test_a_record_id_too_large_to_be_a_record_is_a_refused_field_and_nothing_is_stored(clients):
+    from ketacare.store.tables.sessions import InfusionSession
+
+    nurse = clients.api("nurse")
+    too_large = {"patient_id": 2**63, "chair": "Chair 1"}
+    r = nurse.post(f"{API}/sessions", json=too_large)
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["patient_id"]
+    r = nurse.post(
+        f"{API}/sessions", json={**too_large, "patient_id": clients.personas.patient_a, "dose_order_id": 0}
+    )
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["dose_order_id"]
+    assert _count(clients, InfusionSession) == 0
+    r = nurse.get(f"{API}/sessions/{2**31}")
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["session_id"]

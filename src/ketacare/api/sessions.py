@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from ketacare.api.deps import DbDep
+from ketacare.api.deps import DbDep, RecordId
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
@@ -59,7 +59,7 @@ def create_session(data: SessionCreate, db: DbDep, actor: Actor = Depends(Chart)
     return workflow.create_session(db=db, actor=actor, data=data)
 
 
-@router.get("/sessions", response_model=list[SessionListItem], responses=error_responses(401, 403))
+@router.get("/sessions", response_model=list[SessionListItem], responses=error_responses(401, 403, 422))
 def list_sessions(db: DbDep, state: str | None = None, actor: Actor = Depends(Read)) -> list[SessionListItem]:
     """List sessions, newest first; `state=infusing,recovery` filters."""
     states = tuple(x for x in (state or "").split(",") if x) or None
@@ -69,7 +69,7 @@ def list_sessions(db: DbDep, state: str | None = None, actor: Actor = Depends(Re
 @router.get(
     "/sessions/{session_id}", response_model=SessionDetail, responses=error_responses(401, 403, 404, 422)
 )
-def read_session(session_id: int, db: DbDep, actor: Actor = Depends(Read)) -> SessionDetail:
+def read_session(session_id: RecordId, db: DbDep, actor: Actor = Depends(Read)) -> SessionDetail:
     """Read a session: vitals, alerts, transitions, dose delivered vs ordered with the PK curve, guard status."""
     return record.get_session(db=db, actor=actor, session_id=session_id)
 
@@ -80,7 +80,7 @@ def read_session(session_id: int, db: DbDep, actor: Actor = Depends(Read)) -> Se
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def update_checks(
-    session_id: int, data: SessionChecks, db: DbDep, actor: Actor = Depends(Chart)
+    session_id: RecordId, data: SessionChecks, db: DbDep, actor: Actor = Depends(Chart)
 ) -> SessionSummary:
     """Record pre-check confirmations and discharge assessments (send the version you read)."""
     return workflow.update_checks(db=db, actor=actor, session_id=session_id, data=data)
@@ -92,7 +92,7 @@ def update_checks(
     responses={**WRITE, **REFUSED_TRANSITION},
 )
 def transition(
-    session_id: int, data: TransitionRequest, db: DbDep, actor: Actor = Depends(Chart)
+    session_id: RecordId, data: TransitionRequest, db: DbDep, actor: Actor = Depends(Chart)
 ) -> TransitionRead | JSONResponse:
     """Apply an event (check_in, pass_prechecks, start_infusion, ...). A refusal answers 409 with every failed
     check; an override names the checks and gives a reason."""
@@ -109,21 +109,21 @@ def transition(
     responses=WRITE,
 )
 def add_infusion_event(
-    session_id: int, data: InfusionEventCreate, db: DbDep, actor: Actor = Depends(Chart)
+    session_id: RecordId, data: InfusionEventCreate, db: DbDep, actor: Actor = Depends(Chart)
 ) -> InfusionEventResult:
     """Record a pump event; answers the dose delivered so far."""
     return pump.add_infusion_event(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.post("/sessions/{session_id}/vitals", response_model=BatchResult, status_code=201, responses=WRITE)
-def add_vitals(session_id: int, data: VitalIn, db: DbDep, actor: Actor = Depends(Chart)) -> BatchResult:
+def add_vitals(session_id: RecordId, data: VitalIn, db: DbDep, actor: Actor = Depends(Chart)) -> BatchResult:
     """Record one reading (nurse entry); alerts are evaluated at once."""
     return vitals.record_session_reading(db=db, actor=actor, session_id=session_id, data=data)
 
 
 @router.post("/sessions/{session_id}/vitals/batch", response_model=BatchResult, responses=WRITE)
 def add_vitals_batch(
-    session_id: int, data: VitalBatch, db: DbDep, actor: Actor = Depends(Chart)
+    session_id: RecordId, data: VitalBatch, db: DbDep, actor: Actor = Depends(Chart)
 ) -> BatchResult:
     """Monitor gateway: many readings, each with a client id and device time; a retried batch stores once."""
     return vitals.record_batch(db=db, actor=actor, session_id=session_id, readings=data.readings)
@@ -133,7 +133,7 @@ def add_vitals_batch(
     "/sessions/{session_id}/alerts/{alert_id}/acknowledge", response_model=AlertRead, responses=WRITE
 )
 def acknowledge(
-    session_id: int, alert_id: int, data: AlertAck, db: DbDep, actor: Actor = Depends(Chart)
+    session_id: RecordId, alert_id: RecordId, data: AlertAck, db: DbDep, actor: Actor = Depends(Chart)
 ) -> AlertRead:
     """Acknowledge an alarm with the action taken (who and when are recorded); a latched HIGH alarm whose
     condition is over closes, one whose condition persists stays visible until it resolves."""
@@ -144,7 +144,7 @@ def acknowledge(
     "/sessions/{session_id}/side-effects", status_code=201, response_model=SideEffectResult, responses=WRITE
 )
 def add_side_effect(
-    session_id: int, data: SideEffectCreate, db: DbDep, actor: Actor = Depends(Chart)
+    session_id: RecordId, data: SideEffectCreate, db: DbDep, actor: Actor = Depends(Chart)
 ) -> SideEffectResult:
     """Record a side effect with grade (1 mild ... 5 death) and times."""
     return side_effects.add_side_effect(db=db, actor=actor, session_id=session_id, data=data)
@@ -154,7 +154,7 @@ def add_side_effect(
     "/sessions/{session_id}/rescue", status_code=201, response_model=formulary.RescueRead, responses=WRITE
 )
 def give_rescue(
-    session_id: int, data: formulary.RescueGive, db: DbDep, actor: Actor = Depends(Chart)
+    session_id: RecordId, data: formulary.RescueGive, db: DbDep, actor: Actor = Depends(Chart)
 ) -> formulary.RescueRead:
     """Record a rescue dose from the clinic formulary (refused outside the entry's range or session limits)."""
     return formulary.give_rescue(db=db, actor=actor, session_id=session_id, data=data)
@@ -162,7 +162,7 @@ def give_rescue(
 
 @router.post("/sessions/{session_id}/sign", response_model=SignatureRead, responses=WRITE)
 def sign(
-    session_id: int, data: SignRequest, db: DbDep, actor: Actor = Depends(Access("infusion_session", "sign"))
+    session_id: RecordId, data: SignRequest, db: DbDep, actor: Actor = Depends(Access("infusion_session", "sign"))
 ) -> SignatureRead:
     """Sign the finished record (nurse, prescriber): the canonical JSON's SHA-256 is stored."""
     return record.sign_session(db=db, actor=actor, session_id=session_id, data=data)
@@ -172,7 +172,7 @@ def sign(
     "/sessions/{session_id}/addenda", status_code=201, response_model=AddendumResult, responses=WRITE
 )
 def add_addendum(
-    session_id: int, data: AddendumCreate, db: DbDep, actor: Actor = Depends(Chart)
+    session_id: RecordId, data: AddendumCreate, db: DbDep, actor: Actor = Depends(Chart)
 ) -> AddendumResult:
     """Add a later change to a signed record (never an edit)."""
     return record.add_addendum(db=db, actor=actor, session_id=session_id, data=data)
@@ -186,7 +186,7 @@ def board(db: DbDep, actor: Actor = Depends(Read)) -> list[BoardChair]:
 
 @router.post("/patients/{patient_id}/vitals", response_model=VitalRead, status_code=201, responses=WRITE)
 def add_patient_vitals(
-    patient_id: int, data: VitalIn, db: DbDep, actor: Actor = Depends(Access("patient_clinical", "write"))
+    patient_id: RecordId, data: VitalIn, db: DbDep, actor: Actor = Depends(Access("patient_clinical", "write"))
 ) -> VitalRead:
     """Record a reading outside a session (context screening by default), e.g. the eligibility BP."""
     return vitals.record_patient_reading(db=db, actor=actor, patient_id=patient_id, data=data)
@@ -198,7 +198,7 @@ def add_patient_vitals(
     responses=error_responses(401, 403, 404, 422),
 )
 def list_patient_vitals(
-    patient_id: int,
+    patient_id: RecordId,
     db: DbDep,
     context: str | None = None,
     actor: Actor = Depends(Access("patient_clinical", "read")),

@@ -25,6 +25,9 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ClientId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
+# A record id sent in a body (patient, dose order). Ids are INTEGER columns, 32-bit on PostgreSQL: a larger number
+# names no record, so it is a refused field (HTTP 422) before anything looks it up, like `RecordId` in a path.
+RecordRef = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Time = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str, when_used="json")]
 
 
@@ -35,11 +38,11 @@ class _Strict(BaseModel):
 class SessionCreate(_Strict):
     """A session to schedule: patient, chair, product, time; the dose order if already known."""
 
-    patient_id: int
+    patient_id: RecordRef
     chair: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     product: Product = "racemic_ketamine"
     scheduled_at: datetime | None = None
-    dose_order_id: int | None = None
+    dose_order_id: RecordRef | None = None
     planned_dose_mg: float | None = Field(None, gt=0, le=1000)
     planned_duration_min: float | None = Field(None, gt=0, le=600)
     concentration_mg_per_ml: float | None = Field(None, gt=0, le=100)
