@@ -1005,7 +1005,7 @@ def escalate_alarms(alarms: Iterable[Alarm], now: float, policy: AlarmPolicy) ->
             continue
         waited = now - a.needs_ack_since_min
         if waited >= after:
-            text = f"not acknowledged for {waited:g} min (escalates after {after:g} min)"
+            text = f"not acknowledged for {duration(waited)} (escalates after {duration(after)})"
             out.append(
                 replace(a, escalated_at_min=now, events=(*a.events, AlarmEvent(now, "escalated", text)))
             )
