@@ -21,6 +21,7 @@ from ketacare.api import docs as api_docs
 from ketacare.api import health as api_health
 from ketacare.config import Settings, get_settings
 from ketacare.http import errors
+from ketacare.http.limits import Limits, RateLimiter, RequestLimits
 from ketacare.http.security import SecurityHeaders
 from ketacare.http.timing import ServerTiming
 from ketacare.store.db import Database
@@ -64,7 +65,7 @@ def _prepare_routes(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; refuses to start on an unmigrated database (the message says what to run)."""
     settings = settings or get_settings()
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, connect_timeout_s=settings.db_connect_timeout_s)
     require_current(db)
 
     @asynccontextmanager
@@ -98,7 +99,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.mount(
         "/api/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets"
     )
-    app.add_middleware(SecurityHeaders)
+    rate = (
+        RateLimiter(settings.api_rate_per_minute, settings.api_rate_burst)
+        if settings.api_rate_per_minute
+        else None
+    )
+    app.add_middleware(RequestLimits, limits=Limits(max_body_bytes=settings.max_body_bytes, rate=rate))
+    app.add_middleware(SecurityHeaders, hsts=settings.https)
     app.add_middleware(ServerTiming)  # outermost: its figure includes the other middleware
     return app
 

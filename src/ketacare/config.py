@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     session_absolute_hours: int = 12
     login_max_failures: int = 5
     login_lockout_base_seconds: int = 30
-    cookie_secure: bool = False
+    cookie_secure: bool = Field(False, description="Secure cookie flag; always on when public_url is https")
     demo: bool = False
     # Measurement-based care (issue #4): reminder email and one-time questionnaire links.
     smtp_host: str = Field("", description="SMTP server for patient reminders; none are sent when empty")
@@ -38,6 +38,31 @@ class Settings(BaseSettings):
     timezone: str = Field(
         "UTC", description="IANA time zone for displayed times, e.g. Europe/Berlin (default UTC)"
     )
+
+    # Limits (issue 14): request bodies, API requests per token, how long to wait for the database.
+    max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest request body accepted (413 above)")
+    api_rate_per_minute: int = Field(
+        6000,
+        ge=0,
+        description="API requests per minute per token (0 = no limit); a gateway of 50 chairs at 1 Hz needs 3000",
+    )
+    api_rate_burst: int = Field(
+        600, ge=1, description="API requests a token may send at once before the rate applies"
+    )
+    db_connect_timeout_s: int = Field(
+        2, ge=1, le=60, description="Seconds to wait for a PostgreSQL connection"
+    )
+
+    @property
+    def https(self) -> bool:
+        """Tell whether the clinic is served over https (then cookies are Secure and HSTS is sent)."""
+        return self.public_url.lower().startswith("https://")
+
+    @model_validator(mode="after")
+    def _secure_cookies_on_https(self) -> Settings:
+        if self.https:
+            self.cookie_secure = True
+        return self
 
     @field_validator("timezone")
     @classmethod

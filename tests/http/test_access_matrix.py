@@ -107,7 +107,7 @@ def test_persona_matrix_covers_every_route(app, clients, web_personas):
     failures, checked = [], 0
     for r in table:
         url = _fill(r.path, fillers)
-        is_api = r.path.startswith("/api/") or r.path == "/healthz"
+        is_api = r.path.startswith("/api/") or r.path in ("/healthz", "/livez", "/readyz")
         for persona in PERSONAS:
             want = _expected(persona, r.access, web_personas, "{patient_id}" in r.path)
             client = clients.api(persona) if is_api else clients.web(persona)

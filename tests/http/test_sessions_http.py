@@ -104,6 +104,21 @@ def test_a_batch_posted_twice_stores_each_reading_once(clients, now, infusing):
     assert _count(clients, VitalSign, session_id=infusing, source="gateway") == 10
 
 
+def test_a_reading_resent_with_other_values_is_a_conflict_the_nurse_sees(clients, now, infusing):
+    nurse = clients.api("nurse")
+    at = now.t + timedelta(minutes=1)
+    now.t += timedelta(minutes=5)
+    url = f"{API}/sessions/{infusing}/vitals/batch"
+    nurse.post(url, json={"readings": [_reading("mon-0001", at, device_id="bay-1")]})
+    res = nurse.post(url, json={"readings": [_reading("mon-0001", at, device_id="bay-1", hr=160)]})
+    assert res.status_code == 200
+    body = res.json()
+    assert body["stored"] == 1 and body["duplicates"] == 0
+    assert body["conflicts"][0]["client_id"] == "mon-0001" and body["conflicts"][0]["device_id"] == "bay-1"
+    page = clients.web("nurse").get(f"/sessions/{infusing}").text
+    assert "1 conflicting reading from a monitor" in page and "HR 160 /min" in page
+
+
 def test_186_over_104_held_raises_one_alert_and_the_acknowledgement_records_who_and_what(
     clients, now, infusing
 ):

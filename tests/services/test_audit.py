@@ -134,6 +134,15 @@ def test_patient_sees_who_viewed_their_record(db, personas):
         audit_views.access_log(db=db, actor=personas["patient_a"], patient_id=personas.patient_b)
 
 
+def test_another_patients_refused_attempt_does_not_show_their_account_name(db, personas):
+    with pytest.raises(HiddenByPolicy):
+        patients.get_chart(db=db, actor=personas["patient_b"], patient_id=personas.patient_a)
+    log = audit_views.access_log(db=db, actor=personas["patient_a"], patient_id=personas.patient_a)
+    names = {e.actor_username for e in log}
+    assert personas["patient_b"].username not in names
+    assert any(e.actor_username == "another portal account" and e.outcome == "denied" for e in log)
+
+
 def test_events_removed_from_the_end_are_named(db, personas):
     last = _max_seq(db)
     _drop_triggers(db)

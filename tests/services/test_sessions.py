@@ -267,6 +267,66 @@ def test_a_batch_reposted_after_a_timeout_stores_each_reading_once(personas, fak
     assert row.measured_at == T0 + timedelta(minutes=4) and row.received_at == fake_clock.t
 
 
+def _post(personas, sid, *readings):
+    return vitals.record_batch(
+        db=personas.db, actor=personas["nurse"], session_id=sid, readings=list(readings)
+    )
+
+
+def _reading(client_id, minute, device=None, **vals):
+    vals = {"sbp": 130, "dbp": 80, "hr": 75, "spo2": 98, "rr": 14} | vals
+    return GatewayReading(
+        client_id=client_id, device_id=device, measured_at=T0 + timedelta(minutes=minute), **vals
+    )
+
+
+def test_the_same_client_id_on_another_patients_session_is_stored_not_called_a_duplicate(
+    personas, fake_clock, capabilities
+):
+    a = _new(personas)
+    b = _started_for(personas, fake_clock, personas.patient_b)
+    _start(personas, a, fake_clock)
+    fake_clock.advance(10)
+    first = _post(personas, a, _reading("mon-0001", 2))
+    other = _post(personas, b, _reading("mon-0001", 2))
+    assert (first.stored, first.duplicates) == (1, 0)
+    assert (other.stored, other.duplicates) == (1, 0)
+
+
+def test_two_monitors_with_colliding_ids_keep_both_readings(personas, fake_clock, capabilities):
+    sid = _new(personas)
+    _start(personas, sid, fake_clock)
+    fake_clock.advance(10)
+    res = _post(
+        personas, sid, _reading("0001", 2, device="monitor-A"), _reading("0001", 2, device="monitor-B", hr=92)
+    )
+    assert (res.stored, res.duplicates, res.conflicts) == (2, 0, [])
+    with personas.db.session() as s:
+        hrs = sorted(
+            s.scalars(
+                select(VitalSign.hr_per_min).where(VitalSign.session_id == sid, VitalSign.client_id == "0001")
+            )
+        )
+    assert hrs == [75, 92]
+
+
+def test_a_reading_resent_with_other_values_is_kept_as_a_conflict_and_raises_its_alert(
+    personas, fake_clock, capabilities
+):
+    sid = _new(personas)
+    _start(personas, sid, fake_clock)
+    fake_clock.advance(10)
+    _post(personas, sid, _reading("mon-0001", 2, device="bay-1"))
+    res = _post(personas, sid, _reading("mon-0001", 2, device="bay-1", hr=160))
+    assert res.stored == 1 and res.duplicates == 0 and len(res.conflicts) == 1
+    assert res.alerts_raised, "HR 160 must be evaluated, not dropped"
+    again = _post(personas, sid, _reading("mon-0001", 2, device="bay-1", hr=160))
+    assert (again.stored, again.duplicates, again.conflicts) == (0, 1, [])
+    page = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
+    kept = [v for v in page.vitals if v.conflict_of is not None]
+    assert [v.hr for v in kept] == [160] and kept[0].conflict_of == res.conflicts[0].conflicts_with
+
+
 def test_186_over_104_held_raises_one_alert_and_the_acknowledgement_records_who_and_what(
     personas, fake_clock, capabilities
 ):
@@ -501,7 +561,9 @@ def test_a_batch_raises_and_resolves_exactly_what_reading_by_reading_did(persona
     res = vitals.record_batch(db=personas.db, actor=personas["nurse"], session_id=batched, readings=feed)
     expected = _alerts_of(personas, one_by_one, start)
     assert _alerts_of(personas, batched, start) == expected
-    rules = [rule for a in expected for _kind, rule, _at in a[-1]]  # every rule that alarmed, as alarm history
+    rules = [
+        rule for a in expected for _kind, rule, _at in a[-1]
+    ]  # every rule that alarmed, as alarm history
     assert {"bp_rise", "bp_severe", "bp_overdue", "hr_high_sustained", "spo2_low"} <= set(rules)
     # a rise that turned severe is one alarm of the BP group, not two
     bp_high = [a for a in expected if {"bp_rise", "bp_severe"} & {rule for _k, rule, _t in a[-1]}]

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from ketacare import __version__
 from ketacare.api.deps import DbDep
 from ketacare.http.access import PUBLIC
+from ketacare.http.errors import RETRY_AFTER_DB_S
 from ketacare.services import clinic
 from ketacare.services.access import Actor
 
@@ -37,3 +38,32 @@ def healthz(db: DbDep, _: Actor = Depends(PUBLIC)) -> JSONResponse:
     status = 200 if database.status == "ok" else 503
     body = HealthRead(status="ok" if status == 200 else "degraded", version=__version__, database=database)
     return JSONResponse(body.model_dump(mode="json", exclude_unset=True), status_code=status)
+
+
+class LiveRead(BaseModel):
+    """The process answers (says nothing about the database)."""
+
+    status: Literal["alive"]
+    version: str
+
+
+@router.get("/livez", response_model=LiveRead)
+def livez(_: Actor = Depends(PUBLIC)) -> LiveRead:
+    """Tell that the process answers, without touching the database (for a process supervisor)."""
+    return LiveRead(status="alive", version=__version__)
+
+
+@router.get(
+    "/readyz",
+    response_model=HealthRead,
+    response_model_exclude_unset=True,
+    responses={
+        503: {"model": HealthRead, "description": "Not ready: the database is unreachable or not migrated"}
+    },
+)
+def readyz(db: DbDep, _: Actor = Depends(PUBLIC)) -> JSONResponse:
+    """Tell a load balancer whether to send requests here: 200 when the database is usable, else 503 + Retry-After."""
+    response = healthz(db, _)
+    if response.status_code != 200:
+        response.headers["Retry-After"] = str(RETRY_AFTER_DB_S)
+    return response

@@ -69,6 +69,7 @@ def serve(
         workers=workers,
         log_level="info",
         proxy_headers=False,
+        server_header=False,
     )
 
 
@@ -115,7 +116,9 @@ def demo(
     get_settings.cache_clear()
     import uvicorn
 
-    uvicorn.run("ketacare.app:factory", factory=True, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        "ketacare.app:factory", factory=True, host=host, port=port, log_level="warning", server_header=False
+    )
 
 
 def run() -> None:

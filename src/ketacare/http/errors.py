@@ -11,10 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacare.domain.errors import InvalidValue, InvalidValues
-from ketacare.http.access import CsrfError
+from ketacare.http.access import MAX_RECORD_ID, CsrfError
 from ketacare.services.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated
 
 
@@ -49,8 +51,12 @@ _ERROR_DOCS: dict[int, tuple[type[BaseModel], str]] = {
     404: (ErrorBody, "No such record, or one the caller may not know exists"),
     409: (ConflictBody, "Someone else changed the record; carries the current version"),
     422: (ValidationErrorBody, "A field was refused; nothing was stored"),
+    413: (ValidationErrorBody, "The request body is larger than the clinic allows; nothing was stored"),
     429: (ErrorBody, "Too many attempts; retry after the Retry-After header"),
+    503: (ErrorBody, "The database cannot be reached; retry after the Retry-After header"),
 }
+
+RETRY_AFTER_DB_S = 5  # seconds a client waits before retrying while the database is unreachable
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -59,7 +65,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+    return request.url.path.startswith("/api/") or request.url.path in ("/healthz", "/livez", "/readyz")
 
 
 def field_name(loc: Sequence[int | str]) -> str:
@@ -98,6 +104,53 @@ def _api_or_page(request: Request, body: BaseModel, status: int, title: str, mes
     return _page(request, status, title, message)
 
 
+_TITLES = {413: "Too much at once", 422: "Check what was entered", 429: "Too many requests"}
+
+
+def refusal(request: Request, status: int, field: str, message: str) -> Response:
+    """Answer a refused request naming the field (JSON for the API, the error page for the web)."""
+    detail = f"{field}: {message}"
+    if status == 429:
+        body: BaseModel = ErrorBody(detail=detail)
+    else:
+        body = ValidationErrorBody(detail=detail, errors=[FieldError(field=field, message=message)])
+    return _api_or_page(request, body, status, _TITLES.get(status, "Error"), detail)
+
+
+def _out_of_range_param(request: Request) -> str | None:
+    """Name the path or query parameter holding a number beyond any record id, or None."""
+    for name, value in [*request.path_params.items(), *request.query_params.items()]:
+        text = str(value).strip()
+        if text.lstrip("-").isdigit() and not -MAX_RECORD_ID <= int(text) <= MAX_RECORD_ID:
+            return name
+    return None
+
+
+async def _overflow(request: Request, exc: Exception) -> Response:
+    """A number too large for the database's integers (SQLite raises OverflowError, PostgreSQL a DataError)."""
+    field = _out_of_range_param(request)
+    if field is None:
+        raise exc
+    return refusal(request, 422, field, f"a record id is a number from 1 to {MAX_RECORD_ID}")
+
+
+async def _database_unreachable(request: Request, exc: Exception) -> Response:
+    """The database did not answer (stopped, restarting, network): 503 with Retry-After, never a hang or 500."""
+    orig = getattr(exc, "orig", None)
+    if orig is not None and type(orig).__module__.startswith("sqlite3"):
+        if not any(word in str(orig) for word in ("locked", "busy", "unable to open")):
+            raise exc  # a fault in a statement, not an outage
+    headers = {"Retry-After": str(RETRY_AFTER_DB_S)}
+    message = (
+        "the clinic's database cannot be reached just now; nothing was stored. Try again in a few seconds."
+    )
+    if _is_api(request):
+        return _json(ErrorBody(detail=message), 503, headers)
+    page = _page(request, 503, "Connection to the database lost", message.capitalize())
+    page.headers.update(headers)
+    return page
+
+
 async def _validation(request: Request, exc: RequestValidationError) -> Response:
     errors = validation_errors(exc)
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
@@ -108,7 +161,9 @@ async def _validation(request: Request, exc: RequestValidationError) -> Response
 async def _invalid(request: Request, exc: InvalidValue) -> Response:
     detail = f"{exc.field}: {exc.message}"
     refused = exc.errors if isinstance(exc, InvalidValues) else {exc.field: exc.message}
-    body = ValidationErrorBody(detail=detail, errors=[FieldError(field=f, message=m) for f, m in refused.items()])
+    body = ValidationErrorBody(
+        detail=detail, errors=[FieldError(field=f, message=m) for f, m in refused.items()]
+    )
     return _api_or_page(request, body, 422, "Check what was entered", detail)
 
 
@@ -141,7 +196,9 @@ async def _too_many(request: Request, exc: TooManyAttempts) -> Response:
 
 
 async def _csrf(request: Request, exc: CsrfError) -> Response:
-    return _api_or_page(request, ErrorBody(detail=str(exc)), 403, "Please reload the page", str(exc).capitalize())
+    return _api_or_page(
+        request, ErrorBody(detail=str(exc)), 403, "Please reload the page", str(exc).capitalize()
+    )
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -151,7 +208,9 @@ async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return _json(ValidationErrorBody(detail=f"body: {exc.detail}", errors=[field]), 422)
     if _is_api(request) or exc.status_code == 405:
         return _json(ErrorBody(detail=str(exc.detail)), exc.status_code, exc.headers)
-    return _page(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", str(exc.detail))
+    return _page(
+        request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", str(exc.detail)
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -165,3 +224,7 @@ def install(app: FastAPI) -> None:
     app.exception_handler(TooManyAttempts)(_too_many)
     app.exception_handler(CsrfError)(_csrf)
     app.exception_handler(StarletteHTTPException)(_http)
+    app.exception_handler(OverflowError)(_overflow)
+    app.exception_handler(DataError)(_overflow)
+    for unreachable in (OperationalError, InterfaceError, DisconnectionError, SQLATimeoutError):
+        app.exception_handler(unreachable)(_database_unreachable)

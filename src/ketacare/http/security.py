@@ -18,11 +18,15 @@ HEADERS = [
 ]
 
 
-class SecurityHeaders:
-    """Add CSP (no inline script), frame denial, no-sniff and a strict referrer policy to every response."""
+_REPLACED = {k for k, _ in HEADERS} | {b"server", b"strict-transport-security"}
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeaders:
+    """Add CSP (no inline script), frame denial, no-sniff, a strict referrer policy and, on https, HSTS."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.extra = [(b"strict-transport-security", b"max-age=31536000; includeSubDomains")] if hsts else []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,9 +36,12 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
-                    h for h in message.get("headers", []) if h[0].lower() not in {k for k, _ in HEADERS}
+                    h
+                    for h in message.get("headers", [])
+                    if h[0].lower() not in _REPLACED  # ours win; and no "server: uvicorn"
                 ]
                 headers.extend(HEADERS)
+                headers.extend(self.extra)
                 if not path.startswith("/static/"):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ketacare.services.access.actor import Actor
 from ketacare.services.access.audit import ChainReport, verify_chain
+from ketacare.services.access.policy import is_patient_role
 from ketacare.services.access.schemas import AuditEventRead
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -74,7 +75,17 @@ def access_log(*, db: Database, actor: Actor, patient_id: int, limit: int = 200)
             .limit(min(max(limit, 1), MAX_ROWS))
         ).all()
         uow.audit("view", "access_log", patient_id, patient_id=patient_id)
-        return [AuditEventRead.model_validate(r) for r in rows]
+        events = [AuditEventRead.model_validate(r) for r in rows]
+        if actor.patient_id is not None:
+            events = [_without_other_patients(e, actor) for e in events]
+        return events
+
+
+def _without_other_patients(event: AuditEventRead, viewer: Actor) -> AuditEventRead:
+    """Hide who another patient's portal account is (e.g. its refused attempt on this record) from a patient."""
+    if not is_patient_role(event.actor_role) or event.actor_username == viewer.username:
+        return event
+    return event.model_copy(update={"actor_username": "another portal account", "address": None})
 
 
 def verify(*, db: Database, actor: Actor) -> ChainReport:

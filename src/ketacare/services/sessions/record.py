@@ -400,6 +400,8 @@ def _vital_row(v: VitalSign) -> VitalRow:
         on_oxygen=v.on_oxygen,
         context=v.context,
         source=v.source,
+        device_id=v.device_id,
+        conflict_of=v.conflict_of,
     )
 
 

@@ -23,6 +23,7 @@ Product = Literal["racemic_ketamine", "esketamine"]
 Context = Literal["screening", "baseline", "during", "recovery", "other"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ClientId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+DeviceId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 # A record id sent in a body (patient, dose order). Ids are INTEGER columns, 32-bit on PostgreSQL: a larger number
@@ -155,6 +156,9 @@ class VitalIn(_Strict):
     on_oxygen: bool | None = Field(None, description="SpO2 taken on supplemental oxygen (false: room air)")
     context: Context | None = None
     client_id: ClientId | None = None
+    device_id: DeviceId | None = Field(
+        None, description="The monitor that took the reading; a client id is unique per session and device"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> VitalIn:
@@ -194,12 +198,26 @@ class VitalRead(BaseModel):
     context: str
     source: str
     client_id: str | None
+    device_id: str = ""
+    conflict_of: int | None = None
+
+
+class ReadingConflict(BaseModel):
+    """A reading re-sent under a stored key (session, device, client id) with other values: kept, never dropped."""
+
+    client_id: str
+    device_id: str
+    stored_id: int = Field(description="The id under which this conflicting reading was kept")
+    conflicts_with: int = Field(description="The reading first stored under the same key")
 
 
 class BatchResult(BaseModel):
     received: int
-    stored: int
-    duplicates: int
+    stored: int = Field(description="Readings stored, conflicting ones included")
+    duplicates: int = Field(
+        description="Readings identical to one already stored under the same key (not stored)"
+    )
+    conflicts: list[ReadingConflict] = []
     alerts_raised: list[int] = []
     alerts_resolved: list[int] = []
 
@@ -621,6 +639,10 @@ class VitalRow(BaseModel):
     on_oxygen: bool | None = None
     context: str
     source: str
+    device_id: str = ""
+    conflict_of: int | None = Field(
+        None, description="Kept as a conflict with this reading (same key, other values)"
+    )
 
 
 class PumpEventRow(RecordPumpEvent):

@@ -3,7 +3,7 @@ a session is evaluated by the alert engine in the same transaction (see `alerts`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -18,7 +18,13 @@ from ketacare.services.access import Actor
 from ketacare.services.errors import NotFound
 from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions.alerts import Chart, chart_of, evaluate_readings
-from ketacare.services.sessions.schemas import BatchResult, GatewayReading, VitalIn, VitalRead
+from ketacare.services.sessions.schemas import (
+    BatchResult,
+    GatewayReading,
+    ReadingConflict,
+    VitalIn,
+    VitalRead,
+)
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Patient
@@ -84,6 +90,7 @@ def _row_values(
         "context": r.context or context,
         "source": source,
         "client_id": r.client_id,
+        "device_id": r.device_id or "",
         "recorded_by": actor.user_id,
     }
 
@@ -102,6 +109,7 @@ _PER_ROW = {
     "on_oxygen": "boolean[]",
     "context": "text[]",
     "client_id": "text[]",
+    "device_id": "text[]",
 }
 
 
@@ -112,7 +120,7 @@ _PG_UNNEST_INSERT = text(
     "SELECT CAST(:patient_id AS integer), CAST(:session_id AS integer), CAST(:received_at AS timestamptz), "
     "CAST(:source AS varchar), CAST(:recorded_by AS integer), u.* FROM unnest("
     + ", ".join(f"CAST(:{c} AS {t})" for c, t in _PER_ROW.items())
-    + ") AS u ON CONFLICT (source, client_id) DO NOTHING RETURNING id"
+    + ") AS u ON CONFLICT (session_id, source, device_id, client_id) WHERE conflict_of IS NULL DO NOTHING RETURNING id"
 )
 
 
@@ -124,7 +132,10 @@ def _upsert(
 ) -> Executable:
     return (
         insert(_VITAL_SIGNS)
-        .on_conflict_do_nothing(index_elements=["source", "client_id"])
+        .on_conflict_do_nothing(
+            index_elements=["session_id", "source", "device_id", "client_id"],
+            index_where=text("conflict_of IS NULL"),
+        )
         .returning(_VITAL_SIGNS.c.id)
     )
 
@@ -133,7 +144,7 @@ _INSERT_NEW = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlit
 
 
 def _insert_new(s: Session, values: list[dict[str, Any]]) -> list[int]:
-    """Insert rows whose (source, client_id) is new (INSERT ... ON CONFLICT DO NOTHING); return the new ids."""
+    """Insert rows whose reading key is new (INSERT ... ON CONFLICT DO NOTHING); return the new ids."""
     if not values:
         return []
     dialect = s.get_bind().dialect.name
@@ -154,6 +165,69 @@ def _insert_new(s: Session, values: list[dict[str, Any]]) -> list[int]:
     return ids
 
 
+_READING = (
+    "measured_at",
+    "sbp_mmhg",
+    "dbp_mmhg",
+    "hr_per_min",
+    "spo2_pct",
+    "rr_per_min",
+    "temp_c",
+    "on_oxygen",
+    "context",
+)
+
+
+def _reading_of(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Return what a reading says (device time and values), to tell a true re-send from a conflict."""
+    return tuple(values[c] for c in _READING)
+
+
+def _keep_conflicts(
+    s: Session, session_id: int, source: str, values: Sequence[dict[str, Any]], new_ids: Sequence[int]
+) -> list[ReadingConflict]:
+    """Store each reading whose key is taken by a reading with other values as a conflict; return them.
+
+    A reading identical to one stored under its key (the first or an earlier conflict) is a true re-send and is
+    not stored again. Runs only when the insert skipped something, so the usual batch pays nothing.
+    """
+    keyed = [v for v in values if v["client_id"] is not None]
+    stored = s.scalars(
+        select(VitalSign).where(
+            VitalSign.session_id == session_id,
+            VitalSign.source == source,
+            VitalSign.client_id.in_({v["client_id"] for v in keyed}),
+        )
+    ).all()
+    new = set(new_ids)
+    by_key: dict[tuple[str, str], list[VitalSign]] = {}
+    for row in stored:
+        by_key.setdefault((row.device_id, row.client_id or ""), []).append(row)
+    conflicts: list[ReadingConflict] = []
+    for v in keyed:
+        rows = by_key.get((v["device_id"], v["client_id"]), [])
+        said = _reading_of(v)
+        if any(_reading_of(_as_values(r)) == said for r in rows):
+            continue  # stored now (new id) or earlier: not a conflict
+        first = next((r for r in rows if r.conflict_of is None and r.id not in new), None)
+        if first is None:
+            continue
+        row = VitalSign(**v, conflict_of=first.id)
+        s.add(row)
+        s.flush()
+        rows.append(row)
+        conflicts.append(
+            ReadingConflict(
+                client_id=v["client_id"], device_id=v["device_id"], stored_id=row.id, conflicts_with=first.id
+            )
+        )
+    return conflicts
+
+
+def _as_values(row: VitalSign) -> dict[str, Any]:
+    return {c: getattr(row, c) for c in _READING}
+
+
 def _chart_for_write(uow: UnitOfWork, session_id: int) -> Chart:
     chart = chart_of(uow.session, session_id)
     if chart is None:
@@ -171,37 +245,42 @@ def _store(
     now = clock.now()
     ctx = default_context(chart.state)
     values = []
-    seen: set[str] = set()
+    seen: dict[tuple[str, str], tuple[Any, ...]] = {}
     for k, r in enumerate(readings):
         try:
             _domain_check(r)
         except InvalidValue as e:
             raise InvalidValue(f"readings[{k}].{e.field}", e.message) from None
-        if r.client_id is not None:
-            if r.client_id in seen:
-                continue
-            seen.add(r.client_id)
-        values.append(
-            _row_values(
-                r,
-                patient_id=chart.patient_id,
-                session_id=chart.id,
-                context=ctx,
-                source=source,
-                actor=actor,
-                now=now,
-            )
+        row = _row_values(
+            r,
+            patient_id=chart.patient_id,
+            session_id=chart.id,
+            context=ctx,
+            source=source,
+            actor=actor,
+            now=now,
         )
+        if r.client_id is not None:
+            key = (row["device_id"], r.client_id)
+            if seen.get(key) == _reading_of(row):
+                continue  # the same reading twice in one batch
+            seen.setdefault(key, _reading_of(row))
+        values.append(row)
     ids = _insert_new(s, values)
+    conflicts = _keep_conflicts(s, chart.id, source, values, ids) if len(ids) < len(values) else []
+    ids = ids + [c.stored_id for c in conflicts]
     raised, resolved = evaluate_readings(s, chart, values, ids)
     result = BatchResult(
         received=len(readings),
         stored=len(ids),
         duplicates=len(readings) - len(ids),
+        conflicts=conflicts,
         alerts_raised=raised,
         alerts_resolved=resolved,
     )
     details: dict[str, object] = {"source": source, "stored": result.stored, "duplicates": result.duplicates}
+    if conflicts:
+        details["conflicts"] = [c.model_dump() for c in conflicts]
     if len(readings) > 1 or raised or resolved:
         details.update(received=result.received, alerts_raised=len(raised), alerts_resolved=len(resolved))
     client_ids = [r.client_id for r in readings if r.client_id is not None]
@@ -265,14 +344,28 @@ def record_patient_reading(*, db: Database, actor: Actor, patient_id: int, data:
             actor=actor,
             now=now,
         )
-        ids = _insert_new(s, [values])
-        if not ids:
+        if data.client_id is not None and _screening_reading_stored(s, patient_id, values):
             raise InvalidValue("client_id", "this reading was already stored")
+        ids = _insert_new(s, [values])
         row = s.get(VitalSign, ids[0])
         if row is None:  # just inserted in this transaction
             raise NotFound("vital sign")
         uow.audit("create", "vital_signs", row.id, patient_id=patient_id, details={"context": row.context})
         return VitalRead.model_validate(row)
+
+
+def _screening_reading_stored(s: Session, patient_id: int, values: Mapping[str, Any]) -> bool:
+    """Tell whether a reading outside a session with this key exists (the unique index covers sessions only)."""
+    found = s.scalar(
+        select(VitalSign.id).where(
+            VitalSign.patient_id == patient_id,
+            VitalSign.session_id.is_(None),
+            VitalSign.source == values["source"],
+            VitalSign.device_id == values["device_id"],
+            VitalSign.client_id == values["client_id"],
+        )
+    )
+    return found is not None
 
 
 def list_patient_vitals(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -120,7 +121,9 @@ class InfusionEventRow(Base):
 
 
 class VitalSign(Base):
-    """One set of vitals (any may be missing): device time and received time; idempotent per (source, client_id).
+    """One set of vitals (any may be missing): device time and received time; idempotent per reading key
+    (session, source, device, client id). A reading sent again under a stored key with other values is kept as a
+    conflict (`conflict_of` names the reading it disagrees with), never discarded.
 
     `session_id` is null for readings outside a session (e.g. the eligibility screening BP, context=screening).
     """
@@ -142,10 +145,21 @@ class VitalSign(Base):
     context: Mapped[str] = mapped_column(String(16))  # screening|baseline|during|recovery|other
     source: Mapped[str] = mapped_column(String(16))  # nurse|gateway
     client_id: Mapped[str | None] = mapped_column(String(100))
+    device_id: Mapped[str] = mapped_column(String(100), server_default="")  # "" when the sender names no device
+    conflict_of: Mapped[int | None] = mapped_column(ForeignKey("vital_signs.id"))
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     __table_args__ = (
-        UniqueConstraint("source", "client_id", name="uq_vital_signs_source_client_id"),
+        Index(
+            "uq_vital_signs_reading_key",
+            "session_id",
+            "source",
+            "device_id",
+            "client_id",
+            unique=True,
+            sqlite_where=text("conflict_of IS NULL"),
+            postgresql_where=text("conflict_of IS NULL"),
+        ),
         Index("ix_vital_signs_session_measured", "session_id", "measured_at"),
         Index("ix_vital_signs_patient_context", "patient_id", "context", "measured_at"),
     )
