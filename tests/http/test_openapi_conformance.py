@@ -29,7 +29,7 @@ from tests.conftest import make_personas
 from tests.http.conftest import issue_token
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-PERSONAS = ("prescriber", "patient_a")
+PERSONAS = ("prescriber", "nurse", "patient_a")
 MAX_EXAMPLES = 12
 
 CONFIG = schemathesis.Config.from_dict(
@@ -262,3 +262,9 @@ def test_api_answers_as_documented_to_a_prescriber(case, clinic):
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_answers_as_documented_to_a_patient(case, clinic):
     _call(case, clinic, "patient_a")
+
+
+@schema.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_answers_as_documented_to_a_nurse(case, clinic):
+    _call(case, clinic, "nurse")
