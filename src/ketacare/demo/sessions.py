@@ -313,6 +313,8 @@ def extend(ctx: DemoContext) -> None:
         start = now - timedelta(days=7 + 3 * k, hours=2)
         _session(ctx, pid, f"Chair {k % 3 + 1}", start, live=False, rng=rng, order=order)
     for k, chair in enumerate(LIVE_CHAIRS):
+        if 4 + k >= len(pairs):
+            break  # a very small demo (`ketacare demo --patients 4`) fills fewer chairs
         pid, order = pairs[4 + k]
         start = now - timedelta(minutes=8 + 11 * k)
         _session(ctx, pid, chair, start, live=True, rng=rng, order=order)

@@ -7,6 +7,7 @@ Other capabilities use sessions only through the names below.
 """
 
 from ketacare.services.sessions.alerts import escalated_alarms
+from ketacare.services.sessions.integrity import verify_signed_records
 from ketacare.services.sessions.schemas import VitalIn, VitalRead
 from ketacare.services.sessions.vitals import latest_vitals, list_patient_vitals, record_patient_reading
 
@@ -17,4 +18,5 @@ __all__ = [
     "latest_vitals",
     "list_patient_vitals",
     "record_patient_reading",
+    "verify_signed_records",
 ]
