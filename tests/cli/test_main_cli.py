@@ -114,3 +114,10 @@ def test_every_command_group_is_attached():
     for group in ("db", "user", "patients", "audit", "instruments", "reminders", "dose", "pk", "eligibility",
                   "score", "serve", "demo"):
         assert group in r.stdout
+
+
+def test_serve_runs_one_process_per_core_on_postgresql_and_one_on_sqlite():
+    from ketacare.cli.main import default_workers
+
+    assert default_workers("postgresql", 2) == 2 and default_workers("postgresql", None) == 1
+    assert default_workers("sqlite", 8) == 1

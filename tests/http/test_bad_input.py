@@ -60,7 +60,7 @@ def test_a_nul_byte_answers_422_naming_the_field_and_stores_nothing(engine_clien
         page = engine_clients.web("prescriber").get("/patients", params={"q": "Sm\x00ith"})
         assert page.status_code == 422
         return
-    body = {"given_name": "Ev\x00e", "family_name": "Stone", "date_of_birth": "1990-02-03", "sex": "female"}
+    body = {"given_name": "Ev\x00e", "family_name": "Stone", "date_of_birth": "1990-02-03", "sex_at_birth": "female"}
     r = api.post("/api/v1/patients", json=body)
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "given_name"

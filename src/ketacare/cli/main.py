@@ -54,25 +54,40 @@ def db_current() -> None:
     out.print(f"current: {current_revision(db)}  newest: {head_revision(db)}")
 
 
+def default_workers(dialect: str, cores: int | None) -> int:
+    """Return how many app processes to run: one per core on PostgreSQL; one on SQLite (one writer at a time)."""
+    return max(1, cores or 1) if dialect == "postgresql" else 1
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, min=1, max=65535),
-    workers: int = typer.Option(1, min=1, max=32),
+    workers: int | None = typer.Option(
+        None, min=1, max=64, help="App processes (default: one per core on PostgreSQL, one on SQLite)"
+    ),
+    graceful_seconds: int = typer.Option(
+        30, min=1, max=600, help="On stop, how long in-flight requests may take to finish"
+    ),
 ) -> None:
     """Serve the app (the database must be migrated)."""
     import uvicorn
 
-    ready_database()
+    db = ready_database()
+    n = workers or default_workers(db.dialect, os.cpu_count())
+    if db.dialect == "sqlite" and n > 1:
+        err.print("note: SQLite takes one writer at a time; more processes will queue behind each other")
+    db.dispose()
     uvicorn.run(
         "ketacare.app:factory",
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=n,
         log_level="info",
         proxy_headers=False,
         server_header=False,
+        timeout_graceful_shutdown=graceful_seconds,
     )
 
 
