@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -24,7 +25,11 @@ from ketacare.store.tables import AuthSession, LoginThrottle, User
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 MAX_LOCK_S = 3600
 # A hash to verify against when the username is unknown, so both paths cost the same time.
-_DUMMY_HASH = passwords.hash_password("no-such-user-dummy-password")
+@functools.cache
+def _dummy_hash() -> str:
+    """Return a hash to verify against for unknown users (same work as a real check); made at first use, since
+    hashing at import cost every app process ~1 s of CPU at start."""
+    return passwords.hash_password("no-such-user-dummy-password")
 
 
 def token_digest(token: str) -> str:
@@ -65,7 +70,7 @@ def _fail(row: LoginThrottle, now: datetime, settings: Settings) -> None:
 
 def _refusal(user: User | None, data: LoginRequest, now: datetime) -> str | None:
     """Why this login attempt is refused, or None; the password is checked even for an unknown user."""
-    ok = passwords.verify_password(user.password_hash if user else _DUMMY_HASH, data.password)
+    ok = passwords.verify_password(user.password_hash if user else _dummy_hash(), data.password)
     if not ok or user is None:
         return "wrong username or password"
     if not user.is_active:
