@@ -10,7 +10,9 @@ from ketacare.domain.patients.diagnoses import code_list, code_list_version
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
+from ketacare.services.patients import export
 from ketacare.services.patients import records as patients
+from ketacare.services.patients.export import PatientExport
 from ketacare.services.patients.schemas import (
     AllergyCreate,
     AllergyRead,
@@ -150,3 +152,13 @@ class CodeList(BaseModel):
 def diagnosis_codes(_: Actor = Depends(Access("codes", "read"))) -> CodeList:
     """The shipped diagnosis code list with each code's provenance."""
     return CodeList(version=code_list_version(), items=[DiagnosisCode(**c.__dict__) for c in code_list()])
+
+
+@router.get("/{patient_id}/export", response_model=PatientExport, responses=ONE)
+def export_record(
+    patient_id: RecordId,
+    db: DbDep,
+    actor: Actor = Depends(Access("patient_record", "export", patient_param="patient_id")),
+) -> PatientExport:
+    """Return the patient's whole record as stored (right of access), with the staff named and the access log."""
+    return export.export_record(db=db, actor=actor, patient_id=patient_id)

@@ -3,6 +3,7 @@
 Other capabilities use the record only through the names below.
 """
 
+from ketacare.services.patients.export import PatientExport, export_record
 from ketacare.services.patients.records import (
     add_measurement,
     add_trial,
@@ -15,11 +16,13 @@ from ketacare.services.patients.schemas import ChartRead, MeasurementCreate, Pat
 __all__ = [
     "ChartRead",
     "MeasurementCreate",
+    "PatientExport",
     "PatientCreate",
     "TrialCreate",
     "add_measurement",
     "add_trial",
     "create_patient",
+    "export_record",
     "get_chart",
     "search_patients",
 ]
