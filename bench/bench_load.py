@@ -247,7 +247,7 @@ def run(quick: bool) -> list[dict]:
         p99 = max(s[k]["p99_ms"] for k in work)
         rows.append(
             {
-                "name": f"stress, {n} process{'es' if n > 1 else ''} (postgresql): throughput, chart reads + vitals posts",
+                "name": f"stress, {n} process{'es' if n > 1 else ''} (postgresql): chart reads + vitals posts",
                 "value": rps,
                 "unit": "req/s",
                 "target": f">= {STRESS_RPS_TARGET:.0f}, p99 <= {STRESS_P99_TARGET_MS:.0f}",
