@@ -216,7 +216,7 @@ def propose_next(
         fired.append(
             FiredRule(
                 "response.hold",
-                f"response ({-change:.0f} % fewer symptoms, at least "  # type: ignore[operator]
+                f"response ({-(change or 0.0):.0f} % fewer symptoms, at least "
                 f"{r['response_pct']:.0f} %): keep the dose that worked",
                 r["response_source"],
             )
