@@ -18,9 +18,16 @@ from ketacare.services.access.policy import (
 )
 from ketacare.services.access.schemas import LoginRequest, UserCreate
 from ketacare.services.access import audit, audit_views, auth, passwords, policy, totp, users
+from ketacare.services.access import audit_checkpoints, audit_keys
+from ketacare.services.access.audit_checkpoints import checkpoint_dir
+from ketacare.services.access.audit_keys import AuditKey
 
 __all__ = [
     "Actor",
+    "AuditKey",
+    "audit_checkpoints",
+    "audit_keys",
+    "checkpoint_dir",
     "LoginRequest",
     "UserCreate",
     "account_roles",

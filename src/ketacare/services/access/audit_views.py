@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ketacare.services.access.actor import Actor
 from ketacare.services.access.audit import ChainReport, verify_chain
 from ketacare.services.access.policy import is_patient_role
+from ketacare.services.access import audit_keys
+from ketacare.services.access.audit import ChainReport, Finding, verify_chain
+from ketacare.services.access.audit_checkpoints import load_checkpoints
+from ketacare.services.access.audit_keys import AuditKey
 from ketacare.services.access.schemas import AuditEventRead
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -88,16 +94,25 @@ def _without_other_patients(event: AuditEventRead, viewer: Actor) -> AuditEventR
     return event.model_copy(update={"actor_username": "another portal account", "address": None})
 
 
-def verify(*, db: Database, actor: Actor) -> ChainReport:
-    """Verify the hash chain and record that it was verified (and the outcome)."""
+def verify(
+    *, db: Database, actor: Actor, key: AuditKey | None = None, checkpoint_directory: Path | None = None
+) -> ChainReport:
+    """Verify the chain (seals, database guards, signed checkpoints) and record the outcome; never raise on a break."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("verify", "audit")
-        report = verify_chain(uow.session)
-        uow.audit(
-            "verify",
-            "audit",
-            outcome="success" if report.ok else "failure",
-            reason=report.problem,
-            details={"checked": report.checked},
-        )
+    key = key if key is not None else audit_keys.current()
+    checkpoints, bad = load_checkpoints(checkpoint_directory, key) if checkpoint_directory else ([], [])
+    with db.sessions() as s:
+        report = verify_chain(s, key=key, checkpoints=checkpoints).with_findings(bad)
+    try:
+        with UnitOfWork(db, actor) as uow:
+            uow.audit(
+                "verify",
+                "audit",
+                outcome="success" if report.ok else "failure",
+                reason=report.problem,
+                details={"checked": report.checked, "findings": len(report.findings)},
+            )
+    except SQLAlchemyError as exc:
+        report = report.with_findings([Finding(None, f"the verification could not be recorded: {exc.__class__.__name__}")])
     return report
