@@ -83,11 +83,11 @@ def audit_verify(json_output: bool = typer.Option(False, "--json")) -> None:
         print_json(dataclasses.asdict(report))
     elif report.ok:
         out.print(f"audit chain intact: {report.checked} events ({report.sealed} sealed), head {report.head_hash}, "
-                  f"{report.checkpoints} signed checkpoint(s) in {directory} match")
+                  f"{report.checkpoints} signed checkpoint(s) in {directory} match", highlight=False, soft_wrap=True)
     else:
         where = f"at event {report.first_bad_seq}" if report.first_bad_seq is not None else "(chain-wide)"
         err.print(f"[bold red]audit chain broken[/] {where}: {report.problem}", highlight=False, soft_wrap=True)
-        for f in report.findings:
+        for f in report.findings[1:]:
             err.print(f"  - {f.problem}", highlight=False, soft_wrap=True)
     if not json_output:
         for note in report.notes:
