@@ -17,11 +17,21 @@ log = logging.getLogger("ketacare.http")
 
 
 def _route(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return path + ("/…" if hasattr(route, "routes") else "")  # a mount (static files): its prefix only
-    return "(no route)"
+    """Return the path with every path parameter replaced by its name; "(no route)" when none matched."""
+    params = scope.get("path_params") or {}
+    if scope.get("route") is None and not params:
+        return "(no route)"
+    path = str(scope.get("path", ""))
+    for name, value in params.items():
+        text = str(value)
+        if "/" in text and path.endswith("/" + text):  # a {path} parameter of a mount: the rest of the path
+            path = path[: -len(text)] + "{" + name + "}"
+    segments = path.split("/")
+    pending = [(name, str(value)) for name, value in params.items() if "/" not in str(value)]
+    for i, segment in enumerate(segments):
+        if pending and segment == pending[0][1]:
+            segments[i] = "{" + pending.pop(0)[0] + "}"
+    return "/".join(segments)
 
 
 def _user(scope: Scope) -> str:
