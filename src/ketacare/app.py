@@ -20,12 +20,12 @@ from ketacare import __version__
 from ketacare.api import docs as api_docs
 from ketacare.api import health as api_health
 from ketacare.config import Settings, get_settings
-from ketacare.services.access import audit_keys
 from ketacare.http import errors
 from ketacare.http.limits import Limits, RateLimiter, RequestLimits
 from ketacare.http.request_log import RequestLog, configure_logging
 from ketacare.http.security import SecurityHeaders
 from ketacare.http.timing import ServerTiming
+from ketacare.services.access import audit_keys
 from ketacare.store.db import Database
 from ketacare.store.migrate import require_current
 from ketacare.web.templating import make_templates

@@ -106,7 +106,9 @@ def audit_checkpoint(
     """Sign the newest audit event into the checkpoint directory (run it regularly, e.g. every minute from cron)."""
     db, key, default_dir = _audit_setup()
     try:
-        cp = audit_checkpoints.write_checkpoint(db=db, actor=system_actor(), key=key, directory=directory or default_dir)
+        cp = audit_checkpoints.write_checkpoint(
+            db=db, actor=system_actor(), key=key, directory=directory or default_dir
+        )
     except ValueError as e:
         fail(str(e), 1)
     if json_output:

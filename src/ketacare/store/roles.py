@@ -71,12 +71,11 @@ def role_statements(conn: Connection, *, owner: str, app: str) -> list[str]:
     ]
     tables = {str(n) for (n,) in conn.execute(text(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()}
-    for table, rights in APPEND_ONLY.items():
+    limited = {**APPEND_ONLY, **dict.fromkeys(READ_ONLY, "SELECT")}
+    for table, rights in limited.items():
         if table in tables:
-            sql += [f"REVOKE ALL ON public.{_q(conn, table)} FROM {a}", f"GRANT {rights} ON public.{_q(conn, table)} TO {a}"]
-    for table in READ_ONLY:
-        if table in tables:
-            sql += [f"REVOKE ALL ON public.{_q(conn, table)} FROM {a}", f"GRANT SELECT ON public.{_q(conn, table)} TO {a}"]
+            name = f"public.{_q(conn, table)}"
+            sql += [f"REVOKE ALL ON {name} FROM {a}", f"GRANT {rights} ON {name} TO {a}"]
     return sql
 
 

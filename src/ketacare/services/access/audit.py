@@ -106,6 +106,7 @@ _HEAD_AND_TAIL = (
     "SELECT h.seq, h.hash, (SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1), "
     "(SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1) FROM audit_chain_head h WHERE h.id = 1"
 )
+_RECREATE_HEAD = "INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING"
 _PG_LOCK_ID = 0x6B63_6175  # advisory lock taken only while the chain head row is missing
 # The database guards of the chain (0001 and 0013): verification reports any that is missing or disabled.
 GUARDS = {
@@ -145,11 +146,7 @@ def _link_point(cursor: Any, sqlite: bool) -> tuple[int, str, list[PendingEvent]
         if not sqlite:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
         seq, prev = _fetch_pair(cursor, _TAIL)
-        cursor.execute(
-            "INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, {}) ON CONFLICT (id) DO NOTHING".format(
-                _placeholders("sqlite" if sqlite else "postgresql", 2)),
-            (seq, prev),
-        )
+        cursor.execute(_RECREATE_HEAD.replace("?", "%s") if not sqlite else _RECREATE_HEAD, (seq, prev))
         seq, prev, more = _link_point(cursor, sqlite)
         return seq, prev, [_repair(f"the audit chain head was missing; the chain continues after event {seq}",
                                    {"after_seq": seq}), *more]
@@ -211,14 +208,15 @@ def append(session: Session, actor: Actor, events: list[PendingEvent]) -> list[d
                 values[1] = when.astimezone(UTC).strftime(_SQLITE_TS)
             params.append(values)
         columns = ", ".join(_COLUMNS)
+        # Only the fixed column list and placeholders are formatted into these statements (S608 below).
         if sqlite:
-            cursor.executemany(f"INSERT INTO audit_events ({columns}) VALUES ({_placeholders(dialect, len(_COLUMNS))})",
-                               params)
+            values_sql = _placeholders(dialect, len(_COLUMNS))
+            cursor.executemany(f"INSERT INTO audit_events ({columns}) VALUES ({values_sql})", params)  # noqa: S608
             cursor.execute("UPDATE audit_chain_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
         else:
             tuples = ", ".join(f"({_placeholders(dialect, len(_COLUMNS))})" for _ in params)
             cursor.execute(
-                f"WITH ins AS (INSERT INTO audit_events ({columns}) VALUES {tuples}) "
+                f"WITH ins AS (INSERT INTO audit_events ({columns}) VALUES {tuples}) "  # noqa: S608 - see above
                 "UPDATE audit_chain_head SET seq = %s, hash = %s WHERE id = 1",
                 [v for values in params for v in values] + [seq, prev],
             )
@@ -407,7 +405,7 @@ def verify_chain(
         walk.findings.extend(_check_guards(session, session.get_bind().dialect.name))
     except SQLAlchemyError as exc:
         session.rollback()
-        first_line = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        first_line = (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
         walk.add(None, f"the audit trail could not be read after event {walk.expected - 1}: {first_line}")
     _check_checkpoints(walk, checkpoints)
     if key is None and walk.sealed:

@@ -8,13 +8,12 @@ from pathlib import Path
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ketacare.services.access.actor import Actor
-from ketacare.services.access.audit import ChainReport, verify_chain
-from ketacare.services.access.policy import is_patient_role
 from ketacare.services.access import audit_keys
+from ketacare.services.access.actor import Actor
 from ketacare.services.access.audit import ChainReport, Finding, verify_chain
 from ketacare.services.access.audit_checkpoints import load_checkpoints
 from ketacare.services.access.audit_keys import AuditKey
+from ketacare.services.access.policy import is_patient_role
 from ketacare.services.access.schemas import AuditEventRead, AuditFilter, AuditPage, AuditRow
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -78,7 +77,7 @@ def _day_start_utc(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
 
 
-def _filtered(f: AuditFilter, tz: tzinfo) -> Select[tuple[AuditEvent, str | None]]:
+def _filtered(f: AuditFilter, tz: tzinfo) -> Select[AuditEvent, str]:
     q = select(AuditEvent, Patient.mrn).outerjoin(Patient, Patient.id == AuditEvent.patient_id)
     if f.username:
         q = q.where(AuditEvent.actor_username == f.username)
@@ -177,5 +176,6 @@ def verify(
                 details={"checked": report.checked, "findings": len(report.findings)},
             )
     except SQLAlchemyError as exc:
-        report = report.with_findings([Finding(None, f"the verification could not be recorded: {exc.__class__.__name__}")])
+        problem = f"the verification could not be recorded: {exc.__class__.__name__}"
+        report = report.with_findings([Finding(None, problem)])
     return report

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from ketacare.http.access import PUBLIC, SESSION_COOKIE, Access, client_address
 from ketacare.domain.formatting import zone
+from ketacare.http.access import PUBLIC, SESSION_COOKIE, Access, client_address
 from ketacare.services.access import Actor, AuditFilter, LoginRequest, audit_actions, audit_views, auth
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
 from ketacare.web.rendering import form_data, refusal, render, safe_next

@@ -20,7 +20,7 @@ depends_on = None
 GENESIS = "0" * 64
 
 SQLITE = [
-    "CREATE TRIGGER audit_events_next_link BEFORE INSERT ON audit_events "
+    "CREATE TRIGGER audit_events_next_link BEFORE INSERT ON audit_events "  # noqa: S608 - constant SQL
     f"WHEN NOT ((NEW.seq = 1 AND NEW.prev_hash = '{GENESIS}') OR EXISTS "
     "(SELECT 1 FROM audit_events WHERE seq = NEW.seq - 1 AND hash = NEW.prev_hash)) "
     "BEGIN SELECT RAISE(ABORT, 'audit_events accepts only the next link of the chain'); END",
