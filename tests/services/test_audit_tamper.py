@@ -243,3 +243,23 @@ def test_cli_checkpoint_then_verify(db, personas, tmp_path):
     assert r.exit_code == 0, r.output
     assert "1 signed checkpoint(s)" in r.output
     get_settings.cache_clear()
+
+
+def test_login_still_works_over_http_after_a_row_was_slipped_in_at_head_plus_one(db, personas, chain):
+    from fastapi.testclient import TestClient
+
+    from ketacare.app import create_app
+    from ketacare.config import Settings
+    from tests.conftest import PASSWORD
+
+    last = _last(db)
+    with db.session() as s:
+        s.execute(text(_insert_sql(db)), {**_forged(db, last + 1, _row(db, last)["hash"], None), "hash": "e" * 64})
+    client = TestClient(create_app(Settings(database_url=db.url), db=db))
+    r = client.post("/api/v1/auth/login", json={"username": "nurse", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    chart = client.get(f"/api/v1/patients/{personas.patient_a}", headers={"Authorization": f"Bearer {token}"})
+    assert chart.status_code == 200
+    report = _verify(db, chain)
+    assert not report.ok and report.first_bad_seq == last + 1
