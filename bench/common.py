@@ -6,6 +6,7 @@ import os
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -43,9 +44,8 @@ def fresh_database(engine: str, name: str) -> Iterator[Database]:
         return
     base = make_url(PG_URL)
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    dbname = f"kc_bench_{name}"
+    dbname = f"kc_bench_{name}_{uuid.uuid4().hex[:8]}"  # several people may benchmark on one server at once
     with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         c.execute(text(f'CREATE DATABASE "{dbname}"'))
     db = Database(base.set(database=dbname).render_as_string(hide_password=False))
     upgrade(db)

@@ -22,8 +22,10 @@ from ketacare.api import health as api_health
 from ketacare.config import Settings, get_settings
 from ketacare.http import errors
 from ketacare.http.limits import Limits, RateLimiter, RequestLimits
+from ketacare.http.request_log import RequestLog, configure_logging
 from ketacare.http.security import SecurityHeaders
 from ketacare.http.timing import ServerTiming
+from ketacare.services.access import audit_keys
 from ketacare.store.db import Database
 from ketacare.store.migrate import require_current
 from ketacare.web.templating import make_templates
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or get_settings()
     db = db or Database(settings.database_url, connect_timeout_s=settings.db_connect_timeout_s)
     require_current(db)
+    audit_keys.configure(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,10 +109,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.add_middleware(RequestLimits, limits=Limits(max_body_bytes=settings.max_body_bytes, rate=rate))
     app.add_middleware(SecurityHeaders, hsts=settings.https)
-    app.add_middleware(ServerTiming)  # outermost: its figure includes the other middleware
+    app.add_middleware(ServerTiming)
+    app.add_middleware(RequestLog)  # outermost: its duration includes the other middleware
     return app
 
 
 def factory() -> FastAPI:
     """Entry point for `uvicorn --factory ketacare.app:factory`."""
+    configure_logging()
     return create_app()

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
         "UTC", description="IANA time zone for displayed times, e.g. Europe/Berlin (default UTC)"
     )
 
+    # Audit trail (issue 14 point 3): the key that seals events and signs checkpoints lives outside the database.
+    audit_key: str = Field("", description="Audit key text (at least 32 characters); overrides audit_key_file")
+    audit_key_file: str = Field(
+        "var/audit.key", description="File holding the audit key; created (mode 600) on first use when missing"
+    )
+    audit_checkpoint_dir: str = Field(
+        "", description="Directory for signed audit checkpoints (default: beside an SQLite file, else var/)"
+    )
+
     # Limits (issue 14): request bodies, API requests per token, how long to wait for the database.
     max_body_bytes: int = Field(2_000_000, ge=1024, description="Largest request body accepted (413 above)")
     api_rate_per_minute: int = Field(

@@ -1,13 +1,30 @@
-"""`ketacare user ...` (accounts, TOTP) and `ketacare audit verify` (the hash-chained audit trail)."""
+"""`ketacare user ...` (accounts, TOTP) and `ketacare audit verify|checkpoint` (the audit trail)."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ketacare.cli.shell import err, guard, out, print_json, ready_database
-from ketacare.services.access import UserCreate, account_roles, audit_views, system_actor, users
+from ketacare.cli.shell import err, fail, guard, out, print_json, ready_database
+from ketacare.config import get_settings
+from ketacare.services.access import (
+    AuditKey,
+    UserCreate,
+    account_roles,
+    audit_checkpoints,
+    audit_keys,
+    audit_views,
+    checkpoint_dir,
+    system_actor,
+    users,
+)
+
+if TYPE_CHECKING:
+    from ketacare.store.db import Database
 
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
@@ -47,16 +64,54 @@ def user_totp(username: str) -> None:
     out.print(guard(users.enable_totp, db=db, actor=system_actor(), username=username))
 
 
+def _audit_setup() -> tuple[Database, AuditKey, Path]:
+    settings = get_settings()
+    db = ready_database()
+    try:
+        key = audit_keys.configure(settings)
+    except (audit_keys.AuditKeyError, OSError) as e:
+        fail(f"audit key: {e}", 1)
+    return db, key, checkpoint_dir(settings, db.url)
+
+
 @audit_app.command("verify")
 def audit_verify(json_output: bool = typer.Option(False, "--json")) -> None:
-    """Walk the hash chain; exit 1 naming the first event that was altered, removed or inserted."""
-    db = ready_database()
-    report = audit_views.verify(db=db, actor=system_actor())
+    """Check the chain, its seals, the database guards and the signed checkpoints; exit 1 naming the first break."""
+    db, key, directory = _audit_setup()
+    report = audit_views.verify(db=db, actor=system_actor(), key=key, checkpoint_directory=directory)
     if json_output:
-        print_json(report.__dict__)
+        print_json(dataclasses.asdict(report))
     elif report.ok:
-        out.print(f"audit chain intact: {report.checked} events, head {report.head_hash}")
+        out.print(f"audit chain intact: {report.checked} events ({report.sealed} sealed), head {report.head_hash}, "
+                  f"{report.checkpoints} signed checkpoint(s) in {directory} match", highlight=False, soft_wrap=True)
     else:
-        err.print(f"[bold red]audit chain broken[/] at event {report.first_bad_seq}: {report.problem}")
+        where = f"at event {report.first_bad_seq}" if report.first_bad_seq is not None else "(chain-wide)"
+        err.print(f"[bold red]audit chain broken[/] {where}: {report.problem}", highlight=False, soft_wrap=True)
+        for f in report.findings[1:]:
+            err.print(f"  - {f.problem}", highlight=False, soft_wrap=True)
+    if not json_output:
+        for note in report.notes:
+            out.print(f"note: {note}", highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    directory: Path | None = typer.Option(
+        None, "--dir", help="Where to write (default KETACARE_AUDIT_CHECKPOINT_DIR); the database user must not "
+                            "be able to write there"),
+    json_output: bool = typer.Option(False, "--json"),
+) -> None:
+    """Sign the newest audit event into the checkpoint directory (run it regularly, e.g. every minute from cron)."""
+    db, key, default_dir = _audit_setup()
+    try:
+        cp = audit_checkpoints.write_checkpoint(
+            db=db, actor=system_actor(), key=key, directory=directory or default_dir
+        )
+    except ValueError as e:
+        fail(str(e), 1)
+    if json_output:
+        print_json(dataclasses.asdict(cp))
+    else:
+        out.print(f"checkpoint {'written' if cp.created else 'already present'}: event {cp.seq} -> {cp.path}")

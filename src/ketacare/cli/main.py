@@ -59,6 +59,28 @@ def default_workers(dialect: str, cores: int | None) -> int:
     return max(1, cores or 1) if dialect == "postgresql" else 1
 
 
+@db_app.command("roles")
+def db_roles(
+    owner: str = typer.Option("ketacare_owner", help="Role that owns the schema and runs `ketacare db upgrade`"),
+    app_role: str = typer.Option("ketacare_app", "--app", help="Role the app connects as (owns nothing)"),
+    print_only: bool = typer.Option(False, "--print", help="Print the SQL instead of running it"),
+) -> None:
+    """Create least-privilege PostgreSQL roles (run as a superuser on KETACARE_DATABASE_URL, after migrating)."""
+    from ketacare.store.roles import apply_roles, role_statements
+
+    db = database()
+    if db.dialect != "postgresql":
+        fail("roles are a PostgreSQL feature; an SQLite clinic is protected by file permissions", 2)
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        sql = (role_statements if print_only else apply_roles)(conn, owner=owner, app=app_role)
+    for statement in sql:
+        out.print(statement + ";", highlight=False, soft_wrap=True)
+    if not print_only:
+        out.print(f"# done: migrate as {owner}, serve as {app_role} (set their passwords with ALTER ROLE ... PASSWORD)",
+                  highlight=False)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
@@ -85,6 +107,7 @@ def serve(
         port=port,
         workers=n,
         log_level="info",
+        access_log=False,  # our own access log line (http/request_log.py) carries no query string or name
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=graceful_seconds,
@@ -135,7 +158,8 @@ def demo(
     import uvicorn
 
     uvicorn.run(
-        "ketacare.app:factory", factory=True, host=host, port=port, log_level="warning", server_header=False
+        "ketacare.app:factory", factory=True, host=host, port=port, log_level="warning", server_header=False,
+        access_log=False,
     )
 
 

@@ -19,7 +19,7 @@ from ketacare.services.patients.schemas import (
 )
 from ketacare.store.db import Database
 
-DEMO_PASSWORD = "ketacare-demo"
+DEMO_PASSWORD = "ketacare-demo"  # noqa: S105 - demo logins exist only in a demo database
 STAFF = [
     ("prescriber", "Dr Maya Okafor", "prescriber"),
     ("nurse", "Sam Lindqvist, RN", "nurse"),
@@ -256,7 +256,7 @@ def seed(
     progress: Callable[[int], None] | None = None,
 ) -> DemoResult:
     """Create staff, `n_patients` synthetic patients with histories, and a few patient-portal logins."""
-    rng = random.Random(seed_value)
+    rng = random.Random(seed_value)  # noqa: S311 - synthetic demo data, reproducible on purpose
     today = today or date.today()
     actor = system_actor("demo")
     staff = create_staff(db, actor)

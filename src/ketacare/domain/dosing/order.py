@@ -757,7 +757,7 @@ def _prepare(
             None,
             duration,
         )
-    assert strength is not None and protocol.draw_volume_ml_step is not None
+    assert strength is not None and protocol.draw_volume_ml_step is not None  # noqa: S101 - narrows the type; ensured above
     # the dose sits on the strength x syringe-step grid, so this only cleans float noise
     draw = round_to_step(dose_mg / strength, protocol.draw_volume_ml_step)
     duration = float(protocol.duration_min or 0.0)

@@ -34,7 +34,7 @@ class State(StrEnum):
 
 class Event(StrEnum):
     CHECK_IN = "check_in"
-    PASS_PRECHECKS = "pass_prechecks"
+    PASS_PRECHECKS = "pass_prechecks"  # noqa: S105 - a session transition, not a password
     START_INFUSION = "start_infusion"
     PAUSE = "pause"
     RESUME = "resume"
@@ -458,7 +458,7 @@ def _fresh(value: float | None, age_min: float | None, name: str, s: ClinicSetti
 def _spo2_discharge(f: SessionFacts, s: ClinicSettings) -> str | None:
     if (stale := _fresh(f.latest_spo2_pct, f.latest_spo2_age_min, "spo2", s)) is not None:
         return stale
-    assert f.latest_spo2_pct is not None
+    assert f.latest_spo2_pct is not None  # noqa: S101 - narrows the type; ensured above
     problems = []
     if f.latest_spo2_pct < s.discharge_spo2_min_pct:
         problems.append(f"SpO2 {f.latest_spo2_pct:g} % is below {s.discharge_spo2_min_pct:g} %")
@@ -472,7 +472,7 @@ def _spo2_discharge(f: SessionFacts, s: ClinicSettings) -> str | None:
 def _rr_discharge(f: SessionFacts, s: ClinicSettings) -> str | None:
     if (stale := _fresh(f.latest_rr_per_min, f.latest_rr_age_min, "rr", s)) is not None:
         return stale
-    assert f.latest_rr_per_min is not None
+    assert f.latest_rr_per_min is not None  # noqa: S101 - narrows the type; ensured above
     rr, lo, hi = f.latest_rr_per_min, s.discharge_rr_min_per_min, s.discharge_rr_max_per_min
     if rr < lo:
         return f"respiratory rate {rr:g} /min is below {lo:g}"

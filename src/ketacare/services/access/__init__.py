@@ -16,11 +16,25 @@ from ketacare.services.access.policy import (
     roles,
     roles_for,
 )
-from ketacare.services.access.schemas import LoginRequest, UserCreate
+from ketacare.services.access.schemas import AuditFilter, LoginRequest, UserCreate
 from ketacare.services.access import audit, audit_views, auth, passwords, policy, totp, users
+from ketacare.services.access import audit_checkpoints, audit_keys
+from ketacare.services.access.audit_checkpoints import checkpoint_dir
+from ketacare.services.access.audit_keys import AuditKey
+
+
+def audit_actions() -> frozenset[str]:
+    """Return the actions an audit event can name."""
+    return audit.ACTIONS
 
 __all__ = [
     "Actor",
+    "AuditFilter",
+    "AuditKey",
+    "audit_actions",
+    "audit_checkpoints",
+    "audit_keys",
+    "checkpoint_dir",
     "LoginRequest",
     "UserCreate",
     "account_roles",

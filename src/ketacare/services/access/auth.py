@@ -140,7 +140,7 @@ def login(*, db: Database, settings: Settings, data: LoginRequest, address: str 
                 result = LoginResult(token=token, actor=actor, expires_at=expires)
     if outcome is not None:
         raise outcome
-    assert result is not None
+    assert result is not None  # noqa: S101 - narrows the type; ensured above
     return result
 
 

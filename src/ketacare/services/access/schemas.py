@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Self
+from datetime import date, datetime
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ketacare.services.access.policy import account_roles, is_patient_role
 
@@ -84,3 +91,36 @@ class AuditEventRead(_Read):
     outcome: str
     reason: str | None
     address: str | None
+
+
+class AuditFilter(BaseModel):
+    """What the audit page and its CSV export select: local dates in the clinic's zone, MRN, user, action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    mrn: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    action: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    outcome: Literal["success", "denied", "failure"] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @field_validator("date_to")
+    @classmethod
+    def _dates_in_order(cls, v: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("date_from")
+        if v is not None and start is not None and v < start:
+            raise ValueError("Enter an end date on or after the start date")
+        return v
+
+
+class AuditRow(AuditEventRead):
+    mrn: str | None = None
+
+
+class AuditPage(BaseModel):
+    events: list[AuditRow]
+    total: int
+    page: int
+    pages: int
+    per_page: int

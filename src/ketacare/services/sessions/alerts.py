@@ -375,7 +375,7 @@ def _sweep_one(uow: UnitOfWork, chart: Chart, rules: tuple[AlertRule, ...], now:
     """Evaluate the overdue rules of one session at `now`; store and audit what they raise or resolve."""
     s = uow.session
     t0 = chart.infusion_started_at
-    assert t0 is not None
+    assert t0 is not None  # noqa: S101 - narrows the type; ensured above
 
     def tmin(x: datetime) -> float:
         return (x - t0).total_seconds() / 60.0

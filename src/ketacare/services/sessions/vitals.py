@@ -116,7 +116,7 @@ _PER_ROW = {
 # PostgreSQL: one short statement with one array per column, whatever the batch size (a multi-row VALUES
 # list with 14 placeholders per reading costs more to build and parse than the insert itself).
 _PG_UNNEST_INSERT = text(
-    f"INSERT INTO vital_signs ({', '.join(_SAME)}, {', '.join(_PER_ROW)}) "
+    f"INSERT INTO vital_signs ({', '.join(_SAME)}, {', '.join(_PER_ROW)}) "  # noqa: S608 - constant column names
     "SELECT CAST(:patient_id AS integer), CAST(:session_id AS integer), CAST(:received_at AS timestamptz), "
     "CAST(:source AS varchar), CAST(:recorded_by AS integer), u.* FROM unnest("
     + ", ".join(f"CAST(:{c} AS {t})" for c, t in _PER_ROW.items())

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+import csv
+import io
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from ketacare.domain.formatting import zone
 from ketacare.http.access import PUBLIC, SESSION_COOKIE, Access, client_address
-from ketacare.services.access import Actor, LoginRequest, audit_views, auth
+from ketacare.services.access import Actor, AuditFilter, LoginRequest, audit_actions, audit_views, auth
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
-from ketacare.web.rendering import form_data, render, safe_next
+from ketacare.web.rendering import form_data, refusal, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,35 +103,62 @@ def patient_access_log(
     return render(request, "access_log.html", {"events": events, "patient_id": patient_id})
 
 
+_FILTER_KEYS = ("username", "mrn", "action", "outcome", "date_from", "date_to")
+
+
+def _audit_filter(request: Request) -> tuple[AuditFilter | None, dict[str, str], dict[str, str]]:
+    """Read the audit filters from the query; return (filter or None, typed values, field -> message)."""
+    values = {k: (request.query_params.get(k) or "").strip() for k in _FILTER_KEYS}
+    try:
+        return AuditFilter(**{k: v for k, v in values.items() if v}), values, {}
+    except ValidationError as exc:
+        return None, values, refusal(exc)[0]
+
+
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
-    username: str | None = None,
-    patient_id: str | None = None,
-    action: str | None = None,
-    outcome: str | None = None,
+    page: int = Query(1, ge=1, le=1_000_000),
     actor: Actor = Depends(Access("audit", "read", patient_param=None)),
 ) -> Response:
-    pid = int(patient_id) if patient_id and patient_id.isdigit() else None
-    events = audit_views.list_events(
-        db=request.app.state.db,
-        actor=actor,
-        username=username or None,
-        patient_id=pid,
-        action=action or None,
-        outcome=outcome or None,
-        limit=200,
-    )
-    return render(
-        request,
-        "audit.html",
-        {
-            "events": events,
-            "filters": {
-                "username": username or "",
-                "patient_id": patient_id or "",
-                "action": action or "",
-                "outcome": outcome or "",
-            },
-        },
-    )
+    filters, values, errors = _audit_filter(request)
+    ctx: dict[str, object] = {"values": values, "errors": errors, "actions": sorted(audit_actions()),
+                              "result": None, "query": ""}
+    if filters is None:
+        return render(request, "audit.html", ctx, 422)
+    tz = zone(request.app.state.settings.timezone)
+    result = audit_views.search_events(db=request.app.state.db, actor=actor, filters=filters, tz=tz, page=page)
+    ctx["result"] = result
+    ctx["query"] = urlencode({k: v for k, v in values.items() if v})
+    return render(request, "audit.html", ctx)
+
+
+_CSV_COLUMNS = ("seq", "occurred_at_utc", "occurred_at_local", "user", "role", "action", "resource", "resource_id",
+                "mrn", "outcome", "address", "reason")
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text  # no formulas in a spreadsheet
+
+
+@router.get("/admin/audit/export.csv")
+def audit_export(request: Request, actor: Actor = Depends(Access("audit", "read", patient_param=None))) -> Response:
+    filters, _, errors = _audit_filter(request)
+    if filters is None:
+        return Response("; ".join(f"{k}: {v}" for k, v in errors.items()), status_code=422, media_type="text/plain")
+    tz = zone(request.app.state.settings.timezone)
+    rows = audit_views.export_events(db=request.app.state.db, actor=actor, filters=filters, tz=tz)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(_CSV_COLUMNS)
+    for e in rows:
+        at = e.occurred_at.astimezone(UTC)
+        writer.writerow([_cell(v) for v in (
+            e.seq, at.strftime("%Y-%m-%dT%H:%M:%SZ"), at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z"),
+            e.actor_username, e.actor_role, e.action, e.resource_type, e.resource_id, e.mrn, e.outcome, e.address,
+            e.reason)])
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
+                             "Cache-Control": "no-store"})
