@@ -86,7 +86,7 @@ def test_a_nul_byte_in_a_web_form_is_refused_on_the_page(engine_clients):
 
 def test_api_requests_beyond_the_rate_answer_429_with_retry_after(db):
     personas = make_personas(db)
-    app = create_app(Settings(database_url=db.url, api_rate_per_minute=60, api_rate_burst=3), db=db)
+    app = create_app(Settings(database_url=db.url, api_rate_per_minute=1, api_rate_burst=3), db=db)  # refills 1/min
     clients = Clients(app, personas)
     nurse, other = clients.api("nurse"), clients.api("prescriber")
     codes = [nurse.get("/api/v1/patients").status_code for _ in range(5)]
