@@ -33,7 +33,7 @@ from ketacare.domain.sessions.simulator import (
     step,
 )
 from ketacare.domain.sessions.vitals import VitalSigns
-from ketacare.services import clock, dosing
+from ketacare.services import clock, dosing, measurement
 from ketacare.services.access import Actor
 from ketacare.services.sessions import alerts, board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
@@ -197,6 +197,8 @@ def _session(
                 last_liquid_at=fake.t - timedelta(hours=1),
             ),
         )
+        if not live:
+            _assess(db, nurse, pid, sid, "gad7", [int(x) for x in rng.integers(1, 4, 7)], "pre_session")
         plan = demo_plan(sid, chair, live=live)
         base = plan.baseline
         vitals.record_session_reading(
@@ -254,13 +256,15 @@ def _session(
             ),
         )
         workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="end_infusion"))
+        _assess(db, nurse, pid, sid, "cadss6", [1, 1, 0, 1, 0, 0], "during_session")
+        _assess(db, nurse, pid, sid, "moaas", [5], "during_session")
         fake.t = start + timedelta(minutes=120)
         rest = [x for x in readings if x.measured_at > start + timedelta(minutes=duration)]
         if rest:
             vitals.record_batch(db=db, actor=nurse, session_id=sid, readings=rest)
         v = record.get_session(db=db, actor=nurse, session_id=sid)
         for a in v.alerts:
-            if a.status == "raised":
+            if a.needs_acknowledgement:
                 from ketacare.services.sessions.schemas import AlertAck
 
                 alerts.acknowledge_alert(
@@ -284,8 +288,10 @@ def _session(
                 sedation_occurred=False,
                 sedation_resolved=True,
                 escort_present=True,
+                discharge_instructions_given=True,
             ),
         )
+        _assess(db, nurse, pid, sid, "aldrete", ALDRETE_10, "post_session")
         _override_all(
             db, prescriber, sid, "discharge", "Demo clinic: assessed fit for discharge (synthetic data)"
         )
@@ -295,6 +301,31 @@ def _session(
         return sid
     finally:
         clock.now = real_now
+
+
+ALDRETE_10: dict[str, int | None] = {
+    f"aldrete_{i}": 2 for i in ("activity", "respiration", "circulation", "consciousness", "spo2")
+}
+
+
+def _assess(
+    db: Database,
+    nurse: Actor,
+    pid: int,
+    sid: int,
+    instrument: str,
+    answers: dict[str, int | None] | list[int | None],
+    context: str,
+) -> None:
+    """Enter a questionnaire for the session as the nurse (clinician entry), at the demo clock's time."""
+    measurement.submit_response(
+        db=db,
+        actor=nurse,
+        patient_id=pid,
+        data=measurement.ResponseCreate(
+            instrument_id=instrument, answers=answers, context=context, session_id=sid
+        ),
+    )
 
 
 def clock_now_real() -> datetime:
