@@ -198,7 +198,7 @@ def _session(
             ),
         )
         if not live:
-            _assess(db, nurse, pid, sid, "gad7", [int(x) for x in rng.integers(1, 4, 7)], "pre_session")
+            _assess(db, nurse, pid, sid, ("gad7", [int(x) for x in rng.integers(1, 4, 7)], "pre_session"))
         plan = demo_plan(sid, chair, live=live)
         base = plan.baseline
         vitals.record_session_reading(
@@ -256,24 +256,12 @@ def _session(
             ),
         )
         workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="end_infusion"))
-        _assess(db, nurse, pid, sid, "cadss6", [1, 1, 0, 1, 0, 0], "during_session")
-        _assess(db, nurse, pid, sid, "moaas", [5], "during_session")
+        _assess(db, nurse, pid, sid, ("cadss6", [1, 1, 0, 1, 0, 0], "during_session"), ("moaas", [5], "during_session"))
         fake.t = start + timedelta(minutes=120)
         rest = [x for x in readings if x.measured_at > start + timedelta(minutes=duration)]
         if rest:
             vitals.record_batch(db=db, actor=nurse, session_id=sid, readings=rest)
-        v = record.get_session(db=db, actor=nurse, session_id=sid)
-        for a in v.alerts:
-            if a.needs_acknowledgement:
-                from ketacare.services.sessions.schemas import AlertAck
-
-                alerts.acknowledge_alert(
-                    db=db,
-                    actor=nurse,
-                    session_id=sid,
-                    alert_id=a.id,
-                    data=AlertAck(action_taken="rechecked, patient comfortable"),
-                )
+        _acknowledge_all(db, nurse, sid)
         v = record.get_session(db=db, actor=nurse, session_id=sid)
         workflow.update_checks(
             db=db,
@@ -291,7 +279,7 @@ def _session(
                 discharge_instructions_given=True,
             ),
         )
-        _assess(db, nurse, pid, sid, "aldrete", ALDRETE_10, "post_session")
+        _assess(db, nurse, pid, sid, ("aldrete", ALDRETE_10, "post_session"))
         _override_all(
             db, prescriber, sid, "discharge", "Demo clinic: assessed fit for discharge (synthetic data)"
         )
@@ -303,29 +291,40 @@ def _session(
         clock.now = real_now
 
 
+def _acknowledge_all(db: Database, nurse: Actor, sid: int) -> None:
+    """Acknowledge every alarm of the session that waits for it (latched HIGH alarms too), with the action."""
+    from ketacare.services.sessions.schemas import AlertAck
+
+    for a in record.get_session(db=db, actor=nurse, session_id=sid).alerts:
+        if a.needs_acknowledgement:
+            alerts.acknowledge_alert(
+                db=db,
+                actor=nurse,
+                session_id=sid,
+                alert_id=a.id,
+                data=AlertAck(action_taken="rechecked, patient comfortable"),
+            )
+
+
 ALDRETE_10: dict[str, int | None] = {
     f"aldrete_{i}": 2 for i in ("activity", "respiration", "circulation", "consciousness", "spo2")
 }
 
 
-def _assess(
-    db: Database,
-    nurse: Actor,
-    pid: int,
-    sid: int,
-    instrument: str,
-    answers: dict[str, int | None] | list[int | None],
-    context: str,
-) -> None:
-    """Enter a questionnaire for the session as the nurse (clinician entry), at the demo clock's time."""
-    measurement.submit_response(
-        db=db,
-        actor=nurse,
-        patient_id=pid,
-        data=measurement.ResponseCreate(
-            instrument_id=instrument, answers=answers, context=context, session_id=sid
-        ),
-    )
+Answers = dict[str, int | None] | list[int | None]
+
+
+def _assess(db: Database, nurse: Actor, pid: int, sid: int, *entries: tuple[str, Answers, str]) -> None:
+    """Enter questionnaires (instrument, answers, context) for the session as the nurse, at the demo clock's time."""
+    for instrument, answers, context in entries:
+        measurement.submit_response(
+            db=db,
+            actor=nurse,
+            patient_id=pid,
+            data=measurement.ResponseCreate(
+                instrument_id=instrument, answers=answers, context=context, session_id=sid
+            ),
+        )
 
 
 def clock_now_real() -> datetime:

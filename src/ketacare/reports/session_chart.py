@@ -107,9 +107,10 @@ def _panel(
         pdf.cell(9, 3, fmt.number(tick), align="R")
     pdf.set_draw_color(90)
     pdf.rect(x0, top, axis.width, height)
-    pdf.set_xy(x0, top - 3.2)
-    pdf.set_font("Helvetica", "B", 6.5)
-    pdf.cell(axis.width, 3, title, align="R")
+    if title:  # the top panel's row above it holds the infusion marks; the legend names its series
+        pdf.set_xy(x0, top - 3.2)
+        pdf.set_font("Helvetica", "B", 6.5)
+        pdf.cell(axis.width, 3, title, align="R")
     for s in series:
         _series(pdf, axis, rows, s, y)
     pdf.set_draw_color(0)
@@ -154,7 +155,9 @@ def draw_vitals_chart(pdf: FPDF, d: SessionDetail, tz: tzinfo, height: float = 1
         return
     if pdf.get_y() + height > pdf.h - pdf.b_margin:
         pdf.add_page()
-    t0, t1 = _utc(rows[0].measured_at), _utc(rows[-1].measured_at)
+    bounds = [_utc(t) for t in (d.infusion_started_at, d.infusion_ended_at) if t is not None]
+    t0 = min([_utc(rows[0].measured_at), *bounds])
+    t1 = max([_utc(rows[-1].measured_at), *bounds])
     x0 = pdf.l_margin + 11
     axis = _Axis(x0, pdf.w - pdf.r_margin - x0 - 1, t0, t1)
     top = pdf.get_y() + 1
@@ -162,7 +165,7 @@ def draw_vitals_chart(pdf: FPDF, d: SessionDetail, tz: tzinfo, height: float = 1
     highest = max([v for r in rows for v in (r.sbp, r.hr) if v is not None] or [180])
     bp_hi = 200.0 if highest <= 200 else 250.0
     _legend(pdf, x0, top, (*_BP_HR, *_SPO2, *_RR))
-    _panel(pdf, axis, rows, bp_top, 44, (40, bp_hi, 20), _BP_HR, "Blood pressure (mmHg) and heart rate (/min)")
+    _panel(pdf, axis, rows, bp_top, 44, (40, bp_hi, 20), _BP_HR, "")
     low_spo2 = min([r.spo2 for r in rows if r.spo2 is not None] or [90])
     _panel(pdf, axis, rows, spo2_top, 19, (80 if low_spo2 >= 80 else 60, 100, 5), _SPO2, "SpO2 (%)")
     _panel(pdf, axis, rows, rr_top, 15, (0, 40, 10), _RR, "Respiratory rate (/min)")
@@ -189,8 +192,11 @@ def _events(
     marks: list[tuple[Any, str]] = [(d.infusion_started_at, "infusion start"), (d.infusion_ended_at, "end")]
     marks += [(e.at, e.kind) for e in d.infusion_events if e.kind in ("pause", "resume")]
     pdf.set_font("Helvetica", size=6)
-    for at, label in marks:
-        if at is None or not (t0 <= _utc(at) <= t1):
+    taken: list[
+        tuple[float, float]
+    ] = []  # label extents already drawn: a label that would overlap is left out
+    for at, label in sorted(((a, lb) for a, lb in marks if a is not None), key=lambda m: _utc(m[0])):
+        if not (t0 <= _utc(at) <= t1):
             continue
         x = axis.x(at)
         pdf.set_draw_color(60)
@@ -198,5 +204,10 @@ def _events(
         pdf.set_dash_pattern(dash=0.6, gap=0.6)
         pdf.line(x, top, x, bottom)
         pdf.set_dash_pattern()
-        pdf.set_xy(x + 0.5, top)
-        pdf.cell(pdf.get_string_width(label) + 1, 3, label)
+        width = pdf.get_string_width(label) + 1
+        left = x + 0.5 if x + 0.5 + width <= axis.x0 + axis.width else x - 0.5 - width
+        if any(left < b and a < left + width for a, b in taken):
+            continue
+        taken.append((left, left + width))
+        pdf.set_xy(left, top)
+        pdf.cell(width, 3, label)

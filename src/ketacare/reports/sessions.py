@@ -246,13 +246,14 @@ def _pump(pdf: _Record) -> None:
             [
                 pdf.hm(e.at),
                 e.kind.replace("_", " "),
-                fmt.number(e.rate_ml_per_h, 1, empty=""),
-                fmt.number(e.rate_mg_per_min, 3, empty=""),
+                fmt.amount(e.rate_ml_per_h, empty=""),
+                fmt.amount(e.rate_mg_per_min, empty=""),
                 fmt.mg(e.bolus_mg, empty="") if e.bolus_mg else "",
                 fmt.amount(e.concentration_mg_per_ml, "mg/mL", empty=""),
             ]
         )
-    pdf.grid((26, 24, 28, 28, 24, 28), (f"Time ({pdf.zone})", "Event", "Rate mL/h", "Rate mg/min", "Bolus", "Concentration"), rows)
+    head = (f"Time ({pdf.zone})", "Event", "Rate mL/h", "Rate mg/min", "Bolus", "Concentration")
+    pdf.grid((28, 24, 28, 28, 24, 28), head, rows)
 
 
 def _vitals(pdf: _Record) -> None:
@@ -273,8 +274,17 @@ def _vitals(pdf: _Record) -> None:
              fmt.vital(v.temp_c, empty=""), v.context, v.source]
         )  # fmt: skip
     pdf.grid(
-        (24, 22, 16, 18, 16, 16, 24, 24),
-        (f"Device time ({pdf.zone})", "BP mmHg", "HR /min", "SpO2 %", "RR /min", "Temp C", "Context", "Source"),
+        (28, 22, 16, 18, 16, 16, 24, 24),
+        (
+            f"Device time ({pdf.zone})",
+            "BP mmHg",
+            "HR /min",
+            "SpO2 %",
+            "RR /min",
+            "Temp C",
+            "Context",
+            "Source",
+        ),
         rows,
     )
 
@@ -376,9 +386,15 @@ def _discharge(pdf: _Record) -> None:
             )
         else:
             pdf.text_line("Not discharged.")
+    elif dis.event != "discharge":
+        reason = pdf.data.detail.abort_reason
+        pdf.text_line(
+            f"Not discharged: aborted by {pdf.name(dis.by)} ({dis.role}) at {pdf.when(dis.at)}"
+            + (f" ({reason})" if reason else ""),
+            "B",
+        )
     else:
-        what = "Discharged" if dis.event == "discharge" else "Aborted"
-        pdf.text_line(f"{what} by {pdf.name(dis.by)} ({dis.role}) at {pdf.when(dis.at)}", "B")
+        pdf.text_line(f"Discharged by {pdf.name(dis.by)} ({dis.role}) at {pdf.when(dis.at)}", "B")
         rows = [
             [i.label, _RESULT[i.result], i.detail, pdf.name(i.by) if i.by else "-", pdf.hm(i.at)]
             for i in dis.items
@@ -407,8 +423,9 @@ def _escort_and_instructions(pdf: _Record) -> None:
         given = _yes_no(ins.given)
         by = f" by {pdf.name(ins.by)} at {pdf.hm(ins.at)}" if ins.by else ""
         pdf.text_line(f"Written discharge instructions given: {given}{by}", "B")
-        for item in ins.items:
-            pdf.text_line(f"  - {item}")
+        if ins.given:
+            for item in ins.items:
+                pdf.text_line(f"  - {item}")
 
 
 def _workflow(pdf: _Record) -> None:
@@ -424,9 +441,15 @@ def _workflow(pdf: _Record) -> None:
         if t.reason and t.allowed and not t.overrides:
             note = t.reason
         rows.append(
-            [pdf.hm(t.at), t.event.replace("_", " "), f"{t.from_} -> {t.to}", f"{pdf.name(t.by)} ({t.role})", note]
+            [
+                pdf.hm(t.at),
+                t.event.replace("_", " "),
+                f"{t.from_} -> {t.to}",
+                f"{pdf.name(t.by)} ({t.role})",
+                note,
+            ]
         )
-    pdf.grid((20, 24, 40, 38, 64), (f"Time ({pdf.zone})", "Step", "State", "By", "Note"), rows)
+    pdf.grid((28, 24, 40, 38, 56), (f"Time ({pdf.zone})", "Step", "State", "By", "Note"), rows)
 
 
 def _rems(pdf: _Record) -> None:
@@ -450,7 +473,11 @@ def _signatures(pdf: _Record) -> None:
         version = (data.signed_format or RECORD_FORMAT).rsplit("/", 1)[-1]
         pdf.text_line(f"Record SHA-256 (canonical record, format {version}): {d.signatures[0].sha256}", "B")
         v = d.verification
-        pdf.text_line("Verified: the record matches its signatures." if v.intact else "WARNING: " + "; ".join(v.problems))
+        pdf.text_line(
+            "Verified: the record matches its signatures."
+            if v.intact
+            else "WARNING: " + "; ".join(v.problems)
+        )
         if data.signed_format and data.signed_format != RECORD_FORMAT:
             pdf.text_line(
                 f"Signed in record format {version}: the order, assessments, discharge checklist, escort and"

@@ -227,4 +227,3 @@ def record_parts(
         items=list(snap.get("instructions") or []),
     )
     return order, discharge, escort, instructions
-
