@@ -79,7 +79,8 @@ def test_the_signed_record_prints_every_part_a_clinician_checks(personas, fake_c
     assert "Pump events" in text and "52.5" in text and "stop" in text
     start = detail.infusion_started_at.astimezone(BERLIN)
     assert start.strftime("%H:%M:%S") in text and "CET" in text  # the clinic's zone, named
-    assert "Systolic BP (mmHg)" in text and "186/104" in text  # chart legend and vitals table
+    assert "Systolic BP (mmHg)" in text and "SBP alarm >= 180" in text  # chart legend and alarm limit line
+    assert "186/104 *" in flat and "high-priority alarm limit of the clinic's rules (SBP >= 180" in flat
     assert "Blood pressure at or above 180/110" in flat or "BP 186/104" in flat
     assert "Nurse at" in flat and "paused the pump, rechecked 178/100, prescriber called" in flat
     assert "nausea" in text and "2 (moderate)" in flat and "not resolved" in flat

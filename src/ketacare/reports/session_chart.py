@@ -14,18 +14,19 @@ from typing import Any
 from fpdf import FPDF
 
 from ketacare.domain import formatting as fmt
-from ketacare.services.sessions.schemas import SessionDetail, VitalRow
+from ketacare.services.sessions.schemas import AlarmLimit, SessionDetail, VitalRow
 
-# (label, value of a reading, colour, dash mm (0 = solid), marker)
-_Series = tuple[str, Callable[[VitalRow], float | None], tuple[int, int, int], float, str]
+# (vital, label, value of a reading, colour, dash mm (0 = solid), marker)
+_Series = tuple[str, str, Callable[[VitalRow], float | None], tuple[int, int, int], float, str]
 
 _BP_HR: Sequence[_Series] = (
-    ("Systolic BP (mmHg)", lambda v: v.sbp, (170, 20, 20), 0, "v"),
-    ("Diastolic BP (mmHg)", lambda v: v.dbp, (170, 20, 20), 1.2, "^"),
-    ("Heart rate (/min)", lambda v: v.hr, (20, 60, 170), 0, "o"),
+    ("sbp", "Systolic BP (mmHg)", lambda v: v.sbp, (170, 20, 20), 0, "v"),
+    ("dbp", "Diastolic BP (mmHg)", lambda v: v.dbp, (170, 20, 20), 1.2, "^"),
+    ("hr", "Heart rate (/min)", lambda v: v.hr, (20, 60, 170), 0, "o"),
 )
-_SPO2: Sequence[_Series] = (("SpO2 (%)", lambda v: v.spo2, (0, 120, 110), 0, "s"),)
-_RR: Sequence[_Series] = (("Respiratory rate (/min)", lambda v: v.rr, (110, 40, 150), 0, "s"),)
+_SPO2: Sequence[_Series] = (("spo2", "SpO2 (%)", lambda v: v.spo2, (0, 120, 110), 0, "s"),)
+_RR: Sequence[_Series] = (("rr", "Respiratory rate (/min)", lambda v: v.rr, (110, 40, 150), 0, "s"),)
+_SHORT = {"sbp": "SBP", "dbp": "DBP", "hr": "HR", "spo2": "SpO2", "rr": "RR"}
 _MARKERS_UP_TO = 80  # draw a marker per reading only while they stay readable
 
 
@@ -67,7 +68,7 @@ def _marker(pdf: FPDF, x: float, y: float, kind: str) -> None:
 def _series(
     pdf: FPDF, axis: _Axis, rows: Sequence[VitalRow], s: _Series, y: Callable[[float], float]
 ) -> None:
-    _, value, colour, dash, marker = s
+    _, _, value, colour, dash, marker = s
     pdf.set_draw_color(*colour)
     pdf.set_fill_color(*colour)
     pdf.set_line_width(0.35)
@@ -90,6 +91,7 @@ def _panel(
     scale: tuple[float, float, float],
     series: Sequence[_Series],
     title: str,
+    limits: Sequence[AlarmLimit] = (),
 ) -> None:
     lo, hi, step = scale
     x0, x1 = axis.x0, axis.x0 + axis.width
@@ -111,15 +113,43 @@ def _panel(
         pdf.set_xy(x0, top - 3.2)
         pdf.set_font("Helvetica", "B", 6.5)
         pdf.cell(axis.width, 3, title, align="R")
+    _limits(pdf, axis, series, limits, y, (lo, hi))
     for s in series:
         _series(pdf, axis, rows, s, y)
     pdf.set_draw_color(0)
     pdf.set_line_width(0.2)
 
 
+def _limits(
+    pdf: FPDF,
+    axis: _Axis,
+    series: Sequence[_Series],
+    limits: Sequence[AlarmLimit],
+    y: Callable[[float], float],
+    scale: tuple[float, float],
+) -> None:
+    """Draw each high-priority alarm limit of the panel's vital signs as a thin dotted line, labelled at the right."""
+    colours = {s[0]: s[3] for s in series}
+    pdf.set_font("Helvetica", size=5.5)
+    for lim in limits:
+        if lim.vital not in colours or not scale[0] < lim.value < scale[1]:
+            continue
+        pdf.set_draw_color(*colours[lim.vital])
+        pdf.set_line_width(0.15)
+        pdf.set_dash_pattern(dash=0.4, gap=0.8)
+        pdf.line(axis.x0, y(lim.value), axis.x0 + axis.width, y(lim.value))
+        pdf.set_dash_pattern()
+        text = f"{_SHORT[lim.vital]} alarm {lim.op} {fmt.vital(lim.value)}"
+        width = pdf.get_string_width(text) + 1
+        below = lim.op.startswith("<")  # a low limit's label sits under its line, away from the values
+        pdf.set_xy(axis.x0 + axis.width - width - 0.5, y(lim.value) + (0.2 if below else -2.6))
+        pdf.set_text_color(*colours[lim.vital])
+        pdf.cell(width, 2.5, text, align="R")
+        pdf.set_text_color(0)
+
 def _legend(pdf: FPDF, x: float, y: float, series: Sequence[_Series]) -> None:
     pdf.set_font("Helvetica", size=6.5)
-    for label, _, colour, dash, marker in series:
+    for _, label, _, colour, dash, marker in series:
         pdf.set_draw_color(*colour)
         pdf.set_fill_color(*colour)
         pdf.set_line_width(0.35)
@@ -148,7 +178,9 @@ def _time_ticks(t0: datetime, t1: datetime) -> list[datetime]:
     return out
 
 
-def draw_vitals_chart(pdf: FPDF, d: SessionDetail, tz: tzinfo, height: float = 106) -> None:
+def draw_vitals_chart(
+    pdf: FPDF, d: SessionDetail, tz: tzinfo, limits: Sequence[AlarmLimit] = (), height: float = 106
+) -> None:
     """Draw the vital-signs chart at the current position (a new page when it does not fit) and move below it."""
     rows = sorted(d.vitals, key=lambda v: _utc(v.measured_at))
     if not rows:
@@ -165,10 +197,10 @@ def draw_vitals_chart(pdf: FPDF, d: SessionDetail, tz: tzinfo, height: float = 1
     highest = max([v for r in rows for v in (r.sbp, r.hr) if v is not None] or [180])
     bp_hi = 200.0 if highest <= 200 else 250.0
     _legend(pdf, x0, top, (*_BP_HR, *_SPO2, *_RR))
-    _panel(pdf, axis, rows, bp_top, 44, (40, bp_hi, 20), _BP_HR, "")
+    _panel(pdf, axis, rows, bp_top, 44, (40, bp_hi, 20), _BP_HR, "", limits)
     low_spo2 = min([r.spo2 for r in rows if r.spo2 is not None] or [90])
-    _panel(pdf, axis, rows, spo2_top, 19, (80 if low_spo2 >= 80 else 60, 100, 5), _SPO2, "SpO2 (%)")
-    _panel(pdf, axis, rows, rr_top, 15, (0, 40, 10), _RR, "Respiratory rate (/min)")
+    _panel(pdf, axis, rows, spo2_top, 19, (80 if low_spo2 >= 80 else 60, 100, 5), _SPO2, "SpO2 (%)", limits)
+    _panel(pdf, axis, rows, rr_top, 15, (0, 40, 10), _RR, "Respiratory rate (/min)", limits)
     bottom = rr_top + 15
     _events(pdf, axis, d, bp_top - 3.5, bottom, t0, t1)
     pdf.set_font("Helvetica", size=6.5)

@@ -41,6 +41,13 @@ _RESULT = {
     "not_answered": "not answered",
 }
 _GREY = (235, 235, 235)
+_BOLD = FontFace(emphasis="BOLD")
+_OPS = {">=": float.__ge__, ">": float.__gt__, "<=": float.__le__, "<": float.__lt__}
+_SHORT = {"sbp": "SBP", "dbp": "DBP", "hr": "HR", "spo2": "SpO2", "rr": "RR"}
+
+
+class _Flagged(str):
+    """A table cell printed in bold: a value at or beyond a high-priority alarm limit."""
 
 
 def _t(x: Any) -> str:
@@ -148,7 +155,9 @@ class _Record(FPDF):
         ) as table:
             table.row([_t(h) for h in head])
             for r in rows:
-                table.row([_t(c) for c in r])
+                row = table.row()
+                for c in r:
+                    row.cell(_t(c), style=_BOLD if isinstance(c, _Flagged) else None)
         self.set_draw_color(0)
         self.set_font("Helvetica", size=8)
 
@@ -262,7 +271,15 @@ def _vitals(pdf: _Record) -> None:
     if not d.vitals:
         pdf.text_line("No readings recorded.")
         return
-    draw_vitals_chart(pdf, d, pdf.clinic_tz)
+    limits = pdf.data.limits
+    draw_vitals_chart(pdf, d, pdf.clinic_tz, limits)
+
+    def beyond(vital: str, x: float | None) -> bool:
+        return x is not None and any(lim.vital == vital and _OPS[lim.op](float(x), lim.value) for lim in limits)
+
+    def cell(text: str, *flags: bool) -> str:
+        return _Flagged(f"{text} *") if any(flags) else text
+
     rows = []
     for v in d.vitals:
         bp = f"{fmt.vital(v.sbp)}/{fmt.vital(v.dbp)}" if v.sbp is not None and v.dbp is not None else ""
@@ -270,9 +287,15 @@ def _vitals(pdf: _Record) -> None:
         if spo2 and v.on_oxygen:
             spo2 += " (O2)"
         rows.append(
-            [pdf.hm(v.measured_at), bp, fmt.vital(v.hr, empty=""), spo2, fmt.vital(v.rr, empty=""),
-             fmt.vital(v.temp_c, empty=""), v.context, v.source]
+            [pdf.hm(v.measured_at), cell(bp, beyond("sbp", v.sbp), beyond("dbp", v.dbp)),
+             cell(fmt.vital(v.hr, empty=""), beyond("hr", v.hr)), cell(spo2, beyond("spo2", v.spo2)),
+             cell(fmt.vital(v.rr, empty=""), beyond("rr", v.rr)), fmt.vital(v.temp_c, empty=""), v.context, v.source]
         )  # fmt: skip
+    if limits:
+        shown = ", ".join(f"{_SHORT[lim.vital]} {lim.op} {fmt.vital(lim.value)}" for lim in limits)
+        pdf.text_line(
+            f"Values in bold with *: at or beyond a high-priority alarm limit of the clinic's rules ({shown}).",
+        )
     pdf.grid(
         (28, 22, 16, 18, 16, 16, 24, 24),
         (
@@ -312,7 +335,7 @@ def _alarms(pdf: _Record) -> None:
                 end,
             ]
         )
-    pdf.grid((20, 15, 75, 50, 26), (f"Raised ({pdf.zone})", "Priority", "Alarm and advice",
+    pdf.grid((20, 15, 67, 50, 34), (f"Raised ({pdf.zone})", "Priority", "Alarm and advice",
                                      "Acknowledged (who, when, action taken)", "Ended"), rows)  # fmt: skip
 
 
@@ -409,7 +432,7 @@ def _escort_and_instructions(pdf: _Record) -> None:
     e, ins = r.escort, r.instructions
     pdf.heading("Escort and discharge instructions")
     if e is not None:
-        who = e.name or "not recorded"
+        who = e.name or "name not recorded"
         if e.phone:
             who += f", {e.phone}"
         pdf.text_line(f"Escort home: {who}")
@@ -428,6 +451,10 @@ def _escort_and_instructions(pdf: _Record) -> None:
                 pdf.text_line(f"  - {item}")
 
 
+def _words(check_id: str) -> str:
+    return check_id.replace("_", " ")
+
+
 def _workflow(pdf: _Record) -> None:
     d = pdf.data.detail
     pdf.heading("Workflow (every step, refusals and overrides)")
@@ -435,9 +462,9 @@ def _workflow(pdf: _Record) -> None:
     for t in d.transitions:
         note = ""
         if t.overrides:
-            note = "OVERRIDE " + "; ".join(f"{o['guard_id']}: {o['reason']}" for o in t.overrides)
+            note = "OVERRIDE " + "; ".join(f"{_words(o['guard_id'])}: {o['reason']}" for o in t.overrides)
         if not t.allowed:
-            note = "REFUSED: " + ", ".join(g["id"] for g in t.failed_guards)
+            note = "REFUSED: " + ", ".join(_words(g["id"]) for g in t.failed_guards)
         if t.reason and t.allowed and not t.overrides:
             note = t.reason
         rows.append(

@@ -28,7 +28,7 @@ from ketacare.domain.sessions.session import (
 from ketacare.domain.sessions.side_effects import grade_label
 from ketacare.services import clock
 from ketacare.services.access import Actor, roles_for
-from ketacare.services.sessions.alerts import alert_read
+from ketacare.services.sessions.alerts import alert_read, alert_rules
 from ketacare.services.sessions.assessments import assessment_status
 from ketacare.services.sessions.checklist import record_parts
 from ketacare.services.sessions.common import (
@@ -48,6 +48,7 @@ from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AddendumResult,
     AddendumRow,
+    AlarmLimit,
     AlertRead,
     PumpEventRow,
     RecordAlert,
@@ -509,6 +510,23 @@ def _usernames(d: SessionDetail, r: SessionRecord) -> set[str]:
     return names
 
 
+def alarm_limits() -> list[AlarmLimit]:
+    """Return the least extreme high-priority threshold per vital sign and direction (where a HIGH alarm starts)."""
+    best: dict[tuple[str, bool], AlarmLimit] = {}
+    for rule in alert_rules():
+        if rule.kind != "threshold" or rule.priority != "high":
+            continue
+        for c in rule.conditions:
+            if c.vital not in ("sbp", "dbp", "hr", "spo2", "rr"):
+                continue
+            key = (c.vital, c.high)
+            old = best.get(key)
+            if old is None or (c.value < old.value if c.high else c.value > old.value):
+                best[key] = AlarmLimit.model_validate({"vital": c.vital, "op": c.op, "value": c.value})
+    order = ("sbp", "dbp", "hr", "spo2", "rr")
+    return [best[k] for k in sorted(best, key=lambda k: (order.index(k[0]), k[1]))]
+
+
 def record_for_pdf(*, db: Database, actor: Actor, session_id: int) -> RecordPrint:
     """Return what the printed record shows: the session page data, the record in its signed format (order,
     checklist, escort, instructions, assessments), the patient's date of birth and people's names (audited as an
@@ -524,4 +542,10 @@ def record_for_pdf(*, db: Database, actor: Actor, session_id: int) -> RecordPrin
         uow.audit(
             "export", "infusion_session", session_id, patient_id=sess.patient_id, details={"format": "pdf"}
         )
-    return RecordPrint(detail=detail, record=rec, signed_format=version if detail.signatures else None, names=names)
+    return RecordPrint(
+        detail=detail,
+        record=rec,
+        signed_format=version if detail.signatures else None,
+        names=names,
+        limits=alarm_limits(),
+    )

@@ -856,14 +856,23 @@ class SessionDetail(SessionFields):
     order: SessionOrder | None = None
 
 
+class AlarmLimit(BaseModel):
+    """A high-priority alarm threshold of the clinic's rules (e.g. sbp >= 180), drawn on the printed chart."""
+
+    vital: Literal["sbp", "dbp", "hr", "spo2", "rr"]
+    op: Literal[">=", ">", "<=", "<"]
+    value: float
+
+
 class RecordPrint(BaseModel):
     """What the printed session record shows: the session page data, the record (newest format), the format the
-    signatures cover (None while unsigned) and each user name's printed name."""
+    signatures cover (None while unsigned), each user name's printed name and the high-priority alarm limits."""
 
     detail: SessionDetail
     record: SessionRecord
     signed_format: str | None
     names: dict[str, str]
+    limits: list[AlarmLimit] = []
 
 
 class LatestValue(BaseModel):
