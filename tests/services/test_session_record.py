@@ -180,8 +180,9 @@ def test_the_signed_record_holds_the_order_checklist_escort_and_instructions_wit
     assert d["at"] == discharged_at.isoformat()
     items = {i["id"]: i for i in d["items"]}
     assert items["escort_present"]["result"] == "met" and items["escort_present"]["by"] == "nurse"
-    assert items["sedation_resolved"]["detail"] == "MOAA/S 5"
-    assert items["aldrete_at_threshold"]["detail"] == "Modified Aldrete 10"
+    assert items["sedation_resolved"]["detail"].startswith("MOAA/S 5 (questionnaire response #")
+    assert items["aldrete_at_threshold"]["detail"].startswith("Modified Aldrete 10 (questionnaire response #")
+    assert items["aldrete_at_threshold"]["by"] == "nurse"  # who entered the questionnaire
     assert items["observation_time_met"]["detail"] == "1 h 07 min observed"
     assert items["rems_observation_2h"]["result"] == "not_applicable"
     assert items["instructions_given"]["result"] == "yes" and items["instructions_given"]["by"] == "nurse"

@@ -22,8 +22,9 @@ from ketacare.services.sessions.schemas import (
     RecordInstructions,
     RecordOrder,
 )
-from ketacare.store.tables import Patient
+from ketacare.store.tables import Patient, User
 from ketacare.store.tables.dosing import DoseOrderRecord
+from ketacare.store.tables.measurement import QuestionnaireResponse
 from ketacare.store.tables.sessions import InfusionSession, SessionConfirmation
 
 # The nurse's answer each discharge check falls back on when no instrument result satisfies it.
@@ -78,6 +79,7 @@ def _yes_no(value: bool | None) -> str:
 
 
 def _item(
+    s: Session,
     sess: InfusionSession,
     item_id: str,
     label: str,
@@ -103,7 +105,7 @@ def _item(
         return line
     else:
         line["result"] = "met"
-        line["detail"] = _detail(item_id, report, scores, line)
+        line["detail"] = _detail(item_id, report, scores, _answered_by(s, scores), line)
         if line["at"] is None:
             line["at"] = now.isoformat()
     if conf is not None and line["by"] is None:
@@ -111,15 +113,18 @@ def _item(
     return line
 
 
-def _detail(item_id: str, report: FactsReport, scores: dict[str, Any], line: dict[str, Any]) -> str:
+def _detail(
+    item_id: str, report: FactsReport, scores: dict[str, Any], answered_by: dict[int, str], line: dict[str, Any]
+) -> str:
     """Say what satisfied a passed discharge check (an instrument result sets the line's time)."""
     f = report.facts
     evidence = report.evidence.get(item_id, "")
     if item_id in _INSTRUMENT and evidence.startswith("instrument"):
         iid, name = _INSTRUMENT[item_id]
         r = scores[iid]
-        line["by"], line["at"] = f"questionnaire response #{r.response_id}", r.answered_at.isoformat()
-        return f"{name} {fmt.amount(r.total)}"
+        line["by"] = answered_by.get(r.response_id) or f"questionnaire response #{r.response_id}"
+        line["at"] = r.answered_at.isoformat()
+        return f"{name} {fmt.amount(r.total)} (questionnaire response #{r.response_id})"
     if item_id == "aldrete_at_threshold" and f.aldrete_score is not None:
         full = "; full points for respiration and SpO2" if f.aldrete_respiration_spo2_full else ""
         return f"nurse's entry: Modified Aldrete {f.aldrete_score}{full}"
@@ -137,6 +142,19 @@ def _detail(item_id: str, report: FactsReport, scores: dict[str, Any], line: dic
     if item_id == "no_open_high_alert":
         return "no high-priority alarm open or unacknowledged"
     return "checked"
+
+
+def _answered_by(s: Session, scores: dict[str, Any]) -> dict[int, str]:
+    """Return the user name of whoever entered each of these questionnaire responses (a clinician or the patient)."""
+    ids = [r.response_id for r in scores.values()]
+    if not ids:
+        return {}
+    rows = s.execute(
+        select(QuestionnaireResponse.id, User.username)
+        .join(User, User.id == QuestionnaireResponse.answered_by_user_id)
+        .where(QuestionnaireResponse.id.in_(ids))
+    )
+    return {rid: name for rid, name in rows}
 
 
 def _age(minutes: float | None) -> str:
@@ -165,7 +183,7 @@ def closing_snapshot(
         scores = session_scores(s, sess)
         for it in discharge_checklist_items():
             if it.id in guards or it.id == "instructions_given":
-                items.append(_item(sess, it.id, it.label, report, overridden, confirmations, scores, now))
+                items.append(_item(s, sess, it.id, it.label, report, overridden, confirmations, scores, now))
     p = s.get(Patient, sess.patient_id)
     return {
         "event": event,
