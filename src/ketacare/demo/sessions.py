@@ -198,7 +198,7 @@ def _session(
             ),
         )
         if not live:
-            _assess(db, nurse, pid, sid, ("gad7", [int(x) for x in rng.integers(1, 4, 7)], "pre_session"))
+            _assess(db, nurse, pid, sid, *_pre_session(rng))
         plan = demo_plan(sid, chair, live=live)
         base = plan.baseline
         vitals.record_session_reading(
@@ -306,12 +306,19 @@ def _acknowledge_all(db: Database, nurse: Actor, sid: int) -> None:
             )
 
 
+CSSRS_NONE: dict[str, int | None] = {"cssrs_1": 0, "cssrs_2": 0, "cssrs_6": 0}  # no risk; 3-5 and 6b skipped
 ALDRETE_10: dict[str, int | None] = {
     f"aldrete_{i}": 2 for i in ("activity", "respiration", "circulation", "consciousness", "spo2")
 }
 
 
 Answers = dict[str, int | None] | list[int | None]
+
+
+def _pre_session(rng: np.random.Generator) -> tuple[tuple[str, Answers, str], ...]:
+    """Return the questionnaires entered before a demo session: a GAD-7 and a C-SSRS screener with no risk."""
+    gad7: Answers = [int(x) for x in rng.integers(1, 4, 7)]
+    return ("gad7", gad7, "pre_session"), ("cssrs_screen", CSSRS_NONE, "pre_session")
 
 
 def _assess(db: Database, nurse: Actor, pid: int, sid: int, *entries: tuple[str, Answers, str]) -> None:
