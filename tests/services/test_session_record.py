@@ -271,3 +271,21 @@ def test_an_addendum_keeps_the_record_verified_and_is_chained(personas, fake_clo
             db=personas.db, actor=personas["nurse"], session_id=sid,
             data=SessionChecks(version=v.version, discharge_instructions_given=False),
         )  # fmt: skip
+
+
+def test_a_signature_naming_an_unknown_format_reads_as_altered_and_the_page_still_opens(
+    personas,
+    fake_clock,  # noqa: F811
+    with_scores,  # noqa: F811
+):
+    sid = complete_session(personas, fake_clock, with_scores)
+    _signed(personas, sid)
+    with personas.db.session() as s:
+        s.execute(
+            update(SessionSignature)
+            .where(SessionSignature.session_id == sid)
+            .values(canonical='{"format":"ketacare.session_record/99"}')
+        )
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).verification
+    assert not v.intact
+    assert any("names no known record format" in p for p in v.problems)
