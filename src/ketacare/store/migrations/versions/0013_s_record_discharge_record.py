@@ -3,7 +3,7 @@
 stood at discharge.
 
 Revision ID: 0013_s_record_discharge_record
-Revises: 0013_lead_vital_key
+Revises: 0013_audit_chain_guard
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0013_s_record_discharge_record"
-down_revision = "0013_lead_vital_key"
+down_revision = "0013_audit_chain_guard"
 branch_labels = None
 depends_on = None
 
