@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     timezone: str = Field(
         "UTC", description="IANA time zone for displayed times, e.g. Europe/Berlin (default UTC)"
     )
+    # Printed at the head of the signed session record (issue 12 point 8) until the clinic settings issue stores
+    # them in the database (services/clinic.py `clinic_identity` reads both). Address lines separated by "; ".
+    clinic_name: str = Field("", description="The clinic's name on printed records")
+    clinic_address: str = Field("", description="The clinic's address on printed records (lines separated by '; ')")
+    clinic_phone: str = Field("", description="The clinic's phone number on printed records")
 
     # Audit trail (issue 14 point 3): the key that seals events and signs checkpoints lives outside the database.
     audit_key: str = Field("", description="Audit key text (at least 32 characters); overrides audit_key_file")

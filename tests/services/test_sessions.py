@@ -967,7 +967,8 @@ def test_the_session_record_shows_the_orders_weight_basis_choice(personas, fake_
         True,
     )
     assert o.weight_basis_reason == "the trials dosed on actual weight"
-    assert render_pdf(v).startswith(b"%PDF")
+    printed = record.record_for_pdf(db=personas.db, actor=personas["nurse"], session_id=sid)
+    assert render_pdf(printed).startswith(b"%PDF")
 
 
 def test_a_session_naming_no_dose_order_is_refused_and_nothing_stored(personas):

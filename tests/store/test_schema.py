@@ -1,7 +1,7 @@
 """Storage: one set of migrations for both engines, matching the tables; SQLite tuned as promised."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,8 +13,6 @@ from sqlalchemy.exc import IntegrityError
 
 from ketacare.services.access import system_actor
 from ketacare.services.patients import PatientCreate, create_patient
-from ketacare.services.sessions import workflow
-from ketacare.services.sessions.schemas import SessionCreate
 from ketacare.store.db import Database
 from ketacare.store.migrate import alembic_config, current_revision, head_revision, upgrade
 from ketacare.store.tables import Base
@@ -95,9 +93,17 @@ def _session_before_links_fk(db, monkeypatch) -> int:
         actor=system_actor("tests"),
         data=PatientCreate(given_name="Ola", family_name="Berg", date_of_birth=date(1980, 1, 2), sex_at_birth="male"),
     )
-    return workflow.create_session(
-        db=db, actor=system_actor("tests"), data=SessionCreate(patient_id=p.id, chair="Chair 1")
-    ).id
+    with db.engine.begin() as c:  # plain SQL: today's tables may hold columns this older schema lacks
+        c.execute(
+            text(
+                "INSERT INTO infusion_sessions (patient_id, chair, product, state, scheduled_at, consent_confirmed, "
+                "escort_confirmed, escort_present, dissociation_resolved, sedation_resolved, overrides, created_at, "
+                "updated_at, version) VALUES (:p, 'Chair 1', 'racemic_ketamine', 'scheduled', :t, false, false, "
+                "false, false, false, '[]', :t, :t, 1)"
+            ),
+            {"p": p.id, "t": datetime(2026, 11, 30, 9, 0)},
+        )
+        return int(c.execute(text("SELECT max(id) FROM infusion_sessions")).scalar_one())
 
 
 def test_links_migration_refuses_orphans_and_changes_nothing(empty_db, monkeypatch):

@@ -33,7 +33,7 @@ from ketacare.domain.sessions.simulator import (
     step,
 )
 from ketacare.domain.sessions.vitals import VitalSigns
-from ketacare.services import clock, dosing
+from ketacare.services import clock, dosing, measurement
 from ketacare.services.access import Actor
 from ketacare.services.sessions import alerts, board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
@@ -197,6 +197,8 @@ def _session(
                 last_liquid_at=fake.t - timedelta(hours=1),
             ),
         )
+        if not live:
+            _assess(db, nurse, pid, sid, *_pre_session(rng))
         plan = demo_plan(sid, chair, live=live)
         base = plan.baseline
         vitals.record_session_reading(
@@ -254,22 +256,12 @@ def _session(
             ),
         )
         workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="end_infusion"))
+        _assess(db, nurse, pid, sid, ("cadss6", [1, 1, 0, 1, 0, 0], "during_session"), ("moaas", [5], "during_session"))
         fake.t = start + timedelta(minutes=120)
         rest = [x for x in readings if x.measured_at > start + timedelta(minutes=duration)]
         if rest:
             vitals.record_batch(db=db, actor=nurse, session_id=sid, readings=rest)
-        v = record.get_session(db=db, actor=nurse, session_id=sid)
-        for a in v.alerts:
-            if a.status == "raised":
-                from ketacare.services.sessions.schemas import AlertAck
-
-                alerts.acknowledge_alert(
-                    db=db,
-                    actor=nurse,
-                    session_id=sid,
-                    alert_id=a.id,
-                    data=AlertAck(action_taken="rechecked, patient comfortable"),
-                )
+        _acknowledge_all(db, nurse, sid)
         v = record.get_session(db=db, actor=nurse, session_id=sid)
         workflow.update_checks(
             db=db,
@@ -284,8 +276,10 @@ def _session(
                 sedation_occurred=False,
                 sedation_resolved=True,
                 escort_present=True,
+                discharge_instructions_given=True,
             ),
         )
+        _assess(db, nurse, pid, sid, ("aldrete", ALDRETE_10, "post_session"))
         _override_all(
             db, prescriber, sid, "discharge", "Demo clinic: assessed fit for discharge (synthetic data)"
         )
@@ -295,6 +289,49 @@ def _session(
         return sid
     finally:
         clock.now = real_now
+
+
+def _acknowledge_all(db: Database, nurse: Actor, sid: int) -> None:
+    """Acknowledge every alarm of the session that waits for it (latched HIGH alarms too), with the action."""
+    from ketacare.services.sessions.schemas import AlertAck
+
+    for a in record.get_session(db=db, actor=nurse, session_id=sid).alerts:
+        if a.needs_acknowledgement:
+            alerts.acknowledge_alert(
+                db=db,
+                actor=nurse,
+                session_id=sid,
+                alert_id=a.id,
+                data=AlertAck(action_taken="rechecked, patient comfortable"),
+            )
+
+
+CSSRS_NONE: dict[str, int | None] = {"cssrs_1": 0, "cssrs_2": 0, "cssrs_6": 0}  # no risk; 3-5 and 6b skipped
+ALDRETE_10: dict[str, int | None] = {
+    f"aldrete_{i}": 2 for i in ("activity", "respiration", "circulation", "consciousness", "spo2")
+}
+
+
+Answers = dict[str, int | None] | list[int | None]
+
+
+def _pre_session(rng: np.random.Generator) -> tuple[tuple[str, Answers, str], ...]:
+    """Return the questionnaires entered before a demo session: a GAD-7 and a C-SSRS screener with no risk."""
+    gad7: Answers = [int(x) for x in rng.integers(1, 4, 7)]
+    return ("gad7", gad7, "pre_session"), ("cssrs_screen", CSSRS_NONE, "pre_session")
+
+
+def _assess(db: Database, nurse: Actor, pid: int, sid: int, *entries: tuple[str, Answers, str]) -> None:
+    """Enter questionnaires (instrument, answers, context) for the session as the nurse, at the demo clock's time."""
+    for instrument, answers, context in entries:
+        measurement.submit_response(
+            db=db,
+            actor=nurse,
+            patient_id=pid,
+            data=measurement.ResponseCreate(
+                instrument_id=instrument, answers=answers, context=context, session_id=sid
+            ),
+        )
 
 
 def clock_now_real() -> datetime:

@@ -78,3 +78,41 @@ def sedation_resolved(moaas_score: float | None, criteria: DischargeCriteria) ->
 def dissociation_resolved(cadss6_total: float | None, criteria: DischargeCriteria) -> bool | None:
     """Return whether a CADSS-6 total (0-24) shows dissociation resolved; None without a total."""
     return None if cadss6_total is None else cadss6_total <= criteria.cadss6_max
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One line of the discharge checklist: a discharge guard id (or `instructions_given`) and its label."""
+
+    id: str
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class DischargeInstructions:
+    """The written discharge instructions the clinic gives, with their sources."""
+
+    items: tuple[str, ...]
+    source: str
+
+
+@cache
+def _checklist_raw() -> dict[str, Any]:
+    return load_toml(_DATA, "discharge_checklist.toml")
+
+
+@cache
+def discharge_checklist_items() -> tuple[ChecklistItem, ...]:
+    """Return the discharge checklist lines in the order the record prints them."""
+    return tuple(
+        ChecklistItem(id=str(i["id"]), label=str(i["label"]), source=str(i["source"]))
+        for i in _checklist_raw()["items"]
+    )
+
+
+@cache
+def discharge_instructions() -> DischargeInstructions:
+    """Return the written discharge instructions (data/discharge_checklist.toml)."""
+    raw = _checklist_raw()["instructions"]
+    return DischargeInstructions(items=tuple(str(x) for x in raw["items"]), source=str(raw["source"]))

@@ -1,5 +1,6 @@
 """What every sessions use case shares: load and authorize a session, refuse changes to a signed record,
-queue a board notice, the dosing weight, the patient label and the session's readings in time order."""
+queue a board notice, the dosing weight, the patient label, people's names and the session's readings in time
+order."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from ketacare.services.errors import NotFound
 from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions.schemas import PatientLabel
 from ketacare.services.uow import UnitOfWork
-from ketacare.store.tables import BodyMeasurement, Patient
+from ketacare.store.tables import BodyMeasurement, Patient, User
 from ketacare.store.tables.sessions import (
     InfusionSession,
     SessionSignature,
@@ -82,3 +83,15 @@ def vital_rows(s: Session, session_id: int) -> list[VitalSign]:
             .order_by(VitalSign.measured_at, VitalSign.id)
         )
     )
+
+
+def people_names(s: Session, usernames: set[str]) -> dict[str, str]:
+    """Return the name each user name stands for, as records print it (the one place that says how a person is
+    named; today the account's display name, later with credentials); an unknown user name stays as it is."""
+    names = {u: u for u in usernames}
+    if usernames:
+        for username, display in s.execute(
+            select(User.username, User.display_name).where(User.username.in_(sorted(usernames)))
+        ):
+            names[username] = display.strip() or username
+    return names

@@ -4,6 +4,7 @@ signing, addenda chained to the signature, verification, and the session page re
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 
 from sqlalchemy import select
@@ -27,12 +28,14 @@ from ketacare.domain.sessions.session import (
 from ketacare.domain.sessions.side_effects import grade_label
 from ketacare.services import clock
 from ketacare.services.access import Actor, roles_for
-from ketacare.services.sessions.alerts import alert_read
+from ketacare.services.sessions.alerts import alert_read, alert_rules
 from ketacare.services.sessions.assessments import assessment_status
+from ketacare.services.sessions.checklist import record_parts
 from ketacare.services.sessions.common import (
     dosing_weight,
     open_session,
     patient_label,
+    people_names,
     session_patient,
     signatures,
     vital_rows,
@@ -40,14 +43,19 @@ from ketacare.services.sessions.common import (
 from ketacare.services.sessions.facts import order_summary
 from ketacare.services.sessions.pump import bag_concentration, domain_events, dose_summary, pump_rows
 from ketacare.services.sessions.schemas import (
+    RECORD_FORMAT,
+    RECORD_FORMATS,
     AddendumCreate,
     AddendumResult,
     AddendumRow,
+    AlarmLimit,
     AlertRead,
     PumpEventRow,
     RecordAlert,
+    RecordAssessment,
     RecordDose,
     RecordPatient,
+    RecordPrint,
     RecordPumpEvent,
     RecordRescue,
     RecordSideEffect,
@@ -187,10 +195,12 @@ def _record_dose(s: Session, sess: InfusionSession) -> RecordDose | None:
     )
 
 
-def session_record(s: Session, sess: InfusionSession) -> SessionRecord:
-    """Return the session record (what is serialized canonically and signed: `SessionRecord.signed_data()`)."""
+def session_record(s: Session, sess: InfusionSession, version: str = RECORD_FORMAT) -> SessionRecord:
+    """Return the session record in record format `version` (what is serialized canonically and signed:
+    `SessionRecord.signed_data()`)."""
     p = session_patient(s, sess)
-    return SessionRecord(
+    record = SessionRecord(
+        format=version,
         session=SessionFields.model_validate(sess),
         patient=RecordPatient(
             id=p.id, mrn=p.mrn, name=f"{p.family_name}, {p.given_name}", dob=p.date_of_birth
@@ -205,6 +215,33 @@ def session_record(s: Session, sess: InfusionSession) -> SessionRecord:
         rescue=[RecordRescue(**r.model_dump(exclude={"id"})) for r in _rescue(s, sess)],
         dose=_record_dose(s, sess),
     )
+    if "order" in RECORD_FORMATS[version][0]:
+        order, discharge, escort, instructions = record_parts(s, sess)
+        record.order, record.discharge, record.escort, record.instructions = order, discharge, escort, instructions
+        record.assessments = [
+            RecordAssessment.model_validate(a.model_dump()) for a in assessment_status(s, sess)
+        ]
+    return record
+
+
+def record_format(canonical: str) -> str:
+    """Return the record format a signature was made in (read from its canonical text)."""
+    try:
+        fmt_name = json.loads(canonical).get("format")
+    except (ValueError, AttributeError):
+        fmt_name = None
+    if fmt_name not in RECORD_FORMATS:
+        raise InvalidValue("format", f"unknown session record format {fmt_name!r}")
+    return str(fmt_name)
+
+
+def signed_format(s: Session, sess: InfusionSession) -> str:
+    """Return the format this session's record is signed in: the first signature's, else the newest format."""
+    sigs = signatures(s, sess.id)
+    try:
+        return record_format(sigs[0].canonical) if sigs else RECORD_FORMAT
+    except InvalidValue:  # an altered signature: verification says so; the record reads in the newest format
+        return RECORD_FORMAT
 
 
 def rems_medication_hints(s: Session, sess: InfusionSession) -> dict[str, list[str]] | None:
@@ -294,7 +331,7 @@ def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignReque
         sigs = signatures(s, sess.id)
         if any(g.role == actor.role for g in sigs):
             raise InvalidValue("role", f"the {actor.role} signature is already on this record")
-        canon = canonical_json(session_record(s, sess).signed_data())
+        canon = canonical_json(session_record(s, sess, signed_format(s, sess)).signed_data())
         digest = hashlib.sha256(canon).hexdigest()
         if data.digest and data.digest != digest:
             raise InvalidValue(
@@ -366,12 +403,17 @@ def add_addendum(*, db: Database, actor: Actor, session_id: int, data: AddendumC
 def verify_record(s: Session, sess: InfusionSession) -> Verification:
     """Recompute the canonical digest and the addendum chain; say whether the signed record is intact."""
     sigs = signatures(s, sess.id)
-    current = record_digest(session_record(s, sess).signed_data())
+    current = record_digest(session_record(s, sess, signed_format(s, sess)).signed_data())
     problems = []
     for g in sigs:
         if hashlib.sha256(g.canonical.encode("utf-8")).hexdigest() != g.digest_sha256:
             problems.append(f"the stored {g.role} signature does not match its own canonical text")
-        if g.digest_sha256 != current:
+        try:
+            version = record_format(g.canonical)
+        except InvalidValue:
+            problems.append(f"the stored {g.role} signature names no known record format")
+            continue
+        if g.digest_sha256 != record_digest(session_record(s, sess, version).signed_data()):
             problems.append(f"the record no longer matches the {g.role} signature")
     prev = sigs[0].digest_sha256 if sigs else None
     for a in s.scalars(
@@ -462,12 +504,58 @@ def get_session(*, db: Database, actor: Actor, session_id: int) -> SessionDetail
         return out
 
 
-def record_for_pdf(*, db: Database, actor: Actor, session_id: int) -> SessionDetail:
-    """Return the session page data for printing (audited as an export)."""
-    data = get_session(db=db, actor=actor, session_id=session_id)
+def _usernames(d: SessionDetail, r: SessionRecord) -> set[str]:
+    """Return every user name the printed record mentions (to print each person's name)."""
+    names = {t.by for t in d.transitions} | {x.by for x in d.rescue} | {g.by for g in d.signatures}
+    names |= {a.by for a in d.addenda} | {k.by for a in d.alerts for k in a.acknowledgements}
+    names |= {a.acknowledged_by for a in d.alerts if a.acknowledged_by}
+    if r.order:
+        names |= {n for n in (r.order.signed_by_name, r.order.double_checked_by_name) if n}
+    if r.discharge:
+        names |= {r.discharge.by} | {i.by for i in r.discharge.items if i.by}
+    if r.escort:
+        names |= {n for n in (r.escort.confirmed_by, r.escort.present_by) if n}
+    if r.instructions and r.instructions.by:
+        names.add(r.instructions.by)
+    return names
+
+
+def alarm_limits() -> list[AlarmLimit]:
+    """Return the least extreme high-priority threshold per vital sign and direction (where a HIGH alarm starts)."""
+    best: dict[tuple[str, bool], AlarmLimit] = {}
+    for rule in alert_rules():
+        if rule.kind != "threshold" or rule.priority != "high":
+            continue
+        for c in rule.conditions:
+            if c.vital not in ("sbp", "dbp", "hr", "spo2", "rr"):
+                continue
+            key = (c.vital, c.high)
+            old = best.get(key)
+            if old is None or (c.value < old.value if c.high else c.value > old.value):
+                best[key] = AlarmLimit.model_validate({"vital": c.vital, "op": c.op, "value": c.value})
+    order = ("sbp", "dbp", "hr", "spo2", "rr")
+    return [best[k] for k in sorted(best, key=lambda k: (order.index(k[0]), k[1]))]
+
+
+def record_for_pdf(*, db: Database, actor: Actor, session_id: int) -> RecordPrint:
+    """Return what the printed record shows: the session page data, the record in its signed format (order,
+    checklist, escort, instructions, assessments), the patient's date of birth and people's names (audited as an
+    export)."""
     with UnitOfWork(db, actor) as uow:
-        uow.authorize("read", "infusion_session", patient_id=data.patient_id)
+        sess = open_session(uow, session_id, "read")
+        s = uow.session
+        detail = _detail(s, sess, clock.now())
+        version = signed_format(s, sess)
+        rec = session_record(s, sess)  # printed in the newest format; `signed_format` says what was signed
+        names = people_names(s, _usernames(detail, rec))
+        uow.audit("view", "infusion_session", sess.id, patient_id=sess.patient_id)
         uow.audit(
-            "export", "infusion_session", session_id, patient_id=data.patient_id, details={"format": "pdf"}
+            "export", "infusion_session", session_id, patient_id=sess.patient_id, details={"format": "pdf"}
         )
-    return data
+    return RecordPrint(
+        detail=detail,
+        record=rec,
+        signed_format=version if detail.signatures else None,
+        names=names,
+        limits=alarm_limits(),
+    )

@@ -71,6 +71,9 @@ class SessionChecks(_Strict):
     respiratory_depression_occurred: bool | None = None
     respiratory_depression_resolved: bool | None = None
     escort_present: bool | None = None
+    discharge_instructions_given: bool | None = Field(
+        None, description="Written discharge instructions were given to the patient and the escort"
+    )
     lot_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     could_have_left_min: float | None = Field(None, ge=0, le=1440)
     rems_enrolled: bool | None = None
@@ -335,6 +338,7 @@ class SessionFields(BaseModel):
     concomitant_maois: bool | None
     concomitant_opioids: bool | None
     aldrete_respiration_spo2_full: bool | None = None
+    discharge_instructions_given: bool | None = None
 
 
 # The REMS form's patient and concomitant-medication answers (issue 11): in the signed record only once recorded,
@@ -599,10 +603,116 @@ class RecordDose(BaseModel):
     ordered_mg: float | None
 
 
-class SessionRecord(BaseModel):
-    """The session record that is serialized canonically and signed (`signed_data()`)."""
+class RecordOrder(BaseModel):
+    """The dose order as the signed record holds it (format 2): what was ordered, who signed and who checked it
+    (user names; the printed record shows each person's name)."""
 
-    format: str = "ketacare.session_record/1"
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    dose_mg: float
+    mg_per_kg: float | None
+    weight_basis: str | None
+    final_concentration_mg_per_ml: float | None
+    final_volume_ml: float | None
+    duration_min: float
+    signed_by_name: str | None
+    signed_at: Time | None
+    double_checked_by_name: str | None
+    double_checked_at: Time | None
+
+
+class RecordAssessment(BaseModel):
+    """A scheduled assessment of the session with its score, or "due" (format 2)."""
+
+    id: str
+    label: str
+    instrument_id: str
+    status: Literal["done", "due"]
+    total: float | None
+    severity: str | None
+    answered_at: Time | None
+
+
+class RecordChecklistItem(BaseModel):
+    """One line of the discharge checklist: the result, what showed it, who and when (format 2)."""
+
+    id: str
+    label: str
+    result: Literal["met", "overridden", "not_met", "not_applicable", "yes", "no", "not_answered"]
+    detail: str
+    by: str | None
+    at: Time | None
+
+
+class RecordEscort(BaseModel):
+    """The escort home: who (as recorded at discharge), confirmed at check-in and present at discharge, with
+    who answered each and when (format 2)."""
+
+    name: str | None
+    phone: str | None
+    confirmed: bool | None
+    confirmed_by: str | None
+    confirmed_at: Time | None
+    present: bool | None
+    present_by: str | None
+    present_at: Time | None
+
+
+class RecordInstructions(BaseModel):
+    """Whether the written discharge instructions were given, by whom and when, and what they say (format 2)."""
+
+    given: bool | None
+    by: str | None
+    at: Time | None
+    items: list[str]
+
+
+class RecordDischarge(BaseModel):
+    """How the session ended (discharge or abort): who, role, when, and the checklist as it stood (format 2)."""
+
+    event: str
+    by: str
+    role: str
+    at: Time
+    items: list[RecordChecklistItem]
+
+
+RECORD_V1 = "ketacare.session_record/1"
+RECORD_V2 = "ketacare.session_record/2"
+RECORD_FORMAT = RECORD_V2  # what new signatures use
+
+# Each record format, explicitly: the top-level parts and the session columns it signs. A record keeps the format
+# of its first signature, so records signed before a new format still verify. A new session column or part is a
+# new format (tests/services/sessions/test_record_format.py fails on a column missing from the newest list).
+_V1_SESSION = (
+    "id", "patient_id", "chair", "product", "state", "scheduled_at", "checked_in_at", "prechecks_passed_at",
+    "infusion_started_at", "infusion_ended_at", "discharged_at", "aborted_at", "abort_reason", "dose_order_id",
+    "planned_dose_mg", "planned_duration_min", "concentration_mg_per_ml", "weight_kg", "consent_confirmed",
+    "last_food_at", "last_liquid_at", "escort_confirmed", "escort_present", "pregnancy_test_applicable",
+    "pregnancy_test_negative", "aldrete_score", "dissociation_occurred", "dissociation_resolved",
+    "sedation_occurred", "sedation_resolved", "respiratory_depression_occurred", "respiratory_depression_resolved",
+    "lot_number", "could_have_left_min", "rems_enrolled", "rems_first_treatment", "concomitant_benzodiazepines",
+    "concomitant_non_benzodiazepine_hypnotics", "concomitant_psychostimulants", "concomitant_maois",
+    "concomitant_opioids", "aldrete_respiration_spo2_full",
+)  # fmt: skip
+_V1_PARTS = (
+    "format", "session", "patient", "transitions", "infusion_events", "vitals", "alerts", "side_effects", "rescue",
+    "dose",
+)  # fmt: skip
+RECORD_FORMATS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    RECORD_V1: (_V1_PARTS, _V1_SESSION),
+    RECORD_V2: (
+        (*_V1_PARTS, "order", "assessments", "discharge", "escort", "instructions"),
+        (*_V1_SESSION, "discharge_instructions_given"),
+    ),
+}
+
+
+class SessionRecord(BaseModel):
+    """The session record that is serialized canonically and signed (`signed_data()`), in format `format`."""
+
+    format: str = RECORD_FORMAT
     session: SessionFields
     patient: RecordPatient
     transitions: list[TransitionRow]
@@ -612,10 +722,19 @@ class SessionRecord(BaseModel):
     side_effects: list[RecordSideEffect]
     rescue: list[RecordRescue]
     dose: RecordDose | None = None
+    # format 2
+    order: RecordOrder | None = None
+    assessments: list[RecordAssessment] = []
+    discharge: RecordDischarge | None = None
+    escort: RecordEscort | None = None
+    instructions: RecordInstructions | None = None
 
     def signed_data(self) -> dict[str, Any]:
-        """Return the plain data that is signed (no `dose` key when there were no pump events)."""
-        data = self.model_dump(by_alias=True)
+        """Return the plain data that is signed: the parts and session columns of this record's format (no `dose`
+        key when there were no pump events; the later REMS answers only once recorded)."""
+        parts, columns = RECORD_FORMATS[self.format]
+        data = self.model_dump(by_alias=True, include=set(parts))
+        data["session"] = {k: v for k, v in data["session"].items() if k in columns}
         if data["dose"] is None:
             del data["dose"]
         for name in OPTIONAL_RECORD_FIELDS:
@@ -735,6 +854,25 @@ class SessionDetail(SessionFields):
     rems_hints: dict[str, list[str]] | None
     verification: Verification
     order: SessionOrder | None = None
+
+
+class AlarmLimit(BaseModel):
+    """A high-priority alarm threshold of the clinic's rules (e.g. sbp >= 180), drawn on the printed chart."""
+
+    vital: Literal["sbp", "dbp", "hr", "spo2", "rr"]
+    op: Literal[">=", ">", "<=", "<"]
+    value: float
+
+
+class RecordPrint(BaseModel):
+    """What the printed session record shows: the session page data, the record (newest format), the format the
+    signatures cover (None while unsigned), each user name's printed name and the high-priority alarm limits."""
+
+    detail: SessionDetail
+    record: SessionRecord
+    signed_format: str | None
+    names: dict[str, str]
+    limits: list[AlarmLimit] = []
 
 
 class LatestValue(BaseModel):

@@ -24,6 +24,7 @@ from ketacare.services import clock
 from ketacare.services.access import Actor
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.sessions import bus as board_bus
+from ketacare.services.sessions.checklist import closing_snapshot, log_confirmations
 from ketacare.services.sessions.common import (
     board_changes,
     open_session,
@@ -121,6 +122,7 @@ def update_checks(*, db: Database, actor: Actor, session_id: int, data: SessionC
         changed = sorted(k for k, v in changes.items() if getattr(sess, k) != v)
         for k in changed:
             setattr(sess, k, changes[k])
+        log_confirmations(s, sess, actor, {k: changes[k] for k in changed}, now)
         if changed:
             sess.updated_at = now
             s.flush()
@@ -204,6 +206,10 @@ def apply_event(*, db: Database, actor: Actor, session_id: int, data: Transition
             "to": str(result.new_state),
         }
         if result.allowed:
+            if data.event in ("discharge", "abort"):
+                sess.discharge_checklist = closing_snapshot(
+                    s, sess, event=data.event, actor=actor, report=report, overrides_used=used, now=now
+                )
             sess.state = str(result.new_state)
             if result.new_state.value in _TIME_FIELDS:
                 setattr(sess, _TIME_FIELDS[result.new_state.value], now)

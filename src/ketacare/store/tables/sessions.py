@@ -73,6 +73,10 @@ class InfusionSession(Base):
     concomitant_psychostimulants: Mapped[bool | None] = mapped_column(Boolean)
     concomitant_maois: Mapped[bool | None] = mapped_column(Boolean)
     concomitant_opioids: Mapped[bool | None] = mapped_column(Boolean)
+    # Written discharge instructions given to the patient and escort (issue 12 point 8): None until answered.
+    discharge_instructions_given: Mapped[bool | None] = mapped_column(Boolean)
+    # What satisfied each discharge check, who and when, as it stood at discharge (record format 2).
+    discharge_checklist: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     overrides: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -244,6 +248,21 @@ class RescueGivenRow(Base):
     given_by_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     side_effect_id: Mapped[int | None] = mapped_column(ForeignKey("side_effects.id"))  # what it treated
+
+
+class SessionConfirmation(Base):
+    """One answer to a pre-check or discharge question (field, value, who, role, when), in the order given."""
+
+    __tablename__ = "session_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("infusion_sessions.id"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    by_username: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class SessionSignature(Base):
