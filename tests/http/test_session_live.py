@@ -1,19 +1,53 @@
 """The live session page's stream (issue #12 point 5): a new reading, a pump change and an alarm reach the open
 page of that session, rendered by the server, and nothing of that session reaches another session's stream; the
-stream is authorized and audited like the page, once when it is opened."""
+stream is authorized and audited like the page, once when it is opened. On SQLite and on PostgreSQL, where the
+change notices travel by LISTEN/NOTIFY."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
+from ketacare.app import create_app
+from ketacare.config import Settings
+from ketacare.services.sessions import bus
 from ketacare.store.tables import AuditEvent
+from tests.conftest import make_personas
 from tests.http.conftest import issue_token
 from tests.http.test_board_push import _Stream, _until
 from tests.http.test_sessions_http import API, infusing, now  # noqa: F401 - fixtures
+
+
+@pytest.fixture
+def web_personas(db):
+    return make_personas(db)
+
+
+@pytest.fixture
+def app(db, web_personas):
+    application = create_app(Settings(database_url=db.url, login_max_failures=3), db=db)
+    yield application
+    bus.stop_listener(db)
+
+
+def _listening(db) -> None:
+    """On PostgreSQL, wait until this process's LISTEN thread receives notices (a notice sent before it listens
+    is not delivered to it)."""
+    if db.dialect != "postgresql":
+        return
+    bus.ensure_listener(db)
+    b, deadline = bus.broadcaster(db), time.monotonic() + 30
+    seen = b.seq
+    while b.seq == seen:
+        assert time.monotonic() < deadline, "the board listener never received a notice"
+        with db.session() as s:
+            s.execute(text("SELECT pg_notify(:c, :p)"), {"c": bus.CHANNEL, "p": '{"s": 0, "k": "probe"}'})
+        time.sleep(0.1)
 
 
 def _sessions(stream: _Stream) -> list[dict]:
@@ -58,6 +92,7 @@ def test_a_reading_a_pump_change_and_an_alarm_reach_that_session_page_only(clien
     db, personas = clients.personas.db, clients.personas
     token = issue_token(db, personas["nurse"].user_id)
     views_before = len(_views(clients, mine))
+    _listening(db)
 
     def post(path: str, body: dict, status: int = 201) -> None:
         r = nurse.post(f"{API}/sessions/{mine}/{path}", json=body)

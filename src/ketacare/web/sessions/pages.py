@@ -83,7 +83,7 @@ def session_page(request: Request, session_id: int, actor: Actor = Depends(Read)
 
 @router.get("/sessions/{session_id}/alarms", response_class=HTMLResponse)
 def session_alarms(request: Request, session_id: int, actor: Actor = Depends(Read)) -> Response:
-    """The session's alarm list alone: the session page brings it up to date when the board says it changed."""
+    """The session's alarm list alone (the live page receives it over `/sessions/{id}/events`)."""
     return _page(request, actor, session_id, template="_alarms.html")
 
 
