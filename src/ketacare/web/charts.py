@@ -121,21 +121,19 @@ class Panel:
     height: int = 0  # 0: the chart's panel_height
 
 
-_MARK = 4.5
-
-
-def _marker(kind: str, x: float, y: float) -> str:
-    m = _MARK
+def _marker(kind: str, x: float, y: float, m: float = 4.5) -> str:
+    """Return the marker of one point; `m` is its half-size (smaller where points crowd)."""
     if kind == "down":  # ∨ with its point on the value
         return f'<path d="M{x - m:.1f},{y - m - 1:.1f} L{x:.1f},{y:.1f} L{x + m:.1f},{y - m - 1:.1f}" class="mk open"/>'
     if kind == "up":  # ∧
         return f'<path d="M{x - m:.1f},{y + m + 1:.1f} L{x:.1f},{y:.1f} L{x + m:.1f},{y + m + 1:.1f}" class="mk open"/>'
     if kind == "square":
-        return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" class="mk"/>'
+        a = m * 0.8
+        return f'<rect x="{x - a:.1f}" y="{y - a:.1f}" width="{2 * a:.1f}" height="{2 * a:.1f}" class="mk"/>'
     if kind == "diamond":
         d = f"M{x:.1f},{y - m:.1f} L{x + m:.1f},{y:.1f} L{x:.1f},{y + m:.1f} L{x - m:.1f},{y:.1f} Z"
         return f'<path d="{d}" class="mk"/>'
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" class="mk"/>'
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{m * 0.8:.1f}" class="mk"/>'
 
 
 def _legend_marker(kind: str, x: float, y: float) -> str:
@@ -220,6 +218,8 @@ def _panel_svg(p: Panel, frame: _Frame, top: float, height: float, x_label: Call
         if not s.points:
             continue
         xy = [(frame.x(pt.at.timestamp()), sy(pt.value)) for pt in s.points]
+        # markers shrink where readings crowd (one a minute for an hour), never below a visible size
+        size = max(2.0, min(4.5, (frame.right - frame.left) / max(len(xy), 1) * 0.9))
         d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(xy))
         out.append(f'<path d="{d}" class="series s-{escape(s.key)}" data-series="{escape(s.key)}"/>')
         for pt, (x, y) in zip(s.points, xy, strict=True):
@@ -227,9 +227,9 @@ def _panel_svg(p: Panel, frame: _Frame, top: float, height: float, x_label: Call
             what = f"{x_label(pt.at)}: {s.label} {_fmt(pt.value)} {s.unit}" + (
                 f", {word}: beyond an alert limit" if word else ""
             )
-            ring = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" class="abn-ring"/>' if word else ""
+            ring = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{size + 3:.1f}" class="abn-ring"/>' if word else ""
             cls = f"pt s-{escape(s.key)}" + (" abnormal" if word else "")
-            out.append(f'<g class="{cls}"><title>{escape(what)}</title>{ring}{_marker(s.marker, x, y)}</g>')
+            out.append(f'<g class="{cls}"><title>{escape(what)}</title>{ring}{_marker(s.marker, x, y, size)}</g>')
     if not any(s.points for s in p.series):
         out.append(
             f'<text x="{(frame.left + frame.right) / 2:.1f}" y="{(plot_t + plot_b) / 2:.1f}" class="axis" '
@@ -266,7 +266,7 @@ def vitals_chart_svg(
     for p in panels:
         for s in p.series:
             item = f"{s.label} ({s.unit})"
-            wide = 20 + 6.2 * len(item)
+            wide = 22 + 6.6 * len(item)
             if x + wide > width - 8:
                 x, y = 8.0, y + 16
             out.append(
@@ -278,7 +278,7 @@ def vitals_chart_svg(
     levels = sorted({lim.level for p in panels for lim in p.limits}, key=["high", "medium", "low"].index)
     for lv in levels:
         item = f"alert limit ({lv} priority)"
-        wide = 28 + 6.2 * len(item)
+        wide = 30 + 6.6 * len(item)
         if x + wide > width - 8:
             x, y = 8.0, y + 16
         out.append(
