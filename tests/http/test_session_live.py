@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -172,3 +173,22 @@ def test_a_client_that_does_not_follow_the_stream_gets_the_page_once(clients, no
     data = json.loads(next(ln for ln in r.text.splitlines() if ln.startswith("data: ")).removeprefix("data: "))
     assert data["state"] == "infusing"
     assert 'id="live-vitals"' in data["fragments"]["live-vitals"] and 'id="alerts"' in data["fragments"]["alerts"]
+
+
+def test_the_board_and_the_page_mark_a_value_beyond_its_limit_in_words_not_colour_alone(
+    clients, now, infusing  # noqa: F811
+):
+    nurse = clients.api("nurse")
+    r = nurse.post(f"{API}/sessions/{infusing}/vitals", json={"sbp": 186, "dbp": 96, "hr": 80, "spo2": 90, "rr": 14})
+    assert r.status_code == 201, r.text
+    web = clients.web("nurse")
+    board = web.get("/board").text
+    chair = board[board.index(f'id="chair-{infusing}"') :]
+    page = web.get(f"/sessions/{infusing}").text
+    latest = page[page.index('class="vitals latest-vitals"') :]
+    for html in (chair, latest):
+        assert 'abnormal abn-high" data-vital="bp">186/96</span>' in html
+        assert 'data-flag="sbp"' in html and "</span> high<" in html  # "↑ high": an arrow and a word
+        assert "beyond the alert limit systolic BP ≥ 180 mmHg" in html  # said in full to screen readers
+        assert 'data-vital="spo2">90</span>' in html and 'data-flag="spo2"' in html and "</span> low<" in html
+        assert re.search(r'data-vital="hr">80</span> <span class="unit">/min</span>\s*<time', html)  # normal: no mark
