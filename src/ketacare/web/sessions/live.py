@@ -225,9 +225,12 @@ async def session_events(request: Request, session_id: int, actor: Actor = Depen
     bus = board_bus.broadcaster(db)
     queue = bus.subscribe()
 
-    async def load() -> tuple[SessionDetail, dict[str, str]]:
-        s = await run_in_threadpool(live.live_session, db=db, actor=actor, session_id=session_id)
+    def load_and_render() -> tuple[SessionDetail, dict[str, str]]:
+        s = live.live_session(db=db, actor=actor, session_id=session_id)
         return s, render_fragments(request, actor, s)
+
+    async def load() -> tuple[SessionDetail, dict[str, str]]:
+        return await run_in_threadpool(load_and_render)  # queries and templates off the event loop
 
     async def stream() -> AsyncIterator[str]:
         try:
