@@ -24,7 +24,7 @@
     return mm === 0 ? h + " h" : h + " h " + (mm < 10 ? "0" : "") + mm + " min";
   }
 
-  // The server's clock may differ from this computer's: measure the offset from the page's own times.
+  // The server's clock may differ from this computer's: each event carries the server's time.
   var skew = 0;
   function tick() {
     var now = Date.now() + skew;
@@ -66,9 +66,12 @@
     if (focused) { var f = document.getElementById(focused); if (f && f !== document.activeElement) f.focus(); }
   }
 
+  // Clock times in the clinic's zone, labelled, like the times the server renders ("17:54:07 CET").
+  var tz = root.getAttribute("data-tz") || "UTC";
   function hhmmss(d) {
-    var p = function (n) { return (n < 10 ? "0" : "") + n; };
-    return p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
+    try {
+      return d.toLocaleTimeString("en-GB", { timeZone: tz, hour12: false, timeZoneName: "short" });
+    } catch (e) { return d.toISOString().substr(11, 8) + " UTC"; }
   }
   function say(text, announce) {
     if (!status) return;
@@ -86,7 +89,7 @@
     var server = Date.parse(data.now);
     if (!isNaN(server)) skew = server - Date.now();
     tick();
-    var text = "Live · updated " + hhmmss(new Date());
+    var text = "Live · updated " + hhmmss(new Date(Date.now() + skew));
     var moved = pageState && data.state !== pageState;
     if (moved) {
       text = "The session is now " + data.state.replace(/_/g, " ") + ": reload the page for the actions of that step. " + text;
