@@ -11,10 +11,15 @@ from ketacare.domain.sessions.limits import VitalFlag, VitalLimit, flag_value, v
 from ketacare.services import clock
 from ketacare.services.access import Actor
 from ketacare.services.sessions.alerts import alert_rules
-from ketacare.services.sessions.common import open_session
-from ketacare.services.sessions.record import _detail
+from ketacare.services.sessions.common import open_session, vital_rows
+from ketacare.services.sessions.facts import order_summary
+from ketacare.services.sessions.pump import dose_summary
+from ketacare.services.sessions.record import _alerts as session_alerts
+from ketacare.services.sessions.record import _pump_events as pump_events
+from ketacare.services.sessions.record import _vital_row as vital_row
 from ketacare.services.sessions.rules import default_session_rules
-from ketacare.services.sessions.schemas import SessionDetail
+from ketacare.services.sessions.schemas import LiveSession, SessionDetail
+from ketacare.services.sessions.workflow import guard_status
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 
@@ -29,13 +34,30 @@ def open_live(*, db: Database, actor: Actor, session_id: int) -> int:
         return sess.patient_id
 
 
-def live_session(*, db: Database, actor: Actor, session_id: int) -> SessionDetail:
-    """Return what the session page shows, for a live update of a stream `open_live` authorized and audited.
+def live_session(*, db: Database, actor: Actor, session_id: int) -> LiveSession:
+    """Return the live parts of the session page, for an update of a stream `open_live` authorized and audited.
 
     Authorized again on every update (a revoked grant stops the updates); not audited per update."""
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id, "read")
-        return _detail(uow.session, sess, clock.now())
+        s, now = uow.session, clock.now()
+        dose_until = sess.infusion_ended_at or now if sess.state not in ("infusing", "paused") else now
+        return LiveSession(
+            id=sess.id,
+            patient_id=sess.patient_id,
+            chair=sess.chair,
+            product=sess.product,
+            state=sess.state,
+            scheduled_at=sess.scheduled_at,
+            infusion_started_at=sess.infusion_started_at,
+            infusion_ended_at=sess.infusion_ended_at,
+            vitals=[vital_row(v) for v in vital_rows(s, sess.id)],
+            alerts=session_alerts(s, sess)[::-1],
+            infusion_events=pump_events(s, sess),
+            dose=dose_summary(s, sess, dose_until, with_pk=True),
+            guards=guard_status(s, sess, now),
+            order=order_summary(s, sess),
+        )
 
 
 @cache
@@ -65,7 +87,7 @@ class ObservationTimer:
         return max(0.0, (self.ends_at - now).total_seconds() / 60.0)
 
 
-def observation_timer(s: SessionDetail) -> ObservationTimer | None:
+def observation_timer(s: SessionDetail | LiveSession) -> ObservationTimer | None:
     """Return the observation timer of an active session once it runs (None before it starts or once it ended).
 
     Esketamine counts from administration (the REMS form), ketamine infusions from the end of the infusion; the

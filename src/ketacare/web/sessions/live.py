@@ -29,7 +29,7 @@ from ketacare.services.access import Actor, decide
 from ketacare.services.errors import Forbidden, NotFound
 from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions import live
-from ketacare.services.sessions.schemas import PkCurve, SessionDetail, VitalRow
+from ketacare.services.sessions.schemas import LiveSession, PkCurve, SessionDetail, VitalRow
 from ketacare.web.charts import LimitLine, Panel, Point, Series, trend_svg, vitals_chart_svg
 
 router = APIRouter(include_in_schema=False)
@@ -88,7 +88,7 @@ def _word(key: str) -> Callable[[float], str | None]:
     return word
 
 
-def vitals_chart(s: SessionDetail, x_label: Callable[[datetime], str], time_note: str) -> str:
+def vitals_chart(s: SessionDetail | LiveSession, x_label: Callable[[datetime], str], time_note: str) -> str:
     """Return the session's chart: systolic and diastolic BP, HR, SpO2 and RR with the clinic's alert limits."""
     series = {
         key: Series(
@@ -158,7 +158,7 @@ def latest_values(rows: list[VitalRow]) -> dict[str, tuple[float, datetime]]:
     return out
 
 
-def live_context(request: Request, s: SessionDetail) -> dict[str, Any]:
+def live_context(request: Request, s: SessionDetail | LiveSession) -> dict[str, Any]:
     """Return what the live parts of the session page need besides the session itself."""
     tz = fmt.zone(request.app.state.settings.timezone)
     now = clock.now()
@@ -178,7 +178,7 @@ def live_context(request: Request, s: SessionDetail) -> dict[str, Any]:
     }
 
 
-def render_fragments(request: Request, actor: Actor, s: SessionDetail) -> dict[str, str]:
+def render_fragments(request: Request, actor: Actor, s: SessionDetail | LiveSession) -> dict[str, str]:
     """Render every live part of the session page for `actor` (element id -> HTML)."""
     env = request.app.state.templates.env
     ctx: dict[str, Any] = {
@@ -198,12 +198,12 @@ def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-def _payload(s: SessionDetail, kinds: list[str], fragments: dict[str, str]) -> dict[str, Any]:
+def _payload(s: LiveSession, kinds: list[str], fragments: dict[str, str]) -> dict[str, Any]:
     """The data of a `session` event: the state, what changed, the changed fragments and the server's time."""
     return {"state": s.state, "kinds": kinds, "fragments": fragments, "now": clock.now().isoformat()}
 
 
-def _next_wait(s: SessionDetail) -> float | None:
+def _next_wait(s: LiveSession) -> float | None:
     """Seconds until the page should be rendered again without a change notice (None: only on changes)."""
     if s.state not in live.ACTIVE:
         return None
@@ -213,6 +213,20 @@ def _next_wait(s: SessionDetail) -> float | None:
         if 0 < left < REFRESH_S:
             return left + 0.5
     return REFRESH_S
+
+
+async def _changes_of(
+    queue: asyncio.Queue[board_bus.BoardChange], session_id: int, timeout: float
+) -> set[str] | None:
+    """Wait up to `timeout` s for change notices; return the kinds of those about `session_id` (empty when they
+    were all about other sessions: nothing of those is loaded or sent), or None when none came."""
+    try:
+        changes = [await asyncio.wait_for(queue.get(), timeout)]
+    except TimeoutError:
+        return None
+    while not queue.empty():  # a burst (a gateway batch, a transition) becomes one update
+        changes.append(queue.get_nowait())
+    return {c.kind for c in changes if c.session_id == session_id}
 
 
 @router.get("/sessions/{session_id}/events")
@@ -225,11 +239,11 @@ async def session_events(request: Request, session_id: int, actor: Actor = Depen
     bus = board_bus.broadcaster(db)
     queue = bus.subscribe()
 
-    def load_and_render() -> tuple[SessionDetail, dict[str, str]]:
+    def load_and_render() -> tuple[LiveSession, dict[str, str]]:
         s = live.live_session(db=db, actor=actor, session_id=session_id)
         return s, render_fragments(request, actor, s)
 
-    async def load() -> tuple[SessionDetail, dict[str, str]]:
+    async def load() -> tuple[LiveSession, dict[str, str]]:
         return await run_in_threadpool(load_and_render)  # queries and templates off the event loop
 
     async def stream() -> AsyncIterator[str]:
@@ -243,19 +257,10 @@ async def session_events(request: Request, session_id: int, actor: Actor = Depen
             due = None if wait is None else loop.time() + wait
             while True:
                 timeout = KEEPALIVE_S if due is None else max(0.0, min(due - loop.time(), KEEPALIVE_S))
-                kinds: set[str] = set()
-                timed_out = False
-                try:
-                    change = await asyncio.wait_for(queue.get(), timeout)
-                    changes = [change]
-                    while not queue.empty():  # a burst (a gateway batch, a transition) becomes one update
-                        changes.append(queue.get_nowait())
-                    # another session's change: nothing of it is loaded or sent
-                    kinds = {c.kind for c in changes if c.session_id == session_id}
-                except TimeoutError:
-                    if await request.is_disconnected():
-                        return
-                    timed_out = True
+                kinds = await _changes_of(queue, session_id, timeout)
+                timed_out = kinds is None
+                if timed_out and await request.is_disconnected():
+                    return
                 if not kinds:
                     if due is None or loop.time() < due:
                         if timed_out:
