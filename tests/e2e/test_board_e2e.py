@@ -24,22 +24,8 @@ def _api(base: str, path: str, body: dict, token: str | None = None) -> dict:
         return json.loads(r.read() or b"{}")
 
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        yield b
-        b.close()
-
-
-def test_a_reading_posted_through_the_api_comes_live_to_the_open_board(demo_server, chromium):
-    page = chromium.new_page(viewport={"width": 1440, "height": 900})
+def test_a_reading_posted_through_the_api_comes_live_to_the_open_board(demo_server, browser):
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
     login(page, demo_server, "nurse")
     page.goto(f"{demo_server}/board")
     page.wait_for_selector("#board .chair")
