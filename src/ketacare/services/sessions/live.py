@@ -11,6 +11,7 @@ from ketacare.domain.sessions.limits import VitalFlag, VitalLimit, flag_value, v
 from ketacare.services import clock
 from ketacare.services.access import Actor
 from ketacare.services.sessions.alerts import alert_rules
+from ketacare.services.sessions.board import ACTIVE_STATES
 from ketacare.services.sessions.common import open_session, vital_rows
 from ketacare.services.sessions.facts import order_summary
 from ketacare.services.sessions.pump import dose_summary
@@ -23,7 +24,7 @@ from ketacare.services.sessions.workflow import guard_status
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 
-ACTIVE = ("checked_in", "prechecks_passed", "infusing", "paused", "recovery")
+ACTIVE = ACTIVE_STATES  # the states the live board shows
 
 
 def open_live(*, db: Database, actor: Actor, session_id: int) -> int:

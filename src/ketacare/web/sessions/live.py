@@ -174,7 +174,6 @@ def live_context(request: Request, s: SessionDetail | LiveSession) -> dict[str, 
         "pk_chart": pk_chart(s.dose.pk),
         "observation": obs,
         "observation_left_min": None if obs is None else obs.remaining_min(now),
-        "now": now,
     }
 
 
