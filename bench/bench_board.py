@@ -545,8 +545,8 @@ def run(quick: bool) -> list[dict]:
             "unit": "ms p95",
             "target": f"<= {PUSH_TARGET_MS:.0f}",
             "ok": bool(page_lat) and pct(page_lat, 95) <= PUSH_TARGET_MS and page_missed == 0 and not page_errors,
-            "note": f"{len(page_lat)}/{n_push // 2} readings reached the page open on each process (the whole page "
-            f"state is loaded and its changed parts rendered), median {pct(page_lat, 50):.1f} ms, "
+            "note": f"{len(page_lat)}/{n_push // 2} readings reached the page open on each process (its live parts "
+            f"are loaded and the changed ones rendered), median {pct(page_lat, 50):.1f} ms, "
             f"max {max(page_lat, default=float('nan')):.1f} ms; missed {page_missed}"
             + (f"; stream errors: {page_errors[:2]}" if page_errors else ""),
         },
