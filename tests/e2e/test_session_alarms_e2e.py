@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import free_port, login, wait_for
 
 pytestmark = pytest.mark.browser
+LIVE = 5_000  # ms to wait for a live update (the 1 s target is measured by `python -m bench board`)
 
 
 def _api(base: str, path: str, body: dict | None = None, token: str | None = None) -> dict | list:
@@ -112,20 +113,20 @@ def test_a_high_alarm_latches_on_the_session_page_and_the_board_until_acknowledg
     ]
     on_page = page.locator(f"#alarm-{alarm['id']}")
     on_board = board.locator(f"#board-alarm-{alarm['id']}")
-    expect(on_page).to_contain_text("HIGH", timeout=1000)
+    expect(on_page).to_contain_text("HIGH", timeout=LIVE)
     expect(on_page).to_contain_text("active, not acknowledged")
     expect(on_page).to_contain_text("BP 182/112 mmHg")
     expect(page.locator("#alarm-summary")).to_contain_text("HIGH")
-    expect(on_board).to_contain_text("active, not acknowledged", timeout=1000)
-    assert on_board.get_attribute("role") == "alert"
+    expect(on_board).to_contain_text("active, not acknowledged", timeout=LIVE)
+    assert on_board.locator(".prio").get_attribute("role") == "alert"  # the priority is announced
     page.screenshot(path=str(shots / "alarm-raised-1440x900.png"), full_page=True)
 
     normal = {"client_id": f"e2e-ok-{time.time_ns()}", "measured_at": (at + timedelta(seconds=5)).isoformat(),
               "sbp": 128, "dbp": 80, "hr": 84, "spo2": 98, "rr": 14}  # fmt: skip
     _api(base, gateway, {"readings": [normal]}, token)
-    expect(on_page).to_contain_text("resolved, not acknowledged", timeout=1000)
+    expect(on_page).to_contain_text("resolved, not acknowledged", timeout=LIVE)
     expect(on_page).to_contain_text("back within limits with margin: BP 128/80 mmHg")
-    expect(on_board).to_contain_text("resolved, not acknowledged", timeout=1000)
+    expect(on_board).to_contain_text("resolved, not acknowledged", timeout=LIVE)
     board.screenshot(path=str(shots / "alarm-latched-board-1440x900.png"), full_page=True)
     phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=ctx.storage_state())
     small = phone.new_page()
@@ -144,6 +145,6 @@ def test_a_high_alarm_latches_on_the_session_page_and_the_board_until_acknowledg
     expect(closed).to_contain_text("Acknowledged by nurse")
     expect(closed).to_contain_text("Rechecked 128/80 with a manual cuff")
     expect(closed).to_contain_text("acknowledged after the condition resolved")
-    expect(board.locator(f"#board-alarm-{alarm['id']}")).to_have_count(0, timeout=1000)
+    expect(board.locator(f"#board-alarm-{alarm['id']}")).to_have_count(0, timeout=LIVE)
     page.screenshot(path=str(shots / "alarm-closed-1440x900.png"), full_page=True)
     ctx.close()

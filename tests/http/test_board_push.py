@@ -15,10 +15,11 @@ STREAMS = 12
 
 
 class _Stream:
-    """One open `GET /board/events` (an EventSource) driven directly through the app's ASGI interface."""
+    """One open `GET /board/events` (or another event stream: `path`), as an EventSource opens it, driven
+    directly through the app's ASGI interface."""
 
-    def __init__(self, app, token: str) -> None:
-        self.app, self.token = app, token
+    def __init__(self, app, token: str, path: str = "/board/events") -> None:
+        self.app, self.token, self.path = app, token, path
         self.text = ""
         self.gone = asyncio.Event()
         self.task: asyncio.Task | None = None
@@ -33,8 +34,8 @@ class _Stream:
             "http_version": "1.1",
             "method": "GET",
             "scheme": "http",
-            "path": "/board/events",
-            "raw_path": b"/board/events",
+            "path": self.path,
+            "raw_path": self.path.encode(),
             "query_string": b"",
             "root_path": "",
             "headers": [

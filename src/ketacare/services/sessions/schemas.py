@@ -903,3 +903,23 @@ class BoardChair(BaseModel):
     guards: GuardStatus
     version: int
     active: bool = True
+
+
+class LiveSession(BaseModel):
+    """What the live parts of the session page show (state, times, readings, alarms, pump and dose, the next
+    step's checks): read for each live update, without the record's verification and the rest of the page."""
+
+    id: int
+    patient_id: int
+    chair: str
+    product: str
+    state: str
+    scheduled_at: Time | None
+    infusion_started_at: Time | None
+    infusion_ended_at: Time | None
+    vitals: list[VitalRow]
+    alerts: list[AlertRead]
+    infusion_events: list[PumpEventRow]
+    dose: DoseSummary
+    guards: GuardStatus
+    order: SessionOrder | None = None

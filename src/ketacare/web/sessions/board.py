@@ -26,6 +26,7 @@ from ketacare.services.sessions import alerts, board
 from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions.schemas import BoardChair
 from ketacare.web.rendering import render
+from ketacare.web.sessions.live import FLAGS
 
 if TYPE_CHECKING:
     from ketacare.store.db import Database
@@ -89,7 +90,7 @@ def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
 def chair_html(request: Request, chair: BoardChair) -> str:
     """Render one chair card (the same partial the page uses)."""
     tmpl = request.app.state.templates.get_template("_board_chair.html")
-    html: str = tmpl.render(chair=chair, sparkline=sparkline, **_ack_context(request))
+    html: str = tmpl.render(chair=chair, sparkline=sparkline, flags=FLAGS, **_ack_context(request))
     return html
 
 
@@ -104,7 +105,9 @@ def _ack_context(request: Request) -> dict[str, Any]:
 def board_page(request: Request, actor: Actor = Depends(ReadSessions)) -> Response:
     chairs = board.board_snapshot(db=request.app.state.db, actor=actor)
     can = decide(actor, "chart", "infusion_session").allowed
-    return render(request, "board.html", {"chairs": chairs, "sparkline": sparkline, "can_chart": can})
+    return render(
+        request, "board.html", {"chairs": chairs, "sparkline": sparkline, "flags": FLAGS, "can_chart": can}
+    )
 
 
 def _sse(event: str, data: Any) -> str:

@@ -4,14 +4,12 @@ with overrides, alerts, side effects, signing and addenda)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions.side_effects import side_effect_types
 from ketacare.http.access import Access
@@ -23,15 +21,14 @@ from ketacare.services.sessions.schemas import (
     AlertAck,
     InfusionEventCreate,
     OverrideIn,
-    PkCurve,
     SessionChecks,
     SideEffectCreate,
     SignRequest,
     TransitionRequest,
     VitalIn,
 )
-from ketacare.web.charts import Point, trend_svg
 from ketacare.web.rendering import form_data, form_errors, render, utc_field
+from ketacare.web.sessions.live import live_context
 
 router = APIRouter(include_in_schema=False)
 # What a session form does with the submitted fields: store them, or raise a refusal; a text is a notice to show.
@@ -62,18 +59,9 @@ def _page(
     template: str = "session.html",
 ) -> Response:
     s = record.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
-    pts = [Point(v.measured_at, v.sbp) for v in s.vitals if v.sbp is not None]
-    hr = [Point(v.measured_at, v.hr) for v in s.vitals if v.hr is not None]
-    tz = fmt.zone(request.app.state.settings.timezone)
-
-    def clock_label(at: datetime) -> str:  # the chart's time axis in the clinic's zone, labelled
-        return fmt.clock_time(at, tz, seconds=False)
-
     ctx: dict[str, Any] = {
         "s": s,
-        "bp_chart": trend_svg(pts, unit="mmHg", title="Systolic blood pressure", decimals=0, x_label=clock_label),
-        "hr_chart": trend_svg(hr, unit="/min", title="Heart rate", decimals=0, x_label=clock_label),
-        "pk_chart": _pk_svg(s.dose.pk),
+        **live_context(request, s),
         "errors": errors or {},
         "values": values or {},
         "form": form,
@@ -88,24 +76,6 @@ def _page(
     return render(request, template, ctx, status)
 
 
-def _pk_svg(pk: PkCurve | None) -> str:
-    if pk is None or not pk.times_min:
-        return ""
-    from datetime import UTC, timedelta
-
-    t0 = datetime(2000, 1, 1, tzinfo=UTC)
-    pts = [
-        Point(t0 + timedelta(minutes=t), c) for t, c in zip(pk.times_min, pk.plasma_ng_per_ml, strict=True)
-    ]
-    return trend_svg(
-        pts,
-        unit="ng/mL",
-        title="Predicted plasma ketamine (what was given)",
-        decimals=0,
-        x_label=lambda at: f"{(at - t0).total_seconds() / 60:.0f} min",
-    )
-
-
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
 def session_page(request: Request, session_id: int, actor: Actor = Depends(Read)) -> Response:
     return _page(request, actor, session_id)
@@ -113,7 +83,7 @@ def session_page(request: Request, session_id: int, actor: Actor = Depends(Read)
 
 @router.get("/sessions/{session_id}/alarms", response_class=HTMLResponse)
 def session_alarms(request: Request, session_id: int, actor: Actor = Depends(Read)) -> Response:
-    """The session's alarm list alone: the session page brings it up to date when the board says it changed."""
+    """The session's alarm list alone (the live page receives it over `/sessions/{id}/events`)."""
     return _page(request, actor, session_id, template="_alarms.html")
 
 
