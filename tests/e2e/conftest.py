@@ -42,6 +42,16 @@ class Served(str):
     db_url: str
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a served app: SIGTERM, then SIGKILL if open live streams keep it in its graceful shutdown."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory):
     """Serve a freshly seeded demo clinic (200 patients) and yield its base URL."""
@@ -60,8 +70,7 @@ def demo_server(tmp_path_factory):
         served.db_url = env["KETACARE_DATABASE_URL"]
         yield served
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

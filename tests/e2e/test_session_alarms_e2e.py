@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import free_port, login, wait_for
+from tests.e2e.conftest import free_port, login, stop, wait_for
 
 pytestmark = pytest.mark.browser
 LIVE = 5_000  # ms to wait for a live update (the 1 s target is measured by `python -m bench board`)
@@ -61,8 +61,7 @@ def quiet_clinic(demo_server, tmp_path_factory):
         wait_for(f"http://127.0.0.1:{port}/healthz")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def _artifacts(tmp_path: Path) -> Path:
