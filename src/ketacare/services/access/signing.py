@@ -18,6 +18,8 @@ from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import User
 
+FIELDS = ("password", "totp_code")  # the signing credential's field names, in forms and API bodies
+
 
 @dataclass(frozen=True)
 class Meaning:
@@ -39,6 +41,11 @@ class Signing:
     def audit_details(self) -> dict[str, str]:
         """The facts an audit event of the signature keeps."""
         return {"meaning": self.meaning, "reauthenticated_by": self.method}
+
+    def as_action(self, action: str) -> Signing:
+        """The same confirmed signer for another signing action (e.g. a countersignature)."""
+        m = meaning_of(action)
+        return Signing(action=action, meaning=m.key, label=m.label, statement=m.statement, method=self.method)
 
 
 @cache
@@ -86,9 +93,11 @@ def confirm(
     actor: Actor,
     action: str,
     credentials: SigningCredentials,
-    resource: tuple[str, object, int | None],
+    policy: tuple[str, str],
+    resource_id: object,
+    patient_id: int | None = None,
 ) -> Signing:
-    """Re-authenticate `actor` for signing `action` on `resource` (type, id, patient id) and return the signing.
+    """Check that `actor` may sign (`policy`: action, resource) and re-authenticate them for signing `action`.
 
     Runs in its own transaction before the signature's: a wrong password or code is refused with HTTP 422 naming
     the field, stores nothing of the signature, and counts towards the signer's throttling (HTTP 429 once
@@ -96,14 +105,15 @@ def confirm(
     m = meaning_of(action)
     field = credential_field(db=db, actor=actor)
     given = credentials.totp_code if field == "totp_code" else credentials.password
-    if actor.user_id is None:
-        raise InvalidValue(field, "a signature needs a person's own account: sign in as yourself to sign")
-    if not given:
-        raise InvalidValue(field, _ask(field))
     settings = get_settings()
     refusal: Exception | None = None
-    resource_type, resource_id, patient_id = resource
+    policy_action, resource_type = policy
     with UnitOfWork(db, actor) as uow:
+        uow.authorize(policy_action, resource_type, patient_id=patient_id)
+        if actor.user_id is None:
+            raise InvalidValue(field, "a signature needs a person's own account: sign in as yourself to sign")
+        if not given:
+            raise InvalidValue(field, _ask(field))
         s, now = uow.session, clock.now()
         user = s.get(User, actor.user_id)
         if user is None or not user.is_active:
@@ -123,7 +133,7 @@ def confirm(
                 reason="delayed after failed re-authentication" if wait else "re-authentication failed",
                 details={"signing": action, "meaning": m.key},
             )
-            refusal = TooManyAttempts(wait) if wait else InvalidValue(field, _wrong(field))
+            refusal = TooManyAttempts(wait, field) if wait else InvalidValue(field, _wrong(field))
         else:
             counters.succeed()
             if step is not None:

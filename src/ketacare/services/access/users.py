@@ -71,9 +71,10 @@ def enable_totp(*, db: Database, actor: Actor, username: str) -> str:
         return totp.provisioning_uri(u.totp_secret, u.username)
 
 
-def new_totp_secret(*, actor: Actor) -> TotpSecret:
-    """Return a fresh secret and its otpauth:// URI for the actor to enter in an authenticator (nothing stored)."""
-    secret = totp.new_secret()
+def new_totp_secret(*, actor: Actor, secret: str | None = None) -> TotpSecret:
+    """Return a fresh secret (or `secret`, shown again) and its otpauth:// URI for the actor to enter in an
+    authenticator; nothing is stored until the user confirms it with a code."""
+    secret = secret or totp.new_secret()
     return TotpSecret(secret=secret, uri=totp.provisioning_uri(secret, actor.username))
 
 
