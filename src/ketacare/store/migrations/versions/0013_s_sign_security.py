@@ -1,7 +1,7 @@
 """Sign-in and signatures: throttling per account and address with its kind, TOTP replay step, account email,
 failed-login notices, and the meaning recorded with each signature (authored, reviewed, approved).
 
-Revision ID: 0013_s-sign_security
+Revision ID: 0013_s_sign_security
 Revises: 0012_alarm_latch
 Create Date: 2026-11-30
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 import ketacare.store.tables.base
 
-revision = "0013_s-sign_security"
+revision = "0013_s_sign_security"
 down_revision = "0012_alarm_latch"
 branch_labels = None
 depends_on = None
