@@ -437,10 +437,16 @@ def test_signing_stores_the_canonical_digest_and_later_changes_are_addenda(
 ):
     sid = _new(personas)
     _to_discharge(personas, sid, fake_clock, capabilities)
+    with pytest.raises(InvalidValue) as e:  # signing asks for the password again, at that moment
+        record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid,
+                            data=SignRequest(password="not-my-password"))
+    assert e.value.field == "password"
+    assert record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).signatures == []
     signed = SignRequest(password=PASSWORD)
     a = record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=signed)
     b = record.sign_session(db=personas.db, actor=personas["prescriber"], session_id=sid, data=signed)
     assert a.sha256 == b.sha256 and len(a.sha256) == 64
+    assert (a.meaning, b.meaning) == ("authored", "approved")  # the first signer authored it, the second approves
     with pytest.raises(InvalidValue):
         record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=signed)
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)

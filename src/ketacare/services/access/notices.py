@@ -15,7 +15,6 @@ from ketacare.config import Settings
 from ketacare.domain.formatting import date_time, zone
 from ketacare.services.access.actor import Actor
 from ketacare.services.access.schemas import LoginNoticeRead
-from ketacare.services.errors import NotFound
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import LoginNotice, User
@@ -85,11 +84,14 @@ def deliver(s: Session, user_id: int, now: datetime) -> LoginNoticeRead | None:
     return LoginNoticeRead.model_validate(notice)
 
 
-def show(*, db: Database, actor: Actor, notice_id: int) -> LoginNoticeRead:
-    """Return one of the actor's own notices (someone else's is "not found")."""
+def latest(*, db: Database, actor: Actor) -> LoginNoticeRead | None:
+    """Return the actor's own most recent notice shown at a sign-in (None when there never was one)."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "account")
-        notice = uow.session.get(LoginNotice, notice_id)
-        if notice is None or notice.user_id != actor.user_id:
-            raise NotFound("notice")
-        return LoginNoticeRead.model_validate(notice)
+        notice = uow.session.scalars(
+            select(LoginNotice)
+            .where(LoginNotice.user_id == actor.user_id, LoginNotice.delivered_at.is_not(None))
+            .order_by(LoginNotice.id.desc())
+            .limit(1)
+        ).first()
+        return None if notice is None else LoginNoticeRead.model_validate(notice)

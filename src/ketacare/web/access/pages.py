@@ -79,7 +79,7 @@ async def login_submit(request: Request, actor: Actor = Depends(PUBLIC)) -> Resp
     if result.must_enrol_totp:
         target = "/account/totp"
     elif result.notice is not None:
-        target = f"/account/sign-in-notice/{result.notice.id}?next={quote(target)}"
+        target = f"/account/sign-in-notice?next={quote(target)}"
     response = RedirectResponse(target, status_code=303)
     settings = request.app.state.settings
     set_device_cookie(response, result, settings)

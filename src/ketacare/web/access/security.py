@@ -14,14 +14,11 @@ from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render, sa
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/account/sign-in-notice/{notice_id}", response_class=HTMLResponse)
+@router.get("/account/sign-in-notice", response_class=HTMLResponse)
 def sign_in_notice(
-    request: Request,
-    notice_id: int,
-    next: str | None = None,
-    actor: Actor = Depends(Access("account", "read", patient_param=None)),
+    request: Request, next: str | None = None, actor: Actor = Depends(Access("account", "read"))
 ) -> Response:
-    notice = notices.show(db=request.app.state.db, actor=actor, notice_id=notice_id)
+    notice = notices.latest(db=request.app.state.db, actor=actor)
     return render(request, "sign_in_notice.html", {"notice": notice, "next": safe_next(next, actor)})
 
 
