@@ -23,7 +23,7 @@ def test_api_sign_needs_the_password_in_the_body(clients, web_personas):
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "password"
     wrong = api.post(url, json={"version": o["version"], "password": "not-my-password"})
     assert wrong.status_code == 422 and wrong.json()["errors"] == [
-        {"field": "password", "message": "that is not your password: enter your own password to sign"}
+        {"field": "password", "message": "it does not match your account: enter your own password to sign"}
     ]
     assert api.get(f"/api/v1/patients/{pid}/dose-orders/{o['id']}").json()["status"] == "draft"
     ok = api.post(url, json={"version": o["version"], "password": PASSWORD})
@@ -50,7 +50,7 @@ def test_the_sign_page_asks_for_the_password_and_shows_the_meaning(clients, web_
     assert 'name="password"' in page.text and "Your signature: <span" in page.text and "Approved" in page.text
     wrong = web.post(f"{url}/sign", data={"version": o["version"], "password": "not-my-password"})
     assert wrong.status_code == 422
-    assert re.search(r'id="e-password">that is not your password', wrong.text)  # beside the field
+    assert re.search(r'id="e-password">it does not match your account', wrong.text)  # beside the field
     assert 'href="#f-password"' in wrong.text  # and in the summary at the top
     assert web.post(f"{url}/sign", data={"version": o["version"], "password": PASSWORD}).status_code == 303
     shown = web.get(url).text

@@ -45,7 +45,7 @@ def _status(db, order_id):
 
 
 @pytest.mark.parametrize("credentials,words", [({}, "enter your password"),
-                                               ({"password": "not-my-password"}, "not your password")])
+                                               ({"password": "not-my-password"}, "does not match your account")])
 def test_signing_without_the_right_password_stores_nothing(db, personas, credentials, words):
     o = _draft(db, personas)
     with pytest.raises(InvalidValue, match=words) as e:

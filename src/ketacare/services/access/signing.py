@@ -153,4 +153,4 @@ def _ask(field: str) -> str:
 def _wrong(field: str) -> str:
     if field == "totp_code":
         return "that code is not right or was used already: enter the current code from your authenticator app"
-    return "that is not your password: enter your own password to sign"
+    return "it does not match your account: enter your own password to sign"

@@ -88,7 +88,7 @@ def enrol_own_totp(*, db: Database, actor: Actor, data: TotpEnrolment) -> UserRe
         if u.totp_secret:
             raise InvalidValue("totp_code", "this account has an authenticator already: ask an administrator")
         if not passwords.verify_password(u.password_hash, data.password):
-            raise InvalidValue("password", "that is not your password")
+            raise InvalidValue("password", "it does not match your account: enter your own password")
         step = totp.accept(data.secret, data.totp_code, clock.now(), None)
         if step is None:
             raise InvalidValue(
