@@ -23,7 +23,7 @@ from ketacare.store.tables import AuthSession, User
 
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
 # A hash to verify against when the username is unknown, so both paths cost the same time; likewise a secret.
-_DUMMY_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+_DUMMY_SECRET = totp.new_secret()
 
 
 @functools.cache

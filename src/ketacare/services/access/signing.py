@@ -66,7 +66,8 @@ def meaning(key: str | None) -> Meaning | None:
 def meaning_of(action: str) -> Meaning:
     """Return what signing `action` (e.g. "dose_order_sign") means."""
     found = meaning(_table()["actions"][action]["meaning"])
-    assert found is not None  # checked when the table was read
+    if found is None:  # cannot happen: _table() checked every action's meaning
+        raise ValueError(f"signatures.toml: {action} has no known meaning")
     return found
 
 

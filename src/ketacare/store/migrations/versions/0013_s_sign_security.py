@@ -2,7 +2,7 @@
 failed-login notices, and the meaning recorded with each signature (authored, reviewed, approved).
 
 Revision ID: 0013_s_sign_security
-Revises: 0013_lead_vital_key
+Revises: 0013_audit_chain_guard
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0013_s_sign_security"
-down_revision = "0013_lead_vital_key"
+down_revision = "0013_audit_chain_guard"
 branch_labels = None
 depends_on = None
 
