@@ -2,7 +2,7 @@
 failed-login notices, and the meaning recorded with each signature (authored, reviewed, approved).
 
 Revision ID: 0013_s_sign_security
-Revises: 0013_audit_chain_guard
+Revises: 0013_s_record_discharge_record
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0013_s_sign_security"
-down_revision = "0013_audit_chain_guard"
+down_revision = "0013_s_record_discharge_record"
 branch_labels = None
 depends_on = None
 
