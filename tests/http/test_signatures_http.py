@@ -81,3 +81,5 @@ def test_the_eligibility_review_is_signed_on_its_confirmation_page(clients, web_
     assert web.post(url, data={**form, "confirmed": "yes", "password": PASSWORD}).status_code == 303
     read = pres.get(f"/api/v1/patients/{pid}/eligibility").json()
     assert read["status"] == "accepted" and read["review_meaning"] == "approved"
+    page = web.get(f"/patients/{pid}/screening").text
+    assert '(signature: <span class="signature-meaning">Approved</span>)' in page
