@@ -135,7 +135,11 @@ def _seed(db: Database) -> tuple[dict[str, Actor], list[int]]:
                 data=DoseOrderCreate(protocol_id="iv-standard", planned_start=start),
             )
             o = dose_orders.sign_order(
-                db=db, actor=prescriber, patient_id=p.id, order_id=o.id, data=DoseOrderSign(version=o.version)
+                db=db,
+                actor=prescriber,
+                patient_id=p.id,
+                order_id=o.id,
+                data=DoseOrderSign(version=o.version, password=PASSWORD),
             )
             dose_orders.double_check_order(
                 db=db,
@@ -147,6 +151,7 @@ def _seed(db: Database) -> tuple[dict[str, Actor], list[int]]:
                     check_weight_kg=o.weight_kg,
                     check_dose_mg=o.dose_mg,
                     check_rate_ml_per_h=o.rate_ml_per_h,
+                    password=PASSWORD,
                 ),
             )
             dose, duration = float(o.dose_mg), float(o.duration_min)

@@ -64,9 +64,22 @@ def _prepare_routes(app: FastAPI) -> None:
         route.matches(dict(scope))  # a path no route takes, so every route is visited
 
 
+def _check_totp_roles(settings: Settings) -> None:
+    """Refuse to start when KETACARE_TOTP_REQUIRED_ROLES names a role the policy does not allow requiring."""
+    from ketacare.services.access import totp_requirable_roles
+
+    unknown = settings.totp_roles - set(totp_requirable_roles())
+    if unknown:
+        raise ValueError(
+            f"KETACARE_TOTP_REQUIRED_ROLES names {', '.join(sorted(unknown))}: a one-time code can be required "
+            f"only of {', '.join(totp_requirable_roles())} (policy.toml totp_requirable)"
+        )
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; refuses to start on an unmigrated database (the message says what to run)."""
     settings = settings or get_settings()
+    _check_totp_roles(settings)
     db = db or Database(settings.database_url, connect_timeout_s=settings.db_connect_timeout_s)
     require_current(db)
     audit_keys.configure(settings)

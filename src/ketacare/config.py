@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     session_absolute_hours: int = 12
     login_max_failures: int = 5
     login_lockout_base_seconds: int = 30
+    # Failures for one account from all addresses before sign-ins from unknown devices are delayed (issue 14).
+    login_account_max_failures: int = 20
+    device_key: str = Field("", description="HMAC key for known-device cookies (generated and kept if empty)")
+    totp_required_roles: str = Field(
+        "", description="Comma-separated roles that must use a one-time code (policy: totp_requirable)"
+    )
     cookie_secure: bool = Field(False, description="Secure cookie flag; always on when public_url is https")
     demo: bool = False
     # Measurement-based care (issue #4): reminder email and one-time questionnaire links.
@@ -77,6 +83,11 @@ class Settings(BaseSettings):
         if self.https:
             self.cookie_secure = True
         return self
+
+    @property
+    def totp_roles(self) -> frozenset[str]:
+        """The roles named in totp_required_roles."""
+        return frozenset(r.strip() for r in self.totp_required_roles.split(",") if r.strip())
 
     @field_validator("timezone")
     @classmethod

@@ -28,7 +28,7 @@ def test_prescriber_logs_in_and_sees_200_patients(demo_server, browser):
 def test_wrong_password_shows_a_message(demo_server, browser):
     page = browser.new_page()
     login(page, demo_server, "nurse", "not-the-password")
-    assert "wrong username or password" in page.inner_text("#login-error").lower()
+    assert "wrong username, password or one-time code" in page.inner_text("#login-error").lower()
     page.close()
 
 

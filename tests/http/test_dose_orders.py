@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from tests.conftest import PASSWORD
+
 
 def _create(clients, pid, **body):
     return clients.api("prescriber").post(
@@ -18,7 +20,7 @@ def test_api_create_sign_double_check_and_curve(clients, web_personas):
     o = r.json()
     assert o["dose_mg"] == 35.0 and o["rate_ml_per_h"] == 150.0 and o["status"] == "draft"
     r = clients.api("prescriber").post(
-        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"]}
+        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"], "password": PASSWORD}
     )
     assert r.status_code == 200 and r.json()["status"] == "signed"
     v = r.json()["version"]
@@ -27,7 +29,8 @@ def test_api_create_sign_double_check_and_curve(clients, web_personas):
     assert "dose_mg" not in task and task["asks_weight"] and task["blocked_reason"] is None
     r = nurse.post(
         f"/api/v1/patients/{pid}/dose-orders/{o['id']}/double-check",
-        json={"version": v, "check_weight_kg": 70, "check_dose_mg": 40, "check_rate_ml_per_h": 150},
+        json={"version": v, "check_weight_kg": 70, "check_dose_mg": 40, "check_rate_ml_per_h": 150,
+              "password": PASSWORD},
     )
     assert r.status_code == 200 and r.json()["match"] is False and r.json()["status"] == "signed"
     r = nurse.post(
@@ -37,11 +40,12 @@ def test_api_create_sign_double_check_and_curve(clients, web_personas):
             "check_weight_kg": 70,
             "check_dose_mg": 35,
             "check_rate_ml_per_h": 150,
+            "password": PASSWORD,
         },
     )
     assert r.json()["match"] is True and r.json()["status"] == "double_checked"
     r = clients.api("prescriber").post(
-        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"]}
+        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"], "password": PASSWORD}
     )
     assert r.status_code == 409
     curve = clients.api("nurse").get(f"/api/v1/patients/{pid}/dose-orders/{o['id']}/curve").json()
@@ -70,7 +74,8 @@ def test_api_signer_cannot_double_check_and_nurse_cannot_create(clients, web_per
     o = _create(clients, pid).json()
     s = (
         clients.api("prescriber")
-        .post(f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"]})
+        .post(f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign",
+              json={"version": o["version"], "password": PASSWORD})
         .json()
     )
     r = clients.api("prescriber").post(
@@ -80,6 +85,7 @@ def test_api_signer_cannot_double_check_and_nurse_cannot_create(clients, web_per
             "check_weight_kg": 70,
             "check_dose_mg": 35,
             "check_rate_ml_per_h": 150,
+            "password": PASSWORD,
         },
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "double_check"
@@ -111,7 +117,7 @@ def test_web_calculate_save_sign_and_check(clients, web_personas):
     confirm = web.get(f"{url}/sign")
     assert confirm.status_code == 200 and "You are about to sign" in confirm.text and "35 mg" in confirm.text
     version = re.search(r'name="version" value="(\d+)"', confirm.text).group(1)
-    assert web.post(f"{url}/sign", data={"version": version}).status_code == 303
+    assert web.post(f"{url}/sign", data={"version": version, "password": PASSWORD}).status_code == 303
     own = web.get(f"{url}/double-check")
     assert "cannot double-check" in own.text
     nurse = clients.web("nurse")
@@ -127,6 +133,7 @@ def test_web_calculate_save_sign_and_check(clients, web_personas):
             "check_weight_kg": "70",
             "check_dose_mg": "3.5",
             "check_rate_ml_per_h": "150",
+            "password": PASSWORD,
         },
     )
     assert bad.status_code == 200 and "MISMATCH" in bad.text
@@ -138,6 +145,7 @@ def test_web_calculate_save_sign_and_check(clients, web_personas):
             "check_weight_kg": "70",
             "check_dose_mg": "35",
             "check_rate_ml_per_h": "150",
+            "password": PASSWORD,
         },
     )
     assert ok.status_code == 303
@@ -199,7 +207,7 @@ def _numbers(value, key=None):
 def _signed_order(clients, pid):
     o = _create(clients, pid).json()
     s = clients.api("prescriber").post(
-        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"]}
+        f"/api/v1/patients/{pid}/dose-orders/{o['id']}/sign", json={"version": o["version"], "password": PASSWORD}
     )
     assert s.status_code == 200
     return s.json()
@@ -213,6 +221,7 @@ def _pass_check(clients, pid, o):
             "check_weight_kg": 70,
             "check_dose_mg": 35,
             "check_rate_ml_per_h": 150,
+            "password": PASSWORD,
         },
     )
     assert r.json()["match"] is True

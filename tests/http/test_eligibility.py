@@ -6,6 +6,7 @@ import re
 
 from ketacare.services.eligibility import screening as eligibility
 from ketacare.store.tables.eligibility import EligibilityEvaluation
+from tests.conftest import PASSWORD
 
 
 def _pid(clients) -> int:
@@ -29,10 +30,10 @@ def test_api_evaluate_read_and_review(clients):
     url = f"/api/v1/patients/{pid}/eligibility/{ev['id']}/review"
     r = pres.post(url, json={"action": "override", "version": ev["version"], "decision": "eligible"})
     assert r.status_code == 422 and "reason" in r.text
-    assert nurse.post(url, json={"action": "accept", "version": ev["version"]}).status_code == 403
-    r = pres.post(url, json={"action": "accept", "version": ev["version"]})
+    assert nurse.post(url, json={"action": "accept", "version": ev["version"], "password": PASSWORD}).status_code == 403
+    r = pres.post(url, json={"action": "accept", "version": ev["version"], "password": PASSWORD})
     assert r.status_code == 200 and r.json()["status"] == "accepted"
-    assert pres.post(url, json={"action": "accept", "version": ev["version"]}).status_code == 409
+    assert pres.post(url, json={"action": "accept", "version": ev["version"], "password": PASSWORD}).status_code == 409
     assert clients.api("patient_a").get(f"/api/v1/patients/{pid}/eligibility").status_code == 403
 
 
@@ -67,7 +68,7 @@ def test_screening_page_vitals_answers_evaluate_and_confirmed_override(clients):
     assert re.search(r'name="confirmed" value="yes"', r.text)
     with clients.personas.db.session() as s:
         assert s.get(EligibilityEvaluation, ev.id).status == "pending_review"  # not yet
-    r = web.post(url, data={**form, "confirmed": "yes"})
+    r = web.post(url, data={**form, "confirmed": "yes", "password": PASSWORD})
     assert r.status_code == 303
     page = web.get(r.headers["location"]).text
     assert "Overridden by the prescriber" in page and reason in page

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 from ketacare.app import create_app
 from ketacare.config import Settings
 from ketacare.store.db import Database
-from tests.conftest import make_personas
+from tests.conftest import PASSWORD, make_personas
 from tests.http.conftest import issue_token
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -92,11 +92,12 @@ def _seed(personas) -> dict[str, list[int]]:
         )
         if step != "draft":
             o = orders.sign_order(
-                db=db, actor=prescriber, patient_id=pid, order_id=o.id, data=DoseOrderSign(version=o.version)
+                db=db, actor=prescriber, patient_id=pid, order_id=o.id,
+                data=DoseOrderSign(version=o.version, password=PASSWORD),
             )
         if step == "double_checked":
             check = DoubleCheckCreate(
-                version=o.version, check_weight_kg=70, check_dose_mg=35, check_rate_ml_per_h=150
+                version=o.version, check_weight_kg=70, check_dose_mg=35, check_rate_ml_per_h=150, password=PASSWORD
             )
             orders.double_check_order(
                 db=db, actor=personas["nurse"], patient_id=pid, order_id=o.id, data=check
@@ -184,7 +185,7 @@ def _seed_sessions(personas) -> dict[str, list[int]]:
     scheduled = session("Chair 2")
     recovery = session("Chair 3", "pass_prechecks", "start_infusion", "end_infusion")
     signed = session("Chair 4", "pass_prechecks", "start_infusion", "end_infusion", "discharge")
-    record.sign_session(db=db, actor=prescriber, session_id=signed, data=SignRequest())
+    record.sign_session(db=db, actor=prescriber, session_id=signed, data=SignRequest(password=PASSWORD))
     entry = formulary.add_entry(
         db=db,
         actor=prescriber,

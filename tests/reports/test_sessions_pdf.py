@@ -25,6 +25,7 @@ from ketacare.services.sessions.schemas import (
     SideEffectCreate,
     SignRequest,
 )
+from tests.conftest import PASSWORD
 from tests.services.test_session_record import checked_order, complete_session
 from tests.services.test_sessions import _ev, _start, capabilities, fake_clock, with_scores  # noqa: F401
 
@@ -45,9 +46,9 @@ def _print(personas, sid) -> tuple[bytes, list[str]]:
 
 
 def _sign_both(personas, sid) -> str:
-    record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
+    record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest(password=PASSWORD))
     return record.sign_session(
-        db=personas.db, actor=personas["prescriber"], session_id=sid, data=SignRequest()
+        db=personas.db, actor=personas["prescriber"], session_id=sid, data=SignRequest(password=PASSWORD)
     ).sha256
 
 
@@ -91,7 +92,7 @@ def test_the_signed_record_prints_every_part_a_clinician_checks(personas, fake_c
     assert "Escort home: Carl Anders, +1 555 010 2020" in flat
     assert "Written discharge instructions given: yes by Nurse" in flat
     assert "Do not drive, cycle or operate machinery" in flat
-    assert "Signed by Prescriber (prescriber)" in flat
+    assert "Authored: signed by Nurse (nurse)" in flat and "Approved: signed by Prescriber (prescriber)" in flat
     assert f"Record SHA-256 (canonical record, format 2): {digest}" in flat
     assert "Verified: the record matches its signatures." in flat
 

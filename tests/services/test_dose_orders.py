@@ -23,6 +23,7 @@ from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import MeasurementCreate, PatientCreate
 from ketacare.store.tables import AuditEvent
 from ketacare.store.tables.dosing import DoseOrderRecord
+from tests.conftest import PASSWORD
 
 
 def _count(db) -> int:
@@ -65,7 +66,7 @@ def _signed(db, personas, patient_id=None):
         actor=personas["prescriber"],
         patient_id=pid,
         order_id=o.id,
-        data=DoseOrderSign(version=o.version),
+        data=DoseOrderSign(version=o.version, password=PASSWORD),
     )
 
 
@@ -215,7 +216,7 @@ def test_only_prescribers_create_and_sign(db, personas):
     )
     with pytest.raises(Forbidden):
         dose_orders.sign_order(db=db, actor=personas["nurse"], patient_id=personas.patient_a, order_id=o.id,
-                               data=DoseOrderSign(version=o.version))
+                               data=DoseOrderSign(version=o.version, password=PASSWORD))
 
 
 def test_sign_then_independent_double_check_makes_the_order_usable(db, personas):
@@ -231,7 +232,7 @@ def test_sign_then_independent_double_check_makes_the_order_usable(db, personas)
     out = dose_orders.double_check_order(
         db=db, actor=personas["nurse"], patient_id=pid, order_id=o.id,
         data=DoubleCheckCreate(version=o.version, check_weight_kg=70.0, check_dose_mg=35.0,
-                               check_rate_ml_per_h=150.0),
+                               check_rate_ml_per_h=150.0, password=PASSWORD),
     )
     assert out.match and out.status == "double_checked"
     with db.session() as s:
@@ -247,7 +248,7 @@ def test_the_signer_cannot_double_check(db, personas):
         dose_orders.double_check_order(
             db=db, actor=personas["prescriber"], patient_id=personas.patient_a, order_id=o.id,
             data=DoubleCheckCreate(version=o.version, check_weight_kg=70.0, check_dose_mg=35.0,
-                                   check_rate_ml_per_h=150.0),
+                                   check_rate_ml_per_h=150.0, password=PASSWORD),
         )
     assert e.value.field == "double_check" and "signed" in e.value.message
 
@@ -264,7 +265,7 @@ def test_a_second_prescriber_may_double_check(db, personas):
     out = dose_orders.double_check_order(
         db=db, actor=Actor(u.id, "drtwo", "prescriber"), patient_id=personas.patient_a, order_id=o.id,
         data=DoubleCheckCreate(version=o.version, check_weight_kg=70.0, check_dose_mg=35.0,
-                               check_rate_ml_per_h=150.0),
+                               check_rate_ml_per_h=150.0, password=PASSWORD),
     )
     assert out.match
 
@@ -275,7 +276,7 @@ def test_a_mismatch_blocks_and_is_recorded_and_audited(db, personas):
     out = dose_orders.double_check_order(
         db=db, actor=personas["nurse"], patient_id=pid, order_id=o.id,
         data=DoubleCheckCreate(version=o.version, check_weight_kg=70.0, check_dose_mg=53.0,
-                               check_rate_ml_per_h=150.0),
+                               check_rate_ml_per_h=150.0, password=PASSWORD),
     )
     assert not out.match and out.status == "signed" and out.differing_fields == ["dose_mg"]
     assert "35" not in out.message  # the order's dose is not revealed to the checker
@@ -290,7 +291,7 @@ def test_a_mismatch_blocks_and_is_recorded_and_audited(db, personas):
     out2 = dose_orders.double_check_order(
         db=db, actor=personas["nurse"], patient_id=pid, order_id=o.id,
         data=DoubleCheckCreate(version=out.version, check_weight_kg=70.0, check_dose_mg=35.0,
-                               check_rate_ml_per_h=150.0),
+                               check_rate_ml_per_h=150.0, password=PASSWORD),
     )
     assert out2.match
 
@@ -300,7 +301,7 @@ def test_stale_versions_conflict_on_sign_check_and_cancel(db, personas):
     o = dose_orders.create_order(db=db, actor=personas["prescriber"], patient_id=pid,
                                  data=DoseOrderCreate(protocol_id="iv-standard"))
     signed = dose_orders.sign_order(db=db, actor=personas["prescriber"], patient_id=pid, order_id=o.id,
-                                    data=DoseOrderSign(version=o.version))
+                                    data=DoseOrderSign(version=o.version, password=PASSWORD))
     with pytest.raises(Conflict):
         dose_orders.cancel_order(db=db, actor=personas["prescriber"], patient_id=pid, order_id=o.id,
                                  data=DoseOrderCancel(version=o.version, reason="x"))
@@ -308,11 +309,11 @@ def test_stale_versions_conflict_on_sign_check_and_cancel(db, personas):
         dose_orders.double_check_order(
             db=db, actor=personas["nurse"], patient_id=pid, order_id=o.id,
             data=DoubleCheckCreate(version=o.version, check_weight_kg=70, check_dose_mg=35,
-                                   check_rate_ml_per_h=150),
+                                   check_rate_ml_per_h=150, password=PASSWORD),
         )
     with pytest.raises(InvalidValue):
         dose_orders.sign_order(db=db, actor=personas["prescriber"], patient_id=pid, order_id=o.id,
-                               data=DoseOrderSign(version=signed.version))
+                               data=DoseOrderSign(version=signed.version, password=PASSWORD))
 
 
 def test_cancel_with_reason_makes_an_order_unusable(db, personas):
@@ -320,7 +321,8 @@ def test_cancel_with_reason_makes_an_order_unusable(db, personas):
     o = _signed(db, personas)
     out = dose_orders.double_check_order(
         db=db, actor=personas["nurse"], patient_id=pid, order_id=o.id,
-        data=DoubleCheckCreate(version=o.version, check_weight_kg=70, check_dose_mg=35, check_rate_ml_per_h=150),
+        data=DoubleCheckCreate(version=o.version, check_weight_kg=70, check_dose_mg=35, check_rate_ml_per_h=150,
+                               password=PASSWORD),
     )
     c = dose_orders.cancel_order(db=db, actor=personas["prescriber"], patient_id=pid, order_id=o.id,
                                  data=DoseOrderCancel(version=out.version, reason="session postponed"))
@@ -434,7 +436,7 @@ def test_a_second_prescriber_is_blinded_until_the_check(db, personas):
     dose_orders.double_check_order(
         db=db, actor=two, patient_id=pid, order_id=o.id,
         data=DoubleCheckCreate(version=o.version, check_weight_kg=70.0, check_dose_mg=35.0,
-                               check_rate_ml_per_h=150.0),
+                               check_rate_ml_per_h=150.0, password=PASSWORD),
     )
     _assert_full(dose_orders.get_order(db=db, actor=two, patient_id=pid, order_id=o.id))
 
@@ -446,7 +448,7 @@ def test_a_failed_check_hides_the_entries_numbers_and_a_passing_check_unblinds(d
     out = dose_orders.double_check_order(
         db=db, actor=nurse, patient_id=pid, order_id=o.id,
         data=DoubleCheckCreate(version=o.version, check_weight_kg=70.0, check_dose_mg=53.0,
-                               check_rate_ml_per_h=150.0),
+                               check_rate_ml_per_h=150.0, password=PASSWORD),
     )
     assert not out.match
     got = dose_orders.get_order(db=db, actor=nurse, patient_id=pid, order_id=o.id)
@@ -458,7 +460,7 @@ def test_a_failed_check_hides_the_entries_numbers_and_a_passing_check_unblinds(d
     dose_orders.double_check_order(
         db=db, actor=nurse, patient_id=pid, order_id=o.id,
         data=DoubleCheckCreate(version=out.version, check_weight_kg=70.0, check_dose_mg=35.0,
-                               check_rate_ml_per_h=150.0),
+                               check_rate_ml_per_h=150.0, password=PASSWORD),
     )
     after = dose_orders.get_order(db=db, actor=nurse, patient_id=pid, order_id=o.id)
     _assert_full(after)

@@ -23,6 +23,7 @@ from ketacare.services.sessions import vitals
 from ketacare.services.sessions.schemas import VitalIn
 from ketacare.store.tables import AuditEvent
 from ketacare.store.tables.eligibility import EligibilityEvaluation
+from tests.conftest import PASSWORD
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -176,9 +177,9 @@ def test_override_needs_a_reason_and_the_prescriber_role(personas, fake_clock):
     pid = ready_patient(personas, sbp=185, dbp=105)
     e = run(personas, pid).evaluation
     with pytest.raises(ValidationError, match="written reason"):
-        ReviewIn(action="override", version=e.version, decision="eligible_with_cautions", reason="")
+        ReviewIn(action="override", version=e.version, decision="eligible_with_cautions", reason="", password=PASSWORD)
     data = ReviewIn(action="override", version=e.version, decision="eligible_with_cautions",
-                    reason="Repeat BP 150/92 after 10 min rest; cardiology agrees, monitor closely.")
+                    reason="Repeat BP 150/92 after 10 min rest; cardiology agrees, monitor closely.", password=PASSWORD)
     for who in ("nurse", "therapist", "frontdesk"):
         with pytest.raises(Forbidden):
             eligibility.review_evaluation(db=personas.db, actor=personas[who], patient_id=pid,
@@ -186,7 +187,8 @@ def test_override_needs_a_reason_and_the_prescriber_role(personas, fake_clock):
     with pytest.raises(InvalidValue, match="different decision"):
         eligibility.review_evaluation(
             db=personas.db, actor=personas["prescriber"], patient_id=pid, evaluation_id=e.id,
-            data=ReviewIn(action="override", version=e.version, decision="not_eligible", reason="x" * 12),
+            data=ReviewIn(action="override", version=e.version, decision="not_eligible", reason="x" * 12,
+                          password=PASSWORD),
         )
     done = eligibility.review_evaluation(db=personas.db, actor=personas["prescriber"], patient_id=pid,
                                          evaluation_id=e.id, data=data)
@@ -208,7 +210,8 @@ def test_current_evaluation_for_sessions(personas, fake_clock):
     with personas.db.session() as s:
         assert eligibility.current_evaluation(s, pid) is None  # pending review
     eligibility.review_evaluation(db=personas.db, actor=personas["prescriber"], patient_id=pid,
-                                  evaluation_id=e.id, data=ReviewIn(action="accept", version=e.version))
+                                  evaluation_id=e.id,
+                                  data=ReviewIn(action="accept", version=e.version, password=PASSWORD))
     with personas.db.session() as s:
         row = eligibility.current_evaluation(s, pid)
         assert row.id == e.id and eligibility.effective_decision(row) == "eligible"

@@ -34,6 +34,7 @@ from ketacare.services.sessions.schemas import (
 )
 from ketacare.store.tables import Patient
 from ketacare.store.tables.sessions import InfusionSession, SessionSignature, VitalSign
+from tests.conftest import PASSWORD
 from tests.services.test_sessions import (  # noqa: F401 - fixtures
     ALDRETE_10,
     _ev,
@@ -64,12 +65,12 @@ def checked_order(personas, fake_clock, capabilities) -> int:  # noqa: F811
         actor=personas["prescriber"],
         patient_id=pid,
         order_id=o.id,
-        data=DoseOrderSign(version=o.version),
+        data=DoseOrderSign(version=o.version, password=PASSWORD),
     )
     dose_orders.double_check_order(
         db=db, actor=personas["nurse"], patient_id=pid, order_id=o.id,
         data=DoubleCheckCreate(version=o.version, check_weight_kg=70.0, check_dose_mg=o.dose_mg,
-                               check_rate_ml_per_h=o.rate_ml_per_h),
+                               check_rate_ml_per_h=o.rate_ml_per_h, password=PASSWORD),
     )  # fmt: skip
     capabilities["order"].id = o.id  # the session guards read the same order
     return o.id
@@ -143,7 +144,7 @@ def complete_session(personas, fake_clock, capabilities) -> int:  # noqa: F811
 
 
 def _signed(personas, sid) -> dict:
-    record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
+    record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest(password=PASSWORD))
     with personas.db.session() as s:
         sig = s.query(SessionSignature).filter_by(session_id=sid).one()
         return json.loads(sig.canonical)
@@ -217,7 +218,7 @@ def test_a_record_signed_in_format_1_still_verifies_and_later_signatures_keep_it
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).verification
     assert v.intact, v.problems
     second = record.sign_session(
-        db=personas.db, actor=personas["prescriber"], session_id=sid, data=SignRequest()
+        db=personas.db, actor=personas["prescriber"], session_id=sid, data=SignRequest(password=PASSWORD)
     )
     assert second.sha256 == hashlib.sha256(canon).hexdigest()
     with personas.db.session() as s:  # someone edits a stored reading behind the application's back

@@ -30,6 +30,7 @@ from ketacare.services.sessions.schemas import (
 )
 from ketacare.store.tables import AuditEvent
 from ketacare.store.tables.sessions import InfusionSession, SessionAlert, SessionTransition, VitalSign
+from tests.conftest import PASSWORD
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -436,11 +437,18 @@ def test_signing_stores_the_canonical_digest_and_later_changes_are_addenda(
 ):
     sid = _new(personas)
     _to_discharge(personas, sid, fake_clock, capabilities)
-    a = record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
-    b = record.sign_session(db=personas.db, actor=personas["prescriber"], session_id=sid, data=SignRequest())
+    with pytest.raises(InvalidValue) as e:  # signing asks for the password again, at that moment
+        record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid,
+                            data=SignRequest(password="not-my-password"))
+    assert e.value.field == "password"
+    assert record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).signatures == []
+    signed = SignRequest(password=PASSWORD)
+    a = record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=signed)
+    b = record.sign_session(db=personas.db, actor=personas["prescriber"], session_id=sid, data=signed)
     assert a.sha256 == b.sha256 and len(a.sha256) == 64
+    assert (a.meaning, b.meaning) == ("authored", "approved")  # the first signer authored it, the second approves
     with pytest.raises(InvalidValue):
-        record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=SignRequest())
+        record.sign_session(db=personas.db, actor=personas["nurse"], session_id=sid, data=signed)
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
     with pytest.raises(InvalidValue):
         workflow.update_checks(

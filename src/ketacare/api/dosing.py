@@ -25,6 +25,8 @@ router = APIRouter(prefix="/patients/{patient_id}/dose-orders", tags=["dose orde
 # What the routes can answer besides success: every route needs a login and a role allowed by the policy.
 ONE = error_responses(401, 403, 404, 422)
 EDIT = error_responses(401, 403, 404, 409, 422)
+# A signature: also 429 after repeated wrong passwords or codes.
+SIGN = error_responses(401, 403, 404, 409, 422, 429)
 
 
 @router.get("", response_model=list[DoseOrderRead], responses=ONE)
@@ -74,7 +76,7 @@ def read_order(
     return dose_orders.get_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
 
 
-@router.post("/{order_id}/sign", response_model=DoseOrderRead, responses=EDIT)
+@router.post("/{order_id}/sign", response_model=DoseOrderRead, responses=SIGN)
 def sign_order(
     patient_id: RecordId,
     order_id: RecordId,
@@ -82,7 +84,11 @@ def sign_order(
     db: DbDep,
     actor: Actor = Depends(Access("dose_order", "sign")),
 ) -> DoseOrderRead:
-    """Sign a draft order; send the `version` you read (409 if it changed)."""
+    """Sign a draft order (meaning: approved); send the `version` you read (409 if it changed).
+
+    Signing: send your `password` again (or `totp_code` when your account uses one); a wrong or
+    missing one answers 422 naming that field and stores nothing; repeated failures answer 429 with
+    Retry-After."""
     return dose_orders.sign_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id, data=data)
 
 
@@ -97,7 +103,7 @@ def double_check_task(
     return dose_orders.double_check_task(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
 
 
-@router.post("/{order_id}/double-check", response_model=DoubleCheckOutcome, responses=EDIT)
+@router.post("/{order_id}/double-check", response_model=DoubleCheckOutcome, responses=SIGN)
 def double_check_order(
     patient_id: RecordId,
     order_id: RecordId,
@@ -105,7 +111,11 @@ def double_check_order(
     db: DbDep,
     actor: Actor = Depends(Access("dose_order", "double_check")),
 ) -> DoubleCheckOutcome:
-    """Enter your own weight, dose and rate; a mismatch is recorded and keeps the order signed (match=false)."""
+    """Enter your own weight, dose and rate; a mismatch is recorded and keeps the order signed (match=false).
+
+    The check is signed (meaning: reviewed): send your `password` again (or `totp_code` when your account uses
+    one); a wrong or missing one answers 422 naming that field and stores nothing; repeated failures answer 429 with
+    Retry-After."""
     return dose_orders.double_check_order(
         db=db, actor=actor, patient_id=patient_id, order_id=order_id, data=data
     )

@@ -21,6 +21,7 @@ router = APIRouter(prefix="/patients/{patient_id}/eligibility", tags=["eligibili
 # What the routes can answer besides success: every route needs a login and a role allowed by the policy.
 ONE = error_responses(401, 403, 404, 422)
 EDIT = error_responses(401, 403, 404, 409, 422)
+SIGN = error_responses(401, 403, 404, 409, 422, 429)  # a signature: also 429 after repeated wrong passwords
 
 
 @router.get("", response_model=EvaluationRead | None, responses=ONE)
@@ -39,7 +40,7 @@ def evaluate(
     return eligibility.evaluate_patient(db=db, actor=actor, patient_id=patient_id)
 
 
-@router.post("/{evaluation_id}/review", response_model=EvaluationRead, responses=EDIT)
+@router.post("/{evaluation_id}/review", response_model=EvaluationRead, responses=SIGN)
 def review(
     patient_id: RecordId,
     evaluation_id: RecordId,
@@ -47,7 +48,12 @@ def review(
     db: DbDep,
     actor: Actor = Depends(Access("eligibility", "decide")),
 ) -> EvaluationRead:
-    """Accept the decision, or override it (`decision` + a written `reason`); send the `version` you read."""
+    """Accept the decision (meaning: approved), or override it (`decision` + a written `reason`; meaning:
+    authored); send the `version` you read.
+
+    Signing: send your `password` again (or `totp_code` when your account uses one); a wrong or
+    missing one answers 422 naming that field and stores nothing; repeated failures answer 429 with
+    Retry-After."""
     return eligibility.review_evaluation(
         db=db, actor=actor, patient_id=patient_id, evaluation_id=evaluation_id, data=data
     )

@@ -160,11 +160,18 @@ def give_rescue(
     return formulary.give_rescue(db=db, actor=actor, session_id=session_id, data=data)
 
 
-@router.post("/sessions/{session_id}/sign", response_model=SignatureRead, responses=WRITE)
+@router.post(
+    "/sessions/{session_id}/sign", response_model=SignatureRead, responses=error_responses(401, 403, 404, 422, 429)
+)
 def sign(
     session_id: RecordId, data: SignRequest, db: DbDep, actor: Actor = Depends(Access("infusion_session", "sign"))
 ) -> SignatureRead:
-    """Sign the finished record (nurse, prescriber): the canonical JSON's SHA-256 is stored."""
+    """Sign the finished record (nurse, prescriber): the canonical JSON's SHA-256 is stored with the meaning (the
+    first signature: authored; the second: approved).
+
+    Signing: send your `password` again (or `totp_code` when your account uses one); a wrong or
+    missing one answers 422 naming that field and stores nothing; repeated failures answer 429 with
+    Retry-After."""
     return record.sign_session(db=db, actor=actor, session_id=session_id, data=data)
 
 

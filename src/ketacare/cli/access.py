@@ -11,6 +11,7 @@ import typer
 
 from ketacare.cli.shell import err, fail, guard, out, print_json, ready_database
 from ketacare.config import get_settings
+from ketacare.domain.formatting import duration
 from ketacare.services.access import (
     AuditKey,
     UserCreate,
@@ -20,6 +21,7 @@ from ketacare.services.access import (
     audit_views,
     checkpoint_dir,
     system_actor,
+    throttle,
     users,
 )
 
@@ -62,6 +64,30 @@ def user_totp(username: str) -> None:
     """Enrol a staff account in a TOTP second factor and print the URI to scan."""
     db = ready_database()
     out.print(guard(users.enable_totp, db=db, actor=system_actor(), username=username))
+
+
+@user_app.command("unlock")
+def user_unlock(username: str, json_output: bool = typer.Option(False, "--json")) -> None:
+    """Clear the sign-in delays of an account (every address and device it was tried from)."""
+    db = ready_database()
+    cleared = guard(throttle.clear, db=db, actor=system_actor(), username=username)
+    if json_output:
+        print_json({"username": username, "cleared": cleared})
+    else:
+        out.print(f"{username}: {cleared} sign-in counter(s) cleared")
+
+
+@user_app.command("throttled")
+def user_throttled(json_output: bool = typer.Option(False, "--json")) -> None:
+    """List sign-in counters with failures: account, address or device, failures, delay still to run."""
+    db = ready_database()
+    rows = throttle.list_state(db=db, actor=system_actor())
+    if json_output:
+        print_json([r.model_dump(mode="json") for r in rows])
+        return
+    for r in rows:
+        delay = f"delayed {duration(r.delay_s / 60)}" if r.delay_s else "not delayed"
+        out.print(f"{r.username or '-'}  {r.kind}  {r.address or '-'}  {r.failures} failure(s)  {delay}")
 
 
 def _audit_setup() -> tuple[Database, AuditKey, Path]:

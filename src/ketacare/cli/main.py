@@ -91,8 +91,22 @@ def serve(
     graceful_seconds: int = typer.Option(
         30, min=1, max=600, help="On stop, how long in-flight requests may take to finish"
     ),
+    proxy_headers: bool = typer.Option(
+        False,
+        "--proxy-headers/--no-proxy-headers",
+        help="Take the client address from X-Forwarded-For, only from --forwarded-allow-ips (behind a TLS proxy)",
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1",
+        "--forwarded-allow-ips",
+        help="Comma-separated addresses of the trusted reverse proxies (with --proxy-headers)",
+    ),
 ) -> None:
-    """Serve the app (the database must be migrated)."""
+    """Serve the app (the database must be migrated).
+
+    Sign-in throttling counts failures per account and client address: behind a reverse proxy, pass
+    --proxy-headers with the proxy's address so that each client is told apart (default off: the proxy's address
+    would then be every client's)."""
     import uvicorn
 
     db = ready_database()
@@ -108,9 +122,10 @@ def serve(
         workers=n,
         log_level="info",
         access_log=False,  # our own access log line (http/request_log.py) carries no query string or name
-        proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=graceful_seconds,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips if proxy_headers else None,
     )
 
 

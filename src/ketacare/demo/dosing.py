@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from ketacare.demo.patients import DEMO_PASSWORD
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import patients
 from ketacare.services.access import Actor
@@ -51,7 +52,7 @@ def _order(
         actor=prescriber,
         patient_id=patient_id,
         order_id=o.id,
-        data=DoseOrderSign(version=o.version),
+        data=DoseOrderSign(version=o.version, password=DEMO_PASSWORD),
     )
     if check:
         dose_orders.double_check_order(
@@ -64,6 +65,7 @@ def _order(
                 check_weight_kg=o.weight_kg,
                 check_dose_mg=o.dose_mg,
                 check_rate_ml_per_h=o.rate_ml_per_h,
+                password=DEMO_PASSWORD,
             ),
         )
     return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ketacare.demo.patients import DEMO_PASSWORD
 from ketacare.services import clock, measurement, patients
 from ketacare.services.access import Actor
 from ketacare.services.eligibility import screening as eligibility
@@ -133,7 +134,7 @@ def _try(ctx: DemoContext, prescriber: Actor, pid: int, target: str) -> bool:
             actor=prescriber,
             patient_id=pid,
             evaluation_id=first.id,
-            data=ReviewIn(action="accept", version=first.version),
+            data=ReviewIn(action="accept", version=first.version, password=DEMO_PASSWORD),
         )
     return first.decision == target
 

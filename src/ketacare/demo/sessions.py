@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from ketacare.demo.patients import DEMO_PASSWORD
 from ketacare.domain.datafiles import load_toml
 from ketacare.domain.sessions import simulate_vitals
 from ketacare.domain.sessions.simulator import (
@@ -284,8 +285,8 @@ def _session(
             db, prescriber, sid, "discharge", "Demo clinic: assessed fit for discharge (synthetic data)"
         )
         fake.t += timedelta(minutes=5)
-        record.sign_session(db=db, actor=nurse, session_id=sid, data=SignRequest())
-        record.sign_session(db=db, actor=prescriber, session_id=sid, data=SignRequest())
+        record.sign_session(db=db, actor=nurse, session_id=sid, data=SignRequest(password=DEMO_PASSWORD))
+        record.sign_session(db=db, actor=prescriber, session_id=sid, data=SignRequest(password=DEMO_PASSWORD))
         return sid
     finally:
         clock.now = real_now

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from fastapi import Request
+from fastapi import Request, Response
 from starlette.datastructures import UploadFile
 
+from ketacare.config import Settings
 from ketacare.domain.errors import InvalidValue
-from ketacare.services.access import Actor, anonymous, auth, decide
-from ketacare.services.errors import Forbidden, HiddenByPolicy, Unauthenticated
+from ketacare.services.access import Actor, anonymous, auth, decide, throttle
+from ketacare.services.errors import EnrolmentRequired, Forbidden, HiddenByPolicy, Unauthenticated
 from ketacare.services.uow import record_denied
 
 SESSION_COOKIE = "kc_session"
@@ -21,6 +22,8 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Record ids are INTEGER columns: 32-bit on PostgreSQL. A larger number names no record and cannot be stored in
 # an audit event either, so it is refused as input (HTTP 422) before anything looks it up.
 MAX_RECORD_ID = 2**31 - 1
+# What a user the clinic requires a one-time code of may do before enrolling one.
+WHILE_ENROLLING = {("account", "enrol_totp"), ("account", "logout"), ("account", "read")}
 
 
 class CsrfError(Exception):
@@ -29,6 +32,24 @@ class CsrfError(Exception):
 
 def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def device_cookie(request: Request) -> str | None:
+    """Return the known-device cookie the browser sent, if any."""
+    return request.cookies.get(throttle.DEVICE_COOKIE)
+
+
+def set_device_cookie(response: Response, result: auth.LoginResult, settings: Settings) -> None:
+    """Remember this browser as a device that signed in to the account (refreshed at every sign-in)."""
+    response.set_cookie(
+        throttle.DEVICE_COOKIE,
+        result.device_token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        path="/",
+        max_age=throttle.DEVICE_COOKIE_DAYS * 86400,
+    )
 
 
 def bearer_token(request: Request) -> str | None:
@@ -113,6 +134,8 @@ class Access:
         if actor.role == "anonymous":
             raise Unauthenticated("log in first")
         resource, action = self._needs()
+        if actor.pending == "enrol_totp" and (resource, action) not in WHILE_ENROLLING:
+            raise EnrolmentRequired()
         patient_id = None
         if self.patient_param and self.patient_param in request.path_params:
             try:

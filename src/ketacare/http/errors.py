@@ -17,7 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.http.access import MAX_RECORD_ID, CsrfError
-from ketacare.services.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated
+from ketacare.services.errors import (
+    Conflict,
+    EnrolmentRequired,
+    Forbidden,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+)
 
 
 class FieldError(BaseModel):
@@ -195,6 +202,12 @@ async def _too_many(request: Request, exc: TooManyAttempts) -> Response:
     return _page(request, 429, "Too many attempts", str(exc).capitalize())
 
 
+async def _enrol(request: Request, exc: EnrolmentRequired) -> Response:
+    if _is_api(request):
+        return _json(ErrorBody(detail=str(exc)), 403)
+    return RedirectResponse("/account/totp", status_code=303)
+
+
 async def _csrf(request: Request, exc: CsrfError) -> Response:
     return _api_or_page(
         request, ErrorBody(detail=str(exc)), 403, "Please reload the page", str(exc).capitalize()
@@ -223,6 +236,7 @@ def install(app: FastAPI) -> None:
     app.exception_handler(Conflict)(_conflict)
     app.exception_handler(TooManyAttempts)(_too_many)
     app.exception_handler(CsrfError)(_csrf)
+    app.exception_handler(EnrolmentRequired)(_enrol)
     app.exception_handler(StarletteHTTPException)(_http)
     app.exception_handler(OverflowError)(_overflow)
     app.exception_handler(DataError)(_overflow)

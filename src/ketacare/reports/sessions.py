@@ -22,7 +22,7 @@ from ketacare.domain.sources import plain
 from ketacare.http.access import Access
 from ketacare.reports.session_chart import draw_vitals_chart
 from ketacare.services import clinic
-from ketacare.services.access import Actor
+from ketacare.services.access import Actor, signing
 from ketacare.services.clinic import ClinicIdentity
 from ketacare.services.sessions import record
 from ketacare.services.sessions.schemas import RECORD_FORMAT, RecordPrint, SessionDetail
@@ -495,7 +495,11 @@ def _signatures(pdf: _Record) -> None:
         pdf.text_line("Not signed.")
         pdf.text_line(f"SHA-256 of the record as it stands: {d.verification.current_sha256}")
     for g in d.signatures:
-        pdf.text_line(f"Signed by {pdf.name(g.by)} ({g.role}) at {pdf.when(g.signed_at)}")
+        m = signing.meaning(g.meaning)
+        meaning = f"{m.label}: s" if m else "S"
+        pdf.text_line(f"{meaning}igned by {pdf.name(g.by)} ({g.role}) at {pdf.when(g.signed_at)}")
+        if m:
+            pdf.text_line(f"  {m.statement}")
     if d.signatures:
         version = (data.signed_format or RECORD_FORMAT).rsplit("/", 1)[-1]
         pdf.text_line(f"Record SHA-256 (canonical record, format {version}): {d.signatures[0].sha256}", "B")

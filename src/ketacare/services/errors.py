@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ketacare.domain.formatting import duration
+
 
 class ServiceError(Exception):
     """Base class for refusals a user should see."""
@@ -46,8 +48,17 @@ class Conflict(ServiceError):
 
 
 class TooManyAttempts(ServiceError):
-    """Login is locked for a while after repeated failures (HTTP 429)."""
+    """Signing in (or re-authenticating to sign) is delayed for a while after repeated failures (HTTP 429)."""
 
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many failed logins: try again in {retry_after_s} s")
+    def __init__(self, retry_after_s: int, field: str | None = None) -> None:
+        super().__init__(f"too many failed attempts: try again in {duration(retry_after_s / 60)}")
         self.retry_after_s = retry_after_s
+        self.field = field  # the form field the delay concerns (a signing password), if any
+
+
+class EnrolmentRequired(ServiceError):
+    """The clinic requires a one-time code of this role and the user has not enrolled one yet (HTTP 403; the web
+    sends them to enrol)."""
+
+    def __init__(self) -> None:
+        super().__init__("enrol an authenticator app first: your clinic requires a one-time code for your role")

@@ -13,11 +13,11 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.http.access import CSRF_COOKIE, new_csrf_token
 from ketacare.http.errors import clean_message, field_name
 from ketacare.services.access import Actor, home
-from ketacare.services.errors import Conflict
+from ketacare.services.errors import Conflict, TooManyAttempts
 
 # What a form submission can be refused with: the page shows it beside the field and in the summary at the top,
 # keeps what was typed, and the service has stored nothing (it raised before its transaction committed).
-FORM_REFUSALS = (ValidationError, InvalidValue, Conflict)
+FORM_REFUSALS = (ValidationError, InvalidValue, Conflict, TooManyAttempts)
 
 
 def render(request: Request, template: str, ctx: dict[str, Any], status_code: int = 200) -> Response:
@@ -56,13 +56,16 @@ async def form_data(request: Request, multi: tuple[str, ...] = ()) -> dict[str, 
 
 
 def refusal(exc: Exception) -> tuple[dict[str, str], int]:
-    """Return (field -> message, HTTP status) for a refused form: 422 for bad input, 409 for a stale version."""
+    """Return (field -> message, HTTP status) for a refused form: 422 for bad input, 409 for a stale version, 429
+    for a signing password or code tried too often."""
     if isinstance(exc, ValidationError):
         return form_errors(exc), 422
     if isinstance(exc, InvalidValue):  # InvalidValues carries every refused field of the form
         return dict(getattr(exc, "errors", None) or {exc.field: exc.message}), 422
     if isinstance(exc, Conflict):
         return {"version": str(exc)}, 409
+    if isinstance(exc, TooManyAttempts):  # a signing password or code tried too often: shown beside that field
+        return {exc.field or "request": str(exc)}, 429
     raise TypeError(f"not a form refusal: {exc!r}")
 
 

@@ -13,7 +13,7 @@ from ketacare.config import Settings
 from ketacare.domain import formatting as fmt
 from ketacare.domain import sources, units
 from ketacare.services import clock
-from ketacare.services.access import may
+from ketacare.services.access import may, signing
 
 WEB = Path(__file__).parent
 # Shared layouts in web/templates; each capability's pages in web/<capability>/templates (names are unique).
@@ -71,5 +71,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["cite"] = cite
     env.globals["weight_unit"] = settings.weight_unit
     env.globals["demo"] = settings.demo
+    # Signatures: the meaning stored with one ("Approved"), and what signing an action means, for its form.
+    env.filters["meaning"] = lambda key: (m.label if (m := signing.meaning(key)) else "Signed")
+    env.globals["signing_meaning"] = signing.meaning_of
     env.globals["may"] = lambda actor, action, resource: actor is not None and may(actor, action, resource)
     return t

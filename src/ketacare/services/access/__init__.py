@@ -15,12 +15,34 @@ from ketacare.services.access.policy import (
     patient_role,
     roles,
     roles_for,
+    totp_requirable_roles,
 )
-from ketacare.services.access.schemas import AuditFilter, LoginRequest, UserCreate
-from ketacare.services.access import audit, audit_views, auth, passwords, policy, totp, users
+from ketacare.services.access.schemas import (
+    AuditFilter,
+    LoginNoticeRead,
+    LoginRequest,
+    SigningCredentials,
+    ThrottleRead,
+    TotpEnrolment,
+    TotpSecret,
+    UserCreate,
+)
+from ketacare.services.access import (
+    audit,
+    audit_views,
+    auth,
+    notices,
+    passwords,
+    policy,
+    signing,
+    throttle,
+    totp,
+    users,
+)
 from ketacare.services.access import audit_checkpoints, audit_keys
 from ketacare.services.access.audit_checkpoints import checkpoint_dir
 from ketacare.services.access.audit_keys import AuditKey
+from ketacare.services.access.signing import Signing
 
 
 def audit_actions() -> frozenset[str]:
@@ -35,7 +57,13 @@ __all__ = [
     "audit_checkpoints",
     "audit_keys",
     "checkpoint_dir",
+    "LoginNoticeRead",
     "LoginRequest",
+    "Signing",
+    "SigningCredentials",
+    "ThrottleRead",
+    "TotpEnrolment",
+    "TotpSecret",
     "UserCreate",
     "account_roles",
     "home",
@@ -53,6 +81,10 @@ __all__ = [
     "policy",
     "roles",
     "system_actor",
+    "notices",
+    "signing",
+    "throttle",
     "totp",
+    "totp_requirable_roles",
     "users",
 ]

@@ -15,6 +15,7 @@ class Actor:
     patient_id: int | None = None
     address: str | None = None
     session_id: int | None = None
+    pending: str | None = None  # a step the user must take before anything else ("enrol_totp")
 
 
 ANONYMOUS_ROLE = "anonymous"

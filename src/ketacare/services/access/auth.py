@@ -1,4 +1,4 @@
-"""Authentication: password login with throttling and optional TOTP, opaque session tokens, logout."""
+"""Authentication: password login with throttling and TOTP (no replay), opaque session tokens, logout."""
 
 from __future__ import annotations
 
@@ -9,22 +9,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ketacare.config import Settings
 from ketacare.services import clock
-from ketacare.services.access import passwords, totp
+from ketacare.services.access import notices, passwords, throttle, totp
 from ketacare.services.access.actor import Actor
-from ketacare.services.access.policy import is_patient_role
-from ketacare.services.access.schemas import LoginRequest
+from ketacare.services.access.policy import is_patient_role, totp_requirable_roles
+from ketacare.services.access.schemas import LoginNoticeRead, LoginRequest
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
-from ketacare.store.tables import AuthSession, LoginThrottle, User
+from ketacare.store.tables import AuthSession, User
 
 LAST_SEEN_RESOLUTION = timedelta(seconds=60)
-MAX_LOCK_S = 3600
-# A hash to verify against when the username is unknown, so both paths cost the same time.
+# A hash to verify against when the username is unknown, so both paths cost the same time; likewise a secret.
+_DUMMY_SECRET = totp.new_secret()
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """Return a hash to verify against for unknown users (same work as a real check); made at first use, since
@@ -42,106 +43,127 @@ class LoginResult:
     token: str
     actor: Actor
     expires_at: datetime
+    device_token: str  # the known-device cookie to set (refreshed at every sign-in)
+    notice: LoginNoticeRead | None  # failed attempts since the last sign-in, shown once
+    must_enrol_totp: bool  # the clinic requires a one-time code of this role and none is enrolled yet
 
 
-def _throttle(s: Session, key: str) -> LoginThrottle:
-    row = s.get(LoginThrottle, key)
-    if row is None:
-        row = LoginThrottle(key=key, failures=0)
-        s.add(row)
-    return row
+GENERIC_REFUSAL = "wrong username, password or one-time code"
 
 
-def _locked_for(row: LoginThrottle, now: datetime) -> int:
-    if row.locked_until and row.locked_until > now:
-        return max(1, int((row.locked_until - now).total_seconds() + 0.999))
-    return 0
+def _refusal(user: User | None, data: LoginRequest, now: datetime) -> tuple[str | None, int | None]:
+    """Why this login attempt is refused (None when it is not) and the TOTP step to store.
 
-
-def _fail(row: LoginThrottle, now: datetime, settings: Settings) -> None:
-    row.failures = (row.failures or 0) + 1
-    row.last_failure_at = now
-    over = row.failures - settings.login_max_failures
-    if over >= 0:
-        row.locked_until = now + timedelta(
-            seconds=min(MAX_LOCK_S, settings.login_lockout_base_seconds * 2**over)
-        )
-
-
-def _refusal(user: User | None, data: LoginRequest, now: datetime) -> str | None:
-    """Why this login attempt is refused, or None; the password is checked even for an unknown user."""
+    The password is checked even for an unknown user and the code even without a secret, so that every
+    refusal costs about the same time; the caller answers them all with one message."""
     ok = passwords.verify_password(user.password_hash if user else _dummy_hash(), data.password)
+    secret = user.totp_secret if user else None
+    step = totp.accept(secret or _DUMMY_SECRET, data.totp_code, now, user.totp_last_step if user else None)
     if not ok or user is None:
-        return "wrong username or password"
+        return "wrong username or password", None
     if not user.is_active:
-        return "account disabled"
-    if user.totp_secret and not (data.totp_code and totp.verify(user.totp_secret, data.totp_code, now)):
-        return "one-time code missing or wrong"
-    return None
+        return "account disabled", None
+    if secret and step is None:
+        return "one-time code missing, wrong or used before", None
+    return None, step if secret else None
 
 
-def login(*, db: Database, settings: Settings, data: LoginRequest, address: str | None) -> LoginResult:
-    """Check a username and password (and TOTP code if enrolled); return a new session token or raise."""
+def totp_required(settings: Settings, user: User) -> bool:
+    """Whether the clinic requires a one-time code of this user's role (and the policy allows requiring it)."""
+    return user.role in settings.totp_roles and user.role in totp_requirable_roles()
+
+
+def login(
+    *,
+    db: Database,
+    settings: Settings,
+    data: LoginRequest,
+    address: str | None,
+    device: str | None = None,
+) -> LoginResult:
+    """Check a username and password (and TOTP code if enrolled); return a new session token or raise.
+
+    `device` is the known-device cookie, if the browser sent one: a device that signed in to this account before
+    is judged by its own failures only, so others failing on the account cannot keep its owner out."""
     attempt = Actor(user_id=None, username=data.username[:64], role="anonymous", address=address)
     outcome: Exception | None = None
     result: LoginResult | None = None
     with UnitOfWork(db, attempt) as uow:
         s, now = uow.session, clock.now()
-        user_row = _throttle(s, f"user:{data.username}")
-        addr_row = _throttle(s, f"addr:{address or 'unknown'}")
-        wait = max(_locked_for(user_row, now), _locked_for(addr_row, now))
+        user = s.scalar(select(User).where(User.username == data.username))
+        device_id = throttle.known_device(s, settings, device, user.id if user else None)
+        counters = throttle.counters(s, settings, data.username, address, device_id)
+        wait = counters.wait_s(now)
         if wait:
-            uow.audit("login_failed", "account", data.username, outcome="denied", reason="locked out")
+            uow.audit("login_failed", "account", data.username, outcome="denied", reason="delayed after failures")
             outcome = TooManyAttempts(wait)
         else:
-            user = s.scalar(select(User).where(User.username == data.username))
-            reason = _refusal(user, data, now)
+            reason, step = _refusal(user, data, now)
             if reason is not None:
-                _fail(user_row, now, settings)
-                _fail(addr_row, now, settings)
+                counters.fail(now, settings.login_lockout_base_seconds)
+                if user is not None:
+                    notices.record_failure(s, settings, user, address, now)
                 uow.audit("login_failed", "account", data.username, outcome="failure", reason=reason)
-                outcome = Unauthenticated(
-                    "enter the 6-digit code from your authenticator app"
-                    if "one-time" in reason
-                    else "wrong username or password"
-                )
+                outcome = Unauthenticated(GENERIC_REFUSAL)
             elif user is not None:  # no refusal means the user exists
-                user_row.failures, user_row.locked_until = 0, None
-                addr_row.failures, addr_row.locked_until = 0, None
-                if passwords.needs_rehash(user.password_hash):
-                    user.password_hash = passwords.hash_password(data.password)
-                token = secrets.token_urlsafe(32)
-                expires = now + timedelta(hours=settings.session_absolute_hours)
-                sess = AuthSession(
-                    token_hash=token_digest(token),
-                    user_id=user.id,
-                    created_at=now,
-                    last_seen_at=now,
-                    expires_at=expires,
-                    address=address,
-                )
-                s.add(sess)
-                s.flush()
-                actor = Actor(
-                    user_id=user.id,
-                    username=user.username,
-                    role=user.role,
-                    patient_id=user.patient_id,
-                    address=address,
-                    session_id=sess.id,
-                )
-                uow.actor = actor
-                uow.audit(
-                    "login",
-                    "account",
-                    user.id,
-                    patient_id=user.patient_id if is_patient_role(user.role) else None,
-                )
-                result = LoginResult(token=token, actor=actor, expires_at=expires)
+                counters.succeed()
+                if step is not None:
+                    user.totp_last_step = step
+                result = _start_session(uow, settings, user, data.password, address, device_id)
     if outcome is not None:
         raise outcome
     assert result is not None  # noqa: S101 - narrows the type; ensured above
     return result
+
+
+def _start_session(
+    uow: UnitOfWork, settings: Settings, user: User, password: str, address: str | None, device_id: str | None
+) -> LoginResult:
+    s, now = uow.session, clock.now()
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    token = secrets.token_urlsafe(32)
+    expires = now + timedelta(hours=settings.session_absolute_hours)
+    sess = AuthSession(
+        token_hash=token_digest(token),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=expires,
+        address=address,
+    )
+    s.add(sess)
+    s.flush()
+    enrol = totp_required(settings, user) and not user.totp_secret
+    actor = _actor(user, address, sess.id, enrol)
+    uow.actor = actor
+    uow.audit(
+        "login",
+        "account",
+        user.id,
+        patient_id=user.patient_id if is_patient_role(user.role) else None,
+        details={"known_device": device_id is not None},
+    )
+    return LoginResult(
+        token=token,
+        actor=actor,
+        expires_at=expires,
+        device_token=throttle.device_token(s, settings, user.id, device_id),
+        notice=notices.deliver(s, user.id, now),
+        must_enrol_totp=enrol,
+    )
+
+
+def _actor(user: User, address: str | None, session_id: int, enrol: bool) -> Actor:
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        patient_id=user.patient_id,
+        address=address,
+        session_id=session_id,
+        pending="enrol_totp" if enrol else None,
+    )
 
 
 def resolve(*, db: Database, settings: Settings, token: str | None, address: str | None) -> Actor | None:
@@ -160,14 +182,7 @@ def resolve(*, db: Database, settings: Settings, token: str | None, address: str
             return None
         if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
             row.last_seen_at = now
-        return Actor(
-            user_id=user.id,
-            username=user.username,
-            role=user.role,
-            patient_id=user.patient_id,
-            address=address,
-            session_id=row.id,
-        )
+        return _actor(user, address, row.id, totp_required(settings, user) and not user.totp_secret)
 
 
 def logout(*, db: Database, actor: Actor) -> None:

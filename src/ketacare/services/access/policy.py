@@ -40,6 +40,7 @@ class Role:
     home: str  # the web page a user of this role lands on after signing in
     account: bool  # may be given to a user account ("system" is the local command line, not an account)
     patient_account: bool  # an account of this role belongs to one patient and links to that record
+    totp_requirable: bool  # a clinic may require a one-time code at sign-in for this role
 
 
 @cache
@@ -53,6 +54,7 @@ def role_table() -> dict[str, Role]:
             home=r["home"],
             account=r.get("account", True),
             patient_account=r.get("patient_account", False),
+            totp_requirable=r.get("totp_requirable", False),
         )
         for name, r in table.items()
     }
@@ -66,6 +68,11 @@ def roles() -> dict[str, str]:
 def account_roles() -> tuple[str, ...]:
     """Return the roles a user account may have."""
     return tuple(name for name, r in role_table().items() if r.account)
+
+
+def totp_requirable_roles() -> tuple[str, ...]:
+    """Return the roles for which a clinic may require a one-time code (KETACARE_TOTP_REQUIRED_ROLES)."""
+    return tuple(name for name, r in role_table().items() if r.totp_requirable)
 
 
 def role(name: str) -> Role | None:

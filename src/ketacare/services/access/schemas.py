@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -124,3 +125,52 @@ class AuditPage(BaseModel):
     page: int
     pages: int
     per_page: int
+
+
+class ThrottleRead(BaseModel):
+    """One sign-in counter as an administrator sees it."""
+
+    key: str
+    kind: str  # "pair" (account + address), "account" (all addresses), "device" (a known device)
+    username: str | None
+    address: str | None
+    failures: int
+    last_failure_at: datetime | None
+    delayed_until: datetime | None
+    delay_s: int
+
+
+class LoginNoticeRead(_Read):
+    """Failed sign-in attempts on the account since its owner last signed in."""
+
+    id: int
+    failures: int
+    first_failure_at: datetime
+    last_failure_at: datetime
+    addresses: list[str]
+
+
+class SigningCredentials(BaseModel):
+    """Re-authentication at the moment of signing: the password, or the one-time code when the user has TOTP."""
+
+    password: Annotated[str, StringConstraints(max_length=256)] | None = Field(
+        None, description="Your password (accounts without a one-time code)"
+    )
+    totp_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = Field(
+        None, description="The 6-digit code from your authenticator app (accounts with TOTP)"
+    )
+
+
+class TotpEnrolment(_Strict):
+    """Confirm a new authenticator: the secret it was given, a code it shows now, and the password."""
+
+    secret: Annotated[str, StringConstraints(pattern=r"^[A-Z2-7]{16,64}$")]
+    totp_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class TotpSecret(BaseModel):
+    """A new secret to enter in an authenticator app (shown once)."""
+
+    secret: str
+    uri: str

@@ -1,4 +1,4 @@
-"""User accounts: create, list, enrol a second factor."""
+"""User accounts: create, list, enrol a second factor (by an administrator, or by the user themselves)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ketacare.services import clock
 from ketacare.services.access import passwords, totp
 from ketacare.services.access.actor import Actor
 from ketacare.services.access.policy import is_patient_role
-from ketacare.services.access.schemas import UserCreate, UserRead
+from ketacare.services.access.schemas import TotpEnrolment, TotpSecret, UserCreate, UserRead
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Patient, User
@@ -69,3 +69,31 @@ def enable_totp(*, db: Database, actor: Actor, username: str) -> str:
         u.totp_secret = totp.new_secret()
         uow.audit("update", "user", u.id, details={"totp": "enabled"})
         return totp.provisioning_uri(u.totp_secret, u.username)
+
+
+def new_totp_secret(*, actor: Actor, secret: str | None = None) -> TotpSecret:
+    """Return a fresh secret (or `secret`, shown again) and its otpauth:// URI for the actor to enter in an
+    authenticator; nothing is stored until the user confirms it with a code."""
+    secret = secret or totp.new_secret()
+    return TotpSecret(secret=secret, uri=totp.provisioning_uri(secret, actor.username))
+
+
+def enrol_own_totp(*, db: Database, actor: Actor, data: TotpEnrolment) -> UserRead:
+    """Enrol the actor's own authenticator: the password and a current code of the new secret confirm it."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("enrol_totp", "account")
+        u = uow.session.get(User, actor.user_id) if actor.user_id is not None else None
+        if u is None:
+            raise InvalidValue("username", "only a signed-in user enrols their own authenticator")
+        if u.totp_secret:
+            raise InvalidValue("totp_code", "this account has an authenticator already: ask an administrator")
+        if not passwords.verify_password(u.password_hash, data.password):
+            raise InvalidValue("password", "it does not match your account: enter your own password")
+        step = totp.accept(data.secret, data.totp_code, clock.now(), None)
+        if step is None:
+            raise InvalidValue(
+                "totp_code", "that code does not match: check the app's clock and enter the current code"
+            )
+        u.totp_secret, u.totp_last_step = data.secret, step
+        uow.audit("update", "user", u.id, details={"totp": "enrolled by the user"})
+        return _read(u)

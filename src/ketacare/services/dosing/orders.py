@@ -38,7 +38,7 @@ from ketacare.domain.pk import (
     predict_infusion,
 )
 from ketacare.services import clock
-from ketacare.services.access import Actor, may
+from ketacare.services.access import Actor, may, signing
 from ketacare.services.dosing.schemas import (
     BLINDED_REASON,
     BasisOptionsRead,
@@ -430,7 +430,16 @@ def get_order(*, db: Database, actor: Actor, patient_id: int, order_id: int) -> 
 def sign_order(
     *, db: Database, actor: Actor, patient_id: int, order_id: int, data: DoseOrderSign
 ) -> DoseOrderRead:
-    """Sign a draft order (prescriber); the order then waits for the independent double check."""
+    """Sign a draft order (prescriber, re-authenticated); the order then waits for the independent double check."""
+    signed = signing.confirm(
+        db=db,
+        actor=actor,
+        action="dose_order_sign",
+        credentials=data,
+        policy=("sign", "dose_order"),
+        resource_id=order_id,
+        patient_id=patient_id,
+    )
     with UnitOfWork(db, actor) as uow:
         uow.authorize("sign", "dose_order", patient_id=patient_id)
         s = uow.session
@@ -440,13 +449,19 @@ def sign_order(
             raise InvalidValue("status", f"only a draft order can be signed; this order is {row.status}")
         row.status = "signed"
         row.signed_by, row.signed_by_name, row.signed_at = actor.user_id, actor.username, clock.now()
+        row.signed_meaning = signed.meaning
         _flush(s, db, row, data.version)
         uow.audit(
             "sign",
             "dose_order",
             row.id,
             patient_id=patient_id,
-            details={"dose_mg": row.dose_mg, "protocol": row.protocol_id, "version": row.version},
+            details={
+                "dose_mg": row.dose_mg,
+                "protocol": row.protocol_id,
+                "version": row.version,
+                **signed.audit_details(),
+            },
         )
         return DoseOrderRead.model_validate(row)
 
@@ -497,6 +512,7 @@ def double_check_task(*, db: Database, actor: Actor, patient_id: int, order_id: 
             duration_min=row.duration_min,
             planned_start=row.planned_start,
             signed_by_name=row.signed_by_name,
+            signed_meaning=row.signed_meaning,
             asks_weight=row.weight_kg is not None,
             asks_rate=row.rate_ml_per_h is not None,
             attempts=len(row.double_check_entries or []),
@@ -541,7 +557,17 @@ def _domain_order(row: DoseOrderRecord) -> DoseOrder:
 def double_check_order(
     *, db: Database, actor: Actor, patient_id: int, order_id: int, data: DoubleCheckCreate
 ) -> DoubleCheckOutcome:
-    """Record an independent double check; a match completes the order, a mismatch keeps it signed."""
+    """Record an independent double check (re-authenticated); a match completes the order, a mismatch keeps it
+    signed."""
+    signed = signing.confirm(
+        db=db,
+        actor=actor,
+        action="dose_order_double_check",
+        credentials=data,
+        policy=("double_check", "dose_order"),
+        resource_id=order_id,
+        patient_id=patient_id,
+    )
     with UnitOfWork(db, actor) as uow:
         uow.authorize("double_check", "dose_order", patient_id=patient_id)
         s = uow.session
@@ -567,12 +593,13 @@ def double_check_order(
             "check_rate_ml_per_h": data.check_rate_ml_per_h,
             "match": result.match,
             "differing_fields": differing,
+            "meaning": signed.meaning,
         }
         row.double_check_entries = [*(row.double_check_entries or []), entry]
         if result.match:
             row.status = "double_checked"
             row.double_checked_by, row.double_checked_by_name = actor.user_id, actor.username
-            row.double_checked_at = now
+            row.double_checked_at, row.double_checked_meaning = now, signed.meaning
         _flush(s, db, row, data.version)
         uow.audit(
             "update",
@@ -581,7 +608,12 @@ def double_check_order(
             patient_id=patient_id,
             outcome="success" if result.match else "failure",
             reason=None if result.match else f"double check mismatch: {', '.join(differing)}",
-            details={"step": "double_check", "match": result.match, "differing_fields": differing},
+            details={
+                "step": "double_check",
+                "match": result.match,
+                "differing_fields": differing,
+                **signed.audit_details(),
+            },
         )
         if result.match:
             message = "Double check matched: the order is ready for the session."

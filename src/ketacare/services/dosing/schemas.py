@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from ketacare.services.access import SigningCredentials
+
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Status = Literal["draft", "signed", "double_checked", "cancelled"]
 
@@ -262,9 +264,11 @@ class DoseOrderRead(BaseModel):
     signed_by: int | None
     signed_by_name: str | None
     signed_at: datetime | None
+    signed_meaning: str | None = Field(None, description="What the signature means: authored, reviewed, approved")
     double_checked_by: int | None
     double_checked_by_name: str | None
     double_checked_at: datetime | None
+    double_checked_meaning: str | None = Field(None, description="What the double-check signature means")
     double_check_entries: list[DoubleCheckEntry]
     cancelled_by: int | None
     cancelled_at: datetime | None
@@ -295,13 +299,16 @@ class DoubleCheckTask(BaseModel):
     duration_min: float
     planned_start: datetime
     signed_by_name: str | None
+    signed_meaning: str | None = None
     asks_weight: bool
     asks_rate: bool
     attempts: int
     blocked_reason: str | None = Field(None, description="Why this user may not check this order")
 
 
-class DoseOrderSign(_Strict):
+class DoseOrderSign(_Strict, SigningCredentials):
+    """Sign the order you read: your password (or one-time code) again, at this moment."""
+
     version: int = Field(..., ge=1, description="The version you read")
 
 
@@ -310,8 +317,9 @@ class DoseOrderCancel(_Strict):
     reason: Reason = Field(..., min_length=1, description="Why the order is cancelled")
 
 
-class DoubleCheckCreate(_Strict):
-    """The second clinician's independent entries (from the scale/chart and their own calculation)."""
+class DoubleCheckCreate(_Strict, SigningCredentials):
+    """The second clinician's independent entries (from the scale/chart and their own calculation), signed with
+    their password (or one-time code) again."""
 
     version: int = Field(..., ge=1, description="The version you read")
     check_weight_kg: float | None = Field(None, gt=0, description="Weight you read, kg (weight-based orders)")

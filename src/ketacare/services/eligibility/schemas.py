@@ -7,12 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from ketacare.services.access import SigningCredentials
+
 Decision = Literal["eligible", "eligible_with_cautions", "not_eligible", "insufficient_information"]
 Status = Literal["pending_review", "accepted", "overridden", "superseded"]
 
 
-class ReviewIn(BaseModel):
-    """A prescriber's review: accept the decision, or override it with a written reason."""
+class ReviewIn(SigningCredentials):
+    """A prescriber's review: accept the decision, or override it with a written reason; signed with the
+    prescriber's password (or one-time code) again."""
 
     model_config = ConfigDict(extra="forbid")
     action: Literal["accept", "override"]
@@ -72,6 +75,7 @@ class EvaluationRead(BaseModel):
     status: str
     reviewed_by: int | None
     reviewed_at: datetime | None
+    review_meaning: str | None = Field(None, description="What the review signature means: authored, approved")
     override_decision: str | None
     override_reason: str | None
     version: int

@@ -27,7 +27,7 @@ from ketacare.domain.eligibility.facts import SUBSTANCE_STATUSES
 from ketacare.domain.eligibility.tables import conditions_for_code
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock, sessions
-from ketacare.services.access import Actor
+from ketacare.services.access import Actor, signing
 from ketacare.services.eligibility.schemas import (
     EvaluateResult,
     EvaluationRead,
@@ -549,7 +549,17 @@ def screening_view(*, db: Database, actor: Actor, patient_id: int) -> ScreeningV
 def review_evaluation(
     *, db: Database, actor: Actor, patient_id: int, evaluation_id: int, data: ReviewIn
 ) -> EvaluationRead:
-    """Record the prescriber's review: accept the decision, or override it with a written reason."""
+    """Record the prescriber's review, signed (re-authenticated): accept the decision, or override it with a
+    written reason."""
+    signed = signing.confirm(
+        db=db,
+        actor=actor,
+        action="eligibility_accept" if data.action == "accept" else "eligibility_override",
+        credentials=data,
+        policy=("decide", "eligibility"),
+        resource_id=evaluation_id,
+        patient_id=patient_id,
+    )
     with UnitOfWork(db, actor) as uow:
         uow.authorize("decide", "eligibility", patient_id=patient_id)
         s = uow.session
@@ -569,7 +579,7 @@ def review_evaluation(
                 ),
             )
         now = clock.now()
-        row.reviewed_by, row.reviewed_at = actor.user_id, now
+        row.reviewed_by, row.reviewed_at, row.review_meaning = actor.user_id, now, signed.meaning
         if data.action == "accept":
             row.status = "accepted"
             uow.audit(
@@ -577,7 +587,7 @@ def review_evaluation(
                 "eligibility",
                 row.id,
                 patient_id=patient_id,
-                details={"decision": row.decision, "action": "accept"},
+                details={"decision": row.decision, "action": "accept", **signed.audit_details()},
             )
         else:
             if data.decision == row.decision:
@@ -591,7 +601,7 @@ def review_evaluation(
                 row.id,
                 patient_id=patient_id,
                 reason=data.reason,
-                details={"from": row.decision, "to": data.decision},
+                details={"from": row.decision, "to": data.decision, **signed.audit_details()},
             )
         s.flush()
         return _read(row)

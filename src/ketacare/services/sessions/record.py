@@ -27,7 +27,7 @@ from ketacare.domain.sessions.session import (
 )
 from ketacare.domain.sessions.side_effects import grade_label
 from ketacare.services import clock
-from ketacare.services.access import Actor, roles_for
+from ketacare.services.access import Actor, roles_for, signing
 from ketacare.services.sessions.alerts import alert_read, alert_rules
 from ketacare.services.sessions.assessments import assessment_status
 from ketacare.services.sessions.checklist import record_parts
@@ -318,7 +318,16 @@ def rems_check(s: Session, sess: InfusionSession) -> list[RemsMissing] | None:
 
 
 def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignRequest) -> SignatureRead:
-    """Sign the finished record as nurse or prescriber: canonical JSON and its SHA-256 are stored."""
+    """Sign the finished record as nurse or prescriber (re-authenticated): canonical JSON and its SHA-256 are
+    stored with what the signature means (the first signer authored it, the second approves it)."""
+    signed = signing.confirm(
+        db=db,
+        actor=actor,
+        action="session_record_sign",
+        credentials=data,
+        policy=("sign", "infusion_session"),
+        resource_id=session_id,
+    )
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id, "sign")
         s = uow.session
@@ -339,6 +348,8 @@ def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignReque
             )
         if sigs and sigs[0].digest_sha256 != digest:
             raise InvalidValue("digest", "the record no longer matches the first signature: it was altered")
+        if sigs:
+            signed = signed.as_action("session_record_countersign")
         now = clock.now()
         sig = SessionSignature(
             session_id=sess.id,
@@ -348,6 +359,7 @@ def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignReque
             digest_sha256=digest,
             canonical=canon.decode("utf-8"),
             signed_at=now,
+            meaning=signed.meaning,
         )
         s.add(sig)
         s.flush()
@@ -356,9 +368,9 @@ def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignReque
             "infusion_session",
             sess.id,
             patient_id=sess.patient_id,
-            details={"sha256": digest, "role": actor.role},
+            details={"sha256": digest, "role": actor.role, **signed.audit_details()},
         )
-    return SignatureRead(role=sig.role, by=sig.username, sha256=digest, signed_at=now)
+    return SignatureRead(role=sig.role, by=sig.username, sha256=digest, signed_at=now, meaning=sig.meaning)
 
 
 def _addendum_digest(prev: str, text: str, author: str, role: str, at: datetime) -> str:
@@ -480,7 +492,9 @@ def _detail(s: Session, sess: InfusionSession, now: datetime) -> SessionDetail:
         side_effects=_side_effects(s, sess),
         rescue=_rescue(s, sess),
         signatures=[
-            SignatureRead(role=g.role, by=g.username, sha256=g.digest_sha256, signed_at=g.signed_at)
+            SignatureRead(
+                role=g.role, by=g.username, sha256=g.digest_sha256, signed_at=g.signed_at, meaning=g.meaning
+            )
             for g in signatures(s, sess.id)
         ],
         addenda=_addenda(s, sess),

@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from ketacare.services.access import SigningCredentials
+
 Product = Literal["racemic_ketamine", "esketamine"]
 Context = Literal["screening", "baseline", "during", "recovery", "other"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -256,8 +258,9 @@ class RescueCreate(_Strict):
     given_at: datetime | None = None
 
 
-class SignRequest(_Strict):
-    """Sign the record as it is now; `digest` (optional) must match what the signer was shown."""
+class SignRequest(_Strict, SigningCredentials):
+    """Sign the record as it is now with your password (or one-time code) again; `digest` (optional) must match
+    what the signer was shown."""
 
     digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
@@ -479,6 +482,7 @@ class SignatureRead(BaseModel):
     by: str
     sha256: str
     signed_at: Time
+    meaning: str | None = Field(None, description="What the signature means: authored, reviewed, approved")
 
 
 class AddendumResult(BaseModel):

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy tables; importing this package registers every table on `Base.metadata`."""
 
-from ketacare.store.tables.access import AuthSession, LoginThrottle, User
+from ketacare.store.tables.access import AuthSession, LoginNotice, LoginThrottle, User
 from ketacare.store.tables.audit import AuditChainHead, AuditEvent
 from ketacare.store.tables.base import Base
 from ketacare.store.tables.meta import ClinicMeta
@@ -30,6 +30,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "AuthSession",
+    "LoginNotice",
     "Base",
     "BodyMeasurement",
     "ClinicMeta",

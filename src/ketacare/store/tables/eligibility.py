@@ -35,6 +35,7 @@ class EligibilityEvaluation(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending_review")
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_meaning: Mapped[str | None] = mapped_column(String(16))  # what the signature means (signatures.toml)
     override_decision: Mapped[str | None] = mapped_column(String(32))
     override_reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -278,6 +278,7 @@ class SessionSignature(Base):
     digest_sha256: Mapped[str] = mapped_column(String(64))
     canonical: Mapped[str] = mapped_column(Text)
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    meaning: Mapped[str | None] = mapped_column(String(16))  # what the signature means (signatures.toml)
 
     __table_args__ = (UniqueConstraint("session_id", "role", name="uq_session_signatures_session_role"),)
 

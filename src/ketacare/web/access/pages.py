@@ -5,14 +5,21 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from ketacare.domain.formatting import zone
-from ketacare.http.access import PUBLIC, SESSION_COOKIE, Access, client_address
+from ketacare.http.access import (
+    PUBLIC,
+    SESSION_COOKIE,
+    Access,
+    client_address,
+    device_cookie,
+    set_device_cookie,
+)
 from ketacare.services.access import Actor, AuditFilter, LoginRequest, audit_actions, audit_views, auth
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
 from ketacare.web.rendering import form_data, refusal, render, safe_next
@@ -47,6 +54,7 @@ async def login_submit(request: Request, actor: Actor = Depends(PUBLIC)) -> Resp
             settings=request.app.state.settings,
             data=data,
             address=client_address(request),
+            device=device_cookie(request),
         )
     except ValidationError:
         return render(
@@ -67,8 +75,14 @@ async def login_submit(request: Request, actor: Actor = Depends(PUBLIC)) -> Resp
             {"next": nxt, "username": values.get("username", ""), "error": str(e).capitalize() + "."},
             status,
         )
-    response = RedirectResponse(safe_next(nxt, result.actor), status_code=303)
+    target = safe_next(nxt, result.actor)
+    if result.must_enrol_totp:
+        target = "/account/totp"
+    elif result.notice is not None:
+        target = f"/account/sign-in-notice?next={quote(target)}"
+    response = RedirectResponse(target, status_code=303)
     settings = request.app.state.settings
+    set_device_cookie(response, result, settings)
     response.set_cookie(
         SESSION_COOKIE,
         result.token,

@@ -18,7 +18,7 @@ from ketacare.domain.pk import concentration_ranges, default_model_id, model_ids
 from ketacare.domain.sources import plain
 from ketacare.http.access import Access
 from ketacare.services import patients
-from ketacare.services.access import Actor, decide
+from ketacare.services.access import Actor, decide, signing
 from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import (
     DoseOrderCancel,
@@ -29,9 +29,9 @@ from ketacare.services.dosing.schemas import (
     DoubleCheckCreate,
     OrderDetail,
 )
-from ketacare.services.errors import Conflict
+from ketacare.services.errors import Conflict, TooManyAttempts
 from ketacare.web.dosing.pk_chart import Series, curve_svg, table_rows
-from ketacare.web.rendering import form_data, form_errors, render
+from ketacare.web.rendering import FORM_REFUSALS, form_data, form_errors, refusal, render
 
 router = APIRouter(include_in_schema=False)
 ORDER_FIELDS = [
@@ -192,6 +192,7 @@ def _order_page(
         and order.status != "cancelled",
         "errors": {},
         "values": {},
+        "credential": signing.credential_field(db=request.app.state.db, actor=actor),
     }
     if order.blinded:
         ctx.update(curve_svg="", curve_note="The predicted plasma curve is shown after the double check.")
@@ -228,17 +229,22 @@ async def sign_submit(
     values = await form_data(request)
     db = request.app.state.db
     try:
-        data = DoseOrderSign(version=values.get("version") or 0)
-        dose_orders.sign_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id, data=data)
-    except (ValidationError, InvalidValue, Conflict) as e:
-        order = dose_orders.get_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
-        message = (
-            str(e)
-            if isinstance(e, Conflict)
-            else (e.message if isinstance(e, InvalidValue) else "reload the order and confirm again")
+        data = DoseOrderSign(
+            version=values.get("version") or 0,
+            password=values.get("password") or None,
+            totp_code=(values.get("totp_code") or "").strip() or None,
         )
-        status = 409 if isinstance(e, Conflict) else 422
-        return _order_page(request, actor, order, "dose_order_sign.html", {"problem": message}, status)
+        dose_orders.sign_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id, data=data)
+    except FORM_REFUSALS as e:
+        order = dose_orders.get_order(db=db, actor=actor, patient_id=patient_id, order_id=order_id)
+        errors, status = refusal(e)
+        mine = {k: v for k, v in errors.items() if k in signing.FIELDS}
+        others = [v for k, v in errors.items() if k not in mine]
+        problem = (str(e) if isinstance(e, Conflict) else others[0]) if others else None
+        if problem and isinstance(e, ValidationError) and not mine:
+            problem = "reload the order and confirm again"
+        extra = {"problem": problem, "errors": mine}
+        return _order_page(request, actor, order, "dose_order_sign.html", extra, status)
     return RedirectResponse(f"/patients/{patient_id}/dose-orders/{order_id}", status_code=303)
 
 
@@ -258,6 +264,7 @@ def _check_page(
         "blocked": None,
     }
     ctx["blocked"] = task.blocked_reason
+    ctx["credential"] = signing.credential_field(db=db, actor=actor)
     ctx.update(extra)
     return render(request, "dose_order_check.html", ctx, status)
 
@@ -283,8 +290,9 @@ async def check_submit(
     db = request.app.state.db
     fields = {
         k: (values.get(k) or "").strip() or None
-        for k in ("version", "check_weight_kg", "check_dose_mg", "check_rate_ml_per_h")
+        for k in ("version", "check_weight_kg", "check_dose_mg", "check_rate_ml_per_h", "totp_code")
     }
+    fields["password"] = values.get("password") or None
     try:
         data = DoubleCheckCreate(**fields)
         outcome = dose_orders.double_check_order(
@@ -294,10 +302,9 @@ async def check_submit(
         return _check_page(
             request, actor, patient_id, order_id, {"values": values, "errors": form_errors(e)}, 422
         )
-    except InvalidValue as e:
-        return _check_page(
-            request, actor, patient_id, order_id, {"values": values, "errors": {e.field: e.message}}, 422
-        )
+    except (InvalidValue, TooManyAttempts) as e:
+        errors, status = refusal(e)
+        return _check_page(request, actor, patient_id, order_id, {"values": values, "errors": errors}, status)
     except Conflict as e:
         return _check_page(request, actor, patient_id, order_id, {"values": {}, "problem": str(e)}, 409)
     if outcome.match:

@@ -15,12 +15,12 @@ from ketacare.domain.datafiles import load_toml
 from ketacare.domain.eligibility import rule_sets, tables
 from ketacare.domain.errors import InvalidValue
 from ketacare.http.access import Access
-from ketacare.services.access import Actor, decide
+from ketacare.services.access import Actor, decide, signing
 from ketacare.services.eligibility import screening as eligibility
 from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
-from ketacare.services.errors import Conflict
+from ketacare.services.errors import Conflict, TooManyAttempts
 from ketacare.services.sessions import VitalIn, record_patient_reading
-from ketacare.web.rendering import form_data, form_errors, render
+from ketacare.web.rendering import form_data, form_errors, refusal, render
 
 router = APIRouter(include_in_schema=False)
 Read = Access("eligibility", "read")
@@ -219,6 +219,8 @@ async def review(
             version=values.get("version") or 0,
             decision=(values.get("decision") or None) if values.get("action") == "override" else None,
             reason=(values.get("reason") or "").strip() or None,
+            password=values.get("password") or None,
+            totp_code=(values.get("totp_code") or "").strip() or None,
         )
     except ValidationError as e:
         errors = form_errors(e)
@@ -227,22 +229,7 @@ async def review(
             errors["reason" if "reason" in msg else "decision"] = msg
         return _page(request, actor, patient_id, errors=errors, values=values, form="review", status=422)
     if values.get("confirmed") != "yes":
-        view = eligibility.screening_view(db=request.app.state.db, actor=actor, patient_id=patient_id)
-        latest = view.latest
-        if latest is None or latest.id != evaluation_id:
-            return _page(
-                request,
-                actor,
-                patient_id,
-                errors={"review": "a newer evaluation exists: review that one"},
-                form="review",
-                status=409,
-            )
-        return render(
-            request,
-            "eligibility_confirm.html",
-            {**dict(view), "data": data, "decision_words": DECISION_WORDS, "evaluation_id": evaluation_id},
-        )
+        return _confirm_page(request, actor, patient_id, evaluation_id, data, {})
     try:
         eligibility.review_evaluation(
             db=request.app.state.db,
@@ -251,10 +238,46 @@ async def review(
             evaluation_id=evaluation_id,
             data=data,
         )
-    except InvalidValue as e:
+    except (InvalidValue, TooManyAttempts) as e:
+        if (isinstance(e, InvalidValue) and e.field in signing.FIELDS) or isinstance(e, TooManyAttempts):
+            errors, status = refusal(e)
+            return _confirm_page(request, actor, patient_id, evaluation_id, data, errors, status)
         return _page(
             request, actor, patient_id, errors={"review": e.message}, values=values, form="review", status=422
         )
     except Conflict as e:
         return _page(request, actor, patient_id, errors={"review": str(e)}, form="review", status=409)
     return _back(patient_id, "accepted" if data.action == "accept" else "overridden", "#review")
+
+
+def _confirm_page(
+    request: Request,
+    actor: Actor,
+    patient_id: int,
+    evaluation_id: int,
+    data: ReviewIn,
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    """The deliberate step before a review is signed: what will be recorded, and the signer's password again."""
+    db = request.app.state.db
+    view = eligibility.screening_view(db=db, actor=actor, patient_id=patient_id)
+    latest = view.latest
+    if latest is None or latest.id != evaluation_id:
+        return _page(
+            request,
+            actor,
+            patient_id,
+            errors={"review": "a newer evaluation exists: review that one"},
+            form="review",
+            status=409,
+        )
+    ctx = {
+        **dict(view),
+        "data": data,
+        "decision_words": DECISION_WORDS,
+        "evaluation_id": evaluation_id,
+        "errors": errors,
+        "credential": signing.credential_field(db=db, actor=actor),
+    }
+    return render(request, "eligibility_confirm.html", ctx, status)

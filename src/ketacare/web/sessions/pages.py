@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions.side_effects import side_effect_types
 from ketacare.http.access import Access
-from ketacare.services.access import Actor, decide
-from ketacare.services.errors import Conflict
+from ketacare.services.access import Actor, decide, signing
+from ketacare.services.errors import Conflict, TooManyAttempts
 from ketacare.services.sessions import alerts, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
@@ -27,7 +27,7 @@ from ketacare.services.sessions.schemas import (
     TransitionRequest,
     VitalIn,
 )
-from ketacare.web.rendering import form_data, form_errors, render, utc_field
+from ketacare.web.rendering import form_data, form_errors, refusal, render, utc_field
 from ketacare.web.sessions.live import live_context
 
 router = APIRouter(include_in_schema=False)
@@ -68,6 +68,7 @@ def _page(
         "notice": notice,
         "side_effect_types": side_effect_types(),
         "can_sign": decide(actor, "sign", "infusion_session").allowed,
+        "credential": signing.credential_field(db=request.app.state.db, actor=actor),
         "can_chart": decide(actor, "chart", "infusion_session").allowed,
     }
     from ketacare.web.sessions.formulary import session_form_context  # its module imports this one
@@ -107,10 +108,9 @@ async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn
         result = fn(values)
     except ValidationError as e:
         return _page(request, actor, session_id, errors=form_errors(e), values=values, form=form, status=422)
-    except InvalidValue as e:
-        return _page(
-            request, actor, session_id, errors={e.field: e.message}, values=values, form=form, status=422
-        )
+    except (InvalidValue, TooManyAttempts) as e:
+        errors, status = refusal(e)
+        return _page(request, actor, session_id, errors=errors, values=values, form=form, status=status)
     except Conflict as e:
         return _page(
             request, actor, session_id, errors={"version": str(e)}, values=values, form=form, status=409
@@ -250,7 +250,11 @@ async def post_sign(
             db=request.app.state.db,
             actor=actor,
             session_id=session_id,
-            data=SignRequest(digest=v.get("digest") or None),
+            data=SignRequest(
+                digest=v.get("digest") or None,
+                password=v.get("password") or None,
+                totp_code=(v.get("totp_code") or "").strip() or None,
+            ),
         )
 
     return await _handle(request, actor, session_id, "record", run)
