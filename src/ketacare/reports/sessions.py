@@ -12,6 +12,7 @@ from fpdf import FPDF
 from ketacare.domain import formatting as fmt
 from ketacare.domain.sources import plain
 from ketacare.http.access import Access
+from ketacare.services import clinic
 from ketacare.services.access import Actor
 from ketacare.services.sessions import record
 from ketacare.services.sessions.schemas import SessionDetail
@@ -187,7 +188,7 @@ def session_pdf(
 ) -> Response:
     data = record.record_for_pdf(db=request.app.state.db, actor=actor, session_id=session_id)
     return Response(
-        render_pdf(data, fmt.zone(request.app.state.settings.timezone)),
+        render_pdf(data, clinic.zone(request.app.state.db, request.app.state.settings)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="session-{session_id}.pdf"'},
     )

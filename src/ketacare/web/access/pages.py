@@ -94,7 +94,25 @@ def patient_access_log(
     request: Request, patient_id: int, actor: Actor = Depends(Access("access_log", "read"))
 ) -> Response:
     events = audit_views.access_log(db=request.app.state.db, actor=actor, patient_id=patient_id)
+    if actor.patient_id is not None:  # the patient's own view, in plain words
+        return render(request, "portal_access_log.html", {"events": events, "plain_action": PLAIN_ACTION})
     return render(request, "access_log.html", {"events": events, "patient_id": patient_id})
+
+
+# What an audit event did to a record, in a patient's words.
+PLAIN_ACTION = {
+    "view": "looked at",
+    "list": "saw your name in a list with",
+    "search": "found your name in a search with",
+    "create": "added to",
+    "update": "changed",
+    "sign": "signed something in",
+    "export": "printed or saved a copy of",
+    "evaluate": "checked",
+    "acknowledge": "answered an alert in",
+    "administer": "recorded a medicine in",
+    "override": "made a decision in",
+}
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)

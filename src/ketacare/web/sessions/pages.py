@@ -31,7 +31,7 @@ from ketacare.services.sessions.schemas import (
     VitalIn,
 )
 from ketacare.web.charts import Point, trend_svg
-from ketacare.web.rendering import form_data, form_errors, render, utc_field
+from ketacare.web.rendering import clinic_zone, form_data, form_errors, local_field, render
 
 router = APIRouter(include_in_schema=False)
 # What a session form does with the submitted fields: store them, or raise a refusal; a text is a notice to show.
@@ -64,14 +64,16 @@ def _page(
     s = record.get_session(db=request.app.state.db, actor=actor, session_id=session_id)
     pts = [Point(v.measured_at, v.sbp) for v in s.vitals if v.sbp is not None]
     hr = [Point(v.measured_at, v.hr) for v in s.vitals if v.hr is not None]
-    tz = fmt.zone(request.app.state.settings.timezone)
+    tz = clinic_zone(request)
 
     def clock_label(at: datetime) -> str:  # the chart's time axis in the clinic's zone, labelled
         return fmt.clock_time(at, tz, seconds=False)
 
     ctx: dict[str, Any] = {
         "s": s,
-        "bp_chart": trend_svg(pts, unit="mmHg", title="Systolic blood pressure", decimals=0, x_label=clock_label),
+        "bp_chart": trend_svg(
+            pts, unit="mmHg", title="Systolic blood pressure", decimals=0, x_label=clock_label
+        ),
         "hr_chart": trend_svg(hr, unit="/min", title="Heart rate", decimals=0, x_label=clock_label),
         "pk_chart": _pk_svg(s.dose.pk),
         "errors": errors or {},
@@ -210,7 +212,7 @@ async def post_checks(request: Request, session_id: int, actor: Actor = Depends(
                 data[k] = v.get(k) == "yes" if v.get(k) in ("yes", "no") else None
         for k in ("last_food_at", "last_liquid_at"):
             if v.get(k):
-                data[k] = v[k] if v[k].endswith("Z") or "+" in v[k] else v[k] + "Z"
+                data[k] = local_field(request, v, k)  # typed in the clinic's local time
         if v.get("aldrete_score"):
             data["aldrete_score"] = v["aldrete_score"]
         if v.get("lot_number"):
@@ -245,7 +247,7 @@ async def post_side_effect(request: Request, session_id: int, actor: Actor = Dep
             type=v.get("type", ""),
             grade=v.get("grade") or 0,
             description=v.get("description", ""),
-            onset_at=utc_field(v, "onset_at"),
+            onset_at=local_field(request, v, "onset_at"),
         )
         side_effects.add_side_effect(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 
