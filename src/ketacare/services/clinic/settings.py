@@ -153,23 +153,32 @@ def thresholds(settings: ClinicSettingsIn) -> list[ThresholdRead]:
     return out
 
 
-def _check(data: ClinicSettingsIn) -> ClinicSettingsIn:
+def problems(*, assessment_plan: str, weight_bmi_threshold: float, alert_thresholds: dict[str, float]) -> dict[str, str]:
+    """Return what the clinic rules refuse in these settings (field -> message); empty when all is well."""
     errors: dict[str, str] = {}
-    if data.assessment_plan not in plan_ids():
+    if assessment_plan not in plan_ids():
         errors["assessment_plan"] = f"choose one of the plans: {', '.join(plan_ids())}"
     wb = weight_policy_bounds()
-    if not wb.bmi_threshold_min <= data.weight_bmi_threshold <= wb.bmi_threshold_max:
-        errors["weight_bmi_threshold"] = (
-            f"enter a BMI from {wb.bmi_threshold_min:g} to {wb.bmi_threshold_max:g} kg/m2"
-        )
+    if not wb.bmi_threshold_min <= weight_bmi_threshold <= wb.bmi_threshold_max:
+        errors["weight_bmi_threshold"] = f"enter a BMI from {wb.bmi_threshold_min:g} to {wb.bmi_threshold_max:g} kg/m2"
     shipped = shipped_thresholds()
-    changed = {k: v for k, v in data.alert_thresholds.items() if shipped.get(k) != v}
     try:
-        check_thresholds(changed, shipped)
+        check_thresholds({k: v for k, v in alert_thresholds.items() if shipped.get(k) != v}, shipped)
     except InvalidValue as exc:
         errors.update(getattr(exc, "errors", None) or {exc.field: exc.message})
+    return errors
+
+
+def _check(data: ClinicSettingsIn) -> ClinicSettingsIn:
+    errors = problems(
+        assessment_plan=data.assessment_plan,
+        weight_bmi_threshold=data.weight_bmi_threshold,
+        alert_thresholds=data.alert_thresholds,
+    )
     if errors:
         raise InvalidValues(errors)
+    shipped = shipped_thresholds()
+    changed = {k: v for k, v in data.alert_thresholds.items() if shipped.get(k) != v}
     return data.model_copy(update={"alert_thresholds": changed})
 
 

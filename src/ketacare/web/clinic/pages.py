@@ -6,11 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from ketacare.domain.clinic import weight_policy_bounds
 from ketacare.domain.errors import InvalidValues
 from ketacare.domain.measurement import plan_ids
 from ketacare.http.access import Access
+from ketacare.http.errors import clean_message
 from ketacare.services import clinic
 from ketacare.services.access import Actor, may
 from ketacare.web.rendering import FORM_REFUSALS, clinic_settings, form_data, refusal, render
@@ -63,40 +65,70 @@ def _crisis_rows(values: dict[str, str]) -> int:
 
 
 def _update(values: dict[str, str]) -> clinic.ClinicSettingsUpdate:
-    """Read the submitted form into a settings update (blank crisis rows are left out)."""
+    """Read the submitted form into a settings update (blank crisis rows are left out); every refused field at
+    once (InvalidValues), in words for the person who typed it."""
     lines = []
     for i in range(_crisis_rows(values)):
         row = {f: values.get(f"crisis_lines.{i}.{f}", "").strip() for f in CRISIS_FIELDS}
         if any(row.values()):
-            lines.append(row)
-    thresholds = {}
+            lines.append((i, row))
     errors: dict[str, str] = {}
+    thresholds = {}
     for k, text in values.items():
         if k.startswith("threshold.") and text.strip():
             try:
                 thresholds[k.removeprefix("threshold.")] = float(text)
             except ValueError:
                 errors[k] = "enter a number"
-    if errors:
-        raise InvalidValues(errors)
-    return clinic.ClinicSettingsUpdate(
-        name=values.get("name", ""),
-        address=values.get("address", ""),
-        timezone=values.get("timezone", ""),
-        phone=values.get("phone", ""),
-        crisis_lines=lines,  # type: ignore[arg-type]  # validated into CrisisLine
-        weight_unit=values.get("weight_unit", "kg"),  # type: ignore[arg-type]
-        height_unit=values.get("height_unit", "cm"),  # type: ignore[arg-type]
-        weight_bmi_threshold=values.get("weight_bmi_threshold") or "nan",  # type: ignore[arg-type]
-        weight_basis_at_or_above=values.get("weight_basis_at_or_above", ""),  # type: ignore[arg-type]
-        assessment_plan=values.get("assessment_plan", ""),
-        alert_thresholds=thresholds,
-        reminder_subject=values.get("reminder_subject", ""),
-        reminder_intro=values.get("reminder_intro", ""),
-        fictional=values.get("fictional") == "yes",
-        base_version=values.get("base_version") or 0,  # type: ignore[arg-type]
-        reason=values.get("reason", ""),
+    try:
+        bmi = float(values.get("weight_bmi_threshold") or "")
+    except ValueError:
+        bmi = float("nan")
+    raw: dict[str, Any] = {
+        "name": values.get("name", ""),
+        "address": values.get("address", ""),
+        "timezone": values.get("timezone", ""),
+        "phone": values.get("phone", ""),
+        "crisis_lines": [row for _, row in lines],
+        "weight_unit": values.get("weight_unit", "kg"),
+        "height_unit": values.get("height_unit", "cm"),
+        "weight_bmi_threshold": bmi,
+        "weight_basis_at_or_above": values.get("weight_basis_at_or_above", ""),
+        "assessment_plan": values.get("assessment_plan", ""),
+        "alert_thresholds": thresholds,
+        "reminder_subject": values.get("reminder_subject", ""),
+        "reminder_intro": values.get("reminder_intro", ""),
+        "fictional": values.get("fictional") == "yes",
+        "base_version": values.get("base_version") or 0,
+        "reason": values.get("reason", ""),
+    }
+    data = None
+    try:
+        data = clinic.ClinicSettingsUpdate(**raw)
+    except ValidationError as exc:
+        for e in exc.errors():
+            loc = [str(p) for p in e["loc"]]
+            if loc[:1] == ["crisis_lines"] and len(loc) > 1 and loc[1].isdigit():
+                loc[1] = str(lines[int(loc[1])][0])  # the row as numbered on the page
+            name = ".".join(loc)
+            errors.setdefault(name, PLAIN.get(e["type"], clean_message(e["msg"])))
+    errors.update(
+        clinic.problems(
+            assessment_plan=raw["assessment_plan"], weight_bmi_threshold=bmi, alert_thresholds=thresholds
+        )
     )
+    if errors or data is None:
+        raise InvalidValues(errors or {"request": "check the form"})
+    return data
+
+
+# pydantic's words for a missing value, said plainly
+PLAIN = {
+    "string_too_short": "fill this in",
+    "missing": "fill this in",
+    "too_short": "add at least one",
+    "literal_error": "choose one of the options",
+}
 
 
 def _page(
@@ -175,8 +207,8 @@ def _changes(before: clinic.ClinicSettingsRead | None, after: clinic.ClinicSetti
                     t = named[x]
                     old, new = a[k].get(x, t.default), b[k].get(x, t.default)
                     out.append(
-                        f"Alert threshold {t.rule_title} ({t.vital.upper()}): {old:g} -> {new:g} {t.unit}"
+                        f"Alert threshold {t.rule_title} ({t.vital.upper()}): {old:g} → {new:g} {t.unit}"
                     )
         else:
-            out.append(f"{label}: {a.get(k) or 'none'} -> {b[k] or 'none'}")
+            out.append(f"{label}: {a.get(k) or 'none'} → {b[k] or 'none'}")
     return out
