@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from ketacare.domain.clinic import check_phone, check_thresholds, dial_href, threshold_bounds, weight_policy_bounds
+from ketacare.domain.clinic import (
+    check_phone,
+    check_thresholds,
+    dial_href,
+    threshold_bounds,
+    weight_policy_bounds,
+)
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions import load_alert_rules
 from ketacare.domain.sources import bibliography

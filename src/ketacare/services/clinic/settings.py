@@ -153,7 +153,9 @@ def thresholds(settings: ClinicSettingsIn) -> list[ThresholdRead]:
     return out
 
 
-def problems(*, assessment_plan: str, weight_bmi_threshold: float, alert_thresholds: dict[str, float]) -> dict[str, str]:
+def problems(
+    *, assessment_plan: str, weight_bmi_threshold: float, alert_thresholds: dict[str, float]
+) -> dict[str, str]:
     """Return what the clinic rules refuse in these settings (field -> message); empty when all is well."""
     errors: dict[str, str] = {}
     if assessment_plan not in plan_ids():
