@@ -19,7 +19,8 @@ ASSETS = Path(str(files("fastapi_offline") / "static"))
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Ketacare API</title>
-<link rel="stylesheet" href="/api/docs-assets/swagger-ui.css"></head>
+<link rel="stylesheet" href="/api/docs-assets/swagger-ui.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml"></head>
 <body><div id="swagger-ui"></div>
 <script src="/api/docs-assets/swagger-ui-bundle.js"></script>
 <script src="/static/api-docs.js"></script>
