@@ -34,9 +34,10 @@ class Settings(BaseSettings):
     assessment_plan: str = "standard"
     # Infusion sessions (issue #7): how often overdue-reading alerts are checked without a new reading; 0 = off.
     overdue_sweep_seconds: float = Field(30.0, ge=0)
-    # Display (issue 12 point 7) until the clinic settings issue adds it: times are shown in this zone, labelled.
+    # First-start seeds of the clinic settings (issue 13): timezone, weight_unit, height_unit and assessment_plan
+    # apply until an administrator saves the clinic settings (/admin/clinic); from then on the database wins.
     timezone: str = Field(
-        "UTC", description="IANA time zone for displayed times, e.g. Europe/Berlin (default UTC)"
+        "UTC", description="IANA time zone until the clinic settings are saved, e.g. Europe/Berlin (default UTC)"
     )
 
     # Limits (issue 14): request bodies, API requests per token, how long to wait for the database.
