@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
@@ -111,7 +111,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         fmt.amount
     )  # entered amounts, e.g. rescue doses: "0.25 mg", never rounded to a step
     env.globals["tz_label"] = lambda: fmt.zone_label(zone.get(), clock.now())
-    env.filters["d"] = _d
+    # A date ("2026-11-22"); for a stored time, the day it is in the clinic's zone (never "2026-11-22T05:00:00+00:00").
+    env.filters["d"] = lambda v: fmt.date_time(v, zone.get())[:10] if isinstance(v, datetime) else _d(v)
     env.filters["age"] = age_years
     env.filters["label"] = lambda s: "" if s is None else str(s).replace("_", " ")
     env.filters["cite"] = cite
