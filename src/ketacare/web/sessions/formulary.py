@@ -194,7 +194,7 @@ def session_form_context(request: Request, actor: Actor, s: SessionDetail) -> di
             )
             for x in _v(s, "side_effects")
         ],
-        "now_utc": clock.now().strftime("%Y-%m-%d %H:%M"),
+        "now_local": fmt.local_input(clock.now(), tz),  # prefilled entry times: the clinic's wall clock
     }
 
 
