@@ -1,7 +1,7 @@
 """Clinic settings with version history (issue 13).
 
 Revision ID: 0013_clinic_settings
-Revises: 0012_alarm_latch
+Revises: 0013_lead_vital_key
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0013_clinic_settings"
-down_revision = "0012_alarm_latch"
+down_revision = "0013_lead_vital_key"
 branch_labels = None
 depends_on = None
 
