@@ -9,7 +9,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "ketacare"
 ADAPTERS = {"api", "web", "cli", "fhir", "reports", "http"}
 ENTRY_POINTS = {"ketacare.app", "ketacare.__main__"}  # composition roots may wire adapters together
-DOMAIN_THIRD_PARTY = {"numpy", "scipy"}
+DOMAIN_THIRD_PARTY = {"numpy", "scipy", "babel"}  # babel: dates and times for people (pure, no I/O)
 CLOCK_CALLS = {
     ("datetime", "now"),
     ("datetime", "utcnow"),
@@ -71,7 +71,7 @@ def violations(tree: dict[str, str]) -> list[str]:
                     and top not in __import__("sys").stdlib_module_names
                 ):
                     bad.append(
-                        f"{module} imports {imp}: domain may use only the standard library, numpy, scipy"
+                        f"{module} imports {imp}: domain may use only the standard library, numpy, scipy, babel"
                     )
             if target in ADAPTERS and layer not in ADAPTERS and module not in ENTRY_POINTS:
                 bad.append(f"{module} imports adapter {imp}: nothing below the adapters imports an adapter")
@@ -93,6 +93,7 @@ def violations(tree: dict[str, str]) -> list[str]:
 # --- capabilities -------------------------------------------------------------------------------------------
 
 CAPABILITIES = {
+    "clinic",
     "patients",
     "access",
     "measurement",
@@ -177,9 +178,11 @@ def capability_violations(tree: dict[str, str]) -> list[str]:
             continue  # kernel modules (uow, db, http, app, rendering...) are shared by all capabilities
         for target, names in _targets(module, source):
             # `from ketacare.services import dosing` names the package itself
-            pairs = [(f"{target}.{n}", []) for n in names if f"{target}.{n}" in modules] if (
-                capability_package(target) is None
-            ) else [(target, names)]
+            pairs = (
+                [(f"{target}.{n}", []) for n in names if f"{target}.{n}" in modules]
+                if (capability_package(target) is None)
+                else [(target, names)]
+            )
             for imp, taken in pairs:
                 other = _capability(imp)
                 if other is None or other == mine:

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 
-import swagger_ui_bundle
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -112,9 +111,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for router in _routers(ketacare.reports):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    app.mount(
-        "/api/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets"
-    )
+    app.mount("/api/docs-assets", StaticFiles(directory=api_docs.ASSETS), name="docs-assets")
     rate = (
         RateLimiter(settings.api_rate_per_minute, settings.api_rate_burst)
         if settings.api_rate_per_minute

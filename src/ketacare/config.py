@@ -40,12 +40,13 @@ class Settings(BaseSettings):
     assessment_plan: str = "standard"
     # Infusion sessions (issue #7): how often overdue-reading alerts are checked without a new reading; 0 = off.
     overdue_sweep_seconds: float = Field(30.0, ge=0)
-    # Display (issue 12 point 7) until the clinic settings issue adds it: times are shown in this zone, labelled.
+    # First-start seeds of the clinic settings (issue 13): timezone, weight_unit, height_unit and assessment_plan
+    # apply until an administrator saves the clinic settings (/admin/clinic); from then on the database wins.
     timezone: str = Field(
-        "UTC", description="IANA time zone for displayed times, e.g. Europe/Berlin (default UTC)"
+        "UTC", description="IANA time zone until the clinic settings are saved, e.g. Europe/Berlin (default UTC)"
     )
-    # Printed at the head of the signed session record (issue 12 point 8) until the clinic settings issue stores
-    # them in the database (services/clinic.py `clinic_identity` reads both). Address lines separated by "; ".
+    # The clinic's name, address and phone before an administrator saves the clinic settings (services/clinic
+    # `clinic_identity` reads the settings in force). Address lines separated by "; ".
     clinic_name: str = Field("", description="The clinic's name on printed records")
     clinic_address: str = Field("", description="The clinic's address on printed records (lines separated by '; ')")
     clinic_phone: str = Field("", description="The clinic's phone number on printed records")

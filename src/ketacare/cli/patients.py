@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from ketacare.cli.shell import fail, guard, out, print_json, ready_database
-from ketacare.config import get_settings
 from ketacare.domain import units
+from ketacare.services import clinic
 from ketacare.services.access import system_actor
 from ketacare.services.patients import PatientCreate
 from ketacare.services.patients import records as patients
@@ -59,7 +59,7 @@ def patients_show(
     if json_output:
         print_json(chart.model_dump(mode="json"))
         return
-    s = get_settings()
+    s = clinic.current(db)  # the clinic's display units (clinic settings)
     p = chart.patient
     out.print(
         f"[bold]{p.family_name}, {p.given_name}[/]  MRN {p.mrn}  born {p.date_of_birth}  {p.sex_at_birth}"

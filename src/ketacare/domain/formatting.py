@@ -10,19 +10,27 @@ Pure (standard library only; the caller passes the clinic's time zone and, for e
 - vital signs: `vital(182.0)` -> "182", `vital(36.55)` -> "36.6";
 - times: `clock_time(t, tz)` -> "14:05:09 CET", `date_time(t, tz)` -> "2026-11-30 14:05 CET", in the clinic's
   zone and labelled with it. Timestamps come from the store in UTC; a naive one is taken as UTC (the store keeps
-  UTC), never as local time.
+  UTC), never as local time. For patients, `friendly(t, tz)` -> "Tue 2 Dec, 09:00" (babel, day before month);
+- times people type: `parse_local("2026-10-25 02:30", tz, field)` reads the clinic's wall clock and returns UTC.
+  A local time that does not exist (the hour skipped when clocks go forward) or happens twice (clocks go back) is
+  refused with a message saying how to write it ("02:30 CEST" or "02:30 CET"); it is never guessed.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date as _babel_date
+from babel.dates import format_datetime as _babel_datetime
+
 from ketacare.domain.errors import InvalidValue
+
+LOCALE = "en_GB"  # day before month, 24-hour clock (UI.md: dates unambiguous)
 
 DEFAULT_MG_STEP = 0.1  # dose_mg_step of the IV, SC and IM protocols (domain/dosing/protocols/*.toml)
 _DASH = "–"
@@ -100,7 +108,9 @@ def _places(step: Decimal) -> int:
     return max(0, -int(exp))
 
 
-def quantity(value: float | None, step: float, unit: str = "", *, sign: bool = False, empty: str = _DASH) -> str:
+def quantity(
+    value: float | None, step: float, unit: str = "", *, sign: bool = False, empty: str = _DASH
+) -> str:
     """Return `value` rounded to `step` (half away from zero) with exactly the step's decimals and no
     exponent, e.g. quantity(0.0119386, 0.1, "mg") -> "0.0 mg", quantity(37.5, 5, "mg") -> "40 mg".
     With `sign`, a difference: "+1.5 mg", "-0.3 mg", "0.0 mg"."""
@@ -192,3 +202,100 @@ def date_time(
     local = t.astimezone(tz)
     text = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     return f"{text} {local.tzname()}" if label else text
+
+
+def friendly(
+    value: datetime | str | None, tz: tzinfo, *, now: datetime | None = None, empty: str = _DASH
+) -> str:
+    """Return a time for patients in `tz`: "Tue 2 Dec, 09:00" ("Tue 2 Dec 2025, 09:00" when `now` is given and
+    falls in another year)."""
+    t = _as_datetime(value)
+    if t is None:
+        return empty
+    local = t.astimezone(tz)
+    same_year = now is None or _as_datetime(now).astimezone(tz).year == local.year  # type: ignore[union-attr]
+    pattern = "EEE d MMM, HH:mm" if same_year else "EEE d MMM y, HH:mm"
+    return _babel_datetime(local, pattern, tzinfo=tz, locale=LOCALE)
+
+
+def friendly_date(value: datetime | str | None, tz: tzinfo, *, empty: str = _DASH) -> str:
+    """Return the day of `value` in `tz` for patients: "Tue 2 Dec 2026"."""
+    t = _as_datetime(value)
+    if t is None:
+        return empty
+    return _babel_datetime(t.astimezone(tz), "EEE d MMM y", tzinfo=tz, locale=LOCALE)
+
+
+_LOCAL = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{1,2}:\d{2})(?::(\d{2}))?\s*([A-Za-z+\-][A-Za-z0-9+\-:]*)?$")
+
+
+def local_input(value: datetime | str | None, tz: tzinfo) -> str:
+    """Return `value` as a person types it in `tz` ("2026-11-30 14:05"), with the zone's short name when that
+    wall-clock time happens twice on a day the clocks go back ("2026-10-25 02:30 CEST")."""
+    t = _as_datetime(value)
+    if t is None:
+        return ""
+    local = t.astimezone(tz)
+    text = local.strftime("%Y-%m-%d %H:%M")
+    naive = local.replace(tzinfo=None)
+    if naive.replace(tzinfo=tz, fold=0).utcoffset() != naive.replace(tzinfo=tz, fold=1).utcoffset():
+        text += f" {local.tzname()}"
+    return text
+
+
+def parse_local(text: str | None, tz: tzinfo, field: str) -> datetime | None:
+    """Return the UTC time of a wall-clock time typed in the clinic's zone `tz` (blank is None).
+
+    Accepts "2026-11-30 14:05", "2026-11-30T14:05" (a datetime-local field) and, to say which of two equal wall
+    times is meant, a trailing zone short name or UTC offset ("2026-10-25 02:30 CEST", "... +02:00"). Refuses a
+    time that does not exist in `tz` (clocks went forward) and an ambiguous one (clocks went back) without that."""
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    example = f"e.g. 2026-11-30 14:05 ({zone_label(tz)})"
+    m = _LOCAL.match(raw)
+    if not m:
+        raise InvalidValue(field, f"enter the date and time, {example}")
+    day, hm, sec, suffix = m.groups()
+    try:
+        naive = datetime.fromisoformat(f"{day}T{hm.zfill(5)}:{sec or '00'}")
+    except ValueError:
+        raise InvalidValue(field, f"enter the date and time, {example}") from None
+    first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    shown = naive.strftime("%Y-%m-%d %H:%M")
+    if suffix:
+        for cand in (first, second):
+            if suffix.upper() == (cand.tzname() or "").upper() or _offset_matches(suffix, cand):
+                if cand.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive:
+                    return cand.astimezone(UTC)
+        names = " or ".join(dict.fromkeys(c.tzname() or "" for c in (first, second)))
+        raise InvalidValue(field, f"{suffix!r} is not the clinic's time zone at {shown}: write {names}")
+    if first.utcoffset() == second.utcoffset():
+        return first.astimezone(UTC)
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        raise InvalidValue(
+            field,
+            f"{shown} does not exist in the clinic's time zone: the clocks went forward that night "
+            f"({first.tzname()} to {second.tzname()}); enter the time the clock showed",
+        )
+    raise InvalidValue(
+        field,
+        f"{shown} happened twice that night (the clocks went back): write {shown} {first.tzname()} for the first "
+        f"time or {shown} {second.tzname()} for the second",
+    )
+
+
+def _offset_matches(suffix: str, t: datetime) -> bool:
+    m = re.match(r"^(?:UTC|GMT)?([+\-])(\d{1,2}):?(\d{2})?$", suffix.upper())
+    off = t.utcoffset()
+    if not m or off is None:
+        return False
+    minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
+    return (minutes if m.group(1) == "+" else -minutes) == int(off.total_seconds() // 60)
+
+
+def day(value: date | None, *, empty: str = _DASH) -> str:
+    """Return a calendar date for patients: "3 Feb 1990"."""
+    if value is None:
+        return empty
+    return _babel_date(value, "d MMM y", locale=LOCALE)

@@ -11,7 +11,7 @@ from fpdf import FPDF
 
 from ketacare.domain import formatting as fmt
 from ketacare.http.access import Access
-from ketacare.services import patients
+from ketacare.services import clinic, patients
 from ketacare.services.access import Actor
 
 router = APIRouter(include_in_schema=False)
@@ -179,7 +179,7 @@ def export_pdf(request: Request, patient_id: int, actor: Actor = Depends(Export)
     """Download the summary PDF of the patient's record."""
     e = _export(request, actor, patient_id)
     return Response(
-        render_export_pdf(e, fmt.zone(request.app.state.settings.timezone)),
+        render_export_pdf(e, clinic.zone(request.app.state.db, request.app.state.settings)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="record-{e.mrn}.pdf"'},
     )

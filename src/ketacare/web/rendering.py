@@ -2,31 +2,57 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue
 from ketacare.http.access import CSRF_COOKIE, new_csrf_token
 from ketacare.http.errors import clean_message, field_name
+from ketacare.services import clinic
 from ketacare.services.access import Actor, home
 from ketacare.services.errors import Conflict, TooManyAttempts
+from ketacare.web.templating import clinic_in_force
 
 # What a form submission can be refused with: the page shows it beside the field and in the summary at the top,
 # keeps what was typed, and the service has stored nothing (it raised before its transaction committed).
 FORM_REFUSALS = (ValidationError, InvalidValue, Conflict, TooManyAttempts)
 
 
+def clinic_settings(request: Request) -> clinic.ClinicSettingsRead:
+    """Return the clinic's settings in force (read once per request)."""
+    found = getattr(request.state, "clinic", None)
+    if found is None:
+        found = clinic.current(request.app.state.db, request.app.state.settings)
+        request.state.clinic = found
+    return found
+
+
+def clinic_zone(request: Request) -> tzinfo:
+    """Return the clinic's time zone: pages show and take times in it."""
+    return fmt.zone(clinic_settings(request).timezone)
+
+
 def render(request: Request, template: str, ctx: dict[str, Any], status_code: int = 200) -> Response:
-    """Render a page with the acting user and a CSRF token (set as a cookie on first visit)."""
+    """Render a page with the acting user, the clinic's settings and a CSRF token (set as a cookie on first visit)."""
     token = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
     actor = getattr(request.state, "actor", None)
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, template, {"actor": actor, "csrf_token": token, **ctx}, status_code=status_code
-    )
+    settings = clinic_settings(request)
+    base = {
+        "actor": actor,
+        "csrf_token": token,
+        "clinic": settings,
+        "tz_name": settings.timezone,  # IANA name, for scripts that show clock times (board.js)
+        "weight_unit": settings.weight_unit,
+    }
+    with clinic_in_force(settings):
+        response: Response = request.app.state.templates.TemplateResponse(
+            request, template, {**base, **ctx}, status_code=status_code
+        )
     if request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(
             CSRF_COOKIE,
@@ -75,13 +101,7 @@ def safe_next(target: str | None, actor: Actor) -> str:
     return home(actor)  # each role's home page is in policy.toml
 
 
-def utc_field(values: dict[str, Any], key: str) -> datetime | None:
-    """Read a `datetime-local` field the page labels as UTC; blank is None (the service then uses now)."""
-    raw = (values.get(key) or "").strip()
-    if not raw:
-        return None
-    try:
-        at = datetime.fromisoformat(raw.replace(" ", "T"))
-    except ValueError:
-        raise InvalidValue(key, "enter the date and time, e.g. 2026-11-30 14:05 (UTC)") from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+def local_field(request: Request, values: dict[str, Any], key: str) -> datetime | None:
+    """Read a date-and-time field typed in the clinic's local time (labelled with its zone) as UTC; blank is None
+    (the service then uses now). A time the clocks skipped or repeated that night is refused, never guessed."""
+    return fmt.parse_local(values.get(key), clinic_zone(request), key)

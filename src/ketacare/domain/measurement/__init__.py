@@ -12,6 +12,7 @@ from ketacare.domain.measurement.outcomes import (
     evaluate_outcomes,
     percent_change,
 )
+from ketacare.domain.measurement.schedule import plan_ids
 from ketacare.domain.measurement.scoring import ScoreResult, parse_answer_text, score, validate_answers
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "load_instrument",
     "parse_answer_text",
     "percent_change",
+    "plan_ids",
     "score",
     "score_batch",
     "validate_answers",

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from ketacare.domain.dosing import WeightBasisPolicy
 from ketacare.domain.dosing.body_weight import check_sex
 from ketacare.domain.dosing.order import (
     DoseNotPreparable,
@@ -37,7 +38,7 @@ from ketacare.domain.pk import (
     model_ids,
     predict_infusion,
 )
-from ketacare.services import clock
+from ketacare.services import clinic, clock
 from ketacare.services.access import Actor, may, signing
 from ketacare.services.dosing.schemas import (
     BLINDED_REASON,
@@ -148,11 +149,13 @@ def _start(data: DoseOrderCreate) -> datetime:
     return data.planned_start or clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
-def _compute(s: Session, patient_id: int, data: DoseOrderCreate) -> tuple[RecordFacts, DoseOrder]:
+def _compute(
+    s: Session, patient_id: int, data: DoseOrderCreate, policy: WeightBasisPolicy
+) -> tuple[RecordFacts, DoseOrder]:
     protocol = load_protocol(data.protocol_id)
     start = _start(data)
     facts = _facts(s, _patient(s, patient_id), protocol, start)
-    return facts, compute_order(_request(data, facts, start))
+    return facts, compute_order(_request(data, facts, start), policy)
 
 
 def _needs(messages: Iterable[LimitMessage]) -> list[str]:
@@ -166,6 +169,7 @@ def _needs(messages: Iterable[LimitMessage]) -> list[str]:
 
 def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrderCreate) -> DoseOrderPreview:
     """Compute an order from the record without storing it; a refusal is returned with its messages."""
+    policy = clinic.weight_policy(db)  # the clinic's weight-basis policy (clinic settings)
     with UnitOfWork(db, actor) as uow:
         uow.authorize("create", "dose_order", patient_id=patient_id)
         s = uow.session
@@ -177,7 +181,7 @@ def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrde
         )
         request = _request(data, facts, start)
         try:
-            options = weight_basis_options(request)
+            options = weight_basis_options(request, policy)
         except InvalidValue:
             options = None
         basis_options = (
@@ -186,7 +190,7 @@ def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrde
             else None
         )
         try:
-            order = compute_order(request)
+            order = compute_order(request, policy)
         except OrderRefused as e:
             msgs = [LimitMessageRead(**asdict(m)) for m in e.messages]
             hard = any(m.level == "hard" for m in e.messages)
@@ -228,10 +232,11 @@ def preview_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrde
 
 def create_order(*, db: Database, actor: Actor, patient_id: int, data: DoseOrderCreate) -> DoseOrderRead:
     """Compute the order from the record and store it as a draft; refused input stores nothing."""
+    policy = clinic.weight_policy(db)
     with UnitOfWork(db, actor) as uow:
         uow.authorize("create", "dose_order", patient_id=patient_id)
         s = uow.session
-        facts, order = _compute(s, patient_id, data)
+        facts, order = _compute(s, patient_id, data, policy)
         prep = order.preparation
         row = DoseOrderRecord(
             patient_id=patient_id,

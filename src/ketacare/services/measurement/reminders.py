@@ -13,11 +13,11 @@ from email.message import EmailMessage
 from sqlalchemy import func, select
 
 from ketacare.config import Settings
+from ketacare.domain import formatting
 from ketacare.domain.measurement import load_instrument
-from ketacare.services import clock
+from ketacare.services import clinic, clock
 from ketacare.services.access import Actor, system_actor
 from ketacare.services.measurement.links import make_link
-from ketacare.services.measurement.responses import crisis_resources
 from ketacare.services.measurement.schedule import statuses_for
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -40,24 +40,32 @@ class ReminderReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _message(settings: Settings, to: str, instrument_name: str, url: str, expires: datetime) -> EmailMessage:
+def _message(
+    settings: Settings,
+    c: clinic.ClinicSettingsRead,
+    to: str,
+    instrument_name: str,
+    url: str,
+    expires: datetime,
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = to
-    msg["Subject"] = "Your clinic asks you to fill in a short questionnaire"
-    crisis = crisis_resources()
+    msg["Subject"] = c.reminder_subject  # the clinic's own words (clinic settings)
     lines = [
         "Hello,",
         "",
-        f"Your care team asks you to fill in a short questionnaire ({instrument_name}). It takes a few minutes.",
+        f"{c.reminder_intro} ({instrument_name})",
         "",
         f"Open it here: {url}",
         "",
-        f"The link works once and until {expires:%Y-%m-%d}.",
+        f"The link works once and until {formatting.friendly_date(expires, formatting.zone(c.timezone))}.",
         "",
         "If you feel unsafe or are thinking about hurting yourself, do not wait for your clinic:",
     ]
-    lines += [f"  {r.label}: {r.contact}" for r in crisis.resources if r.href]
+    lines += [f"  {line.name} ({line.country}): {line.number}. {line.when}" for line in c.crisis_lines]
+    if c.phone:
+        lines += [f"  {c.name}: {c.phone}"]
     msg.set_content("\n".join(lines) + "\n")
     return msg
 
@@ -70,6 +78,7 @@ def send_reminders(
         raise SmtpNotConfigured("set KETACARE_SMTP_HOST (and KETACARE_SMTP_PORT, KETACARE_SMTP_FROM) first")
     actor = actor or system_actor("reminders")
     now = now or clock.now()
+    c = clinic.current(db, settings)
     report = ReminderReport()
     smtp: smtplib.SMTP | None = None
     try:
@@ -77,7 +86,7 @@ def send_reminders(
             uow.authorize("write", "scores")
             s = uow.session
             plist = list(s.scalars(select(Patient).where(Patient.email.is_not(None)).order_by(Patient.id)))
-            sts = statuses_for(s, plist, now=now, plan_id=settings.assessment_plan)
+            sts = statuses_for(s, plist, now=now, plan_id=c.assessment_plan)
             for p in plist:
                 email = p.email
                 if email is None:  # selected with an email only
@@ -105,7 +114,7 @@ def send_reminders(
                         valid_days=max(1, (st.item.overdue_at.date() - st.item.opens_at.date()).days + 7),
                     )
                     name = load_instrument(st.item.instrument_id).short_name
-                    msg = _message(settings, email, name, link.url, link.expires_at)
+                    msg = _message(settings, c, email, name, link.url, link.expires_at)
                     row = ReminderOutbox(
                         patient_id=p.id,
                         due_key=st.item.key,

@@ -154,21 +154,12 @@ class InstrumentRead(BaseModel):
     items: list[InstrumentItemRead]
 
 
-class CrisisResource(BaseModel):
-    """One place a patient at risk can turn to now (shown exactly as the clinic wrote it)."""
-
-    label: str
-    contact: str
-    href: str | None = Field(None, description="tel: or https: link; None for text-only lines")
-    note: str = ""
-
-
 class CrisisResources(BaseModel):
-    """The crisis resources shown to a patient after an answer that raises suicide risk (clinic data file)."""
+    """The words shown to a patient after an answer that raises suicide risk; the lines are the clinic's settings."""
 
     version: str
     source: str
     clinic_must_set_local_numbers: bool
     heading: str
     intro: str
-    resources: list[CrisisResource]
+

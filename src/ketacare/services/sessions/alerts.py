@@ -3,6 +3,7 @@ hysteresis), acknowledged by a nurse, and the overdue-reading sweep for monitors
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from ketacare.domain.sessions import (
     load_alert_rules,
 )
 from ketacare.domain.sessions.alerts import AlertRule, evaluate, evaluate_series
-from ketacare.services import clock
+from ketacare.services import clinic, clock
 from ketacare.services.access import Actor, system_actor
 from ketacare.services.errors import NotFound
 from ketacare.services.sessions import alarm_rows
@@ -144,10 +145,16 @@ def acknowledge_alert(
 ALERT_PHASES = ("infusing", "paused", "recovery")
 
 
+def alert_rules(s: Session | None = None) -> tuple[AlertRule, ...]:
+    """Return the clinic's alert rules: shipped defaults with the thresholds the clinic set in its settings
+    (read in `s`'s transaction; without `s`, the shipped defaults)."""
+    overrides = clinic.alert_overrides_from(s) if s is not None else {}
+    return _rules(json.dumps(overrides, sort_keys=True))
+
+
 @cache
-def alert_rules() -> tuple[AlertRule, ...]:
-    """Return the clinic's alert rules (shipped defaults; clinic overrides are applied by the domain loader)."""
-    return load_alert_rules()
+def _rules(overrides: str) -> tuple[AlertRule, ...]:
+    return load_alert_rules(json.loads(overrides))
 
 
 def _window_min(rules: Sequence[AlertRule]) -> float:
@@ -284,7 +291,7 @@ def evaluate_readings(
     """
     if chart.state not in ALERT_PHASES or chart.infusion_started_at is None or not new_ids:
         return [], []
-    rules = alert_rules()
+    rules = alert_rules(s)
     t0 = chart.infusion_started_at
     new = set(new_ids)
     w = _window_min(rules)

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from ketacare.domain.formatting import zone
 from ketacare.http.access import (
     PUBLIC,
     SESSION_COOKIE,
@@ -22,7 +21,7 @@ from ketacare.http.access import (
 )
 from ketacare.services.access import Actor, AuditFilter, LoginRequest, audit_actions, audit_views, auth
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
-from ketacare.web.rendering import form_data, refusal, render, safe_next
+from ketacare.web.rendering import clinic_zone, form_data, refusal, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -114,6 +113,8 @@ def patient_access_log(
     request: Request, patient_id: int, actor: Actor = Depends(Access("access_log", "read"))
 ) -> Response:
     events = audit_views.access_log(db=request.app.state.db, actor=actor, patient_id=patient_id)
+    if actor.patient_id is not None:  # the patient's own view, in plain words
+        return render(request, "portal_access_log.html", {"events": events, "plain_action": PLAIN_ACTION})
     return render(request, "access_log.html", {"events": events, "patient_id": patient_id})
 
 
@@ -127,6 +128,20 @@ def _audit_filter(request: Request) -> tuple[AuditFilter | None, dict[str, str],
         return AuditFilter(**{k: v for k, v in values.items() if v}), values, {}
     except ValidationError as exc:
         return None, values, refusal(exc)[0]
+# What an audit event did to a record, in a patient's words.
+PLAIN_ACTION = {
+    "view": "looked at",
+    "list": "saw your name in a list with",
+    "search": "found your name in a search with",
+    "create": "added to",
+    "update": "changed",
+    "sign": "signed something in",
+    "export": "printed or saved a copy of",
+    "evaluate": "checked",
+    "acknowledge": "answered an alert in",
+    "administer": "recorded a medicine in",
+    "override": "made a decision in",
+}
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
@@ -140,7 +155,7 @@ def audit_page(
                               "result": None, "query": ""}
     if filters is None:
         return render(request, "audit.html", ctx, 422)
-    tz = zone(request.app.state.settings.timezone)
+    tz = clinic_zone(request)
     result = audit_views.search_events(db=request.app.state.db, actor=actor, filters=filters, tz=tz, page=page)
     ctx["result"] = result
     ctx["query"] = urlencode({k: v for k, v in values.items() if v})
@@ -161,7 +176,7 @@ def audit_export(request: Request, actor: Actor = Depends(Access("audit", "read"
     filters, _, errors = _audit_filter(request)
     if filters is None:
         return Response("; ".join(f"{k}: {v}" for k, v in errors.items()), status_code=422, media_type="text/plain")
-    tz = zone(request.app.state.settings.timezone)
+    tz = clinic_zone(request)
     rows = audit_views.export_events(db=request.app.state.db, actor=actor, filters=filters, tz=tz)
     buf = io.StringIO()
     writer = csv.writer(buf)

@@ -3,21 +3,21 @@ the PK explorer (`/pk`): predicted plasma curves are server-rendered SVG."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from ketacare.domain.dosing.body_weight import weight_basis_policy
+from ketacare.domain import formatting as fmt
 from ketacare.domain.dosing.protocol import all_protocols, load_protocol
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.pk import concentration_ranges, default_model_id, model_ids, model_info, predict_infusion
 from ketacare.domain.sources import plain
 from ketacare.http.access import Access
-from ketacare.services import patients
+from ketacare.services import clinic, patients
 from ketacare.services.access import Actor, decide, signing
 from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import (
@@ -31,7 +31,15 @@ from ketacare.services.dosing.schemas import (
 )
 from ketacare.services.errors import Conflict, TooManyAttempts
 from ketacare.web.dosing.pk_chart import Series, curve_svg, table_rows
-from ketacare.web.rendering import FORM_REFUSALS, form_data, form_errors, refusal, render
+from ketacare.web.rendering import (
+    FORM_REFUSALS,
+    clinic_zone,
+    form_data,
+    form_errors,
+    local_field,
+    refusal,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
 ORDER_FIELDS = [
@@ -54,9 +62,13 @@ def _iso(text: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _when(value: Any) -> str:
-    v = _iso(value)
-    return "" if v is None else v.strftime("%Y-%m-%d %H:%M UTC")
+def _when_in(tz: tzinfo) -> Callable[[Any], str]:
+    """Return the page's `when`: a stored time in the clinic's zone, labelled ("2026-11-30 14:05 CET")."""
+
+    def when(value: Any) -> str:
+        return fmt.date_time(_iso(value), tz)
+
+    return when
 
 
 def _protocol_options() -> list[tuple[str, str]]:
@@ -86,7 +98,9 @@ def _chart(request: Request, actor: Actor, patient_id: int) -> patients.ChartRea
     return patients.get_chart(db=request.app.state.db, actor=actor, patient_id=patient_id)
 
 
-def _curve_ctx(order: OrderDetail | None, weight_kg: float | None, age: int | None) -> dict[str, Any]:
+def _curve_ctx(
+    order: OrderDetail | None, weight_kg: float | None, age: int | None, tz: tzinfo
+) -> dict[str, Any]:
     """Return the predicted curve (SVG + table) of an IV order, or a note why there is none."""
     if order is None or not dose_orders.has_pk_curve(order.route) or weight_kg is None:
         return {"curve_svg": "", "curve_note": "No plasma curve: the PK core predicts IV infusions only."}
@@ -94,7 +108,7 @@ def _curve_ctx(order: OrderDetail | None, weight_kg: float | None, age: int | No
     start = _iso(order.start)
     return {
         "curve": curve,
-        "curve_svg": curve_svg([Series("this order", curve)], concentration_ranges(), start=start),
+        "curve_svg": curve_svg([Series("this order", curve)], concentration_ranges(), start=start, tz=tz),
         "curve_rows": table_rows(curve),
         "curve_note": "",
         "ranges": concentration_ranges(),
@@ -125,11 +139,13 @@ def _new_page(
         "protocols": _protocol_facts(),
         "can_create": decide(actor, "create", "dose_order", patient_id=patient_id).allowed,
         "can_check": decide(actor, "double_check", "dose_order", patient_id=patient_id).allowed,
-        "when": _when,
-        "bmi_threshold": weight_basis_policy().bmi_threshold,
+        "when": _when_in(clinic_zone(request)),
+        "bmi_threshold": clinic.weight_policy(request.app.state.db).bmi_threshold,
     }
     if preview is not None and preview.order is not None:
-        ctx.update(_curve_ctx(preview.order, preview.facts.weight_kg, preview.facts.age_years))
+        ctx.update(
+            _curve_ctx(preview.order, preview.facts.weight_kg, preview.facts.age_years, clinic_zone(request))
+        )
     return render(request, "dose_orders.html", ctx, status)
 
 
@@ -140,8 +156,11 @@ def orders_page(
     return _new_page(request, actor, patient_id, {"protocol_id": "iv-standard"}, {})
 
 
-def _create_data(values: dict[str, str]) -> DoseOrderCreate:
-    fields = {k: (values.get(k) or "").strip() or None for k in ORDER_FIELDS}
+def _create_data(request: Request, values: dict[str, str]) -> DoseOrderCreate:
+    fields: dict[str, Any] = {k: (values.get(k) or "").strip() or None for k in ORDER_FIELDS}
+    fields["planned_start"] = local_field(
+        request, values, "planned_start"
+    )  # typed in the clinic's local time
     if fields.get("protocol_id") is None:
         raise InvalidValue("protocol_id", "choose a protocol")
     return DoseOrderCreate(**fields)
@@ -154,7 +173,7 @@ async def order_new(
     values = await form_data(request)
     db = request.app.state.db
     try:
-        data = _create_data(values)
+        data = _create_data(request, values)
         if values.get("step") != "create":
             preview = dose_orders.preview_order(db=db, actor=actor, patient_id=patient_id, data=data)
             errors = {preview.error_field: preview.error} if preview.error_field else {}
@@ -184,7 +203,7 @@ def _order_page(
         "o": order,
         "od": order.order_json,
         "protocol": load_protocol(order.protocol_id),
-        "when": _when,
+        "when": _when_in(clinic_zone(request)),
         "can_sign": decide(actor, "sign", "dose_order", patient_id=pid).allowed and order.status == "draft",
         "can_check": decide(actor, "double_check", "dose_order", patient_id=pid).allowed
         and order.status == "signed",
@@ -197,7 +216,7 @@ def _order_page(
     if order.blinded:
         ctx.update(curve_svg="", curve_note="The predicted plasma curve is shown after the double check.")
     else:
-        ctx.update(_curve_ctx(order.order_json, order.weight_kg, order.age_years))
+        ctx.update(_curve_ctx(order.order_json, order.weight_kg, order.age_years, clinic_zone(request)))
     ctx.update(extra or {})
     return render(request, template, ctx, status)
 
@@ -257,7 +276,7 @@ def _check_page(
     ctx = {
         "p": chart.patient,
         "task": task,
-        "when": _when,
+        "when": _when_in(clinic_zone(request)),
         "values": {},
         "errors": {},
         "outcome": None,
@@ -407,8 +426,16 @@ def pk_explorer(
         curve = predict_infusion(model, kg, dose, dur, horizon_min=horizon)
         label = f"{i}: {mgkg:g} mg/kg ({dose:g} mg) over {dur:g} min, {plain(model_info(model).citation)}"
         series.append(Series(label, curve))
-        rows.append({"i": i, "label": label, "regimen": f"{i}: {mgkg:g} mg/kg ({dose:g} mg) over {dur:g} min",
-                     "curve": curve, "dose_mg": dose, "model": model_info(model)})
+        rows.append(
+            {
+                "i": i,
+                "label": label,
+                "regimen": f"{i}: {mgkg:g} mg/kg ({dose:g} mg) over {dur:g} min",
+                "curve": curve,
+                "dose_mg": dose,
+                "model": model_info(model),
+            }
+        )
     ctx = {
         "values": values,
         "errors": errors,

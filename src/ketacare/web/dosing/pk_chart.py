@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from html import escape
 
+from ketacare.domain import formatting as fmt
 from ketacare.domain.pk import ConcentrationRange, PredictedCurve
 from ketacare.domain.sources import plain
 
@@ -34,6 +35,7 @@ def curve_svg(
     ranges: tuple[ConcentrationRange, ...],
     *,
     start: datetime | None = None,
+    tz: tzinfo = UTC,
     width: int = 760,
     height: int = 300,
 ) -> str:
@@ -93,7 +95,7 @@ def curve_svg(
     while t <= t_max + 1e-9:
         label = f"{t:g}"
         if start is not None:
-            label = (start + timedelta(minutes=t)).strftime("%H:%M")
+            label = fmt.clock_time(start + timedelta(minutes=t), tz, seconds=False, label=False)
         parts.append(
             f'<text x="{sx(t):.1f}" y="{pad_t + h + 16}" class="axis" text-anchor="middle">{label}</text>'
         )
@@ -119,7 +121,11 @@ def curve_svg(
             for j, (x, y) in enumerate(zip(c.times_min, c.median_ng_per_ml, strict=True))
         )
         parts.append(f'<path d="{med}" class="pk-median pk-s{i} pk-{style}"/>')
-    x_title = "clock time (UTC)" if start is not None else "minutes from the start of the infusion"
+    x_title = (
+        f"clock time ({fmt.zone_label(tz, start)})"
+        if start is not None
+        else "minutes from the start of the infusion"
+    )
     desc = "; ".join(
         f"{s.label}: median peak {s.curve.median_ng_per_ml.max():.0f} ng/mL "
         f"(5-95% {s.curve.p5_ng_per_ml.max():.0f}-{s.curve.p95_ng_per_ml.max():.0f}) at the end of the "
@@ -136,7 +142,9 @@ def curve_svg(
     )
 
 
-def table_rows(curve: PredictedCurve, at_min: tuple[float, ...] = (10, 20, 40, 60, 120, 240)) -> list[dict[str, float]]:
+def table_rows(
+    curve: PredictedCurve, at_min: tuple[float, ...] = (10, 20, 40, 60, 120, 240)
+) -> list[dict[str, float]]:
     """Return the curve at a few times (min) for the text table under the chart."""
     rows: list[dict[str, float]] = []
     for t in at_min:

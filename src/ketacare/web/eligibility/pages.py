@@ -4,7 +4,6 @@ to record it, screening vitals and questions, re-evaluation with the difference,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,7 +19,7 @@ from ketacare.services.eligibility import screening as eligibility
 from ketacare.services.eligibility.schemas import ReviewIn, ScreeningAnswersIn
 from ketacare.services.errors import Conflict, TooManyAttempts
 from ketacare.services.sessions import VitalIn, record_patient_reading
-from ketacare.web.rendering import form_data, form_errors, refusal, render
+from ketacare.web.rendering import form_data, form_errors, local_field, refusal, render
 
 router = APIRouter(include_in_schema=False)
 Read = Access("eligibility", "read")
@@ -161,13 +160,10 @@ async def save_vitals(request: Request, patient_id: int, actor: Actor = Depends(
     dbp = _number(values, "dbp", errors, "Diastolic BP (mmHg)")
     hr = _number(values, "hr", errors, "Heart rate (/min)")
     measured_at = None
-    raw_at = (values.get("measured_at") or "").strip()
-    if raw_at:
-        try:
-            measured_at = datetime.fromisoformat(raw_at)
-            measured_at = measured_at if measured_at.tzinfo else measured_at.replace(tzinfo=UTC)
-        except ValueError:
-            errors["measured_at"] = "measured at: write the date and time as 2026-11-26 09:30"
+    try:
+        measured_at = local_field(request, values, "measured_at")  # typed in the clinic's local time
+    except InvalidValue as e:
+        errors["measured_at"] = e.message
     if not errors:
         try:
             data = VitalIn(sbp=sbp, dbp=dbp, hr=hr, measured_at=measured_at, context="screening")

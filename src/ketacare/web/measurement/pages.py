@@ -238,7 +238,19 @@ def my_questionnaires(request: Request, actor: Actor = Depends(Access("account",
         if (d.instrument_id, d.context) not in seen:
             seen.add((d.instrument_id, d.context))
             unique.append(d)
-    return render(request, "me_questionnaires.html", {"items": unique})
+    return render(request, "me_questionnaires.html", {"items": unique, "plain_context": PLAIN_CONTEXT})
+
+
+# When a questionnaire is asked, in a patient's words.
+PLAIN_CONTEXT = {
+    "baseline": "before your treatment starts",
+    "pre_session": "before your session",
+    "during_session": "during your session",
+    "post_session": "after your session",
+    "follow_up_24h": "one day after your session",
+    "follow_up_7d": "one week after your session",
+    "follow_up": "to see how you are doing",
+}
 
 
 @router.get("/me/questionnaires/{instrument_id}", response_class=HTMLResponse)

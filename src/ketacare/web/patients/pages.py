@@ -28,7 +28,7 @@ from ketacare.services.patients.schemas import (
     TrialCreate,
 )
 from ketacare.web.charts import Point, trend_svg
-from ketacare.web.rendering import form_data, form_errors, render, safe_next
+from ketacare.web.rendering import clinic_settings, form_data, form_errors, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 PATIENT_FIELDS = [
@@ -126,7 +126,7 @@ def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str,
     chart = patients.get_chart(db=request.app.state.db, actor=actor, patient_id=patient_id)
     weight_chart = ""
     if chart.clinical is not None:
-        unit = request.app.state.settings.weight_unit
+        unit = clinic_settings(request).weight_unit
         from ketacare.domain.units import lb_to_kg
 
         factor = 1.0 if unit == "kg" else 1.0 / lb_to_kg()
@@ -250,5 +250,14 @@ def my_record(request: Request, actor: Actor = Depends(Access("account", "read")
     if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse(safe_next(None, actor), status_code=303)
     ctx = _chart_context(request, actor, actor.patient_id)
-    ctx.update(can_edit=False, can_write=False)
+    ctx.update(can_edit=False, can_write=False, plain_status=PLAIN_STATUS)
     return render(request, "me.html", ctx)
+
+
+# Diagnosis statuses in a patient's words (the portal shows no codes).
+PLAIN_STATUS = {
+    "active": "Being treated now",
+    "in_remission": "Better now (in remission)",
+    "resolved": "Over",
+    "history_of": "In the past",
+}

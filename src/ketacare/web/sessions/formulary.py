@@ -24,7 +24,7 @@ from ketacare.services.sessions.formulary import (
     SideEffectResolve,
 )
 from ketacare.services.sessions.schemas import SessionDetail
-from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render, utc_field
+from ketacare.web.rendering import FORM_REFUSALS, clinic_zone, form_data, local_field, refusal, render
 from ketacare.web.sessions.pages import _handle
 
 router = APIRouter(include_in_schema=False)
@@ -181,7 +181,7 @@ def session_form_context(request: Request, actor: Actor, s: SessionDetail) -> di
         else []
     )
     types = side_effect_types()
-    tz = fmt.zone(request.app.state.settings.timezone)
+    tz = clinic_zone(request)
     return {
         "rescue_entries": entries,
         "rescue_options": [(str(e.id), _range(e)) for e in entries],
@@ -194,7 +194,7 @@ def session_form_context(request: Request, actor: Actor, s: SessionDetail) -> di
             )
             for x in _v(s, "side_effects")
         ],
-        "now_utc": clock.now().strftime("%Y-%m-%d %H:%M"),
+        "now_local": fmt.local_input(clock.now(), tz),  # prefilled entry times: the clinic's wall clock
     }
 
 
@@ -209,7 +209,7 @@ async def give_rescue(request: Request, session_id: int, actor: Actor = Depends(
             dose_unit=v.get("dose_unit", ""),
             side_effect_id=v.get("side_effect_id") or None,
             indication=v.get("indication") or None,
-            given_at=utc_field(v, "given_at"),
+            given_at=local_field(request, v, "given_at"),
         )
         formulary.give_rescue(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 
@@ -221,7 +221,9 @@ async def resolve_side_effect(
     request: Request, session_id: int, side_effect_id: int, actor: Actor = Depends(Chart)
 ) -> Response:
     def run(v: dict[str, Any]) -> None:
-        data = SideEffectResolve(resolved_at=utc_field(v, "resolved_at"), resolution=v.get("resolution", ""))
+        data = SideEffectResolve(
+            resolved_at=local_field(request, v, "resolved_at"), resolution=v.get("resolution", "")
+        )
         formulary.resolve_side_effect(
             db=request.app.state.db,
             actor=actor,

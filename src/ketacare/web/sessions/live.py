@@ -31,6 +31,7 @@ from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions import live
 from ketacare.services.sessions.schemas import LiveSession, PkCurve, SessionDetail, VitalRow
 from ketacare.web.charts import LimitLine, Panel, Point, Series, trend_svg, vitals_chart_svg
+from ketacare.web.rendering import clinic_zone
 
 router = APIRouter(include_in_schema=False)
 Read = Access("infusion_session", "read")
@@ -160,11 +161,13 @@ def latest_values(rows: list[VitalRow]) -> dict[str, tuple[float, datetime]]:
 
 def live_context(request: Request, s: SessionDetail | LiveSession) -> dict[str, Any]:
     """Return what the live parts of the session page need besides the session itself."""
-    tz = fmt.zone(request.app.state.settings.timezone)
+    tz = clinic_zone(request)
     now = clock.now()
 
-    def clock_label(at: datetime) -> str:  # the chart's time axis in the clinic's zone
-        return fmt.clock_time(at, tz, seconds=False, label=False)
+    header = fmt.zone_label(tz, now)
+
+    def clock_label(at: datetime) -> str:  # the chart's time axis in the clinic's zone; named when it differs
+        return fmt.clock_time(at, tz, seconds=False, label=fmt.zone_label(tz, at) != header)
 
     obs = live.observation_timer(s)
     return {

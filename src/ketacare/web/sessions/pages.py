@@ -27,7 +27,7 @@ from ketacare.services.sessions.schemas import (
     TransitionRequest,
     VitalIn,
 )
-from ketacare.web.rendering import form_data, form_errors, refusal, render, utc_field
+from ketacare.web.rendering import form_data, form_errors, local_field, refusal, render
 from ketacare.web.sessions.live import live_context
 
 router = APIRouter(include_in_schema=False)
@@ -180,7 +180,7 @@ async def post_checks(request: Request, session_id: int, actor: Actor = Depends(
                 data[k] = v.get(k) == "yes" if v.get(k) in ("yes", "no") else None
         for k in ("last_food_at", "last_liquid_at"):
             if v.get(k):
-                data[k] = v[k] if v[k].endswith("Z") or "+" in v[k] else v[k] + "Z"
+                data[k] = local_field(request, v, k)  # typed in the clinic's local time
         if v.get("aldrete_score"):
             data["aldrete_score"] = v["aldrete_score"]
         if v.get("lot_number"):
@@ -215,7 +215,7 @@ async def post_side_effect(request: Request, session_id: int, actor: Actor = Dep
             type=v.get("type", ""),
             grade=v.get("grade") or 0,
             description=v.get("description", ""),
-            onset_at=utc_field(v, "onset_at"),
+            onset_at=local_field(request, v, "onset_at"),
         )
         side_effects.add_side_effect(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 

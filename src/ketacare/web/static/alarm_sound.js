@@ -40,7 +40,14 @@
       last[worst] = Date.now();
       play(worst);
     }
-    function hhmm(d) { return d.toISOString().substr(11, 5); }
+    // In the clinic's zone, labelled ("14:07 CET"): <body data-tz> carries the clinic's IANA zone.
+    function hhmm(d) {
+      var tz = document.body.getAttribute("data-tz") || "UTC";
+      try {
+        return d.toLocaleTimeString("en-GB", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false,
+                                               timeZoneName: "short" });
+      } catch (e) { return d.toISOString().substr(11, 5) + " UTC"; }
+    }
     function show() {
       toggle.textContent = on ? "Sound on" : "Sound off";
       toggle.setAttribute("aria-pressed", on ? "true" : "false");
@@ -62,7 +69,7 @@
     if (pause) pause.addEventListener("click", function () {
       if (!on) return;
       pausedUntil = Date.now() + 120000;
-      pause.textContent = "Sound paused until " + hhmm(new Date(pausedUntil)) + " UTC";
+      pause.textContent = "Sound paused until " + hhmm(new Date(pausedUntil));
     });
     show();
     return { play: play, isOn: function () { return on; } };

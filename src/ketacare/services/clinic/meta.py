@@ -7,7 +7,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 
-from ketacare.config import Settings
 from ketacare.store.db import Database
 from ketacare.store.migrate import current_revision, head_revision
 from ketacare.store.tables import ClinicMeta, Patient
@@ -38,24 +37,6 @@ class ClinicIdentity(BaseModel):
     phone: str = ""
     timezone: str = "UTC"
     demo: bool = False
-
-
-def clinic_identity(db: Database, settings: Settings) -> ClinicIdentity:
-    """Return the clinic's name, address, phone and time zone: the clinic's own settings stored in this database
-    (clinic_meta `clinic_name`, `clinic_address`, `clinic_phone`, `clinic_timezone`) first, then the
-    KETACARE_CLINIC_* environment settings. The one place records read who the clinic is."""
-    with db.session() as s:
-        meta = {r.key: r.value for r in s.scalars(select(ClinicMeta))}
-    demo = meta.get("demo") == "true"
-    default_name = "Ketacare demo clinic" if demo else "Ketacare clinic"
-    return ClinicIdentity(
-        name=meta.get("clinic_name") or settings.clinic_name or default_name,
-        address=meta.get("clinic_address") or settings.clinic_address
-        or ("Synthetic patients only - not a real clinic" if demo else ""),
-        phone=meta.get("clinic_phone") or settings.clinic_phone,
-        timezone=meta.get("clinic_timezone") or settings.timezone,
-        demo=demo,
-    )
 
 
 def patient_count(db: Database) -> int:
