@@ -132,3 +132,23 @@ def test_under_18_warning_over_the_api(clients):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "confirm_under_18"
     confirmed = clients.api("frontdesk").post("/api/v1/patients", json={**young, "confirm_under_18": True})
     assert confirmed.status_code == 201
+
+
+def test_a_reading_set_aside_on_the_session_page_leaves_the_chart_and_is_listed_with_its_reason(clients, web_personas):
+    from ketacare.services.sessions import vitals, workflow
+    from ketacare.services.sessions.schemas import SessionCreate, VitalIn
+
+    nurse = web_personas["nurse"]
+    sid = workflow.create_session(db=web_personas.db, actor=nurse, data=SessionCreate(
+        patient_id=web_personas.patient_a, chair="Chair 1")).id
+    vitals.record_session_reading(db=web_personas.db, actor=nurse, session_id=sid, data=VitalIn(sbp=212, dbp=80))
+    web = clients.web("nurse")
+    page = web.get(f"/sessions/{sid}").text
+    vid = re.search(r'<option value="(\d+)"[^>]*>[^<]*BP 212', page).group(1)
+    r = web.post(f"/sessions/{sid}/vitals-in-error", data={"vital_id": vid, "reason": ""})
+    assert r.status_code == 422 and "Enter the reason for the correction" in r.text
+    r = web.post(f"/sessions/{sid}/vitals-in-error", data={"vital_id": vid, "reason": "cuff on the wrong patient"})
+    assert r.status_code == 303
+    page = web.get(f"/sessions/{sid}").text
+    assert "Readings entered in error (1)" in page and "cuff on the wrong patient" in page
+    assert not re.search(r'<option value="\d+"[^>]*>[^<]*BP 212', page)  # no longer offered nor charted

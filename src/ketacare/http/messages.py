@@ -49,7 +49,7 @@ def plain_message(error: Mapping[str, Any], field: str) -> str:
     ctx: Mapping[str, Any] = error.get("ctx") or {}
     if kind in _OWN_WORDS or kind not in _data()["types"]:
         return _clean(str(error.get("msg", "check this value")))
-    if kind == "string_too_short" and ctx.get("min_length") == 1:
+    if kind == "string_too_short" and (ctx.get("min_length") == 1 or not str(error.get("input") or "").strip()):
         kind = "missing"
     name = label(field)
     expected = str(ctx.get("expected", "")).replace("'", "")
