@@ -4,7 +4,7 @@ vitals and questionnaire responses, versions on allergies and body measurements,
 safety items, and care_team_members.
 
 Revision ID: 0013_records_corrections
-Revises: 0013_s_record_discharge_record
+Revises: 0013_s_sign_security
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0013_records_corrections"
-down_revision = "0013_s_record_discharge_record"
+down_revision = "0013_s_sign_security"
 branch_labels = None
 depends_on = None
 
