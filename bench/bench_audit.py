@@ -16,7 +16,8 @@ def _seed(db, n: int) -> list[int]:
     ids = []
     for i in range(n):
         p = patients.create_patient(db=db, actor=actor, data=PatientCreate(
-            given_name="Bench", family_name=f"Patient{i}", date_of_birth=date(1980, 1, 1), sex_at_birth="female"))
+            given_name="Bench", family_name=f"Patient{i}", date_of_birth=date(1980, 1, 1), sex_at_birth="female",
+            confirm_not_duplicate=True))
         for k in range(4):
             patients.add_measurement(db=db, actor=actor, patient_id=p.id,
                                      data=MeasurementCreate(weight=f"{70 + k} kg", height="165 cm" if k == 0 else None))

@@ -21,7 +21,8 @@ def _create(db, n: int, rng: random.Random) -> float:
         patients.create_patient(db=db, actor=actor, data=PatientCreate(
             mrn=f"B{i:07d}", given_name=rng.choice(GIVEN_F if sex == "female" else GIVEN_M),
             family_name=rng.choice(FAMILY) + rng.choice(["", "", "son", "er", "ova", "-Lee"]),
-            date_of_birth=date(1950, 1, 1) + timedelta(days=rng.randint(0, 20000)), sex_at_birth=sex))
+            date_of_birth=date(1950, 1, 1) + timedelta(days=rng.randint(0, 20000)), sex_at_birth=sex,
+            confirm_not_duplicate=True))  # synthetic names may repeat on a shared birth date
     return time.perf_counter() - t0
 
 

@@ -44,6 +44,14 @@ def test_bad_weight_exits_2_with_message_and_stores_nothing(cli_db, weight, word
     assert _json(["patients", "list", "--json"])["total"] == 0
 
 
+def test_a_possible_duplicate_exits_2_naming_it_until_confirmed(cli_db):
+    eve = ["patients", "add", "--given", "Eve", "--family", "Stone", "--dob", "1990-02-03", "--sex", "female"]
+    _json([*eve, "--json"])
+    r = runner.invoke(app, [*eve[:3], "Eva", *eve[4:]])
+    assert r.exit_code == 2 and "confirm_not_duplicate" in r.stderr and "Stone, Eve" in r.stderr
+    assert _json([*eve[:3], "Eva", *eve[4:], "--not-duplicate", "--json"])["given_name"] == "Eva"
+
+
 def test_bad_date_and_sex_exit_2(cli_db):
     r = runner.invoke(app, ["patients", "add", "--given", "E", "--family", "S", "--dob", "03/02/1990", "--sex", "f"])
     assert r.exit_code == 2 and "dob" in r.stderr

@@ -26,6 +26,8 @@ def _fillers(personas) -> dict[str, str]:
     fillers.update(session_id=str(_session_filler(personas)))  # issue #7
     fillers.update(evaluation_id=str(_evaluation_filler(personas)))  # issue #5
     fillers.update(_rescue_fillers(personas, int(fillers["session_id"])))  # issue #12
+    # issue #13: corrections (an entity, a correction kind, a vital reading and a questionnaire response)
+    fillers.update(entity="medication", correction="entered-in-error", vital_id="999999", response_id="999999")
     return fillers
 
 

@@ -82,6 +82,7 @@ def _new_patient(api, k: int):
         "family_name": "Test",
         "date_of_birth": "1980-01-01",
         "sex_at_birth": "female",
+        "confirm_not_duplicate": True,  # the same birth date and similar names on purpose
     }
     return api.post("/api/v1/patients", json=body)
 

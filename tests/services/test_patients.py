@@ -29,7 +29,8 @@ def _count(db, table) -> int:
 
 
 def _new(db, actor, **kw) -> int:
-    data = {"given_name": "Cara", "family_name": "Doyle", "date_of_birth": date(1990, 1, 2), "sex_at_birth": "female"}
+    data = {"given_name": "Cara", "family_name": "Doyle", "date_of_birth": date(1990, 1, 2), "sex_at_birth": "female",
+            "confirm_not_duplicate": True}  # many test patients share a birth date and a name on purpose
     data.update(kw)
     return patients.create_patient(db=db, actor=actor, data=PatientCreate(**data)).id
 

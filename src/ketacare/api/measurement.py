@@ -25,6 +25,7 @@ from ketacare.services.measurement.schemas import (
     ScoreHistory,
     ScoreSummary,
 )
+from ketacare.services.patients import InErrorReason
 from ketacare.services.uow import UnitOfWork
 
 router = APIRouter(tags=["measurement"])
@@ -111,7 +112,7 @@ def create_link(
 def due(
     db: DbDep,
     mine: bool = False,
-    status: str = Query("due,overdue", description="comma-separated: due, overdue, upcoming, done, missed"),
+    status: str = Query("due,overdue", description="comma-separated: due, overdue, upcoming, done, expired"),
     actor: Actor = Depends(Access("scores", "read", patient_param=None)),
 ) -> list[DueRead]:
     """List due and overdue questionnaires across patients (`mine=true`: the actor's own patients)."""
@@ -138,3 +139,21 @@ def acknowledge(
 ) -> AlertRead:
     """Acknowledge an urgent alert with the action taken; send the `version` you read."""
     return measurement.acknowledge_alert(db=db, actor=actor, alert_id=alert_id, data=data)
+
+
+@router.post(
+    "/patients/{patient_id}/responses/{response_id}/entered-in-error",
+    response_model=ResponseRead,
+    responses=ONE,
+)
+def mark_response_entered_in_error(
+    patient_id: RecordId,
+    response_id: RecordId,
+    data: InErrorReason,
+    db: DbDep,
+    actor: Actor = Depends(Access("scores", "write")),
+) -> ResponseRead:
+    """Set a questionnaire response aside as entered in error, with a reason: kept, out of trends and due lists."""
+    return measurement.mark_response_entered_in_error(
+        db=db, actor=actor, patient_id=patient_id, response_id=response_id, data=data
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
@@ -10,25 +12,34 @@ from ketacare.domain.patients.diagnoses import code_list, code_list_version
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
-from ketacare.services.patients import export
+from ketacare.services.patients import care_team, corrections, export
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.export import PatientExport
 from ketacare.services.patients.schemas import (
     AllergyCreate,
+    AllergyEdit,
     AllergyRead,
+    CareTeamRead,
+    CareTeamUpdate,
     ChartRead,
     DiagnosisCreate,
+    DiagnosisEdit,
     DiagnosisRead,
+    EnteredInError,
     MeasurementCreate,
+    MeasurementEdit,
     MeasurementRead,
     MedicationCreate,
+    MedicationEdit,
     MedicationRead,
     MedicationStop,
     PatientCreate,
     PatientPage,
     PatientRead,
     PatientUpdate,
+    RevisionRead,
     TrialCreate,
+    TrialEdit,
     TrialRead,
 )
 
@@ -48,10 +59,11 @@ def list_patients(
     q: str | None = Query(None, max_length=100, description="name prefix, MRN or YYYY-MM-DD"),
     page: int = Query(1, ge=1, le=100_000),
     per_page: int = Query(25, ge=1, le=200),
+    mine: bool = Query(False, description="only the patients whose care team includes you"),
     actor: Actor = Depends(Access("patient", "list")),
 ) -> PatientPage:
     """List patients, or search by name prefix ("smi", "smith, jo"), MRN or date of birth."""
-    return patients.search_patients(db=db, actor=actor, q=q, page=page, per_page=per_page)
+    return patients.search_patients(db=db, actor=actor, q=q, page=page, per_page=per_page, mine=mine)
 
 
 @router.post("", response_model=PatientRead, status_code=201, responses=LIST)
@@ -110,8 +122,8 @@ def stop_medication(
     db: DbDep,
     actor: Actor = Depends(WriteClinical),
 ) -> MedicationRead:
-    """Mark a medication stopped (it stays on the record)."""
-    return patients.stop_medication(
+    """Mark a medication stopped, with a reason (it stays on the record and in its history)."""
+    return corrections.stop_medication(
         db=db, actor=actor, patient_id=patient_id, medication_id=medication_id, data=data
     )
 
@@ -130,6 +142,125 @@ def add_trial(
 ) -> TrialRead:
     """Record a prior treatment trial (medication or psychotherapy)."""
     return patients.add_trial(db=db, actor=actor, patient_id=patient_id, data=data)
+
+
+Entity = Literal["diagnosis", "medication", "allergy", "trial", "measurement"]
+
+
+@router.post(
+    "/{patient_id}/entries/{entity}/{entry_id}/entered-in-error", response_model=RevisionRead, responses=EDIT
+)
+def mark_entered_in_error(
+    patient_id: RecordId,
+    entity: Entity,
+    entry_id: RecordId,
+    data: EnteredInError,
+    db: DbDep,
+    actor: Actor = Depends(WriteClinical),
+) -> RevisionRead:
+    """Mark an entry "entered in error" with a reason: it leaves the active lists and stays in its history."""
+    return corrections.mark_entered_in_error(
+        db=db, actor=actor, patient_id=patient_id, entity=entity, entry_id=entry_id, data=data
+    )
+
+
+@router.get(
+    "/{patient_id}/entries/{entity}/{entry_id}/history", response_model=list[RevisionRead], responses=ONE
+)
+def entry_history(
+    patient_id: RecordId,
+    entity: Entity,
+    entry_id: RecordId,
+    db: DbDep,
+    actor: Actor = Depends(Access("patient_clinical", "read")),
+) -> list[RevisionRead]:
+    """Every correction of one entry, newest first: what it was, what it became, why, who, when."""
+    return corrections.entry_history(
+        db=db, actor=actor, patient_id=patient_id, entity=entity, entry_id=entry_id
+    )
+
+
+@router.patch("/{patient_id}/diagnoses/{entry_id}", response_model=RevisionRead, responses=EDIT)
+def edit_diagnosis(
+    patient_id: RecordId,
+    entry_id: RecordId,
+    data: DiagnosisEdit,
+    db: DbDep,
+    actor: Actor = Depends(WriteClinical),
+) -> RevisionRead:
+    """Correct a diagnosis (status, onset, note) with a reason; the previous version is kept."""
+    return corrections.edit_diagnosis(db=db, actor=actor, patient_id=patient_id, entry_id=entry_id, data=data)
+
+
+@router.patch("/{patient_id}/medications/{entry_id}", response_model=RevisionRead, responses=EDIT)
+def edit_medication(
+    patient_id: RecordId,
+    entry_id: RecordId,
+    data: MedicationEdit,
+    db: DbDep,
+    actor: Actor = Depends(WriteClinical),
+) -> RevisionRead:
+    """Change a medication's dose, route or note with a reason (dose checked against the usual maximum)."""
+    return corrections.edit_medication(
+        db=db, actor=actor, patient_id=patient_id, entry_id=entry_id, data=data
+    )
+
+
+@router.patch("/{patient_id}/allergies/{entry_id}", response_model=RevisionRead, responses=EDIT)
+def edit_allergy(
+    patient_id: RecordId,
+    entry_id: RecordId,
+    data: AllergyEdit,
+    db: DbDep,
+    actor: Actor = Depends(WriteClinical),
+) -> RevisionRead:
+    """Correct an allergy (reaction, severity, active or not) with a reason."""
+    return corrections.edit_allergy(db=db, actor=actor, patient_id=patient_id, entry_id=entry_id, data=data)
+
+
+@router.patch("/{patient_id}/trials/{entry_id}", response_model=RevisionRead, responses=EDIT)
+def edit_trial(
+    patient_id: RecordId,
+    entry_id: RecordId,
+    data: TrialEdit,
+    db: DbDep,
+    actor: Actor = Depends(WriteClinical),
+) -> RevisionRead:
+    """Correct a prior treatment trial with a reason."""
+    return corrections.edit_trial(db=db, actor=actor, patient_id=patient_id, entry_id=entry_id, data=data)
+
+
+@router.patch("/{patient_id}/measurements/{entry_id}", response_model=RevisionRead, responses=EDIT)
+def edit_measurement(
+    patient_id: RecordId,
+    entry_id: RecordId,
+    data: MeasurementEdit,
+    db: DbDep,
+    actor: Actor = Depends(WriteClinical),
+) -> RevisionRead:
+    """Correct a weight or height (with its unit) with a reason."""
+    return corrections.edit_measurement(
+        db=db, actor=actor, patient_id=patient_id, entry_id=entry_id, data=data
+    )
+
+
+@router.get("/{patient_id}/care-team", response_model=CareTeamRead, responses=ONE)
+def read_care_team(
+    patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("care_team", "read"))
+) -> CareTeamRead:
+    """A patient's care team (prescriber, nurses, therapist) and who may join it."""
+    return care_team.get_care_team(db=db, actor=actor, patient_id=patient_id)
+
+
+@router.put("/{patient_id}/care-team", response_model=CareTeamRead, responses=ONE)
+def set_care_team(
+    patient_id: RecordId,
+    data: CareTeamUpdate,
+    db: DbDep,
+    actor: Actor = Depends(Access("care_team", "manage")),
+) -> CareTeamRead:
+    """Replace a patient's care team; its members see the patient under "my patients" and their alerts."""
+    return care_team.set_care_team(db=db, actor=actor, patient_id=patient_id, data=data)
 
 
 class DiagnosisCode(BaseModel):

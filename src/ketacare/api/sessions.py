@@ -12,7 +12,17 @@ from ketacare.api.deps import DbDep, RecordId
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
-from ketacare.services.sessions import alerts, formulary, pump, record, side_effects, vitals, workflow
+from ketacare.services.patients import InErrorReason
+from ketacare.services.sessions import (
+    alerts,
+    formulary,
+    pump,
+    record,
+    side_effects,
+    vital_corrections,
+    vitals,
+    workflow,
+)
 from ketacare.services.sessions import board as board_reads
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
@@ -212,3 +222,15 @@ def list_patient_vitals(
 ) -> list[VitalRead]:
     """List a patient's readings, newest first."""
     return vitals.list_patient_vitals(db=db, actor=actor, patient_id=patient_id, context=context)
+
+
+@router.post(
+    "/sessions/{session_id}/vitals/{vital_id}/entered-in-error", response_model=VitalRead, responses=WRITE
+)
+def mark_vital_entered_in_error(
+    session_id: RecordId, vital_id: RecordId, data: InErrorReason, db: DbDep, actor: Actor = Depends(Chart)
+) -> VitalRead:
+    """Set a reading aside as entered in error, with a reason: kept, but out of the chart, board and trends."""
+    return vital_corrections.mark_vital_entered_in_error(
+        db=db, actor=actor, session_id=session_id, vital_id=vital_id, data=data
+    )

@@ -91,9 +91,14 @@ def patients_add(
     mrn: str | None = typer.Option(None),
     weight: str | None = typer.Option(None, help='e.g. "82 kg"'),
     height: str | None = typer.Option(None, help='e.g. "175 cm"'),
+    not_duplicate: bool = typer.Option(
+        False, "--not-duplicate", help="Create even if a patient with this birth date and a similar name exists"
+    ),
+    under_18: bool = typer.Option(False, "--under-18", help="Create a patient younger than 18"),
     json_output: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Add a patient (weight and height need units: "180 lb", "5 ft 9 in")."""
+    """Add a patient (weight and height need units: "180 lb", "5 ft 9 in"); a possible duplicate or a patient
+    under 18 exits 2 naming what was found until confirmed (--not-duplicate, --under-18)."""
 
     try:
         born = date.fromisoformat(dob)
@@ -109,6 +114,8 @@ def patients_add(
         mrn=mrn,
         weight=weight,
         height=height,
+        confirm_not_duplicate=not_duplicate,
+        confirm_under_18=under_18,
     )
     p = guard(patients.create_patient, db=db, actor=system_actor(), data=data)
     if json_output:

@@ -370,6 +370,7 @@ def _one_patient(
         actor=actor,
         data=PatientCreate(
             mrn=f"K{100000 + i:07d}",
+            confirm_not_duplicate=True,  # synthetic names may repeat on a shared birth date
             given_name=given,
             family_name=family,
             date_of_birth=dob,

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.http.access import MAX_RECORD_ID, CsrfError
+from ketacare.http.messages import field_path, plain_message
 from ketacare.services.errors import (
     Conflict,
     EnrolmentRequired,
@@ -77,19 +78,24 @@ def _is_api(request: Request) -> bool:
 
 def field_name(loc: Sequence[int | str]) -> str:
     """Turn a pydantic error location into a field name a person can read ("medications.2.dose_value")."""
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
-    return ".".join(parts) or "request"
+    return field_path(loc)
 
 
 def clean_message(msg: str) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
+def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
+    """Return pydantic errors as refused fields with messages in plain words (one per field, first wins)."""
+    out: dict[str, FieldError] = {}
+    for e in errors:
+        field = field_path(e.get("loc", ()))
+        out.setdefault(field, FieldError(field=field, message=plain_message(e, field)))
+    return list(out.values())
+
+
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
-    return [
-        FieldError(field=field_name(e.get("loc", ())), message=clean_message(e.get("msg", "invalid")))
-        for e in exc.errors()
-    ]
+    return field_errors(exc.errors())
 
 
 def _json(body: BaseModel, status: int, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -168,9 +174,7 @@ async def _validation(request: Request, exc: RequestValidationError) -> Response
 async def _invalid(request: Request, exc: InvalidValue) -> Response:
     detail = f"{exc.field}: {exc.message}"
     refused = exc.errors if isinstance(exc, InvalidValues) else {exc.field: exc.message}
-    body = ValidationErrorBody(
-        detail=detail, errors=[FieldError(field=f, message=m) for f, m in refused.items()]
-    )
+    body = ValidationErrorBody(detail=detail, errors=[FieldError(field=f, message=m) for f, m in refused.items()])
     return _api_or_page(request, body, 422, "Check what was entered", detail)
 
 
@@ -209,9 +213,7 @@ async def _enrol(request: Request, exc: EnrolmentRequired) -> Response:
 
 
 async def _csrf(request: Request, exc: CsrfError) -> Response:
-    return _api_or_page(
-        request, ErrorBody(detail=str(exc)), 403, "Please reload the page", str(exc).capitalize()
-    )
+    return _api_or_page(request, ErrorBody(detail=str(exc)), 403, "Please reload the page", str(exc).capitalize())
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -221,9 +223,7 @@ async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return _json(ValidationErrorBody(detail=f"body: {exc.detail}", errors=[field]), 422)
     if _is_api(request) or exc.status_code == 405:
         return _json(ErrorBody(detail=str(exc.detail)), exc.status_code, exc.headers)
-    return _page(
-        request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", str(exc.detail)
-    )
+    return _page(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", str(exc.detail))
 
 
 def install(app: FastAPI) -> None:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue
 from ketacare.http.access import CSRF_COOKIE, new_csrf_token
-from ketacare.http.errors import clean_message, field_name
+from ketacare.http.errors import field_errors
 from ketacare.services import clinic
 from ketacare.services.access import Actor, home
 from ketacare.services.errors import Conflict, TooManyAttempts
@@ -66,10 +66,8 @@ def render(request: Request, template: str, ctx: dict[str, Any], status_code: in
 
 
 def form_errors(exc: ValidationError) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for e in exc.errors():
-        out.setdefault(field_name(e.get("loc", ())), clean_message(e.get("msg", "invalid")))
-    return out
+    """Return field -> message in plain words (the same texts as the API's errors[].message)."""
+    return {e.field: e.message for e in field_errors(exc.errors())}
 
 
 async def form_data(request: Request, multi: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def test_follow_up_clock_resets_after_each_session():
     assert end2 + timedelta(days=14) in follow
 
 
-def test_status_done_due_overdue_missed():
+def test_status_done_due_overdue_expired():
     answered = [Answered("gad7", "baseline", T0 + timedelta(hours=1))]
     now = T0 + timedelta(days=2)
     st = {
@@ -53,7 +53,29 @@ def test_status_done_due_overdue_missed():
     later = due_status(PLAN, enrolled_at=T0, answered=answered, now=T0 + timedelta(days=10))
     assert {s.status for s in later if s.item.instrument_id == "phq9"} == {"overdue"}
     much_later = due_status(PLAN, enrolled_at=T0, answered=answered, now=T0 + timedelta(days=20))
-    assert next(s for s in much_later if s.item.key.startswith("phq9:baseline")).status == "missed"
+    assert next(s for s in much_later if s.item.key.startswith("phq9:baseline")).status == "expired"
+
+
+def test_pre_session_form_expires_when_its_session_starts():
+    start = T0 + timedelta(days=5)
+    before = due_status(PLAN, enrolled_at=T0, sessions=[start], now=start - timedelta(hours=2))
+    pre = [s for s in before if s.item.context == "pre_session"]
+    assert {s.status for s in pre} == {"due"} and all(s.item.expires_at == start for s in pre)
+    after = due_status(PLAN, enrolled_at=T0, sessions=[start], now=start + timedelta(minutes=1))
+    assert {s.status for s in after if s.item.context == "pre_session"} == {"expired"}
+    # An answer given after the session started does not count for the form meant for before it.
+    late = [Answered("gad7", "pre_session", start + timedelta(hours=1))]
+    st = due_status(PLAN, enrolled_at=T0, sessions=[start], answered=late, now=start + timedelta(hours=2))
+    assert next(s for s in st if s.item.key.startswith("gad7:pre_session")).status == "expired"
+
+
+def test_every_item_has_an_expiry_and_weekly_checks_expire_when_the_next_opens():
+    items = due_status(PLAN, enrolled_at=T0, now=T0 + timedelta(days=60))
+    assert all(s.item.expires_at is not None for s in items)
+    weekly = [s for s in items if s.item.context == "follow_up" and s.item.instrument_id == "gad7"]
+    assert len(weekly) >= 3
+    assert weekly[0].item.expires_at == weekly[1].item.opens_at
+    assert {s.status for s in weekly[:-2]} == {"expired"}
 
 
 def test_naive_session_time_refused_and_unknown_plan_refused():

@@ -92,6 +92,7 @@ class Item:
     recall: str | None = None
     source_item: int | None = None
     asked_when: Condition | None = None
+    safety: bool = False  # a safety question: never left blank silently ("prefer not to answer" flags it)
 
     @property
     def field(self) -> str:
@@ -397,6 +398,7 @@ def _parse_item(number: int, ri: dict[str, Any], rs: dict[str, Any], item_text_a
         recall=ri.get("recall"),
         source_item=ri.get("source_item"),
         asked_when=_condition(ri["asked_when"]) if "asked_when" in ri else None,
+        safety=bool(ri.get("safety", False)),
     )
 
 

@@ -18,6 +18,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement.catalogue import load_instrument
 
 ANCHORS = frozenset({"enrolment", "session_start", "session_end"})
+EXPIRY_ANCHORS = frozenset({"session_start"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class PlannedEvent:
     window_h: float
     instruments: tuple[str, ...]
     instruments_if_ptsd: tuple[str, ...] = ()
+    expires_after_h: float | None = None  # hours after opening; None: the plan's missed_after_h
+    expires_at: str | None = None  # "session_start": a form for before the session expires when it starts
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Plan:
     follow_up_first_after_days: float
     follow_up_window_h: float
     follow_up_instruments: tuple[str, ...]
+    follow_up_expires_after_h: float
     session_length_min: float
     missed_after_h: float
     source: str
@@ -56,6 +60,7 @@ class DueItem:
     overdue_at: datetime
     session_index: int | None  # 0-based position in the session list, for session-relative items
     rater: str  # "patient" | "clinician"
+    expires_at: datetime | None = None  # after this it can no longer be done (None: never expires)
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class Answered:
 @dataclass(frozen=True)
 class DueStatus:
     item: DueItem
-    status: str  # "done" | "due" | "overdue" | "upcoming" | "missed"
+    status: str  # "done" | "due" | "overdue" | "upcoming" | "expired"
     answered_at: datetime | None = None
 
 
@@ -96,6 +101,8 @@ def load_plan(plan_id: str = "standard") -> Plan:
     for ev in raw_events:
         if ev["anchor"] not in ANCHORS:
             raise ValueError(f"plan {plan_id}: unknown anchor {ev['anchor']!r}")
+        if ev.get("expires_at") not in (None, *EXPIRY_ANCHORS):
+            raise ValueError(f"plan {plan_id}: unknown expiry {ev['expires_at']!r}")
         for iid in (*ev["instruments"], *ev.get("instruments_if_ptsd", [])):
             load_instrument(iid)
         events.append(
@@ -106,6 +113,8 @@ def load_plan(plan_id: str = "standard") -> Plan:
                 window_h=float(ev["window_h"]),
                 instruments=tuple(ev["instruments"]),
                 instruments_if_ptsd=tuple(ev.get("instruments_if_ptsd", [])),
+                expires_after_h=float(ev["expires_after_h"]) if "expires_after_h" in ev else None,
+                expires_at=ev.get("expires_at"),
             )
         )
     for iid in rp["follow_up_instruments"]:
@@ -119,6 +128,7 @@ def load_plan(plan_id: str = "standard") -> Plan:
         follow_up_first_after_days=float(rp["follow_up_first_after_days"]),
         follow_up_window_h=float(rp["follow_up_window_h"]),
         follow_up_instruments=tuple(rp["follow_up_instruments"]),
+        follow_up_expires_after_h=float(rp.get("follow_up_expires_after_h", raw["missed_after_h"])),
         session_length_min=float(raw["assumed_session_length_min"]),
         missed_after_h=float(raw["missed_after_h"]),
         source=raw["source"],
@@ -140,16 +150,33 @@ def _sessions(
     return sorted(out)
 
 
-def _item(iid: str, context: str, opens: datetime, window_h: float, session_index: int | None) -> DueItem:
+def _item(
+    iid: str,
+    context: str,
+    opens: datetime,
+    window_h: float,
+    session_index: int | None,
+    expires: datetime,
+) -> DueItem:
+    overdue = min(opens + timedelta(hours=window_h), expires)
     return DueItem(
         key=f"{iid}:{context}:{opens.strftime('%Y%m%dT%H%M')}",
         instrument_id=iid,
         context=context,
         opens_at=opens,
-        overdue_at=opens + timedelta(hours=window_h),
+        overdue_at=overdue,
         session_index=session_index,
         rater=load_instrument(iid).rater,
+        expires_at=max(expires, opens),
     )
+
+
+def _expiry(plan: Plan, ev: PlannedEvent, opens: datetime, session_start: datetime | None) -> datetime:
+    """When an item of `ev` opened at `opens` can no longer be done."""
+    if ev.expires_at == "session_start" and session_start is not None:
+        return session_start
+    hours = ev.expires_after_h if ev.expires_after_h is not None else plan.missed_after_h
+    return opens + timedelta(hours=hours)
 
 
 def planned_items(
@@ -169,15 +196,16 @@ def planned_items(
     items: list[DueItem] = []
     for ev in plan.events:
         ids = ev.instruments + (ev.instruments_if_ptsd if ptsd else ())
-        anchors: list[tuple[datetime, int | None]]
+        anchors: list[tuple[datetime, int | None, datetime | None]]
         if ev.anchor == "enrolment":
-            anchors = [(enrolled_at, None)]
+            anchors = [(enrolled_at, None, None)]
         else:
-            anchors = [(s if ev.anchor == "session_start" else e, k) for k, (s, e) in enumerate(spans)]
-        for anchor, k in anchors:
+            anchors = [(s if ev.anchor == "session_start" else e, k, s) for k, (s, e) in enumerate(spans)]
+        for anchor, k, start in anchors:
             opens = anchor + timedelta(hours=ev.offset_h)
             if opens <= until:
-                items.extend(_item(i, ev.context, opens, ev.window_h, k) for i in ids)
+                expires = _expiry(plan, ev, opens, start)
+                items.extend(_item(i, ev.context, opens, ev.window_h, k, expires) for i in ids)
     starts = [s for s, _ in spans]
     resets = [(enrolled_at, None)] + [(e, k) for k, (_, e) in enumerate(spans)]
     every = timedelta(days=plan.follow_up_every_days)
@@ -185,8 +213,10 @@ def planned_items(
         boundary = next((s for s in starts if s > anchor), None) if n < len(resets) else None
         when = anchor + timedelta(days=plan.follow_up_first_after_days)
         while when <= until and (boundary is None or when < boundary):
+            expires = when + timedelta(hours=plan.follow_up_expires_after_h)
             items.extend(
-                _item(i, "follow_up", when, plan.follow_up_window_h, k) for i in plan.follow_up_instruments
+                _item(i, "follow_up", when, plan.follow_up_window_h, k, expires)
+                for i in plan.follow_up_instruments
             )
             when += every
     items.sort(key=lambda d: (d.opens_at, d.instrument_id))
@@ -203,10 +233,11 @@ def due_status(
     ptsd: bool = False,
     horizon_h: float = 72,
 ) -> list[DueStatus]:
-    """Return each planned item up to `now + horizon_h` with its status (done/due/overdue/upcoming/missed).
+    """Return each planned item up to `now + horizon_h` with its status (done/due/overdue/upcoming/expired).
 
     A response counts for an item when it has the same instrument and context and was given between the
-    item's opening and its missed time; each response counts once (earliest item first).
+    item's opening and its expiry; each response counts once (earliest item first). An item not done by its
+    expiry (a pre-session form once its session has started) is "expired": it can no longer be done.
     """
     items = planned_items(
         plan, enrolled_at=enrolled_at, sessions=sessions, until=now + timedelta(hours=horizon_h), ptsd=ptsd
@@ -216,20 +247,20 @@ def due_status(
         pool.setdefault((a.instrument_id, a.context), []).append(a.answered_at)
     for v in pool.values():
         v.sort()
-    missed_after = timedelta(hours=plan.missed_after_h)
     out = []
     for it in items:
+        expires = it.expires_at or it.opens_at + timedelta(hours=plan.missed_after_h)
         candidates = pool.get((it.instrument_id, it.context), [])
-        hit = next((t for t in candidates if it.opens_at <= t <= it.opens_at + missed_after), None)
+        hit = next((t for t in candidates if it.opens_at <= t <= expires), None)
         if hit is not None:
             candidates.remove(hit)
             out.append(DueStatus(it, "done", hit))
         elif now < it.opens_at:
             out.append(DueStatus(it, "upcoming"))
+        elif now >= expires:
+            out.append(DueStatus(it, "expired"))
         elif now <= it.overdue_at:
             out.append(DueStatus(it, "due"))
-        elif now <= it.opens_at + missed_after:
-            out.append(DueStatus(it, "overdue"))
         else:
-            out.append(DueStatus(it, "missed"))
+            out.append(DueStatus(it, "overdue"))
     return out

@@ -80,7 +80,7 @@ def _age(dob: date, on: date) -> int:
 def _facts(s: Session, patient: Patient, protocol: Protocol, start: datetime) -> RecordFacts:
     ms = s.scalars(
         select(BodyMeasurement)
-        .where(BodyMeasurement.patient_id == patient.id)
+        .where(BodyMeasurement.patient_id == patient.id, BodyMeasurement.entered_in_error.is_(False))
         .order_by(BodyMeasurement.measured_at, BodyMeasurement.id)
     ).all()
     weights = [m for m in ms if m.weight_kg is not None]

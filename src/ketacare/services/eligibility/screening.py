@@ -224,7 +224,7 @@ def _history(
     diagnoses: list[dict[str, Any]] = []
     conditions: list[dict[str, Any]] = []
     for d in s.scalars(select(Diagnosis).where(Diagnosis.patient_id == patient_id).order_by(Diagnosis.id)):
-        if d.status == "resolved":
+        if d.status in ("resolved", "entered_in_error"):
             continue
         code, system = (d.icd10cm, "ICD-10") if d.icd10cm else (d.icd11 or d.concept, "ICD-11")
         mapped = conditions_for_code(code, system)
@@ -276,7 +276,11 @@ def _medications(s: Session, patient_id: int, answers: Answers, doc: Doc, src: d
 def _allergies(s: Session, patient_id: int, answers: Answers, doc: Doc, src: dict[str, str]) -> None:
     allergies = [
         {"substance": a.substance, "reaction": a.reaction}
-        for a in s.scalars(select(Allergy).where(Allergy.patient_id == patient_id).order_by(Allergy.id))
+        for a in s.scalars(
+            select(Allergy)
+            .where(Allergy.patient_id == patient_id, Allergy.status != "entered_in_error")
+            .order_by(Allergy.id)
+        )
     ]
     if _yes_no(answers, "ketamine_hypersensitivity"):
         allergies.append({"substance": "ketamine", "reaction": "hypersensitivity reported at screening"})
@@ -300,7 +304,9 @@ def _substance_use(answers: Answers, doc: Doc, src: dict[str, str]) -> None:
 
 def _prior_trials(s: Session, patient_id: int, doc: Doc, src: dict[str, str]) -> None:
     trials = s.scalars(
-        select(TreatmentTrial).where(TreatmentTrial.patient_id == patient_id).order_by(TreatmentTrial.id)
+        select(TreatmentTrial)
+        .where(TreatmentTrial.patient_id == patient_id, TreatmentTrial.entered_in_error.is_(False))
+        .order_by(TreatmentTrial.id)
     ).all()
     if trials:
         doc["prior_trials"] = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -218,6 +219,7 @@ def submit_via_link(
     token: str,
     answers: dict[str, int | None],
     address: str | None = None,
+    declined: list[str] | None = None,
 ) -> LinkSubmission:
     """Store the answers given through a one-time link; refuse a reused, expired or forged link (nothing stored)."""
     with db.session() as s:
@@ -242,7 +244,10 @@ def submit_via_link(
                 s,
                 patient_id=claims.patient_id,
                 data=ResponseCreate(
-                    instrument_id=claims.instrument_id, answers=answers, context=claims.context
+                    instrument_id=claims.instrument_id,
+                    answers=answers,
+                    context=claims.context,
+                    declined=declined or [],
                 ),
                 answered_by_role="patient",
                 answered_by_user_id=None,
@@ -257,7 +262,7 @@ def submit_via_link(
                 instrument_id=r.instrument_id,
                 total=r.total,
                 severity=r.severity,
-                flags=list(result.flags),
+                flags=json.loads(r.flags),
                 alert_id=alert.id if isinstance(alert, SafetyAlert) else None,
             )
     except IntegrityError:

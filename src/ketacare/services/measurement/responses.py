@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain.datafiles import load_toml
 from ketacare.domain.errors import InvalidValue
-from ketacare.domain.measurement import evaluate_outcomes, load_instrument, score
+from ketacare.domain.measurement import evaluate_outcomes, load_instrument, score, validate_answers
+from ketacare.domain.measurement.safety import check_safety_answers, declined_flags
 from ketacare.domain.measurement.scoring import ScoreResult
-from ketacare.services import clock
+from ketacare.services import clock, patients
 from ketacare.services.access import Actor
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.measurement.schemas import (
@@ -45,7 +46,7 @@ from ketacare.store.tables.measurement import (
 )
 from ketacare.store.tables.sessions import InfusionSession
 
-URGENT_FLAGS = ("suicide_risk",)
+URGENT_FLAGS = ("suicide_risk", "safety_item_declined")
 VIA = ("clinician", "portal", "link")
 
 
@@ -65,6 +66,7 @@ def _summary(r: QuestionnaireResponse) -> ScoreSummary:
         context=r.context,
         session_id=r.session_id,
         flags=json.loads(r.flags or "[]"),
+        entered_in_error=bool(r.entered_in_error),
     )
 
 
@@ -105,6 +107,9 @@ def store_response(
         raise InvalidValue("context", f"must be one of {', '.join(CONTEXTS)}")
     instrument = load_instrument(data.instrument_id)
     result = score(instrument.id, data.answers)
+    declined = set(data.declined)
+    check_safety_answers(instrument, validate_answers(instrument, data.answers), declined)
+    flags = [*result.flags, *declined_flags(instrument, declined)]
     answered_at = data.answered_at or now
     if answered_at.tzinfo is None:
         raise InvalidValue("answered_at", "give the time with a time zone (e.g. 2026-11-26T09:30:00Z)")
@@ -127,17 +132,22 @@ def store_response(
         answered_at=answered_at,
         total=None if result.total is None else float(result.total),
         severity=result.severity,
-        flags=json.dumps(list(result.flags)),
+        flags=json.dumps(flags),
         created_at=now,
     )
     s.add(r)
     s.flush()
     s.add_all(
-        QuestionnaireItemAnswer(response_id=r.id, item_id=item.id, value=None if v is None else float(v))
+        QuestionnaireItemAnswer(
+            response_id=r.id,
+            item_id=item.id,
+            value=None if v is None else float(v),
+            declined=item.id in declined,
+        )
         for item, v in zip(instrument.items, result.answers, strict=True)
     )
     alert = None
-    urgent = [f for f in result.flags if f in URGENT_FLAGS]
+    urgent = [f for f in flags if f in URGENT_FLAGS]
     if urgent:
         alert = SafetyAlert(
             patient_id=patient_id,
@@ -200,7 +210,9 @@ def submit_response(
         )
         audit_stored(uow, r, alert)
         answers = {item_id: v for item_id, v in _answers(uow.session, [r.id]).get(r.id, [])}
-        return _read(r, answers, result, alert.id if alert else None)
+        read = _read(r, answers, result, alert.id if alert else None)
+        read.declined = sorted(set(data.declined))
+        return read
 
 
 def _answers(s: Session, response_ids: Sequence[int]) -> dict[int, list[tuple[str, float | None]]]:
@@ -221,6 +233,21 @@ def _answers(s: Session, response_ids: Sequence[int]) -> dict[int, list[tuple[st
     return out
 
 
+def _declined(s: Session, response_ids: Sequence[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    if not response_ids:
+        return out
+    rows = s.execute(
+        select(QuestionnaireItemAnswer.response_id, QuestionnaireItemAnswer.item_id).where(
+            QuestionnaireItemAnswer.response_id.in_(list(response_ids)),
+            QuestionnaireItemAnswer.declined.is_(True),
+        )
+    )
+    for rid, item_id in rows:
+        out.setdefault(rid, []).append(item_id)
+    return out
+
+
 def list_responses(
     *, db: Database, actor: Actor, patient_id: int, instrument_id: str | None = None, limit: int = 500
 ) -> list[ResponseRead]:
@@ -237,8 +264,12 @@ def list_responses(
             q.order_by(QuestionnaireResponse.answered_at.desc(), QuestionnaireResponse.id.desc()).limit(limit)
         ).all()
         answers = _answers(s, [r.id for r in rows])
+        declined = _declined(s, [r.id for r in rows])
         uow.audit("view", "questionnaire_response", patient_id=patient_id, details={"count": len(rows)})
-        return [_read(r, dict(answers.get(r.id, []))) for r in rows]
+        out = [_read(r, dict(answers.get(r.id, []))) for r in rows]
+        for read in out:
+            read.declined = declined.get(read.response_id, [])
+        return out
 
 
 def latest_scores(
@@ -251,7 +282,9 @@ def latest_scores(
     since: datetime | None = None,
 ) -> list[ScoreSummary]:
     """Return the newest response per instrument for a patient (filters optional); no authorization here."""
-    q = select(QuestionnaireResponse).where(QuestionnaireResponse.patient_id == patient_id)
+    q = select(QuestionnaireResponse).where(
+        QuestionnaireResponse.patient_id == patient_id, QuestionnaireResponse.entered_in_error.is_(False)
+    )
     if instrument_ids is not None:
         q = q.where(QuestionnaireResponse.instrument_id.in_(list(instrument_ids)))
     if context is not None:
@@ -298,7 +331,11 @@ def score_history(*, db: Database, actor: Actor, patient_id: int) -> ScoreHistor
             raise NotFound("patient")
         rows = s.scalars(
             select(QuestionnaireResponse)
-            .where(QuestionnaireResponse.patient_id == patient_id, QuestionnaireResponse.total.is_not(None))
+            .where(
+                QuestionnaireResponse.patient_id == patient_id,
+                QuestionnaireResponse.total.is_not(None),
+                QuestionnaireResponse.entered_in_error.is_(False),
+            )
             .order_by(QuestionnaireResponse.answered_at, QuestionnaireResponse.id)
         ).all()
         by_instrument: dict[str, list[QuestionnaireResponse]] = {}
@@ -359,7 +396,12 @@ def _alert_read(s: Session, a: SafetyAlert) -> AlertRead:
     detail = ""
     if r is not None:
         name = load_instrument(r.instrument_id).short_name
-        detail = f"{name} answered {r.answered_at:%Y-%m-%d %H:%M} UTC via {r.via}: {a.kind.replace('_', ' ')}"
+        what = (
+            "a safety question answered 'prefer not to answer'"
+            if a.kind == "safety_item_declined"
+            else a.kind.replace("_", " ")
+        )
+        detail = f"{name} answered {r.answered_at:%Y-%m-%d %H:%M} UTC via {r.via}: {what}"
     read = AlertRead.model_validate(a)
     read.patient_name = f"{p.family_name}, {p.given_name}" if p else ""
     read.mrn = p.mrn if p else ""
@@ -372,10 +414,15 @@ def _alert_read(s: Session, a: SafetyAlert) -> AlertRead:
 def open_alerts(
     s: Session, *, assigned_to: int | None = None, patient_id: int | None = None
 ) -> list[SafetyAlert]:
-    """Return unacknowledged alerts (for one clinician, and the unassigned ones), oldest first."""
+    """Return unacknowledged alerts (for one clinician: assigned to them, the unassigned ones, and every alert
+    of a patient whose care team includes them), oldest first."""
     q = select(SafetyAlert).where(SafetyAlert.acknowledged_at.is_(None))
     if assigned_to is not None:
-        q = q.where((SafetyAlert.assigned_to == assigned_to) | SafetyAlert.assigned_to.is_(None))
+        q = q.where(
+            (SafetyAlert.assigned_to == assigned_to)
+            | SafetyAlert.assigned_to.is_(None)
+            | SafetyAlert.patient_id.in_(patients.my_patient_ids(assigned_to))
+        )
     if patient_id is not None:
         q = q.where(SafetyAlert.patient_id == patient_id)
     return list(s.scalars(q.order_by(SafetyAlert.raised_at, SafetyAlert.id)))
@@ -392,7 +439,10 @@ def list_alerts(
         if include_acknowledged:
             q = select(SafetyAlert).where(SafetyAlert.acknowledged_at.is_not(None))
             if mine and actor.user_id:
-                q = q.where(SafetyAlert.assigned_to == actor.user_id)
+                q = q.where(
+                    (SafetyAlert.assigned_to == actor.user_id)
+                    | SafetyAlert.patient_id.in_(patients.my_patient_ids(actor.user_id))
+                )
             rows += list(s.scalars(q.order_by(SafetyAlert.acknowledged_at.desc()).limit(20)))
         out = [_alert_read(s, a) for a in rows[:limit]]
         uow.audit("list", "safety_alert", details={"open": sum(a.acknowledged_at is None for a in rows)})
@@ -427,3 +477,39 @@ def acknowledge_alert(*, db: Database, actor: Actor, alert_id: int, data: AlertA
         )
         return _alert_read(s, a)
 
+
+def mark_response_entered_in_error(
+    *, db: Database, actor: Actor, patient_id: int, response_id: int, data: patients.InErrorReason
+) -> ResponseRead:
+    """Mark a questionnaire response entered in error: kept with the reason, left out of trends and due lists."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("write", "scores", patient_id=patient_id)
+        s = uow.session
+        r = s.get(QuestionnaireResponse, response_id)
+        if r is None or r.patient_id != patient_id:
+            raise NotFound("questionnaire response")
+        if r.entered_in_error:
+            raise InvalidValue("reason", "this response is already marked entered in error")
+        columns = ("instrument_id", "context", "answered_at", "total", "severity", "entered_in_error")
+        before = patients.snapshot(r, columns)
+        r.entered_in_error = True
+        s.flush()
+        patients.record_revision(
+            s,
+            actor,
+            patient_id=patient_id,
+            entity="questionnaire_response",
+            entity_id=r.id,
+            action="entered_in_error",
+            reason=data.reason,
+            before=before,
+            after=patients.snapshot(r, columns),
+        )
+        uow.audit(
+            "update",
+            "questionnaire_response",
+            r.id,
+            patient_id=patient_id,
+            details={"correction": "entered_in_error", "reason": data.reason[:500]},
+        )
+        return _read(r, dict(_answers(s, [r.id]).get(r.id, [])))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain.measurement import load_instrument
 from ketacare.domain.measurement.schedule import Answered, DueStatus, due_status, load_plan
-from ketacare.services import clock
+from ketacare.services import clock, patients
 from ketacare.services.access import Actor
 from ketacare.services.measurement.responses import session_times
 from ketacare.services.measurement.schemas import DueRead
@@ -41,7 +41,9 @@ def statuses_for(
                 QuestionnaireResponse.instrument_id,
                 QuestionnaireResponse.context,
                 QuestionnaireResponse.answered_at,
-            ).where(QuestionnaireResponse.patient_id.in_(chunk))
+            ).where(
+                QuestionnaireResponse.patient_id.in_(chunk), QuestionnaireResponse.entered_in_error.is_(False)
+            )
         )
         for pid, iid, ctx, at in rows:
             answered.setdefault(pid, []).append(Answered(iid, ctx, at))
@@ -79,6 +81,7 @@ def _reads(p: Patient, statuses: list[DueStatus], wanted: tuple[str, ...]) -> li
             rater=st.item.rater,
             opens_at=st.item.opens_at,
             overdue_at=st.item.overdue_at,
+            expires_at=st.item.expires_at,
             status=st.status,
         )
         for st in statuses
@@ -94,13 +97,14 @@ def due_list(
     statuses: tuple[str, ...] = OPEN,
     limit: int = 500,
 ) -> list[DueRead]:
-    """List due and overdue questionnaires across patients (optionally one clinician's), overdue first."""
+    """List due and overdue questionnaires across patients (optionally one clinician's care-team patients),
+    overdue first; expired forms (a pre-session form after its session started) are never listed."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "scores")
         s = uow.session
         q = select(Patient)
-        if clinician_id is not None:
-            q = q.where(Patient.primary_clinician_id == clinician_id)
+        if clinician_id is not None:  # the clinician's patients: care team or primary clinician
+            q = q.where(Patient.id.in_(patients.my_patient_ids(clinician_id)))
         plist = list(s.scalars(q.order_by(Patient.family_name_norm, Patient.id)))
         sts = statuses_for(s, plist, now=clock.now())
         out: list[DueRead] = []
@@ -123,4 +127,3 @@ def my_due(*, db: Database, actor: Actor) -> list[DueRead]:
         items = [d for d in _reads(p, sts.get(p.id, []), OPEN) if d.rater == "patient"]
         uow.audit("list", "questionnaire_due", patient_id=p.id, details={"items": len(items)})
         return items
-

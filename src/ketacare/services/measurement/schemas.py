@@ -21,6 +21,11 @@ class ResponseCreate(BaseModel):
     context: Context = "follow_up"
     session_id: int | None = None
     answered_at: datetime | None = None
+    declined: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Item ids of safety questions answered 'prefer not to answer' (flags the clinicians)",
+    )
 
 
 class ScoreSummary(BaseModel):
@@ -34,6 +39,7 @@ class ScoreSummary(BaseModel):
     context: str
     session_id: int | None
     flags: list[str]
+    entered_in_error: bool = False
 
 
 class ResponseRead(ScoreSummary):
@@ -43,6 +49,7 @@ class ResponseRead(ScoreSummary):
     answered_by_user_id: int | None
     via: str
     answers: dict[str, float | None]
+    declined: list[str] = []
     subscales: dict[str, int | None] = {}
     reason: str | None = None
     alert_id: int | None = None
@@ -75,6 +82,7 @@ class DueRead(BaseModel):
     rater: str
     opens_at: datetime
     overdue_at: datetime
+    expires_at: datetime | None = None
     status: str
 
 

@@ -11,12 +11,15 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ketacare.domain import units
-from ketacare.domain.errors import InvalidValue
+from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.domain.patients.diagnoses import find_concept
-from ketacare.domain.patients.names import normalize_name, prefix_upper_bound
+from ketacare.domain.patients.names import normalize_name, prefix_upper_bound, similar_names
 from ketacare.services import clock
 from ketacare.services.access import Actor, decide, roles_for
 from ketacare.services.errors import Conflict, NotFound
+from ketacare.services.patients.care_team import my_patient_ids
+from ketacare.services.patients.corrections import revisions_for
+from ketacare.services.patients.medication_names import check_medication
 from ketacare.services.patients.schemas import (
     AllergyCreate,
     AllergyRead,
@@ -28,7 +31,6 @@ from ketacare.services.patients.schemas import (
     MeasurementRead,
     MedicationCreate,
     MedicationRead,
-    MedicationStop,
     PatientCreate,
     PatientPage,
     PatientRead,
@@ -51,6 +53,7 @@ from ketacare.store.tables import (
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_PER_PAGE = 200
+ADULT_AGE = 18  # the program treats adults; a younger patient is registered only when confirmed
 
 
 def _get_patient(s: Session, patient_id: int) -> Patient:
@@ -93,6 +96,7 @@ def create_patient(*, db: Database, actor: Actor, data: PatientCreate) -> Patien
             raise InvalidValue("mrn", f"MRN {data.mrn} is already used by another patient")
         _check_clinician(s, data.primary_clinician_id)
         now = clock.now()
+        _check_new_patient(s, data, now.date())
         p = Patient(
             mrn=data.mrn or _new_mrn(s),
             given_name=data.given_name,
@@ -133,6 +137,40 @@ def create_patient(*, db: Database, actor: Actor, data: PatientCreate) -> Patien
         return PatientRead.model_validate(p)
 
 
+def possible_duplicates(s: Session, given_name: str, family_name: str, born: date) -> list[Patient]:
+    """Return patients born on `born` whose name is the same or similar (typo, swapped names, prefix)."""
+    given, family = normalize_name(given_name), normalize_name(family_name)
+    out = []
+    for p in s.scalars(select(Patient).where(Patient.date_of_birth == born).order_by(Patient.id)):
+        if similar_names((given, family), (p.given_name_norm, p.family_name_norm)):
+            out.append(p)
+    return out
+
+
+def _age_on(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _check_new_patient(s: Session, data: PatientCreate, today: date) -> None:
+    """Refuse, until confirmed, a possible duplicate patient and a patient under 18 (naming what was found)."""
+    problems: dict[str, str] = {}
+    if not data.confirm_not_duplicate:
+        dups = possible_duplicates(s, data.given_name, data.family_name, data.date_of_birth)
+        if dups:
+            listed = "; ".join(f"{p.family_name}, {p.given_name} ({p.mrn})" for p in dups[:5])
+            problems["confirm_not_duplicate"] = (
+                f"A patient with the same birth date and a similar name is already registered: {listed}. "
+                "Open that record, or tick 'This is a different person' to create a new one"
+            )
+    if not data.confirm_under_18 and _age_on(data.date_of_birth, today) < ADULT_AGE:
+        problems["confirm_under_18"] = (
+            f"This patient is {_age_on(data.date_of_birth, today)}, younger than {ADULT_AGE}: the program is for "
+            "adults. Check the date of birth, or tick 'Register a patient under 18' to go on"
+        )
+    if problems:
+        raise InvalidValues(problems)
+
+
 def get_chart(*, db: Database, actor: Actor, patient_id: int) -> ChartRead:
     """Return a patient's chart, with the clinical sections the actor's role may read; one view event."""
     with UnitOfWork(db, actor) as uow:
@@ -163,6 +201,9 @@ def _clinical_record(s: Session, patient_id: int) -> ClinicalRecord:
     ).all()
     reads, last_w, last_w_at, last_h = [], None, None, None
     for m in ms:
+        if m.entered_in_error:
+            reads.append(MeasurementRead.model_validate(m))
+            continue
         if m.height_cm is not None:
             last_h = m.height_cm
         if m.weight_kg is not None:
@@ -205,6 +246,7 @@ def _clinical_record(s: Session, patient_id: int) -> ClinicalRecord:
                 .order_by(TreatmentTrial.start_date.is_(None), TreatmentTrial.start_date, TreatmentTrial.id)
             )
         ],
+        revisions=revisions_for(s, patient_id),
     )
 
 
@@ -245,9 +287,16 @@ def update_patient(*, db: Database, actor: Actor, patient_id: int, data: Patient
 
 
 def search_patients(
-    *, db: Database, actor: Actor, q: str | None = None, page: int = 1, per_page: int = 25
+    *,
+    db: Database,
+    actor: Actor,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = 25,
+    mine: bool = False,
 ) -> PatientPage:
-    """List patients, or search them by name prefix, MRN or date of birth (YYYY-MM-DD); paged."""
+    """List patients, or search them by name prefix, MRN or date of birth (YYYY-MM-DD); paged. `mine` keeps
+    the patients whose care team includes the actor (or who name the actor primary clinician)."""
     if page < 1:
         raise InvalidValue("page", "page starts at 1")
     if not 1 <= per_page <= MAX_PER_PAGE:
@@ -256,6 +305,9 @@ def search_patients(
         uow.authorize("list", "patient")
         s = uow.session
         cond = _search_condition(q)
+        if mine:
+            own = Patient.id.in_(my_patient_ids(actor.user_id or 0))
+            cond = own if cond is None else and_(cond, own)
         base = select(Patient)
         count = select(func.count()).select_from(Patient)
         if cond is not None:
@@ -267,7 +319,9 @@ def search_patients(
             .limit(per_page)
         ).all()
         uow.audit(
-            "search" if q else "list", "patient", details={"query": q or "", "results": total, "page": page}
+            "search" if q else "list",
+            "patient",
+            details={"query": q or "", "results": total, "page": page, "mine": mine},
         )
         return PatientPage(
             items=[PatientSummary.model_validate(r) for r in rows], total=total, page=page, per_page=per_page
@@ -388,37 +442,20 @@ def add_medication(*, db: Database, actor: Actor, patient_id: int, data: Medicat
     with UnitOfWork(db, actor) as uow:
         uow.authorize("write", "patient_clinical", patient_id=patient_id)
         _get_patient(uow.session, patient_id)
+        name = check_medication(
+            data.name, data.dose_value, data.dose_unit, data.times_per_day, data.name_checked
+        )
         m = Medication(
             patient_id=patient_id,
             recorded_by=actor.user_id,
             created_at=clock.now(),
             active=True,
-            **data.model_dump(),
+            **data.model_dump(exclude={"name", "name_checked"}),
+            name=name,
         )
         uow.session.add(m)
         uow.session.flush()
         uow.audit("create", "medication", m.id, patient_id=patient_id, details={"name": m.name})
-        return MedicationRead.model_validate(m)
-
-
-def stop_medication(
-    *, db: Database, actor: Actor, patient_id: int, medication_id: int, data: MedicationStop
-) -> MedicationRead:
-    """Mark a medication stopped on `end_date` (kept on the record, never deleted)."""
-    with UnitOfWork(db, actor) as uow:
-        uow.authorize("write", "patient_clinical", patient_id=patient_id)
-        m = uow.session.get(Medication, medication_id)
-        if m is None or m.patient_id != patient_id:
-            raise NotFound("medication")
-        if m.version != data.version:
-            raise Conflict("medication", current_version=m.version, sent_version=data.version)
-        if m.start_date and data.end_date < m.start_date:
-            raise InvalidValue("end_date", "end date is before the start date")
-        m.active, m.end_date = False, data.end_date
-        uow.session.flush()
-        uow.audit(
-            "update", "medication", m.id, patient_id=patient_id, details={"stopped": str(data.end_date)}
-        )
         return MedicationRead.model_validate(m)
 
 

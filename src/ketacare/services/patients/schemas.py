@@ -74,6 +74,12 @@ class _Contact(_Strict):
     escort_phone: Phone | None = None
 
 
+def _not_after_today(value: date | None, what: str) -> date | None:
+    if value is not None and value > date.today():
+        raise ValueError(f"the {what} cannot be in the future")
+    return value
+
+
 def _check_dob(value: date | None) -> date | None:
     if value is None:
         return value
@@ -95,6 +101,12 @@ class PatientCreate(_Contact):
     weight: str | None = Field(None, description='Body weight with unit, e.g. "82 kg" or "180 lb"')
     height: str | None = Field(None, description='Height with unit, e.g. "175 cm", "69 in" or "5 ft 9 in"')
     primary_clinician_id: int | None = None
+    confirm_not_duplicate: bool = Field(
+        False, description="Create even though a patient with the same birth date and a similar name exists"
+    )
+    confirm_under_18: bool = Field(
+        False, description="Create a patient younger than 18 (the program is adult)"
+    )
 
     _dob = field_validator("date_of_birth")(_check_dob)
 
@@ -170,6 +182,8 @@ class DiagnosisCreate(_Strict):
     onset_date: date | None = None
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
+    _not_future = field_validator("onset_date")(lambda v: _not_after_today(v, "onset date"))
+
     @field_validator("code")
     @classmethod
     def _known(cls, v: str) -> str:
@@ -188,11 +202,111 @@ class MedicationCreate(_Strict):
     route: Route = "oral"
     start_date: date | None = None
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    name_checked: bool = Field(
+        False,
+        description="Record a name that is not on the clinic's drug list as typed (checked by the user)",
+    )
+
+    _not_future = field_validator("start_date")(lambda v: _not_after_today(v, "start date"))
+
+
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=500),
+    Field(description="Why the entry is corrected (kept with the version history)"),
+]
 
 
 class MedicationStop(_Strict):
     version: int = Field(..., ge=1)
     end_date: date
+    reason: Reason | None = None
+
+    _not_future = field_validator("end_date")(lambda v: _not_after_today(v, "stop date"))
+
+
+class _Correction(_Strict):
+    """A correction of an entry: the version the editor read and the reason, kept with the history."""
+
+    version: int = Field(..., ge=1, description="The version you read; a different one is a conflict")
+    reason: Reason
+
+
+class EnteredInError(_Correction):
+    """Mark an entry "entered in error": it leaves the active lists and stays in the history with the reason."""
+
+
+class InErrorReason(_Strict):
+    """Mark a reading or a questionnaire response "entered in error" (they are never edited, only set aside)."""
+
+    reason: Reason
+
+
+class DiagnosisEdit(_Correction):
+    status: Literal["active", "in_remission", "resolved", "history_of"] | None = None
+    onset_date: date | None = None
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+    _not_future = field_validator("onset_date")(lambda v: _not_after_today(v, "onset date"))
+
+
+class MedicationEdit(_Correction):
+    """Change a medication's dose (value, unit, times per day), route or note."""
+
+    dose_value: float | None = Field(None, gt=0, le=100000)
+    dose_unit: DoseUnit | None = None
+    times_per_day: float | None = Field(None, gt=0, le=24)
+    route: Route | None = None
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class AllergyEdit(_Correction):
+    reaction: ShortText | None = None
+    severity: Literal["mild", "moderate", "severe", "unknown"] | None = None
+    status: Literal["active", "inactive"] | None = None
+
+
+class TrialEdit(_Correction):
+    dose_mg_per_day: float | None = Field(None, gt=0, le=10000)
+    sessions: int | None = Field(None, ge=0, le=1000)
+    weeks: float | None = Field(None, gt=0, le=1040)
+    adherence: Adherence | None = None
+    outcome: TrialOutcome | None = None
+    reason_stopped: ShortText | None = None
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class MeasurementEdit(_Correction):
+    """Correct a weight or height as typed with its unit."""
+
+    weight: str | None = Field(None, description='e.g. "82 kg" or "180 lb"')
+    height: str | None = Field(None, description='e.g. "175 cm" or "5 ft 9 in"')
+
+    @field_validator("weight")
+    @classmethod
+    def _weight(cls, v: str | None) -> str | None:
+        return None if _parse(units.parse_weight, v, "weight") is None else v
+
+    @field_validator("height")
+    @classmethod
+    def _height(cls, v: str | None) -> str | None:
+        return None if _parse(units.parse_height, v, "height") is None else v
+
+
+class RevisionRead(BaseModel):
+    """One correction in an entry's history: what was done, why, by whom, the entry before and after."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    entity: str
+    entity_id: int
+    action: str
+    reason: str
+    before: dict[str, object]
+    after: dict[str, object]
+    changed_by: int | None
+    changed_by_name: str = ""
+    changed_at: datetime
 
 
 class AllergyCreate(_Strict):
@@ -218,13 +332,14 @@ class TrialCreate(_Strict):
     reason_stopped: ShortText | None = None
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
+    _not_future = field_validator("start_date", "end_date")(lambda v: _not_after_today(v, "date"))
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValueError("end_date is before start_date")
         if self.kind == "psychotherapy" and self.dose_mg_per_day is not None:
             raise ValueError("a psychotherapy trial has sessions, not a dose in mg/day")
-        return self
         return self
 
     def duration_weeks(self) -> float | None:
@@ -270,6 +385,8 @@ class MeasurementRead(_Read):
     height_cm: float | None
     entered_as: str | None
     bmi_kg_per_m2: float | None = None
+    entered_in_error: bool = False
+    version: int = 1
 
 
 class DiagnosisRead(_Read):
@@ -295,6 +412,7 @@ class MedicationRead(_Read):
     start_date: date | None
     end_date: date | None
     active: bool
+    entered_in_error: bool = False
     note: str | None
     version: int
 
@@ -304,6 +422,8 @@ class AllergyRead(_Read):
     substance: str
     reaction: str | None
     severity: str
+    status: str = "active"
+    version: int = 1
 
 
 class TrialRead(_Read):
@@ -319,6 +439,7 @@ class TrialRead(_Read):
     outcome: str
     reason_stopped: str | None
     note: str | None
+    entered_in_error: bool = False
     version: int
 
 
@@ -332,6 +453,9 @@ class ClinicalRecord(BaseModel):
     medications: list[MedicationRead]
     allergies: list[AllergyRead]
     trials: list[TrialRead]
+    revisions: list[RevisionRead] = Field(
+        default_factory=list, description="Every correction of this record's entries, newest first"
+    )
 
 
 class ChartRead(BaseModel):
@@ -349,3 +473,29 @@ class PatientPage(BaseModel):
     per_page: int
 
 
+class CareTeamUpdate(_Strict):
+    """A patient's care team: one prescriber, any number of nurses, one therapist (user ids; none = empty)."""
+
+    prescriber_id: int | None = None
+    nurse_ids: list[int] = Field(default_factory=list, max_length=20)
+    therapist_id: int | None = None
+
+
+class CareTeamMemberRead(BaseModel):
+    user_id: int
+    name: str
+    team_role: str
+
+
+class ClinicianOption(BaseModel):
+    user_id: int
+    name: str
+
+
+class CareTeamRead(BaseModel):
+    """A patient's care team, and for each position the clinicians who may hold it."""
+
+    patient_id: int
+    members: list[CareTeamMemberRead]
+    member_ids: dict[str, list[int]] = Field(default_factory=dict, description="User ids in each position")
+    options: dict[str, list[ClinicianOption]]

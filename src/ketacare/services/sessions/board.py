@@ -50,7 +50,11 @@ class _BoardRows:
             )
             .label("rank")
         )
-        newest = select(VitalSign.id, rank).where(VitalSign.session_id.in_(ids)).subquery()
+        newest = (
+            select(VitalSign.id, rank)
+            .where(VitalSign.session_id.in_(ids), VitalSign.entered_in_error.is_(False))
+            .subquery()
+        )
         for v in s.scalars(
             select(VitalSign)
             .join(newest, newest.c.id == VitalSign.id)

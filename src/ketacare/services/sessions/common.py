@@ -65,7 +65,11 @@ def dosing_weight(s: Session, sess: InfusionSession) -> float | None:
         return sess.weight_kg
     return s.scalar(
         select(BodyMeasurement.weight_kg)
-        .where(BodyMeasurement.patient_id == sess.patient_id, BodyMeasurement.weight_kg.is_not(None))
+        .where(
+            BodyMeasurement.patient_id == sess.patient_id,
+            BodyMeasurement.weight_kg.is_not(None),
+            BodyMeasurement.entered_in_error.is_(False),
+        )
         .order_by(BodyMeasurement.measured_at.desc())
         .limit(1)
     )
@@ -79,7 +83,7 @@ def vital_rows(s: Session, session_id: int) -> list[VitalSign]:
     return list(
         s.scalars(
             select(VitalSign)
-            .where(VitalSign.session_id == session_id)
+            .where(VitalSign.session_id == session_id, VitalSign.entered_in_error.is_(False))
             .order_by(VitalSign.measured_at, VitalSign.id)
         )
     )

@@ -72,6 +72,7 @@ from ketacare.services.sessions.schemas import (
     Verification,
     VitalRow,
 )
+from ketacare.services.sessions.vital_corrections import vitals_in_error
 from ketacare.services.sessions.workflow import guard_status
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -486,6 +487,7 @@ def _detail(s: Session, sess: InfusionSession, now: datetime) -> SessionDetail:
         overrides=sess.overrides or [],
         patient=patient_label(p),
         vitals=[_vital_row(v) for v in vital_rows(s, sess.id)],
+        vitals_in_error=vitals_in_error(s, sess.patient_id, sess.id),
         alerts=_alerts(s, sess)[::-1],
         transitions=_transitions(s, sess),
         infusion_events=_pump_events(s, sess),

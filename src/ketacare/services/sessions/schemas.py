@@ -205,6 +205,7 @@ class VitalRead(BaseModel):
     client_id: str | None
     device_id: str = ""
     conflict_of: int | None = None
+    entered_in_error: bool = False
 
 
 class ReadingConflict(BaseModel):
@@ -858,6 +859,18 @@ class SessionDetail(SessionFields):
     rems_hints: dict[str, list[str]] | None
     verification: Verification
     order: SessionOrder | None = None
+    vitals_in_error: list[VitalInError] = []
+
+
+class VitalInError(BaseModel):
+    """A reading set aside as entered in error: kept, with the reason, out of the chart and the alerts."""
+
+    id: int
+    measured_at: Time
+    summary: str
+    reason: str
+    by: str
+    at: Time
 
 
 class AlarmLimit(BaseModel):

@@ -37,7 +37,7 @@ _FUTURE_TOLERANCE = timedelta(minutes=5)  # device clocks drift; refuse readings
 
 def latest_vitals(session: Session, patient_id: int, context: str | None = None) -> VitalSign | None:
     """Return the patient's latest reading (optionally of one context, e.g. 'screening'), or None."""
-    q = select(VitalSign).where(VitalSign.patient_id == patient_id)
+    q = select(VitalSign).where(VitalSign.patient_id == patient_id, VitalSign.entered_in_error.is_(False))
     if context is not None:
         q = q.where(VitalSign.context == context)
     return session.scalars(q.order_by(VitalSign.measured_at.desc(), VitalSign.id.desc()).limit(1)).first()

@@ -7,9 +7,11 @@ from ketacare.store.tables.meta import ClinicMeta
 from ketacare.store.tables.patients import (
     Allergy,
     BodyMeasurement,
+    CareTeamMember,
     Diagnosis,
     Medication,
     Patient,
+    RecordRevision,
     TreatmentTrial,
 )
 
@@ -33,11 +35,13 @@ __all__ = [
     "LoginNotice",
     "Base",
     "BodyMeasurement",
+    "CareTeamMember",
     "ClinicMeta",
     "Diagnosis",
     "LoginThrottle",
     "Medication",
     "Patient",
+    "RecordRevision",
     "TreatmentTrial",
     "User",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.store.tables.base import DATE_PHI, FREE_TEXT, IDENTIFIER, Base, UTCDateTime
@@ -39,6 +39,8 @@ class QuestionnaireResponse(Base):
     severity: Mapped[str | None] = mapped_column(String(40))
     flags: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of flag ids
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Entered in error: kept (reason in record_revisions) but left out of trends, due lists and outcomes.
+    entered_in_error: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         Index("ix_questionnaire_responses_patient_instrument", "patient_id", "instrument_id", "answered_at"),
@@ -54,6 +56,8 @@ class QuestionnaireItemAnswer(Base):
     response_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_responses.id"), index=True)
     item_id: Mapped[str] = mapped_column(String(32))
     value: Mapped[float | None] = mapped_column(Float)
+    # A safety item the patient chose "prefer not to answer" for (value None): flags the clinician.
+    declined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class QuestionnaireLinkUse(Base):

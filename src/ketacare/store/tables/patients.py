@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.store.tables.base import DATE_PHI, FREE_TEXT, IDENTIFIER, Base, UTCDateTime, sortable_text
@@ -56,6 +68,10 @@ class BodyMeasurement(Base):
     entered_as: Mapped[str | None] = mapped_column(String(40))
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    entered_in_error: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Diagnosis(Base):
@@ -69,7 +85,7 @@ class Diagnosis(Base):
     display: Mapped[str] = mapped_column(String(200))
     icd10cm: Mapped[str | None] = mapped_column(String(16))
     icd11: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default="active")  # ... or "entered_in_error"
     onset_date: Mapped[date | None] = mapped_column(Date, info=DATE_PHI)
     note: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -95,6 +111,7 @@ class Medication(Base):
     start_date: Mapped[date | None] = mapped_column(Date, info=DATE_PHI)
     end_date: Mapped[date | None] = mapped_column(Date, info=DATE_PHI)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    entered_in_error: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     note: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -111,8 +128,12 @@ class Allergy(Base):
     substance: Mapped[str] = mapped_column(String(120))
     reaction: Mapped[str | None] = mapped_column(String(200))
     severity: Mapped[str] = mapped_column(String(16), default="unknown")
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class TreatmentTrial(Base):
@@ -133,8 +154,47 @@ class TreatmentTrial(Base):
     outcome: Mapped[str] = mapped_column(String(24), default="unknown")
     reason_stopped: Mapped[str | None] = mapped_column(String(200), info=FREE_TEXT)
     note: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
+    entered_in_error: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class RecordRevision(Base):
+    """One correction of a clinical entry: what it was before, what was done, why, by whom and when.
+
+    Entries are never deleted: an edit, a stop, a dose change or "entered in error" adds a row here holding the
+    entry as it was (`before`) and as it became (`after`), so the history of every version can be shown.
+    """
+
+    __tablename__ = "record_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    entity: Mapped[str] = mapped_column(String(32))  # diagnosis | medication | allergy | trial | measurement | ...
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(24))  # edit | stop | change_dose | entered_in_error
+    reason: Mapped[str] = mapped_column(Text, info=FREE_TEXT)
+    before: Mapped[dict[str, object]] = mapped_column(JSON)
+    after: Mapped[dict[str, object]] = mapped_column(JSON)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_record_revisions_entity", "entity", "entity_id", "changed_at"),)
+
+
+class CareTeamMember(Base):
+    """One clinician on a patient's care team, in one team role (prescriber, nurse, therapist)."""
+
+    __tablename__ = "care_team_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    team_role: Mapped[str] = mapped_column(String(16))
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("patient_id", "user_id", "team_role", name="uq_care_team_members_member"),)

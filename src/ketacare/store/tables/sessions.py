@@ -152,6 +152,8 @@ class VitalSign(Base):
     device_id: Mapped[str] = mapped_column(String(100), server_default="")  # "" when the sender names no device
     conflict_of: Mapped[int | None] = mapped_column(ForeignKey("vital_signs.id"))
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Entered in error: kept (with its reason in record_revisions) but left out of charts and alert display.
+    entered_in_error: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         Index(

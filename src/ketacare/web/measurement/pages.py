@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from ketacare.domain.errors import InvalidValue
+from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.domain.measurement import Instrument, all_instruments, load_instrument
+from ketacare.domain.measurement.safety import PREFER_NOT_TO_ANSWER
 from ketacare.http.access import PUBLIC, Access, client_address
 from ketacare.services import patients, sessions
 from ketacare.services.access import Actor, decide, may
@@ -22,8 +23,9 @@ from ketacare.services.measurement import schedule as measurement_schedule
 from ketacare.services.measurement.schemas import AlertAcknowledge, LinkCreate, ResponseCreate, ResponseRead
 from ketacare.store.tables.measurement import CONTEXTS
 from ketacare.web.measurement.charts import score_chart
-from ketacare.web.rendering import form_data, form_errors, render
+from ketacare.web.rendering import FORM_REFUSALS, form_data, form_errors, refusal, render
 
+DECLINED = "declined"  # the form value of "prefer not to answer" on a safety question
 router = APIRouter(include_in_schema=False)
 # The answers of a questionnaire form: item id -> the chosen option's value (None: left unanswered).
 Answers = dict[str, int | None]
@@ -42,7 +44,7 @@ def _parse_answers(instrument: Instrument, values: dict[str, str]) -> tuple[Answ
     errors: dict[str, str] = {}
     for item in instrument.items:
         raw = (values.get(item.id) or "").strip()
-        if raw == "":
+        if raw == "" or (raw == DECLINED and item.safety):
             answers[item.id] = None
             continue
         try:
@@ -52,6 +54,11 @@ def _parse_answers(instrument: Instrument, values: dict[str, str]) -> tuple[Answ
     if not errors and all(v is None for v in answers.values()):
         errors["request"] = "answer at least one question before sending"
     return answers, errors
+
+
+def declined_items(instrument: Instrument, values: dict[str, str]) -> list[str]:
+    """Return the safety questions answered "prefer not to answer" on the form."""
+    return [i.id for i in instrument.items if i.safety and (values.get(i.id) or "").strip() == DECLINED]
 
 
 def _form_ctx(
@@ -70,6 +77,8 @@ def _form_ctx(
         "errors": errors,
         "mode": mode,  # "clinician" | "portal" | "link"
         "contexts": CONTEXTS,
+        "declined_value": DECLINED,
+        "prefer_not": PREFER_NOT_TO_ANSWER,
         **extra,
     }
 
@@ -84,11 +93,9 @@ def _submit(
     try:
         return store(answers), {}
     except InvalidValue as e:
-        field = e.field
-        for item in instrument.items:
-            if item.field == field:
-                field = item.id
-        return None, {field: e.message}
+        by_field = {item.field: item.id for item in instrument.items}
+        refused = e.errors if isinstance(e, InvalidValues) else {e.field: e.message}
+        return None, {by_field.get(f, f): m for f, m in refused.items()}
     except ValidationError as e:
         return None, form_errors(e)
 
@@ -109,8 +116,11 @@ def _scores_ctx(request: Request, actor: Actor, patient_id: int, **extra: Any) -
     history = measurement.score_history(db=db, actor=actor, patient_id=patient_id)
     charts = [(s, score_chart(s, history.session_times)) for s in history.series]
     can_write = decide(actor, "write", "scores", patient_id=patient_id).allowed and actor.patient_id is None
+    revisions = chart.clinical.revisions if chart.clinical is not None else []
     return {
         "p": chart.patient,
+        "responses_in_error": [r for r in revisions if r.entity == "questionnaire_response"],
+        "form": None,
         "history": history,
         "charts": charts,
         "can_write": can_write,
@@ -122,6 +132,26 @@ def _scores_ctx(request: Request, actor: Actor, patient_id: int, **extra: Any) -
         "today": date.today().isoformat(),
         **extra,
     }
+
+
+@router.post("/patients/{patient_id}/responses/{response_id}/entered-in-error", response_class=HTMLResponse)
+async def scores_response_in_error(
+    request: Request, patient_id: int, response_id: int, actor: Actor = Depends(Access("scores", "write"))
+) -> Response:
+    """Set a questionnaire response aside as entered in error, with a reason."""
+    values = await form_data(request)
+    try:
+        data = patients.InErrorReason(reason=values.get("reason") or "")
+        measurement.mark_response_entered_in_error(
+            db=request.app.state.db, actor=actor, patient_id=patient_id, response_id=response_id, data=data
+        )
+    except FORM_REFUSALS as e:
+        errors, status = refusal(e)
+        ctx = _scores_ctx(
+            request, actor, patient_id, errors=errors, values=values, form=f"response-{response_id}"
+        )
+        return render(request, "measurement_scores.html", ctx, status)
+    return RedirectResponse(f"/patients/{patient_id}/scores#responses-in-error", status_code=303)
 
 
 @router.post("/patients/{patient_id}/questionnaire-links", response_class=HTMLResponse)
@@ -204,6 +234,7 @@ async def clinician_submit(
             answers=answers,
             context=values.get("context") or "follow_up",
             session_id=int(session_id) if session_id.isdigit() else None,
+            declined=declined_items(instrument, values),
         )
         return measurement.submit_response(
             db=request.app.state.db, actor=actor, patient_id=patient_id, data=data
@@ -289,7 +320,12 @@ async def my_submit(
 
     def store(answers: Answers) -> ResponseRead:
         context = values.get("context") or "follow_up"
-        data = ResponseCreate(instrument_id=instrument.id, answers=answers, context=context)
+        data = ResponseCreate(
+            instrument_id=instrument.id,
+            answers=answers,
+            context=context,
+            declined=declined_items(instrument, values),
+        )
         return measurement.submit_response(
             db=request.app.state.db, actor=actor, patient_id=own_id, data=data, via="portal"
         )
@@ -350,6 +386,7 @@ async def link_submit(request: Request, token: str, actor: Actor = Depends(PUBLI
             token=token,
             answers=answers,
             address=client_address(request),
+            declined=declined_items(instrument, values),
         )
 
     try:

@@ -17,18 +17,37 @@ from ketacare.http.access import (
 )
 from ketacare.services.access import Actor, decide
 from ketacare.services.errors import Conflict
+from ketacare.services.patients import care_team, corrections
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import (
     AllergyCreate,
+    AllergyEdit,
+    CareTeamUpdate,
+    ChartRead,
     DiagnosisCreate,
+    DiagnosisEdit,
+    EnteredInError,
     MeasurementCreate,
+    MeasurementEdit,
     MedicationCreate,
+    MedicationEdit,
+    MedicationStop,
     PatientCreate,
     PatientUpdate,
+    RevisionRead,
     TrialCreate,
+    TrialEdit,
 )
 from ketacare.web.charts import Point, trend_svg
-from ketacare.web.rendering import clinic_settings, form_data, form_errors, render, safe_next
+from ketacare.web.rendering import (
+    FORM_REFUSALS,
+    clinic_settings,
+    form_data,
+    form_errors,
+    refusal,
+    render,
+    safe_next,
+)
 
 router = APIRouter(include_in_schema=False)
 PATIENT_FIELDS = [
@@ -58,12 +77,19 @@ def patient_list(
     q: str | None = None,
     page: int = 1,
     partial: bool = False,
+    scope: str | None = None,
     actor: Actor = Depends(Access("patient", "list")),
 ) -> Response:
+    """List patients: a clinician who can be on care teams sees "my patients" first; a search reaches all."""
     error = None
+    has_team = any(
+        decide(actor, f"care_team_{position}", "patient").allowed for position in care_team.positions()
+    )
+    if scope not in ("mine", "all"):
+        scope = "mine" if has_team and not q else "all"
     try:
         result = patients.search_patients(
-            db=request.app.state.db, actor=actor, q=q, page=max(page, 1), per_page=25
+            db=request.app.state.db, actor=actor, q=q, page=max(page, 1), per_page=25, mine=scope == "mine"
         )
     except InvalidValue as e:
         result, error = None, e.message
@@ -73,8 +99,12 @@ def patient_list(
         "result": result,
         "pages": pages,
         "error": error,
+        "scope": scope,
+        "has_team": has_team,
         "can_create": decide(actor, "create", "patient").allowed,
-        "page_link": lambda p: "/patients?" + urlencode({k: v for k, v in {"q": q, "page": p}.items() if v}),
+        "page_link": lambda p: (
+            "/patients?" + urlencode({k: v for k, v in {"q": q, "scope": scope, "page": p}.items() if v})
+        ),
     }
     return render(request, "patients_results.html" if partial else "patients_list.html", ctx)
 
@@ -98,7 +128,10 @@ async def patient_create(request: Request, actor: Actor = Depends(Access("patien
     values = await form_data(request)
     can_measure = decide(actor, "write", "patient_clinical").allowed
     try:
-        data = PatientCreate(**_blank_to_none(values, PATIENT_FIELDS + ["weight", "height"]))
+        fields = _blank_to_none(values, PATIENT_FIELDS + ["weight", "height"])
+        for box in ("confirm_not_duplicate", "confirm_under_18"):
+            fields[box] = values.get(box) == "on"
+        data = PatientCreate(**fields)
         created = patients.create_patient(db=request.app.state.db, actor=actor, data=data)
     except ValidationError as e:
         return render(
@@ -108,18 +141,71 @@ async def patient_create(request: Request, actor: Actor = Depends(Access("patien
             422,
         )
     except InvalidValue as e:
+        errors, status = refusal(e)
         return render(
             request,
             "patient_form.html",
-            {
-                "values": values,
-                "errors": {e.field: e.message},
-                "patient_id": None,
-                "can_measure": can_measure,
-            },
-            422,
+            {"values": values, "errors": errors, "patient_id": None, "can_measure": can_measure},
+            status,
         )
     return RedirectResponse(f"/patients/{created.id}", status_code=303)
+
+
+_ACTIONS = {
+    "edit": "corrected",
+    "stop": "stopped",
+    "change_dose": "dose changed",
+    "entered_in_error": "marked entered in error",
+}
+# How an entry is named in its history line, from its snapshot.
+_NAMES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "diagnosis": lambda v: str(v.get("display", "")),
+    "medication": lambda v: (
+        f"{v.get('name', '')} {v.get('dose_value', 0):g} {v.get('dose_unit', '')}"
+        + (f" {v['times_per_day']:g}× a day" if v.get("times_per_day") else "")
+    ),
+    "allergy": lambda v: str(v.get("substance", "")),
+    "trial": lambda v: str(v.get("name", "")),
+    "measurement": lambda v: str(v.get("entered_as") or ""),
+}
+_HIDDEN = {"version", "display", "name", "substance", "entered_as"}
+
+
+def _change_text(rev: RevisionRead) -> str:
+    changed = [
+        f"{k.replace('_', ' ')} {rev.before.get(k) if rev.before.get(k) is not None else '—'} → "
+        f"{rev.after.get(k) if rev.after.get(k) is not None else '—'}"
+        for k in rev.after
+        if k not in _HIDDEN and rev.before.get(k) != rev.after.get(k)
+    ]
+    return "; ".join(changed)
+
+
+def _history(chart: ChartRead) -> dict[str, list[dict[str, Any]]]:
+    """Group the record's corrections by entity, each as a line a clinician reads."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if chart.clinical is None:
+        return out
+    for rev in chart.clinical.revisions:
+        out.setdefault(rev.entity, []).append(
+            {
+                "entry_id": rev.entity_id,
+                "at": rev.changed_at,
+                "who": rev.changed_by_name or "—",
+                "action": _ACTIONS.get(rev.action, rev.action),
+                "entry": _NAMES[rev.entity](rev.before) if rev.entity in _NAMES else "",
+                "change": "" if rev.action == "entered_in_error" else _change_text(rev),
+                "reason": rev.reason,
+                "in_error": rev.action == "entered_in_error",
+            }
+        )
+    return out
+
+
+def _team(request: Request, actor: Actor, patient_id: int) -> Any:
+    if not decide(actor, "read", "care_team", patient_id=patient_id).allowed:
+        return None
+    return care_team.get_care_team(db=request.app.state.db, actor=actor, patient_id=patient_id)
 
 
 def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str, Any]:
@@ -130,15 +216,22 @@ def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str,
         from ketacare.domain.units import lb_to_kg
 
         factor = 1.0 if unit == "kg" else 1.0 / lb_to_kg()
-        pts = [Point(m.measured_at, m.weight_kg * factor) for m in chart.clinical.measurements if m.weight_kg]
+        pts = [
+            Point(m.measured_at, m.weight_kg * factor)
+            for m in chart.clinical.measurements
+            if m.weight_kg and not m.entered_in_error
+        ]
         weight_chart = trend_svg(pts, unit=unit, title="Body weight")
     return {
         "chart": chart,
         "p": chart.patient,
         "clinical": chart.clinical,
+        "corrections": _history(chart),
+        "team": _team(request, actor, patient_id),
         "weight_chart": weight_chart,
         "can_write": decide(actor, "write", "patient_clinical", patient_id=patient_id).allowed,
         "can_edit": decide(actor, "update", "patient", patient_id=patient_id).allowed,
+        "can_manage_team": decide(actor, "manage", "care_team", patient_id=patient_id).allowed,
         "codes_options": [
             (c.concept, f"{c.display} — {c.icd10cm}" + (f" / {c.icd11}" if c.icd11 else ""))
             for c in code_list()
@@ -235,14 +328,107 @@ async def patient_add_entry(
     fields = _blank_to_none(values, keys)
     if form == "medication":
         fields["as_needed"] = values.get("as_needed") == "on"
+        fields["name_checked"] = values.get("name_checked") == "on"
     try:
         service(db=request.app.state.db, actor=actor, patient_id=patient_id, data=schema(**fields))
     except (ValidationError, InvalidValue) as e:
-        errors = form_errors(e) if isinstance(e, ValidationError) else {e.field: e.message}
+        errors, status = refusal(e)
         ctx = _chart_context(request, actor, patient_id)
         ctx.update(errors=errors, values=values, form=form)
-        return render(request, "patient_chart.html", ctx, 422)
+        return render(request, "patient_chart.html", ctx, status)
     return RedirectResponse(f"/patients/{patient_id}#{form}", status_code=303)
+
+
+def _stop(*, db: Any, actor: Actor, patient_id: int, entry_id: int, data: MedicationStop) -> object:
+    return corrections.stop_medication(
+        db=db, actor=actor, patient_id=patient_id, medication_id=entry_id, data=data
+    )
+
+
+def _in_error(entity: str) -> Callable[..., object]:
+    def mark(*, db: Any, actor: Actor, patient_id: int, entry_id: int, data: EnteredInError) -> object:
+        return corrections.mark_entered_in_error(
+            db=db, actor=actor, patient_id=patient_id, entity=entity, entry_id=entry_id, data=data
+        )
+
+    return mark
+
+
+# A correction form: (entity, correction) -> the request model, the service, and the form's field names.
+_CORRECTIONS: dict[tuple[str, str], tuple[type[BaseModel], Callable[..., object], list[str]]] = {
+    ("diagnosis", "edit"): (DiagnosisEdit, corrections.edit_diagnosis, ["status", "onset_date", "note"]),
+    ("medication", "edit"): (
+        MedicationEdit,
+        corrections.edit_medication,
+        ["dose_value", "dose_unit", "times_per_day", "route", "note"],
+    ),
+    ("medication", "stop"): (MedicationStop, _stop, ["end_date"]),
+    ("allergy", "edit"): (AllergyEdit, corrections.edit_allergy, ["reaction", "severity", "status"]),
+    ("trial", "edit"): (
+        TrialEdit,
+        corrections.edit_trial,
+        ["dose_mg_per_day", "sessions", "weeks", "adherence", "outcome", "reason_stopped", "note"],
+    ),
+    ("measurement", "edit"): (MeasurementEdit, corrections.edit_measurement, ["weight", "height"]),
+    **{
+        (entity, "entered-in-error"): (EnteredInError, _in_error(entity), [])
+        for entity in corrections.ENTITIES
+    },
+}
+
+
+@router.post("/patients/{patient_id}/correct/{entity}/{entry_id}/{correction}", response_class=HTMLResponse)
+async def patient_correct_entry(
+    request: Request,
+    patient_id: int,
+    entity: str,
+    entry_id: int,
+    correction: str,
+    actor: Actor = Depends(Access("patient_clinical", "write")),
+) -> Response:
+    """Correct an entry (edit, stop, change the dose, entered in error) with a reason; the history keeps it."""
+    if (entity, correction) not in _CORRECTIONS:
+        from ketacare.services.errors import NotFound
+
+        raise NotFound("correction")
+    schema, service, keys = _CORRECTIONS[(entity, correction)]
+    values = await form_data(request)
+    fields = _blank_to_none(values, [*keys, "reason", "version"])
+    try:
+        service(
+            db=request.app.state.db,
+            actor=actor,
+            patient_id=patient_id,
+            entry_id=entry_id,
+            data=schema(**fields),
+        )
+    except FORM_REFUSALS as e:
+        errors, status = refusal(e)
+        ctx = _chart_context(request, actor, patient_id)
+        ctx.update(errors=errors, values=values, form=f"{entity}-{entry_id}-{correction}")
+        return render(request, "patient_chart.html", ctx, status)
+    return RedirectResponse(f"/patients/{patient_id}#{entity}", status_code=303)
+
+
+@router.post("/patients/{patient_id}/care-team", response_class=HTMLResponse)
+async def patient_care_team(
+    request: Request, patient_id: int, actor: Actor = Depends(Access("care_team", "manage"))
+) -> Response:
+    """Save a patient's care team from the chart's care-team form."""
+    values = await form_data(request, multi=("nurse_ids",))
+    try:
+        data = CareTeamUpdate(
+            prescriber_id=values.get("prescriber_id") or None,
+            therapist_id=values.get("therapist_id") or None,
+            nurse_ids=[n for n in values.get("nurse_ids", []) if n],
+        )
+        care_team.set_care_team(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
+    except FORM_REFUSALS as e:
+        errors, status = refusal(e)
+        ctx = _chart_context(request, actor, patient_id)
+        ctx.update(errors=errors, values=values, form="care-team")
+        return render(request, "patient_chart.html", ctx, status)
+    return RedirectResponse(f"/patients/{patient_id}#care-team", status_code=303)
 
 
 @router.get("/me", response_class=HTMLResponse)
@@ -250,7 +436,7 @@ def my_record(request: Request, actor: Actor = Depends(Access("account", "read")
     if actor.patient_id is None:  # not a patient's own account
         return RedirectResponse(safe_next(None, actor), status_code=303)
     ctx = _chart_context(request, actor, actor.patient_id)
-    ctx.update(can_edit=False, can_write=False, plain_status=PLAIN_STATUS)
+    ctx.update(can_edit=False, can_write=False, plain_status=PLAIN_STATUS, corrections={}, team=None)
     return render(request, "me.html", ctx)
 
 

@@ -15,7 +15,8 @@ from ketacare.domain.sessions.side_effects import side_effect_types
 from ketacare.http.access import Access
 from ketacare.services.access import Actor, decide, signing
 from ketacare.services.errors import Conflict, TooManyAttempts
-from ketacare.services.sessions import alerts, pump, record, side_effects, vitals, workflow
+from ketacare.services.patients import InErrorReason
+from ketacare.services.sessions import alerts, pump, record, side_effects, vital_corrections, vitals, workflow
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
@@ -119,6 +120,8 @@ async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn
         return _page(request, actor, session_id, values={}, form=form, notice=result)
     if isinstance(result, RedirectResponse):
         return result
+    if form.startswith("vital-"):
+        return _done(session_id, "#charts")
     return _done(session_id, "#alerts" if form.startswith("alert-") else f"#{form}")
 
 
@@ -151,6 +154,25 @@ async def post_vitals(request: Request, session_id: int, actor: Actor = Depends(
         vitals.record_session_reading(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 
     return await _handle(request, actor, session_id, "vitals", run)
+
+
+@router.post("/sessions/{session_id}/vitals-in-error", response_class=HTMLResponse)
+async def post_vital_in_error(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    """Set a reading aside as entered in error, with a reason (kept, listed under the readings)."""
+
+    def run(v: dict[str, Any]) -> None:
+        raw = (v.get("vital_id") or "").strip()
+        if not raw.isdigit():
+            raise InvalidValue("vital_id", "choose the reading entered in error")
+        vital_corrections.mark_vital_entered_in_error(
+            db=request.app.state.db,
+            actor=actor,
+            session_id=session_id,
+            vital_id=int(raw),
+            data=InErrorReason(reason=v.get("reason") or ""),
+        )
+
+    return await _handle(request, actor, session_id, "vital-in-error", run)
 
 
 @router.post("/sessions/{session_id}/transition", response_class=HTMLResponse)

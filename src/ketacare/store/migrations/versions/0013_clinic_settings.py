@@ -1,7 +1,7 @@
 """Clinic settings with version history (issue 13).
 
 Revision ID: 0013_clinic_settings
-Revises: 0013_lead_vital_key
+Revises: 0013_s_sign_security
 Create Date: 2026-11-30
 """
 
