@@ -16,7 +16,7 @@ from ketacare.services.access import (
     PasswordChange,
     Profile,
     account,
-    admin,
+    accounts,
     approvals,
     auth,
     emergency,
@@ -61,7 +61,7 @@ def test_signature_name_shows_full_name_and_credentials():
 
 
 def test_a_clinical_account_waits_for_a_second_administrator(db, settings, personas, admin2):
-    outcome = admin.request_account(db=db, actor=personas["admin"], data=_nurse_request())
+    outcome = accounts.request_account(db=db, actor=personas["admin"], data=_nurse_request())
     assert outcome.user is None and outcome.pending is not None
     with pytest.raises(Unauthenticated):  # nothing to log in with yet
         _login(db, settings, "nina", TEMP)
@@ -84,16 +84,16 @@ def test_admin_cannot_create_a_clinical_account_directly(db, personas):
 
 def test_a_researcher_account_needs_no_second_approval(db, personas):
     data = AccountRequest(username="rita", display_name="Rita Ray", role="researcher", password=TEMP)
-    outcome = admin.request_account(db=db, actor=personas["admin"], data=data)
+    outcome = accounts.request_account(db=db, actor=personas["admin"], data=data)
     assert outcome.pending is None and outcome.user.username == "rita"
 
 
 def test_raising_a_role_waits_for_a_second_administrator(db, personas, admin2):
-    outcome = admin.change_role(db=db, actor=personas["admin"], username="researcher", role="prescriber")
+    outcome = accounts.change_role(db=db, actor=personas["admin"], username="researcher", role="prescriber")
     assert outcome.pending is not None
-    assert admin.get_user(db=db, actor=personas["admin"], username="researcher").role == "researcher"
+    assert accounts.get_user(db=db, actor=personas["admin"], username="researcher").role == "researcher"
     approvals.approve(db=db, actor=admin2, change_id=outcome.pending.id)
-    assert admin.get_user(db=db, actor=personas["admin"], username="researcher").role == "prescriber"
+    assert accounts.get_user(db=db, actor=personas["admin"], username="researcher").role == "prescriber"
     with pytest.raises(InvalidValue, match="already approved"):
         approvals.approve(db=db, actor=admin2, change_id=outcome.pending.id)
 
@@ -101,7 +101,7 @@ def test_raising_a_role_waits_for_a_second_administrator(db, personas, admin2):
 def test_linking_a_portal_login_waits_for_a_second_administrator(db, personas, admin2):
     data = AccountRequest(username="alice2", display_name="Alice", role="patient", password=TEMP,
                           patient_id=personas.patient_a)
-    outcome = admin.request_account(db=db, actor=personas["admin"], data=data)
+    outcome = accounts.request_account(db=db, actor=personas["admin"], data=data)
     assert outcome.pending is not None and outcome.pending.kind == "link_patient"
     assert "password_hash" not in outcome.pending.payload
     u = approvals.approve(db=db, actor=admin2, change_id=outcome.pending.id)
@@ -115,7 +115,7 @@ def test_administrators_read_no_chart(db, personas):
 
 def test_first_login_requires_a_new_password_and_zxcvbn_refuses_a_weak_one(db, settings, personas):
     data = AccountRequest(username="rita", display_name="Rita Ray", role="researcher", password=TEMP)
-    admin.request_account(db=db, actor=personas["admin"], data=data)
+    accounts.request_account(db=db, actor=personas["admin"], data=data)
     r = _login(db, settings, "rita", TEMP)  # the temporary password logs in, to the change-password page only
     actor = _resolve(db, settings, r.token)
     assert actor.must_change_password
@@ -155,17 +155,17 @@ def test_password_change_ends_every_other_session(db, settings, personas):
 def test_deactivation_ends_every_session_at_once(db, settings, personas):
     r = _login(db, settings, "nurse")
     assert _resolve(db, settings, r.token) is not None
-    admin.set_active(db=db, actor=personas["admin"], username="nurse", active=False)
+    accounts.set_active(db=db, actor=personas["admin"], username="nurse", active=False)
     assert _resolve(db, settings, r.token) is None
     with pytest.raises(Unauthenticated):
         _login(db, settings, "nurse")
     with pytest.raises(InvalidValue, match="own account"):
-        admin.set_active(db=db, actor=personas["admin"], username="admin", active=False)
+        accounts.set_active(db=db, actor=personas["admin"], username="admin", active=False)
 
 
 def test_reset_link_is_single_use_hashed_and_expires(db, settings, personas, monkeypatch):
     old = _login(db, settings, "therapist")
-    token = admin.reset_link(db=db, actor=personas["admin"], username="therapist")
+    token = accounts.reset_link(db=db, actor=personas["admin"], username="therapist")
     with db.session() as s:
         from ketacare.store.tables.account_admin import PasswordLink
 
@@ -177,8 +177,8 @@ def test_reset_link_is_single_use_hashed_and_expires(db, settings, personas, mon
     assert _login(db, settings, "therapist", NEW).actor.username == "therapist"
     with pytest.raises(InvalidValue, match="expired or was already used"):
         account.set_password_by_link(db=db, actor=anon, token=token, new_password=NEW + "!", confirm=NEW + "!")
-    later = admin.reset_link(db=db, actor=personas["admin"], username="therapist")
-    future = clock.now() + timedelta(hours=admin.LINK_HOURS, minutes=1)
+    later = accounts.reset_link(db=db, actor=personas["admin"], username="therapist")
+    future = clock.now() + timedelta(hours=accounts.LINK_HOURS, minutes=1)
     monkeypatch.setattr(clock, "now", lambda: future)
     assert account.check_link(db=db, token=later) is None
     with pytest.raises(InvalidValue, match="expired"):
@@ -187,14 +187,14 @@ def test_reset_link_is_single_use_hashed_and_expires(db, settings, personas, mon
 
 def test_revoke_one_or_all_sessions(db, settings, personas):
     a, b = _login(db, settings, "prescriber"), _login(db, settings, "prescriber")
-    listed = admin.sessions(db=db, actor=personas["admin"], username="prescriber")
+    listed = accounts.sessions(db=db, actor=personas["admin"], username="prescriber")
     assert len(listed) == 2
-    admin.revoke_sessions(db=db, actor=personas["admin"], username="prescriber",
+    accounts.revoke_sessions(db=db, actor=personas["admin"], username="prescriber",
                           session_id=_resolve(db, settings, a.token).session_id)
     assert _resolve(db, settings, a.token) is None and _resolve(db, settings, b.token) is not None
-    assert admin.revoke_sessions(db=db, actor=personas["admin"], username="prescriber") == 1
+    assert accounts.revoke_sessions(db=db, actor=personas["admin"], username="prescriber") == 1
     assert _resolve(db, settings, b.token) is None
-    assert admin.sessions(db=db, actor=personas["admin"], username="prescriber") == []
+    assert accounts.sessions(db=db, actor=personas["admin"], username="prescriber") == []
 
 
 def test_unlock_clears_the_lock(db, settings, personas):
@@ -203,18 +203,18 @@ def test_unlock_clears_the_lock(db, settings, personas):
             _login(db, settings, "frontdesk", "not the right one at all")
     with pytest.raises(TooManyAttempts):
         _login(db, settings, "frontdesk", PASSWORD, address="10.0.0.77")
-    assert admin.locks(db=db, actor=personas["admin"], username="frontdesk")
-    admin.unlock(db=db, actor=personas["admin"], username="frontdesk")
-    assert admin.locks(db=db, actor=personas["admin"], username="frontdesk") == []
+    assert accounts.locks(db=db, actor=personas["admin"], username="frontdesk")
+    accounts.unlock(db=db, actor=personas["admin"], username="frontdesk")
+    assert accounts.locks(db=db, actor=personas["admin"], username="frontdesk") == []
     assert _login(db, settings, "frontdesk", PASSWORD, address="10.0.0.77").actor.role == "frontdesk"
 
 
 def test_profile_is_what_signatures_show(db, personas):
-    u = admin.update_profile(db=db, actor=personas["prescriber"], username="prescriber",
+    u = accounts.update_profile(db=db, actor=personas["prescriber"], username="prescriber",
                              data=Profile(display_name="Dr Alice Ng", credentials="MD", licence_number="A-1"))
     assert u.signature == "Dr Alice Ng, MD"
     with pytest.raises(Forbidden):  # editing someone else's profile is administration
-        admin.update_profile(db=db, actor=personas["prescriber"], username="nurse",
+        accounts.update_profile(db=db, actor=personas["prescriber"], username="nurse",
                              data=Profile(display_name="X"))
 
 

@@ -47,7 +47,7 @@ from ketacare.services.access import audit_checkpoints, audit_keys
 from ketacare.services.access.audit_checkpoints import checkpoint_dir
 from ketacare.services.access.audit_keys import AuditKey
 from ketacare.services.access.signing import Signing
-from ketacare.services.access import account, admin, approvals, emergency, people
+from ketacare.services.access import account, accounts, approvals, emergency, people
 from ketacare.services.access.people import signature_name
 
 
@@ -76,7 +76,7 @@ __all__ = [
     "UserCreate",
     "account",
     "account_roles",
-    "admin",
+    "accounts",
     "approvals",
     "emergency",
     "needs_second_approval",

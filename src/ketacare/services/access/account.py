@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.services import clock
 from ketacare.services.access import passwords, totp
+from ketacare.services.access.accounts import _lock_keys, end_sessions
 from ketacare.services.access.actor import Actor
-from ketacare.services.access.admin import _lock_keys, end_sessions
 from ketacare.services.access.auth import token_digest
 from ketacare.services.access.schemas import PasswordChange
 from ketacare.services.uow import UnitOfWork
@@ -80,14 +80,17 @@ def set_password_by_link(*, db: Database, actor: Actor, token: str, new_password
         row = _usable_link(s, token)
         u = None if row is None else s.get(User, row.user_id)
         if row is None or u is None or not u.is_active:
-            raise InvalidValue("token", "this link has expired or was already used: ask the clinic for a new one")
+            raise InvalidValue(
+                "token", "this link has expired or was already used: ask the clinic for a new one"
+            )
         _set_password(u, new_password, confirm)
         row.used_at = clock.now()
         ended = end_sessions(s, u.id)
         for r in _lock_keys(s, u.username):
             r.failures, r.locked_until = 0, None
-        uow.actor = Actor(user_id=u.id, username=u.username, role=u.role, patient_id=u.patient_id,
-                          address=actor.address)
+        uow.actor = Actor(
+            user_id=u.id, username=u.username, role=u.role, patient_id=u.patient_id, address=actor.address
+        )
         uow.audit("reset_password", "account", u.id, details={"link": row.purpose, "sessions_ended": ended})
         return u.username
 
@@ -122,6 +125,8 @@ def confirm_totp(*, db: Database, actor: Actor, secret: str, code: str) -> None:
         if u is None:
             raise InvalidValue("code", "this login has no account")
         if not totp.verify(secret, code, clock.now()):
-            raise InvalidValue("code", "that code does not match: check the phone's clock and try the next code")
+            raise InvalidValue(
+                "code", "that code does not match: check the phone's clock and try the next code"
+            )
         u.totp_secret = secret
         uow.audit("update", "account", u.id, details={"totp": "enrolled"})

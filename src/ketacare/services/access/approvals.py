@@ -12,8 +12,7 @@ from ketacare.config import Settings
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock
 from ketacare.services.access import passwords
-from ketacare.services.access.actor import Actor
-from ketacare.services.access.admin import (
+from ketacare.services.access.accounts import (
     LINK_HOURS,
     _change_read,
     _check_request,
@@ -23,6 +22,7 @@ from ketacare.services.access.admin import (
     find,
     new_link,
 )
+from ketacare.services.access.actor import Actor
 from ketacare.services.access.policy import patient_role
 from ketacare.services.access.schemas import AccountChangeRead, AccountRequest, UserDetailRead
 from ketacare.services.errors import Forbidden, ServiceError
@@ -83,10 +83,18 @@ def approve(*, db: Database, actor: Actor, change_id: int) -> UserDetailRead:
             _check_request(s, data)
             u = _new_user(s, data, hashed, must_change=True)
         row.status, row.decided_by_id, row.decided_by, row.decided_at = (
-            "approved", actor.user_id, actor.username, clock.now()
+            "approved",
+            actor.user_id,
+            actor.username,
+            clock.now(),
         )
-        uow.audit("approve", "user", u.id, patient_id=u.patient_id,
-                  details={"change": row.kind, "request": row.id, "requested_by": row.requested_by, "role": u.role})
+        uow.audit(
+            "approve",
+            "user",
+            u.id,
+            patient_id=u.patient_id,
+            details={"change": row.kind, "request": row.id, "requested_by": row.requested_by, "role": u.role},
+        )
         return detail(u)
 
 
@@ -98,7 +106,10 @@ def reject(*, db: Database, actor: Actor, change_id: int, note: str = "") -> Acc
         if row is None or row.status != "pending":
             raise InvalidValue("change", "no pending account change has that id")
         row.status, row.decided_by_id, row.decided_by, row.decided_at = (
-            "rejected", actor.user_id, actor.username, clock.now()
+            "rejected",
+            actor.user_id,
+            actor.username,
+            clock.now(),
         )
         row.note = " ".join(note.split()) or None
         uow.audit("reject", "user", row.username, details={"change": row.kind, "request": row.id})
@@ -113,10 +124,14 @@ def invite_patient(
     Nobody else learns a password, so no second administrator is needed.
     """
     if not settings.smtp_host:
-        raise InvalidValue("patient_id", "no email server is configured (KETACARE_SMTP_HOST): ask a second "
-                           "administrator to approve a portal login instead")
-    data = AccountRequest(username=username, display_name=display_name, role=patient_role(),
-                          password="-", patient_id=patient_id)
+        raise InvalidValue(
+            "patient_id",
+            "no email server is configured (KETACARE_SMTP_HOST): ask a second "
+            "administrator to approve a portal login instead",
+        )
+    data = AccountRequest(
+        username=username, display_name=display_name, role=patient_role(), password="-", patient_id=patient_id
+    )
     with UnitOfWork(db, actor) as uow:
         uow.authorize("create", "user")
         s = uow.session
@@ -124,11 +139,15 @@ def invite_patient(
         patient = s.get(Patient, patient_id)
         assert patient is not None  # _check_request refused an unknown record
         if not patient.email:
-            raise InvalidValue("patient_id", "the patient's record has no email address to send the invitation to")
+            raise InvalidValue(
+                "patient_id", "the patient's record has no email address to send the invitation to"
+            )
         u = _new_user(s, data, passwords.hash_password(secrets.token_urlsafe(32)), must_change=False)
         token = new_link(s, u, "invitation", actor.username)
         uow.audit("invite", "user", u.id, patient_id=patient_id, details={"username": u.username})
-        _send_invitation(settings, patient.email, u.username, f"{settings.public_url.rstrip('/')}/password/{token}")
+        _send_invitation(
+            settings, patient.email, u.username, f"{settings.public_url.rstrip('/')}/password/{token}"
+        )
         return detail(u)
 
 
@@ -146,5 +165,8 @@ def _send_invitation(settings: Settings, to: str, username: str, url: str) -> No
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15) as smtp:
             smtp.send_message(msg)
     except (OSError, smtplib.SMTPException) as e:
-        raise InvalidValue("patient_id", f"the invitation could not be sent ({type(e).__name__}): nothing was "
-                           "created; try again or ask a second administrator to approve a portal login") from e
+        raise InvalidValue(
+            "patient_id",
+            f"the invitation could not be sent ({type(e).__name__}): nothing was "
+            "created; try again or ask a second administrator to approve a portal login",
+        ) from e

@@ -83,7 +83,9 @@ def end(*, db: Database, actor: Actor) -> None:
         now = clock.now()
         rows = uow.session.scalars(
             select(BreakGlass).where(
-                BreakGlass.user_id == actor.user_id, BreakGlass.ended_at.is_(None), BreakGlass.expires_at > now
+                BreakGlass.user_id == actor.user_id,
+                BreakGlass.ended_at.is_(None),
+                BreakGlass.expires_at > now,
             )
         ).all()
         for row in rows:
@@ -120,7 +122,9 @@ def review(*, db: Database, actor: Actor, window_id: int, note: str) -> BreakGla
     """Record an administrator's review of one break-glass window."""
     note = " ".join((note or "").split())
     if not note:
-        raise InvalidValue("note", "write what the review found (e.g. justified: patient collapsed in waiting room)")
+        raise InvalidValue(
+            "note", "write what the review found (e.g. justified: patient collapsed in waiting room)"
+        )
     with UnitOfWork(db, actor) as uow:
         uow.authorize("review", "security")
         row = uow.session.get(BreakGlass, window_id)

@@ -25,9 +25,14 @@ def user_signature(user: User) -> str:
 def names_by_username(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
     """Map usernames to signature names; a name not of an account (e.g. "system:cli") maps to itself."""
     wanted = {u for u in usernames if u}
-    found = {
-        u.username: user_signature(u) for u in session.scalars(select(User).where(User.username.in_(wanted)))
-    } if wanted else {}
+    found = (
+        {
+            u.username: user_signature(u)
+            for u in session.scalars(select(User).where(User.username.in_(wanted)))
+        }
+        if wanted
+        else {}
+    )
     return {u: found.get(u, u) for u in wanted}
 
 

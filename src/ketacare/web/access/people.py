@@ -15,7 +15,7 @@ from ketacare.services.access import (
     Actor,
     Profile,
     account_roles,
-    admin,
+    accounts,
     approvals,
     emergency,
     is_patient_role,
@@ -23,7 +23,6 @@ from ketacare.services.access import (
     patient_role,
     roles,
 )
-
 from ketacare.services.errors import Forbidden
 from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render
 
@@ -55,12 +54,13 @@ def _role_options() -> list[tuple[str, str]]:
 
 @router.get(BASE, response_class=HTMLResponse)
 def users_page(request: Request, actor: Actor = Depends(Access("user", "list"))) -> Response:
-    accounts = admin.list_accounts(db=_db(request), actor=actor)
-    return render(request, "users.html", {"accounts": accounts})
+    listed = accounts.list_accounts(db=_db(request), actor=actor)
+    return render(request, "users.html", {"accounts": listed})
 
 
-def _new_form(request: Request, values: dict[str, str], errors: dict[str, str], status: int = 200,
-              form: str = "create") -> Response:
+def _new_form(
+    request: Request, values: dict[str, str], errors: dict[str, str], status: int = 200, form: str = "create"
+) -> Response:
     return render(
         request,
         "user_new.html",
@@ -80,7 +80,7 @@ def _new_form(request: Request, values: dict[str, str], errors: dict[str, str], 
 
 @router.get(BASE + "/new", response_class=HTMLResponse)
 def new_user_page(request: Request, actor: Actor = Depends(Access("user", "create"))) -> Response:
-    return _new_form(request, {"role": "nurse"}, {})
+    return _new_form(request, {}, {})
 
 
 def _int_or_none(raw: str | None, field: str) -> int | None:
@@ -105,7 +105,7 @@ async def new_user_submit(request: Request, actor: Actor = Depends(Access("user"
             password=values.get("password", ""),
             patient_id=_int_or_none(values.get("patient_id"), "patient_id"),
         )
-        outcome = admin.request_account(db=_db(request), actor=actor, data=data)
+        outcome = accounts.request_account(db=_db(request), actor=actor, data=data)
     except FORM_REFUSALS as e:
         errors, status = refusal(e)
         values.pop("password", None)
@@ -134,15 +134,24 @@ async def invite_submit(request: Request, actor: Actor = Depends(Access("user", 
     return RedirectResponse(f"{BASE}/{u.username}?invited=1", status_code=303)
 
 
-def _user_page(request: Request, actor: Actor, username: str, *, errors: dict[str, str] | None = None,
-               form: str = "", values: dict[str, str] | None = None, status: int = 200,
-               notice: str | None = None, link: str | None = None) -> Response:
+def _user_page(
+    request: Request,
+    actor: Actor,
+    username: str,
+    *,
+    errors: dict[str, str] | None = None,
+    form: str = "",
+    values: dict[str, str] | None = None,
+    status: int = 200,
+    notice: str | None = None,
+    link: str | None = None,
+) -> Response:
     db = _db(request)
-    u = admin.get_user(db=db, actor=actor, username=username)
+    u = accounts.get_user(db=db, actor=actor, username=username)
     ctx = {
         "u": u,
-        "sessions": admin.sessions(db=db, actor=actor, username=username),
-        "locks": admin.locks(db=db, actor=actor, username=username),
+        "sessions": accounts.sessions(db=db, actor=actor, username=username),
+        "locks": accounts.locks(db=db, actor=actor, username=username),
         "errors": errors or {},
         "form": form,
         "values": values or {},
@@ -180,33 +189,43 @@ def _after(username: str, key: str) -> Response:
     return RedirectResponse(f"{BASE}/{username}?{key}=1", status_code=303)
 
 
-def _refused(request: Request, actor: Actor, username: str, e: Exception, form: str,
-             values: dict[str, str]) -> Response:
+def _refused(
+    request: Request, actor: Actor, username: str, e: Exception, form: str, values: dict[str, str]
+) -> Response:
     if isinstance(e, Forbidden):
-        return _user_page(request, actor, username, errors={"change": str(e)}, form=form, values=values,
-                          status=403)
+        return _user_page(
+            request, actor, username, errors={"change": str(e)}, form=form, values=values, status=403
+        )
     errors, status = refusal(e)
     return _user_page(request, actor, username, errors=errors, form=form, values=values, status=status)
 
 
 @router.post(BASE + "/{username}/profile", response_class=HTMLResponse)
-async def profile_submit(request: Request, username: str,
-                         actor: Actor = Depends(Access("user", "update"))) -> Response:
+async def profile_submit(
+    request: Request, username: str, actor: Actor = Depends(Access("user", "update"))
+) -> Response:
     values = await form_data(request)
     try:
-        data = Profile(display_name=values.get("display_name", ""), credentials=values.get("credentials"),
-                       licence_number=values.get("licence_number"))
-        admin.update_profile(db=_db(request), actor=actor, username=username, data=data)
+        data = Profile(
+            display_name=values.get("display_name", ""),
+            credentials=values.get("credentials"),
+            licence_number=values.get("licence_number"),
+        )
+        accounts.update_profile(db=_db(request), actor=actor, username=username, data=data)
     except FORM_REFUSALS as e:
         return _refused(request, actor, username, e, "profile", values)
     return _after(username, "profile")
 
 
 @router.post(BASE + "/{username}/role", response_class=HTMLResponse)
-async def role_submit(request: Request, username: str, actor: Actor = Depends(Access("user", "update"))) -> Response:
+async def role_submit(
+    request: Request, username: str, actor: Actor = Depends(Access("user", "update"))
+) -> Response:
     values = await form_data(request)
     try:
-        outcome = admin.change_role(db=_db(request), actor=actor, username=username, role=values.get("role", ""))
+        outcome = accounts.change_role(
+            db=_db(request), actor=actor, username=username, role=values.get("role", "")
+        )
     except FORM_REFUSALS as e:
         return _refused(request, actor, username, e, "role", values)
     if outcome.pending is not None:
@@ -220,65 +239,75 @@ def _confirmed(values: dict[str, str], username: str) -> None:
 
 
 @router.post(BASE + "/{username}/deactivate", response_class=HTMLResponse)
-async def deactivate_submit(request: Request, username: str,
-                            actor: Actor = Depends(Access("user", "deactivate"))) -> Response:
+async def deactivate_submit(
+    request: Request, username: str, actor: Actor = Depends(Access("user", "deactivate"))
+) -> Response:
     values = await form_data(request)
     active = values.get("active") == "1"
     try:
         _confirmed(values, username)
-        admin.set_active(db=_db(request), actor=actor, username=username, active=active)
+        accounts.set_active(db=_db(request), actor=actor, username=username, active=active)
     except FORM_REFUSALS as e:
         return _refused(request, actor, username, e, "active", values)
     return _after(username, "reactivated" if active else "deactivated")
 
 
 @router.post(BASE + "/{username}/unlock", response_class=HTMLResponse)
-async def unlock_submit(request: Request, username: str,
-                        actor: Actor = Depends(Access("user", "unlock"))) -> Response:
+async def unlock_submit(
+    request: Request, username: str, actor: Actor = Depends(Access("user", "unlock"))
+) -> Response:
     values = await form_data(request)
     try:
         _confirmed(values, username)
-        admin.unlock(db=_db(request), actor=actor, username=username)
+        accounts.unlock(db=_db(request), actor=actor, username=username)
     except FORM_REFUSALS as e:
         return _refused(request, actor, username, e, "unlock", values)
     return _after(username, "unlocked")
 
 
 @router.post(BASE + "/{username}/sessions/revoke", response_class=HTMLResponse)
-async def revoke_submit(request: Request, username: str,
-                        actor: Actor = Depends(Access("user", "revoke_sessions"))) -> Response:
+async def revoke_submit(
+    request: Request, username: str, actor: Actor = Depends(Access("user", "revoke_sessions"))
+) -> Response:
     values = await form_data(request)
     try:
         _confirmed(values, username)
         raw = values.get("session_id", "all")
         sid = None if raw == "all" else _int_or_none(raw, "session_id")
-        admin.revoke_sessions(db=_db(request), actor=actor, username=username, session_id=sid)
+        accounts.revoke_sessions(db=_db(request), actor=actor, username=username, session_id=sid)
     except FORM_REFUSALS as e:
         return _refused(request, actor, username, e, "sessions", values)
     return _after(username, "revoked")
 
 
 @router.post(BASE + "/{username}/reset-link", response_class=HTMLResponse)
-async def reset_link_submit(request: Request, username: str,
-                            actor: Actor = Depends(Access("user", "reset_password"))) -> Response:
+async def reset_link_submit(
+    request: Request, username: str, actor: Actor = Depends(Access("user", "reset_password"))
+) -> Response:
     values = await form_data(request)
     try:
         _confirmed(values, username)
-        token = admin.reset_link(db=_db(request), actor=actor, username=username)
+        token = accounts.reset_link(db=_db(request), actor=actor, username=username)
     except FORM_REFUSALS as e:
         return _refused(request, actor, username, e, "reset", values)
     url = f"{request.app.state.settings.public_url.rstrip('/')}/password/{token}"
-    return _user_page(request, actor, username, link=url,
-                      notice="One-time link made. It is shown only now: give it to the account holder.")
+    return _user_page(
+        request,
+        actor,
+        username,
+        link=url,
+        notice="One-time link made. It is shown only now: give it to the account holder.",
+    )
 
 
 @router.post(BASE + "/{username}/remove-totp", response_class=HTMLResponse)
-async def remove_totp_submit(request: Request, username: str,
-                             actor: Actor = Depends(Access("user", "update"))) -> Response:
+async def remove_totp_submit(
+    request: Request, username: str, actor: Actor = Depends(Access("user", "update"))
+) -> Response:
     values = await form_data(request)
     try:
         _confirmed(values, username)
-        admin.remove_totp(db=_db(request), actor=actor, username=username)
+        accounts.remove_totp(db=_db(request), actor=actor, username=username)
     except FORM_REFUSALS as e:
         return _refused(request, actor, username, e, "totp", values)
     return _after(username, "totp")
@@ -287,8 +316,15 @@ async def remove_totp_submit(request: Request, username: str,
 # --- the security page ---
 
 
-def _security(request: Request, actor: Actor, *, errors: dict[str, str] | None = None, form: str = "",
-              status: int = 200, notice: str | None = None) -> Response:
+def _security(
+    request: Request,
+    actor: Actor,
+    *,
+    errors: dict[str, str] | None = None,
+    form: str = "",
+    status: int = 200,
+    notice: str | None = None,
+) -> Response:
     db = _db(request)
     changes = approvals.list_changes(db=db, actor=actor)
     windows = emergency.list_windows(db=db, actor=actor)
@@ -330,8 +366,9 @@ def _change_id(raw: str) -> int:
 
 
 @router.post("/admin/security/changes/{change_id}/approve", response_class=HTMLResponse)
-async def approve_submit(request: Request, change_id: str,
-                         actor: Actor = Depends(Access("user", "approve"))) -> Response:
+async def approve_submit(
+    request: Request, change_id: str, actor: Actor = Depends(Access("user", "approve"))
+) -> Response:
     await form_data(request)
     try:
         approvals.approve(db=_db(request), actor=actor, change_id=_change_id(change_id))
@@ -344,11 +381,14 @@ async def approve_submit(request: Request, change_id: str,
 
 
 @router.post("/admin/security/changes/{change_id}/reject", response_class=HTMLResponse)
-async def reject_submit(request: Request, change_id: str,
-                        actor: Actor = Depends(Access("user", "approve"))) -> Response:
+async def reject_submit(
+    request: Request, change_id: str, actor: Actor = Depends(Access("user", "approve"))
+) -> Response:
     values = await form_data(request)
     try:
-        approvals.reject(db=_db(request), actor=actor, change_id=_change_id(change_id), note=values.get("note", ""))
+        approvals.reject(
+            db=_db(request), actor=actor, change_id=_change_id(change_id), note=values.get("note", "")
+        )
     except FORM_REFUSALS as e:
         errors, status = refusal(e)
         return _security(request, actor, errors=errors, form=f"c{change_id}", status=status)
@@ -356,8 +396,9 @@ async def reject_submit(request: Request, change_id: str,
 
 
 @router.post("/admin/security/break-glass/{window_id}/review", response_class=HTMLResponse)
-async def review_submit(request: Request, window_id: str,
-                        actor: Actor = Depends(Access("security", "review"))) -> Response:
+async def review_submit(
+    request: Request, window_id: str, actor: Actor = Depends(Access("security", "review"))
+) -> Response:
     values = await form_data(request)
     try:
         if not window_id.isdigit() or len(window_id) > 9:

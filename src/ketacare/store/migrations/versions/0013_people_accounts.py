@@ -59,7 +59,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["requested_by_id"], ["users.id"], name="fk_account_changes_requested_by_id_users"
         ),
-        sa.ForeignKeyConstraint(["decided_by_id"], ["users.id"], name="fk_account_changes_decided_by_id_users"),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"], ["users.id"], name="fk_account_changes_decided_by_id_users"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_account_changes"),
     )
     op.create_index("ix_account_changes_username", "account_changes", ["username"])

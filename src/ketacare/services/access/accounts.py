@@ -126,7 +126,9 @@ def request_account(*, db: Database, actor: Actor, data: AccountRequest) -> Acco
         s = uow.session
         _check_request(s, data)
         if s.scalar(
-            select(AccountChange.id).where(AccountChange.username == data.username, AccountChange.status == "pending")
+            select(AccountChange.id).where(
+                AccountChange.username == data.username, AccountChange.status == "pending"
+            )
         ):
             raise InvalidValue("username", f"a request for {data.username} is already waiting for approval")
         hashed = passwords.hash_password(data.password)
@@ -137,8 +139,13 @@ def request_account(*, db: Database, actor: Actor, data: AccountRequest) -> Acco
                 "password_hash": hashed,
             }
             row = _pending(s, actor, kind, data.username, payload)
-            uow.audit("request", "user", data.username, patient_id=data.patient_id,
-                      details={"change": kind, "role": data.role, "request": row.id})
+            uow.audit(
+                "request",
+                "user",
+                data.username,
+                patient_id=data.patient_id,
+                details={"change": kind, "role": data.role, "request": row.id},
+            )
             return AccountOutcome(pending=_change_read(row))
         u = _new_user(s, data, hashed, must_change=True)
         uow.audit("create", "user", u.id, details={"username": u.username, "role": u.role})
@@ -203,7 +210,7 @@ def set_active(*, db: Database, actor: Actor, username: str, active: bool) -> Us
 def _lock_keys(s: Session, username: str) -> list[LoginThrottle]:
     """The throttle rows of one account, whatever else their key holds (the address, for per-pair counters)."""
     rows = s.scalars(select(LoginThrottle).where(LoginThrottle.key.like(f"user:{username}%"))).all()
-    return [r for r in rows if r.key[len("user:") + len(username):][:1] not in _NAME_CHARS]
+    return [r for r in rows if r.key[len("user:") + len(username) :][:1] not in _NAME_CHARS]
 
 
 def locks(*, db: Database, actor: Actor, username: str) -> list[LockRead]:
@@ -238,7 +245,9 @@ def sessions(*, db: Database, actor: Actor, username: str) -> list[SessionRead]:
         now = clock.now()
         rows = uow.session.scalars(
             select(AuthSession)
-            .where(AuthSession.user_id == u.id, AuthSession.revoked_at.is_(None), AuthSession.expires_at > now)
+            .where(
+                AuthSession.user_id == u.id, AuthSession.revoked_at.is_(None), AuthSession.expires_at > now
+            )
             .order_by(AuthSession.last_seen_at.desc())
         ).all()
         return [SessionRead.model_validate(r) for r in rows]
@@ -315,7 +324,11 @@ def update_profile(*, db: Database, actor: Actor, username: str, data: Profile) 
         uow.authorize("update_profile" if own else "update", "account" if own else "user")
         u = find(uow.session, username)
         before = {"display_name": u.display_name, "credentials": u.credentials, "licence": u.licence_number}
-        u.display_name, u.credentials, u.licence_number = data.display_name, data.credentials, data.licence_number
+        u.display_name, u.credentials, u.licence_number = (
+            data.display_name,
+            data.credentials,
+            data.licence_number,
+        )
         uow.audit("update", "user", u.id, details={"profile": "changed", "before": before})
         return detail(u)
 
