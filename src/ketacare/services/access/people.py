@@ -7,7 +7,10 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketacare.services.access.actor import Actor
 from ketacare.store.tables import User
+
+STORED_CHARS = 100
 
 
 def signature_name(display_name: str, credentials: str | None = None) -> str:
@@ -42,3 +45,10 @@ def names_by_id(session: Session, user_ids: Iterable[int | None]) -> dict[int, s
     if not wanted:
         return {}
     return {u.id: user_signature(u) for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def signature_of(session: Session, actor: Actor) -> str:
+    """Return the signature name of the person acting now (the local operator keeps its own name), at most
+    STORED_CHARS characters, as the records that keep it store it."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    return (actor.username if user is None else user_signature(user))[:STORED_CHARS]

@@ -151,6 +151,8 @@ def decide(
             shared or (author_id is not None and author_id == actor.user_id)
         ):
             return Decision(True, False, "author or shared")
+    if all(g.condition == "break_glass" for g in matching):  # refused plainly: no record's existence is at stake
+        return Decision(False, False, f"role {actor.role} needs emergency access for {action} on {resource}")
     return Decision(False, True, f"condition not met for {action} on {resource}")
 
 

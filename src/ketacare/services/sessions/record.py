@@ -27,7 +27,7 @@ from ketacare.domain.sessions.session import (
 )
 from ketacare.domain.sessions.side_effects import grade_label
 from ketacare.services import clock
-from ketacare.services.access import Actor, roles_for, signing
+from ketacare.services.access import Actor, people, roles_for, signing
 from ketacare.services.sessions.alerts import alert_read, alert_rules
 from ketacare.services.sessions.assessments import assessment_status
 from ketacare.services.sessions.checklist import record_parts
@@ -370,7 +370,8 @@ def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignReque
             patient_id=sess.patient_id,
             details={"sha256": digest, "role": actor.role, **signed.audit_details()},
         )
-    return SignatureRead(role=sig.role, by=sig.username, sha256=digest, signed_at=now, meaning=sig.meaning)
+        by = people.signature_of(s, actor)
+    return SignatureRead(role=sig.role, by=by, sha256=digest, signed_at=now, meaning=sig.meaning)
 
 
 def _addendum_digest(prev: str, text: str, author: str, role: str, at: datetime) -> str:
@@ -476,6 +477,21 @@ def _addenda(s: Session, sess: InfusionSession) -> list[AddendumRow]:
     ]
 
 
+def _signed_by(s: Session, sigs: list[SessionSignature]) -> list[SignatureRead]:
+    """The record's signatures, each named with the signer's full name and credentials."""
+    names = people.names_by_username(s, (g.username for g in sigs))
+    return [
+        SignatureRead(
+            role=g.role,
+            by=names.get(g.username, g.username),
+            sha256=g.digest_sha256,
+            signed_at=g.signed_at,
+            meaning=g.meaning,
+        )
+        for g in sigs
+    ]
+
+
 def _detail(s: Session, sess: InfusionSession, now: datetime) -> SessionDetail:
     """Return what the session page shows: the record, its rows, dose and PK curve, checks, signatures."""
     p = session_patient(s, sess)
@@ -491,12 +507,7 @@ def _detail(s: Session, sess: InfusionSession, now: datetime) -> SessionDetail:
         infusion_events=_pump_events(s, sess),
         side_effects=_side_effects(s, sess),
         rescue=_rescue(s, sess),
-        signatures=[
-            SignatureRead(
-                role=g.role, by=g.username, sha256=g.digest_sha256, signed_at=g.signed_at, meaning=g.meaning
-            )
-            for g in signatures(s, sess.id)
-        ],
+        signatures=_signed_by(s, signatures(s, sess.id)),
         addenda=_addenda(s, sess),
         dose=dose_summary(s, sess, dose_until, with_pk=True),
         guards=guard_status(s, sess, now),
