@@ -118,8 +118,13 @@ def _pending(s: Session, actor: Actor, kind: str, username: str, payload: dict[s
     return row
 
 
-def request_account(*, db: Database, actor: Actor, data: AccountRequest) -> AccountOutcome:
-    """Create an account whose holder sets their own password at first login, or ask a second administrator."""
+def request_account(
+    *, db: Database, actor: Actor, data: AccountRequest, temporary: bool = True
+) -> AccountOutcome:
+    """Create an account whose holder sets their own password at first login, or ask a second administrator.
+
+    Only the local command line may set a final password (`temporary=False`), e.g. for its own first account.
+    """
     passwords.check_password_policy(data.password, data.username, (data.display_name,))
     with UnitOfWork(db, actor) as uow:
         uow.authorize("create", "user")
@@ -147,7 +152,7 @@ def request_account(*, db: Database, actor: Actor, data: AccountRequest) -> Acco
                 details={"change": kind, "role": data.role, "request": row.id},
             )
             return AccountOutcome(pending=_change_read(row))
-        u = _new_user(s, data, hashed, must_change=True)
+        u = _new_user(s, data, hashed, must_change=temporary or not acts_at_once(actor))
         uow.audit("create", "user", u.id, details={"username": u.username, "role": u.role})
         return AccountOutcome(user=detail(u))
 

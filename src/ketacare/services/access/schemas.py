@@ -214,7 +214,7 @@ class AccountRequest(Profile):
     def _known_role(cls, value: str) -> str:
         allowed = account_roles()
         if value not in allowed:
-            raise ValueError(f"choose one of {', '.join(allowed)}")
+            raise ValueError(f"unknown role {value!r}: use one of {', '.join(allowed)}")
         return value
 
 
