@@ -188,12 +188,26 @@ Credentials = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 Licence = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
 
 
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+_USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
 class Profile(_Strict):
     """What a person's signature shows: "Dr Alice Ng, MD", and the licence number on signed records."""
 
     display_name: Name
     credentials: Credentials | None = None
     licence_number: Licence | None = None
+
+    @field_validator("display_name", mode="before")
+    @classmethod
+    def _name_given(cls, value: object) -> object:
+        if _blank(value):
+            raise ValueError("enter the person's full name")
+        return value
 
     @field_validator("credentials", "licence_number")
     @classmethod
@@ -208,6 +222,21 @@ class AccountRequest(Profile):
     role: str
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     patient_id: int | None = None
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _password_given(cls, value: object) -> object:
+        if _blank(value):
+            raise ValueError("enter a temporary password")
+        return value
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username_shape(cls, value: object) -> object:
+        text = str(value or "").strip().lower()
+        if len(text) < 3 or not text[0].isalnum() or not set(text) <= _USERNAME_CHARS:
+            raise ValueError("use at least 3 lower-case letters, digits, . _ or -, starting with a letter or digit")
+        return value
 
     @field_validator("role")
     @classmethod

@@ -48,8 +48,12 @@ def _db(request: Request) -> Any:
 
 
 def _role_options() -> list[tuple[str, str]]:
+    return [(r, r) for r in account_roles()]
+
+
+def _role_descriptions() -> list[tuple[str, str]]:
     described = roles()
-    return [(r, f"{r}: {described[r]}") for r in account_roles()]
+    return [(r, described[r]) for r in account_roles()]
 
 
 @router.get(BASE, response_class=HTMLResponse)
@@ -70,7 +74,10 @@ def _new_form(
             "form": form,
             "labels": LABELS,
             "role_options": _role_options(),
-            "approval_roles": [r for r in account_roles() if needs_second_approval(r)],
+            "role_descriptions": _role_descriptions(),
+            "approval_roles": [
+                r for r in account_roles() if needs_second_approval(r) and not is_patient_role(r)
+            ],
             "patient_role": patient_role(),
             "smtp": bool(request.app.state.settings.smtp_host),
         },
@@ -159,8 +166,9 @@ def _user_page(
         "notice": notice,
         "link": link,
         "role_options": [(r, t) for r, t in _role_options() if not is_patient_role(r)],
+        "role_descriptions": [(r, t) for r, t in _role_descriptions() if not is_patient_role(r)],
         "is_portal": is_patient_role(u.role),
-        "approval_roles": [r for r in account_roles() if needs_second_approval(r)],
+        "approval_roles": [r for r in account_roles() if needs_second_approval(r) and not is_patient_role(r)],
     }
     return render(request, "user.html", ctx, status)
 
