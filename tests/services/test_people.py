@@ -257,3 +257,15 @@ def issue(db, user_id):
     from tests.http.conftest import issue_token
 
     return issue_token(db, user_id)
+
+
+def test_a_dose_order_names_its_author_with_credentials(db, personas):
+    from ketacare.services.dosing import orders as dose_orders
+    from ketacare.services.dosing.schemas import DoseOrderCreate
+
+    accounts.update_profile(db=db, actor=personas["prescriber"], username="prescriber",
+                            data=Profile(display_name="Dr Alice Ng", credentials="MD"))
+    o = dose_orders.create_order(db=db, actor=personas["prescriber"], patient_id=personas.patient_a,
+                                 data=DoseOrderCreate(protocol_id="iv-standard"))
+    shown = dose_orders.get_order(db=db, actor=personas["nurse"], patient_id=personas.patient_a, order_id=o.id)
+    assert shown.created_by_name == "Dr Alice Ng, MD"

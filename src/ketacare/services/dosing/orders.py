@@ -395,8 +395,12 @@ _PEOPLE = ("created_by_name", "signed_by_name", "double_checked_by_name")
 
 def _named(s: Session, order: DoseOrderRead) -> DoseOrderRead:
     """Show who created, signed and double-checked by full name and credentials ("Dr Alice Ng, MD")."""
-    names = people.names_by_username(s, (getattr(order, k) for k in _PEOPLE))
-    return order.model_copy(update={k: names[v] for k in _PEOPLE if (v := getattr(order, k)) in names})
+    names = people.names_by_username(
+        s, [*(getattr(order, k) for k in _PEOPLE), *(e.by_name for e in order.double_check_entries)]
+    )
+    entries = [e.model_copy(update={"by_name": names.get(e.by_name, e.by_name)}) for e in order.double_check_entries]
+    update: dict[str, object] = {k: names[v] for k in _PEOPLE if (v := getattr(order, k)) in names}
+    return order.model_copy(update={**update, "double_check_entries": entries})
 
 
 def list_orders(*, db: Database, actor: Actor, patient_id: int) -> list[DoseOrderRead]:

@@ -461,19 +461,21 @@ def _vital_row(v: VitalSign) -> VitalRow:
 
 
 def _addenda(s: Session, sess: InfusionSession) -> list[AddendumRow]:
+    rows = s.scalars(
+        select(SessionAddendum).where(SessionAddendum.session_id == sess.id).order_by(SessionAddendum.id)
+    ).all()
+    names = people.names_by_username(s, (a.author_name for a in rows))
     return [
         AddendumRow(
             id=a.id,
             text=a.text,
-            by=a.author_name,
+            by=names.get(a.author_name, a.author_name),
             role=a.role,
             at=a.at,
             sha256=a.digest_sha256,
             prev_sha256=a.prev_digest,
         )
-        for a in s.scalars(
-            select(SessionAddendum).where(SessionAddendum.session_id == sess.id).order_by(SessionAddendum.id)
-        )
+        for a in rows
     ]
 
 
