@@ -7,6 +7,7 @@ A change that gives an account access to patient data (a new account or a role o
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -35,7 +36,6 @@ from ketacare.store.tables import AuthSession, LoginThrottle, Patient, User
 from ketacare.store.tables.account_admin import AccountChange, PasswordLink
 
 LINK_HOURS = 24  # a reset link or portal invitation works once, within this many hours
-_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
 def detail(u: User) -> UserDetailRead:
@@ -213,9 +213,11 @@ def set_active(*, db: Database, actor: Actor, username: str, active: bool) -> Us
 
 
 def _lock_keys(s: Session, username: str) -> list[LoginThrottle]:
-    """The throttle rows of one account, whatever else their key holds (the address, for per-pair counters)."""
-    rows = s.scalars(select(LoginThrottle).where(LoginThrottle.key.like(f"user:{username}%"))).all()
-    return [r for r in rows if r.key[len("user:") + len(username) :][:1] not in _NAME_CHARS]
+    """The throttle rows of one account, whatever else their key holds (e.g. the address of a per-pair counter):
+    every key naming the username as a whole word, except the counters of an address alone."""
+    word = re.compile(rf"(?<![a-z0-9._-]){re.escape(username)}(?![a-z0-9._-])")
+    rows = s.scalars(select(LoginThrottle).where(LoginThrottle.key.contains(username, autoescape=True))).all()
+    return [r for r in rows if not r.key.startswith("addr:") and word.search(r.key)]
 
 
 def locks(*, db: Database, actor: Actor, username: str) -> list[LockRead]:
