@@ -1,11 +1,11 @@
 """Demo accounts (issues 13 and 14): a new prescriber account waiting on the security page for the second
-administrator's approval, so that separation of duties can be shown at once."""
+administrator's approval, and one ended break-glass access waiting for review, so that both show at once."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ketacare.services.access import AccountRequest, Actor, accounts, roles_for
+from ketacare.services.access import AccountRequest, Actor, accounts, emergency, roles_for
 
 if TYPE_CHECKING:
     from ketacare.demo.patients import DemoContext
@@ -30,3 +30,10 @@ def extend(ctx: DemoContext) -> None:
         password=PENDING_PASSWORD,
     )
     accounts.request_account(db=ctx.db, actor=requester, data=data)
+
+    breakers = [(u, r) for u, _, r in STAFF if r in roles_for("break_glass", "emergency_access")]
+    username, role = breakers[0]
+    who = Actor(user_id=ctx.staff[username], username=username, role=role)
+    emergency.start(db=ctx.db, actor=who, reason="Demo: a patient fainted in the waiting room; allergies checked",
+                    minutes=15)
+    emergency.end(db=ctx.db, actor=who)

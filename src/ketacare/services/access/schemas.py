@@ -296,7 +296,8 @@ class AccountChangeRead(_Read):
             return f"change {self.username} from {p.get('from_role')} to {p.get('role')}"
         if self.kind == "link_patient":
             return f"portal login {self.username} for patient record {p.get('patient_id')}"
-        return f"new {p.get('role')} account {self.username} ({p.get('display_name')})"
+        creds = f", {p['credentials']}" if p.get("credentials") else ""
+        return f"new {p.get('role')} account {self.username} ({p.get('display_name')}{creds})"
 
 
 class AccountOutcome(BaseModel):
