@@ -73,6 +73,10 @@ def test_a_clinical_account_waits_for_a_second_administrator(db, settings, perso
         denied = s.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
         approved = s.scalars(select(AuditEvent).where(AuditEvent.action == "approve")).one()
     assert any(e.actor_username == "admin" and e.resource_type == "user" for e in denied)
+    with db.session() as s:
+        from ketacare.store.tables.account_admin import AccountChange
+
+        assert "password_hash" not in s.get(AccountChange, outcome.pending.id).payload  # kept only while waiting
     assert approved.actor_username == "admin2" and '"requested_by":"admin"' in approved.details.replace(" ", "")
 
 

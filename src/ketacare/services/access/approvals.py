@@ -40,6 +40,11 @@ class OwnChange(Forbidden):
         self.action, self.resource = "approve", "user"
 
 
+def _without_secret(payload: dict[str, object]) -> dict[str, object]:
+    """The request without the temporary password's hash, which is kept only while the request waits."""
+    return {k: v for k, v in payload.items() if k != "password_hash"}
+
+
 def list_changes(*, db: Database, actor: Actor, limit: int = 100) -> list[AccountChangeRead]:
     """Return account changes, pending first, newest first (the security page)."""
     with UnitOfWork(db, actor) as uow:
@@ -88,6 +93,7 @@ def approve(*, db: Database, actor: Actor, change_id: int) -> UserDetailRead:
             actor.username,
             clock.now(),
         )
+        row.payload = _without_secret(row.payload)
         uow.audit(
             "approve",
             "user",
@@ -111,6 +117,7 @@ def reject(*, db: Database, actor: Actor, change_id: int, note: str = "") -> Acc
             actor.username,
             clock.now(),
         )
+        row.payload = _without_secret(row.payload)
         row.note = " ".join(note.split()) or None
         uow.audit("reject", "user", row.username, details={"change": row.kind, "request": row.id})
         return _change_read(row)
