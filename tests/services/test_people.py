@@ -273,3 +273,10 @@ def test_a_dose_order_names_its_author_with_credentials(db, personas):
                                  data=DoseOrderCreate(protocol_id="iv-standard"))
     shown = dose_orders.get_order(db=db, actor=personas["nurse"], patient_id=personas.patient_a, order_id=o.id)
     assert shown.created_by_name == "Dr Alice Ng, MD"
+
+
+def test_a_long_passphrase_is_estimated_on_its_start_and_accepted(db, personas):
+    phrase = "violet harbour ninety kites over the quiet estuary at dawn " * 4  # 236 characters
+    u = users.create_user(db=db, actor=personas["system"], data=UserCreate(
+        username="longpass", display_name="L", role="researcher", password=phrase.strip()))
+    assert u.username == "longpass"
