@@ -36,14 +36,14 @@ def test_admin_creates_a_nurse_who_sets_her_password_and_is_deactivated(demo_ser
     admin.fill("#f-c-password", TEMP)
     admin.click("text=Create account")
     expect(admin.locator(".notice")).to_contain_text("second administrator")
-    row = admin.locator("tr", has_text="new nurse account nina.park")
+    row = admin.locator("li.change", has_text="new nurse account nina.park")
     expect(row).to_contain_text("another administrator approves")
     admin.screenshot(path=str(shots / "people-security-pending.png"), full_page=True)
 
     second = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
     login(second, demo_server, "admin2")
     second.goto(f"{demo_server}/admin/security")
-    second.locator("tr", has_text="new nurse account nina.park").get_by_role("button", name="Approve").click()
+    second.locator("li.change", has_text="new nurse account nina.park").get_by_role("button", name="Approve").click()
     expect(second.locator(".notice")).to_contain_text("approved")
 
     nurse = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
