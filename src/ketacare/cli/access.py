@@ -70,7 +70,8 @@ def user_add(
     )
     outcome = guard(accounts.request_account, db=db, actor=system_actor(), data=data, temporary=temporary)
     u = outcome.user
-    assert u is not None  # the local command line acts at once
+    if u is None:  # the local command line acts at once; a pending request would be a policy change
+        fail("the account waits for a second administrator: see `ketacare user changes`", 1)
     if json_output:
         print_json(u.model_dump())
     else:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ketacare.demo.patients import DemoContext
 
 ORDER = 90
-PENDING_PASSWORD = "demo-temporary-cedar-lamp"
+PENDING_PASSWORD = "demo-temporary-cedar-lamp"  # noqa: S105 (the demo clinic's synthetic temporary password)
 
 
 def extend(ctx: DemoContext) -> None:

@@ -114,7 +114,7 @@ def confirm_totp(*, db: Database, actor: Actor, secret: str, code: str) -> None:
     """Turn the second factor on once the person shows a code from the secret they scanned."""
     errors: dict[str, str] = {}
     if len(secret) < 16 or len(secret) > 64 or not secret.isalnum():
-        errors["secret"] = "start the enrolment again"
+        errors["secret"] = "start the enrolment again"  # noqa: S105 (a message, not a secret)
     if not (code.isdigit() and len(code) == 6):
         errors["code"] = "enter the 6-digit code your authenticator app shows"
     if errors:

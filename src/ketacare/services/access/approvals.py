@@ -40,6 +40,10 @@ class OwnChange(Forbidden):
         self.action, self.resource = "approve", "user"
 
 
+# The account's password hash travels apart from its request (stored hash, or a random one for an invitation).
+NO_PASSWORD = "-"  # noqa: S105 (a placeholder, never hashed or stored)
+
+
 def _without_secret(payload: dict[str, object]) -> dict[str, object]:
     """The request without the temporary password's hash, which is kept only while the request waits."""
     return {k: v for k, v in payload.items() if k != "password_hash"}
@@ -84,7 +88,7 @@ def approve(*, db: Database, actor: Actor, change_id: int) -> UserDetailRead:
             end_sessions(s, u.id)
         else:
             hashed = str(p.pop("password_hash"))
-            data = AccountRequest(username=row.username, password="-", **p)
+            data = AccountRequest(username=row.username, password=NO_PASSWORD, **p)
             _check_request(s, data)
             u = _new_user(s, data, hashed, must_change=True)
         row.status, row.decided_by_id, row.decided_by, row.decided_at = (
@@ -137,14 +141,15 @@ def invite_patient(
             "administrator to approve a portal login instead",
         )
     data = AccountRequest(
-        username=username, display_name=display_name, role=patient_role(), password="-", patient_id=patient_id
+        username=username, display_name=display_name, role=patient_role(), password=NO_PASSWORD, patient_id=patient_id
     )
     with UnitOfWork(db, actor) as uow:
         uow.authorize("create", "user")
         s = uow.session
         _check_request(s, data)
         patient = s.get(Patient, patient_id)
-        assert patient is not None  # _check_request refused an unknown record
+        if patient is None:  # _check_request refused an unknown record already
+            raise InvalidValue("patient_id", "no patient has that record id")
         if not patient.email:
             raise InvalidValue(
                 "patient_id", "the patient's record has no email address to send the invitation to"

@@ -119,8 +119,8 @@ async def new_user_submit(request: Request, actor: Actor = Depends(Access("user"
         return _new_form(request, values, errors, status)
     if outcome.pending is not None:
         return RedirectResponse(f"/admin/security?requested={outcome.pending.id}", status_code=303)
-    assert outcome.user is not None
-    return RedirectResponse(f"{BASE}/{outcome.user.username}?created=1", status_code=303)
+    made = outcome.user.username if outcome.user is not None else values.get("username", "")
+    return RedirectResponse(f"{BASE}/{made}?created=1", status_code=303)
 
 
 @router.post(BASE + "/invite", response_class=HTMLResponse)

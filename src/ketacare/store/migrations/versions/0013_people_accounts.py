@@ -2,7 +2,7 @@
 one-time password links, account changes awaiting a second administrator, break-glass access.
 
 Revision ID: 0013_people_accounts
-Revises: 0013_lead_vital_key
+Revises: 0013_s_record_discharge_record
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0013_people_accounts"
-down_revision = "0013_lead_vital_key"
+down_revision = "0013_s_record_discharge_record"
 branch_labels = None
 depends_on = None
 
