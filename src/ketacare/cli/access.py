@@ -153,13 +153,6 @@ def user_profile(
     out.print(f"{u.username} signs as {u.signature}")
 
 
-@user_app.command("unlock")
-def user_unlock(username: str) -> None:
-    """Clear an account's failed-login counters and lock."""
-    n = guard(accounts.unlock, db=ready_database(), actor=system_actor(), username=username)
-    out.print(f"unlocked {username} ({n} counters cleared)")
-
-
 @user_app.command("revoke")
 def user_revoke(
     username: str,

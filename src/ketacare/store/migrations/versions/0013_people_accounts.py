@@ -2,7 +2,7 @@
 one-time password links, account changes awaiting a second administrator, break-glass access.
 
 Revision ID: 0013_people_accounts
-Revises: 0013_s_record_discharge_record
+Revises: 0013_s_sign_security
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0013_people_accounts"
-down_revision = "0013_s_record_discharge_record"
+down_revision = "0013_s_sign_security"
 branch_labels = None
 depends_on = None
 
