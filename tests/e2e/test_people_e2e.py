@@ -78,4 +78,4 @@ def test_admin_creates_a_nurse_who_sets_her_password_and_is_deactivated(demo_ser
     nurse.reload()  # her very next request is refused
     expect(nurse).to_have_url(f"{demo_server}/login?next=/patients")
     login(nurse, demo_server, "nina.park", NEW)
-    expect(nurse.locator(".error")).to_contain_text("rong username or password")
+    expect(nurse.locator(".error")).to_contain_text("Wrong username, password or one-time code")
