@@ -141,7 +141,7 @@ def test_a_high_alarm_latches_on_the_session_page_and_the_board_until_acknowledg
     page.wait_for_load_state("networkidle")
     closed = page.locator(f"#alarm-{alarm['id']}")
     expect(closed).to_contain_text("closed")
-    expect(closed).to_contain_text("Acknowledged by nurse")
+    expect(closed).to_contain_text("Acknowledged by Sam Lindqvist, RN")
     expect(closed).to_contain_text("Rechecked 128/80 with a manual cuff")
     expect(closed).to_contain_text("acknowledged after the condition resolved")
     expect(board.locator(f"#board-alarm-{alarm['id']}")).to_have_count(0, timeout=LIVE)

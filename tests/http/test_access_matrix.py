@@ -28,6 +28,7 @@ def _fillers(personas) -> dict[str, str]:
     fillers.update(_rescue_fillers(personas, int(fillers["session_id"])))  # issue #12
     # issue #13: corrections (an entity, a correction kind, a vital reading and a questionnaire response)
     fillers.update(entity="medication", correction="entered-in-error", vital_id="999999", response_id="999999")
+    fillers.update(_account_fillers(personas))  # issues #13, #14
     return fillers
 
 
@@ -47,6 +48,16 @@ def _session_filler(personas) -> int:
 
     return workflow.create_session(db=personas.db, actor=personas["nurse"],
                                    data=SessionCreate(patient_id=personas.patient_a, chair="Chair 1")).id
+
+
+def _account_fillers(personas) -> dict[str, str]:
+    """An account of its own (so that no route changes a persona's) and ids that name no pending change."""
+    from ketacare.services.access import users
+    from ketacare.services.access.schemas import UserCreate
+
+    users.create_user(db=personas.db, actor=personas["system"], data=UserCreate(
+        username="filler-account", display_name="Filler", role="researcher", password="violet-harbour-ninety-kites"))
+    return {"username": "filler-account", "change_id": "999999", "window_id": "999999"}
 
 
 def _rescue_fillers(personas, session_id: int) -> dict[str, str]:

@@ -34,8 +34,9 @@ def _required_codes(method: str, path: str, op: dict, access: Access | None, doc
     codes: set[int] = set()
     if access is not None and not access.public:
         codes |= {401, 403}
-        if any(g.condition for g in grants() if (g.action, g.resource) == (access.action, access.resource)):
-            codes.add(404)  # the policy answers "not found" where a condition is not met
+        conditions = {g.condition for g in grants() if (g.action, g.resource) == (access.action, access.resource)}
+        if conditions - {None, "break_glass"}:
+            codes.add(404)  # the policy answers "not found" where a record condition is not met (break-glass: 403)
     if op.get("parameters") or op.get("requestBody"):
         codes.add(422)
     if re.search(r"\{\w+_id\}", path):

@@ -93,7 +93,7 @@ def test_the_session_page_shows_the_latched_alarm_and_takes_the_action(clients, 
     assert r.status_code == 303 and r.headers["location"] == f"/sessions/{infusing}#alerts"
     html = web.get(f"/sessions/{infusing}").text
     assert "No alarm waiting for acknowledgement." in " ".join(html.split())
-    assert "Acknowledged by nurse at" in html and "rechecked 126/80, prescriber informed" in html
+    assert "Acknowledged by Nurse at" in html and "rechecked 126/80, prescriber informed" in html
 
 
 def test_the_board_acknowledges_with_the_action_and_goes_back_to_the_board(clients, now, infusing):
@@ -113,7 +113,7 @@ def test_the_board_acknowledges_with_the_action_and_goes_back_to_the_board(clien
     )
     assert r.status_code == 303 and r.headers["location"] == f"/board#chair-{infusing}"
     shown = clients.api("nurse").get(f"{API}/sessions/{infusing}").json()["alerts"][0]
-    assert shown["status"] == "resolved" and shown["acknowledged_by"] == "nurse"
+    assert shown["status"] == "resolved" and shown["acknowledged_by"] == "Nurse"
 
 
 def test_an_unacknowledged_high_alarm_escalates_to_the_board_and_the_prescribers_dashboard(

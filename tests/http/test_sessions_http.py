@@ -143,10 +143,10 @@ def test_186_over_104_held_raises_one_alert_and_the_acknowledgement_records_who_
         json={"action_taken": "rechecked: 184/102, prescriber called"},
     )
     assert r.status_code == 200, r.text
-    assert r.json()["acknowledged_by"] == "nurse" and r.json()["status"] == "acknowledged"
+    assert r.json()["acknowledged_by"] == "Nurse" and r.json()["status"] == "acknowledged"
     shown = nurse.get(f"{API}/sessions/{infusing}").json()["alerts"][0]
     assert (
-        shown["acknowledged_by"] == "nurse"
+        shown["acknowledged_by"] == "Nurse"
         and shown["action_taken"] == "rechecked: 184/102, prescriber called"
     )
     assert shown["acknowledged_at"] is not None

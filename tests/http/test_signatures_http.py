@@ -54,7 +54,7 @@ def test_the_sign_page_asks_for_the_password_and_shows_the_meaning(clients, web_
     assert 'href="#f-password"' in wrong.text  # and in the summary at the top
     assert web.post(f"{url}/sign", data={"version": o["version"], "password": PASSWORD}).status_code == 303
     shown = web.get(url).text
-    assert "signed by prescriber" in shown and "Approved" in shown
+    assert "signed by prescriber" in shown.lower() and "Approved" in shown  # the display name
     nurse = clients.web("nurse")
     check = nurse.get(f"{url}/double-check")
     assert 'name="password"' in check.text and "Reviewed" in check.text

@@ -72,7 +72,7 @@ def test_182_112_stays_latched_after_a_normal_reading_until_acknowledged_with_th
     with pytest.raises(ValidationError):
         AlertAck(action_taken="   ")  # the action taken is required
     done = _ack(personas, sid, a.id, "rechecked 130/84 manual cuff; Dr Okafor informed")
-    assert done.status == "resolved" and done.acknowledged_by == "nurse"
+    assert done.status == "resolved" and done.acknowledged_by == "Nurse"
     assert done.action_taken.startswith("rechecked 130/84")
     assert [x.action_taken for x in done.acknowledgements] == [
         "rechecked 130/84 manual cuff; Dr Okafor informed"

@@ -362,7 +362,7 @@ def test_186_over_104_held_raises_one_alert_and_the_acknowledgement_records_who_
         alert_id=a.id,
         data=AlertAck(action_taken="rechecked: 184/102, prescriber called"),
     )
-    assert acked.acknowledged_by == "nurse" and acked.action_taken.startswith("rechecked")
+    assert acked.acknowledged_by == "Nurse" and acked.action_taken.startswith("rechecked")
     assert acked.status == "acknowledged"
     with pytest.raises(InvalidValue):
         session_alerts.acknowledge_alert(

@@ -72,13 +72,15 @@ def login(
 
 
 @router.post("/logout", status_code=204, responses=error_responses(401, 403))
-def logout(db: DbDep, actor: Actor = Depends(Access("account", "logout"))) -> None:
+def logout(
+    db: DbDep, actor: Actor = Depends(Access("account", "logout", before_password_change=True))
+) -> None:
     """Revoke the token used for this request."""
     auth.logout(db=db, actor=actor)
 
 
 @router.get("/me", response_model=MeRead, responses=error_responses(401, 403))
-def me(actor: Actor = Depends(Access("account", "read"))) -> MeRead:
+def me(actor: Actor = Depends(Access("account", "read", before_password_change=True))) -> MeRead:
     """Return who the token belongs to."""
     return MeRead(username=actor.username, role=actor.role, patient_id=actor.patient_id)
 

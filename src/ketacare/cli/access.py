@@ -7,15 +7,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import segno
 import typer
 
 from ketacare.cli.shell import err, fail, guard, out, print_json, ready_database
 from ketacare.config import get_settings
 from ketacare.domain.formatting import duration
 from ketacare.services.access import (
+    AccountRequest,
     AuditKey,
-    UserCreate,
+    Profile,
     account_roles,
+    accounts,
+    approvals,
     audit_checkpoints,
     audit_keys,
     audit_views,
@@ -36,12 +40,17 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 def user_add(
     username: str,
     role: str = typer.Option(..., help=f"One of the policy's roles: {', '.join(account_roles())}"),
-    name: str = typer.Option(..., "--name", help="Display name"),
+    name: str = typer.Option(..., "--name", help="Full name as signatures show it, e.g. 'Dr Alice Ng'"),
+    credentials: str | None = typer.Option(None, help="Shown after the name on signatures, e.g. MD, RN"),
+    licence: str | None = typer.Option(None, help="Licence number"),
     patient_id: int | None = typer.Option(None, help="For a patient account: the patient record id"),
     password: str | None = typer.Option(None, help="Omit to be asked (not echoed); or pipe it on stdin"),
+    temporary: bool = typer.Option(
+        True, "--temporary/--final", help="The holder must choose their own password at first login (default)"
+    ),
     json_output: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Create a user account (password policy applies)."""
+    """Create a user account (password policy applies; the local command line needs no second approval)."""
     if password is None:
         password = (
             sys.stdin.readline().rstrip("\n")
@@ -50,20 +59,151 @@ def user_add(
         )
     db = ready_database()
     data = guard(
-        UserCreate, username=username, display_name=name, role=role, password=password, patient_id=patient_id
+        AccountRequest,
+        username=username,
+        display_name=name,
+        credentials=credentials,
+        licence_number=licence,
+        role=role,
+        password=password,
+        patient_id=patient_id,
     )
-    u = guard(users.create_user, db=db, actor=system_actor(), data=data)
+    outcome = guard(accounts.request_account, db=db, actor=system_actor(), data=data, temporary=temporary)
+    u = outcome.user
+    if u is None:  # the local command line acts at once; a pending request would be a policy change
+        fail("the account waits for a second administrator: see `ketacare user changes`", 1)
     if json_output:
         print_json(u.model_dump())
     else:
-        out.print(f"created {u.username} ({u.role})")
+        first = " (must choose a password at first login)" if u.must_change_password else ""
+        out.print(f"created {u.username} ({u.role}){first}")
+
+
+@user_app.command("list")
+def user_list(json_output: bool = typer.Option(False, "--json")) -> None:
+    """List accounts: username, role, status and the name signatures show."""
+    rows = guard(accounts.list_accounts, db=ready_database(), actor=system_actor())
+    if json_output:
+        print_json([u.model_dump() for u in rows])
+        return
+    for u in rows:
+        status = "deactivated" if not u.is_active else "active"
+        out.print(f"{u.username:20} {u.role:12} {status:12} {u.signature}")
+
+
+@user_app.command("show")
+def user_show(username: str, json_output: bool = typer.Option(False, "--json")) -> None:
+    """Show one account with its open logins and failed-login counters."""
+    db, actor = ready_database(), system_actor()
+    u = guard(accounts.get_user, db=db, actor=actor, username=username)
+    logins = guard(accounts.sessions, db=db, actor=actor, username=username)
+    counters = guard(accounts.locks, db=db, actor=actor, username=username)
+    if json_output:
+        print_json(
+            {
+                "user": u.model_dump(),
+                "sessions": [x.model_dump() for x in logins],
+                "locks": [x.model_dump() for x in counters],
+            }
+        )
+        return
+    out.print(f"{u.signature} ({u.username}, {u.role}, {'active' if u.is_active else 'deactivated'})")
+    for x in logins:
+        out.print(f"  login {x.id} since {x.created_at:%Y-%m-%d %H:%M} UTC from {x.address or '?'}")
+    for c in counters:
+        out.print(
+            f"  {c.failures} failed logins ({c.key})"
+            + (f", locked until {c.locked_until}" if c.locked_until else "")
+        )
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: str) -> None:
+    """Deactivate an account: every login it has ends at once."""
+    guard(accounts.set_active, db=ready_database(), actor=system_actor(), username=username, active=False)
+    out.print(f"deactivated {username}; its logins have ended")
+
+
+@user_app.command("reactivate")
+def user_reactivate(username: str) -> None:
+    """Reactivate a deactivated account."""
+    guard(accounts.set_active, db=ready_database(), actor=system_actor(), username=username, active=True)
+    out.print(f"reactivated {username}")
+
+
+@user_app.command("role")
+def user_role(username: str, role: str) -> None:
+    """Change an account's role (its logins end; the new role applies from the next login)."""
+    guard(accounts.change_role, db=ready_database(), actor=system_actor(), username=username, role=role)
+    out.print(f"{username} is now {role}")
+
+
+@user_app.command("profile")
+def user_profile(
+    username: str,
+    name: str = typer.Option(..., "--name"),
+    credentials: str | None = typer.Option(None),
+    licence: str | None = typer.Option(None),
+) -> None:
+    """Set the name, credentials and licence number an account's signatures show."""
+    data = guard(Profile, display_name=name, credentials=credentials, licence_number=licence)
+    u = guard(
+        accounts.update_profile, db=ready_database(), actor=system_actor(), username=username, data=data
+    )
+    out.print(f"{u.username} signs as {u.signature}")
+
+
+@user_app.command("revoke")
+def user_revoke(
+    username: str,
+    session: int | None = typer.Option(None, help="One login id (see `user show`); default all"),
+) -> None:
+    """End one or all open logins of an account."""
+    n = guard(
+        accounts.revoke_sessions,
+        db=ready_database(),
+        actor=system_actor(),
+        username=username,
+        session_id=session,
+    )
+    out.print(f"ended {n} login(s) of {username}")
+
+
+@user_app.command("reset-link")
+def user_reset_link(username: str) -> None:
+    """Print a one-time link (24 h) with which the holder sets a new password; shown only now."""
+    token = guard(accounts.reset_link, db=ready_database(), actor=system_actor(), username=username)
+    out.print(f"{get_settings().public_url.rstrip('/')}/password/{token}")
+
+
+@user_app.command("changes")
+def user_changes(json_output: bool = typer.Option(False, "--json")) -> None:
+    """List account changes waiting for (or decided by) a second administrator."""
+    rows = guard(approvals.list_changes, db=ready_database(), actor=system_actor())
+    if json_output:
+        print_json([c.model_dump() for c in rows])
+        return
+    for c in rows:
+        out.print(f"{c.id:5} {c.status:9} {c.summary()} (asked by {c.requested_by})")
+
+
+@user_app.command("approve")
+def user_approve(change_id: int) -> None:
+    """Approve a pending account change as the local operator."""
+    u = guard(approvals.approve, db=ready_database(), actor=system_actor(), change_id=change_id)
+    out.print(f"approved: {u.username} ({u.role})")
 
 
 @user_app.command("totp")
-def user_totp(username: str) -> None:
+def user_totp(
+    username: str, qr: bool = typer.Option(False, "--qr", help="Also print a QR code to scan")
+) -> None:
     """Enrol a staff account in a TOTP second factor and print the URI to scan."""
     db = ready_database()
-    out.print(guard(users.enable_totp, db=db, actor=system_actor(), username=username))
+    uri = guard(users.enable_totp, db=db, actor=system_actor(), username=username)
+    out.print(uri)
+    if qr:
+        segno.make(uri, error="m").terminal(compact=True)
 
 
 @user_app.command("unlock")

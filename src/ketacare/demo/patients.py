@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from ketacare.services.access import Actor, UserCreate, system_actor, users
+from ketacare.services.access import Actor, Profile, UserCreate, accounts, system_actor, users
 from ketacare.services.patients import records as patients
 from ketacare.services.patients.schemas import (
     AllergyCreate,
@@ -22,12 +22,15 @@ from ketacare.store.db import Database
 DEMO_PASSWORD = "ketacare-demo"  # noqa: S105 - demo logins exist only in a demo database
 STAFF = [
     ("prescriber", "Dr Maya Okafor", "prescriber"),
-    ("nurse", "Sam Lindqvist, RN", "nurse"),
+    ("nurse", "Sam Lindqvist", "nurse"),
     ("therapist", "Dr Ines Duarte", "therapist"),
     ("frontdesk", "Alex Moreau", "frontdesk"),
     ("researcher", "Priya Raman", "researcher"),
     ("admin", "Jordan Blake", "admin"),
+    ("admin2", "Robin Hale", "admin"),  # a second administrator, to approve what the first asks for
 ]
+# Shown after the name on every signature ("Dr Maya Okafor, MD"), with a (synthetic) licence number.
+CREDENTIALS = {"prescriber": "MD", "nurse": "RN", "therapist": "PhD"}
 GIVEN_F = [
     "Amelia",
     "Olivia",
@@ -242,6 +245,11 @@ def create_staff(db: Database, actor: Actor) -> dict[str, int]:
             actor=actor,
             data=UserCreate(username=username, display_name=name, role=role, password=DEMO_PASSWORD),
         )
+        if username in CREDENTIALS:
+            profile = Profile(
+                display_name=name, credentials=CREDENTIALS[username], licence_number=f"DEMO-{u.id:05d}"
+            )
+            accounts.update_profile(db=db, actor=actor, username=username, data=profile)
         ids[username] = u.id
     return ids
 

@@ -11,7 +11,13 @@ from starlette.datastructures import UploadFile
 from ketacare.config import Settings
 from ketacare.domain.errors import InvalidValue
 from ketacare.services.access import Actor, anonymous, auth, decide, throttle
-from ketacare.services.errors import EnrolmentRequired, Forbidden, HiddenByPolicy, Unauthenticated
+from ketacare.services.errors import (
+    EnrolmentRequired,
+    Forbidden,
+    HiddenByPolicy,
+    PasswordChangeRequired,
+    Unauthenticated,
+)
 from ketacare.services.uow import record_denied
 
 SESSION_COOKIE = "kc_session"
@@ -110,10 +116,13 @@ class Access:
         *,
         public: bool = False,
         patient_param: str | None = "patient_id",
+        before_password_change: bool = False,
     ) -> None:
         if not public and (resource is None or action is None):
             raise ValueError("a route that is not public names the policy resource and action it needs")
         self.resource, self.action, self.public, self.patient_param = resource, action, public, patient_param
+        # The few routes a user whose password an administrator set may use: change it, or log out.
+        self.before_password_change = before_password_change
 
     def __repr__(self) -> str:
         return "Access(public)" if self.public else f"Access({self.resource}:{self.action})"
@@ -133,6 +142,8 @@ class Access:
             return actor
         if actor.role == "anonymous":
             raise Unauthenticated("log in first")
+        if actor.must_change_password and not self.before_password_change:
+            raise PasswordChangeRequired()
         resource, action = self._needs()
         if actor.pending == "enrol_totp" and (resource, action) not in WHILE_ENROLLING:
             raise EnrolmentRequired()

@@ -23,6 +23,7 @@ from ketacare.services.errors import (
     EnrolmentRequired,
     Forbidden,
     NotFound,
+    PasswordChangeRequired,
     TooManyAttempts,
     Unauthenticated,
 )
@@ -194,6 +195,12 @@ async def _forbidden(request: Request, exc: Forbidden) -> Response:
     return _api_or_page(request, ErrorBody(detail=str(exc)), 403, "Not allowed", message)
 
 
+async def _password_first(request: Request, exc: PasswordChangeRequired) -> Response:
+    if _is_api(request):
+        return _json(ErrorBody(detail=str(exc)), 403)
+    return RedirectResponse("/account/password", status_code=303)
+
+
 async def _conflict(request: Request, exc: Conflict) -> Response:
     body = ConflictBody(detail=str(exc), current_version=exc.current_version)
     return _api_or_page(request, body, 409, "Someone else changed this record", str(exc))
@@ -233,6 +240,7 @@ def install(app: FastAPI) -> None:
     app.exception_handler(Unauthenticated)(_unauth)
     app.exception_handler(NotFound)(_not_found)
     app.exception_handler(Forbidden)(_forbidden)
+    app.exception_handler(PasswordChangeRequired)(_password_first)
     app.exception_handler(Conflict)(_conflict)
     app.exception_handler(TooManyAttempts)(_too_many)
     app.exception_handler(CsrfError)(_csrf)

@@ -62,3 +62,12 @@ class EnrolmentRequired(ServiceError):
 
     def __init__(self) -> None:
         super().__init__("enrol an authenticator app first: your clinic requires a one-time code for your role")
+
+
+
+class PasswordChangeRequired(Forbidden):
+    """An administrator set this account's password: its holder chooses their own before anything else (403)."""
+
+    def __init__(self) -> None:
+        ServiceError.__init__(self, "choose your own password first (an administrator set the current one)")
+        self.action, self.resource = "use", "account"

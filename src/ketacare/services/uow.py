@@ -48,6 +48,10 @@ class UnitOfWork:
         authorize(self.actor, action, resource, patient_id=patient_id, author_id=author_id, shared=shared)
         self._denied_target = None
 
+    def refuse_as(self, action: str, resource: str, patient_id: int | None = None) -> None:
+        """Name what a refusal raised after `authorize` (a rule beyond the policy) was refused, for its audit."""
+        self._denied_target = (action, resource, patient_id)
+
     def audit(
         self,
         action: str,

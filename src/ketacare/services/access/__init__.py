@@ -12,15 +12,19 @@ from ketacare.services.access.policy import (
     home,
     is_patient_role,
     may,
+    needs_second_approval,
     patient_role,
     roles,
     roles_for,
     totp_requirable_roles,
 )
 from ketacare.services.access.schemas import (
+    AccountRequest,
     AuditFilter,
     LoginNoticeRead,
     LoginRequest,
+    PasswordChange,
+    Profile,
     SigningCredentials,
     ThrottleRead,
     TotpEnrolment,
@@ -43,6 +47,8 @@ from ketacare.services.access import audit_checkpoints, audit_keys
 from ketacare.services.access.audit_checkpoints import checkpoint_dir
 from ketacare.services.access.audit_keys import AuditKey
 from ketacare.services.access.signing import Signing
+from ketacare.services.access import account, accounts, approvals, emergency, people
+from ketacare.services.access.people import signature_name
 
 
 def audit_actions() -> frozenset[str]:
@@ -50,6 +56,7 @@ def audit_actions() -> frozenset[str]:
     return audit.ACTIONS
 
 __all__ = [
+    "AccountRequest",
     "Actor",
     "AuditFilter",
     "AuditKey",
@@ -58,6 +65,8 @@ __all__ = [
     "audit_keys",
     "checkpoint_dir",
     "LoginNoticeRead",
+    "PasswordChange",
+    "Profile",
     "LoginRequest",
     "Signing",
     "SigningCredentials",
@@ -65,7 +74,14 @@ __all__ = [
     "TotpEnrolment",
     "TotpSecret",
     "UserCreate",
+    "account",
     "account_roles",
+    "accounts",
+    "approvals",
+    "emergency",
+    "needs_second_approval",
+    "people",
+    "signature_name",
     "home",
     "is_patient_role",
     "may",

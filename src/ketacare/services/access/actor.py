@@ -16,6 +16,8 @@ class Actor:
     address: str | None = None
     session_id: int | None = None
     pending: str | None = None  # a step the user must take before anything else ("enrol_totp")
+    must_change_password: bool = False  # an administrator set the password: the user chooses their own first
+    break_glass: bool = False  # an emergency access window is open (policy grants with condition "break_glass")
 
 
 ANONYMOUS_ROLE = "anonymous"

@@ -43,6 +43,18 @@ ACTIONS = frozenset(
         "evaluate",
         "administer",
         "repair",
+        "break_glass",
+        "review",
+        "request",
+        "approve",
+        "reject",
+        "deactivate",
+        "reactivate",
+        "unlock",
+        "revoke",
+        "reset_password",
+        "change_password",
+        "invite",
     }
 )
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from ketacare.config import Settings
 from ketacare.services import clock
-from ketacare.services.access import notices, passwords, throttle, totp
+from ketacare.services.access import emergency, notices, passwords, throttle, totp
 from ketacare.services.access.actor import Actor
-from ketacare.services.access.policy import is_patient_role, totp_requirable_roles
+from ketacare.services.access.policy import is_patient_role, may, totp_requirable_roles
 from ketacare.services.access.schemas import LoginNoticeRead, LoginRequest
 from ketacare.services.errors import TooManyAttempts, Unauthenticated
 from ketacare.services.uow import UnitOfWork
@@ -182,7 +182,13 @@ def resolve(*, db: Database, settings: Settings, token: str | None, address: str
             return None
         if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
             row.last_seen_at = now
-        return _actor(user, address, row.id, totp_required(settings, user) and not user.totp_secret)
+        actor = replace(
+            _actor(user, address, row.id, totp_required(settings, user) and not user.totp_secret),
+            must_change_password=user.must_change_password,
+        )
+        if may(actor, "break_glass", "emergency_access") and emergency.open_window(s, user.id, now):
+            actor = replace(actor, break_glass=True)
+        return actor
 
 
 def logout(*, db: Database, actor: Actor) -> None:

@@ -91,6 +91,18 @@ def patient_role() -> str:
     return next(name for name, r in role_table().items() if r.patient_account)
 
 
+@cache
+def second_approval_roles() -> frozenset[str]:
+    """Return the roles an account gets only with a second administrator's approval ([separation_of_duties])."""
+    table = load_toml("ketacare.services.access.data", "policy.toml").get("separation_of_duties", {})
+    return frozenset(table.get("second_approval_roles", ()))
+
+
+def needs_second_approval(role_name: str) -> bool:
+    """Return True when giving an account `role_name` needs a second administrator."""
+    return role_name in second_approval_roles()
+
+
 def home(actor: Actor) -> str:
     """Return the page `actor` lands on after signing in."""
     r = role_table().get(actor.role)
@@ -133,10 +145,14 @@ def decide(
             return Decision(True, False, "granted")
         if g.condition == "own_record" and patient_id is not None and actor.patient_id == patient_id:
             return Decision(True, False, "own record")
+        if g.condition == "break_glass" and actor.break_glass:
+            return Decision(True, False, "break-glass access")
         if g.condition == "author_or_shared" and (
             shared or (author_id is not None and author_id == actor.user_id)
         ):
             return Decision(True, False, "author or shared")
+    if all(g.condition == "break_glass" for g in matching):  # refused plainly: no record's existence is at stake
+        return Decision(False, False, f"role {actor.role} needs emergency access for {action} on {resource}")
     return Decision(False, True, f"condition not met for {action} on {resource}")
 
 

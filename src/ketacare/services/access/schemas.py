@@ -174,3 +174,147 @@ class TotpSecret(BaseModel):
 
     secret: str
     uri: str
+
+
+# --- account administration (issues 13 and 14) ---
+
+Username = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9._\-]*$"
+    ),
+]
+Credentials = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
+Licence = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+_USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+class Profile(_Strict):
+    """What a person's signature shows: "Dr Alice Ng, MD", and the licence number on signed records."""
+
+    display_name: Name
+    credentials: Credentials | None = None
+    licence_number: Licence | None = None
+
+    @field_validator("display_name", mode="before")
+    @classmethod
+    def _name_given(cls, value: object) -> object:
+        if _blank(value):
+            raise ValueError("enter the person's full name")
+        return value
+
+    @field_validator("credentials", "licence_number")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class AccountRequest(Profile):
+    """A new account an administrator asks for; the password is temporary (changed at first login)."""
+
+    username: Username
+    role: str
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    patient_id: int | None = None
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _password_given(cls, value: object) -> object:
+        if _blank(value):
+            raise ValueError("enter a temporary password")
+        return value
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username_shape(cls, value: object) -> object:
+        text = str(value or "").strip().lower()
+        if len(text) < 3 or not text[0].isalnum() or not set(text) <= _USERNAME_CHARS:
+            raise ValueError("use at least 3 lower-case letters, digits, . _ or -, starting with a letter or digit")
+        return value
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, value: str) -> str:
+        allowed = account_roles()
+        if value not in allowed:
+            raise ValueError(f"unknown role {value!r}: use one of {', '.join(allowed)}")
+        return value
+
+
+class PasswordChange(_Strict):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    confirm_password: Annotated[str, StringConstraints(min_length=0, max_length=256)]
+
+
+class UserDetailRead(UserRead):
+    credentials: str | None = None
+    licence_number: str | None = None
+    must_change_password: bool = False
+    created_at: datetime
+    password_changed_at: datetime
+    deactivated_at: datetime | None = None
+    signature: str = ""
+
+
+class SessionRead(_Read):
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    address: str | None
+
+
+class LockRead(BaseModel):
+    key: str
+    failures: int
+    locked_until: datetime | None
+
+
+class AccountChangeRead(_Read):
+    id: int
+    kind: str
+    username: str
+    payload: dict[str, object]
+    status: str
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+
+    def summary(self) -> str:
+        """Say in words what the change does."""
+        p = self.payload
+        if self.kind == "role":
+            return f"change {self.username} from {p.get('from_role')} to {p.get('role')}"
+        if self.kind == "link_patient":
+            return f"portal login {self.username} for patient record {p.get('patient_id')}"
+        creds = f", {p['credentials']}" if p.get("credentials") else ""
+        return f"new {p.get('role')} account {self.username} ({p.get('display_name')}{creds})"
+
+
+class AccountOutcome(BaseModel):
+    """What an administrator's request did: the account now, or the change awaiting a second administrator."""
+
+    user: UserDetailRead | None = None
+    pending: AccountChangeRead | None = None
+
+
+class BreakGlassRead(_Read):
+    id: int
+    username: str
+    reason: str
+    started_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str | None
+    events: int = 0

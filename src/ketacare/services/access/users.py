@@ -8,7 +8,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock
 from ketacare.services.access import passwords, totp
 from ketacare.services.access.actor import Actor
-from ketacare.services.access.policy import is_patient_role
+from ketacare.services.access.policy import is_patient_role, needs_second_approval
 from ketacare.services.access.schemas import TotpEnrolment, TotpSecret, UserCreate, UserRead
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -26,6 +26,11 @@ def create_user(*, db: Database, actor: Actor, data: UserCreate) -> UserRead:
     passwords.check_password_policy(data.password, data.username)
     with UnitOfWork(db, actor) as uow:
         uow.authorize("create", "user")
+        if needs_second_approval(data.role) and actor.user_id is not None:
+            raise InvalidValue(
+                "role",
+                f"a {data.role} account needs a second administrator's approval: request it on the Users page",
+            )
         s = uow.session
         if s.scalar(select(User.id).where(User.username == data.username)) is not None:
             raise InvalidValue("username", f"the username {data.username} is taken")

@@ -39,7 +39,7 @@ from ketacare.domain.pk import (
     predict_infusion,
 )
 from ketacare.services import clinic, clock
-from ketacare.services.access import Actor, may, signing
+from ketacare.services.access import Actor, may, people, signing
 from ketacare.services.dosing.schemas import (
     BLINDED_REASON,
     BasisOptionsRead,
@@ -395,6 +395,19 @@ def _read(actor: Actor, row: DoseOrderRecord) -> DoseOrderRead:
     )
 
 
+_PEOPLE = ("created_by_name", "signed_by_name", "double_checked_by_name")
+
+
+def _named(s: Session, order: DoseOrderRead) -> DoseOrderRead:
+    """Show who created, signed and double-checked by full name and credentials ("Dr Alice Ng, MD")."""
+    names = people.names_by_username(
+        s, [*(getattr(order, k) for k in _PEOPLE), *(e.by_name for e in order.double_check_entries)]
+    )
+    entries = [e.model_copy(update={"by_name": names.get(e.by_name, e.by_name)}) for e in order.double_check_entries]
+    update: dict[str, object] = {k: names[v] for k in _PEOPLE if (v := getattr(order, k)) in names}
+    return order.model_copy(update={**update, "double_check_entries": entries})
+
+
 def list_orders(*, db: Database, actor: Actor, patient_id: int) -> list[DoseOrderRead]:
     """Return the patient's dose orders, newest first (blinded where they await this reader's check)."""
     with UnitOfWork(db, actor) as uow:
@@ -406,7 +419,7 @@ def list_orders(*, db: Database, actor: Actor, patient_id: int) -> list[DoseOrde
             .where(DoseOrderRecord.patient_id == patient_id)
             .order_by(DoseOrderRecord.created_at.desc(), DoseOrderRecord.id.desc())
         ).all()
-        reads = [_read(actor, r) for r in rows]
+        reads = [_named(s, _read(actor, r)) for r in rows]
         details: dict[str, object] = {"results": len(rows)}
         blinded = [o.id for o in reads if o.blinded]
         if blinded:
@@ -421,7 +434,7 @@ def get_order(*, db: Database, actor: Actor, patient_id: int, order_id: int) -> 
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "dose_order", patient_id=patient_id)
         row = _load(uow.session, patient_id, order_id)
-        order = _read(actor, row)
+        order = _named(uow.session, _read(actor, row))
         uow.audit(
             "view",
             "dose_order",
@@ -516,7 +529,9 @@ def double_check_task(*, db: Database, actor: Actor, patient_id: int, order_id: 
             sex=row.sex,
             duration_min=row.duration_min,
             planned_start=row.planned_start,
-            signed_by_name=row.signed_by_name,
+            signed_by_name=people.names_by_username(uow.session, [row.signed_by_name]).get(
+                row.signed_by_name or "", row.signed_by_name
+            ),
             signed_meaning=row.signed_meaning,
             asks_weight=row.weight_kg is not None,
             asks_rate=row.rate_ml_per_h is not None,

@@ -27,7 +27,7 @@ from ketacare.domain.eligibility.facts import SUBSTANCE_STATUSES
 from ketacare.domain.eligibility.tables import conditions_for_code
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock, sessions
-from ketacare.services.access import Actor, signing
+from ketacare.services.access import Actor, people, signing
 from ketacare.services.eligibility.schemas import (
     EvaluateResult,
     EvaluationRead,
@@ -42,7 +42,7 @@ from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.measurement import latest_scores
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
-from ketacare.store.tables import Allergy, Diagnosis, Medication, Patient, TreatmentTrial, User
+from ketacare.store.tables import Allergy, Diagnosis, Medication, Patient, TreatmentTrial
 from ketacare.store.tables.eligibility import EligibilityEvaluation, ScreeningAnswer
 from ketacare.store.tables.sessions import VitalSign
 
@@ -526,7 +526,7 @@ def screening_view(*, db: Database, actor: Actor, patient_id: int) -> ScreeningV
         screening = sessions.latest_vitals(s, patient_id, context="screening")
         current = current_evaluation(s, patient_id)
         ids = {i for r in rows for i in (r.evaluated_by, r.reviewed_by) if i is not None}
-        names = {u.id: u.display_name for u in s.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+        names = people.names_by_id(s, ids)
         uow.audit("view", "eligibility", rows[0].id if rows else None, patient_id=patient_id)
         return ScreeningView(
             user_names=names,

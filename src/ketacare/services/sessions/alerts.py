@@ -21,7 +21,7 @@ from ketacare.domain.sessions import (
 )
 from ketacare.domain.sessions.alerts import AlertRule, evaluate, evaluate_series
 from ketacare.services import clinic, clock
-from ketacare.services.access import Actor, system_actor
+from ketacare.services.access import Actor, people, system_actor
 from ketacare.services.errors import NotFound
 from ketacare.services.sessions import alarm_rows
 from ketacare.services.sessions import bus as board_bus
@@ -120,7 +120,7 @@ def acknowledge_alert(
         alarm_rows.acknowledge_row(
             a,
             sess.infusion_started_at or a.raised_at,
-            by=actor.username,
+            by=people.signature_of(s, actor),
             user_id=actor.user_id,
             action_taken=data.action_taken,
             now=clock.now(),

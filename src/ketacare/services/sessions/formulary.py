@@ -27,7 +27,7 @@ from ketacare.domain.sessions.side_effects import (
     grade_label,
 )
 from ketacare.services import clock
-from ketacare.services.access import Actor
+from ketacare.services.access import Actor, people
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -381,7 +381,7 @@ def give_rescue(*, db: Database, actor: Actor, session_id: int, data: RescueGive
             side_effect_id=None if side_effect is None else side_effect.id,
             given_at=at,
             given_by=actor.user_id,
-            given_by_name=actor.username,
+            given_by_name=people.signature_of(s, actor),
             created_at=now,
         )
         s.add(rx)

@@ -27,7 +27,7 @@ from ketacare.domain.sessions.session import (
 )
 from ketacare.domain.sessions.side_effects import grade_label
 from ketacare.services import clock
-from ketacare.services.access import Actor, roles_for, signing
+from ketacare.services.access import Actor, people, roles_for, signing
 from ketacare.services.sessions.alerts import alert_read, alert_rules
 from ketacare.services.sessions.assessments import assessment_status
 from ketacare.services.sessions.checklist import record_parts
@@ -371,7 +371,8 @@ def sign_session(*, db: Database, actor: Actor, session_id: int, data: SignReque
             patient_id=sess.patient_id,
             details={"sha256": digest, "role": actor.role, **signed.audit_details()},
         )
-    return SignatureRead(role=sig.role, by=sig.username, sha256=digest, signed_at=now, meaning=sig.meaning)
+        by = people.signature_of(s, actor)
+    return SignatureRead(role=sig.role, by=by, sha256=digest, signed_at=now, meaning=sig.meaning)
 
 
 def _addendum_digest(prev: str, text: str, author: str, role: str, at: datetime) -> str:
@@ -461,19 +462,36 @@ def _vital_row(v: VitalSign) -> VitalRow:
 
 
 def _addenda(s: Session, sess: InfusionSession) -> list[AddendumRow]:
+    rows = s.scalars(
+        select(SessionAddendum).where(SessionAddendum.session_id == sess.id).order_by(SessionAddendum.id)
+    ).all()
+    names = people.names_by_username(s, (a.author_name for a in rows))
     return [
         AddendumRow(
             id=a.id,
             text=a.text,
-            by=a.author_name,
+            by=names.get(a.author_name, a.author_name),
             role=a.role,
             at=a.at,
             sha256=a.digest_sha256,
             prev_sha256=a.prev_digest,
         )
-        for a in s.scalars(
-            select(SessionAddendum).where(SessionAddendum.session_id == sess.id).order_by(SessionAddendum.id)
+        for a in rows
+    ]
+
+
+def _signed_by(s: Session, sigs: list[SessionSignature]) -> list[SignatureRead]:
+    """The record's signatures, each named with the signer's full name and credentials."""
+    names = people.names_by_username(s, (g.username for g in sigs))
+    return [
+        SignatureRead(
+            role=g.role,
+            by=names.get(g.username, g.username),
+            sha256=g.digest_sha256,
+            signed_at=g.signed_at,
+            meaning=g.meaning,
         )
+        for g in sigs
     ]
 
 
@@ -493,12 +511,7 @@ def _detail(s: Session, sess: InfusionSession, now: datetime) -> SessionDetail:
         infusion_events=_pump_events(s, sess),
         side_effects=_side_effects(s, sess),
         rescue=_rescue(s, sess),
-        signatures=[
-            SignatureRead(
-                role=g.role, by=g.username, sha256=g.digest_sha256, signed_at=g.signed_at, meaning=g.meaning
-            )
-            for g in signatures(s, sess.id)
-        ],
+        signatures=_signed_by(s, signatures(s, sess.id)),
         addenda=_addenda(s, sess),
         dose=dose_summary(s, sess, dose_until, with_pk=True),
         guards=guard_status(s, sess, now),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.store.tables.base import IDENTIFIER, Base, UTCDateTime
@@ -28,6 +28,12 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Profile shown wherever the user signs (issue 13): "Dr Alice Ng, MD"; the licence number beside it on records.
+    credentials: Mapped[str | None] = mapped_column(String(40))
+    licence_number: Mapped[str | None] = mapped_column(String(64), info=IDENTIFIER)
+    # Set when an administrator created the account or reset its password: the user chooses their own first.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -95,7 +95,9 @@ async def login_submit(request: Request, actor: Actor = Depends(PUBLIC)) -> Resp
 
 
 @router.post("/logout")
-def logout(request: Request, actor: Actor = Depends(Access("account", "logout"))) -> Response:
+def logout(
+    request: Request, actor: Actor = Depends(Access("account", "logout", before_password_change=True))
+) -> Response:
     auth.logout(db=request.app.state.db, actor=actor)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
