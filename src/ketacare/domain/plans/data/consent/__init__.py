@@ -1,0 +1,1 @@
+"""Consent templates as data: one TOML per consent document, versioned (read by `plans.consent`)."""

@@ -1,0 +1,1 @@
+"""Plan templates as data: one TOML per template (read by `plans.templates`)."""
