@@ -51,7 +51,9 @@ class Clinic:
         shutil.copy(template, path)
         self.db = Database(f"sqlite:///{path}")
         self.personas = make_personas(self.db)
-        self.app = create_app(Settings(database_url=self.db.url, login_max_failures=3), db=self.db)
+        # No per-token rate limit here (it is tested on its own): it would answer 429 to this burst of ~800 calls.
+        settings = Settings(database_url=self.db.url, login_max_failures=3, api_rate_per_minute=0)
+        self.app = create_app(settings, db=self.db)
         self.tokens = {name: issue_token(self.db, self.personas[name].user_id) for name in PERSONAS}
         self.ids = _seed(self.personas)
 
