@@ -4,26 +4,26 @@ with overrides, alerts, side effects, signing and addenda)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions.side_effects import side_effect_types
 from ketacare.http.access import Access
 from ketacare.services.access import Actor, decide
-from ketacare.services.errors import Conflict
-from ketacare.services.sessions import alerts, pump, record, side_effects, vitals, workflow
+from ketacare.services.sessions import alerts, from_order, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
     InfusionEventCreate,
+    InfusionStep,
     OverrideIn,
     PkCurve,
+    SessionDetail,
     SessionChecks,
     SideEffectCreate,
     SignRequest,
@@ -31,7 +31,7 @@ from ketacare.services.sessions.schemas import (
     VitalIn,
 )
 from ketacare.web.charts import Point, trend_svg
-from ketacare.web.rendering import form_data, form_errors, render, utc_field
+from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render, utc_field
 
 router = APIRouter(include_in_schema=False)
 # What a session form does with the submitted fields: store them, or raise a refusal; a text is a notice to show.
@@ -39,12 +39,17 @@ router = APIRouter(include_in_schema=False)
 FormAction = Callable[[dict[str, Any]], str | RedirectResponse | None]
 Read = Access("infusion_session", "read")
 Chart = Access("infusion_session", "chart")
+# The workflow events that are also pump events (entered once: both are recorded), by the pump event's name.
+STEP_KINDS = {"start_infusion": "start", "pause": "pause", "resume": "resume", "end_infusion": "stop"}
+# What the pump service calls a field -> the pump form's field beside which its error shows.
+PUMP_FIELDS = {"rate": "rate_ml_per_h", "rate_mg_per_min": "rate_ml_per_h", "bolus": "bolus_mg", "at": "kind",
+               "bolus_ml": "bolus_mg", "event": "kind", "session": "kind"}
 # The yes/no confirmations of the checks form: every boolean field of the service's SessionChecks.
 BOOLS = frozenset(k for k, f in SessionChecks.model_fields.items() if f.annotation == bool | None)
 
 
 @router.get("/sessions", response_class=HTMLResponse)
-def session_list(request: Request, actor: Actor = Depends(Read)) -> Response:
+def session_list(request: Request, actor: Actor = Depends(Access("infusion_session", "list"))) -> Response:
     rows = workflow.list_sessions(db=request.app.state.db, actor=actor)
     return render(request, "sessions_list.html", {"rows": rows})
 
@@ -78,6 +83,7 @@ def _page(
         "values": values or {},
         "form": form,
         "notice": notice,
+        "check_values": _check_values(s),
         "side_effect_types": side_effect_types(),
         "can_sign": decide(actor, "sign", "infusion_session").allowed,
         "can_chart": decide(actor, "chart", "infusion_session").allowed,
@@ -88,10 +94,23 @@ def _page(
     return render(request, template, ctx, status)
 
 
+def _check_values(s: SessionDetail) -> dict[str, str]:
+    """Return what the checks form shows as saved: the stored times (UTC, as the field reads them) and entries."""
+    out: dict[str, str] = {}
+    for key in ("last_food_at", "last_liquid_at"):
+        at: datetime | None = getattr(s, key)
+        if at is not None:
+            out[key] = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    for key in ("aldrete_score", "lot_number", "could_have_left_min"):
+        if getattr(s, key) is not None:
+            out[key] = f"{getattr(s, key):g}" if isinstance(getattr(s, key), float) else str(getattr(s, key))
+    return out
+
+
 def _pk_svg(pk: PkCurve | None) -> str:
     if pk is None or not pk.times_min:
         return ""
-    from datetime import UTC, timedelta
+    from datetime import timedelta
 
     t0 = datetime(2000, 1, 1, tzinfo=UTC)
     pts = [
@@ -131,20 +150,23 @@ def _num(values: dict[str, str], key: str) -> float | None:
         raise InvalidValue(key, "enter a number") from None
 
 
-async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn: FormAction) -> Response:
+async def _handle(
+    request: Request,
+    actor: Actor,
+    session_id: int,
+    form: str,
+    fn: FormAction,
+    fields: dict[str, str] | None = None,
+) -> Response:
+    """Run a session form: on a refusal show each error beside its field (`fields` renames what the service calls a
+    field to the form's own field) with the summary at the top, keep what was typed; nothing is stored."""
     values = await form_data(request)
     try:
         result = fn(values)
-    except ValidationError as e:
-        return _page(request, actor, session_id, errors=form_errors(e), values=values, form=form, status=422)
-    except InvalidValue as e:
-        return _page(
-            request, actor, session_id, errors={e.field: e.message}, values=values, form=form, status=422
-        )
-    except Conflict as e:
-        return _page(
-            request, actor, session_id, errors={"version": str(e)}, values=values, form=form, status=409
-        )
+    except FORM_REFUSALS as e:
+        errors, status = refusal(e)
+        errors = {(fields or {}).get(k, k): v for k, v in errors.items()}
+        return _page(request, actor, session_id, errors=errors, values=values, form=form, status=status)
     if isinstance(result, str):
         return _page(request, actor, session_id, values={}, form=form, notice=result)
     if isinstance(result, RedirectResponse):
@@ -192,13 +214,48 @@ async def post_transition(request: Request, session_id: int, actor: Actor = Depe
             if not (v.get("override_reason") or "").strip():
                 raise InvalidValue("override_reason", "an override needs a reason")
             override = OverrideIn(guard_ids=guard_ids, reason=v["override_reason"])
-        req = TransitionRequest(event=v.get("event", ""), reason=v.get("reason") or None, override=override)
-        r = workflow.apply_event(db=request.app.state.db, actor=actor, session_id=session_id, data=req)
+        event = v.get("event", "")
+        if event in STEP_KINDS:  # also a pump event: recorded once, with the pump's
+            r = from_order.infusion_step(
+                db=request.app.state.db,
+                actor=actor,
+                session_id=session_id,
+                data=InfusionStep(
+                    kind=STEP_KINDS[event],
+                    rate_ml_per_h=_num(v, "rate_ml_per_h"),
+                    concentration_mg_per_ml=_num(v, "concentration_mg_per_ml"),
+                    override=override,
+                ),
+            )
+        else:
+            req = TransitionRequest(event=event, reason=v.get("reason") or None, override=override)
+            r = workflow.apply_event(db=request.app.state.db, actor=actor, session_id=session_id, data=req)
         if not r.allowed:
             raise InvalidValue("event", "Not done. " + " ".join(g.message for g in r.failed_guards))
         return None
 
     return await _handle(request, actor, session_id, "workflow", run)
+
+
+@router.post("/sessions/{session_id}/step", response_class=HTMLResponse)
+async def post_step(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    """Start from the order, pause, resume or stop: the workflow event and the pump event, entered once."""
+
+    def run(v: dict[str, Any]) -> None:
+        r = from_order.infusion_step(
+            db=request.app.state.db,
+            actor=actor,
+            session_id=session_id,
+            data=InfusionStep(
+                kind=v.get("kind", ""),
+                rate_ml_per_h=_num(v, "rate_ml_per_h"),
+                concentration_mg_per_ml=_num(v, "concentration_mg_per_ml"),
+            ),
+        )
+        if not r.allowed:
+            raise InvalidValue("kind", "Not done. " + " ".join(g.message for g in r.failed_guards))
+
+    return await _handle(request, actor, session_id, "pump", run, PUMP_FIELDS)
 
 
 @router.post("/sessions/{session_id}/checks", response_class=HTMLResponse)
@@ -227,15 +284,30 @@ async def post_checks(request: Request, session_id: int, actor: Actor = Depends(
 @router.post("/sessions/{session_id}/pump", response_class=HTMLResponse)
 async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
     def run(v: dict[str, Any]) -> None:
+        kind = v.get("kind", "")
+        if kind in STEP_KINDS.values():  # start, pause, resume, stop: the workflow event goes with it
+            r = from_order.infusion_step(
+                db=request.app.state.db,
+                actor=actor,
+                session_id=session_id,
+                data=InfusionStep(
+                    kind=kind,
+                    rate_ml_per_h=_num(v, "rate_ml_per_h"),
+                    concentration_mg_per_ml=_num(v, "concentration_mg_per_ml"),
+                ),
+            )
+            if not r.allowed:
+                raise InvalidValue("kind", "Not done. " + " ".join(g.message for g in r.failed_guards))
+            return
         data = InfusionEventCreate(
-            kind=v.get("kind", ""),
+            kind=kind,
             rate_ml_per_h=_num(v, "rate_ml_per_h"),
             concentration_mg_per_ml=_num(v, "concentration_mg_per_ml"),
             bolus_mg=_num(v, "bolus_mg"),
         )
         pump.add_infusion_event(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 
-    return await _handle(request, actor, session_id, "pump", run)
+    return await _handle(request, actor, session_id, "pump", run, PUMP_FIELDS)
 
 
 @router.post("/sessions/{session_id}/side-effects", response_class=HTMLResponse)
