@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ketacare.domain.errors import InvalidValue
+from ketacare.services import patients
 from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import DoseOrderCreate, DoseOrderSign, DoubleCheckCreate
-from ketacare.services import patients
 from ketacare.services.errors import Forbidden
 from ketacare.services.patients import MeasurementCreate
 from ketacare.services.sessions import from_order, pump, record, workflow
@@ -29,7 +29,7 @@ from tests.services.test_sessions import T0, _ready, capabilities, fake_clock  #
 
 
 @pytest.fixture(autouse=True)
-def _now(fake_clock):
+def _now(fake_clock):  # noqa: F811
     """The session clock starts now (the personas' weights were measured now; an order must follow them)."""
     fake_clock.t = datetime.now(UTC) + timedelta(minutes=1)
 
@@ -74,7 +74,7 @@ def _sessions(db) -> int:
         return s.scalar(select(func.count()).select_from(InfusionSession))
 
 
-def test_front_desk_books_from_a_checked_order_and_the_session_carries_its_dose(db, personas, fake_clock):
+def test_front_desk_books_from_a_checked_order_and_the_session_carries_its_dose(db, personas, fake_clock):  # noqa: F811
     order = _order(personas, personas.patient_a)
     assert order.status == "double_checked"
     options = from_order.booking_options(db=db, actor=personas["frontdesk"], patient_id=personas.patient_a)
@@ -93,7 +93,7 @@ def test_front_desk_books_from_a_checked_order_and_the_session_carries_its_dose(
         _book(personas, order.id, who="therapist")
 
 
-def test_a_session_cannot_use_another_patients_order(db, personas, fake_clock):
+def test_a_session_cannot_use_another_patients_order(db, personas, fake_clock):  # noqa: F811
     patients.add_measurement(db=db, actor=personas["system"], patient_id=personas.patient_b,
                              data=MeasurementCreate(height="185 cm",
                                                     measured_at=fake_clock.t - timedelta(minutes=5)))
@@ -114,7 +114,7 @@ def test_a_session_cannot_use_another_patients_order(db, personas, fake_clock):
 
 @pytest.mark.parametrize(("sign", "check", "words"), [(False, False, "not signed yet"),
                                                       (True, False, "not yet independently double-checked")])
-def test_an_unsigned_or_unchecked_order_cannot_be_used(db, personas, fake_clock, sign, check, words):
+def test_an_unsigned_or_unchecked_order_cannot_be_used(db, personas, fake_clock, sign, check, words):  # noqa: F811
     order = _order(personas, personas.patient_a, sign=sign, check=check)
     before = _sessions(db)
     with pytest.raises(InvalidValue) as e:
@@ -124,7 +124,7 @@ def test_an_unsigned_or_unchecked_order_cannot_be_used(db, personas, fake_clock,
     assert from_order.booking_options(db=db, actor=personas["nurse"], patient_id=personas.patient_a).orders == []
 
 
-def test_confirmations_stay_unanswered_until_a_person_answers(db, personas, fake_clock):
+def test_confirmations_stay_unanswered_until_a_person_answers(db, personas, fake_clock):  # noqa: F811
     order = _order(personas, personas.patient_a)
     sid = _book(personas, order.id).id
     page = record.get_session(db=db, actor=personas["nurse"], session_id=sid)
@@ -140,7 +140,7 @@ def test_confirmations_stay_unanswered_until_a_person_answers(db, personas, fake
     assert page.dissociation_resolved is None and page.sedation_resolved is None and page.escort_present is None
 
 
-def test_start_pause_resume_stop_record_the_workflow_and_the_pump_once(db, personas, fake_clock, capabilities):
+def test_start_pause_resume_stop_record_the_workflow_and_the_pump_once(db, personas, fake_clock, capabilities):  # noqa: F811
     order = _order(personas, personas.patient_a)
     sid = _book(personas, order.id, who="nurse").id
     _ready(personas, sid, fake_clock)
@@ -170,7 +170,7 @@ def test_start_pause_resume_stop_record_the_workflow_and_the_pump_once(db, perso
     assert page.dose.planned_mg == order.dose_mg
 
 
-def test_a_refused_step_records_no_pump_event(db, personas, fake_clock, capabilities):
+def test_a_refused_step_records_no_pump_event(db, personas, fake_clock, capabilities):  # noqa: F811
     order = _order(personas, personas.patient_a)
     sid = _book(personas, order.id, who="nurse").id
     workflow.apply_event(db=db, actor=personas["nurse"], session_id=sid, data=TransitionRequest(event="check_in"))
@@ -181,7 +181,7 @@ def test_a_refused_step_records_no_pump_event(db, personas, fake_clock, capabili
         assert pump.pump_rows(s, sid) == []
 
 
-def test_a_start_without_any_concentration_asks_for_it(db, personas, fake_clock, capabilities):
+def test_a_start_without_any_concentration_asks_for_it(db, personas, fake_clock, capabilities):  # noqa: F811
     sid = workflow.create_session(
         db=db, actor=personas["nurse"],
         data=SessionCreate(patient_id=personas.patient_a, chair="Chair 2", planned_dose_mg=35),

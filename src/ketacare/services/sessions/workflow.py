@@ -80,12 +80,12 @@ def create_session(*, db: Database, actor: Actor, data: SessionCreate) -> Sessio
             state="scheduled",
             scheduled_at=data.scheduled_at or now,
             dose_order_id=data.dose_order_id,
-            planned_dose_mg=_given_or(data.planned_dose_mg, order and order.dose_mg),
-            planned_duration_min=_given_or(data.planned_duration_min, order and order.duration_min),
+            planned_dose_mg=_given_or(data.planned_dose_mg, order.dose_mg if order else None),
+            planned_duration_min=_given_or(data.planned_duration_min, order.duration_min if order else None),
             concentration_mg_per_ml=_given_or(
-                data.concentration_mg_per_ml, order and order.final_concentration_mg_per_ml
+                data.concentration_mg_per_ml, order.final_concentration_mg_per_ml if order else None
             ),
-            weight_kg=_given_or(data.weight_kg, order and order.weight_kg),
+            weight_kg=_given_or(data.weight_kg, order.weight_kg if order else None),
             overrides=[],
             created_by=actor.user_id,
             created_at=now,

@@ -49,9 +49,9 @@ async def book(request: Request, patient_id: int, actor: Actor = Depends(Schedul
     try:
         data = ScheduleFromOrder(
             patient_id=patient_id,
-            dose_order_id=values.get("dose_order_id") or None,  # type: ignore[arg-type]
+            dose_order_id=values.get("dose_order_id") or None,
             chair=values.get("chair", ""),
-            scheduled_at=utc_field(values, "scheduled_at"),  # type: ignore[arg-type]
+            scheduled_at=utc_field(values, "scheduled_at"),
         )
         booked = from_order.schedule_from_order(db=request.app.state.db, actor=actor, data=data)
     except FORM_REFUSALS as e:
