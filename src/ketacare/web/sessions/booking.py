@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ketacare.domain.errors import InvalidValues
 from ketacare.http.access import Access
 from ketacare.services import patients
 from ketacare.services.access import Actor, may
@@ -47,6 +48,17 @@ def book_form(
 async def book(request: Request, patient_id: int, actor: Actor = Depends(Schedule)) -> Response:
     values = await form_data(request)
     try:
+        missing = {
+            k: msg
+            for k, msg in (
+                ("dose_order_id", "choose the dose order the session is for"),
+                ("chair", "name the chair, e.g. Chair 3"),
+                ("scheduled_at", "enter the planned date and time"),
+            )
+            if not (values.get(k) or "").strip()
+        }
+        if missing:
+            raise InvalidValues(missing)
         data = ScheduleFromOrder(
             patient_id=patient_id,
             dose_order_id=values.get("dose_order_id") or None,

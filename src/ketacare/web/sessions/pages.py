@@ -285,7 +285,7 @@ async def post_checks(request: Request, session_id: int, actor: Actor = Depends(
 async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
     def run(v: dict[str, Any]) -> None:
         kind = v.get("kind", "")
-        if kind in STEP_KINDS.values():  # start, pause, resume, stop: the workflow event goes with it
+        if kind in ("pause", "resume", "stop"):  # the workflow event goes with it
             r = from_order.infusion_step(
                 db=request.app.state.db,
                 actor=actor,
