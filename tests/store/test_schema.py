@@ -136,7 +136,8 @@ def test_links_migration_refuses_orphans_and_changes_nothing(empty_db, monkeypat
 
 def test_tristate_migration_forgets_only_the_no_nobody_answered(empty_db):
     """0013: a "no" the old default wrote before anyone could answer becomes "not answered"; answers stay."""
-    upgrade(empty_db, "0012_alarm_latch")
+    before = ScriptDirectory.from_config(alembic_config(empty_db)).get_revision("0013_s_order_tristate")
+    upgrade(empty_db, before.down_revision)
     p = create_patient(
         db=empty_db,
         actor=system_actor("tests"),
