@@ -322,6 +322,9 @@ def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     expect(page.locator(".state")).to_have_text("discharged")
 
     # --- sign, then the PDF ---
+    password = page.locator("#record input[type=password]")
+    if password.count():  # signing asks for the password again where the clinic requires it
+        password.fill("ketacare-demo")
     page.get_by_role("button", name="Sign record").click()
     expect(page.locator("#record")).to_contain_text("Signed by nurse")
     _shoot(page, "07-signed", shots)
