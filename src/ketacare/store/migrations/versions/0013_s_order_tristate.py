@@ -4,7 +4,7 @@ lose the "no" the old default wrote (discharge items before the infusion ended; 
 answers given since stay as they are.
 
 Revision ID: 0013_s_order_tristate
-Revises: 0013_lead_vital_key
+Revises: 0013_audit_chain_guard
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_s_order_tristate"
-down_revision = "0013_lead_vital_key"
+down_revision = "0013_audit_chain_guard"
 branch_labels = None
 depends_on = None
 
@@ -20,21 +20,32 @@ _PRECHECKS = ("consent_confirmed", "escort_confirmed")
 _DISCHARGE = ("escort_present", "dissociation_resolved", "sedation_resolved")
 
 
+def _table() -> sa.TableClause:
+    return sa.table(
+        "infusion_sessions",
+        sa.column("state", sa.String()),
+        sa.column("infusion_ended_at", sa.DateTime()),
+        *(sa.column(name, sa.Boolean()) for name in (*_PRECHECKS, *_DISCHARGE)),
+    )
+
+
 def upgrade() -> None:
     with op.batch_alter_table("infusion_sessions") as batch:
         for name in (*_PRECHECKS, *_DISCHARGE):
             batch.alter_column(name, existing_type=sa.Boolean(), nullable=True)
+    t = _table()
     for name in _DISCHARGE:
-        op.execute(
-            f"UPDATE infusion_sessions SET {name} = NULL WHERE {name} = false AND infusion_ended_at IS NULL"
-        )
+        col = t.c[name]
+        op.execute(sa.update(t).where(col.is_(sa.false()), t.c.infusion_ended_at.is_(None)).values({name: None}))
     for name in _PRECHECKS:
-        op.execute(f"UPDATE infusion_sessions SET {name} = NULL WHERE {name} = false AND state = 'scheduled'")
+        col = t.c[name]
+        op.execute(sa.update(t).where(col.is_(sa.false()), t.c.state == "scheduled").values({name: None}))
 
 
 def downgrade() -> None:
+    t = _table()
     for name in (*_PRECHECKS, *_DISCHARGE):
-        op.execute(f"UPDATE infusion_sessions SET {name} = false WHERE {name} IS NULL")
+        op.execute(sa.update(t).where(t.c[name].is_(None)).values({name: False}))
     with op.batch_alter_table("infusion_sessions") as batch:
         for name in (*_PRECHECKS, *_DISCHARGE):
             batch.alter_column(name, existing_type=sa.Boolean(), nullable=False)
