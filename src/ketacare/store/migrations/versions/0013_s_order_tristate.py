@@ -4,7 +4,7 @@ lose the "no" the old default wrote (discharge items before the infusion ended; 
 answers given since stay as they are.
 
 Revision ID: 0013_s_order_tristate
-Revises: 0013_audit_chain_guard
+Revises: 0013_s_record_discharge_record
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_s_order_tristate"
-down_revision = "0013_audit_chain_guard"
+down_revision = "0013_s_record_discharge_record"
 branch_labels = None
 depends_on = None
 
