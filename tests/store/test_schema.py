@@ -1,7 +1,7 @@
 """Storage: one set of migrations for both engines, matching the tables; SQLite tuned as promised."""
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -132,6 +132,35 @@ def test_links_migration_refuses_orphans_and_changes_nothing(empty_db, monkeypat
                 "FROM infusion_sessions"
             )
         )
+
+
+def test_tristate_migration_forgets_only_the_no_nobody_answered(empty_db):
+    """0013: a "no" the old default wrote before anyone could answer becomes "not answered"; answers stay."""
+    before = ScriptDirectory.from_config(alembic_config(empty_db)).get_revision("0013_s_order_tristate")
+    upgrade(empty_db, before.down_revision)
+    p = create_patient(
+        db=empty_db,
+        actor=system_actor("tests"),
+        data=PatientCreate(given_name="Ola", family_name="Berg", date_of_birth=date(1980, 1, 2), sex_at_birth="male"),
+    )
+    now = datetime.now(UTC)
+    with empty_db.engine.begin() as c:
+        for state, ended, consent in (("scheduled", None, False), ("discharged", now, True)):
+            c.execute(
+                text(
+                    "INSERT INTO infusion_sessions (patient_id, chair, product, state, scheduled_at, "
+                    "infusion_ended_at, consent_confirmed, escort_confirmed, escort_present, dissociation_resolved, "
+                    "sedation_resolved, overrides, created_at, updated_at, version) VALUES (:p, 'Chair 1', "
+                    "'racemic_ketamine', :s, :t, :e, :c, false, false, false, true, '[]', :t, :t, 1)"
+                ),
+                {"p": p.id, "s": state, "t": now, "e": ended, "c": consent},
+            )
+    upgrade(empty_db)
+    cols = "consent_confirmed, escort_confirmed, escort_present, dissociation_resolved, sedation_resolved"
+    with empty_db.engine.connect() as c:
+        rows = [tuple(r) for r in c.execute(text(f"SELECT state, {cols} FROM infusion_sessions ORDER BY id"))]
+    assert rows[0] == ("scheduled", None, None, None, None, True)
+    assert [None if v is None else bool(v) for v in rows[1][1:]] == [True, False, False, False, True]
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db):

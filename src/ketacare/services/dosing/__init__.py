@@ -3,7 +3,7 @@
 Other capabilities use dosing only through the names below.
 """
 
-from ketacare.services.dosing.orders import usable_order
+from ketacare.services.dosing.orders import dose_step_mg, order_of_patient, usable_order, usable_orders
 from ketacare.services.dosing.schemas import DoseOrderRead
 
-__all__ = ["DoseOrderRead", "usable_order"]
+__all__ = ["DoseOrderRead", "dose_step_mg", "order_of_patient", "usable_order", "usable_orders"]

@@ -748,3 +748,29 @@ def curve_view(
         ranges=[ConcentrationRangeRead(**r.__dict__) for r in concentration_ranges()],
         notes=list(curve.notes),
     )
+
+
+def order_of_patient(session: Session, patient_id: int, order_id: int) -> DoseOrderRead | None:
+    """Return dose order `order_id` when it belongs to this patient, else None (no authorization here)."""
+    row = session.get(DoseOrderRecord, order_id)
+    if row is None or row.patient_id != patient_id:
+        return None
+    return DoseOrderRead.model_validate(row)
+
+
+def usable_orders(session: Session, patient_id: int) -> list[DoseOrderRead]:
+    """Return the patient's signed AND double-checked orders, newest first (no authorization here)."""
+    rows = session.scalars(
+        select(DoseOrderRecord)
+        .where(DoseOrderRecord.patient_id == patient_id, DoseOrderRecord.status == "double_checked")
+        .order_by(DoseOrderRecord.created_at.desc(), DoseOrderRecord.id.desc())
+    )
+    return [DoseOrderRead.model_validate(r) for r in rows]
+
+
+def dose_step_mg(protocol_id: str) -> float | None:
+    """Return the step (mg) to which the protocol rounds a dose, None when it does not round or is unknown."""
+    try:
+        return load_protocol(protocol_id).dose_mg_step
+    except InvalidValue:
+        return None

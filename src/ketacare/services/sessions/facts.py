@@ -90,25 +90,38 @@ def _age(row: VitalSign | None, now: datetime) -> float | None:
     return None if row is None else max(0.0, (now - row.measured_at).total_seconds() / 60.0)
 
 
+def _session_order(s: Session, sess: InfusionSession) -> dosing.DoseOrderRead | None:
+    """Return the order linked to this session (of the same patient), else the patient's newest usable one."""
+    if sess.dose_order_id is not None:
+        return dosing.order_of_patient(s, sess.patient_id, sess.dose_order_id)
+    return dosing.usable_order(s, sess.patient_id)
+
+
 def _order_facts(s: Session, sess: InfusionSession, report: FactsReport) -> tuple[bool, bool]:
+    if sess.dose_order_id is not None:  # the order the session was booked from, of this same patient
+        linked = dosing.order_of_patient(s, sess.patient_id, sess.dose_order_id)
+        if linked is None:
+            report.notes["dose_order_signed"] = f"dose order #{sess.dose_order_id} is not an order of this patient"
+            return False, False
+        if linked.status == "cancelled":
+            report.notes["dose_order_signed"] = f"dose order #{linked.id} was cancelled"
+            return False, False
+        return linked.signed_at is not None, linked.status == "double_checked"
     order = dosing.usable_order(s, sess.patient_id)
     if order is None:
         report.notes["dose_order_signed"] = "no usable (signed, double-checked, current) dose order"
-        return False, False
-    if sess.dose_order_id is not None and order.id != sess.dose_order_id:
-        report.notes["dose_order_signed"] = (
-            f"the usable order is #{order.id}, not the order #{sess.dose_order_id} on this session"
-        )
         return False, False
     return order.signed_at is not None, order.double_checked_at is not None
 
 
 def order_summary(s: Session, sess: InfusionSession) -> SessionOrder | None:
-    """Return the usable dose order of this session (dose, weight basis and who chose it), or None."""
-    order = dosing.usable_order(s, sess.patient_id)
-    if order is None or (sess.dose_order_id is not None and order.id != sess.dose_order_id):
+    """Return this session's dose order (dose, preparation, rate, weight basis, who signed and checked), or None."""
+    order = _session_order(s, sess)
+    if order is None:
         return None
-    return SessionOrder.model_validate(order)
+    out = SessionOrder.model_validate(order, from_attributes=True)
+    out.dose_mg_step = dosing.dose_step_mg(out.protocol_id) if out.protocol_id else None
+    return out
 
 
 def _questionnaire_facts(s: Session, sess: InfusionSession) -> tuple[bool, bool]:

@@ -159,40 +159,48 @@ def add_infusion_event(
             raise InvalidValue(
                 "kind", "start the infusion on the session first (its checks run then), then the pump"
             )
-        now = clock.now()
-        at = data.at or now
-        if at > now + timedelta(minutes=1):
-            raise InvalidValue("at", "the pump event is dated in the future")
-        row = InfusionEventRow(
-            session_id=sess.id,
-            kind=data.kind,
-            at=at,
-            rate_ml_per_h=data.rate_ml_per_h,
-            rate_mg_per_min=data.rate_mg_per_min,
-            concentration_mg_per_ml=data.concentration_mg_per_ml,
-            bolus_mg=data.bolus_mg,
-            bolus_ml=data.bolus_ml,
-            recorded_by=actor.user_id,
-            created_at=now,
-        )
-        rows = pump_rows(s, sess.id) + [row]
-        rows.sort(key=lambda r: r.at)
-        delivered_dose(
-            domain_events(rows),
-            concentration_mg_per_ml=bag_concentration(sess, rows),
-            until=max(now, rows[-1].at),
-            t0=rows[0].at,
-        )  # raises InvalidValue for an impossible sequence
-        s.add(row)
-        s.flush()
-        uow.audit(
-            "administer" if data.kind in ("start", "bolus") else "update",
-            "infusion_event",
-            row.id,
-            patient_id=sess.patient_id,
-            details={"kind": data.kind, "session_id": sess.id},
-        )
-        summary = dose_summary(s, sess, now)
+        row = record_pump_event(uow, sess, data)
+        summary = dose_summary(s, sess, clock.now())
         local = board_changes(uow, sess.id, "infusion")
     board_bus.publish_after_commit(db, local)
     return InfusionEventResult(id=row.id, dose=summary)
+
+
+def record_pump_event(uow: UnitOfWork, sess: InfusionSession, data: InfusionEventCreate) -> InfusionEventRow:
+    """Store a pump event of a loaded, authorized session inside the caller's unit of work, after checking the
+    whole event sequence (InvalidValue for an impossible one: nothing is stored)."""
+    s = uow.session
+    now = clock.now()
+    at = data.at or now
+    if at > now + timedelta(minutes=1):
+        raise InvalidValue("at", "the pump event is dated in the future")
+    row = InfusionEventRow(
+        session_id=sess.id,
+        kind=data.kind,
+        at=at,
+        rate_ml_per_h=data.rate_ml_per_h,
+        rate_mg_per_min=data.rate_mg_per_min,
+        concentration_mg_per_ml=data.concentration_mg_per_ml,
+        bolus_mg=data.bolus_mg,
+        bolus_ml=data.bolus_ml,
+        recorded_by=uow.actor.user_id,
+        created_at=now,
+    )
+    rows = pump_rows(s, sess.id) + [row]
+    rows.sort(key=lambda r: r.at)
+    delivered_dose(
+        domain_events(rows),
+        concentration_mg_per_ml=bag_concentration(sess, rows),
+        until=max(now, rows[-1].at),
+        t0=rows[0].at,
+    )  # raises InvalidValue for an impossible sequence
+    s.add(row)
+    s.flush()
+    uow.audit(
+        "administer" if data.kind in ("start", "bolus") else "update",
+        "infusion_event",
+        row.id,
+        patient_id=sess.patient_id,
+        details={"kind": data.kind, "session_id": sess.id},
+    )
+    return row

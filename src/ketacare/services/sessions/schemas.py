@@ -95,6 +95,40 @@ class OverrideIn(_Strict):
     reason: Text
 
 
+class ScheduleFromOrder(_Strict):
+    """Book a session from a signed, double-checked dose order of the same patient: chair and planned time."""
+
+    patient_id: RecordRef
+    dose_order_id: RecordRef
+    chair: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    scheduled_at: datetime
+
+
+class OrderChoice(BaseModel):
+    """A dose order a session may be booked from, as the booking form lists it (no dose: front desk books too)."""
+
+    id: int
+    protocol_id: str
+    drug: str
+    route: str
+    signed_by_name: str | None
+    signed_at: datetime | None
+    double_checked_by_name: str | None
+    double_checked_at: datetime | None
+
+
+class InfusionStep(_Strict):
+    """One action that is both a workflow event and a pump event: start (from the order), pause, resume, stop.
+
+    The rate defaults to the order's (start) or the rate before the pause (resume); the concentration is the
+    order's unless the session has none, then it must be given."""
+
+    kind: Literal["start", "pause", "resume", "stop"]
+    rate_ml_per_h: float | None = Field(None, gt=0, le=2000)
+    concentration_mg_per_ml: float | None = Field(None, gt=0, le=100)
+    override: OverrideIn | None = None
+
+
 class TransitionRequest(_Strict):
     event: Literal[
         "check_in",
@@ -835,6 +869,21 @@ class SessionOrder(BaseModel):
     weight_basis_chosen: bool | None = None
     weight_basis_reason: str | None = None
     mg_per_kg_actual_weight: float | None = None
+    status: str | None = None
+    protocol_id: str | None = None
+    drug: str | None = None
+    route: str | None = None
+    vial_strength_mg_per_ml: float | None = None
+    draw_volume_ml: float | None = None
+    diluent: str | None = None
+    diluent_volume_ml: float | None = None
+    final_volume_ml: float | None = None
+    final_concentration_mg_per_ml: float | None = None
+    rate_ml_per_h: float | None = None
+    duration_min: float | None = None
+    signed_by_name: str | None = None
+    double_checked_by_name: str | None = None
+    dose_mg_step: float | None = Field(None, description="The protocol's dose step: doses are shown to it")
 
 
 class SessionDetail(SessionFields):
@@ -940,3 +989,10 @@ class LiveSession(BaseModel):
     dose: DoseSummary
     guards: GuardStatus
     order: SessionOrder | None = None
+
+
+class BookingOptions(BaseModel):
+    """What the booking form offers for one patient: the patient and the orders a session can be booked from."""
+
+    patient: PatientLabel
+    orders: list[OrderChoice]

@@ -20,7 +20,7 @@ from ketacare.domain.sessions.session import (
     InvalidTransition,
     check_guards,
 )
-from ketacare.services import clock
+from ketacare.services import clock, dosing
 from ketacare.services.access import Actor
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.sessions import bus as board_bus
@@ -46,7 +46,6 @@ from ketacare.services.sessions.schemas import (
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Patient
-from ketacare.store.tables.dosing import DoseOrderRecord
 from ketacare.store.tables.sessions import (
     InfusionSession,
     SessionTransition,
@@ -67,8 +66,12 @@ def create_session(*, db: Database, actor: Actor, data: SessionCreate) -> Sessio
         s = uow.session
         if s.get(Patient, data.patient_id) is None:
             raise NotFound("patient")
-        if data.dose_order_id is not None and s.get(DoseOrderRecord, data.dose_order_id) is None:
-            raise InvalidValue("dose_order_id", "there is no dose order with this number")
+        order = None
+        if data.dose_order_id is not None:  # only a signed, double-checked order of this same patient
+            order = dosing.order_of_patient(s, data.patient_id, data.dose_order_id)
+            problem = order_problem(order, data.dose_order_id)
+            if problem is not None:
+                raise InvalidValue("dose_order_id", problem)
         now = clock.now()
         sess = InfusionSession(
             patient_id=data.patient_id,
@@ -77,10 +80,12 @@ def create_session(*, db: Database, actor: Actor, data: SessionCreate) -> Sessio
             state="scheduled",
             scheduled_at=data.scheduled_at or now,
             dose_order_id=data.dose_order_id,
-            planned_dose_mg=data.planned_dose_mg,
-            planned_duration_min=data.planned_duration_min,
-            concentration_mg_per_ml=data.concentration_mg_per_ml,
-            weight_kg=data.weight_kg,
+            planned_dose_mg=_given_or(data.planned_dose_mg, order.dose_mg if order else None),
+            planned_duration_min=_given_or(data.planned_duration_min, order.duration_min if order else None),
+            concentration_mg_per_ml=_given_or(
+                data.concentration_mg_per_ml, order.final_concentration_mg_per_ml if order else None
+            ),
+            weight_kg=_given_or(data.weight_kg, order.weight_kg if order else None),
             overrides=[],
             created_by=actor.user_id,
             created_at=now,
@@ -92,6 +97,23 @@ def create_session(*, db: Database, actor: Actor, data: SessionCreate) -> Sessio
             "create", "infusion_session", sess.id, patient_id=sess.patient_id, details={"chair": sess.chair}
         )
         return session_summary(sess)
+
+
+def _given_or(given: float | None, from_order: float | None) -> float | None:
+    return given if given is not None else from_order
+
+
+def order_problem(order: dosing.DoseOrderRead | None, order_id: int) -> str | None:
+    """Return why a session cannot be given this order (in clinic words), or None when it can."""
+    if order is None:
+        return f"dose order #{order_id} is not an order of this patient"
+    return {
+        "draft": f"dose order #{order_id} is not signed yet: a prescriber signs it, then a second person "
+        "double-checks it; only then can a session use it",
+        "signed": f"dose order #{order_id} is signed but not yet independently double-checked; a session can use "
+        "it once the double check is done",
+        "cancelled": f"dose order #{order_id} was cancelled; use a current order",
+    }.get(order.status)
 
 
 def session_summary(sess: InfusionSession) -> SessionSummary:
@@ -162,94 +184,86 @@ def apply_event(*, db: Database, actor: Actor, session_id: int, data: Transition
     """
     with UnitOfWork(db, actor) as uow:
         sess = open_session(uow, session_id)
-        s = uow.session
-        refuse_if_signed(s, sess)
-        now = clock.now()
-        report = gather(s, sess, now)
-        override = None
-        if data.override is not None:
-            override = Override(
-                by=actor.username,
-                role=actor.role,
-                reason=data.override.reason,
-                guard_ids=frozenset(data.override.guard_ids),
-            )
-        try:
-            result = transition(sess.state, data.event, report.facts, override=override, reason=data.reason,
-                                rules=default_session_rules())
-        except InvalidTransition as e:
-            raise InvalidValue("event", e.message) from None
-        failed = annotate(result.failed_guards, report)
-        used = [
-            {"guard_id": o.guard_id, "message": o.message, "by": o.by, "role": o.role, "reason": o.reason}
-            for o in result.overrides_used
-        ]
-        s.add(
-            SessionTransition(
-                session_id=sess.id,
-                event=str(result.event),
-                from_state=str(result.previous_state),
-                to_state=str(result.new_state),
-                allowed=result.allowed,
-                failed_guards=[{"id": g.id, "message": g.message} for g in failed],
-                overrides=used,
-                reason=data.reason,
-                by_user_id=actor.user_id,
-                by_username=actor.username,
-                role=actor.role,
-                at=now,
-            )
+        refuse_if_signed(uow.session, sess)
+        result = apply_in(uow, sess, data)
+        local = board_changes(uow, sess.id, "state")
+    board_bus.publish_after_commit(db, local)
+    return result
+
+
+def apply_in(uow: UnitOfWork, sess: InfusionSession, data: TransitionRequest) -> TransitionRead:
+    """Apply an event to a loaded, authorized session inside the caller's unit of work (see `apply_event`)."""
+    s = uow.session
+    actor = uow.actor
+    now = clock.now()
+    report = gather(s, sess, now)
+    override = None
+    if data.override is not None:
+        override = Override(
+            by=actor.username,
+            role=actor.role,
+            reason=data.override.reason,
+            guard_ids=frozenset(data.override.guard_ids),
         )
-        details: dict[str, object] = {
-            "event": str(result.event),
-            "from": str(result.previous_state),
-            "to": str(result.new_state),
-        }
-        if result.allowed:
-            if data.event in ("discharge", "abort"):
-                sess.discharge_checklist = closing_snapshot(
-                    s, sess, event=data.event, actor=actor, report=report, overrides_used=used, now=now
-                )
-            sess.state = str(result.new_state)
-            if result.new_state.value in _TIME_FIELDS:
-                setattr(sess, _TIME_FIELDS[result.new_state.value], now)
-            if data.event == "start_infusion":
-                sess.infusion_started_at = now
-            if data.event == "end_infusion" or (
-                data.event == "abort" and sess.infusion_started_at and not sess.infusion_ended_at
-            ):
-                sess.infusion_ended_at = now
-            if data.event == "abort":
-                sess.abort_reason = data.reason
-            if used:
-                sess.overrides = list(sess.overrides or []) + [
-                    {**u, "event": data.event, "at": now.isoformat()} for u in used
-                ]
-            sess.updated_at = now
-            s.flush()
-            if data.event == "discharge" and report.evidence:
-                details["evidence"] = dict(report.evidence)  # instrument result or nurse confirmation
-            uow.audit("update", "infusion_session", sess.id, patient_id=sess.patient_id, details=details)
-            for u in used:
-                uow.audit(
-                    "override",
-                    "infusion_session",
-                    sess.id,
-                    patient_id=sess.patient_id,
-                    reason=u["reason"],
-                    details={"guard": u["guard_id"], "event": data.event},
-                )
-        else:
+    try:
+        result = transition(sess.state, data.event, report.facts, override=override, reason=data.reason,
+                            rules=default_session_rules())
+    except InvalidTransition as e:
+        raise InvalidValue("event", e.message) from None
+    failed = annotate(result.failed_guards, report)
+    used = [
+        {"guard_id": o.guard_id, "message": o.message, "by": o.by, "role": o.role, "reason": o.reason}
+        for o in result.overrides_used
+    ]
+    s.add(
+        SessionTransition(
+            session_id=sess.id,
+            event=str(result.event),
+            from_state=str(result.previous_state),
+            to_state=str(result.new_state),
+            allowed=result.allowed,
+            failed_guards=[{"id": g.id, "message": g.message} for g in failed],
+            overrides=used,
+            reason=data.reason,
+            by_user_id=actor.user_id,
+            by_username=actor.username,
+            role=actor.role,
+            at=now,
+        )
+    )
+    details: dict[str, object] = {
+        "event": str(result.event),
+        "from": str(result.previous_state),
+        "to": str(result.new_state),
+    }
+    if result.allowed:
+        if data.event in ("discharge", "abort"):
+            sess.discharge_checklist = closing_snapshot(
+                s, sess, event=data.event, actor=actor, report=report, overrides_used=used, now=now
+            )
+        _enter(sess, data, str(result.new_state), now, used)
+        s.flush()
+        if data.event == "discharge" and report.evidence:
+            details["evidence"] = dict(report.evidence)  # instrument result or nurse confirmation
+        uow.audit("update", "infusion_session", sess.id, patient_id=sess.patient_id, details=details)
+        for u in used:
             uow.audit(
-                "update",
+                "override",
                 "infusion_session",
                 sess.id,
                 patient_id=sess.patient_id,
-                outcome="refused",
-                details={**details, "failed": [g.id for g in failed]},
+                reason=u["reason"],
+                details={"guard": u["guard_id"], "event": data.event},
             )
-        local = board_changes(uow, sess.id, "state")
-    board_bus.publish_after_commit(db, local)
+    else:
+        uow.audit(
+            "update",
+            "infusion_session",
+            sess.id,
+            patient_id=sess.patient_id,
+            outcome="refused",
+            details={**details, "failed": [g.id for g in failed]},
+        )
     return TransitionRead(
         allowed=result.allowed,
         event=str(result.event),
@@ -258,6 +272,28 @@ def apply_event(*, db: Database, actor: Actor, session_id: int, data: Transition
         failed_guards=guard_reads(failed),
         overrides_used=used,
     )
+
+
+def _enter(
+    sess: InfusionSession, data: TransitionRequest, new_state: str, now: datetime, used: list[dict[str, str]]
+) -> None:
+    """Move the session into the event's new state: the state, its time stamps, the abort reason, overrides."""
+    sess.state = new_state
+    if sess.state in _TIME_FIELDS:
+        setattr(sess, _TIME_FIELDS[sess.state], now)
+    if data.event == "start_infusion":
+        sess.infusion_started_at = now
+    if data.event == "end_infusion" or (
+        data.event == "abort" and sess.infusion_started_at and not sess.infusion_ended_at
+    ):
+        sess.infusion_ended_at = now
+    if data.event == "abort":
+        sess.abort_reason = data.reason
+    if used:
+        sess.overrides = list(sess.overrides or []) + [
+            {**u, "event": data.event, "at": now.isoformat()} for u in used
+        ]
+    sess.updated_at = now
 
 
 def guard_status(s: Session, sess: InfusionSession, now: datetime) -> GuardStatus:
@@ -285,9 +321,9 @@ def guard_status(s: Session, sess: InfusionSession, now: datetime) -> GuardStatu
 def list_sessions(
     *, db: Database, actor: Actor, states: tuple[str, ...] | None = None, limit: int = 200
 ) -> list[SessionListItem]:
-    """List sessions (newest first), optionally only some states."""
+    """List sessions (newest first), optionally only some states: time, chair, patient and state."""
     with UnitOfWork(db, actor) as uow:
-        uow.authorize("read", "infusion_session")
+        uow.authorize("list", "infusion_session")
         s = uow.session
         q = select(InfusionSession, Patient).join(Patient, Patient.id == InfusionSession.patient_id)
         if states:

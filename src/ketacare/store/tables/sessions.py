@@ -47,20 +47,20 @@ class InfusionSession(Base):
     planned_duration_min: Mapped[float | None] = mapped_column(Float)
     concentration_mg_per_ml: Mapped[float | None] = mapped_column(Float)
     weight_kg: Mapped[float | None] = mapped_column(Float)
-    consent_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_confirmed: Mapped[bool | None] = mapped_column(Boolean)  # None: not answered yet
     last_food_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_liquid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    escort_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
-    escort_present: Mapped[bool] = mapped_column(Boolean, default=False)
+    escort_confirmed: Mapped[bool | None] = mapped_column(Boolean)  # None: not answered yet
+    escort_present: Mapped[bool | None] = mapped_column(Boolean)  # None: not answered yet
     pregnancy_test_applicable: Mapped[bool | None] = mapped_column(Boolean)
     pregnancy_test_negative: Mapped[bool | None] = mapped_column(Boolean)
     aldrete_score: Mapped[int | None] = mapped_column(Integer)
     # nurse's entry: modified Aldrete gave full points (2) for both respiration and SpO2
     aldrete_respiration_spo2_full: Mapped[bool | None] = mapped_column(Boolean)
     dissociation_occurred: Mapped[bool | None] = mapped_column(Boolean)
-    dissociation_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    dissociation_resolved: Mapped[bool | None] = mapped_column(Boolean)  # None: not answered yet
     sedation_occurred: Mapped[bool | None] = mapped_column(Boolean)
-    sedation_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    sedation_resolved: Mapped[bool | None] = mapped_column(Boolean)  # None: not answered yet
     respiratory_depression_occurred: Mapped[bool | None] = mapped_column(Boolean)
     respiratory_depression_resolved: Mapped[bool | None] = mapped_column(Boolean)
     lot_number: Mapped[str | None] = mapped_column(String(64))

@@ -4,31 +4,49 @@ with overrides, alerts, side effects, signing and addenda)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
+from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions.side_effects import side_effect_types
 from ketacare.http.access import Access
 from ketacare.services.access import Actor, decide, signing
-from ketacare.services.errors import Conflict, TooManyAttempts
 from ketacare.services.patients import InErrorReason
-from ketacare.services.sessions import alerts, pump, record, side_effects, vital_corrections, vitals, workflow
+from ketacare.services.sessions import (
+    alerts,
+    from_order,
+    pump,
+    record,
+    side_effects,
+    vital_corrections,
+    vitals,
+    workflow,
+)
 from ketacare.services.sessions.schemas import (
     AddendumCreate,
     AlertAck,
     InfusionEventCreate,
+    InfusionStep,
     OverrideIn,
     SessionChecks,
+    SessionDetail,
     SideEffectCreate,
     SignRequest,
     TransitionRequest,
     VitalIn,
 )
-from ketacare.web.rendering import form_data, form_errors, local_field, refusal, render
+from ketacare.web.rendering import (
+    FORM_REFUSALS,
+    clinic_zone,
+    form_data,
+    local_field,
+    refusal,
+    render,
+)
 from ketacare.web.sessions.live import live_context
 
 router = APIRouter(include_in_schema=False)
@@ -37,12 +55,17 @@ router = APIRouter(include_in_schema=False)
 FormAction = Callable[[dict[str, Any]], str | RedirectResponse | None]
 Read = Access("infusion_session", "read")
 Chart = Access("infusion_session", "chart")
+# The workflow events that are also pump events (entered once: both are recorded), by the pump event's name.
+STEP_KINDS = {"start_infusion": "start", "pause": "pause", "resume": "resume", "end_infusion": "stop"}
+# What the pump service calls a field -> the pump form's field beside which its error shows.
+PUMP_FIELDS = {"rate": "rate_ml_per_h", "rate_mg_per_min": "rate_ml_per_h", "bolus": "bolus_mg", "at": "kind",
+               "bolus_ml": "bolus_mg", "event": "kind", "session": "kind"}
 # The yes/no confirmations of the checks form: every boolean field of the service's SessionChecks.
 BOOLS = frozenset(k for k, f in SessionChecks.model_fields.items() if f.annotation == bool | None)
 
 
 @router.get("/sessions", response_class=HTMLResponse)
-def session_list(request: Request, actor: Actor = Depends(Read)) -> Response:
+def session_list(request: Request, actor: Actor = Depends(Access("infusion_session", "list"))) -> Response:
     rows = workflow.list_sessions(db=request.app.state.db, actor=actor)
     return render(request, "sessions_list.html", {"rows": rows})
 
@@ -67,6 +90,7 @@ def _page(
         "values": values or {},
         "form": form,
         "notice": notice,
+        "check_values": _check_values(s, clinic_zone(request)),
         "side_effect_types": side_effect_types(),
         "can_sign": decide(actor, "sign", "infusion_session").allowed,
         "credential": signing.credential_field(db=request.app.state.db, actor=actor),
@@ -76,6 +100,19 @@ def _page(
 
     ctx.update(session_form_context(request, actor, s))
     return render(request, template, ctx, status)
+
+
+def _check_values(s: SessionDetail, tz: tzinfo) -> dict[str, str]:
+    """Return what the checks form shows as saved: the stored times in the clinic's zone (as they are typed)."""
+    out: dict[str, str] = {}
+    for key in ("last_food_at", "last_liquid_at"):
+        at: datetime | None = getattr(s, key)
+        if at is not None:
+            out[key] = fmt.local_input(at, tz)
+    for key in ("aldrete_score", "lot_number", "could_have_left_min"):
+        if getattr(s, key) is not None:
+            out[key] = f"{getattr(s, key):g}" if isinstance(getattr(s, key), float) else str(getattr(s, key))
+    return out
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
@@ -103,19 +140,23 @@ def _num(values: dict[str, str], key: str) -> float | None:
         raise InvalidValue(key, "enter a number") from None
 
 
-async def _handle(request: Request, actor: Actor, session_id: int, form: str, fn: FormAction) -> Response:
+async def _handle(
+    request: Request,
+    actor: Actor,
+    session_id: int,
+    form: str,
+    fn: FormAction,
+    fields: dict[str, str] | None = None,
+) -> Response:
+    """Run a session form: on a refusal show each error beside its field (`fields` renames what the service calls a
+    field to the form's own field) with the summary at the top, keep what was typed; nothing is stored."""
     values = await form_data(request)
     try:
         result = fn(values)
-    except ValidationError as e:
-        return _page(request, actor, session_id, errors=form_errors(e), values=values, form=form, status=422)
-    except (InvalidValue, TooManyAttempts) as e:
+    except FORM_REFUSALS as e:
         errors, status = refusal(e)
+        errors = {(fields or {}).get(k, k): v for k, v in errors.items()}
         return _page(request, actor, session_id, errors=errors, values=values, form=form, status=status)
-    except Conflict as e:
-        return _page(
-            request, actor, session_id, errors={"version": str(e)}, values=values, form=form, status=409
-        )
     if isinstance(result, str):
         return _page(request, actor, session_id, values={}, form=form, notice=result)
     if isinstance(result, RedirectResponse):
@@ -184,13 +225,48 @@ async def post_transition(request: Request, session_id: int, actor: Actor = Depe
             if not (v.get("override_reason") or "").strip():
                 raise InvalidValue("override_reason", "an override needs a reason")
             override = OverrideIn(guard_ids=guard_ids, reason=v["override_reason"])
-        req = TransitionRequest(event=v.get("event", ""), reason=v.get("reason") or None, override=override)
-        r = workflow.apply_event(db=request.app.state.db, actor=actor, session_id=session_id, data=req)
+        event = v.get("event", "")
+        if event in STEP_KINDS:  # also a pump event: recorded once, with the pump's
+            r = from_order.infusion_step(
+                db=request.app.state.db,
+                actor=actor,
+                session_id=session_id,
+                data=InfusionStep(
+                    kind=STEP_KINDS[event],
+                    rate_ml_per_h=_num(v, "rate_ml_per_h"),
+                    concentration_mg_per_ml=_num(v, "concentration_mg_per_ml"),
+                    override=override,
+                ),
+            )
+        else:
+            req = TransitionRequest(event=event, reason=v.get("reason") or None, override=override)
+            r = workflow.apply_event(db=request.app.state.db, actor=actor, session_id=session_id, data=req)
         if not r.allowed:
             raise InvalidValue("event", "Not done. " + " ".join(g.message for g in r.failed_guards))
         return None
 
     return await _handle(request, actor, session_id, "workflow", run)
+
+
+@router.post("/sessions/{session_id}/step", response_class=HTMLResponse)
+async def post_step(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    """Start from the order, pause, resume or stop: the workflow event and the pump event, entered once."""
+
+    def run(v: dict[str, Any]) -> None:
+        r = from_order.infusion_step(
+            db=request.app.state.db,
+            actor=actor,
+            session_id=session_id,
+            data=InfusionStep(
+                kind=v.get("kind", ""),
+                rate_ml_per_h=_num(v, "rate_ml_per_h"),
+                concentration_mg_per_ml=_num(v, "concentration_mg_per_ml"),
+            ),
+        )
+        if not r.allowed:
+            raise InvalidValue("kind", "Not done. " + " ".join(g.message for g in r.failed_guards))
+
+    return await _handle(request, actor, session_id, "pump", run, PUMP_FIELDS)
 
 
 @router.post("/sessions/{session_id}/checks", response_class=HTMLResponse)
@@ -219,15 +295,30 @@ async def post_checks(request: Request, session_id: int, actor: Actor = Depends(
 @router.post("/sessions/{session_id}/pump", response_class=HTMLResponse)
 async def post_pump(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
     def run(v: dict[str, Any]) -> None:
+        kind = v.get("kind", "")
+        if kind in ("pause", "resume", "stop"):  # the workflow event goes with it
+            r = from_order.infusion_step(
+                db=request.app.state.db,
+                actor=actor,
+                session_id=session_id,
+                data=InfusionStep(
+                    kind=kind,
+                    rate_ml_per_h=_num(v, "rate_ml_per_h"),
+                    concentration_mg_per_ml=_num(v, "concentration_mg_per_ml"),
+                ),
+            )
+            if not r.allowed:
+                raise InvalidValue("kind", "Not done. " + " ".join(g.message for g in r.failed_guards))
+            return
         data = InfusionEventCreate(
-            kind=v.get("kind", ""),
+            kind=kind,
             rate_ml_per_h=_num(v, "rate_ml_per_h"),
             concentration_mg_per_ml=_num(v, "concentration_mg_per_ml"),
             bolus_mg=_num(v, "bolus_mg"),
         )
         pump.add_infusion_event(db=request.app.state.db, actor=actor, session_id=session_id, data=data)
 
-    return await _handle(request, actor, session_id, "pump", run)
+    return await _handle(request, actor, session_id, "pump", run, PUMP_FIELDS)
 
 
 @router.post("/sessions/{session_id}/side-effects", response_class=HTMLResponse)
