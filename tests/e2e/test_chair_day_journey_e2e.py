@@ -26,12 +26,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from ketacare.domain import formatting as fmt
+from ketacare.services import clinic as clinic_settings
+from ketacare.store.db import Database
 from tests.e2e.conftest import free_port, login, wait_for
 from tests.http.test_sessions_numbers import _pdf_text
 
@@ -143,14 +146,21 @@ def _answer(page: Page, session_url: str, label: str, pick: str) -> None:
     expect(page.locator(".assessment", has_text=label)).to_contain_text("done")
 
 
+_ZONE: list[tzinfo] = []  # the demo clinic's zone, read once from its settings
+
+
 def _local(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    """What a nurse types for `at`: the clinic's local time (entry fields take the clinic's zone)."""
+    return fmt.local_input(at, _ZONE[0])
 
 
 def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     base, db_file = clinic
     shots = _artifacts()
     pid, mrn, name, order_id, prescriber = _patient(db_file)
+    clinic_db = Database(f"sqlite:///{db_file}")
+    _ZONE[:] = [clinic_settings.zone(clinic_db)]
+    clinic_db.dispose()
     now = datetime.now(UTC)
 
     # --- prescriber, beforehand: the screening stands (the demo leaves it waiting for review) ---
@@ -162,6 +172,7 @@ def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     doc.select_option("#f-decision", "eligible")
     doc.fill("#f-reason", "Reviewed with the patient today: the flagged findings are resolved (journey test).")
     doc.get_by_role("button", name="Override…").click()
+    doc.get_by_label("Your password").fill("ketacare-demo")  # the signature asks for it again
     doc.get_by_role("button", name="Yes, record “Eligible”").click()
     doc.wait_for_load_state("networkidle")
     expect(doc.locator("main")).to_contain_text("Overridden")
@@ -263,7 +274,7 @@ def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     page.fill(f"#f-ack{alarm_id}-action_taken", "Rechecked 128/80 with a manual cuff; patient calm; prescriber told")
     page.locator(f"#alarm-{alarm_id}").get_by_role("button", name="Acknowledge").click()
     page.wait_for_load_state("networkidle")
-    expect(page.locator(f"#alarm-{alarm_id}")).to_contain_text("Acknowledged by nurse")
+    expect(page.locator(f"#alarm-{alarm_id}")).to_contain_text("Acknowledged by Sam Lindqvist, RN")
     expect(board.locator(f"#board-alarm-{alarm_id}")).to_have_count(0, timeout=LIVE_S)
     board.close()
 
@@ -326,7 +337,7 @@ def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     if password.count():  # signing asks for the password again where the clinic requires it
         password.fill("ketacare-demo")
     page.get_by_role("button", name="Sign record").click()
-    expect(page.locator("#record")).to_contain_text("Signed by nurse")
+    expect(page.locator("#record")).to_contain_text("signed by Sam Lindqvist, RN")
     _shoot(page, "07-signed", shots)
     pdf = page.request.get(f"{session_url}/record.pdf")
     assert pdf.ok and pdf.body().startswith(b"%PDF")

@@ -25,8 +25,9 @@ from ketacare.services.access import Actor, authorize, decide
 from ketacare.services.sessions import alerts, board
 from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions.schemas import BoardChair
-from ketacare.web.rendering import render
+from ketacare.web.rendering import clinic_settings, render
 from ketacare.web.sessions.live import FLAGS
+from ketacare.web.templating import clinic_in_force
 
 if TYPE_CHECKING:
     from ketacare.store.db import Database
@@ -90,7 +91,8 @@ def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
 def chair_html(request: Request, chair: BoardChair) -> str:
     """Render one chair card (the same partial the page uses)."""
     tmpl = request.app.state.templates.get_template("_board_chair.html")
-    html: str = tmpl.render(chair=chair, sparkline=sparkline, flags=FLAGS, **_ack_context(request))
+    with clinic_in_force(clinic_settings(request)):  # pushed outside `render`: times in the clinic's zone too
+        html: str = tmpl.render(chair=chair, sparkline=sparkline, flags=FLAGS, **_ack_context(request))
     return html
 
 

@@ -31,7 +31,8 @@ from ketacare.services.sessions import bus as board_bus
 from ketacare.services.sessions import live
 from ketacare.services.sessions.schemas import LiveSession, PkCurve, SessionDetail, VitalRow
 from ketacare.web.charts import LimitLine, Panel, Point, Series, trend_svg, vitals_chart_svg
-from ketacare.web.rendering import clinic_zone
+from ketacare.web.rendering import clinic_settings, clinic_zone
+from ketacare.web.templating import clinic_in_force
 
 router = APIRouter(include_in_schema=False)
 Read = Access("infusion_session", "read")
@@ -193,7 +194,8 @@ def render_fragments(request: Request, actor: Actor, s: SessionDetail | LiveSess
         "form": None,
         **live_context(request, s),
     }
-    return {fid: env.get_template(name).render(ctx) for fid, name in FRAGMENTS.items()}
+    with clinic_in_force(clinic_settings(request)):  # times in the clinic's zone, as on the page itself
+        return {fid: env.get_template(name).render(ctx) for fid, name in FRAGMENTS.items()}
 
 
 def _sse(event: str, data: Any) -> str:
