@@ -151,7 +151,7 @@ def test_dose_as_a_function_of_weight_has_no_jump_unless_the_prescriber_changes_
     cm, sex, mg_per_kg, kg, dkg, basis
 ):
     """A prescriber who keeps one basis sees the dose move with the weight: never more than the weight change
-    times mg/kg plus one rounding step. Without a stated basis the policy never switches: below the threshold
+    times mg/kg plus one rounding step (and the storage rounding of the two weights). Without a stated basis the policy never switches: below the threshold
     it doses on actual weight, at or above it the order is refused until the prescriber chooses."""
     policy = weight_basis_policy()
     step = load_protocol("iv-standard").dose_mg_step
@@ -179,4 +179,6 @@ def test_dose_as_a_function_of_weight_has_no_jump_unless_the_prescriber_changes_
 
     d1, d2 = dose(kg), dose(kg + dkg)
     assume(d1 is not None and d2 is not None)
-    assert abs(d2 - d1) <= mg_per_kg * dkg + step + 1e-9
+    # Candidate weights are stored to 0.01 kg (units.toml) before dosing: each of the two can move by half of that,
+    # so the weight change behind the doses is up to 0.01 kg more than dkg (Hypothesis found 37.7 -> 38.3 mg).
+    assert abs(d2 - d1) <= mg_per_kg * (dkg + 0.01) + step + 1e-9
