@@ -114,7 +114,7 @@ def test_reset_link_page_sets_a_password_once(clients):
 
 
 def test_totp_enrolment_page_shows_an_inline_svg_qr(clients):
-    r = clients.web("nurse").post("/account/totp", data={})
+    r = clients.web("nurse").post("/account/totp/start", data={})
     assert r.status_code == 200 and '<svg' in r.text and "otpauth://" not in r.text
     assert "<script" not in r.text.split("</head>")[1]
 

@@ -99,7 +99,7 @@ async def own_profile_submit(
     return RedirectResponse("/account?profile=1", status_code=303)
 
 
-@router.post("/account/totp", response_class=HTMLResponse)
+@router.post("/account/totp/start", response_class=HTMLResponse)  # /account/totp is the required enrolment
 async def totp_start(request: Request, actor: Actor = Depends(Access("account", "enrol_totp"))) -> Response:
     await form_data(request)
     return _account_page(request, actor, form="totp", enrolment=account.totp_enrolment(actor))
