@@ -151,8 +151,9 @@ def test_dose_as_a_function_of_weight_has_no_jump_unless_the_prescriber_changes_
     cm, sex, mg_per_kg, kg, dkg, basis
 ):
     """A prescriber who keeps one basis sees the dose move with the weight: never more than the weight change
-    times mg/kg plus one rounding step (and the storage rounding of the two weights). Without a stated basis the policy never switches: below the threshold
-    it doses on actual weight, at or above it the order is refused until the prescriber chooses."""
+    times mg/kg plus one rounding step (and the storage rounding of the two weights). Without a stated basis the
+    policy never switches: below the threshold it doses on actual weight, at or above it the order is refused until
+    the prescriber chooses."""
     policy = weight_basis_policy()
     step = load_protocol("iv-standard").dose_mg_step
 
