@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,6 +43,26 @@ class Served(str):
     """The base URL of a served app, carrying the database URL it serves (for tests that prepare data)."""
 
     db_url: str
+
+
+@contextmanager
+def served_copy(demo_server: Served, d: Path) -> Iterator[tuple[str, Path]]:
+    """Copy the seeded demo clinic into `d` and serve it without the demo feeder; yield (base URL, database file)."""
+    src = sqlite3.connect(demo_server.db_url.removeprefix("sqlite:///"))
+    dst = sqlite3.connect(d / "clinic.db")
+    src.backup(dst)
+    src.close()
+    dst.close()
+    env = {k: v for k, v in os.environ.items() if k != "KETACARE_DEMO"}
+    env["KETACARE_DATABASE_URL"] = f"sqlite:///{d}/clinic.db"
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ketacare", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        yield f"http://127.0.0.1:{port}", d / "clinic.db"
+    finally:
+        stop(proc)
 
 
 def stop(proc: subprocess.Popen) -> None:

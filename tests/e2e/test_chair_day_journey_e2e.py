@@ -22,8 +22,6 @@ import json
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -35,7 +33,7 @@ from playwright.sync_api import Page, expect
 from ketacare.domain import formatting as fmt
 from ketacare.services import clinic as clinic_settings
 from ketacare.store.db import Database
-from tests.e2e.conftest import free_port, login, wait_for
+from tests.e2e.conftest import login, served_copy
 from tests.http.test_sessions_numbers import _pdf_text
 
 pytestmark = pytest.mark.browser
@@ -52,31 +50,8 @@ def _artifacts() -> Path:
 @pytest.fixture(scope="module")
 def clinic(demo_server, tmp_path_factory):
     """The seeded demo clinic, copied and served without the demo feeder; yields (base URL, database file)."""
-    d = tmp_path_factory.mktemp("chair-day")
-    src = sqlite3.connect(demo_server.db_url.removeprefix("sqlite:///"))
-    dst = sqlite3.connect(d / "clinic.db")
-    src.backup(dst)
-    src.close()
-    dst.close()
-    env = {k: v for k, v in os.environ.items() if k != "KETACARE_DEMO"}
-    env["KETACARE_DATABASE_URL"] = f"sqlite:///{d}/clinic.db"
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ketacare", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}", d / "clinic.db"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # open event streams can hold a graceful shutdown
-            proc.kill()
-            proc.wait(timeout=10)
+    with served_copy(demo_server, tmp_path_factory.mktemp("chair-day")) as served:
+        yield served
 
 
 def _patient(db: Path) -> tuple[int, str, str, int, str]:

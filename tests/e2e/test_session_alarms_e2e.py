@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import subprocess
-import sys
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -19,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import free_port, login, stop, wait_for
+from tests.e2e.conftest import login, served_copy
 
 pytestmark = pytest.mark.browser
 LIVE = 5_000  # ms to wait for a live update (the 1 s target is measured by `python -m bench board`)
@@ -42,26 +39,8 @@ def _api(base: str, path: str, body: dict | None = None, token: str | None = Non
 @pytest.fixture(scope="module")
 def quiet_clinic(demo_server, tmp_path_factory):
     """The seeded demo clinic, copied and served without the demo feeder (no simulated readings)."""
-    d = tmp_path_factory.mktemp("alarms")
-    src = sqlite3.connect(demo_server.db_url.removeprefix("sqlite:///"))
-    dst = sqlite3.connect(d / "clinic.db")
-    src.backup(dst)
-    src.close()
-    dst.close()
-    env = {k: v for k, v in os.environ.items() if k != "KETACARE_DEMO"}
-    env["KETACARE_DATABASE_URL"] = f"sqlite:///{d}/clinic.db"
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ketacare", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
+    with served_copy(demo_server, tmp_path_factory.mktemp("alarms")) as (base, _):
+        yield base
 
 
 def _artifacts(tmp_path: Path) -> Path:
