@@ -37,7 +37,8 @@ def _ended(ctx: DemoContext) -> list[tuple[int, datetime]]:
         ).all()
     first: dict[int, datetime] = {}
     for pid, ended in rows:
-        first.setdefault(pid, ended)
+        if ended is not None:
+            first.setdefault(pid, ended)
     return list(first.items())
 
 
@@ -105,7 +106,9 @@ def extend(ctx: DemoContext) -> None:
             risk=NO_RISK,
             sharing="care_team",
             goal_progress=[
-                {"goal_id": goal_sleep.id, "status": "progressing", "progress": "Slept 5-6 h on three nights."}
+                therapy.GoalProgressIn(
+                    goal_id=goal_sleep.id, status="progressing", progress="Slept 5-6 h on three nights."
+                )
             ],
         ),
     )

@@ -9,6 +9,7 @@ from ketacare.services.therapy.goals import add_goal
 from ketacare.services.therapy.notes import add_addendum, get_note, sign_note, write_note
 from ketacare.services.therapy.schemas import (
     GoalCreate,
+    GoalProgressIn,
     NoteAddendumCreate,
     NoteCreate,
     NoteRead,
@@ -22,6 +23,7 @@ from ketacare.services.therapy.visits import integration_visits_due
 
 __all__ = [
     "GoalCreate",
+    "GoalProgressIn",
     "NoteAddendumCreate",
     "NoteCreate",
     "NoteRead",

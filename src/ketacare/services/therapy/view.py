@@ -59,7 +59,8 @@ def therapy_view(*, db: Database, actor: Actor, patient_id: int) -> TherapyView:
 
 
 def _summary(texts: dict[str, str | None]) -> str:
-    parts = [f"{k.replace('_', ' ').capitalize()}: {v}" for k in ("themes", "insights", "homework") if (v := texts.get(k))]
+    keys = ("themes", "insights", "homework")
+    parts = [f"{k.capitalize()}: {v}" for k in keys if (v := texts.get(k))]
     text = " · ".join(parts) or (texts.get("narrative") or "")
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
 

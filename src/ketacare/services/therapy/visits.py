@@ -38,7 +38,9 @@ def visits_for(s: Session, patient_ids: Iterable[int] | None, now: datetime, *, 
     covered = set(
         s.scalars(
             select(TherapyNote.session_id).where(
-                TherapyNote.patient_id.in_(wanted), TherapyNote.kind == "integration", TherapyNote.session_id.is_not(None)
+                TherapyNote.patient_id.in_(wanted),
+                TherapyNote.kind == "integration",
+                TherapyNote.session_id.is_not(None),
             )
         )
     )

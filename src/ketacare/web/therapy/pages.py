@@ -9,7 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ketacare.domain.therapy import SHARING, goal_statuses, modalities, note_kinds, risk_questions, visit_window
+from ketacare.domain.therapy import (
+    SHARING,
+    goal_statuses,
+    modalities,
+    note_kinds,
+    risk_questions,
+    visit_window,
+)
 from ketacare.http.access import Access
 from ketacare.services import therapy
 from ketacare.services.access import Actor, decide, signing
