@@ -60,8 +60,8 @@ def timing(note: TherapyNote, refs: dict[int, InfusionRef], first: InfusionRef |
         return offset_words(ref.ended_at, note.visit_at, ref.number)
     if ref is not None:
         return f"after infusion {ref.number}"
-    if note.kind == "preparation":
-        return "before the first infusion" if first is None else "preparation"
+    if note.kind == "preparation":  # refused after the first infusion began
+        return "before the first infusion"
     return ""
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.domain.therapy import NoteContent, check_goal_status, check_note, escalations
 from ketacare.services import clock, patients
-from ketacare.services.access import Actor, decide, signing
+from ketacare.services.access import Actor, decide, signature_name, signing
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.therapy.common import infusions, note_read, patient_or_404, shared_with
 from ketacare.services.therapy.schemas import (
@@ -29,6 +29,7 @@ from ketacare.services.therapy.schemas import (
 )
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
+from ketacare.store.tables import User
 from ketacare.store.tables.measurement import SafetyAlert
 from ketacare.store.tables.sessions import InfusionSession
 from ketacare.store.tables.therapy import TherapyGoal, TherapyGoalProgress, TherapyNote, TherapyNoteAddendum
@@ -36,8 +37,10 @@ from ketacare.store.tables.therapy import TherapyGoal, TherapyGoalProgress, Ther
 ALERT_KIND = "therapy_risk_check"  # the urgent safety alert a positive risk check raises (dashboard)
 
 
-def _author_name(actor: Actor) -> str:
-    return actor.username
+def _author_name(s: Session, actor: Actor) -> str:
+    """The name the note shows for its author: the signature name (display name and credentials)."""
+    user = s.get(User, actor.user_id) if actor.user_id is not None else None
+    return signature_name(user.display_name, user.credentials) if user and user.display_name else actor.username
 
 
 def _link_infusion(s: Session, patient_id: int, data: NoteCreate, visit_at: datetime) -> int | None:
@@ -98,7 +101,7 @@ def write_note(*, db: Database, actor: Actor, patient_id: int, data: NoteCreate)
         note = TherapyNote(
             patient_id=patient_id,
             author_id=actor.user_id,
-            author_name=_author_name(actor),
+            author_name=_author_name(s, actor),
             kind=data.kind,
             session_id=session_id,
             visit_at=visit_at,
@@ -278,7 +281,7 @@ def add_addendum(
             note_id=note.id,
             text=data.text,
             author_id=actor.user_id,
-            author_name=_author_name(actor),
+            author_name=_author_name(s, actor),
             prev_digest=prev,
             digest_sha256=digest,
             at=at,
