@@ -15,6 +15,14 @@ PHONE = {"width": 390, "height": 844}
 RISK = {"suicidal_ideation": "none", "suicidal_behaviour": "no", "self_harm": "no", "harm_to_others": "no"}
 
 
+def _no_serious_axe_violation(page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = [f"{v['impact']} {v['id']}: {[n.get('target') for n in v.get('nodes', [])][:3]}"
+             for v in Axe().run(page).response["violations"] if v.get("impact") in ("serious", "critical")]
+    assert found == [], found
+
+
 def _fill_note(page, themes: str, sharing: str) -> None:
     page.select_option("#f-modality", "cbt")
     page.fill("#f-themes", themes)
@@ -43,6 +51,7 @@ def test_therapist_note_after_first_infusion_shared_with_prescriber_private_from
     assert "required for this kind of visit" in page.inner_text("#e-modality")
     assert "risk check needs an answer" in page.inner_text("#e-risk_suicidal_ideation")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+    _no_serious_axe_violation(page)
 
     _fill_note(page, "Fear of losing control eased after the first infusion", "care_team")
     assert "/therapy/notes/" in page.url
@@ -53,6 +62,7 @@ def test_therapist_note_after_first_infusion_shared_with_prescriber_private_from
     page.wait_for_load_state("networkidle")
     assert "Note signed" in page.inner_text("main")
     assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+    _no_serious_axe_violation(page)
 
     page.goto(therapy_url)
     _fill_note(page, "Private process detail about the family", "private")
