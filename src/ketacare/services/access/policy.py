@@ -147,6 +147,8 @@ def decide(
             return Decision(True, False, "own record")
         if g.condition == "break_glass" and actor.break_glass:
             return Decision(True, False, "break-glass access")
+        if g.condition == "author" and author_id is not None and author_id == actor.user_id:
+            return Decision(True, False, "author")
         if g.condition == "author_or_shared" and (
             shared or (author_id is not None and author_id == actor.user_id)
         ):

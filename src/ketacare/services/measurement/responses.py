@@ -402,6 +402,8 @@ def _alert_read(s: Session, a: SafetyAlert) -> AlertRead:
             else a.kind.replace("_", " ")
         )
         detail = f"{name} answered {r.answered_at:%Y-%m-%d %H:%M} UTC via {r.via}: {what}"
+    elif a.kind == "therapy_risk_check":  # raised by services/therapy; the note itself may be private
+        detail = "a positive risk check at an integration therapy visit: speak with the therapist"
     read = AlertRead.model_validate(a)
     read.patient_name = f"{p.family_name}, {p.given_name}" if p else ""
     read.mrn = p.mrn if p else ""

@@ -15,6 +15,7 @@ from ketacare.domain.patients.diagnoses import code_list
 from ketacare.http.access import (
     Access,
 )
+from ketacare.services import therapy
 from ketacare.services.access import Actor, decide
 from ketacare.services.errors import Conflict
 from ketacare.services.patients import care_team, corrections
@@ -94,6 +95,10 @@ def patient_list(
     except InvalidValue as e:
         result, error = None, e.message
     pages = 0 if result is None else (result.total + result.per_page - 1) // result.per_page
+    # The care team's therapist sees which integration visits are due for their patients (issue 17).
+    visits = None
+    if scope == "mine" and not partial and decide(actor, "care_team_therapist", "patient").allowed:
+        visits = therapy.integration_visits_due(db=request.app.state.db, actor=actor, mine=True)
     ctx = {
         "q": q or "",
         "result": result,
@@ -101,6 +106,8 @@ def patient_list(
         "error": error,
         "scope": scope,
         "has_team": has_team,
+        "visits": visits,
+        "window": therapy.visit_window(),
         "can_create": decide(actor, "create", "patient").allowed,
         "page_link": lambda p: (
             "/patients?" + urlencode({k: v for k, v in {"q": q, "scope": scope, "page": p}.items() if v})
@@ -232,6 +239,11 @@ def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str,
         "can_write": decide(actor, "write", "patient_clinical", patient_id=patient_id).allowed,
         "can_edit": decide(actor, "update", "patient", patient_id=patient_id).allowed,
         "can_manage_team": decide(actor, "manage", "care_team", patient_id=patient_id).allowed,
+        "therapy_notes": (
+            therapy.notes_for_plan(db=request.app.state.db, actor=actor, patient_id=patient_id)
+            if decide(actor, "read", "therapy", patient_id=patient_id).allowed
+            else None
+        ),
         "codes_options": [
             (c.concept, f"{c.display} — {c.icd10cm}" + (f" / {c.icd11}" if c.icd11 else ""))
             for c in code_list()
