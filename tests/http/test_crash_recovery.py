@@ -82,13 +82,16 @@ class Server:
             "warning",
         ]
         self.proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.base}/livez", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
+        # kill first: reading the pipe of a live server would wait for ever
+        self.proc.kill()
+        self.proc.wait(10)
         raise AssertionError(
             "the server did not start: " + (self.proc.stderr.read(2000).decode() if self.proc.stderr else "")
         )
