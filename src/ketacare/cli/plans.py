@@ -68,7 +68,7 @@ def create(
     data = guard(
         PlanCreate,
         template_id=template,
-        indication=indication,  # type: ignore[arg-type]
+        indication=indication,
         dose_mg_per_kg=dose,
         goals=goals,
         reason=reason,
@@ -159,7 +159,7 @@ def decide(
     data = guard(
         ProposalDecision,
         version=current.version,
-        decision=decision,  # type: ignore[arg-type]
+        decision=decision,
         dose_mg_per_kg=dose,
         interval_days=interval,
         reason=reason,

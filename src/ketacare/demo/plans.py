@@ -11,21 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ketacare.demo.patients import DEMO_PASSWORD
-from ketacare.demo.sessions import ALDRETE_10, _acknowledge_all, _Clock, _override_all
+from ketacare.demo.sessions import Clock, run_short_session
 from ketacare.services import clock, dosing, measurement
 from ketacare.services.access import Actor
 from ketacare.services.plans import plans, proposals
 from ketacare.services.plans.schemas import Goal, PlanChange, PlanCreate, PlanStop, ProposalDecision
-from ketacare.services.sessions import pump, record, side_effects, vitals, workflow
-from ketacare.services.sessions.schemas import (
-    InfusionEventCreate,
-    SessionChecks,
-    SessionCreate,
-    SideEffectCreate,
-    SignRequest,
-    TransitionRequest,
-    VitalIn,
-)
 from ketacare.store.db import Database
 
 if TYPE_CHECKING:
@@ -78,7 +68,7 @@ def score(
     db: Database, nurse: Actor, pid: int, total: int, context: str, sid: int | None, at: datetime
 ) -> None:
     real = clock.now
-    clock.now = _Clock(at)
+    clock.now = Clock(at)
     try:
         measurement.submit_response(
             db=db,
@@ -89,154 +79,9 @@ def score(
                 answers=_gad7(total),
                 context=context,
                 session_id=sid,
-                answered_at=at,  # type: ignore[arg-type]
+                answered_at=at,
             ),
         )
-    finally:
-        clock.now = real
-
-
-def run_session(
-    db: Database,
-    nurse: Actor,
-    prescriber: Actor,
-    pid: int,
-    order: dosing.DoseOrderRead,
-    start: datetime,
-    rng: random.Random,
-    password: str = DEMO_PASSWORD,
-) -> int | None:
-    """Run one completed, signed session with the clock at `start` (a short synthetic record)."""
-    real = clock.now
-    fake = _Clock(start - timedelta(minutes=30))
-    clock.now = fake
-    try:
-        dose, duration = float(order.dose_mg or 35.0), float(order.duration_min or 40.0)
-        sid = workflow.create_session(
-            db=db,
-            actor=nurse,
-            data=SessionCreate(
-                patient_id=pid,
-                chair="Chair 4",
-                scheduled_at=fake.t,
-                planned_dose_mg=dose,
-                planned_duration_min=duration,
-                concentration_mg_per_ml=order.final_concentration_mg_per_ml,
-                dose_order_id=order.id,
-            ),
-        ).id
-        workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="check_in"))
-        v = record.get_session(db=db, actor=nurse, session_id=sid)
-        workflow.update_checks(
-            db=db,
-            actor=nurse,
-            session_id=sid,
-            data=SessionChecks(
-                version=v.version,
-                consent_confirmed=True,
-                escort_confirmed=True,
-                pregnancy_test_negative=True,
-                last_food_at=fake.t - timedelta(hours=4),
-                last_liquid_at=fake.t - timedelta(hours=1),
-            ),
-        )
-        sbp = float(rng.randint(118, 132))
-        vitals.record_session_reading(
-            db=db,
-            actor=nurse,
-            session_id=sid,
-            data=VitalIn(
-                measured_at=fake.t, sbp=sbp, dbp=sbp - 45, hr=72, spo2=98, rr=14, context="baseline"
-            ),
-        )
-        reason = "Demo clinic: checks done on paper (synthetic data)"
-        if not _override_all(db, prescriber, sid, "pass_prechecks", reason).allowed:
-            return None
-        fake.t = start
-        if not _override_all(db, prescriber, sid, "start_infusion", reason).allowed:
-            return None
-        pump.add_infusion_event(
-            db=db,
-            actor=nurse,
-            session_id=sid,
-            data=InfusionEventCreate(kind="start", rate_mg_per_min=dose / duration, at=start),
-        )
-        rise = float(rng.randint(8, 22))
-        for minute, extra in ((15, rise * 0.7), (30, rise), (duration, rise * 0.6)):
-            fake.t = start + timedelta(minutes=minute)
-            vitals.record_session_reading(
-                db=db,
-                actor=nurse,
-                session_id=sid,
-                data=VitalIn(
-                    measured_at=fake.t, sbp=sbp + extra, dbp=sbp - 45 + extra / 2, hr=78, spo2=98, rr=14
-                ),
-            )
-        pump.add_infusion_event(
-            db=db, actor=nurse, session_id=sid, data=InfusionEventCreate(kind="stop", at=fake.t)
-        )
-        side_effects.add_side_effect(
-            db=db,
-            actor=nurse,
-            session_id=sid,
-            data=SideEffectCreate(
-                type="dissociation",
-                grade=1,
-                onset_at=start + timedelta(minutes=10),
-                resolved_at=start + timedelta(minutes=50),
-            ),
-        )
-        workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="end_infusion"))
-        measurement.submit_response(
-            db=db,
-            actor=nurse,
-            patient_id=pid,
-            data=measurement.ResponseCreate(
-                instrument_id="cadss6",
-                answers=[rng.randint(0, 2) for _ in range(6)],
-                context="during_session",
-                session_id=sid,
-            ),
-        )
-        fake.t = start + timedelta(minutes=duration + 45)
-        vitals.record_session_reading(
-            db=db,
-            actor=nurse,
-            session_id=sid,
-            data=VitalIn(
-                measured_at=fake.t, sbp=sbp + 2, dbp=sbp - 44, hr=70, spo2=98, rr=14, context="recovery"
-            ),
-        )
-        _acknowledge_all(db, nurse, sid)
-        v = record.get_session(db=db, actor=nurse, session_id=sid)
-        workflow.update_checks(
-            db=db,
-            actor=nurse,
-            session_id=sid,
-            data=SessionChecks(
-                version=v.version,
-                aldrete_score=10,
-                aldrete_respiration_spo2_full=True,
-                dissociation_occurred=True,
-                dissociation_resolved=True,
-                sedation_occurred=False,
-                sedation_resolved=True,
-                escort_present=True,
-                discharge_instructions_given=True,
-            ),
-        )
-        measurement.submit_response(
-            db=db,
-            actor=nurse,
-            patient_id=pid,
-            data=measurement.ResponseCreate(
-                instrument_id="aldrete", answers=ALDRETE_10, context="post_session", session_id=sid
-            ),
-        )
-        _override_all(db, prescriber, sid, "discharge", "Demo clinic: fit for discharge (synthetic data)")
-        fake.t += timedelta(minutes=5)
-        record.sign_session(db=db, actor=nurse, session_id=sid, data=SignRequest(password=password))
-        return sid
     finally:
         clock.now = real
 
@@ -252,7 +97,7 @@ def _course(ctx: DemoContext, stage: Stage, pid: int, order: dosing.DoseOrderRea
     plan_at = _at(now, stage.plan_days_ago) - timedelta(hours=3)
     score(db, nurse, pid, stage.baseline, "baseline", None, plan_at - timedelta(hours=2))
     real = clock.now
-    clock.now = _Clock(plan_at)
+    clock.now = Clock(plan_at)
     try:
         plan = plans.create_plan(
             db=db,
@@ -268,10 +113,10 @@ def _course(ctx: DemoContext, stage: Stage, pid: int, order: dosing.DoseOrderRea
         )
     finally:
         clock.now = real
-    rng = random.Random(pid)
+    rng = random.Random(pid)  # noqa: S311 - synthetic demo values, not security
     for k, days in enumerate(stage.session_days_ago):
         start = _at(now, days)
-        sid = run_session(db, nurse, prescriber, pid, order, start, rng)
+        sid = run_short_session(db, nurse, prescriber, pid, order, start, rng)
         if sid is None:
             return
         score(db, nurse, pid, stage.before[k], "pre_session", sid, start - timedelta(minutes=20))

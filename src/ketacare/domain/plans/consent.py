@@ -85,12 +85,8 @@ class ConsentTemplate:
 
     def texts(self) -> list[str]:
         """Return every text a patient reads in this document, in order."""
-        return [
-            self.title,
-            *(s.text for s in self.sections),
-            *(i.text for i in self.indications),
-            *(r.text for r in self.risks),
-        ]
+        return [self.title, *(s.text for s in self.sections), *(i.text for i in self.indications),
+                *(r.text for r in self.risks)]
 
 
 def _entries(raw: dict[str, Any], key: str, required: tuple[str, ...], where: str) -> list[dict[str, Any]]:
@@ -136,8 +132,7 @@ def parse_consent_template(raw: dict[str, Any]) -> ConsentTemplate:
         valid_source=check_source(validity.get("source"), f"{where} validity"),
         sections=tuple(Section(str(s["id"]), str(s["heading"]), str(s["text"])) for s in sections),
         indications=tuple(
-            IndicationEvidence(str(i["id"]), str(i["name"]), str(i["strength"]), str(i["text"]))
-            for i in indications
+            IndicationEvidence(str(i["id"]), str(i["name"]), str(i["strength"]), str(i["text"])) for i in indications
         ),
         risks=tuple(Section(str(r["id"]), str(r["name"]), str(r["text"])) for r in risks),
         raw=raw,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.dosing.protocol import Protocol, load_protocol
+from ketacare.domain.dosing import Protocol, load_protocol
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import instrument_ids
 from ketacare.domain.plans import PlanTemplate, plan_templates
@@ -142,7 +142,7 @@ def read_plan(s: Session, row: TreatmentPlan) -> PlanRead:
         indication=row.indication,
         route=row.route,
         protocol_id=row.protocol_id,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         current_version=row.current_version,
         stop_kind=row.stop_kind,
         stop_reason=row.stop_reason,
@@ -427,7 +427,7 @@ def list_plans(*, db: Database, actor: Actor, patient_id: int) -> list[PlanSumma
                     id=r.id,
                     template_id=r.template_id,
                     template_name=t.name if t else r.template_id,
-                    status=r.status,  # type: ignore[arg-type]
+                    status=r.status,
                     current_version=r.current_version,
                     created_at=r.created_at,
                 )

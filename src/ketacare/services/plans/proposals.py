@@ -9,7 +9,7 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ketacare.domain.dosing.protocol import Protocol, load_protocol
+from ketacare.domain.dosing import Protocol, load_protocol
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.plans import DoseLimits, propose_next
 from ketacare.services import clock, dosing
@@ -113,7 +113,9 @@ def decide(
 ) -> ProposalRead:
     """Record the prescriber's decision on a proposal (accept, edit with new values, reject), signed."""
     if data.decision != "accept" and (not data.reason or len(data.reason) < 3):
-        raise InvalidValue("reason", f"write why you {'edit' if data.decision == 'edit' else 'reject'} the proposal")
+        raise InvalidValue(
+            "reason", f"write why you {'edit' if data.decision == 'edit' else 'reject'} the proposal"
+        )
     if data.decision == "edit" and data.dose_mg_per_kg is None and data.interval_days is None:
         raise InvalidValue("dose_mg_per_kg", "an edit needs the dose (or the interval) you choose")
     signed = signing.confirm(

@@ -10,6 +10,7 @@ from ketacare.services.plans.schemas import CourseView
 
 W, H = 720, 260
 PAD_L, PAD_R, PAD_T, PAD_B = 48, 56, 24, 40
+SQUARE = 'fill="#fff" stroke="#17324d" stroke-width="2"'  # the 24-hour score marker
 
 
 def course_svg(view: CourseView, day_label: str = "day") -> str:
@@ -80,7 +81,7 @@ def course_svg(view: CourseView, day_label: str = "day") -> str:
                 else ("before" if p.context == "pre_session" else p.context.replace("_", " "))
             )
             shape = (
-                f'<rect x="{sx(p.answered_at) - 4:.1f}" y="{sy(p.total) - 4:.1f}" width="8" height="8" fill="#fff" stroke="#17324d" stroke-width="2">'
+                f'<rect x="{sx(p.answered_at) - 4:.1f}" y="{sy(p.total) - 4:.1f}" width="8" height="8" {SQUARE}>'
                 if p.context == "follow_up_24h"
                 else f'<circle cx="{sx(p.answered_at):.1f}" cy="{sy(p.total):.1f}" r="4" class="dot">'
             )
@@ -94,8 +95,9 @@ def course_svg(view: CourseView, day_label: str = "day") -> str:
         f'<text x="{W - PAD_R + 6}" y="14" class="axis">mg/kg</text>'
         f'<text x="{PAD_L}" y="{H - 6}" class="axis">{first_day}</text>'
         f'<text x="{W - PAD_R}" y="{H - 6}" class="axis" text-anchor="end">{last_day}</text>'
-        f'<circle cx="{PAD_L + 200}" cy="{H - 10}" r="4" class="dot"/><text x="{PAD_L + 208}" y="{H - 6}" class="axis">before session</text>'
-        f'<rect x="{PAD_L + 306}" y="{H - 14}" width="8" height="8" fill="#fff" stroke="#17324d" stroke-width="2"/>'
+        f'<circle cx="{PAD_L + 200}" cy="{H - 10}" r="4" class="dot"/>'
+        f'<text x="{PAD_L + 208}" y="{H - 6}" class="axis">before session</text>'
+        f'<rect x="{PAD_L + 306}" y="{H - 14}" width="8" height="8" {SQUARE}/>'
         f'<text x="{PAD_L + 318}" y="{H - 6}" class="axis">24 h after</text>'
         f'<rect x="{PAD_L + 392}" y="{H - 14}" width="10" height="8" fill="#b9cbe6" stroke="#4a6a9a"/>'
         f'<text x="{PAD_L + 406}" y="{H - 6}" class="axis">dose (mg/kg)</text>'

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ketacare.domain.dosing.protocol import load_protocol
+from ketacare.domain.dosing import load_protocol
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import load_instrument
 from ketacare.domain.plans import plan_templates
@@ -155,7 +155,7 @@ async def new_plan(
     try:
         data = PlanCreate(
             template_id=values.get("template_id") or "",
-            indication=values.get("indication") or "",  # type: ignore[arg-type]
+            indication=values.get("indication") or "",
             primary_instrument=_blank(values.get("primary_instrument")),
             dose_mg_per_kg=_blank(values.get("dose_mg_per_kg")),
             goals=_goals(values),
@@ -203,8 +203,8 @@ async def decide_proposal(
     values = await form_data(request)
     try:
         data = ProposalDecision(
-            version=values.get("version") or 0,  # type: ignore[arg-type]
-            decision=values.get("decision") or "",  # type: ignore[arg-type]
+            version=values.get("version") or 0,
+            decision=values.get("decision") or "",
             dose_mg_per_kg=_blank(values.get("dose_mg_per_kg")),
             interval_days=_blank(values.get("interval_days")),
             reason=_blank(values.get("reason")),
@@ -231,11 +231,11 @@ async def change(
             if key.startswith("sessions__") and _blank(text) is not None:
                 phases.append({"id": key.removeprefix("sessions__"), "sessions": text})
         data = PlanChange(
-            version=values.get("version") or 0,  # type: ignore[arg-type]
+            version=values.get("version") or 0,
             reason=values.get("reason") or "",
             dose_mg_per_kg=_blank(values.get("dose_mg_per_kg")),
             status=_blank(values.get("status")),
-            phases=phases or None,  # type: ignore[arg-type]
+            phases=phases or None,
             goals=_goals(values)
             if _blank(values.get("goal_instrument")) or _blank(values.get("goal_target"))
             else None,
@@ -266,8 +266,8 @@ async def stop(
     values = await form_data(request)
     try:
         data = PlanStop(
-            version=values.get("version") or 0,  # type: ignore[arg-type]
-            stop_kind=values.get("stop_kind") or "",  # type: ignore[arg-type]
+            version=values.get("version") or 0,
+            stop_kind=values.get("stop_kind") or "",
             reason=values.get("reason") or "",
             **_creds(values),
         )
