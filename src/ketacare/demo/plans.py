@@ -1,4 +1,4 @@
-"""Demo treatment plans (issue 16): patients at every stage of a course, with sessions and scores that fit it:
+"""Demo treatment plans (issue 16): synthetic patients at every stage of a course, with sessions and scores that fit it:
 planned (no session yet), in induction (a titration proposal waiting), in maintenance (responder), relapsed
 after a response (flagged for re-induction), and stopped (the patient's choice). Sessions run through the same
 services as in a clinic, with the clock set back (synthetic history)."""
@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from ketacare.demo.dosing import _order as demo_order
 from ketacare.demo.patients import DEMO_PASSWORD
 from ketacare.demo.sessions import Clock, run_short_session
-from ketacare.services import clock, dosing, measurement
+from ketacare.services import clock, dosing, measurement, patients
 from ketacare.services.access import Actor
+from ketacare.services.patients import PatientCreate
 from ketacare.services.plans import plans, proposals
 from ketacare.services.plans.schemas import Goal, PlanChange, PlanCreate, PlanStop, ProposalDecision
 from ketacare.store.db import Database
@@ -160,11 +162,62 @@ def _course(ctx: DemoContext, stage: Stage, pid: int, order: dosing.DoseOrderRea
         )
 
 
+PEOPLE = (  # synthetic: given name, family name, birth year offset, sex, weight, height
+    ("Ines", "Carvalho", 41, "female", "64 kg", "166 cm"),
+    ("Daniel", "Okoro", 35, "male", "82 kg", "181 cm"),
+    ("Marta", "Lindqvist", 52, "female", "70 kg", "170 cm"),
+    ("Samuel", "Brennan", 29, "male", "77 kg", "178 cm"),
+    ("Priya", "Raman", 46, "female", "59 kg", "160 cm"),
+    (
+        "Rosa",
+        "Delgado",
+        38,
+        "female",
+        "68 kg",
+        "164 cm",
+    ),  # ready: baseline and order, no plan (browser journey)
+)
+READY_MRN = "K0300006"
+
+
+def _patient(ctx: DemoContext, k: int) -> int:
+    given, family, age, sex, weight, height = PEOPLE[k]
+    mrn = f"K03{k + 1:05d}"
+    found = patients.search_patients(db=ctx.db, actor=ctx.actor, q=mrn, per_page=5)
+    for p in found.items:
+        if p.mrn == mrn:
+            return p.id
+    return patients.create_patient(
+        db=ctx.db,
+        actor=ctx.actor,
+        data=PatientCreate(
+            mrn=mrn,
+            given_name=given,
+            family_name=family,
+            date_of_birth=date(ctx.today.year - age, 3 + k, 10 + k),
+            sex_at_birth=sex,
+            weight=weight,
+            height=height,
+            primary_clinician_id=ctx.staff.get("prescriber"),
+        ),
+    ).id
+
+
 def extend(ctx: DemoContext) -> None:
-    """Seed one patient per course stage, from patients with a usable dose order and no session yet."""
+    """Seed one synthetic patient per course stage (each with a signed, double-checked order), and one patient
+    ready for a plan (baseline score and order, no plan yet)."""
     now = datetime.now(UTC)
-    with ctx.db.session() as s:
-        candidates = [(pid, dosing.usable_order(s, pid)) for pid in ctx.patient_ids[10:]]
-    pairs = [(pid, o) for pid, o in candidates if o is not None][: len(STAGES)]
-    for stage, (pid, order) in zip(STAGES, pairs, strict=False):
-        _course(ctx, stage, pid, order, now)
+    prescriber = Actor(ctx.staff["prescriber"], "prescriber", "prescriber")
+    nurse = Actor(ctx.staff["nurse"], "nurse", "nurse")
+    tomorrow = datetime.combine(ctx.today + timedelta(days=1), time(15, 0), tzinfo=UTC)
+    for k in range(len(PEOPLE)):
+        pid = _patient(ctx, k)
+        demo_order(ctx, prescriber, nurse, pid, tomorrow + timedelta(minutes=30 * k))
+        with ctx.db.session() as s:
+            order = dosing.usable_order(s, pid)
+        if order is None:
+            continue
+        if k < len(STAGES):
+            _course(ctx, STAGES[k], pid, order, now)
+        else:
+            score(ctx.db, nurse, pid, 16, "baseline", None, now - timedelta(days=12))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.plans import SessionOutcome, check_relapse
@@ -91,7 +91,12 @@ def _pct(baseline: float | None, score: float | None) -> float | None:
 def build_course(s: Session, plan: PlanRead, now: datetime) -> Course:
     """Return the course so far: sessions since the plan began, scores, and the advisor's view of them."""
     primary = plan.content.assessments.primary
-    given = [c for c in sessions.course_sessions(s, plan.patient_id, now) if c.started_at >= plan.created_at]
+    since = s.scalar(  # sessions belong to this plan unless an earlier plan of the patient was stopped after them
+        select(func.max(TreatmentPlan.stopped_at)).where(
+            TreatmentPlan.patient_id == plan.patient_id, TreatmentPlan.id < plan.id
+        )
+    )
+    given = [c for c in sessions.course_sessions(s, plan.patient_id, now) if since is None or c.started_at > since]
     scores = measurement.score_series(s, plan.patient_id, [primary, "cadss6"])
     prim = [x for x in scores if x.instrument_id == primary and x.total is not None]
     first = given[0].started_at if given else None
@@ -187,6 +192,11 @@ def relapse_of(course: Course, now: datetime) -> RelapseRead:
     )
 
 
+def _days(value: float) -> str:
+    """Return a number of days for people to read: "2.3", "7"."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def _next_step(plan: PlanRead, course: Course, proposals: list[ProposalRead]) -> NextStep:
     given = len(course.given)
     pending = next((p for p in proposals if p.status == "pending"), None)
@@ -210,7 +220,7 @@ def _next_step(plan: PlanRead, course: Course, proposals: list[ProposalRead]) ->
         )
     else:
         due = course.given[-1].started_at + timedelta(days=interval)
-        text = f"Session {given + 1} ({phase.lower()}), {interval:g} days after the last one."
+        text = f"Session {given + 1} ({phase.lower()}), {_days(interval)} days after the last one."
     review = None
     for r in plan.reviews:
         if r.when.startswith("after session"):
