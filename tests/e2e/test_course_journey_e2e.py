@@ -93,6 +93,17 @@ def step_three_sessions(db_file: Path, pid: int) -> None:
         db.dispose()
 
 
+def _no_serious_axe_violation(page: Page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = [
+        f"{v['impact']} {v['id']} ({v['help']}) at {[n.get('target') for n in v.get('nodes', [])][:3]}"
+        for v in Axe().run(page).response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+    assert found == []
+
+
 def step_accept_proposal(page: Page, base: str, pid: int) -> None:
     page.goto(f"{base}/patients/{pid}/plan")
     expect(page.locator("#course-table tbody tr")).to_have_count(3)
@@ -102,6 +113,7 @@ def step_accept_proposal(page: Page, base: str, pid: int) -> None:
     expect(proposal).to_contain_text("0.60 mg/kg")
     expect(proposal.locator("ul.rules li").first).to_contain_text("escalate.not_responding")
     expect(proposal.locator("a.cite").first).to_have_attribute("href", "/sources#glue2017a")
+    _no_serious_axe_violation(page)  # the page with the course, the chart and the decision form
     page.check("input[name=decision][value=accept]")
     page.fill("#f-dec-password", DEMO_PASSWORD)
     page.get_by_role("button", name="Record the decision").click()

@@ -80,6 +80,7 @@ def _page(
         "values": dict(values or {}),
         "form": form,
         "kind_words": KIND_WORDS,
+        "indication_words": dict(INDICATIONS),
         "stop_kinds": STOP_KINDS,
         "instrument_name": lambda i: load_instrument(i).short_name,
         "can_write": decide(actor, "write", "treatment_plan", patient_id=patient_id).allowed,
