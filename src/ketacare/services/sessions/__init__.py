@@ -7,11 +7,14 @@ Other capabilities use sessions only through the names below.
 """
 
 from ketacare.services.sessions.alerts import escalated_alarms
+from ketacare.services.sessions.course import CourseSession, course_sessions
 from ketacare.services.sessions.integrity import verify_signed_records
 from ketacare.services.sessions.schemas import VitalIn, VitalRead
 from ketacare.services.sessions.vitals import latest_vitals, list_patient_vitals, record_patient_reading
 
 __all__ = [
+    "CourseSession",
+    "course_sessions",
     "VitalIn",
     "VitalRead",
     "escalated_alarms",

@@ -1,0 +1,97 @@
+"""Treatment course (issue 16). Individual plans: `treatment_plans`, their signed versions `plan_versions` and the
+titration proposals with the prescriber's decision `titration_proposals` (branch `plan`; keep these together)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ketacare.store.tables.base import FREE_TEXT, Base, UTCDateTime
+
+
+class TreatmentPlan(Base):
+    """A patient's individual plan from a template. status: draft -> active -> maintenance; any -> stopped."""
+
+    __tablename__ = "treatment_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    template_id: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[str] = mapped_column(String(16))  # digest of the template file used
+    indication: Mapped[str] = mapped_column(String(32))
+    route: Mapped[str] = mapped_column(String(16))
+    protocol_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    current_version: Mapped[int] = mapped_column(Integer)
+    stop_kind: Mapped[str | None] = mapped_column(String(24))  # a stop rule kind of the template
+    stop_reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stopped_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PlanVersion(Base):
+    """One signed version of a plan: the template with the individual changes, and why."""
+
+    __tablename__ = "plan_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("treatment_plans.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    # doses, phases (sessions, interval), goals (target scores on instruments), assessment schedule
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list
+    )  # what differs from the last one
+    reason: Mapped[str] = mapped_column(Text, info=FREE_TEXT)
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signed_by_name: Mapped[str] = mapped_column(String(200))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signed_meaning: Mapped[str] = mapped_column(String(16))
+    reauthenticated_by: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_plan_versions_plan_number"),)
+
+
+class TitrationProposal(Base):
+    """What the titration advisor proposed from the course so far, and the prescriber's decision.
+
+    status: pending -> accepted | edited | rejected; pending -> superseded when a newer proposal is made."""
+
+    __tablename__ = "titration_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("treatment_plans.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sessions_used: Mapped[int] = mapped_column(Integer)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)  # baseline, history and limits the advisor was given
+    kind: Mapped[str] = mapped_column(String(16))  # escalate | hold | reduce | stop | review
+    dose_mg_per_kg: Mapped[float | None] = mapped_column(Float)
+    interval_days: Mapped[float | None] = mapped_column(Float)
+    response: Mapped[str] = mapped_column(String(16))
+    change_pct: Mapped[float | None] = mapped_column(Float)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    cautions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    evidence_note: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_by_name: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_meaning: Mapped[str | None] = mapped_column(String(16))
+    decision_reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
+    decided_dose_mg_per_kg: Mapped[float | None] = mapped_column(Float)
+    decided_interval_days: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_titration_proposals_plan", "plan_id", "created_at"),)
