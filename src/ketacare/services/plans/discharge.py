@@ -25,6 +25,7 @@ from ketacare.services.plans.schemas import (
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Patient, User
+from ketacare.store.tables.clinic import ClinicSettingsVersion
 from ketacare.store.tables.plans import DischargeAcknowledgement, DischargeInstructionsVersion
 from ketacare.store.tables.sessions import InfusionSession
 
@@ -112,9 +113,17 @@ def save_instructions(*, db: Database, actor: Actor, data: InstructionsUpdate) -
         return _read(row)
 
 
-def printed(db: Database, ins: InstructionsRead) -> PrintedInstructions:
+def _settings(s: Session) -> clinic.ClinicSettingsRead:
+    """Return the clinic's settings in force, read inside the caller's transaction (SQLite allows one writer)."""
+    row = s.scalars(select(ClinicSettingsVersion).order_by(ClinicSettingsVersion.version.desc()).limit(1)).first()
+    if row is None:
+        return clinic.from_environment()
+    return clinic.ClinicSettingsRead(**row.data, version=row.version)
+
+
+def printed(s: Session, ins: InstructionsRead) -> PrintedInstructions:
     """Return the instructions as given to a patient: the clinic's phone filled in, its crisis lines beside."""
-    settings = clinic.current(db)
+    settings = _settings(s)
     return PrintedInstructions(
         version=ins.version,
         heading=ins.heading,
@@ -125,6 +134,15 @@ def printed(db: Database, ins: InstructionsRead) -> PrintedInstructions:
         crisis_lines=[CrisisLineRead(name=c.name, number=c.number, when=c.when) for c in settings.crisis_lines],
         source=ins.source,
     )
+
+
+def given_instructions(s: Session, session_id: int) -> tuple[int, list[str]]:
+    """Return the version of the instructions a session's patient was given (the one acknowledged, else the one
+    in force) and its lines as printed ("Section: line", the clinic's phone filled in); for the signed record."""
+    acks = acknowledgements(s, session_id)
+    ins = (instructions_version(s, acks[0].instructions_version) if acks else None) or instructions_in_force(s)
+    phone = _settings(s).phone
+    return ins.version, [f"{sec.title}: {fill_line(line, phone)}" for sec in ins.sections for line in sec.lines]
 
 
 def acknowledgements(s: Session, session_id: int) -> list[AcknowledgementRead]:
@@ -145,7 +163,7 @@ def _session(s: Session, session_id: int) -> InfusionSession:
     return sess
 
 
-def _sheet(db: Database, s: Session, sess: InfusionSession) -> DischargeSheet:
+def _sheet(s: Session, sess: InfusionSession) -> DischargeSheet:
     acks = acknowledgements(s, sess.id)
     version = acks[0].instructions_version if acks else None
     ins = (instructions_version(s, version) if version is not None else None) or instructions_in_force(s)
@@ -153,7 +171,8 @@ def _sheet(db: Database, s: Session, sess: InfusionSession) -> DischargeSheet:
     return DischargeSheet(
         session_id=sess.id,
         patient_id=sess.patient_id,
-        instructions=printed(db, ins),
+        patient_name=f"{p.given_name} {p.family_name}" if p else "",
+        instructions=printed(s, ins),
         acknowledgements=acks,
         escort_name=p.escort_name if p else None,
         complete={a.party for a in acks} == set(PARTIES),
@@ -168,7 +187,7 @@ def discharge_sheet(*, db: Database, actor: Actor, session_id: int) -> Discharge
         uow.authorize("read", RESOURCE, patient_id=sess.patient_id)
         if actor.patient_id is None:
             uow.authorize("read", "infusion_session", patient_id=sess.patient_id)
-        sheet = _sheet(db, uow.session, sess)
+        sheet = _sheet(uow.session, sess)
         uow.audit("view", RESOURCE, session_id, patient_id=sess.patient_id)
         return sheet
 
@@ -184,7 +203,7 @@ def patient_sheets(*, db: Database, actor: Actor, patient_id: int, limit: int = 
             .order_by(InfusionSession.discharged_at.desc())
             .limit(limit)
         )
-        out = [_sheet(db, s, sess) for sess in rows]
+        out = [_sheet(s, sess) for sess in rows]
         uow.audit("list", RESOURCE, patient_id=patient_id, details={"results": len(out)})
         return out
 
@@ -221,4 +240,4 @@ def acknowledge(*, db: Database, actor: Actor, session_id: int, data: Acknowledg
         s.flush()
         uow.audit("acknowledge", RESOURCE, sess.id, patient_id=sess.patient_id,
                   details={"party": data.party, "version": version})
-        return _sheet(db, s, sess)
+        return _sheet(s, sess)

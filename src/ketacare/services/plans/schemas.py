@@ -203,6 +203,7 @@ class DischargeSheet(BaseModel):
 
     session_id: int
     patient_id: int
+    patient_name: str
     instructions: PrintedInstructions
     acknowledgements: list[AcknowledgementRead]
     escort_name: str | None

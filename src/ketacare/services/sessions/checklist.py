@@ -200,8 +200,14 @@ def closing_snapshot(
         "at": now.isoformat(),
         "items": items,
         "escort": {"name": p.escort_name if p else None, "phone": p.escort_phone if p else None},
-        "instructions": list(discharge_instructions().items),
+        **_instructions_given(s, sess),
     }
+
+
+def _instructions_given(s: Session, sess: InfusionSession) -> dict[str, Any]:
+    """Return the text of the discharge instructions given (the version acknowledged, else the one in force)."""
+    version, lines = plans.given_instructions(s, sess.id)
+    return {"instructions": lines or list(discharge_instructions().items), "instructions_version": version}
 
 
 def _answer(value: bool | None, answered: bool) -> bool | None:
