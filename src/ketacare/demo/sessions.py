@@ -34,7 +34,7 @@ from ketacare.domain.sessions.simulator import (
     step,
 )
 from ketacare.domain.sessions.vitals import VitalSigns
-from ketacare.services import clock, dosing, measurement
+from ketacare.services import clock, dosing, measurement, plans
 from ketacare.services.access import Actor
 from ketacare.services.sessions import alerts, board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
@@ -281,6 +281,7 @@ def _session(
             ),
         )
         _assess(db, nurse, pid, sid, ("aldrete", ALDRETE_10, "post_session"))
+        _acknowledge_instructions(db, nurse, sid)
         _override_all(
             db, prescriber, sid, "discharge", "Demo clinic: assessed fit for discharge (synthetic data)"
         )
@@ -290,6 +291,15 @@ def _session(
         return sid
     finally:
         clock.now = real_now
+
+
+def _acknowledge_instructions(db: Database, nurse: Actor, sid: int) -> None:
+    """The patient and the escort on record read and acknowledge the discharge instructions in force."""
+    sheet = plans.discharge_sheet(db=db, actor=nurse, session_id=sid)
+    names = {"patient": sheet.patient_name, "escort": sheet.escort_name or "Escort (name not on record)"}
+    for party in ("patient", "escort"):
+        plans.acknowledge(db=db, actor=nurse, session_id=sid, data=plans.AcknowledgementIn(
+            party=party, name=names[party], instructions_version=sheet.instructions.version))  # type: ignore[arg-type]
 
 
 def _acknowledge_all(db: Database, nurse: Actor, sid: int) -> None:
