@@ -53,7 +53,8 @@ def test_the_nurse_calls_from_the_list_and_sees_errors_beside_the_fields_and_the
     assert page.status_code == 200 and "Anders, Alice" in page.text and f'href="/followup/{sid}"' in page.text
     refused = nurse.post(f"/followup/{sid}", data={"reached": "yes", "suicidal_thoughts": "no", "notes": "kept"})
     assert refused.status_code == 422
-    assert 'id="e-mood"' in refused.text and "answer this question" in refused.text and ">kept</textarea>" in refused.text
+    assert 'id="e-mood"' in refused.text and "answer this question" in refused.text
+    assert ">kept</textarea>" in refused.text
     form = {**CALM, "suicidal_thoughts": "yes", "reached": "yes"}
     risk = nurse.post(f"/followup/{sid}", data=form)
     assert risk.status_code == 200 and "a safety alert was sent" in risk.text and 'href="tel:988"' in risk.text
@@ -84,11 +85,11 @@ def test_the_session_page_shows_the_instructions_and_takes_both_acknowledgements
 def test_an_administrator_saves_a_new_version_with_a_reason(clients):
     admin = clients.web("admin")
     assert "Version 0" in admin.get("/admin/discharge-instructions").text
-    refused = admin.post("/admin/discharge-instructions",
-                         data={"heading": "After today", "sections": "no title line", "reason": "x", "base_version": "0"})
+    form = {"heading": "After today", "sections": "no title line", "reason": "x", "base_version": "0"}
+    refused = admin.post("/admin/discharge-instructions", data=form)
     assert refused.status_code == 422 and 'id="e-sections"' in refused.text
-    saved = admin.post("/admin/discharge-instructions", data={
-        "heading": "After today", "sections": "# Call us\nRing {clinic_phone}.", "reason": "Shorter", "base_version": "0"})
+    form = {**form, "sections": "# Call us\nRing {clinic_phone}.", "reason": "Shorter"}
+    saved = admin.post("/admin/discharge-instructions", data=form)
     assert saved.status_code == 303
     page = admin.get("/admin/discharge-instructions")
     assert "Version 1" in page.text and "Shorter" in page.text and "Ring {clinic_phone}." in page.text

@@ -18,6 +18,7 @@ CallRead = Access("followup_call", "read")
 CallWrite = Access("followup_call", "write")
 InstructionsRead = Access("discharge_instructions", "read")
 InstructionsUpdate = Access("discharge_instructions", "update")
+SheetRead = Access("discharge_sheet", "read")
 Chart = Access("infusion_session", "chart")
 
 
@@ -97,7 +98,7 @@ def get_instructions_history(db: DbDep, actor: Actor = Depends(InstructionsRead)
     response_model=plans.DischargeSheet,
     responses=error_responses(401, 403, 404),
 )
-def get_sheet(session_id: int, db: DbDep, actor: Actor = Depends(InstructionsRead)) -> plans.DischargeSheet:
+def get_sheet(session_id: int, db: DbDep, actor: Actor = Depends(SheetRead)) -> plans.DischargeSheet:
     """The instructions of a session (clinic's phone and crisis lines filled in) and its acknowledgements."""
     return plans.discharge_sheet(db=db, actor=actor, session_id=session_id)
 

@@ -44,7 +44,8 @@ def _baseline(db: Database, sid: int) -> int:
 
 def _scores(db: Database, nurse: Actor, sess: InfusionSession, fall_4h: float, fall_24h: float | None) -> None:
     """Enter the 4 h (and 24 h) GAD-7 after a session: `fall_*` is the fraction below the baseline."""
-    assert sess.infusion_ended_at is not None
+    if sess.infusion_ended_at is None:
+        return
     base = _baseline(db, sess.id)
     end = sess.infusion_ended_at
     _gad7(db, nurse, sess.patient_id, sess.id, round(base * (1 - fall_4h)), end + timedelta(hours=4), "post_session")
@@ -62,7 +63,7 @@ def _discharged(db: Database) -> list[InfusionSession]:
 def extend(ctx: DemoContext) -> None:
     """Add three sessions discharged yesterday (calls due today; one done) and 4 h / 24 h scores after sessions."""
     rng = np.random.default_rng(ctx.rng.randint(0, 2**31))
-    db, nurse = ctx.db, _actor(ctx, "nurse")  # type: ignore[arg-type]
+    db, nurse = ctx.db, _actor(ctx, "nurse")
     now = clock_now_real().replace(microsecond=0)
     tz = clinic.zone(db)
     yesterday = (now.astimezone(tz) - timedelta(days=1)).date()
@@ -71,12 +72,13 @@ def extend(ctx: DemoContext) -> None:
     pids = [p for p in ctx.patient_ids if p not in busy][:3]
     for k, pid in enumerate(pids):
         start = datetime.combine(yesterday, time(9 + 2 * k, 0), tzinfo=tz).astimezone(now.tzinfo)
-        _session(ctx, pid, f"Chair {k + 1}", start, live=False, rng=rng)  # type: ignore[arg-type]
+        _session(ctx, pid, f"Chair {k + 1}", start, live=False, rng=rng)
     sessions = _discharged(db)
     real_now = clock.now
     try:
         for i, sess in enumerate(sessions):
-            assert sess.discharged_at is not None and sess.infusion_ended_at is not None
+            if sess.discharged_at is None or sess.infusion_ended_at is None:
+                continue
             recent = sess.discharged_at.astimezone(tz).date() == yesterday
             falls = [(0.4, 0.6), (0.3, 0.35), (0.5, 0.55), (0.2, 0.25)][i % 4]
             due_24h = sess.infusion_ended_at + timedelta(hours=23) <= now

@@ -280,8 +280,7 @@ def _session(
                 discharge_instructions_given=True,
             ),
         )
-        _assess(db, nurse, pid, sid, ("aldrete", ALDRETE_10, "post_session"))
-        _acknowledge_instructions(db, nurse, sid)
+        _ready_to_leave(db, nurse, pid, sid)
         _override_all(
             db, prescriber, sid, "discharge", "Demo clinic: assessed fit for discharge (synthetic data)"
         )
@@ -293,13 +292,14 @@ def _session(
         clock.now = real_now
 
 
-def _acknowledge_instructions(db: Database, nurse: Actor, sid: int) -> None:
-    """The patient and the escort on record read and acknowledge the discharge instructions in force."""
+def _ready_to_leave(db: Database, nurse: Actor, pid: int, sid: int) -> None:
+    """The nurse rates the Aldrete score; the patient and the escort on record acknowledge the instructions."""
+    _assess(db, nurse, pid, sid, ("aldrete", ALDRETE_10, "post_session"))
     sheet = plans.discharge_sheet(db=db, actor=nurse, session_id=sid)
     names = {"patient": sheet.patient_name, "escort": sheet.escort_name or "Escort (name not on record)"}
     for party in ("patient", "escort"):
         plans.acknowledge(db=db, actor=nurse, session_id=sid, data=plans.AcknowledgementIn(
-            party=party, name=names[party], instructions_version=sheet.instructions.version))  # type: ignore[arg-type]
+            party=party, name=names[party], instructions_version=sheet.instructions.version))
 
 
 def _acknowledge_all(db: Database, nurse: Actor, sid: int) -> None:

@@ -59,7 +59,7 @@ def instructions_pdf(sheet: plans.DischargeSheet, patient_name: str, tz_name: st
 
 @router.get("/sessions/{session_id}/discharge-instructions.pdf")
 def discharge_instructions_pdf(
-    request: Request, session_id: int, actor: Actor = Depends(Access("discharge_instructions", "read"))
+    request: Request, session_id: int, actor: Actor = Depends(Access("discharge_sheet", "read"))
 ) -> Response:
     db = request.app.state.db
     sheet = plans.discharge_sheet(db=db, actor=actor, session_id=session_id)

@@ -30,6 +30,7 @@ from ketacare.store.tables.plans import DischargeAcknowledgement, DischargeInstr
 from ketacare.store.tables.sessions import InfusionSession
 
 RESOURCE = "discharge_instructions"
+SHEET = "discharge_sheet"  # the instructions as given at one session, with its acknowledgements
 PARTIES = ("patient", "escort")
 # The session states in which the instructions are read and acknowledged (before the patient leaves).
 ACK_STATES = ("infusing", "paused", "recovery")
@@ -184,18 +185,16 @@ def discharge_sheet(*, db: Database, actor: Actor, session_id: int) -> Discharge
     acknowledgements; a patient reads only their own sessions'."""
     with UnitOfWork(db, actor) as uow:
         sess = _session(uow.session, session_id)
-        uow.authorize("read", RESOURCE, patient_id=sess.patient_id)
-        if actor.patient_id is None:
-            uow.authorize("read", "infusion_session", patient_id=sess.patient_id)
+        uow.authorize("read", SHEET, patient_id=sess.patient_id)
         sheet = _sheet(uow.session, sess)
-        uow.audit("view", RESOURCE, session_id, patient_id=sess.patient_id)
+        uow.audit("view", SHEET, session_id, patient_id=sess.patient_id)
         return sheet
 
 
 def patient_sheets(*, db: Database, actor: Actor, patient_id: int, limit: int = 5) -> list[DischargeSheet]:
     """Return the instructions of a patient's newest discharged sessions (the portal shows them)."""
     with UnitOfWork(db, actor) as uow:
-        uow.authorize("read", RESOURCE, patient_id=patient_id)
+        uow.authorize("read", SHEET, patient_id=patient_id)
         s = uow.session
         rows = s.scalars(
             select(InfusionSession)
@@ -204,7 +203,7 @@ def patient_sheets(*, db: Database, actor: Actor, patient_id: int, limit: int = 
             .limit(limit)
         )
         out = [_sheet(s, sess) for sess in rows]
-        uow.audit("list", RESOURCE, patient_id=patient_id, details={"results": len(out)})
+        uow.audit("list", SHEET, patient_id=patient_id, details={"results": len(out)})
         return out
 
 

@@ -134,7 +134,8 @@ def _calls(s: Session, session_ids: list[int]) -> dict[int, list[FollowupCall]]:
 
 
 def _task(sess: InfusionSession, p: Patient, calls: list[FollowupCall], now: datetime, tz: tzinfo) -> CallTask:
-    assert sess.discharged_at is not None
+    if sess.discharged_at is None:
+        raise InvalidValue("session", "the next-day call follows a discharged session")
     done = any(c.outcome == "completed" for c in calls)
     return CallTask(
         session_id=sess.id,
@@ -213,7 +214,8 @@ def call_sheet(*, db: Database, actor: Actor, session_id: int) -> CallSheet:
         if sess.discharged_at is None:
             raise InvalidValue("session", "the next-day call follows a discharged session")
         p = s.get(Patient, sess.patient_id)
-        assert p is not None
+        if p is None:
+            raise NotFound("patient")
         calls = _calls(s, [sess.id])[sess.id]
         iid = response_definition().default_instrument
         resp = session_response(s, sess, _scores(s, sess.patient_id, iid), iid)

@@ -111,7 +111,9 @@ def _instructions_page(request: Request, actor: Actor, *, errors: dict[str, str]
         "current": current,
         "history": plans.instructions_history(db=db, actor=actor),
         "errors": errors or {},
-        "values": values or {"heading": current.heading, "sections": _to_text(current), "base_version": current.version},
+        "values": values or {
+            "heading": current.heading, "sections": _to_text(current), "base_version": current.version,
+        },
         "can_edit": may(actor, "update", "discharge_instructions"),
     }, status)
 
@@ -127,7 +129,7 @@ async def post_instructions(request: Request, actor: Actor = Depends(Instruction
     try:
         data = plans.InstructionsUpdate(
             heading=values.get("heading") or "",
-            sections=_from_text(values.get("sections") or ""),  # type: ignore[arg-type]
+            sections=_from_text(values.get("sections") or ""),
             reason=values.get("reason") or "",
             base_version=int(values.get("base_version") or 0),
         )

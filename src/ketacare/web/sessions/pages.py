@@ -14,8 +14,8 @@ from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions.side_effects import side_effect_types
 from ketacare.http.access import Access
-from ketacare.services.access import Actor, decide, signing
 from ketacare.services import plans
+from ketacare.services.access import Actor, decide, signing
 from ketacare.services.patients import InErrorReason
 from ketacare.services.sessions import (
     alerts,
@@ -111,7 +111,7 @@ def _followup_context(request: Request, actor: Actor, s: SessionDetail) -> dict[
     out: dict[str, Any] = {"discharge_sheet": None, "rapid": None}
     if s.infusion_started_at is None:
         return out
-    if decide(actor, "read", "discharge_instructions", patient_id=s.patient_id).allowed:
+    if decide(actor, "read", "discharge_sheet", patient_id=s.patient_id).allowed:
         out["discharge_sheet"] = plans.discharge_sheet(db=db, actor=actor, session_id=s.id)
     if decide(actor, "read", "scores", patient_id=s.patient_id).allowed:
         out["rapid"] = plans.rapid_response_for_session(db=db, actor=actor, session_id=s.id)
@@ -413,7 +413,7 @@ async def post_acknowledgement(request: Request, session_id: int, actor: Actor =
             actor=actor,
             session_id=session_id,
             data=plans.AcknowledgementIn(
-                party=v.get("party") or "patient",  # type: ignore[arg-type]
+                party=v.get("party") or "patient",
                 name=v.get("name") or "",
                 instructions_version=int(raw) if raw.isdigit() else -1,
             ),
