@@ -58,6 +58,7 @@ def instructions_pdf(sheet: plans.DischargeSheet, patient_name: str, tz_name: st
 
 
 @router.get("/sessions/{session_id}/discharge-instructions.pdf")
+@router.get("/me/discharge-instructions/{session_id}.pdf")
 def discharge_instructions_pdf(
     request: Request, session_id: int, actor: Actor = Depends(Access("discharge_sheet", "read"))
 ) -> Response:
