@@ -114,7 +114,7 @@ def test_a_risk_answer_raises_a_safety_alert_and_an_incomplete_call_stores_nothi
     assert call.risk_items == ["suicidal_thoughts"] and call.safety_alert_id is not None
     with personas.db.session() as s:
         alert = s.get(SafetyAlert, call.safety_alert_id)
-        assert (alert.kind, alert.patient_id, alert.acknowledged_at) == ("suicide_risk", personas.patient_a, None)
+        assert (alert.kind, alert.patient_id, alert.acknowledged_at) == ("followup_call_risk", personas.patient_a, None)
 
 
 def test_discharge_waits_for_both_acknowledgements_of_the_instructions_in_force(personas, fixed_now):

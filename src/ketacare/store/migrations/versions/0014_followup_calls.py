@@ -2,7 +2,7 @@
 discharge instructions and their acknowledgements at discharge.
 
 Revision ID: 0014_followup_calls
-Revises: 0013_s_order_tristate
+Revises: 0014_therapy_notes
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0014_followup_calls"
-down_revision = "0013_s_order_tristate"
+down_revision = "0014_therapy_notes"
 branch_labels = None
 depends_on = None
 
