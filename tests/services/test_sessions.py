@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.services import clock, dosing, eligibility, measurement
+from ketacare.services import clock, dosing, eligibility, measurement, plans
 from ketacare.services.sessions import alerts as session_alerts
 from ketacare.services.sessions import board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
@@ -92,6 +92,13 @@ def capabilities(monkeypatch):
         eligibility, "current_evaluation", lambda s, pid: Evaluation() if state["eligible"] else None
     )
     return state
+
+
+def _acknowledged(personas, sid):
+    """The patient and the escort acknowledge the discharge instructions (discharge waits for both)."""
+    for party, name in (("patient", "Ada Patient"), ("escort", "Sam Escort")):
+        plans.acknowledge(db=personas.db, actor=personas["nurse"], session_id=sid,
+                          data=plans.AcknowledgementIn(party=party, name=name, instructions_version=0))
 
 
 def _ev(personas, sid, event, who="nurse", **kw):
@@ -428,6 +435,7 @@ def _to_discharge(personas, sid, fake_clock, capabilities):
             escort_present=True,
         ),
     )
+    _acknowledged(personas, sid)
     r = _ev(personas, sid, "discharge")
     assert r.allowed, r.failed_guards
 
@@ -705,6 +713,7 @@ def _in_recovery(personas, sid, fake_clock):
         session_id=sid,
         data=SessionChecks(version=v.version, escort_present=True),
     )
+    _acknowledged(personas, sid)
 
 
 ALDRETE_10 = {
@@ -855,6 +864,7 @@ def _recovery(personas, sid, fake_clock):
             escort_present=True,
         ),
     )
+    _acknowledged(personas, sid)
 
 
 def _reading_now(personas, sid, **kw):

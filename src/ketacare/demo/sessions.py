@@ -35,7 +35,7 @@ from ketacare.domain.sessions.simulator import (
     step,
 )
 from ketacare.domain.sessions.vitals import VitalSigns
-from ketacare.services import clock, dosing, measurement
+from ketacare.services import clock, dosing, measurement, plans
 from ketacare.services.access import Actor
 from ketacare.services.sessions import alerts, board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
@@ -281,7 +281,7 @@ def _session(
                 discharge_instructions_given=True,
             ),
         )
-        _assess(db, nurse, pid, sid, ("aldrete", ALDRETE_10, "post_session"))
+        _ready_to_leave(db, nurse, pid, sid)
         _override_all(
             db, prescriber, sid, "discharge", "Demo clinic: assessed fit for discharge (synthetic data)"
         )
@@ -291,6 +291,16 @@ def _session(
         return sid
     finally:
         clock.now = real_now
+
+
+def _ready_to_leave(db: Database, nurse: Actor, pid: int, sid: int) -> None:
+    """The nurse rates the Aldrete score; the patient and the escort on record acknowledge the instructions."""
+    _assess(db, nurse, pid, sid, ("aldrete", ALDRETE_10, "post_session"))
+    sheet = plans.discharge_sheet(db=db, actor=nurse, session_id=sid)
+    names = {"patient": sheet.patient_name, "escort": sheet.escort_name or "Escort (name not on record)"}
+    for party in ("patient", "escort"):
+        plans.acknowledge(db=db, actor=nurse, session_id=sid, data=plans.AcknowledgementIn(
+            party=party, name=names[party], instructions_version=sheet.instructions.version))
 
 
 def _acknowledge_all(db: Database, nurse: Actor, sid: int) -> None:

@@ -65,7 +65,7 @@ def good_facts(product: str = "racemic_ketamine") -> SessionFacts:
         unresolved_high_alerts=0, observation_min=130, current_vitals=VitalSigns(sbp=132, dbp=84, hr=76),
         latest_spo2_pct=97, latest_spo2_age_min=3, latest_spo2_on_oxygen=False, latest_rr_per_min=14,
         latest_rr_age_min=3, aldrete_score=10, aldrete_respiration_spo2_full=True,
-        dissociation_resolved=True, sedation_resolved=True, escort_present=True,
+        dissociation_resolved=True, sedation_resolved=True, escort_present=True, instructions_acknowledged=True,
     )  # fmt: skip
 
 

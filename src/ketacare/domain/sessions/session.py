@@ -91,6 +91,7 @@ class SessionFacts:
     dissociation_resolved: bool = False
     sedation_resolved: bool = False
     escort_present: bool = False
+    instructions_acknowledged: bool = False  # the patient and the escort acknowledged the written instructions
 
 
 @dataclass(frozen=True)
@@ -514,6 +515,7 @@ _PREDICATES: dict[str, _Check] = {
     "dissociation_resolved": lambda f, s: _flag(f.dissociation_resolved),
     "sedation_resolved": lambda f, s: _flag(f.sedation_resolved),
     "escort_present": lambda f, s: _flag(f.escort_present),
+    "instructions_acknowledged": lambda f, s: _flag(f.instructions_acknowledged),
 }
 
 

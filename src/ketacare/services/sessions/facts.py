@@ -19,7 +19,7 @@ from ketacare.domain.sessions.assessments import (
     dissociation_resolved,
     sedation_resolved,
 )
-from ketacare.services import dosing, eligibility, measurement
+from ketacare.services import dosing, eligibility, measurement, plans
 from ketacare.services.measurement import ScoreSummary
 from ketacare.services.sessions.rules import default_session_rules
 from ketacare.services.sessions.schemas import SessionOrder
@@ -313,5 +313,6 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
         dissociation_resolved=dissociation,
         sedation_resolved=sedation,
         escort_present=bool(sess.escort_present),
+        instructions_acknowledged=plans.acknowledgements_complete(s, sess.id),
     )
     return report

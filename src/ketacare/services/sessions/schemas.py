@@ -707,6 +707,23 @@ class RecordInstructions(BaseModel):
     items: list[str]
 
 
+class RecordAcknowledgement(BaseModel):
+    """The patient or the escort acknowledged the discharge instructions: typed name, version, when, recorded by."""
+
+    party: str
+    name: str
+    instructions_version: int
+    at: Time
+    recorded_by: str
+
+
+class RecordAcknowledgements(BaseModel):
+    """The version of the discharge instructions given and each acknowledgement of it (format 3)."""
+
+    instructions_version: int | None
+    items: list[RecordAcknowledgement]
+
+
 class RecordDischarge(BaseModel):
     """How the session ended (discharge or abort): who, role, when, and the checklist as it stood (format 2)."""
 
@@ -719,7 +736,8 @@ class RecordDischarge(BaseModel):
 
 RECORD_V1 = "ketacare.session_record/1"
 RECORD_V2 = "ketacare.session_record/2"
-RECORD_FORMAT = RECORD_V2  # what new signatures use
+RECORD_V3 = "ketacare.session_record/3"
+RECORD_FORMAT = RECORD_V3  # what new signatures use
 
 # Each record format, explicitly: the top-level parts and the session columns it signs. A record keeps the format
 # of its first signature, so records signed before a new format still verify. A new session column or part is a
@@ -745,6 +763,10 @@ RECORD_FORMATS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (*_V1_PARTS, "order", "assessments", "discharge", "escort", "instructions"),
         (*_V1_SESSION, "discharge_instructions_given"),
     ),
+    RECORD_V3: (
+        (*_V1_PARTS, "order", "assessments", "discharge", "escort", "instructions", "acknowledgements"),
+        (*_V1_SESSION, "discharge_instructions_given"),
+    ),
 }
 
 
@@ -767,6 +789,8 @@ class SessionRecord(BaseModel):
     discharge: RecordDischarge | None = None
     escort: RecordEscort | None = None
     instructions: RecordInstructions | None = None
+    # format 3
+    acknowledgements: RecordAcknowledgements | None = None
 
     def signed_data(self) -> dict[str, Any]:
         """Return the plain data that is signed: the parts and session columns of this record's format (no `dose`

@@ -15,7 +15,7 @@ from ketacare.domain.patients.diagnoses import code_list
 from ketacare.http.access import (
     Access,
 )
-from ketacare.services import therapy
+from ketacare.services import plans, therapy
 from ketacare.services.access import Actor, decide
 from ketacare.services.errors import Conflict
 from ketacare.services.patients import care_team, corrections
@@ -251,7 +251,21 @@ def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str,
         "errors": {},
         "values": {},
         "form": None,
+        **_followup(request, actor, patient_id),
     }
+
+
+def _followup(request: Request, actor: Actor, patient_id: int) -> dict[str, Any]:
+    """Return the rapid response of each session and the next-day calls (issue 16) where the policy allows."""
+    db = request.app.state.db
+    out: dict[str, Any] = {"rapid_responses": None, "followup_calls": None}
+    if actor.patient_id is not None:
+        return out
+    if decide(actor, "read", "scores", patient_id=patient_id).allowed:
+        out["rapid_responses"] = plans.rapid_response_for_patient(db=db, actor=actor, patient_id=patient_id)
+    if decide(actor, "read", "followup_call", patient_id=patient_id).allowed:
+        out["followup_calls"] = plans.calls_for_patient(db=db, actor=actor, patient_id=patient_id)
+    return out
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
@@ -449,6 +463,7 @@ def my_record(request: Request, actor: Actor = Depends(Access("account", "read")
         return RedirectResponse(safe_next(None, actor), status_code=303)
     ctx = _chart_context(request, actor, actor.patient_id)
     ctx.update(can_edit=False, can_write=False, plain_status=PLAIN_STATUS, corrections={}, team=None)
+    ctx["discharge_sheets"] = plans.patient_sheets(db=request.app.state.db, actor=actor, patient_id=actor.patient_id)
     return render(request, "me.html", ctx)
 
 
