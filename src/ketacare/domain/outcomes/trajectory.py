@@ -166,7 +166,8 @@ def _judge(
     for p in d.fixed_points:
         s = nearest_in_window(follow, first, p)
         if s is not None:
-            points.append(PointScore(p.id, s.at, s.total, rules.response.met(b, s.total), rules.remission.met(b, s.total)))
+            met = rules.response.met(b, s.total), rules.remission.met(b, s.total)
+            points.append(PointScore(p.id, s.at, s.total, *met))
     benefit_at = follow[benefit_idx].at if benefit_idx is not None else None
     rci = reliable = None
     reasons: list[str] = []
@@ -174,7 +175,7 @@ def _judge(
         rci = reliable_change_index(b, latest.total, baseline_sd, rules.reliability)
         reliable = abs(rci) > d.rci_z
     else:
-        reasons.append("reliable change not computed: too few baselines in the clinic")
+        reasons.append("reliable change not computed: the spread of the clinic's baseline scores is not known yet")
     if b == 0:
         reasons.append("baseline total is 0: a percentage change cannot be computed")
     status: Status
