@@ -1,10 +1,7 @@
-"""CLI adapter for outcomes: `ketacare outcomes patient ID`, `ketacare outcomes dashboard` and
-`ketacare outcomes report --quarter 2026-Q4 --out report.pdf`. Bad input exits 2 naming the field."""
+"""CLI adapter for outcomes: `ketacare outcomes patient ID` and `ketacare outcomes dashboard [--from --to
+--diagnosis] [--json]`. Bad input exits 2 naming the field. (The PDFs are served by `reports/outcomes.py`.)"""
 
 from __future__ import annotations
-
-from datetime import date
-from pathlib import Path
 
 import typer
 from pydantic import ValidationError
@@ -14,7 +11,7 @@ from ketacare.cli.shell import fail, guard, out, print_json, ready_database
 from ketacare.services import outcomes
 from ketacare.services.access import system_actor
 
-app = typer.Typer(help="Treatment outcomes: one patient's summary, the clinic dashboard, the quarterly report.",
+app = typer.Typer(help="Treatment outcomes: one patient's summary and the clinic dashboard.",
                   no_args_is_help=True)  # fmt: skip
 
 
@@ -64,22 +61,3 @@ def dashboard(
         t.add_row(g.label, _pct(g.response), _pct(g.remission))
     out.print(t)
     out.print(d.model.words)
-
-
-@app.command("report")
-def report(
-    quarter: str = typer.Option(..., help="Calendar quarter, e.g. 2026-Q4"),
-    out_path: Path = typer.Option(..., "--out", help="Where to write the PDF"),
-) -> None:
-    """Write the quarterly clinic outcomes report as PDF."""
-    from ketacare.reports.outcomes import clinic_report_pdf, quarter_of
-    from ketacare.services import clinic
-
-    if len(quarter) != 7 or quarter[4:6] != "-Q" or quarter[6] not in "1234" or not quarter[:4].isdigit():
-        fail("quarter: write it as YYYY-Qn, e.g. 2026-Q4")
-    start, end, name = quarter_of(date(int(quarter[:4]), 3 * int(quarter[6]) - 2, 1))
-    db = ready_database()
-    d = guard(outcomes.dashboard, db=db, actor=system_actor(),
-              filters=outcomes.OutcomeFilters(date_from=start, date_to=end))  # fmt: skip
-    out_path.write_bytes(clinic_report_pdf(d, clinic.clinic_identity(db), clinic.zone(db), f"{name}, {start} to {end}"))
-    out.print(f"wrote {out_path} ({d.patients} patients)")

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from ketacare.http.access import Access
 from ketacare.services import outcomes
-from ketacare.services.access import Actor
-from ketacare.services.errors import NotFound
+from ketacare.services.access import Actor, home
 from ketacare.web.outcomes import charts
 from ketacare.web.rendering import form_errors, render
 
@@ -85,6 +84,6 @@ def patient_outcome_page(
 
 @router.get("/me/progress")
 def my_progress(request: Request, actor: Actor = Depends(Access("account", "read"))) -> Response:
-    if actor.patient_id is None:
-        raise NotFound("progress page")
+    if actor.patient_id is None:  # not a patient's own account: their home page
+        return RedirectResponse(home(actor), status_code=303)
     return render(request, "outcome_me.html", _patient_ctx(request, actor, actor.patient_id))
