@@ -4,9 +4,11 @@ outcome page, the portal's plain words and the two PDF reports."""
 from __future__ import annotations
 
 import io
+import re
 
 from pypdf import PdfReader
 
+from ketacare.services import clinic
 from tests.services.test_outcomes import T0, add_course
 
 
@@ -66,3 +68,21 @@ def test_chart_outcome_page_portal_and_pdfs(clients):
     qt = _pdf_text(q.content)
     assert "2026 Q3" in qt and "Cohort flow" in qt and "Alice" not in qt
     assert clients.web("nurse").get("/outcomes/report.pdf").status_code == 403
+
+
+def test_the_clinic_chooses_the_primary_instrument_on_its_settings_page_and_a_save_keeps_it(clients):
+    from tests.http.test_clinic_pages import FORM
+
+    p = clients.personas
+    add_course(p.db, p.patient_a, concept="panic", display="Panic disorder")
+    staff = clients.web("prescriber")
+    assert staff.get(f"/api/v1/patients/{p.patient_a}/outcome").json()["instrument_id"] == "pdss_sr"
+    admin = clients.web("admin")
+    assert 'name="outcome_primary.panic"' in admin.get("/admin/clinic").text
+    r = admin.post("/admin/clinic", data={**FORM, "outcome_primary.panic": "gad7", "outcome_primary.gad": "gad7"})
+    assert r.status_code == 303, r.text
+    o = staff.get(f"/api/v1/patients/{p.patient_a}/outcome").json()
+    assert o["instrument_id"] == "gad7" and o["status"] == "remitted"
+    assert clinic.current(p.db).outcome_primary_instruments == {"panic": "gad7"}  # only what differs is stored
+    page = admin.get("/admin/clinic").text  # the form shows the choice, so the next save keeps it
+    assert re.search(r'<option value="gad7"\s+selected>GAD-7</option>', page.split('name="outcome_primary.panic"')[1])
