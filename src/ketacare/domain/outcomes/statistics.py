@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from scipy import stats
+from statistics import NormalDist
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> Rate:
         raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
     if n == 0:
         return Rate(k, n, None, None, None)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -52,6 +51,8 @@ def mean_band(values: Sequence[float], confidence: float = 0.95) -> MeanBand:
     mean = math.fsum(values) / n
     if n < 2:
         return MeanBand(n, mean, None, None)
+    from scipy import stats  # imported on use: scipy.stats is slow to import and most pages never need it
+
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
     return MeanBand(n, mean, mean - half, mean + half)
