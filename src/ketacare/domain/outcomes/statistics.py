@@ -40,7 +40,9 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> Rate:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Rate(k, n, p, max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if k == 0 else max(0.0, centre - half)  # exact at the ends (no rounding residue)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return Rate(k, n, p, low, high)
 
 
 def mean_band(values: Sequence[float], confidence: float = 0.95) -> MeanBand:
