@@ -72,7 +72,7 @@ def patient_chart(o: outcomes.PatientOutcome) -> str:
             pts = [p for p in pts if p.week != week] + [
                 TrajectoryPoint(week=week, n=1, mean=100 * (x.total - b) / b, low=None, high=None)
             ]
-    return charts.trajectory(sorted(pts, key=lambda p: p.week))
+    return charts.trajectory(sorted(pts, key=lambda p: p.week)) if len(pts) > 1 else ""
 
 
 @router.get("/patients/{patient_id}/outcome")
