@@ -18,7 +18,7 @@ router = APIRouter(tags=["outcomes"])
 @router.get(
     "/patients/{patient_id}/outcome",
     response_model=outcomes.PatientOutcome,
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
 def get_patient_outcome(
     patient_id: int, db: DbDep, actor: Actor = Depends(Access("outcome_summary", "read"))
