@@ -35,7 +35,7 @@ def patient(patient_id: int = typer.Argument(..., min=1), json_output: bool = ty
 
 def _filters(date_from: str | None, date_to: str | None, diagnosis: str | None) -> outcomes.OutcomeFilters:
     try:
-        return outcomes.OutcomeFilters(date_from=date_from, date_to=date_to, diagnosis=diagnosis)  # type: ignore[arg-type]
+        return outcomes.OutcomeFilters(date_from=date_from, date_to=date_to, diagnosis=diagnosis)
     except ValidationError as e:
         first = e.errors()[0]
         fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg'].removeprefix('Value error, ')}")
