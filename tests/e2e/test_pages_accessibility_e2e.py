@@ -48,6 +48,8 @@ def _pages(ids: dict[str, int]) -> list[tuple[str | None, str]]:
         ("nurse", "/sources"),
         ("patient1", "/me"),
         ("patient1", "/me/questionnaires"),
+        ("researcher", "/outcomes"),
+
     ]
 
 
