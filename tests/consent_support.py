@@ -13,8 +13,15 @@ def sign_in(personas: Personas, patient: str, template_id: str = "racemic-iv", *
     doc = consent.document(template_id)
     pid = personas[patient].patient_id
     name = {personas.patient_a: "Alice Anders", personas.patient_b: "Bob Berg"}[pid]
-    fields = {"template_id": doc.id, "version": doc.version, "signed_via": "portal", "read_confirmed": True,
-              "typed_name": name, "signature_kind": "drawn", "signature_svg_path": "M10 10 L50 60 L90 20 L120 80"}
+    fields = {
+        "template_id": doc.id,
+        "version": doc.version,
+        "signed_via": "portal",
+        "read_confirmed": True,
+        "typed_name": name,
+        "signature_kind": "drawn",
+        "signature_svg_path": "M10 10 L50 60 L90 20 L120 80",
+    }
     return ConsentSignIn(**{**fields, **changes})
 
 
@@ -25,7 +32,10 @@ def give_consent(personas: Personas, patient: str = "patient_a", template_id: st
         db=personas.db, actor=personas[patient], patient_id=pid, data=sign_in(personas, patient, template_id)
     )
     consent.countersign_consent(
-        db=personas.db, actor=personas["prescriber"], patient_id=pid, signature_id=row.id,
+        db=personas.db,
+        actor=personas["prescriber"],
+        patient_id=pid,
+        signature_id=row.id,
         data=ConsentCountersignIn(version=row.version, password=PASSWORD),
-    )  # fmt: skip
+    )
     return row.id

@@ -48,43 +48,73 @@ def _status(personas, route="iv"):
 
 def test_patient_signs_in_the_portal_and_the_prescriber_countersigns(personas):
     pid = personas.patient_a
-    row = consent.sign_consent(db=personas.db, actor=personas["patient_a"], patient_id=pid,
-                               data=sign_in(personas, "patient_a"))  # fmt: skip
+    row = consent.sign_consent(
+        db=personas.db, actor=personas["patient_a"], patient_id=pid, data=sign_in(personas, "patient_a")
+    )
     assert row.signed_via == "portal" and row.witnessed_by_name is None and row.template_version == "1.0"
-    assert row.routes == ["iv"] and row.signature_svg_path.startswith("M10 10") and len(row.document_sha256) == 64
+    assert (
+        row.routes == ["iv"]
+        and row.signature_svg_path.startswith("M10 10")
+        and len(row.document_sha256) == 64
+    )
     assert row.expires_at == T0.replace(year=2027)  # 12 months: the clinic's validity
     st = _status(personas)
     assert st.status == "not_countersigned" and "countersignature" in st.reason
     done = consent.countersign_consent(
-        db=personas.db, actor=personas["prescriber"], patient_id=pid, signature_id=row.id,
+        db=personas.db,
+        actor=personas["prescriber"],
+        patient_id=pid,
+        signature_id=row.id,
         data=ConsentCountersignIn(version=row.version, password=PASSWORD),
-    )  # fmt: skip
+    )
     assert done.countersigned_by_name == "Prescriber" and done.countersign_meaning == "approved"
     st = _status(personas)
     assert st.in_force and st.version == "1.0" and st.signed_at == T0
     assert _status(personas, "sc").status == "missing"  # the IV document does not cover a subcutaneous course
     with personas.db.session() as s:
-        events = [(e.action, json.loads(e.details).get("signing")) for e in
-                  s.scalars(select(AuditEvent).where(AuditEvent.patient_id == pid, AuditEvent.resource_type == "consent"))]  # fmt: skip
+        events = [
+            (e.action, json.loads(e.details).get("signing"))
+            for e in s.scalars(
+                select(AuditEvent).where(AuditEvent.patient_id == pid, AuditEvent.resource_type == "consent")
+            )
+        ]
     assert {("sign", "consent_patient"), ("sign", "consent_countersign"), ("view", None)} <= set(events)
 
 
 def test_a_nurse_witnesses_a_signature_on_the_clinic_tablet(personas):
-    data = sign_in(personas, "patient_a", signed_via="clinic_tablet", signature_kind="click",
-                   signature_svg_path=None, click_signed=True)  # fmt: skip
-    row = consent.sign_consent(db=personas.db, actor=personas["nurse"], patient_id=personas.patient_a, data=data)
-    assert row.signed_via == "clinic_tablet" and row.witnessed_by_name == "Nurse" and row.signature_kind == "click"
+    data = sign_in(
+        personas,
+        "patient_a",
+        signed_via="clinic_tablet",
+        signature_kind="click",
+        signature_svg_path=None,
+        click_signed=True,
+    )
+    row = consent.sign_consent(
+        db=personas.db, actor=personas["nurse"], patient_id=personas.patient_a, data=data
+    )
+    assert (
+        row.signed_via == "clinic_tablet"
+        and row.witnessed_by_name == "Nurse"
+        and row.signature_kind == "click"
+    )
 
 
 def test_a_refused_signature_names_each_field_and_stores_nothing(personas):
-    data = sign_in(personas, "patient_a", read_confirmed=False, typed_name="Alice Smith", signature_svg_path="M1 1")
+    data = sign_in(
+        personas, "patient_a", read_confirmed=False, typed_name="Alice Smith", signature_svg_path="M1 1"
+    )
     with pytest.raises(InvalidValue) as e:
-        consent.sign_consent(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a, data=data)
+        consent.sign_consent(
+            db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a, data=data
+        )
     assert set(e.value.errors) == {"read_confirmed", "typed_name", "signature"}
     assert "Alice Anders" in e.value.errors["typed_name"]
     stale = sign_in(personas, "patient_a", version="0.9")
     with pytest.raises(InvalidValue) as e:
-        consent.sign_consent(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a, data=stale)
+        consent.sign_consent(
+            db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a, data=stale
+        )
     assert e.value.field == "version" and "changed while you read it" in e.value.message
     assert _count(personas.db) == 0
 
@@ -92,31 +122,52 @@ def test_a_refused_signature_names_each_field_and_stores_nothing(personas):
 def test_who_may_sign_witness_and_countersign(personas):
     pid = personas.patient_a
     with pytest.raises(HiddenByPolicy):  # another patient's record does not exist for patient B
-        consent.sign_consent(db=personas.db, actor=personas["patient_b"], patient_id=pid,
-                             data=sign_in(personas, "patient_a"))  # fmt: skip
+        consent.sign_consent(
+            db=personas.db, actor=personas["patient_b"], patient_id=pid, data=sign_in(personas, "patient_a")
+        )
     tablet = sign_in(personas, "patient_a", signed_via="clinic_tablet")
     with pytest.raises(Forbidden):
         consent.sign_consent(db=personas.db, actor=personas["frontdesk"], patient_id=pid, data=tablet)
     row = consent.sign_consent(db=personas.db, actor=personas["nurse"], patient_id=pid, data=tablet)
     with pytest.raises(Forbidden):
-        consent.countersign_consent(db=personas.db, actor=personas["nurse"], patient_id=pid, signature_id=row.id,
-                                    data=ConsentCountersignIn(version=1, password=PASSWORD))  # fmt: skip
+        consent.countersign_consent(
+            db=personas.db,
+            actor=personas["nurse"],
+            patient_id=pid,
+            signature_id=row.id,
+            data=ConsentCountersignIn(version=1, password=PASSWORD),
+        )
     with pytest.raises(InvalidValue) as e:
-        consent.countersign_consent(db=personas.db, actor=personas["prescriber"], patient_id=pid,
-                                    signature_id=row.id, data=ConsentCountersignIn(version=1, password="wrong"))  # fmt: skip
+        consent.countersign_consent(
+            db=personas.db,
+            actor=personas["prescriber"],
+            patient_id=pid,
+            signature_id=row.id,
+            data=ConsentCountersignIn(version=1, password="wrong"),
+        )
     assert e.value.field == "password"
     assert _status(personas).status == "not_countersigned"
 
 
 def test_a_withdrawal_ends_the_consent_and_keeps_the_record(personas):
     sid = give_consent(personas)
-    out = consent.withdraw_consent(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a,
-                                   signature_id=sid, data=ConsentWithdrawIn(reason="I changed my mind"))  # fmt: skip
+    out = consent.withdraw_consent(
+        db=personas.db,
+        actor=personas["patient_a"],
+        patient_id=personas.patient_a,
+        signature_id=sid,
+        data=ConsentWithdrawIn(reason="I changed my mind"),
+    )
     assert out.withdrawn_reason == "I changed my mind" and out.countersigned_at is not None
     assert _status(personas).status == "withdrawn"
     with pytest.raises(InvalidValue):
-        consent.withdraw_consent(db=personas.db, actor=personas["nurse"], patient_id=personas.patient_a,
-                                 signature_id=sid, data=ConsentWithdrawIn(reason="again"))  # fmt: skip
+        consent.withdraw_consent(
+            db=personas.db,
+            actor=personas["nurse"],
+            patient_id=personas.patient_a,
+            signature_id=sid,
+            data=ConsentWithdrawIn(reason="again"),
+        )
 
 
 # --- acceptance: the session pre-check reads the consent on file ------------------------------------------------
@@ -143,32 +194,58 @@ class Order:
 def ready_session(personas, monkeypatch):
     """A checked-in session of patient A with everything but the consent: dose order, questionnaires and
     eligibility stand in (read through their packages); confirmations and baseline vitals are recorded."""
-    pre = [SimpleNamespace(instrument_id="gad7", context="pre_session"),
-           SimpleNamespace(instrument_id="cssrs_screen", context="pre_session")]  # fmt: skip
+    pre = [
+        SimpleNamespace(instrument_id="gad7", context="pre_session"),
+        SimpleNamespace(instrument_id="cssrs_screen", context="pre_session"),
+    ]
     evaluation = SimpleNamespace(status="accepted", decision="eligible", override_decision=None)
     monkeypatch.setattr(dosing, "usable_order", lambda s, pid: Order())
     monkeypatch.setattr(measurement, "responses_for_session", lambda s, sid: pre)
     monkeypatch.setattr(eligibility, "current_evaluation", lambda s, pid: evaluation)
     db, nurse = personas.db, personas["nurse"]
-    sid = workflow.create_session(db=db, actor=nurse, data=SessionCreate(
-        patient_id=personas.patient_a, chair="Chair 1", planned_dose_mg=35, planned_duration_min=40,
-        concentration_mg_per_ml=1.0)).id  # fmt: skip
+    sid = workflow.create_session(
+        db=db,
+        actor=nurse,
+        data=SessionCreate(
+            patient_id=personas.patient_a,
+            chair="Chair 1",
+            planned_dose_mg=35,
+            planned_duration_min=40,
+            concentration_mg_per_ml=1.0,
+        ),
+    ).id
     workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="check_in"))
     v = record.get_session(db=db, actor=nurse, session_id=sid)
-    workflow.update_checks(db=db, actor=nurse, session_id=sid, data=SessionChecks(
-        version=v.version, escort_confirmed=True, pregnancy_test_negative=True,
-        last_food_at=T0 - timedelta(hours=3), last_liquid_at=T0 - timedelta(hours=1)))  # fmt: skip
-    vitals.record_session_reading(db=db, actor=nurse, session_id=sid,
-                                  data=VitalIn(sbp=124, dbp=78, hr=72, spo2=98, rr=14))  # fmt: skip
+    workflow.update_checks(
+        db=db,
+        actor=nurse,
+        session_id=sid,
+        data=SessionChecks(
+            version=v.version,
+            escort_confirmed=True,
+            pregnancy_test_negative=True,
+            last_food_at=T0 - timedelta(hours=3),
+            last_liquid_at=T0 - timedelta(hours=1),
+        ),
+    )
+    vitals.record_session_reading(
+        db=db, actor=nurse, session_id=sid, data=VitalIn(sbp=124, dbp=78, hr=72, spo2=98, rr=14)
+    )
     return sid
 
 
 def _pass(personas, sid):
-    return workflow.apply_event(db=personas.db, actor=personas["nurse"], session_id=sid,
-                                data=TransitionRequest(event="pass_prechecks"))  # fmt: skip
+    return workflow.apply_event(
+        db=personas.db,
+        actor=personas["nurse"],
+        session_id=sid,
+        data=TransitionRequest(event="pass_prechecks"),
+    )
 
 
-def test_a_session_cannot_pass_pre_checks_without_a_signed_consent_in_force_for_its_route(personas, ready_session):
+def test_a_session_cannot_pass_pre_checks_without_a_signed_consent_in_force_for_its_route(
+    personas, ready_session
+):
     sid = ready_session
     r = _pass(personas, sid)
     assert not r.allowed and [g.id for g in r.failed_guards] == ["consent_on_file"]
@@ -177,12 +254,21 @@ def test_a_session_cannot_pass_pre_checks_without_a_signed_consent_in_force_for_
     give_consent(personas, template_id="esketamine-nasal")
     assert not _pass(personas, sid).allowed
     # signed for IV but not countersigned: still refused, and the page says why
-    row = consent.sign_consent(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a,
-                               data=sign_in(personas, "patient_a"))  # fmt: skip
+    row = consent.sign_consent(
+        db=personas.db,
+        actor=personas["patient_a"],
+        patient_id=personas.patient_a,
+        data=sign_in(personas, "patient_a"),
+    )
     r = _pass(personas, sid)
     assert not r.allowed and "countersignature" in r.failed_guards[0].message
-    consent.countersign_consent(db=personas.db, actor=personas["prescriber"], patient_id=personas.patient_a,
-                                signature_id=row.id, data=ConsentCountersignIn(version=row.version, password=PASSWORD))  # fmt: skip
+    consent.countersign_consent(
+        db=personas.db,
+        actor=personas["prescriber"],
+        patient_id=personas.patient_a,
+        signature_id=row.id,
+        data=ConsentCountersignIn(version=row.version, password=PASSWORD),
+    )
     page = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
     assert page.consent.in_force and page.consent.version == "1.0" and page.consent.signed_at == T0
     assert page.consent.title == consent_templates()["racemic-iv"].title
@@ -190,17 +276,24 @@ def test_a_session_cannot_pass_pre_checks_without_a_signed_consent_in_force_for_
 
 
 @pytest.mark.parametrize("reconsent", [True, False])
-def test_a_new_consent_version_requires_re_consent_where_the_clinic_says_so(personas, ready_session, monkeypatch,
-                                                                            reconsent):
+def test_a_new_consent_version_requires_re_consent_where_the_clinic_says_so(
+    personas, ready_session, monkeypatch, reconsent
+):
     give_consent(personas)
     raw = copy.deepcopy(consent_templates()["racemic-iv"].raw)
     raw["version"], raw["reconsent"]["on_new_version"] = "1.1", reconsent
-    monkeypatch.setattr(consent, "templates", lambda: {**consent_templates(), "racemic-iv": parse_consent_template(raw)})
+    monkeypatch.setattr(
+        consent, "templates", lambda: {**consent_templates(), "racemic-iv": parse_consent_template(raw)}
+    )
     r = _pass(personas, ready_session)
     assert r.allowed is (not reconsent)
     if reconsent:
         assert "read and sign version 1.1" in r.failed_guards[0].message
         assert _status(personas).status == "superseded"
-        consent.sign_consent(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a,
-                             data=sign_in(personas, "patient_a", version="1.1"))  # fmt: skip
+        consent.sign_consent(
+            db=personas.db,
+            actor=personas["patient_a"],
+            patient_id=personas.patient_a,
+            data=sign_in(personas, "patient_a", version="1.1"),
+        )
         assert _status(personas).status == "not_countersigned"

@@ -48,18 +48,28 @@ def _sign(ctx: DemoContext, fake: _Clock, pid: int, route: str, k: int, *, count
     tablet = k % 2 == 1
     nurse = Actor(ctx.staff["nurse"], "nurse", "nurse")
     data = ConsentSignIn(
-        template_id=doc.id, version=doc.version, signed_via="clinic_tablet" if tablet else "portal",
-        read_confirmed=True, typed_name=name, signature_kind="drawn" if k % 3 else "click",
-        signature_svg_path=SQUIGGLE if k % 3 else None, click_signed=not k % 3,
-    )  # fmt: skip
-    row = consent.sign_consent(db=ctx.db, actor=nurse if tablet else _patient_actor(pid), patient_id=pid, data=data)
+        template_id=doc.id,
+        version=doc.version,
+        signed_via="clinic_tablet" if tablet else "portal",
+        read_confirmed=True,
+        typed_name=name,
+        signature_kind="drawn" if k % 3 else "click",
+        signature_svg_path=SQUIGGLE if k % 3 else None,
+        click_signed=not k % 3,
+    )
+    row = consent.sign_consent(
+        db=ctx.db, actor=nurse if tablet else _patient_actor(pid), patient_id=pid, data=data
+    )
     if countersign:
         fake.t += timedelta(hours=2)
         prescriber = Actor(ctx.staff["prescriber"], "prescriber", "prescriber")
         consent.countersign_consent(
-            db=ctx.db, actor=prescriber, patient_id=pid, signature_id=row.id,
+            db=ctx.db,
+            actor=prescriber,
+            patient_id=pid,
+            signature_id=row.id,
             data=ConsentCountersignIn(version=row.version, password=DEMO_PASSWORD),
-        )  # fmt: skip
+        )
     return row.id
 
 

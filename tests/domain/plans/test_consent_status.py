@@ -20,8 +20,15 @@ IV = DOCS["racemic-iv"]
 
 
 def _sig(**kw) -> SignedConsent:
-    base = SignedConsent(id=1, template_id="racemic-iv", version=IV.version, routes=("iv",), signed_at=T0,
-                         expires_at=add_months(T0, IV.valid_months), countersigned_at=T0 + dt.timedelta(hours=1))
+    base = SignedConsent(
+        id=1,
+        template_id="racemic-iv",
+        version=IV.version,
+        routes=("iv",),
+        signed_at=T0,
+        expires_at=add_months(T0, IV.valid_months),
+        countersigned_at=T0 + dt.timedelta(hours=1),
+    )
     return replace(base, **kw)
 
 
@@ -66,7 +73,9 @@ def test_the_newest_signature_decides_a_withdrawal_is_not_undone_by_an_older_one
     old = _sig(id=1)
     new = _sig(id=2, signed_at=T0 + dt.timedelta(days=1), withdrawn_at=T0 + dt.timedelta(days=2))
     assert consent_status([old, new], DOCS, "iv", T0 + dt.timedelta(days=3)).status == "withdrawn"
-    again = _sig(id=3, signed_at=T0 + dt.timedelta(days=4), countersigned_at=T0 + dt.timedelta(days=4, hours=1))
+    again = _sig(
+        id=3, signed_at=T0 + dt.timedelta(days=4), countersigned_at=T0 + dt.timedelta(days=4, hours=1)
+    )
     assert consent_status([old, new, again], DOCS, "iv", T0 + dt.timedelta(days=5)).in_force
 
 

@@ -16,7 +16,14 @@ from typing import Literal
 from ketacare.domain.plans.consent import ConsentTemplate
 
 Status = Literal["in_force", "missing", "expired", "superseded", "not_countersigned", "withdrawn"]
-STATUSES: tuple[Status, ...] = ("in_force", "missing", "expired", "superseded", "not_countersigned", "withdrawn")
+STATUSES: tuple[Status, ...] = (
+    "in_force",
+    "missing",
+    "expired",
+    "superseded",
+    "not_countersigned",
+    "withdrawn",
+)
 
 
 @dataclass(frozen=True)
@@ -81,9 +88,14 @@ def consent_status(
 
     def answer(status: Status, reason: str) -> ConsentStatus:
         return ConsentStatus(
-            status, reason, route, signature_id=sig.id, template_id=sig.template_id, version=sig.version,
+            status,
+            reason,
+            route,
+            signature_id=sig.id,
+            template_id=sig.template_id,
+            version=sig.version,
             current_version=None if current is None else current.version,
-        )  # fmt: skip
+        )
 
     if sig.withdrawn_at is not None and sig.withdrawn_at <= at:
         return answer("withdrawn", "the patient withdrew this consent")
@@ -98,5 +110,7 @@ def consent_status(
     if at >= sig.expires_at:
         return answer("expired", "the signed consent has expired: the patient signs again")
     if sig.countersigned_at is None or sig.countersigned_at > at:
-        return answer("not_countersigned", "signed by the patient; waiting for the prescriber's countersignature")
+        return answer(
+            "not_countersigned", "signed by the patient; waiting for the prescriber's countersignature"
+        )
     return answer("in_force", f"version {sig.version} signed and countersigned")

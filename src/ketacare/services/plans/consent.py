@@ -57,9 +57,14 @@ def documents(on: date | None = None) -> list[ConsentDocumentRead]:
 
 def _document_read(t: ConsentTemplate) -> ConsentDocumentRead:
     return ConsentDocumentRead(
-        id=t.id, version=t.version, title=t.title, routes=list(t.routes), effective=t.effective,
-        valid_months=t.valid_months, reconsent_on_new_version=t.reconsent_on_new_version,
-    )  # fmt: skip
+        id=t.id,
+        version=t.version,
+        title=t.title,
+        routes=list(t.routes),
+        effective=t.effective,
+        valid_months=t.valid_months,
+        reconsent_on_new_version=t.reconsent_on_new_version,
+    )
 
 
 def document(template_id: str, on: date | None = None) -> ConsentTemplate:
@@ -79,10 +84,15 @@ def document_for_route(route: str, on: date | None = None) -> ConsentTemplate | 
 
 def _signed(row: ConsentSignature) -> SignedConsent:
     return SignedConsent(
-        id=row.id, template_id=row.template_id, version=row.template_version, routes=tuple(row.routes),
-        signed_at=row.signed_at, expires_at=row.expires_at, countersigned_at=row.countersigned_at,
+        id=row.id,
+        template_id=row.template_id,
+        version=row.template_version,
+        routes=tuple(row.routes),
+        signed_at=row.signed_at,
+        expires_at=row.expires_at,
+        countersigned_at=row.countersigned_at,
         withdrawn_at=row.withdrawn_at,
-    )  # fmt: skip
+    )
 
 
 def _rows(s: Session, patient_id: int) -> list[ConsentSignature]:
@@ -98,11 +108,19 @@ def _rows(s: Session, patient_id: int) -> list[ConsentSignature]:
 def _status_read(status: ConsentStatus, rows: list[ConsentSignature], at: datetime) -> ConsentStatusRead:
     row = next((r for r in rows if r.id == status.signature_id), None)
     return ConsentStatusRead(
-        route=status.route, status=status.status, reason=status.reason, in_force=status.in_force, at=at,
-        signature_id=status.signature_id, template_id=status.template_id, version=status.version,
-        current_version=status.current_version, signed_at=row.signed_at if row else None,
-        countersigned_at=row.countersigned_at if row else None, expires_at=row.expires_at if row else None,
-    )  # fmt: skip
+        route=status.route,
+        status=status.status,
+        reason=status.reason,
+        in_force=status.in_force,
+        at=at,
+        signature_id=status.signature_id,
+        template_id=status.template_id,
+        version=status.version,
+        current_version=status.current_version,
+        signed_at=row.signed_at if row else None,
+        countersigned_at=row.countersigned_at if row else None,
+        expires_at=row.expires_at if row else None,
+    )
 
 
 def status_in_session(s: Session, patient_id: int, route: str, at: datetime) -> ConsentStatusRead:
@@ -114,9 +132,11 @@ def status_in_session(s: Session, patient_id: int, route: str, at: datetime) -> 
 
 def _names(s: Session, rows: list[ConsentSignature]) -> dict[int, str]:
     ids = {
-        i for r in rows
-        for i in (r.signed_by, r.witnessed_by, r.countersigned_by, r.withdrawn_recorded_by) if i is not None
-    }  # fmt: skip
+        i
+        for r in rows
+        for i in (r.signed_by, r.witnessed_by, r.countersigned_by, r.withdrawn_recorded_by)
+        if i is not None
+    }
     if not ids:
         return {}
     return {u.id: u.display_name or u.username for u in s.scalars(select(User).where(User.id.in_(ids)))}
@@ -129,15 +149,29 @@ def _read(row: ConsentSignature, names: Mapping[int, str]) -> ConsentSignatureRe
         return None if user_id is None else names.get(user_id, f"user #{user_id}")
 
     return ConsentSignatureRead(
-        id=row.id, patient_id=row.patient_id, template_id=row.template_id, template_version=row.template_version,
-        title=t.title if t else row.template_id, document_sha256=row.document_sha256, routes=list(row.routes),
-        indication=row.indication, typed_name=row.typed_name, signature_kind=row.signature_kind,
-        signature_svg_path=row.signature_svg_path, signed_at=row.signed_at, signed_via=row.signed_via,
-        signed_by_name=name(row.signed_by), witnessed_by_name=name(row.witnessed_by), expires_at=row.expires_at,
-        countersigned_at=row.countersigned_at, countersigned_by_name=name(row.countersigned_by),
-        countersign_meaning=row.countersign_meaning, withdrawn_at=row.withdrawn_at,
-        withdrawn_reason=row.withdrawn_reason, version=row.version,
-    )  # fmt: skip
+        id=row.id,
+        patient_id=row.patient_id,
+        template_id=row.template_id,
+        template_version=row.template_version,
+        title=t.title if t else row.template_id,
+        document_sha256=row.document_sha256,
+        routes=list(row.routes),
+        indication=row.indication,
+        typed_name=row.typed_name,
+        signature_kind=row.signature_kind,
+        signature_svg_path=row.signature_svg_path,
+        signed_at=row.signed_at,
+        signed_via=row.signed_via,
+        signed_by_name=name(row.signed_by),
+        witnessed_by_name=name(row.witnessed_by),
+        expires_at=row.expires_at,
+        countersigned_at=row.countersigned_at,
+        countersigned_by_name=name(row.countersigned_by),
+        countersign_meaning=row.countersign_meaning,
+        withdrawn_at=row.withdrawn_at,
+        withdrawn_reason=row.withdrawn_reason,
+        version=row.version,
+    )
 
 
 def _patient(s: Session, patient_id: int) -> Patient:
@@ -166,9 +200,12 @@ def patient_consents(*, db: Database, actor: Actor, patient_id: int) -> PatientC
         names = _names(s, rows)
         uow.audit("view", RESOURCE, rows[0].id if rows else None, patient_id=patient_id)
         return PatientConsentsRead(
-            patient_id=patient_id, patient_name=f"{p.given_name} {p.family_name}", mrn=p.mrn, statuses=statuses,
+            patient_id=patient_id,
+            patient_name=f"{p.given_name} {p.family_name}",
+            mrn=p.mrn,
+            statuses=statuses,
             signatures=[_read(r, names) for r in rows],
-        )  # fmt: skip
+        )
 
 
 def consent_status_for(
@@ -222,21 +259,36 @@ def sign_consent(*, db: Database, actor: Actor, patient_id: int, data: ConsentSi
         t = document(data.template_id, now.date())
         _check_signature(data, p, t)
         row = ConsentSignature(
-            patient_id=patient_id, template_id=t.id, template_version=t.version, document_sha256=document_digest(t),
-            routes=list(t.routes), indication=data.indication, typed_name=data.typed_name,
+            patient_id=patient_id,
+            template_id=t.id,
+            template_version=t.version,
+            document_sha256=document_digest(t),
+            routes=list(t.routes),
+            indication=data.indication,
+            typed_name=data.typed_name,
             signature_kind=data.signature_kind,
             signature_svg_path=data.signature_svg_path if data.signature_kind == "drawn" else None,
-            signed_at=now, signed_via=data.signed_via, signed_by=actor.user_id,
+            signed_at=now,
+            signed_via=data.signed_via,
+            signed_by=actor.user_id,
             witnessed_by=actor.user_id if data.signed_via == "clinic_tablet" else None,
             expires_at=add_months(now, t.valid_months),
-        )  # fmt: skip
+        )
         s.add(row)
         s.flush()
         uow.audit(
-            "sign", RESOURCE, row.id, patient_id=patient_id,
-            details={"signing": "consent_patient", "template": t.id, "version": t.version, "via": data.signed_via,
-                     "kind": data.signature_kind},
-        )  # fmt: skip
+            "sign",
+            RESOURCE,
+            row.id,
+            patient_id=patient_id,
+            details={
+                "signing": "consent_patient",
+                "template": t.id,
+                "version": t.version,
+                "via": data.signed_via,
+                "kind": data.signature_kind,
+            },
+        )
         return _read(row, _names(s, [row]))
 
 
@@ -252,9 +304,14 @@ def countersign_consent(
 ) -> ConsentSignatureRead:
     """Record the prescriber's countersignature (re-authenticated, with its meaning from signatures.toml)."""
     confirmed = signing.confirm(
-        db=db, actor=actor, action=COUNTERSIGN, credentials=data, policy=("countersign", RESOURCE),
-        resource_id=signature_id, patient_id=patient_id,
-    )  # fmt: skip
+        db=db,
+        actor=actor,
+        action=COUNTERSIGN,
+        credentials=data,
+        policy=("countersign", RESOURCE),
+        resource_id=signature_id,
+        patient_id=patient_id,
+    )
     with UnitOfWork(db, actor) as uow:
         uow.authorize("countersign", RESOURCE, patient_id=patient_id)
         s, now = uow.session, clock.now()
@@ -268,15 +325,19 @@ def countersign_consent(
         current = templates().get(row.template_id)
         if current is None or (current.version != row.template_version and current.reconsent_on_new_version):
             raise InvalidValue(
-                "signature", "the patient signed a version no longer in force: they sign the current one first"
+                "signature",
+                "the patient signed a version no longer in force: they sign the current one first",
             )
         row.countersigned_by, row.countersigned_at = actor.user_id, now
         row.countersign_meaning, row.countersign_method = confirmed.meaning, confirmed.method
         s.flush()
         uow.audit(
-            "sign", RESOURCE, row.id, patient_id=patient_id,
+            "sign",
+            RESOURCE,
+            row.id,
+            patient_id=patient_id,
             details={"signing": COUNTERSIGN, **confirmed.audit_details()},
-        )  # fmt: skip
+        )
         return _read(row, _names(s, [row]))
 
 

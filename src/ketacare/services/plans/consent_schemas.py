@@ -25,7 +25,8 @@ class ConsentSignIn(BaseModel):
         ..., description="The version you read; refused when the document changed meanwhile"
     )
     signed_via: SignedVia = Field(
-        "portal", description="portal: the patient's own account; clinic_tablet: witnessed by the signed-in staff"
+        "portal",
+        description="portal: the patient's own account; clinic_tablet: witnessed by the signed-in staff",
     )
     read_confirmed: bool = Field(False, description="The patient confirms they read the whole document")
     typed_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""

@@ -114,7 +114,9 @@ class ConsentSignature(Base):
     template_version: Mapped[str] = mapped_column(String(16))
     document_sha256: Mapped[str] = mapped_column(String(64))  # of the text the patient read
     routes: Mapped[list[str]] = mapped_column(JSON)  # the routes the signed document covers
-    indication: Mapped[str | None] = mapped_column(String(32))  # gad | social-anxiety | panic | ptsd, if given
+    indication: Mapped[str | None] = mapped_column(
+        String(32)
+    )  # gad | social-anxiety | panic | ptsd, if given
     typed_name: Mapped[str] = mapped_column(String(200), info=IDENTIFIER)
     signature_kind: Mapped[str] = mapped_column(String(8))  # drawn | click
     signature_svg_path: Mapped[str | None] = mapped_column(Text)  # drawn strokes as SVG path data (M/L, px)

@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from ketacare.domain.plans.consent import ConsentTemplate
 from ketacare.http.access import Access
@@ -21,7 +20,9 @@ from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render
 
 router = APIRouter(include_in_schema=False)
 Read = Access("consent", "read")
-Portal = Access("account", "read")  # the portal: the patient's own record from the account; services authorize
+Portal = Access(
+    "account", "read"
+)  # the portal: the patient's own record from the account; services authorize
 Witness = Access("consent", "witness")
 Countersign = Access("consent", "countersign")
 Withdraw = Access("consent", "withdraw")
@@ -81,7 +82,9 @@ def _sign_page(
         "tablet": tablet,
         "on_file": on_file,
         "patient_id": patient_id,
-        "action": f"/patients/{patient_id}/consent/{template.id}/sign" if tablet else f"/me/consent/{template.id}",
+        "action": f"/patients/{patient_id}/consent/{template.id}/sign"
+        if tablet
+        else f"/me/consent/{template.id}",
         "errors": errors or {},
         "values": values or {},
         "status_words": STATUS_WORDS,
@@ -92,7 +95,9 @@ def _sign_page(
     return render(request, "consent_sign.html", ctx, status)
 
 
-async def _sign(request: Request, actor: Actor, patient_id: int, template_id: str, *, tablet: bool) -> Response:
+async def _sign(
+    request: Request, actor: Actor, patient_id: int, template_id: str, *, tablet: bool
+) -> Response:
     values = await form_data(request)
     template = consent.document(template_id)
     try:
@@ -111,8 +116,9 @@ async def _sign(request: Request, actor: Actor, patient_id: int, template_id: st
     except FORM_REFUSALS as e:
         errors, status = refusal(e)
         errors = {("signature" if k == "signature_svg_path" else k): v for k, v in errors.items()}
-        return _sign_page(request, actor, patient_id, template, tablet=tablet, errors=errors, values=values,
-                          status=status)  # fmt: skip
+        return _sign_page(
+            request, actor, patient_id, template, tablet=tablet, errors=errors, values=values, status=status
+        )
     if tablet:
         return RedirectResponse(f"/patients/{patient_id}/consent?notice=witnessed", status_code=303)
     return RedirectResponse("/me/consent?notice=signed", status_code=303)
@@ -122,8 +128,14 @@ async def _sign(request: Request, actor: Actor, patient_id: int, template_id: st
 def my_consent(request: Request, notice: str | None = None, actor: Actor = Depends(Portal)) -> Response:
     patient_id = _portal_patient(actor)
     on_file = consent.patient_consents(db=request.app.state.db, actor=actor, patient_id=patient_id)
-    ctx = {"on_file": on_file, "portal": True, "patient_id": patient_id, "status_words": STATUS_WORDS,
-           "notice": NOTICES.get(notice or ""), "errors": {}}  # fmt: skip
+    ctx = {
+        "on_file": on_file,
+        "portal": True,
+        "patient_id": patient_id,
+        "status_words": STATUS_WORDS,
+        "notice": NOTICES.get(notice or ""),
+        "errors": {},
+    }
     return render(request, "consent_list.html", ctx)
 
 
@@ -174,12 +186,16 @@ def patient_consent(
 
 
 @router.get("/patients/{patient_id}/consent/{template_id}/sign", response_class=HTMLResponse)
-def tablet_document(request: Request, patient_id: int, template_id: str, actor: Actor = Depends(Witness)) -> Response:
+def tablet_document(
+    request: Request, patient_id: int, template_id: str, actor: Actor = Depends(Witness)
+) -> Response:
     return _sign_page(request, actor, patient_id, consent.document(template_id), tablet=True)
 
 
 @router.post("/patients/{patient_id}/consent/{template_id}/sign", response_class=HTMLResponse)
-async def tablet_sign(request: Request, patient_id: int, template_id: str, actor: Actor = Depends(Witness)) -> Response:
+async def tablet_sign(
+    request: Request, patient_id: int, template_id: str, actor: Actor = Depends(Witness)
+) -> Response:
     return await _sign(request, actor, patient_id, template_id, tablet=True)
 
 

@@ -21,9 +21,7 @@ UTC = ketacare.store.tables.base.UTCDateTime(timezone=True)
 
 
 def _user_fk(column: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(
-        [column], ["users.id"], name=op.f(f"fk_consent_signatures_{column}_users")
-    )
+    return sa.ForeignKeyConstraint([column], ["users.id"], name=op.f(f"fk_consent_signatures_{column}_users"))
 
 
 def upgrade() -> None:
@@ -62,7 +60,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_signatures")),
     )
     op.create_index(
-        "ix_consent_signatures_patient_signed", "consent_signatures", ["patient_id", "signed_at"], unique=False
+        "ix_consent_signatures_patient_signed",
+        "consent_signatures",
+        ["patient_id", "signed_at"],
+        unique=False,
     )
 
 
