@@ -95,7 +95,7 @@ def extend(ctx: DemoContext) -> None:
         if len(without) > 1:  # signed the clinic's earlier version: the status asks for re-consent
             fake.t = start - timedelta(days=5)
             sid = _sign(ctx, fake, without[1], "iv", 2, countersign=True)
-            with ctx.db.session() as s, s.begin():
+            with ctx.db.session() as s:
                 row = s.get(ConsentSignature, sid)
                 if row is not None:
                     row.template_version = "0.9"  # synthetic: the version before this document's 1.0

@@ -13,10 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ketacare.domain.plans.consent import ConsentTemplate
 from ketacare.http.access import Access
 from ketacare.services.access import Actor, decide, signing
-from ketacare.services.errors import NotFound
 from ketacare.services.plans import consent
 from ketacare.services.plans.consent_schemas import ConsentCountersignIn, ConsentSignIn, ConsentWithdrawIn
-from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render
+from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 Read = Access("consent", "read")
@@ -55,12 +54,6 @@ SIGN_LABELS = {
     "template_id": "Document",
     "indication": "What you are treated for",
 }
-
-
-def _portal_patient(actor: Actor) -> int:
-    if actor.patient_id is None:  # not a patient's own account
-        raise NotFound("portal record")
-    return actor.patient_id
 
 
 def _sign_page(
@@ -124,9 +117,16 @@ async def _sign(
     return RedirectResponse("/me/consent?notice=signed", status_code=303)
 
 
+def _not_a_patient(actor: Actor) -> Response:
+    """Staff opening a portal address go to their own start page (as /me does)."""
+    return RedirectResponse(safe_next(None, actor), status_code=303)
+
+
 @router.get("/me/consent", response_class=HTMLResponse)
 def my_consent(request: Request, notice: str | None = None, actor: Actor = Depends(Portal)) -> Response:
-    patient_id = _portal_patient(actor)
+    patient_id = actor.patient_id
+    if patient_id is None:
+        return _not_a_patient(actor)
     on_file = consent.patient_consents(db=request.app.state.db, actor=actor, patient_id=patient_id)
     ctx = {
         "on_file": on_file,
@@ -141,12 +141,16 @@ def my_consent(request: Request, notice: str | None = None, actor: Actor = Depen
 
 @router.get("/me/consent/{template_id}", response_class=HTMLResponse)
 def my_consent_document(request: Request, template_id: str, actor: Actor = Depends(Portal)) -> Response:
-    return _sign_page(request, actor, _portal_patient(actor), consent.document(template_id), tablet=False)
+    if actor.patient_id is None:
+        return _not_a_patient(actor)
+    return _sign_page(request, actor, actor.patient_id, consent.document(template_id), tablet=False)
 
 
 @router.post("/me/consent/{template_id}", response_class=HTMLResponse)
 async def my_consent_sign(request: Request, template_id: str, actor: Actor = Depends(Portal)) -> Response:
-    return await _sign(request, actor, _portal_patient(actor), template_id, tablet=False)
+    if actor.patient_id is None:
+        return _not_a_patient(actor)
+    return await _sign(request, actor, actor.patient_id, template_id, tablet=False)
 
 
 def _chart_page(
