@@ -88,8 +88,10 @@ def test_patient_signs_in_the_portal_prescriber_countersigns_and_the_pre_check_r
         expect(
             phone.get_by_role("heading", name="What the research says for each kind of anxiety")
         ).to_be_visible()
-        phone.get_by_role("button", name="Sign").click()  # nothing filled in: each error beside its field
-        expect(phone.locator("#e-typed_name")).to_be_visible()
+        phone.fill("#f-typed_name", "Someone Else")
+        phone.get_by_role("button", name="Sign").click()  # a wrong name, unread, unsigned: errors beside fields
+        expect(phone.locator("#e-typed_name")).to_contain_text(name)
+        expect(phone.locator("#e-read_confirmed")).to_be_visible()
         expect(phone.locator("#e-signature")).to_be_visible()
         phone.check("#f-read_confirmed")
         phone.fill("#f-typed_name", name)

@@ -26,6 +26,13 @@
     const radio = form.querySelector('input[name="signature_kind"][value="drawn"]');
     if (radio) radio.checked = true;
   }
+  const click = document.getElementById("f-click_signed");
+  if (click) {
+    click.addEventListener("change", function () {
+      const radio = form.querySelector('input[name="signature_kind"][value="click"]');
+      if (click.checked && radio) radio.checked = true;
+    });
+  }
   canvas.addEventListener("pointerdown", function (ev) {
     ev.preventDefault();
     canvas.setPointerCapture(ev.pointerId);
