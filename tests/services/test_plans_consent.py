@@ -273,6 +273,10 @@ def test_a_session_cannot_pass_pre_checks_without_a_signed_consent_in_force_for_
     assert page.consent.in_force and page.consent.version == "1.0" and page.consent.signed_at == T0
     assert page.consent.title == consent_templates()["racemic-iv"].title
     assert _pass(personas, sid).allowed
+    with personas.db.session() as s:  # the audit keeps which consent the pre-check relied on
+        ev = s.scalars(select(AuditEvent).where(AuditEvent.resource_type == "infusion_session",
+                                                AuditEvent.details.contains('"consent"'))).one()  # fmt: skip
+        assert json.loads(ev.details)["consent"]["version"] == "1.0"
 
 
 @pytest.mark.parametrize("reconsent", [True, False])

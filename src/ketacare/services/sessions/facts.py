@@ -39,6 +39,7 @@ class FactsReport:
     facts: SessionFacts
     notes: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
+    consent: SessionConsent | None = None  # the signed consent the consent guard read (issue 16)
 
 
 def vitals_of(row: VitalSign | None) -> VitalSigns | None:
@@ -261,7 +262,7 @@ def consent_summary(s: Session, sess: InfusionSession, now: datetime) -> Session
 
 
 def _consent_fact(s: Session, sess: InfusionSession, now: datetime, report: FactsReport) -> bool:
-    consent = consent_summary(s, sess, now)
+    consent = report.consent = consent_summary(s, sess, now)
     if not consent.in_force:
         report.notes["consent_on_file"] = consent.reason
     return consent.in_force
