@@ -1,5 +1,5 @@
 """Demo informed consent (issue 16 point 1): every patient with a usable dose order (the ones the demo sessions
-treat) signed the consent for their order's route three weeks ago, half in the portal and half on a clinic
+treat) signed the consent for their order's route three months ago, half in the portal and half on a clinic
 tablet witnessed by the nurse, and the prescriber countersigned it; one patient has signed but waits for the
 countersignature; one signed the clinic's earlier version 0.9 and must read and sign version 1.0 again."""
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ketacare.demo.patients import DemoContext
 
 ORDER = 35  # after the dose orders (30), which name each patient's route; before the sessions (50)
-SIGNED_DAYS_AGO = 21
+SIGNED_DAYS_AGO = 90  # before the oldest demo session (the plan stages go back 73 days)
 # A squiggle standing for a drawn signature (SVG path data in the 600x200 signing box).
 SQUIGGLE = "M40 150 L80 60 L120 140 L160 70 L200 130 L240 80 L300 120 L360 90 L420 110 L520 100"
 
@@ -71,6 +71,18 @@ def _sign(ctx: DemoContext, fake: _Clock, pid: int, route: str, k: int, *, count
             data=ConsentCountersignIn(version=row.version, password=DEMO_PASSWORD),
         )
     return row.id
+
+
+def give(ctx: DemoContext, pid: int, route: str, days_ago: float = SIGNED_DAYS_AGO) -> None:
+    """Sign (portal) and countersign the consent for `route` for patient `pid`, `days_ago` days ago (other demo
+    modules call this for the patients they create after this module ran)."""
+    real_now = clock.now
+    fake = _Clock(real_now().replace(microsecond=0) - timedelta(days=days_ago))
+    clock.now = fake
+    try:
+        _sign(ctx, fake, pid, route, 0, countersign=True)
+    finally:
+        clock.now = real_now
 
 
 def extend(ctx: DemoContext) -> None:

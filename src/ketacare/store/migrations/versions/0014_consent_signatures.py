@@ -3,7 +3,7 @@ witness, the prescriber's countersignature and withdrawal. The sessions' old yes
 sessions keep reading it); the pre-check now reads this table.
 
 Revision ID: 0014_consent_signatures
-Revises: 0014_therapy_notes
+Revises: 0014_plan_plans
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0014_consent_signatures"
-down_revision = "0014_therapy_notes"
+down_revision = "0014_plan_plans"
 branch_labels = None
 depends_on = None
 
