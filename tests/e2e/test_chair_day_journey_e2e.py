@@ -193,9 +193,11 @@ def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     expect(page.locator("#discharge-items")).to_have_count(0)  # discharge items come after the infusion
     page.get_by_role("button", name="Check in").click()
     expect(page.locator(".state")).to_have_text("checked in")
-    for k in ("consent_confirmed", "escort_confirmed", "pregnancy_test_negative"):
+    # the consent is the patient's signed, countersigned document on file (demo), not a yes/no answer
+    expect(page.locator("#consent-fact")).to_contain_text("✓ yes")
+    expect(page.locator("#f-consent_confirmed")).to_have_count(0)
+    for k in ("escort_confirmed", "pregnancy_test_negative"):
         expect(page.locator(f"#f-{k}")).to_have_value("")  # not answered until a person answers
-    page.select_option("#f-consent_confirmed", "yes")
     page.select_option("#f-escort_confirmed", "yes")
     food, drink = now - timedelta(hours=4), now - timedelta(hours=2)
     page.fill("#f-last_food_at", _local(food))
@@ -203,7 +205,7 @@ def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     page.locator("#checks").get_by_role("button", name="Save").click()
     expect(page.locator("#f-last_food_at")).to_have_value(_local(food))  # saved times come back
     expect(page.locator("#f-last_liquid_at")).to_have_value(_local(drink))
-    expect(page.locator("#f-consent_confirmed")).to_have_value("yes")
+    expect(page.locator("#f-escort_confirmed")).to_have_value("yes")
     page.fill("#f-bp", "124/78")
     page.fill("#f-hr", "72")
     page.fill("#f-spo2", "98")

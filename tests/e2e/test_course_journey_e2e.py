@@ -18,11 +18,13 @@ import random
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
+from ketacare.demo import consent as demo_consent
 from ketacare.demo.patients import DEMO_PASSWORD
 from ketacare.demo.plans import READY_MRN, score
 from ketacare.demo.sessions import run_short_session
@@ -83,6 +85,8 @@ def step_three_sessions(db_file: Path, pid: int) -> None:
         nurse = Actor(staff["nurse"], "nurse", "nurse")
         prescriber = Actor(staff["prescriber"], "prescriber", "prescriber")
         now = datetime.now(UTC)
+        # the sessions' pre-check reads a signed, countersigned consent for the order's route (issue 16 point 1)
+        demo_consent.give(SimpleNamespace(db=db, staff=staff), pid, order.route, days_ago=7)  # type: ignore[arg-type]
         for k, (days, before, after) in enumerate(((6, 16, 14), (4, 14, 12), (2, 13, 10))):
             start = (now - timedelta(days=days)).replace(microsecond=0)
             sid = run_short_session(db, nurse, prescriber, pid, order, start, random.Random(k))  # noqa: S311

@@ -24,6 +24,7 @@ from ketacare.services.plans.schemas import Goal, PlanChange, PlanCreate, PlanSt
 from ketacare.store.tables.audit import AuditEvent
 from ketacare.store.tables.plans import PlanVersion, TitrationProposal, TreatmentPlan
 from tests.conftest import PASSWORD
+from tests.consent_support import give_consent
 
 NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)  # after the personas were weighed
 
@@ -184,6 +185,8 @@ def _course(personas, at, scores):
     """A plan 10 days ago, then one session per (before, 24 h) score pair two days apart (real services)."""
     db, pid = personas.db, personas.patient_a
     order = _order(personas, pid)
+    at.t = NOW - timedelta(days=12)
+    give_consent(personas)  # the sessions' pre-check reads the signed, countersigned consent
     at.t = NOW - timedelta(days=10)
     score(db, personas["nurse"], pid, scores[0][0] + 1, "baseline", None, at.t - timedelta(hours=1))
     plan = _create(personas, goals=[Goal(instrument_id="gad7", target_score=7)])

@@ -56,6 +56,7 @@ def fake_clock(monkeypatch) -> FakeClock:
 @dataclass
 class Order:
     id: int = 1
+    route: str = "iv"
     signed_at: datetime | None = T0
     double_checked_at: datetime | None = T0
     dose_mg: float = 35.0
@@ -83,9 +84,12 @@ class Evaluation:
 
 @pytest.fixture
 def capabilities(monkeypatch):
-    """Stand-ins for the dose order, pre-session questionnaires and eligibility evaluation (read by the session
-    facts through the dosing, measurement and eligibility packages), so each test sets those facts directly."""
-    state = {"order": Order(), "responses": [Response("gad7"), Response("cssrs_screen")], "eligible": True}
+    """Stand-ins for the dose order, pre-session questionnaires, eligibility evaluation and signed consent (read by
+    the session facts through the dosing, measurement, eligibility and plans packages), so each test sets those
+    facts directly."""
+    state = {"order": Order(), "responses": [Response("gad7"), Response("cssrs_screen")], "eligible": True,
+             "consent": True}  # fmt: skip
+    monkeypatch.setattr(plans, "status_in_session", lambda s, pid, route, at: _consent(route, at, state["consent"]))
     monkeypatch.setattr(dosing, "usable_order", lambda s, pid: state["order"])
     monkeypatch.setattr(measurement, "responses_for_session", lambda s, sid: state["responses"])
     monkeypatch.setattr(
@@ -99,6 +103,14 @@ def _acknowledged(personas, sid):
     for party, name in (("patient", "Ada Patient"), ("escort", "Sam Escort")):
         plans.acknowledge(db=personas.db, actor=personas["nurse"], session_id=sid,
                           data=plans.AcknowledgementIn(party=party, name=name, instructions_version=0))
+
+
+def _consent(route, at, in_force: bool) -> plans.ConsentStatusRead:
+    return plans.ConsentStatusRead(
+        route=route, status="in_force" if in_force else "missing", in_force=in_force, at=at,
+        reason="version 1.0 signed and countersigned" if in_force else "no signed consent covers the route",
+        version="1.0" if in_force else None, signed_at=T0 - timedelta(days=3) if in_force else None,
+    )  # fmt: skip
 
 
 def _ev(personas, sid, event, who="nurse", **kw):
@@ -132,7 +144,6 @@ def _ready(personas, sid, fake_clock):
         session_id=sid,
         data=SessionChecks(
             version=v.version,
-            consent_confirmed=True,
             escort_confirmed=True,
             pregnancy_test_negative=True,
             last_food_at=fake_clock.t - timedelta(hours=3),
@@ -155,6 +166,7 @@ def _start(personas, sid, fake_clock):
 
 
 def test_no_path_to_infusing_without_the_guards(personas, fake_clock, capabilities):
+    capabilities["consent"] = False
     sid = _new(personas)
     with pytest.raises(InvalidValue):
         _ev(personas, sid, "start_infusion")  # not meaningful from scheduled
@@ -204,6 +216,7 @@ def test_an_override_needs_a_reason_and_an_allowed_role_and_is_audited(personas,
         ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "override")).all()
         assert len(ev) == 1 and ev[0].reason.startswith("re-evaluation")
     # consent cannot be overridden by anyone
+    capabilities["consent"] = False
     sid2 = _new(personas)
     _ev(personas, sid2, "check_in")
     r = _ev(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from ketacare.demo import consent as demo_consent
 from ketacare.demo.dosing import _order as demo_order
 from ketacare.demo.patients import DEMO_PASSWORD
 from ketacare.demo.sessions import Clock, run_short_session
@@ -218,6 +219,7 @@ def extend(ctx: DemoContext) -> None:
         if order is None:
             continue
         if k < len(STAGES):
+            demo_consent.give(ctx, pid, order.route)  # the sessions' pre-check reads the signed consent
             _course(ctx, STAGES[k], pid, order, now)
         else:
             score(ctx.db, nurse, pid, 16, "baseline", None, now - timedelta(days=12))

@@ -192,7 +192,6 @@ def _session(
             session_id=sid,
             data=SessionChecks(
                 version=v.version,
-                consent_confirmed=True,
                 escort_confirmed=True,
                 pregnancy_test_negative=True,
                 last_food_at=fake.t - timedelta(hours=4),
@@ -563,7 +562,6 @@ def run_short_session(
             session_id=sid,
             data=SessionChecks(
                 version=v.version,
-                consent_confirmed=True,
                 escort_confirmed=True,
                 pregnancy_test_negative=True,
                 last_food_at=fake.t - timedelta(hours=4),

@@ -40,7 +40,7 @@ from ketacare.services.sessions.common import (
     signatures,
     vital_rows,
 )
-from ketacare.services.sessions.facts import order_summary
+from ketacare.services.sessions.facts import consent_summary, order_summary
 from ketacare.services.sessions.pump import bag_concentration, domain_events, dose_summary, pump_rows
 from ketacare.services.sessions.schemas import (
     RECORD_FORMAT,
@@ -534,6 +534,7 @@ def _detail(s: Session, sess: InfusionSession, now: datetime) -> SessionDetail:
         rems_hints=rems_medication_hints(s, sess),
         verification=verify_record(s, sess),
         order=order_summary(s, sess),
+        consent=consent_summary(s, sess, now),
     )
 
 

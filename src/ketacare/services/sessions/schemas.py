@@ -56,7 +56,6 @@ class SessionChecks(_Strict):
     """Pre-check confirmations and discharge assessments; send only what changed, with the version read."""
 
     version: int
-    consent_confirmed: bool | None = None
     last_food_at: datetime | None = None
     last_liquid_at: datetime | None = None
     escort_confirmed: bool | None = None
@@ -393,6 +392,22 @@ REMS_FORM_FIELDS: tuple[str, ...] = (
 # Answers added later than the record format (issue 11): omitted from the signed data while unanswered, so records
 # signed before them keep their digest.
 OPTIONAL_RECORD_FIELDS: tuple[str, ...] = (*REMS_FORM_FIELDS, "aldrete_respiration_spo2_full")
+
+
+class SessionConsent(BaseModel):
+    """The signed consent on file for the session's route (issue 16): what the pre-check reads, in words."""
+
+    status: str  # in_force | missing | expired | superseded | not_countersigned | withdrawn
+    in_force: bool
+    reason: str
+    route: str | None = None
+    template_id: str | None = None
+    title: str | None = None
+    version: str | None = None
+    current_version: str | None = None
+    signed_at: datetime | None = None
+    countersigned_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 class GuardStatus(BaseModel):
@@ -932,6 +947,7 @@ class SessionDetail(SessionFields):
     rems_hints: dict[str, list[str]] | None
     verification: Verification
     order: SessionOrder | None = None
+    consent: SessionConsent | None = None  # the signed consent the pre-check reads (issue 16)
     vitals_in_error: list[VitalInError] = []
 
 

@@ -1,7 +1,8 @@
 """Treatment course (issue 16), kept together per feature. Individual plans: `treatment_plans`, their signed
 versions `plan_versions` and the titration proposals with the prescriber's decision `titration_proposals`.
 Follow-up and discharge instructions: the next-day call after each dosing session, the clinic's versioned
-discharge instructions and the patient's and escort's acknowledgement at discharge."""
+discharge instructions and the patient's and escort's acknowledgement at discharge. Informed consent signatures
+`consent_signatures`. Times are aware UTC."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ketacare.store.tables.base import FREE_TEXT, IDENTIFIER, Base, UTCDateTime
+from ketacare.store.tables.base import DATE_PHI, FREE_TEXT, IDENTIFIER, Base, UTCDateTime
 
 
 class TreatmentPlan(Base):
@@ -150,3 +151,42 @@ class DischargeAcknowledgement(Base):
     acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_by_username: Mapped[str] = mapped_column(String(64))
+
+
+# --- informed consent (issue 16 point 1) ------------------------------------------------------------------------
+
+
+class ConsentSignature(Base):
+    """A patient's signature of one version of a consent document, its witness, the prescriber's countersignature
+    (re-authenticated, with its meaning) and any withdrawal. Rows are never deleted; a new signature supersedes."""
+
+    __tablename__ = "consent_signatures"
+    __table_args__ = (Index("ix_consent_signatures_patient_signed", "patient_id", "signed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    template_id: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[str] = mapped_column(String(16))
+    document_sha256: Mapped[str] = mapped_column(String(64))  # of the text the patient read
+    routes: Mapped[list[str]] = mapped_column(JSON)  # the routes the signed document covers
+    indication: Mapped[str | None] = mapped_column(
+        String(32)
+    )  # gad | social-anxiety | panic | ptsd, if given
+    typed_name: Mapped[str] = mapped_column(String(200), info=IDENTIFIER)
+    signature_kind: Mapped[str] = mapped_column(String(8))  # drawn | click
+    signature_svg_path: Mapped[str | None] = mapped_column(Text)  # drawn strokes as SVG path data (M/L, px)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), info=DATE_PHI)
+    signed_via: Mapped[str] = mapped_column(String(16))  # portal | clinic_tablet
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the account at the keyboard
+    witnessed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # staff on a clinic tablet
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), info=DATE_PHI)
+    countersigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    countersigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), info=DATE_PHI)
+    countersign_meaning: Mapped[str | None] = mapped_column(String(16))  # signatures.toml meaning
+    countersign_method: Mapped[str | None] = mapped_column(String(16))  # password | totp
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), info=DATE_PHI)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
+    withdrawn_recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

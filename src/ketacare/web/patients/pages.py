@@ -215,6 +215,12 @@ def _team(request: Request, actor: Actor, patient_id: int) -> Any:
     return care_team.get_care_team(db=request.app.state.db, actor=actor, patient_id=patient_id)
 
 
+def _consent(request: Request, actor: Actor, patient_id: int) -> Any:
+    if not decide(actor, "read", "consent", patient_id=patient_id).allowed:
+        return None
+    return plans.patient_consents(db=request.app.state.db, actor=actor, patient_id=patient_id)
+
+
 def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str, Any]:
     chart = patients.get_chart(db=request.app.state.db, actor=actor, patient_id=patient_id)
     weight_chart = ""
@@ -235,6 +241,7 @@ def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str,
         "clinical": chart.clinical,
         "corrections": _history(chart),
         "team": _team(request, actor, patient_id),
+        "consent": _consent(request, actor, patient_id),
         "weight_chart": weight_chart,
         "can_write": decide(actor, "write", "patient_clinical", patient_id=patient_id).allowed,
         "can_edit": decide(actor, "update", "patient", patient_id=patient_id).allowed,
