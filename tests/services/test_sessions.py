@@ -91,6 +91,16 @@ def capabilities(monkeypatch):
     monkeypatch.setattr(
         eligibility, "current_evaluation", lambda s, pid: Evaluation() if state["eligible"] else None
     )
+    # the guard facts read these for all the sessions they are asked about at once
+    monkeypatch.setattr(
+        dosing, "usable_order_by_patient", lambda s, pids: {p: state["order"] for p in pids if state["order"]}
+    )
+    monkeypatch.setattr(measurement, "responses_for_sessions", lambda s, sids: {i: state["responses"] for i in sids})
+    monkeypatch.setattr(
+        eligibility,
+        "current_evaluations",
+        lambda s, pids: {p: Evaluation() if state["eligible"] else None for p in pids},
+    )
     return state
 
 

@@ -4,7 +4,13 @@ Other capabilities use measurement only through the names below.
 """
 
 from ketacare.services.measurement.reminders import SmtpNotConfigured, send_reminders
-from ketacare.services.measurement.responses import latest_scores, responses_for_session, submit_response
+from ketacare.services.measurement.responses import (
+    latest_scores,
+    latest_scores_by_session,
+    responses_for_session,
+    responses_for_sessions,
+    submit_response,
+)
 from ketacare.services.measurement.schemas import ResponseCreate, ScoreSummary
 
 __all__ = [
@@ -12,7 +18,9 @@ __all__ = [
     "ScoreSummary",
     "SmtpNotConfigured",
     "latest_scores",
+    "latest_scores_by_session",
     "responses_for_session",
+    "responses_for_sessions",
     "send_reminders",
     "submit_response",
 ]
