@@ -11,6 +11,7 @@ from datetime import timedelta
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
+from ketacare.domain.errors import InvalidValue
 from ketacare.services import clock
 from ketacare.services.access import Actor, may, patient_role
 from ketacare.services.errors import NotFound
@@ -103,7 +104,7 @@ def revoke_feed(*, db: Database, actor: Actor, feed_id: int) -> FeedRead:
         else:
             uow.authorize("manage_own", "calendar_feed")
             if row.user_id != actor.user_id:
-                raise NotFound("calendar feed")
+                raise InvalidValue("feed_id", "this feed is not yours: the front desk revokes other people's feeds")
         if row.revoked_at is None:
             row.revoked_at = clock.now()
         uow.audit("revoke", "calendar_feed", row.id, patient_id=row.patient_id)
