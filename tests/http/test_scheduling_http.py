@@ -92,6 +92,21 @@ def test_calendar_page_refuses_the_conflict_beside_the_field_and_shows_the_booki
     assert "Start session from order" in clients.web("nurse").get(
         f"/schedule/chairs/{place['chair']}?day={place['day'].isoformat()}").text
     assert chair.status_code == 200
+    with web_personas.db.session() as s:
+        booked = s.scalars(select(Appointment)).one()
+        appt_id, version = booked.id, booked.version
+    page = web.get(f"/schedule/appointments/{appt_id}")
+    assert "Move the appointment" in page.text and place["at"](9).strftime("%Y-%m-%d %H:%M") in page.text
+    late = web.post(f"/schedule/appointments/{appt_id}/reschedule",
+                    data={"version": str(version), "starts_at": place["at"](19).strftime("%Y-%m-%d %H:%M"),
+                          "chair_id": str(place["chair"])})
+    assert late.status_code == 422 and 'id="e-staff_id"' in late.text and "is not working" in late.text
+    moved = web.post(f"/schedule/appointments/{appt_id}/reschedule",
+                     data={"version": str(version), "starts_at": place["at"](11).strftime("%Y-%m-%d %H:%M"),
+                           "chair_id": str(place["chair"])})
+    assert moved.status_code == 303
+    cancelled = web.post(f"/schedule/appointments/{appt_id}/cancel", data={"version": str(version + 1), "reason": ""})
+    assert cancelled.status_code == 422 and 'id="e-reason"' in cancelled.text
 
 
 def test_the_feed_address_answers_icalendar_without_sign_in_and_404_once_revoked(clients, web_personas, place):

@@ -10,13 +10,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.domain.plans import plan_templates
 from ketacare.http.access import Access
 from ketacare.services import clock, patients
 from ketacare.services.access import Actor
 from ketacare.services.scheduling import booking, calendar, setup
-from ketacare.services.scheduling.schemas import AppointmentCreate, SeriesCreate, StatusChange
+from ketacare.services.scheduling.schemas import AppointmentCreate, Reschedule, SeriesCreate, StatusChange
 from ketacare.web.rendering import FORM_REFUSALS, clinic_zone, form_data, local_field, refusal, render
 from ketacare.web.scheduling.views import day_bounds, day_grid, week_of, week_rows
 
@@ -297,7 +298,8 @@ async def _status(request: Request, actor: Actor, appointment_id: int, kind: str
         return render(
             request,
             "schedule_status.html",
-            {"a": a, "kind": kind, "values": values, "errors": errs, "back": back},
+            {"a": a, "kind": kind, "values": values, "errors": errs, "back": back,
+             "res": setup.resources(db=request.app.state.db, actor=actor)},
             status,
         )
     return RedirectResponse(back, status_code=303)
@@ -307,17 +309,35 @@ async def _status(request: Request, actor: Actor, appointment_id: int, kind: str
 def appointment_page(request: Request, appointment_id: int, actor: Actor = Depends(Read)) -> Response:
     """One appointment, with cancel and no-show forms (reason required)."""
     a = calendar.appointment(db=request.app.state.db, actor=actor, appointment_id=appointment_id)
-    return render(
-        request,
-        "schedule_status.html",
-        {
-            "a": a,
-            "kind": None,
-            "values": {},
-            "errors": {},
-            "back": request.query_params.get("back", "/schedule"),
-        },
-    )
+    res = setup.resources(db=request.app.state.db, actor=actor)
+    values = {"starts_at": fmt.local_input(a.starts_at, clinic_zone(request)), "chair_id": a.chair_id or ""}
+    back = request.query_params.get("back", "/schedule")
+    ctx = {"a": a, "kind": None, "values": values, "errors": {}, "back": back, "res": res}
+    return render(request, "schedule_status.html", ctx)
+
+
+@router.post("/schedule/appointments/{appointment_id}/reschedule", response_class=HTMLResponse)
+async def reschedule(request: Request, appointment_id: int, actor: Actor = Depends(Write)) -> Response:
+    """Move a booked appointment (new local start, and chair for an infusion), checked like a new booking."""
+    values = await form_data(request)
+    back = values.get("back") or "/schedule"
+    back = back if back.startswith("/schedule") else "/schedule"
+    try:
+        starts = local_field(request, values, "starts_at")
+        if starts is None:
+            raise InvalidValue("starts_at", "enter the new date and time")
+        version = (values.get("version") or "").strip()
+        moved = booking.reschedule(db=request.app.state.db, actor=actor, appointment_id=appointment_id,
+                                   data=Reschedule(version=int(version) if version.isdigit() else 0,
+                                                   starts_at=starts, chair_id=_id(values, "chair_id")))
+    except FORM_REFUSALS as e:
+        errs, status = refusal(e)
+        a = calendar.appointment(db=request.app.state.db, actor=actor, appointment_id=appointment_id)
+        res = setup.resources(db=request.app.state.db, actor=actor)
+        return render(request, "schedule_status.html", {"a": a, "kind": "reschedule", "values": values,
+                                                         "errors": errs, "back": back, "res": res}, status)
+    day = moved.starts_at.astimezone(clinic_zone(request)).date().isoformat()
+    return RedirectResponse(f"/schedule?day={day}&moved={moved.id}", status_code=303)
 
 
 @router.post("/schedule/appointments/{appointment_id}/cancel", response_class=HTMLResponse)
