@@ -134,7 +134,7 @@ def _week_render(db: Database, frontdesk: int, day: date, n: int) -> list[float]
     client.cookies.set(SESSION_COOKIE, token)
     out = []
     for i in range(n + 2):
-        r = client.get(f"/schedule?view=week&day={(day + timedelta(days=7 * (i % WEEKS))).isoformat()}")
+        r = client.get(f"/schedule?view=week&day={(day + timedelta(days=7 * (i % (WEEKS - 2)))).isoformat()}")
         assert r.status_code == 200, r.status_code
         if i >= 2:  # the first two warm the template cache and the connection pool
             out.append(float(r.headers["server-timing"].split("app;dur=")[1].split(",")[0]))
@@ -163,7 +163,7 @@ def run(quick: bool = False) -> list[dict]:
         today = datetime.now(UTC).astimezone(tz).date()
         monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
         total = _bulk(db, site.id, chairs, nurses, rooms, room_staff, patients, monday)
-        order_day = monday + timedelta(days=28)
+        order_day = monday + timedelta(days=7)  # the weight on record must be under 30 days old at the order
         ordered = _ordered_patients(db, sysact, prescriber, nurses[0],
                                     datetime.combine(order_day, time(8), tzinfo=tz).astimezone(UTC))
         desk = Actor(user_id=frontdesk, username="frontdesk", role="frontdesk")
@@ -182,7 +182,7 @@ def run(quick: bool = False) -> list[dict]:
             except BookingRefused:
                 pass
             lat.append((wall.perf_counter() - t0) * 1000)
-        week = _week_render(db, frontdesk, monday + timedelta(days=28), n_week)
+        week = _week_render(db, frontdesk, order_day, n_week)
     return [
         {"name": f"book an infusion with conflict checks, {total:,} appointments, p95 (postgresql)",
          "value": pct(lat, 95), "unit": "ms", "target": f"<= {BOOK_TARGET_MS:.0f} ms",

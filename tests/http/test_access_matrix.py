@@ -40,7 +40,13 @@ def _scheduling_fillers(personas) -> dict[str, str]:
     from datetime import UTC, datetime, timedelta
 
     from ketacare.services.scheduling import booking, feeds, setup
-    from ketacare.services.scheduling.schemas import AppointmentCreate, ChairCreate, RoomCreate, ShiftCreate, SiteCreate
+    from ketacare.services.scheduling.schemas import (
+        AppointmentCreate,
+        ChairCreate,
+        RoomCreate,
+        ShiftCreate,
+        SiteCreate,
+    )
 
     sysact, therapist = personas["system"], personas["therapist"].user_id
     site = setup.add_site(db=personas.db, actor=sysact, data=SiteCreate(name="Filler site"))

@@ -272,7 +272,7 @@ async def book_series(request: Request, actor: Actor = Depends(Write)) -> Respon
                 start_time=at,
                 chair_id=chair_id,
                 staff_id=staff_id,
-                dose_order_id=_id(values, "dose_order_id"),  # type: ignore[arg-type]
+                dose_order_id=_id(values, "dose_order_id"),
             ),
         )
     except FORM_REFUSALS as e:
