@@ -9,10 +9,32 @@ from sqlalchemy import select
 
 from ketacare.services.access import Actor
 from ketacare.services.scheduling.reads import reads
-from ketacare.services.scheduling.schemas import AppointmentRead
+from ketacare.services.scheduling.schemas import AppointmentRead, CalendarRead, ChairRead
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
-from ketacare.store.tables.scheduling import Appointment
+from ketacare.store.tables.scheduling import Appointment, Chair
+
+
+def calendar_view(*, db: Database, actor: Actor, start: datetime, end: datetime) -> CalendarRead:
+    """Return the active chairs and the appointments starting in [start, end) in one transaction (the calendar
+    pages: one read, one audit event)."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("read", "appointments")
+        s = uow.session
+        chairs = [ChairRead(id=c.id, site_id=c.site_id, label=c.label, position=c.position)
+                  for c in s.scalars(select(Chair).where(Chair.active.is_(True))
+                                     .order_by(Chair.site_id, Chair.position, Chair.label))]
+        rows = list(s.scalars(
+            select(Appointment)
+            .where(Appointment.starts_at >= start, Appointment.starts_at < end, Appointment.status != "cancelled")
+            .order_by(Appointment.starts_at, Appointment.chair_id, Appointment.id)
+        ))
+        out = reads(s, rows)
+        uow.audit("list", "appointment", details={
+            "from": start.isoformat(), "to": end.isoformat(), "count": len(out),
+            "patient_ids": sorted({a.patient_id for a in out}),
+        })
+        return CalendarRead(chairs=chairs, appointments=out)
 
 
 def appointments_between(

@@ -194,6 +194,13 @@ class ShiftCreate(_Strict):
     end_minute: int = Field(ge=1, le=24 * 60)
 
 
+class CalendarRead(BaseModel):
+    """The chairs and the appointments a calendar page shows."""
+
+    chairs: list[ChairRead]
+    appointments: list[AppointmentRead]
+
+
 class FeedCreated(BaseModel):
     """A new private calendar feed: its address holds the token, shown once."""
 

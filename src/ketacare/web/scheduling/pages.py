@@ -57,11 +57,11 @@ def week(
     """The clinic calendar: a week (chairs x days) or a day (chairs x time slots), with a list for phones."""
     db, tz = request.app.state.db, clinic_zone(request)
     d = _day(request, day)
-    res = setup.resources(db=db, actor=actor)
     days = [d] if view == "day" else week_of(d)
     start, _ = day_bounds(days[0], tz)
     _, end = day_bounds(days[-1], tz)
-    items = calendar.appointments_between(db=db, actor=actor, start=start, end=end)
+    res = calendar.calendar_view(db=db, actor=actor, start=start, end=end)
+    items = res.appointments
     ctx: dict[str, Any] = {
         "view": "day" if view == "day" else "week",
         "d": d,
