@@ -19,7 +19,7 @@ from ketacare.services.access import Actor
 from ketacare.services.scheduling import booking, calendar, setup
 from ketacare.services.scheduling.schemas import AppointmentCreate, Reschedule, SeriesCreate, StatusChange
 from ketacare.web.rendering import FORM_REFUSALS, clinic_zone, form_data, local_field, refusal, render
-from ketacare.web.scheduling.views import day_bounds, day_grid, week_of, week_rows
+from ketacare.web.scheduling.views import cards, day_bounds, day_grid, week_of, week_rows
 
 router = APIRouter(include_in_schema=False)
 Read = Access("appointments", "read")
@@ -78,6 +78,8 @@ def week(
     else:
         ctx["rows"] = week_rows(items, res.chairs, days, tz)
     ctx["by_day"] = {x: [a for a in items if a.starts_at.astimezone(tz).date() == x] for x in days}
+    ctx["cards"] = cards(items, tz, with_chair=False)
+    ctx["list_cards"] = cards(items, tz, with_chair=True)
     return render(request, "schedule_calendar.html", ctx)
 
 

@@ -78,3 +78,29 @@ def day_grid(items: list[AppointmentRead], chairs: list[ChairRead], d: date, tz:
         out.append(Slot(t.strftime("%H:%M"), cells))
         t = t + step
     return out
+
+
+@dataclass(frozen=True)
+class Card:
+    """What one appointment shows on a calendar, worked out once per page (local start time, what and where)."""
+
+    id: int
+    hm: str
+    patient: str
+    detail: str
+    css: str
+
+
+def cards(items: list[AppointmentRead], tz: tzinfo, *, with_chair: bool) -> dict[int, Card]:
+    """Return each appointment's calendar card by id: "09:00", the patient, "Infusion · Chair 3 · Sam Lindqvist"."""
+    out: dict[int, Card] = {}
+    for a in items:
+        parts = [a.type_name]
+        if with_chair and a.chair_label:
+            parts.append(a.chair_label)
+        parts += [x for x in (a.room_name, a.staff_name) if x]
+        if a.status != "booked":
+            parts.append(a.status.replace("_", " "))
+        css = f"appt appt-{a.status}" + (" appt-dosing" if a.dosing else "")
+        out[a.id] = Card(a.id, a.starts_at.astimezone(tz).strftime("%H:%M"), a.patient_name, " · ".join(parts), css)
+    return out
