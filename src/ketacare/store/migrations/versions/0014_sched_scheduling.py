@@ -1,7 +1,7 @@
 """Scheduling: sites, rooms, chairs, staff working hours, appointments and private calendar feeds (issue 17).
 
 Revision ID: 0014_sched_scheduling
-Revises: 0014_therapy_notes
+Revises: 0014_plan_plans
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0014_sched_scheduling"
-down_revision = "0014_therapy_notes"
+down_revision = "0014_plan_plans"
 branch_labels = None
 depends_on = None
 
