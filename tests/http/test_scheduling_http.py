@@ -15,6 +15,7 @@ from ketacare.services import clinic
 from ketacare.services.scheduling import setup
 from ketacare.services.scheduling.schemas import ChairCreate, ShiftCreate, SiteCreate
 from ketacare.store.tables.scheduling import Appointment
+from tests.consent_support import give_consent
 from tests.services.test_sessions import fake_clock  # noqa: F401  (fixture)
 from tests.services.test_sessions_from_order import _order
 
@@ -38,6 +39,7 @@ def place(web_personas):
     tz = clinic.zone(p.db)
     day = (datetime.now(UTC).astimezone(tz) + timedelta(days=1)).date()
     _order(p, p.patient_a)
+    give_consent(p)  # a dosing appointment needs a signed consent for its route
     return {"chair": chair.id, "tz": tz, "day": day, "nurse": p["nurse"].user_id,
             "at": lambda h, d=0: datetime.combine(day + timedelta(days=d), time(h), tzinfo=tz)}
 

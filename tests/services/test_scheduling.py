@@ -29,6 +29,7 @@ from ketacare.services.scheduling.schemas import (
 )
 from ketacare.store.tables.scheduling import Appointment
 from tests.conftest import PASSWORD
+from tests.consent_support import give_consent
 from tests.services.test_sessions import capabilities, fake_clock  # noqa: F401  (fixtures)
 from tests.services.test_sessions_from_order import _order
 
@@ -58,6 +59,8 @@ class Clinic:
                                  data=MeasurementCreate(height="185 cm",
                                                         measured_at=datetime.now(UTC) - timedelta(minutes=5)))
         self.day = (datetime.now(UTC).astimezone(self.tz) + timedelta(days=1)).date()
+        for who in ("patient_a", "patient_b"):  # a dosing appointment needs a signed consent for its route
+            give_consent(personas, who)
 
     def at(self, hour: int, days: int = 0) -> datetime:
         return datetime.combine(self.day + timedelta(days=days), time(hour), tzinfo=self.tz).astimezone(UTC)

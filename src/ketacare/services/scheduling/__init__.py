@@ -1,6 +1,6 @@
 """Scheduling (services layer): `setup` (sites, chairs, rooms, working hours), `booking` (book, series,
 reschedule, cancel, no-show, start the session), `calendar` (day, week, chair, my day), `feeds` (private
-iCalendar feeds), `consent` (the hook for the consent check), `schemas`.
+iCalendar feeds), `consent` (the consent check of a dosing appointment), `schemas`.
 
 Other capabilities use scheduling only through the names below.
 """

@@ -155,7 +155,7 @@ def _resolve(
         if why:
             errors["dose_order_id"] = why
         elif order is not None:
-            consent = consent_problem(s, patient_id, order.route, _local_day(starts_at, tz))
+            consent = consent_problem(s, patient_id, order.route, starts_at)
             if consent:
                 errors["patient_id"] = consent
     _refuse(errors)

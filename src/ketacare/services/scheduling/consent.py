@@ -1,21 +1,18 @@
-"""Hook for the consent check of a dosing appointment.
-
-No consent service is on main yet (branch `consent` builds signed consent per route). Until it lands, this hook
-answers "not checked" (None): bookings are not refused for consent, and every appointment says
-`consent_checked = False` so no page implies a check that did not happen. When the consent service lands,
-`consent_problem` asks it and returns its refusal in clinic words.
-"""
+"""The consent check of a dosing appointment: the patient's signed consent in force for the order's route at the
+appointment's start (the plans capability's consent status), in clinic words."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-CONSENT_SERVICE_AVAILABLE = False
+from ketacare.services import plans
+
+CONSENT_SERVICE_AVAILABLE = True
 
 
-def consent_problem(s: Session, patient_id: int, route: str, on: date) -> str | None:
-    """Return why the patient has no signed consent in force for `route` on `on`, else None (hook: not checked)."""
-    del s, patient_id, route, on
-    return None
+def consent_problem(s: Session, patient_id: int, route: str, at: datetime) -> str | None:
+    """Return why the patient has no signed consent in force for `route` at `at` (UTC), else None."""
+    status = plans.status_in_session(s, patient_id, route, at)
+    return None if status.in_force else f"no signed consent in force for this route: {status.reason}"

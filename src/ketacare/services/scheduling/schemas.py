@@ -98,7 +98,7 @@ class AppointmentRead(BaseModel):
     status_reason: str | None
     session_id: int | None
     consent_checked: bool = Field(
-        description="False while no consent service answers (the booking did not check)"
+        description="Whether the booking checked the signed consent in force for the route (dosing appointments)"
     )
     version: int
 
