@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.progress import Progress
 
-from ketacare.cli import access, backup, dosing, eligibility, measurement, outcomes, patients, pk, plans
+from ketacare.cli import access, backup, dosing, eligibility, measurement, outcomes, patients, pk, plans, research
 from ketacare.cli.shell import database, err, fail, out, ready_database
 from ketacare.config import get_settings
 
@@ -29,6 +29,7 @@ app.add_typer(pk.app, name="pk")
 app.add_typer(eligibility.app, name="eligibility")
 app.add_typer(plans.app, name="plan")
 app.add_typer(outcomes.app, name="outcomes")
+app.add_typer(research.app, name="research")
 app.command("backup")(backup.backup_command)
 app.command("restore")(backup.restore_command)
 app.command("backup-key")(backup.key_command)
