@@ -132,6 +132,9 @@ def serve(
     )
 
 
+FEATURED_PATIENTS = 200  # the demo clinic seeded through the services; more come from the bulk cohort
+
+
 @app.command()
 def demo(
     host: str = typer.Option("127.0.0.1"),
@@ -157,9 +160,16 @@ def demo(
             )
         with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as progress:
             task = progress.add_task("Creating the demo clinic", total=patients)
+            # Beyond the featured clinic, patients come from the bulk cohort builder (issue 18 point 6).
+            featured = min(patients, FEATURED_PATIENTS)
             result = seed_demo(
-                db, n_patients=patients, seed_value=seed, progress=lambda n: progress.advance(task, n)
+                db, n_patients=featured, seed_value=seed, progress=lambda n: progress.advance(task, n)
             )
+            if patients > featured:
+                from ketacare.demo.cohort import build as build_cohort
+
+                build_cohort(db, n_patients=patients - featured, seed_value=seed,
+                             progress=lambda n: progress.advance(task, n))
         clinic.set_meta(db, "demo", "true")
         clinic.set_meta(db, "portal_logins", ",".join(u for u, _ in result.portal_logins))
     portal = (clinic.get_meta(db, "portal_logins") or "").split(",")

@@ -7,20 +7,23 @@ Written in bulk with SQLAlchemy Core (COPY on PostgreSQL), not through the servi
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import JSON, Table, func, insert, select
 
 from ketacare.demo.measurement import COURSES, _trajectory
 from ketacare.demo.patients import PRIMARY
 from ketacare.domain.measurement import load_instrument
 from ketacare.domain.patients import code_list
 from ketacare.store.db import Database
-from ketacare.store.tables import Diagnosis, InfusionSession, Patient, QuestionnaireResponse, VitalSign
+from ketacare.store.tables import Diagnosis, Patient
+from ketacare.store.tables.measurement import QuestionnaireResponse
+from ketacare.store.tables.sessions import InfusionSession, VitalSign
 
 SESSIONS_PER_PATIENT = 6
 CHUNK = 2000  # patients per transaction
@@ -51,10 +54,11 @@ def _copy(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
         return
     if conn.dialect.name == "postgresql":
         cols = list(rows[0])
+        as_json = {c for c in cols if isinstance(table.c[c].type, JSON)}
         raw = conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as cp:
             for r in rows:
-                cp.write_row([r[c] for c in cols])
+                cp.write_row([json.dumps(r[c]) if c in as_json else r[c] for c in cols])
         return
     conn.execute(insert(table), rows)
 

@@ -30,7 +30,9 @@ from ketacare.services.research.schemas import ExportRequest, ExportResult, File
 from ketacare.services.research.writers import TableWriter
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
-from ketacare.store.tables import Diagnosis, InfusionSession, Patient, QuestionnaireResponse, VitalSign
+from ketacare.store.tables import Diagnosis, Patient
+from ketacare.store.tables.measurement import QuestionnaireResponse
+from ketacare.store.tables.sessions import InfusionSession, VitalSign
 
 BATCH = 5000
 QUASI_IDENTIFIERS = ["age_band", "sex_at_birth", "diagnosis", "site", "first_event_year"]
@@ -43,7 +45,7 @@ def min_cell_count(settings: Settings) -> int:
 
 def _stream(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
     """Yield the rows of `stmt` in batches (a server-side cursor on PostgreSQL)."""
-    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+    result = conn.execute(stmt, execution_options={"stream_results": True, "yield_per": BATCH})
     yield from result.partitions(BATCH)
 
 
