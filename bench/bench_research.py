@@ -19,8 +19,7 @@ from bench.common import engines, fresh_database
 from ketacare.config import Settings
 from ketacare.demo.cohort import build
 from ketacare.services import research
-from ketacare.services.access import users
-from ketacare.services.access import system_actor
+from ketacare.services.access import system_actor, users
 from ketacare.services.access.schemas import UserCreate
 
 FULL = 100_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import zipfile
 
@@ -22,7 +23,9 @@ def test_the_researcher_finds_the_export_on_the_home_page_and_downloads_it(clien
 def test_the_api_export_is_for_researchers_only(clients):
     body = {"export_key": "study-1", "format": "csv"}
     r = clients.api("researcher").post("/api/v1/research/exports", json=body)
-    assert r.status_code == 200 and "patients.csv" in zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    assert r.status_code == 200 and r.json()["result"]["risk"]["patients"] == 2
+    zipped = zipfile.ZipFile(io.BytesIO(base64.b64decode(r.json()["zip_base64"])))
+    assert "patients.csv" in zipped.namelist()
     for persona in ("admin", "prescriber", "nurse", "frontdesk", "patient_a"):
         assert clients.api(persona).post("/api/v1/research/exports", json=body).status_code == 403
     bad = clients.api("researcher").post("/api/v1/research/exports", json={"export_key": "??", "format": "csv"})

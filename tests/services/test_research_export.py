@@ -21,9 +21,9 @@ from ketacare.services import research
 from ketacare.services.errors import Forbidden
 from ketacare.services.research.keys import load_key
 from ketacare.store.tables import AuditEvent, Diagnosis, Patient
+from ketacare.store.tables.base import FREE_TEXT, IDENTIFIER
 from ketacare.store.tables.measurement import QuestionnaireResponse
 from ketacare.store.tables.sessions import InfusionSession, VitalSign
-from ketacare.store.tables.base import FREE_TEXT, IDENTIFIER
 from tests.conftest import make_personas
 
 KEY = "k" * 40

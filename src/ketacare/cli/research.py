@@ -28,7 +28,7 @@ def export(
 ) -> None:
     """Write the de-identified export (data files, data dictionary, risk summary) into a directory."""
     try:
-        request = research.ExportRequest(export_key=key, format=fmt)  # type: ignore[arg-type]
+        request = research.ExportRequest(export_key=key, format=fmt)
     except ValidationError as e:
         err = e.errors()[0]
         fail(f"{'--format' if err['loc'][0] == 'format' else '--key'}: {err['msg']}")

@@ -21,7 +21,7 @@ from ketacare.demo.patients import PRIMARY
 from ketacare.domain.measurement import load_instrument
 from ketacare.domain.patients import code_list
 from ketacare.store.db import Database
-from ketacare.store.tables import Diagnosis, Patient
+from ketacare.store.tables import Base, Diagnosis, Patient
 from ketacare.store.tables.measurement import QuestionnaireResponse
 from ketacare.store.tables.sessions import InfusionSession, VitalSign
 
@@ -31,6 +31,10 @@ GIVEN = ["Avery", "Blake", "Casey", "Devon", "Emery", "Finley", "Harper", "Jorda
          "Parker", "Quinn", "Riley", "Rowan", "Sawyer", "Skyler", "Taylor"]
 FAMILY = ["Adler", "Brennan", "Castillo", "Duarte", "Ekwueme", "Fischer", "Gallagher", "Haddad", "Ibarra", "Jansen",
           "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quintero", "Rasmussen"]
+
+
+class _Rows(list[dict[str, Any]]):
+    """Rows of one table for one chunk."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,8 @@ class CohortResult:
     vitals: int
 
 
-def _next_id(db: Database, table: Table) -> int:
+def _next_id(db: Database, name: str) -> int:
+    table = Base.metadata.tables[name]
     with db.engine.connect() as c:
         return int(c.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
 
@@ -77,6 +82,33 @@ def _patients(rng: random.Random, first_id: int, n: int, today: date) -> Iterato
         }
 
 
+def _vitals(rng: random.Random, pid: int, sid: int, at: datetime, first_id: int) -> list[dict[str, Any]]:
+    """Three gateway readings of one session: baseline, during (blood pressure up) and recovery."""
+    out: list[dict[str, Any]] = []
+    sbp = rng.gauss(122, 12)
+    for context, minutes, rise in (("baseline", 15, 0.0), ("during", 50, 14.0), ("recovery", 90, 4.0)):
+        m = at + timedelta(minutes=minutes)
+        out.append({"id": first_id + len(out), "patient_id": pid, "session_id": sid, "measured_at": m,
+                    "received_at": m, "sbp_mmhg": round(sbp + rise + rng.gauss(0, 5)),
+                    "dbp_mmhg": round(0.62 * sbp + rise / 2 + rng.gauss(0, 4)),
+                    "hr_per_min": round(rng.gauss(76, 9)), "spo2_pct": round(rng.uniform(95, 100)),
+                    "rr_per_min": round(rng.gauss(15, 2)), "temp_c": None, "on_oxygen": False,
+                    "context": context, "source": "gateway", "device_id": "", "entered_in_error": False})
+    return out
+
+
+def _continue_sequences(db: Database) -> None:
+    """On PostgreSQL, move each id sequence past the explicit ids written in bulk."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    with db.engine.begin() as conn:  # the sequences continue after the explicit ids
+        for t in (Patient, Diagnosis, InfusionSession, QuestionnaireResponse, VitalSign):
+            name = t.__tablename__
+            conn.exec_driver_sql(  # table names from our own metadata, not input
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))"  # noqa: S608
+            )
+
+
 def build(
     db: Database,
     *,
@@ -93,13 +125,13 @@ def build(
     gad7, phq9 = load_instrument("gad7"), load_instrument("phq9")
     bands = {"gad7": gad7.band_set(), "phq9": phq9.band_set()}
     versions = {"gad7": gad7.version, "phq9": phq9.version}
-    ids = {t: _next_id(db, t.__table__) for t in (Patient, Diagnosis, InfusionSession, QuestionnaireResponse,
+    ids = {t: _next_id(db, t.__tablename__) for t in (Patient, Diagnosis, InfusionSession, QuestionnaireResponse,
                                                   VitalSign)}
     counts = {"sessions": 0, "responses": 0, "vitals": 0}
     done = 0
     while done < n_patients:
         n = min(CHUNK, n_patients - done)
-        pats, dxs, sess, resp, vits = [], [], [], [], []
+        pats, dxs, sess, resp, vits = _Rows(), _Rows(), _Rows(), _Rows(), _Rows()
         for p in _patients(rng, ids[Patient] + done, n, today):
             pid = p["id"]
             p.update(created_at=now, updated_at=now, version=1)
@@ -117,7 +149,8 @@ def build(
             base = {"gad7": rng.uniform(12, 20), "phq9": rng.uniform(9, 22)}
             weight = round(rng.uniform(50, 110), 1)
 
-            def answer(iid: str, at: datetime, frac: float, context: str, sid: int | None) -> None:
+            def answer(iid: str, at: datetime, frac: float, context: str, sid: int | None, *, pid: int = pid,
+                       base: dict[str, float] = base, resp: list[dict[str, Any]] = resp) -> None:
                 top = 21 if iid == "gad7" else 27
                 total = float(max(0, min(top, round(base[iid] * frac + rng.uniform(-1.5, 1.5)))))
                 band = bands[iid]
@@ -143,16 +176,7 @@ def build(
                              "dissociation_occurred": rng.random() < 0.4, "sedation_occurred": rng.random() < 0.1,
                              "respiratory_depression_occurred": False, "overrides": [], "created_at": at,
                              "updated_at": ended, "version": 1})
-                sbp = rng.gauss(122, 12)
-                for context, minutes, rise in (("baseline", 15, 0.0), ("during", 50, 14.0), ("recovery", 90, 4.0)):
-                    m = at + timedelta(minutes=minutes)
-                    vits.append({"id": ids[VitalSign] + counts["vitals"] + len(vits), "patient_id": pid,
-                                 "session_id": sid, "measured_at": m, "received_at": m,
-                                 "sbp_mmhg": round(sbp + rise + rng.gauss(0, 5)),
-                                 "dbp_mmhg": round(0.62 * sbp + rise / 2 + rng.gauss(0, 4)),
-                                 "hr_per_min": round(rng.gauss(76, 9)), "spo2_pct": round(rng.uniform(95, 100)),
-                                 "rr_per_min": round(rng.gauss(15, 2)), "temp_c": None, "on_oxygen": False,
-                                 "context": context, "source": "gateway", "device_id": "", "entered_in_error": False})
+                vits.extend(_vitals(rng, pid, sid, at, ids[VitalSign] + counts["vitals"] + len(vits)))
                 week = min(weeks, k // 2)
                 for iid in ("gad7", "phq9"):
                     answer(iid, at - timedelta(minutes=30), traj[week], "pre_session" if k else "baseline", sid)
@@ -161,22 +185,15 @@ def build(
                 for iid in ("gad7", "phq9"):
                     answer(iid, start + timedelta(weeks=w, hours=rng.uniform(-6, 6)), traj[w * 2], "follow_up", None)
         with db.engine.begin() as conn:
-            _copy(conn, Patient.__table__, pats)
-            _copy(conn, Diagnosis.__table__, dxs)
-            _copy(conn, InfusionSession.__table__, sess)
-            _copy(conn, VitalSign.__table__, vits)
-            _copy(conn, QuestionnaireResponse.__table__, resp)
+            for table, rows in ((Patient, pats), (Diagnosis, dxs), (InfusionSession, sess), (VitalSign, vits),
+                                (QuestionnaireResponse, resp)):
+                _copy(conn, Base.metadata.tables[table.__tablename__], rows)
         counts["sessions"] += len(sess)
         counts["responses"] += len(resp)
         counts["vitals"] += len(vits)
         done += n
         if progress:
             progress(n)
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as conn:  # the sequences continue after the explicit ids
-            for t in (Patient, Diagnosis, InfusionSession, QuestionnaireResponse, VitalSign):
-                name = t.__table__.name
-                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                                     f"(SELECT max(id) FROM {name}))")
+    _continue_sequences(db)
     return CohortResult(patients=n_patients, sessions=counts["sessions"], responses=counts["responses"],
                         vitals=counts["vitals"])

@@ -43,7 +43,7 @@ def min_cell_count(settings: Settings) -> int:
     return max(2, settings.research_min_cell_count or deid.rules().min_cell_count)
 
 
-def _stream(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
+def _stream(conn: Connection, stmt: Select[Any, *tuple[Any, ...]]) -> Iterator[Sequence[Any]]:
     """Yield the rows of `stmt` in batches (a server-side cursor on PostgreSQL)."""
     result = conn.execute(stmt, execution_options={"stream_results": True, "yield_per": BATCH})
     yield from result.partitions(BATCH)
@@ -255,10 +255,10 @@ def local_actor(*, db: Database, username: str) -> Actor:
         return Actor(user_id=u.id, username=u.username, role=u.role)
 
 
-def zip_directory(directory: Path) -> bytes:
-    """Return the files of an export directory as one zip archive."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+def zip_directory(directory: Path, target: Path | None = None) -> bytes:
+    """Zip the files of an export directory into `target` (streamed from disk; returns b""), or return the bytes."""
+    sink: Path | io.BytesIO = target if target is not None else io.BytesIO()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as z:
         for path in sorted(directory.iterdir()):
             z.write(path, path.name)
-    return buf.getvalue()
+    return sink.getvalue() if isinstance(sink, io.BytesIO) else b""

@@ -3,12 +3,14 @@ a zip (CSV or Parquet, data dictionary, risk summary)."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 
 from ketacare.domain import research as deid
 from ketacare.http.access import Access
@@ -43,14 +45,19 @@ async def research_export(request: Request, actor: Actor = Depends(Export)) -> R
     except ValidationError as exc:
         errors, status = refusal(exc)
         return _page(request, values, errors, status)
-    with tempfile.TemporaryDirectory(prefix="ketacare-research-") as tmp:
-        try:
-            research.export_to_dir(db=request.app.state.db, actor=actor, request=data, out=Path(tmp),
-                                   settings=request.app.state.settings)
-        except FORM_REFUSALS as exc:
-            errors, status = refusal(exc)
-            return _page(request, values, errors, status)
-        body = research.zip_directory(Path(tmp))
+    tmp = Path(tempfile.mkdtemp(prefix="ketacare-research-"))
+    try:
+        research.export_to_dir(db=request.app.state.db, actor=actor, request=data, out=tmp / "export",
+                               settings=request.app.state.settings)
+        research.zip_directory(tmp / "export", tmp / "export.zip")
+    except FORM_REFUSALS as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        errors, status = refusal(exc)
+        return _page(request, values, errors, status)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     name = f"ketacare-research-{data.export_key}-{data.format}.zip"
-    return StreamingResponse(iter([body]), media_type="application/zip",
-                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    # Sent from disk and removed after the response: the archive is never held in memory.
+    return FileResponse(tmp / "export.zip", media_type="application/zip", filename=name,
+                        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True))
