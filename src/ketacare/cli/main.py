@@ -8,7 +8,18 @@ import sys
 import typer
 from rich.progress import Progress
 
-from ketacare.cli import access, backup, dosing, eligibility, measurement, outcomes, patients, pk, plans, research
+from ketacare.cli import (
+    access,
+    backup,
+    dosing,
+    eligibility,
+    measurement,
+    outcomes,
+    patients,
+    pk,
+    plans,
+    research,
+)
 from ketacare.cli.shell import database, err, fail, out, ready_database
 from ketacare.config import get_settings
 
