@@ -16,7 +16,6 @@ from pathlib import Path
 
 from bench.common import engines, fresh_database
 from ketacare.config import Settings
-from ketacare.demo.cohort import build
 from ketacare.services import outcomes, research
 from ketacare.services.access import system_actor, users
 from ketacare.services.access.schemas import UserCreate
@@ -28,6 +27,8 @@ EXPORT_TARGET_ROWS_S = 50_000.0
 
 
 def run(quick: bool = False) -> list[dict]:
+    from ketacare.demo.cohort import build  # after the services: the demo package imports the unit of work
+
     n = QUICK if quick else FULL
     rows: list[dict] = []
     for engine in engines():
