@@ -18,6 +18,7 @@ os.environ.setdefault(
 )  # before ketacare.services.access.passwords is imported
 # The audit key lives outside the database; tests use a fixed one rather than writing var/audit.key.
 os.environ.setdefault("KETACARE_AUDIT_KEY", "test audit key: not secret, only for the test suite")
+os.environ.setdefault("KETACARE_RESEARCH_KEY", "test research key: not secret, only for the test suite")
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 

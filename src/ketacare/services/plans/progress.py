@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,10 +29,12 @@ from ketacare.services.plans.schemas import (
     RelapseRead,
     ScorePoint,
 )
-from ketacare.services.sessions import CourseSession
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables.plans import TitrationProposal, TreatmentPlan
+
+if TYPE_CHECKING:  # sessions imports plans (pre-check facts): only the type is needed here
+    from ketacare.services.sessions import CourseSession
 
 WINDOW_24H = (
     timedelta(hours=12),
