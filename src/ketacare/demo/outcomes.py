@@ -17,6 +17,7 @@ from ketacare.domain.measurement import load_instrument, score
 from ketacare.services import clinic
 from ketacare.services.access import Actor
 from ketacare.services.uow import UnitOfWork
+from ketacare.store.tables.eligibility import EligibilityEvaluation
 from ketacare.store.tables.measurement import QuestionnaireItemAnswer, QuestionnaireResponse
 from ketacare.store.tables.sessions import InfusionSession, SideEffectRow, VitalSign
 
@@ -57,6 +58,10 @@ def extend(ctx: DemoContext) -> None:
     with UnitOfWork(ctx.db, ctx.actor) as uow:
         s = uow.session
         has_sessions = set(s.scalars(select(InfusionSession.patient_id)))
+        # a patient whose eligibility still waits for the prescriber's review has not been treated: leave them so
+        # (the chair-day journey gives such a patient a first session)
+        pending = (EligibilityEvaluation.status == "pending_review") & EligibilityEvaluation.superseded_at.is_(None)
+        waiting = set(s.scalars(select(EligibilityEvaluation.patient_id).where(pending)))
         scores: dict[int, list[tuple[datetime, str, float]]] = {}
         for pid, at, context, total in s.execute(
             select(
@@ -68,7 +73,7 @@ def extend(ctx: DemoContext) -> None:
         made = 0
         for pid in ctx.patient_ids:
             history = scores.get(pid, [])
-            if pid in has_sessions or len(history) < 3 or history[0][1] != "baseline":
+            if pid in has_sessions or pid in waiting or len(history) < 3 or history[0][1] != "baseline":
                 continue
             made += _course(uow, rng, pid, history, now)
         uow.audit("create", "infusion_session", details={"demo": True, "outcome_courses": made})
