@@ -19,11 +19,10 @@ from ketacare.domain.sessions.assessments import (
     dissociation_resolved,
     sedation_resolved,
 )
-from ketacare.services import dosing, eligibility, measurement
+from ketacare.services import dosing, eligibility, measurement, plans
 from ketacare.services.measurement import ScoreSummary
 from ketacare.services.sessions.rules import default_session_rules
 from ketacare.services.sessions.schemas import SessionOrder
-from ketacare.store.tables import Patient
 from ketacare.store.tables.sessions import InfusionSession, SessionAlert, VitalSign
 
 ANXIETY_SCALES = frozenset({"gad7", "oasis", "hama", "pdss_sr", "mini_spin", "pcl5"})
@@ -39,6 +38,7 @@ class FactsReport:
     facts: SessionFacts
     notes: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
+    course: plans.CourseChecks | None = None  # course safety (pre-infusion states only)
 
 
 def vitals_of(row: VitalSign | None) -> VitalSigns | None:
@@ -223,11 +223,29 @@ def _eligibility_fact(s: Session, sess: InfusionSession, report: FactsReport) ->
     return True
 
 
-def _pregnancy_applicable(s: Session, sess: InfusionSession) -> bool:
-    if sess.pregnancy_test_applicable is not None:
-        return sess.pregnancy_test_applicable
-    sex = s.scalar(select(Patient.sex_at_birth).where(Patient.id == sess.patient_id))
-    return sex in ("female", "intersex", "unknown")  # the nurse may mark it not applicable
+PRE_INFUSION_STATES = frozenset({"scheduled", "checked_in", "prechecks_passed"})
+
+
+def _pregnancy(sess: InfusionSession, course: plans.CourseChecks | None, report: FactsReport) -> tuple[
+    bool, bool | None
+]:
+    """Return (test applicable, negative result in force) from the course's recorded tests and applicability;
+    a nurse's answers on this session count where the course has no record. Never inferred from sex."""
+    if course is None:  # after the infusion began the pre-infusion guards are not asked again
+        return bool(sess.pregnancy_test_applicable), sess.pregnancy_test_negative
+    check = course.check("pregnancy")
+    if check.status == "not_required":
+        return False, None
+    if check.status == "ok":
+        report.evidence["pregnancy_test_negative"] = check.reason
+        return True, True
+    if check.code == "not_recorded" and sess.pregnancy_test_applicable is False:
+        return False, None  # the nurse answered "not applicable" on this session
+    if sess.pregnancy_test_negative is True and check.code != "positive":
+        report.evidence["pregnancy_test_negative"] = "nurse confirmation on this session"
+        return True, True
+    report.notes["pregnancy_test_negative"] = check.reason
+    return True, False if check.code == "positive" else None
 
 
 def _minutes(a: datetime | None, b: datetime) -> float | None:
@@ -284,6 +302,14 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
     except ValueError:
         current = None
     aldrete, aldrete_full, sedation, dissociation = _discharge_facts(s, sess, report)
+    if sess.state in PRE_INFUSION_STATES:
+        report.course = plans.course_checks(s, sess.patient_id, now)
+    pregnancy_applicable, pregnancy_negative = _pregnancy(sess, report.course, report)
+    holds = () if report.course is None else tuple(
+        f"{c.label}: {c.reason}" for c in report.course.holds if c.id != "pregnancy"
+    )
+    if holds:
+        report.notes["course_safety_clear"] = "; ".join(holds)
     report.facts = SessionFacts(
         product=sess.product,  # type: ignore[arg-type]
         consent_on_file=bool(sess.consent_confirmed),
@@ -294,8 +320,9 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
         minutes_since_last_food=_minutes(sess.last_food_at, now),
         minutes_since_last_liquid=_minutes(sess.last_liquid_at, now),
         escort_confirmed=bool(sess.escort_confirmed),
-        pregnancy_test_applicable=_pregnancy_applicable(s, sess),
-        pregnancy_test_negative=sess.pregnancy_test_negative,
+        pregnancy_test_applicable=pregnancy_applicable,
+        pregnancy_test_negative=pregnancy_negative,
+        course_safety_holds=len(holds),
         anxiety_scale_done=anxiety,
         cssrs_done=cssrs,
         minutes_since_last_session=_minutes(last, now),

@@ -34,6 +34,7 @@ from ketacare.services.sessions.common import (
 from ketacare.services.sessions.facts import FactsReport, gather
 from ketacare.services.sessions.rules import default_session_rules
 from ketacare.services.sessions.schemas import (
+    CourseSafetyLine,
     GuardRead,
     GuardStatus,
     SessionChecks,
@@ -310,11 +311,16 @@ def guard_status(s: Session, sess: InfusionSession, now: datetime) -> GuardStatu
     tr = rules.find(sess.state, nxt)  # type: ignore[arg-type]
     report = gather(s, sess, now)
     failed = annotate(check_guards(rules, tr.guards, report.facts), report) if tr else ()
+    course = report.course if nxt in ("pass_prechecks", "start_infusion") else None
     return GuardStatus(
         event=nxt,
         failed=guard_reads(failed),
         checked=list(tr.guards) if tr else [],
         evidence=dict(report.evidence) if nxt == "discharge" else {},
+        course_safety=[
+            CourseSafetyLine(id=c.id, label=c.label, status=c.status, reason=c.reason, source=c.source)
+            for c in (course.checks if course else ())
+        ],
     )
 
 
