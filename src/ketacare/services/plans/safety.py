@@ -18,8 +18,8 @@ from ketacare.domain.plans.safety import (
     CumulativeDose,
     DatedResult,
     DoseGiven,
-    Screen,
     SafetySettings,
+    Screen,
     safety_settings,
 )
 from ketacare.domain.plans.safety import course_checks as domain_checks
@@ -140,6 +140,11 @@ def course_safety(*, db: Database, actor: Actor, patient_id: int) -> CourseSafet
             pregnancy_methods=list(settings.pregnancy_methods),
             tox_required=settings.tox_required,
         )
+
+
+def pregnancy_methods() -> tuple[str, ...]:
+    """Return the pregnancy-test methods the clinic accepts (data/safety.toml)."""
+    return safety_settings().pregnancy_methods
 
 
 def _patient(s: Session, patient_id: int) -> Patient:

@@ -46,7 +46,7 @@ def _page(
     ctx: dict[str, Any] = {
         "panel": panel,
         "status_words": STATUS_WORDS,
-        "method_options": [("", "choose")] + [(m, m) for m in panel.pregnancy_methods],
+        "method_options": [("", "choose")] + [(m, m) for m in plans.pregnancy_methods()],
         "errors": errors or {},
         "values": values or {},
         "form": form,
@@ -81,18 +81,38 @@ async def _save(
     return RedirectResponse(f"/patients/{patient_id}/course-safety?notice={form}#f-{form}", status_code=303)
 
 
-def _when(request: Request, values: dict[str, Any], key: str) -> Any:
-    at = local_field(request, values, key)
+def _when(request: Request, values: dict[str, Any], key: str, errors: dict[str, str]) -> Any:
+    """Read a local date-and-time field as UTC; a blank or unreadable one is noted in `errors`."""
+    try:
+        at = local_field(request, values, key)
+    except InvalidValue as e:
+        errors[key] = e.message
+        return None
     if at is None:
-        raise InvalidValue(key, "enter the date and time")
+        errors[key] = "enter the date and time"
     return at
+
+
+def _choice(values: dict[str, Any], key: str, allowed: tuple[str, ...], errors: dict[str, str]) -> str:
+    value = values.get(key) or ""
+    if value not in allowed:
+        errors[key] = "choose one"
+    return value
+
+
+def _raise(errors: dict[str, str]) -> None:
+    if errors:
+        raise InvalidValues(errors)
 
 
 @router.post("/patients/{patient_id}/course-safety/applicability", response_class=HTMLResponse)
 async def save_applicability(request: Request, patient_id: int, actor: Actor = Depends(Write)) -> Response:
     def build(v: dict[str, Any]) -> Any:
-        if v.get("applicable") not in ("yes", "no"):
-            raise InvalidValue("applicable", "choose yes or no")
+        errors: dict[str, str] = {}
+        _choice(v, "applicable", ("yes", "no"), errors)
+        if len((v.get("reason") or "").strip()) < 3:
+            errors["reason"] = "say why (at least 3 characters)"
+        _raise(errors)
         data = plans.PregnancyApplicabilityIn(applicable=v["applicable"] == "yes", reason=v.get("reason") or "")
         return plans.record_pregnancy_applicability(
             db=request.app.state.db, actor=actor, patient_id=patient_id, data=data
@@ -104,10 +124,12 @@ async def save_applicability(request: Request, patient_id: int, actor: Actor = D
 @router.post("/patients/{patient_id}/course-safety/pregnancy", response_class=HTMLResponse)
 async def save_pregnancy(request: Request, patient_id: int, actor: Actor = Depends(Write)) -> Response:
     def build(v: dict[str, Any]) -> Any:
-        data = plans.PregnancyTestIn(
-            taken_at=_when(request, v, "preg_taken_at"), result=v.get("preg_result") or "",
-            method=v.get("preg_method") or "",
-        )
+        errors: dict[str, str] = {}
+        at = _when(request, v, "preg_taken_at", errors)
+        result = _choice(v, "preg_result", ("negative", "positive"), errors)
+        method = _choice(v, "preg_method", plans.pregnancy_methods(), errors)
+        _raise(errors)
+        data = plans.PregnancyTestIn(taken_at=at, result=result, method=method)
         return plans.record_pregnancy_test(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
 
     return await _save(request, actor, patient_id, "pregnancy", _prefixed(build, "preg_"))
@@ -116,10 +138,14 @@ async def save_pregnancy(request: Request, patient_id: int, actor: Actor = Depen
 @router.post("/patients/{patient_id}/course-safety/toxicology", response_class=HTMLResponse)
 async def save_tox(request: Request, patient_id: int, actor: Actor = Depends(Write)) -> Response:
     def build(v: dict[str, Any]) -> Any:
-        data = plans.ToxResultIn(
-            taken_at=_when(request, v, "tox_taken_at"), result=v.get("tox_result") or "",
-            substances=(v.get("tox_substances") or "").strip() or None,
-        )
+        errors: dict[str, str] = {}
+        at = _when(request, v, "tox_taken_at", errors)
+        result = _choice(v, "tox_result", ("negative", "expected", "positive"), errors)
+        substances = (v.get("tox_substances") or "").strip() or None
+        if result in ("expected", "positive") and not substances:
+            errors["tox_substances"] = "say what was positive"
+        _raise(errors)
+        data = plans.ToxResultIn(taken_at=at, result=result, substances=substances)
         return plans.record_tox_result(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
 
     return await _save(request, actor, patient_id, "toxicology", _prefixed(build, "tox_"))
@@ -128,10 +154,13 @@ async def save_tox(request: Request, patient_id: int, actor: Actor = Depends(Wri
 @router.post("/patients/{patient_id}/course-safety/puf", response_class=HTMLResponse)
 async def save_puf(request: Request, patient_id: int, actor: Actor = Depends(Write)) -> Response:
     def build(v: dict[str, Any]) -> Any:
+        errors: dict[str, str] = {}
+        at = _when(request, v, "puf_taken_at", errors)
         raw = (v.get("puf_total") or "").strip()
-        if not raw.isdigit():
-            raise InvalidValue("puf_total", "enter the PUF total as a whole number from 0 to 35")
-        data = plans.PufIn(taken_at=_when(request, v, "puf_taken_at"), total=int(raw))
+        if not raw.isdigit() or int(raw) > 35:
+            errors["puf_total"] = "enter the PUF total as a whole number from 0 to 35"
+        _raise(errors)
+        data = plans.PufIn(taken_at=at, total=int(raw))
         return plans.record_puf(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
 
     return await _save(request, actor, patient_id, "puf", _prefixed(build, "puf_"))
@@ -140,9 +169,11 @@ async def save_puf(request: Request, patient_id: int, actor: Actor = Depends(Wri
 @router.post("/patients/{patient_id}/course-safety/misuse", response_class=HTMLResponse)
 async def save_misuse(request: Request, patient_id: int, actor: Actor = Depends(Write)) -> Response:
     def build(v: dict[str, Any]) -> Any:
+        errors: dict[str, str] = {}
+        at = _when(request, v, "misuse_checked_at", errors)
+        _raise(errors)
         data = plans.MisuseCheckIn(
-            checked_at=_when(request, v, "misuse_checked_at"), signs=v.get("misuse_signs") or [],
-            note=(v.get("misuse_note") or "").strip() or None,
+            checked_at=at, signs=v.get("misuse_signs") or [], note=(v.get("misuse_note") or "").strip() or None
         )
         return plans.record_misuse_check(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
 
