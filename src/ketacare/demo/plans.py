@@ -22,10 +22,12 @@ def _nurse(ctx: DemoContext) -> Actor:
 def extend(ctx: DemoContext) -> None:
     """Record course-safety results for every demo patient (synthetic), with one expired and one overdue."""
     nurse, now, db = _nurse(ctx), clock.now(), ctx.db
-    in_course = [
-        pid for pid in ctx.patient_ids
-        if plans.course_safety(db=db, actor=nurse, patient_id=pid).doses
-    ]
+    in_course: list[int] = []
+    for pid in ctx.patient_ids:  # the first two patients already in a course (the demo sessions ran)
+        if plans.course_safety(db=db, actor=nurse, patient_id=pid).doses:
+            in_course.append(pid)
+            if len(in_course) == 2:
+                break
     overdue_puf = in_course[0] if in_course else None
     expired_done = False
     for pid in ctx.patient_ids:
@@ -40,8 +42,9 @@ def extend(ctx: DemoContext) -> None:
             data=plans.PregnancyApplicabilityIn(applicable=can, reason=reason),
         )
         if can:
-            days = 12 if not expired_done else 2  # the first such patient's only test has expired
-            expired_done = True
+            expire = not expired_done and pid != overdue_puf  # one patient's only test has expired
+            days = 12 if expire else 2
+            expired_done = expired_done or expire
             plans.record_pregnancy_test(
                 db=db, actor=nurse, patient_id=pid,
                 data=plans.PregnancyTestIn(taken_at=now - timedelta(days=days, hours=3), result="negative",

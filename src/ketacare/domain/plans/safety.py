@@ -191,6 +191,10 @@ def _ago(days: float) -> str:
     return "1 day ago" if whole == 1 else f"{whole} days ago"
 
 
+def _count(sessions: int) -> str:
+    return "1 session" if sessions == 1 else f"{sessions} sessions"
+
+
 def _span(days: float) -> str:
     whole = f"{days:g}"
     return f"{whole} day" if days == 1 else f"{whole} days"
@@ -365,9 +369,9 @@ def dose_check(total: CumulativeDose, settings: SafetySettings) -> Check:
     parts = []
     if total.racemic_window_sessions:
         kg = "" if per_kg is None else f", {per_kg:.2f} mg/kg"
-        parts.append(f"racemic {total.racemic_window_mg:g} mg{kg} ({total.racemic_window_sessions} sessions)")
+        parts.append(f"racemic {total.racemic_window_mg:g} mg{kg} ({_count(total.racemic_window_sessions)})")
     if total.esketamine_window_sessions:
-        parts.append(f"esketamine {total.esketamine_window_mg:g} mg ({total.esketamine_window_sessions} sessions)")
+        parts.append(f"esketamine {total.esketamine_window_mg:g} mg ({_count(total.esketamine_window_sessions)})")
     if per_kg is None and total.racemic_window_sessions:
         parts.append("mg/kg not known for every dose (weight missing)")
     text = "; ".join(parts) if parts else "no doses"
