@@ -4,6 +4,7 @@ session pre-checks read."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,12 +66,16 @@ class CourseChecks:
         return tuple(c for c in self.checks if c.status == "hold")
 
 
-def _records(s: Session, patient_id: int, kind: str) -> Sequence[CourseSafetyRecord]:
-    return s.scalars(
+def _records(s: Session, patient_id: int) -> dict[str, list[CourseSafetyRecord]]:
+    """Return the patient's course-safety records by kind, newest first (one statement)."""
+    by_kind: dict[str, list[CourseSafetyRecord]] = defaultdict(list)
+    for r in s.scalars(
         select(CourseSafetyRecord)
-        .where(CourseSafetyRecord.patient_id == patient_id, CourseSafetyRecord.kind == kind)
+        .where(CourseSafetyRecord.patient_id == patient_id)
         .order_by(CourseSafetyRecord.taken_at.desc(), CourseSafetyRecord.id.desc())
-    ).all()
+    ):
+        by_kind[r.kind].append(r)
+    return by_kind
 
 
 def _results(rows: Sequence[CourseSafetyRecord], now: datetime) -> list[DatedResult]:
@@ -82,7 +87,8 @@ def course_checks(
 ) -> CourseChecks:
     """Return the course-safety checks for a patient at `now` (no authorization: callers authorize)."""
     settings = settings or safety_settings()
-    applic = _records(s, patient_id, "pregnancy_applicability")
+    records = _records(s, patient_id)
+    applic = records["pregnancy_applicability"]
     applicability = (
         Applicability(bool(applic[0].applicable), applic[0].note or "") if applic else None
     )
@@ -90,14 +96,14 @@ def course_checks(
     puf_latest = puf[0] if puf else None
     misuse = [
         Screen(r.taken_at, signs=tuple(r.signs or ()))
-        for r in _records(s, patient_id, "misuse_check")
+        for r in records["misuse_check"]
         if r.taken_at <= now
     ]
     given = tuple(sessions.doses_given(s, patient_id, now))
     checks, total = domain_checks(
         applicability=applicability,
-        pregnancy_tests=_results(_records(s, patient_id, "pregnancy_test"), now),
-        tox_results=_results(_records(s, patient_id, "toxicology"), now),
+        pregnancy_tests=_results(records["pregnancy_test"], now),
+        tox_results=_results(records["toxicology"], now),
         puf=[Screen(p.answered_at, total=p.total) for p in puf if p.total is not None and p.answered_at <= now],
         misuse=misuse,
         doses=[DoseGiven(d.at, d.product, d.dose_mg, d.dose_mg_per_kg) for d in given],
