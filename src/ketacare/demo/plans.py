@@ -30,9 +30,16 @@ def extend(ctx: DemoContext) -> None:
                 break
     overdue_puf = in_course[0] if in_course else None
     expired_done = False
+    sex: dict[int, str] = {}
+    page = 1
+    while len(sex) < len(ctx.patient_ids):  # one list read per page instead of a chart read per patient
+        listed = patients.search_patients(db=db, actor=nurse, page=page, per_page=100).items
+        if not listed:
+            break
+        sex.update({p.id: p.sex_at_birth for p in listed})
+        page += 1
     for pid in ctx.patient_ids:
-        sex = patients.get_chart(db=db, actor=nurse, patient_id=pid).patient.sex_at_birth
-        can = sex != "male"
+        can = sex.get(pid) != "male"
         reason = (
             "can become pregnant (asked at intake; synthetic demo)" if can
             else "cannot become pregnant (asked at intake; synthetic demo)"
