@@ -6,7 +6,8 @@ patient in and does the pre-checks (confirmations, fasting times, baseline vital
 starts the session from the order (dose, bag, concentration and rate shown; the pump starts with it) -> a
 182/112 reading raises a HIGH alarm on the session page and the live board -> BP returns to normal and the alarm
 stays latched -> the nurse acknowledges it with the action taken -> pause and resume -> a side effect and a rescue
-medicine from the clinic's formulary -> stop -> recovery assessments -> discharge is refused while SpO2 is 89 %
+medicine from the clinic's formulary -> stop -> recovery assessments -> the patient and the escort acknowledge the
+written instructions -> discharge is refused while SpO2 is 89 %
 and allowed once it is 96 % -> sign -> the PDF holds the ordered dose, the prescriber, the alarm and its
 acknowledgement.
 
@@ -192,9 +193,11 @@ def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     expect(page.locator("#discharge-items")).to_have_count(0)  # discharge items come after the infusion
     page.get_by_role("button", name="Check in").click()
     expect(page.locator(".state")).to_have_text("checked in")
-    for k in ("consent_confirmed", "escort_confirmed", "pregnancy_test_negative"):
+    # the consent is the patient's signed, countersigned document on file (demo), not a yes/no answer
+    expect(page.locator("#consent-fact")).to_contain_text("✓ yes")
+    expect(page.locator("#f-consent_confirmed")).to_have_count(0)
+    for k in ("escort_confirmed", "pregnancy_test_negative"):
         expect(page.locator(f"#f-{k}")).to_have_value("")  # not answered until a person answers
-    page.select_option("#f-consent_confirmed", "yes")
     page.select_option("#f-escort_confirmed", "yes")
     food, drink = now - timedelta(hours=4), now - timedelta(hours=2)
     page.fill("#f-last_food_at", _local(food))
@@ -202,7 +205,7 @@ def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     page.locator("#checks").get_by_role("button", name="Save").click()
     expect(page.locator("#f-last_food_at")).to_have_value(_local(food))  # saved times come back
     expect(page.locator("#f-last_liquid_at")).to_have_value(_local(drink))
-    expect(page.locator("#f-consent_confirmed")).to_have_value("yes")
+    expect(page.locator("#f-escort_confirmed")).to_have_value("yes")
     page.fill("#f-bp", "124/78")
     page.fill("#f-hr", "72")
     page.fill("#f-spo2", "98")
@@ -285,6 +288,12 @@ def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     page.select_option("#f-escort_present", "yes")
     page.locator("#checks").get_by_role("button", name="Save").click()
     expect(page.locator("#f-escort_present")).to_have_value("yes")
+    # the patient and the escort read the written instructions and acknowledge them (discharge waits for both)
+    page.fill("#f-ack-patient-name", name)
+    page.get_by_role("button", name="Patient has read and understood the instructions").click()
+    page.fill("#f-ack-escort-name", "Jo Escort")
+    page.get_by_role("button", name="Escort has read and understood the instructions").click()
+    expect(page.locator("#discharge-instructions")).to_contain_text("Escort: Jo Escort")
     with sqlite3.connect(db_file) as c:  # the clinic's observation hour passes (see the module docstring)
         c.execute("UPDATE infusion_sessions SET infusion_ended_at = datetime(infusion_ended_at, '-61 minutes') "
                   "WHERE id = ?", (sid,))  # fmt: skip
@@ -322,4 +331,5 @@ def test_a_chair_day_from_booking_to_the_signed_record(clinic, browser):
     assert "182/112" in text  # the alarm
     assert "Rechecked 128/80 with a manual cuff" in text  # its acknowledgement with the action taken
     assert prescriber in text  # the prescriber, by name
+    assert "acknowledged by:" in text and "escort: Jo Escort" in text  # the instructions' acknowledgements
     ctx.close()

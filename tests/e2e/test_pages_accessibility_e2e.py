@@ -1,4 +1,4 @@
-"""Accessibility (issue 13): axe-core (axe-playwright-python, bundled, no network) on the 20 most used pages of the
+"""Accessibility (issue 13): axe-core (axe-playwright-python, bundled, no network) on the 22 most used pages of the
 demo clinic, each as the role that uses it, in real Chromium; no serious or critical violation."""
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ def _pages(ids: dict[str, int]) -> list[tuple[str | None, str]]:
         ("nurse", "/sources"),
         ("patient1", "/me"),
         ("patient1", "/me/questionnaires"),
+        ("researcher", "/outcomes"),
+
+        ("patient1", "/me/consent/racemic-iv"),  # issue 16: read and sign the consent
+        ("prescriber", f"/patients/{pid}/consent"),  # issue 16: signatures and countersigning
     ]
 
 

@@ -30,6 +30,8 @@ def _fillers(personas) -> dict[str, str]:
     fillers.update(entity="medication", correction="entered-in-error", vital_id="999999", response_id="999999")
     fillers.update(_account_fillers(personas))  # issues #13, #14
     fillers.update(note_id=str(_therapy_note_filler(personas)))  # issue 17
+    fillers.update(plan_id=str(_plan_filler(personas)), proposal_id="999999")  # issue #16
+    fillers.update(template_id="racemic-iv", signature_id=str(_consent_filler(personas)))  # issue 16
     return fillers
 
 
@@ -65,6 +67,15 @@ def _therapy_note_filler(personas) -> int:
         therapist_id=personas["therapist"].user_id))
     return therapy.write_note(db=personas.db, actor=personas["therapist"], patient_id=personas.patient_a,
                               data=therapy.NoteCreate(modality="cbt", risk=NO_RISK, sharing="care_team")).id
+
+
+def _consent_filler(personas) -> int:
+    """Patient A's signature of the IV consent in the portal (not countersigned)."""
+    from ketacare.services.plans import consent
+    from tests.consent_support import sign_in
+
+    return consent.sign_consent(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a,
+                                data=sign_in(personas, "patient_a")).id
 
 
 def _account_fillers(personas) -> dict[str, str]:
@@ -174,3 +185,12 @@ def _evaluation_filler(personas) -> int:
     return eligibility.evaluate_patient(db=personas.db, actor=personas["prescriber"],
                                         patient_id=personas.patient_a).evaluation.id
 
+
+def _plan_filler(personas) -> int:
+    """A treatment plan of patient A from a template, signed by the prescriber."""
+    from ketacare.services.plans import plans
+    from ketacare.services.plans.schemas import PlanCreate
+    from tests.conftest import PASSWORD
+
+    return plans.create_plan(db=personas.db, actor=personas["prescriber"], patient_id=personas.patient_a,
+                             data=PlanCreate(template_id="iv-induction", indication="gad", password=PASSWORD)).id

@@ -26,6 +26,7 @@ from ketacare.app import create_app
 from ketacare.config import Settings
 from ketacare.store.db import Database
 from tests.conftest import PASSWORD, make_personas
+from tests.consent_support import give_consent
 from tests.http.conftest import issue_token
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -138,6 +139,7 @@ def _seed_sessions(personas) -> dict[str, list[int]]:
 
     db, pid, prescriber = personas.db, personas.patient_a, personas["prescriber"]
     now = datetime.now(UTC)
+    give_consent(personas)  # the pre-checks read the signed, countersigned consent (issue 16)
 
     def advance(sid: int, *events: str) -> None:
         for event in events:
@@ -161,7 +163,6 @@ def _seed_sessions(personas) -> dict[str, list[int]]:
             version = record.get_session(db=db, actor=prescriber, session_id=sid).version
             checks = SessionChecks(
                 version=version,
-                consent_confirmed=True,
                 escort_confirmed=True,
                 pregnancy_test_negative=True,
                 last_food_at=now - timedelta(hours=8),

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from ketacare.services import clock, dosing, eligibility, measurement
 from ketacare.store.tables import AuditEvent
 from ketacare.store.tables.sessions import SessionAlert, VitalSign
+from tests.consent_support import give_consent
 
 API = "/api/v1"
 
@@ -33,8 +34,10 @@ def now(monkeypatch) -> FakeClock:
 
 @pytest.fixture
 def infusing(clients, now, monkeypatch):
-    """A session of patient A started through the API (dose order, eligibility, questionnaires stand in)."""
-    order = SimpleNamespace(id=1, signed_at=now.t, double_checked_at=now.t, dose_mg=35.0)
+    """A session of patient A started through the API (dose order, eligibility, questionnaires stand in; the
+    patient's consent is signed and countersigned)."""
+    order = SimpleNamespace(id=1, route="iv", signed_at=now.t, double_checked_at=now.t, dose_mg=35.0)
+    give_consent(clients.personas)
     pre = [
         SimpleNamespace(instrument_id="gad7", context="pre_session"),
         SimpleNamespace(instrument_id="cssrs_screen", context="pre_session"),
@@ -55,7 +58,6 @@ def infusing(clients, now, monkeypatch):
     version = nurse.get(f"{API}/sessions/{sid}").json()["version"]
     checks = {
         "version": version,
-        "consent_confirmed": True,
         "escort_confirmed": True,
         "pregnancy_test_negative": True,
         "last_food_at": (now.t - timedelta(hours=3)).isoformat(),

@@ -93,7 +93,9 @@ def test_the_signed_record_prints_every_part_a_clinician_checks(personas, fake_c
     assert "Written discharge instructions given: yes by Nurse" in flat
     assert "Do not drive, cycle or operate machinery" in flat
     assert "Authored: signed by Nurse (nurse)" in flat and "Approved: signed by Prescriber (prescriber)" in flat
-    assert f"Record SHA-256 (canonical record, format 2): {digest}" in flat
+    assert "Discharge instructions version 0 acknowledged by:" in flat
+    assert "patient: Ada Patient" in flat and "escort: Sam Escort" in flat
+    assert f"Record SHA-256 (canonical record, format 3): {digest}" in flat
     assert "Verified: the record matches its signatures." in flat
 
 

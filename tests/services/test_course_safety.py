@@ -26,7 +26,7 @@ def _prepared(personas, clock_now):
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid)
     workflow.update_checks(
         db=personas.db, actor=personas["nurse"], session_id=sid,
-        data=SessionChecks(version=v.version, consent_confirmed=True, escort_confirmed=True,
+        data=SessionChecks(version=v.version, escort_confirmed=True,
                            last_food_at=clock_now.t - timedelta(hours=3),
                            last_liquid_at=clock_now.t - timedelta(hours=1)),
     )

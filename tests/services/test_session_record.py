@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from ketacare.domain.sessions import canonical_json
+from ketacare.services import plans
 from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import DoseOrderCreate, DoseOrderSign, DoubleCheckCreate
 from ketacare.services.sessions import alerts as session_alerts
@@ -21,6 +22,7 @@ from ketacare.services.sessions.schemas import (
     RECORD_FORMAT,
     RECORD_FORMATS,
     RECORD_V1,
+    RECORD_V2,
     AddendumCreate,
     AlertAck,
     GatewayReading,
@@ -137,6 +139,9 @@ def complete_session(personas, fake_clock, capabilities) -> int:  # noqa: F811
         db=db, actor=nurse, session_id=sid,
         data=SessionChecks(version=v.version, escort_present=True, discharge_instructions_given=True),
     )  # fmt: skip
+    for party, name in (("patient", "Ada Patient"), ("escort", "Sam Escort")):
+        plans.acknowledge(db=db, actor=nurse, session_id=sid,
+                          data=plans.AcknowledgementIn(party=party, name=name, instructions_version=0))
     fake_clock.advance(2)
     r = _ev(personas, sid, "discharge")
     assert r.allowed, r.failed_guards
@@ -155,7 +160,8 @@ def test_each_format_lists_its_parts_and_session_columns_and_the_newest_lists_ev
     assert set(columns) == set(SessionFields.model_fields)  # a new column needs a decision: a new format
     v1_parts, v1_columns = RECORD_FORMATS[RECORD_V1]
     assert "discharge_instructions_given" not in v1_columns and set(v1_columns) < set(columns)
-    assert set(parts) - set(v1_parts) == {"order", "assessments", "discharge", "escort", "instructions"}
+    assert set(parts) - set(v1_parts) == {"order", "assessments", "discharge", "escort", "instructions",
+                                          "acknowledgements"}  # fmt: skip
 
 
 def test_the_signed_record_holds_the_order_checklist_escort_and_instructions_with_who_and_when(
@@ -166,7 +172,7 @@ def test_the_signed_record_holds_the_order_checklist_escort_and_instructions_wit
     sid = complete_session(personas, fake_clock, with_scores)
     discharged_at = fake_clock.t
     signed = _signed(personas, sid)
-    assert signed["format"] == "ketacare.session_record/2"
+    assert signed["format"] == "ketacare.session_record/3"
     order = signed["order"]
     assert (order["signed_by_name"], order["double_checked_by_name"]) == ("prescriber", "nurse")
     assert order["dose_mg"] == 35 and order["signed_at"] and order["double_checked_at"]
@@ -191,8 +197,35 @@ def test_the_signed_record_holds_the_order_checklist_escort_and_instructions_wit
     assert signed["escort"]["confirmed"] is True and signed["escort"]["name"] == "Carl Anders"
     ins = signed["instructions"]
     assert ins["given"] is True and ins["by"] == "nurse" and any("drive" in x for x in ins["items"])
+    acks = signed["acknowledgements"]
+    assert acks["instructions_version"] == 0
+    assert [(a["party"], a["name"], a["recorded_by"]) for a in acks["items"]] == [
+        ("patient", "Ada Patient", "nurse"), ("escort", "Sam Escort", "nurse")]
+    assert items["instructions_acknowledged"]["result"] == "met"
+    assert "escort Sam Escort" in items["instructions_acknowledged"]["detail"]
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).verification
     assert v.signed and v.intact
+
+
+def test_a_record_signed_in_format_2_still_verifies_without_the_acknowledgements(
+    personas,
+    fake_clock,  # noqa: F811
+    with_scores,  # noqa: F811
+):
+    sid = complete_session(personas, fake_clock, with_scores)
+    with personas.db.session() as s:  # signed before format 3 existed, as that code stored it
+        old = record.session_record(s, s.get(InfusionSession, sid), RECORD_V2).signed_data()
+        canon = canonical_json(old)
+        s.add(
+            SessionSignature(
+                session_id=sid, role="nurse", user_id=personas["nurse"].user_id, username="nurse",
+                digest_sha256=hashlib.sha256(canon).hexdigest(), canonical=canon.decode(),
+                signed_at=fake_clock.t,
+            )
+        )  # fmt: skip
+    assert "acknowledgements" not in old and old["format"] == RECORD_V2
+    v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).verification
+    assert v.intact, v.problems
 
 
 def test_a_record_signed_in_format_1_still_verifies_and_later_signatures_keep_its_format(

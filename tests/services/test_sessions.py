@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from ketacare.domain.errors import InvalidValue
-from ketacare.services import clock, dosing, eligibility, measurement
+from ketacare.services import clock, dosing, eligibility, measurement, plans
 from ketacare.services.sessions import alerts as session_alerts
 from ketacare.services.sessions import board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
@@ -56,6 +56,7 @@ def fake_clock(monkeypatch) -> FakeClock:
 @dataclass
 class Order:
     id: int = 1
+    route: str = "iv"
     signed_at: datetime | None = T0
     double_checked_at: datetime | None = T0
     dose_mg: float = 35.0
@@ -83,15 +84,33 @@ class Evaluation:
 
 @pytest.fixture
 def capabilities(monkeypatch):
-    """Stand-ins for the dose order, pre-session questionnaires and eligibility evaluation (read by the session
-    facts through the dosing, measurement and eligibility packages), so each test sets those facts directly."""
-    state = {"order": Order(), "responses": [Response("gad7"), Response("cssrs_screen")], "eligible": True}
+    """Stand-ins for the dose order, pre-session questionnaires, eligibility evaluation and signed consent (read by
+    the session facts through the dosing, measurement, eligibility and plans packages), so each test sets those
+    facts directly."""
+    state = {"order": Order(), "responses": [Response("gad7"), Response("cssrs_screen")], "eligible": True,
+             "consent": True}  # fmt: skip
+    monkeypatch.setattr(plans, "status_in_session", lambda s, pid, route, at: _consent(route, at, state["consent"]))
     monkeypatch.setattr(dosing, "usable_order", lambda s, pid: state["order"])
     monkeypatch.setattr(measurement, "responses_for_session", lambda s, sid: state["responses"])
     monkeypatch.setattr(
         eligibility, "current_evaluation", lambda s, pid: Evaluation() if state["eligible"] else None
     )
     return state
+
+
+def _acknowledged(personas, sid):
+    """The patient and the escort acknowledge the discharge instructions (discharge waits for both)."""
+    for party, name in (("patient", "Ada Patient"), ("escort", "Sam Escort")):
+        plans.acknowledge(db=personas.db, actor=personas["nurse"], session_id=sid,
+                          data=plans.AcknowledgementIn(party=party, name=name, instructions_version=0))
+
+
+def _consent(route, at, in_force: bool) -> plans.ConsentStatusRead:
+    return plans.ConsentStatusRead(
+        route=route, status="in_force" if in_force else "missing", in_force=in_force, at=at,
+        reason="version 1.0 signed and countersigned" if in_force else "no signed consent covers the route",
+        version="1.0" if in_force else None, signed_at=T0 - timedelta(days=3) if in_force else None,
+    )  # fmt: skip
 
 
 def _ev(personas, sid, event, who="nurse", **kw):
@@ -125,7 +144,6 @@ def _ready(personas, sid, fake_clock):
         session_id=sid,
         data=SessionChecks(
             version=v.version,
-            consent_confirmed=True,
             escort_confirmed=True,
             pregnancy_test_negative=True,
             last_food_at=fake_clock.t - timedelta(hours=3),
@@ -148,6 +166,7 @@ def _start(personas, sid, fake_clock):
 
 
 def test_no_path_to_infusing_without_the_guards(personas, fake_clock, capabilities):
+    capabilities["consent"] = False
     sid = _new(personas)
     with pytest.raises(InvalidValue):
         _ev(personas, sid, "start_infusion")  # not meaningful from scheduled
@@ -197,6 +216,7 @@ def test_an_override_needs_a_reason_and_an_allowed_role_and_is_audited(personas,
         ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "override")).all()
         assert len(ev) == 1 and ev[0].reason.startswith("re-evaluation")
     # consent cannot be overridden by anyone
+    capabilities["consent"] = False
     sid2 = _new(personas)
     _ev(personas, sid2, "check_in")
     r = _ev(
@@ -428,6 +448,7 @@ def _to_discharge(personas, sid, fake_clock, capabilities):
             escort_present=True,
         ),
     )
+    _acknowledged(personas, sid)
     r = _ev(personas, sid, "discharge")
     assert r.allowed, r.failed_guards
 
@@ -705,6 +726,7 @@ def _in_recovery(personas, sid, fake_clock):
         session_id=sid,
         data=SessionChecks(version=v.version, escort_present=True),
     )
+    _acknowledged(personas, sid)
 
 
 ALDRETE_10 = {
@@ -855,6 +877,7 @@ def _recovery(personas, sid, fake_clock):
             escort_present=True,
         ),
     )
+    _acknowledged(personas, sid)
 
 
 def _reading_now(personas, sid, **kw):

@@ -134,10 +134,10 @@ def test_confirmations_stay_unanswered_until_a_person_answers(db, personas, fake
         assert getattr(page, k) is None, k
     workflow.update_checks(
         db=db, actor=personas["nurse"], session_id=sid,
-        data=SessionChecks(version=page.version, consent_confirmed=True, escort_confirmed=False),
+        data=SessionChecks(version=page.version, escort_confirmed=False),
     )
     page = record.get_session(db=db, actor=personas["nurse"], session_id=sid)
-    assert page.consent_confirmed is True and page.escort_confirmed is False
+    assert page.consent_confirmed is None and page.escort_confirmed is False  # consent: the signed document now
     assert page.dissociation_resolved is None and page.sedation_resolved is None and page.escort_present is None
 
 

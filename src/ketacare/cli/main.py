@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.progress import Progress
 
-from ketacare.cli import access, backup, dosing, eligibility, measurement, patients, pk
+from ketacare.cli import access, backup, dosing, eligibility, measurement, outcomes, patients, pk, plans
 from ketacare.cli.shell import database, err, fail, out, ready_database
 from ketacare.config import get_settings
 
@@ -27,6 +27,8 @@ app.add_typer(measurement.reminders_app, name="reminders")
 app.add_typer(dosing.app, name="dose")
 app.add_typer(pk.app, name="pk")
 app.add_typer(eligibility.app, name="eligibility")
+app.add_typer(plans.app, name="plan")
+app.add_typer(outcomes.app, name="outcomes")
 app.command("backup")(backup.backup_command)
 app.command("restore")(backup.restore_command)
 app.command("backup-key")(backup.key_command)

@@ -12,6 +12,7 @@ that builds while the pump runs and falls back when a nurse pauses it (or the in
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +35,7 @@ from ketacare.domain.sessions.simulator import (
     step,
 )
 from ketacare.domain.sessions.vitals import VitalSigns
-from ketacare.services import clock, dosing, measurement
+from ketacare.services import clock, dosing, measurement, plans
 from ketacare.services.access import Actor
 from ketacare.services.sessions import alerts, board, pump, record, side_effects, vitals, workflow
 from ketacare.services.sessions.schemas import (
@@ -191,7 +192,6 @@ def _session(
             session_id=sid,
             data=SessionChecks(
                 version=v.version,
-                consent_confirmed=True,
                 escort_confirmed=True,
                 pregnancy_test_negative=True,
                 last_food_at=fake.t - timedelta(hours=4),
@@ -280,7 +280,7 @@ def _session(
                 discharge_instructions_given=True,
             ),
         )
-        _assess(db, nurse, pid, sid, ("aldrete", ALDRETE_10, "post_session"))
+        _ready_to_leave(db, nurse, pid, sid)
         _override_all(
             db, prescriber, sid, "discharge", "Demo clinic: assessed fit for discharge (synthetic data)"
         )
@@ -290,6 +290,16 @@ def _session(
         return sid
     finally:
         clock.now = real_now
+
+
+def _ready_to_leave(db: Database, nurse: Actor, pid: int, sid: int) -> None:
+    """The nurse rates the Aldrete score; the patient and the escort on record acknowledge the instructions."""
+    _assess(db, nurse, pid, sid, ("aldrete", ALDRETE_10, "post_session"))
+    sheet = plans.discharge_sheet(db=db, actor=nurse, session_id=sid)
+    names = {"patient": sheet.patient_name, "escort": sheet.escort_name or "Escort (name not on record)"}
+    for party in ("patient", "escort"):
+        plans.acknowledge(db=db, actor=nurse, session_id=sid, data=plans.AcknowledgementIn(
+            party=party, name=names[party], instructions_version=sheet.instructions.version))
 
 
 def _acknowledge_all(db: Database, nurse: Actor, sid: int) -> None:
@@ -510,3 +520,150 @@ class LiveFeeder:
         )
         vitals.record_batch(db=self.db, actor=actor, session_id=sid, readings=[reading])
         return 1
+
+
+Clock = _Clock  # a settable clock for synthetic history (other demo modules)
+
+
+def run_short_session(
+    db: Database,
+    nurse: Actor,
+    prescriber: Actor,
+    pid: int,
+    order: dosing.DoseOrderRead,
+    start: datetime,
+    rng: random.Random,
+    password: str = DEMO_PASSWORD,
+) -> int | None:
+    """Run one completed, signed session with the clock at `start` (a short synthetic record)."""
+    real = clock.now
+    fake = _Clock(start - timedelta(minutes=30))
+    clock.now = fake
+    try:
+        dose, duration = float(order.dose_mg or 35.0), float(order.duration_min or 40.0)
+        sid = workflow.create_session(
+            db=db,
+            actor=nurse,
+            data=SessionCreate(
+                patient_id=pid,
+                chair="Chair 4",
+                scheduled_at=fake.t,
+                planned_dose_mg=dose,
+                planned_duration_min=duration,
+                concentration_mg_per_ml=order.final_concentration_mg_per_ml,
+                dose_order_id=order.id,
+            ),
+        ).id
+        workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="check_in"))
+        v = record.get_session(db=db, actor=nurse, session_id=sid)
+        workflow.update_checks(
+            db=db,
+            actor=nurse,
+            session_id=sid,
+            data=SessionChecks(
+                version=v.version,
+                escort_confirmed=True,
+                pregnancy_test_negative=True,
+                last_food_at=fake.t - timedelta(hours=4),
+                last_liquid_at=fake.t - timedelta(hours=1),
+            ),
+        )
+        sbp = float(rng.randint(118, 132))
+        vitals.record_session_reading(
+            db=db,
+            actor=nurse,
+            session_id=sid,
+            data=VitalIn(
+                measured_at=fake.t, sbp=sbp, dbp=sbp - 45, hr=72, spo2=98, rr=14, context="baseline"
+            ),
+        )
+        reason = "Demo clinic: checks done on paper (synthetic data)"
+        if not _override_all(db, prescriber, sid, "pass_prechecks", reason).allowed:
+            return None
+        fake.t = start
+        if not _override_all(db, prescriber, sid, "start_infusion", reason).allowed:
+            return None
+        pump.add_infusion_event(
+            db=db,
+            actor=nurse,
+            session_id=sid,
+            data=InfusionEventCreate(kind="start", rate_mg_per_min=dose / duration, at=start),
+        )
+        rise = float(rng.randint(8, 22))
+        for minute, extra in ((15, rise * 0.7), (30, rise), (duration, rise * 0.6)):
+            fake.t = start + timedelta(minutes=minute)
+            vitals.record_session_reading(
+                db=db,
+                actor=nurse,
+                session_id=sid,
+                data=VitalIn(
+                    measured_at=fake.t, sbp=sbp + extra, dbp=sbp - 45 + extra / 2, hr=78, spo2=98, rr=14
+                ),
+            )
+        pump.add_infusion_event(
+            db=db, actor=nurse, session_id=sid, data=InfusionEventCreate(kind="stop", at=fake.t)
+        )
+        side_effects.add_side_effect(
+            db=db,
+            actor=nurse,
+            session_id=sid,
+            data=SideEffectCreate(
+                type="dissociation",
+                grade=1,
+                onset_at=start + timedelta(minutes=10),
+                resolved_at=start + timedelta(minutes=50),
+            ),
+        )
+        workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="end_infusion"))
+        measurement.submit_response(
+            db=db,
+            actor=nurse,
+            patient_id=pid,
+            data=measurement.ResponseCreate(
+                instrument_id="cadss6",
+                answers=[rng.randint(0, 2) for _ in range(6)],
+                context="during_session",
+                session_id=sid,
+            ),
+        )
+        fake.t = start + timedelta(minutes=duration + 45)
+        vitals.record_session_reading(
+            db=db,
+            actor=nurse,
+            session_id=sid,
+            data=VitalIn(
+                measured_at=fake.t, sbp=sbp + 2, dbp=sbp - 44, hr=70, spo2=98, rr=14, context="recovery"
+            ),
+        )
+        _acknowledge_all(db, nurse, sid)
+        v = record.get_session(db=db, actor=nurse, session_id=sid)
+        workflow.update_checks(
+            db=db,
+            actor=nurse,
+            session_id=sid,
+            data=SessionChecks(
+                version=v.version,
+                aldrete_score=10,
+                aldrete_respiration_spo2_full=True,
+                dissociation_occurred=True,
+                dissociation_resolved=True,
+                sedation_occurred=False,
+                sedation_resolved=True,
+                escort_present=True,
+                discharge_instructions_given=True,
+            ),
+        )
+        measurement.submit_response(
+            db=db,
+            actor=nurse,
+            patient_id=pid,
+            data=measurement.ResponseCreate(
+                instrument_id="aldrete", answers=ALDRETE_10, context="post_session", session_id=sid
+            ),
+        )
+        _override_all(db, prescriber, sid, "discharge", "Demo clinic: fit for discharge (synthetic data)")
+        fake.t += timedelta(minutes=5)
+        record.sign_session(db=db, actor=nurse, session_id=sid, data=SignRequest(password=password))
+        return sid
+    finally:
+        clock.now = real

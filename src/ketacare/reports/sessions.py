@@ -25,7 +25,7 @@ from ketacare.services import clinic
 from ketacare.services.access import Actor, signing
 from ketacare.services.clinic import ClinicIdentity
 from ketacare.services.sessions import record
-from ketacare.services.sessions.schemas import RECORD_FORMAT, RecordPrint, SessionDetail
+from ketacare.services.sessions.schemas import RECORD_FORMAT, RECORD_V1, RecordPrint, SessionDetail
 
 router = APIRouter(include_in_schema=False)
 
@@ -449,6 +449,14 @@ def _escort_and_instructions(pdf: _Record) -> None:
         if ins.given:
             for item in ins.items:
                 pdf.text_line(f"  - {item}")
+    acks = r.acknowledgements
+    if acks is not None:
+        version = "-" if acks.instructions_version is None else str(acks.instructions_version)
+        pdf.text_line(f"Discharge instructions version {version} acknowledged by:", "B")
+        for a in acks.items:
+            pdf.text_line(f"  - {a.party}: {a.name} at {pdf.hm(a.at)} (recorded by {pdf.name(a.recorded_by)})")
+        if not acks.items:
+            pdf.text_line("  - nobody (see the discharge checklist for an override and its reason)")
 
 
 def _words(check_id: str) -> str:
@@ -513,6 +521,9 @@ def _signatures(pdf: _Record) -> None:
             pdf.text_line(
                 f"Signed in record format {version}: the order, assessments, discharge checklist, escort and"
                 " instructions printed here were not part of what was signed."
+                if data.signed_format == RECORD_V1
+                else f"Signed in record format {version}: the acknowledgements of the discharge instructions"
+                " printed here were not part of what was signed."
             )
     for a in d.addenda:
         pdf.ln(1)

@@ -40,6 +40,7 @@ def ready() -> SessionFacts:
         dissociation_resolved=True,
         sedation_resolved=True,
         escort_present=True,
+        instructions_acknowledged=True,
     )
 
 

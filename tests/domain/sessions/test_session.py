@@ -65,7 +65,7 @@ def good_facts(product: str = "racemic_ketamine") -> SessionFacts:
         unresolved_high_alerts=0, observation_min=130, current_vitals=VitalSigns(sbp=132, dbp=84, hr=76),
         latest_spo2_pct=97, latest_spo2_age_min=3, latest_spo2_on_oxygen=False, latest_rr_per_min=14,
         latest_rr_age_min=3, aldrete_score=10, aldrete_respiration_spo2_full=True,
-        dissociation_resolved=True, sedation_resolved=True, escort_present=True,
+        dissociation_resolved=True, sedation_resolved=True, escort_present=True, instructions_acknowledged=True,
     )  # fmt: skip
 
 
@@ -84,6 +84,7 @@ BREAK = {
     "questionnaires_done": lambda f: replace(f, cssrs_done=False),
     "min_interval_since_last_session": lambda f: replace(f, minutes_since_last_session=600),
     "course_safety_clear": lambda f: replace(f, course_safety_holds=1),
+    "instructions_acknowledged": lambda f: replace(f, instructions_acknowledged=False),
     "no_unresolved_high_alert": lambda f: replace(f, unresolved_high_alerts=1),
     "no_open_high_alert": lambda f: replace(f, unacknowledged_high_alerts=1),
     "spo2_at_discharge": lambda f: replace(f, latest_spo2_pct=89),

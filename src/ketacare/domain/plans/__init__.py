@@ -10,6 +10,7 @@ from ketacare.domain.plans.consent import (
     parse_consent_template,
 )
 from ketacare.domain.plans.datacheck import DataFileError
+from ketacare.domain.plans.relapse import RelapseCheck, check_relapse, relapse_rules
 from ketacare.domain.plans.templates import (
     AssessmentSchedule,
     Phase,
@@ -39,10 +40,12 @@ __all__ = [
     "Phase",
     "PlanTemplate",
     "Proposal",
+    "RelapseCheck",
     "Review",
     "Section",
     "SessionOutcome",
     "StopRule",
+    "check_relapse",
     "TherapyPairing",
     "consent_for_route",
     "consent_templates",
@@ -50,5 +53,6 @@ __all__ = [
     "parse_plan_template",
     "plan_templates",
     "propose_next",
+    "relapse_rules",
     "titration_rules",
 ]

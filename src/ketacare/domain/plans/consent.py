@@ -9,6 +9,7 @@ treatment, long-term risks, psychotherapy). A file missing any of them, or citin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -66,6 +67,8 @@ class ConsentTemplate:
     off_label: bool
     valid_months: int
     valid_source: str
+    reconsent_on_new_version: bool  # a signature of an earlier version no longer counts (the clinic's choice)
+    reconsent_source: str
     sections: tuple[Section, ...]
     indications: tuple[IndicationEvidence, ...]
     risks: tuple[Section, ...]
@@ -114,6 +117,9 @@ def parse_consent_template(raw: dict[str, Any]) -> ConsentTemplate:
         raise DataFileError(f"{where}: version and routes are required")
     validity = raw.get("validity", {})
     check_table(validity, f"{where} validity")
+    reconsent = raw.get("reconsent", {})
+    if not isinstance(reconsent.get("on_new_version"), bool):
+        raise DataFileError(f"{where}: reconsent.on_new_version must be true or false (the clinic's choice)")
     sections = _entries(raw, "section", REQUIRED_SECTIONS, where)
     indications = _entries(raw, "indication", INDICATIONS, where)
     risks = _entries(raw, "risk", REQUIRED_RISKS, where)
@@ -130,6 +136,8 @@ def parse_consent_template(raw: dict[str, Any]) -> ConsentTemplate:
         off_label=bool(raw["off_label"]),
         valid_months=int(validity["months"]),
         valid_source=check_source(validity.get("source"), f"{where} validity"),
+        reconsent_on_new_version=reconsent["on_new_version"],
+        reconsent_source=check_source(reconsent.get("source"), f"{where} reconsent"),
         sections=tuple(Section(str(s["id"]), str(s["heading"]), str(s["text"])) for s in sections),
         indications=tuple(
             IndicationEvidence(str(i["id"]), str(i["name"]), str(i["strength"]), str(i["text"])) for i in indications
@@ -160,3 +168,8 @@ def consent_templates() -> dict[str, ConsentTemplate]:
 def consent_for_route(route: str) -> tuple[ConsentTemplate, ...]:
     """Return the consent documents that cover `route`, by id."""
     return tuple(c for c in consent_templates().values() if c.covers(route))
+
+
+def document_digest(template: ConsentTemplate) -> str:
+    """Return the SHA-256 (hex) of the text a patient reads in `template`, kept with each signature."""
+    return hashlib.sha256("\n".join([template.id, template.version, *template.texts()]).encode()).hexdigest()

@@ -92,6 +92,7 @@ class SessionFacts:
     dissociation_resolved: bool = False
     sedation_resolved: bool = False
     escort_present: bool = False
+    instructions_acknowledged: bool = False  # the patient and the escort acknowledged the written instructions
 
 
 @dataclass(frozen=True)
@@ -518,6 +519,7 @@ _PREDICATES: dict[str, _Check] = {
     "dissociation_resolved": lambda f, s: _flag(f.dissociation_resolved),
     "sedation_resolved": lambda f, s: _flag(f.sedation_resolved),
     "escort_present": lambda f, s: _flag(f.escort_present),
+    "instructions_acknowledged": lambda f, s: _flag(f.instructions_acknowledged),
 }
 
 

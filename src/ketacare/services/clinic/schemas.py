@@ -63,6 +63,11 @@ class ClinicSettingsIn(_Strict):
     alert_thresholds: dict[str, float] = Field(
         default_factory=dict, description='Alert thresholds the clinic changed, "rule.vital" -> value'
     )
+    outcome_primary_instruments: dict[str, str] = Field(
+        default_factory=dict,
+        description='Primary outcome instrument per diagnosis concept ("gad" -> "gad7"; "default" for the rest); '
+        "empty: the shipped defaults (issue 18)",
+    )
     reminder_subject: Text = "Your clinic asks you to fill in a short questionnaire"
     reminder_intro: LongText = (
         "Your care team asks you to fill in a short questionnaire. It takes a few minutes."

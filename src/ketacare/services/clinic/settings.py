@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ketacare.config import Settings, get_settings
-from ketacare.domain import formatting
+from ketacare.domain import formatting, outcomes
 from ketacare.domain.clinic import check_thresholds, threshold_bounds, weight_policy_bounds
 from ketacare.domain.dosing import WeightBasisPolicy, weight_basis_policy
 from ketacare.domain.errors import InvalidValue, InvalidValues
@@ -193,6 +193,10 @@ def _check(data: ClinicSettingsIn) -> ClinicSettingsIn:
         weight_bmi_threshold=data.weight_bmi_threshold,
         alert_thresholds=data.alert_thresholds,
     )
+    try:
+        outcomes.with_primary_instruments(outcomes.shipped(), data.outcome_primary_instruments)
+    except InvalidValue as e:
+        errors[e.field] = e.message
     if errors:
         raise InvalidValues(errors)
     shipped = shipped_thresholds()

@@ -47,6 +47,7 @@ from ketacare.store.tables.measurement import (
 from ketacare.store.tables.sessions import InfusionSession
 
 URGENT_FLAGS = ("suicide_risk", "safety_item_declined")
+FOLLOWUP_CALL_RISK = "followup_call_risk"  # a risk answer in the next-day call (services/plans)
 VIA = ("clinician", "portal", "link")
 
 
@@ -159,6 +160,21 @@ def store_response(
         s.add(alert)
     s.flush()
     return r, result, alert
+
+
+def raise_safety_alert(s: Session, *, patient_id: int, kind: str, now: datetime) -> SafetyAlert:
+    """Raise a safety alert from an answer given outside a questionnaire (e.g. a next-day call) for the
+    patient's clinician, as a questionnaire's urgent flag does; the caller audits it."""
+    if kind not in (*URGENT_FLAGS, FOLLOWUP_CALL_RISK):
+        raise ValueError(f"unknown safety alert kind {kind!r}")
+    patient = s.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("patient")
+    alert = SafetyAlert(patient_id=patient_id, response_id=None, kind=kind,
+                        assigned_to=patient.primary_clinician_id, raised_at=now)
+    s.add(alert)
+    s.flush()
+    return alert
 
 
 def _check_session(s: Session, patient_id: int, session_id: int) -> None:
@@ -404,6 +420,8 @@ def _alert_read(s: Session, a: SafetyAlert) -> AlertRead:
         detail = f"{name} answered {r.answered_at:%Y-%m-%d %H:%M} UTC via {r.via}: {what}"
     elif a.kind == "therapy_risk_check":  # raised by services/therapy; the note itself may be private
         detail = "a positive risk check at an integration therapy visit: speak with the therapist"
+    elif a.kind == FOLLOWUP_CALL_RISK:  # raised by services/plans from the next-day call's answers
+        detail = "a risk answer in the next-day call after a session (see the patient's next-day calls)"
     read = AlertRead.model_validate(a)
     read.patient_name = f"{p.family_name}, {p.given_name}" if p else ""
     read.mrn = p.mrn if p else ""

@@ -27,7 +27,7 @@ from ketacare.domain.plans.safety import course_checks as domain_checks
 from ketacare.services import clock, measurement, sessions
 from ketacare.services.access import Actor
 from ketacare.services.errors import NotFound
-from ketacare.services.plans.schemas import (
+from ketacare.services.plans.safety_schemas import (
     CheckRead,
     CourseSafetyRead,
     CumulativeRead,

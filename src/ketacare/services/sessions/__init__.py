@@ -7,15 +7,17 @@ Other capabilities use sessions only through the names below.
 """
 
 from ketacare.services.sessions.alerts import escalated_alarms
-from ketacare.services.sessions.course import GivenDose, doses_given
+from ketacare.services.sessions.course import CourseSession, GivenDose, course_sessions, doses_given
 from ketacare.services.sessions.integrity import verify_signed_records
 from ketacare.services.sessions.schemas import VitalIn, VitalRead
 from ketacare.services.sessions.vitals import latest_vitals, list_patient_vitals, record_patient_reading
 
 __all__ = [
+    "CourseSession",
     "GivenDose",
     "VitalIn",
     "VitalRead",
+    "course_sessions",
     "doses_given",
     "escalated_alarms",
     "latest_vitals",

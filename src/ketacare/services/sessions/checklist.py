@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.domain import formatting as fmt
 from ketacare.domain.sessions.assessments import discharge_checklist_items, discharge_instructions
+from ketacare.services import plans
 from ketacare.services.access import Actor
 from ketacare.services.sessions.facts import FactsReport, session_scores
 from ketacare.services.sessions.rules import default_session_rules
@@ -106,6 +107,13 @@ def _item(
     else:
         line["result"] = "met"
         line["detail"] = _detail(item_id, report, scores, _answered_by(s, scores), line)
+        if item_id == "instructions_acknowledged":
+            acks = plans.acknowledgements(s, sess.id)
+            line["detail"] = "; ".join(
+                f"{a.party} {a.name}, instructions version {a.instructions_version}" for a in acks
+            )
+            if acks:
+                line["by"], line["at"] = acks[-1].recorded_by_username, acks[-1].acknowledged_at.isoformat()
         if line["at"] is None:
             line["at"] = now.isoformat()
     if conf is not None and line["by"] is None:
@@ -192,8 +200,14 @@ def closing_snapshot(
         "at": now.isoformat(),
         "items": items,
         "escort": {"name": p.escort_name if p else None, "phone": p.escort_phone if p else None},
-        "instructions": list(discharge_instructions().items),
+        **_instructions_given(s, sess),
     }
+
+
+def _instructions_given(s: Session, sess: InfusionSession) -> dict[str, Any]:
+    """Return the text of the discharge instructions given (the version acknowledged, else the one in force)."""
+    version, lines = plans.given_instructions(s, sess.id)
+    return {"instructions": lines or list(discharge_instructions().items), "instructions_version": version}
 
 
 def _answer(value: bool | None, answered: bool) -> bool | None:

@@ -22,7 +22,7 @@ from ketacare.domain.sessions.assessments import (
 from ketacare.services import dosing, eligibility, measurement, plans
 from ketacare.services.measurement import ScoreSummary
 from ketacare.services.sessions.rules import default_session_rules
-from ketacare.services.sessions.schemas import SessionOrder
+from ketacare.services.sessions.schemas import SessionConsent, SessionOrder
 from ketacare.store.tables.sessions import InfusionSession, SessionAlert, VitalSign
 
 ANXIETY_SCALES = frozenset({"gad7", "oasis", "hama", "pdss_sr", "mini_spin", "pcl5"})
@@ -39,6 +39,7 @@ class FactsReport:
     notes: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
     course: plans.CourseChecks | None = None  # course safety (pre-infusion states only)
+    consent: SessionConsent | None = None  # the signed consent the consent guard read (issue 16)
 
 
 def vitals_of(row: VitalSign | None) -> VitalSigns | None:
@@ -252,6 +253,39 @@ def _minutes(a: datetime | None, b: datetime) -> float | None:
     return None if a is None else (b - a).total_seconds() / 60.0
 
 
+def session_route(s: Session, sess: InfusionSession) -> str | None:
+    """Return the route this session gives the medicine by: intranasal for esketamine, else its dose order's."""
+    if sess.product == "esketamine":
+        return "intranasal"
+    order = _session_order(s, sess)
+    return None if order is None else order.route
+
+
+def consent_summary(s: Session, sess: InfusionSession, now: datetime) -> SessionConsent:
+    """Return the consent on file for this session's route at `now`: status, document version and dates."""
+    from ketacare.services import plans  # here, not at the top: the plans capability reads sessions too
+
+    route = session_route(s, sess)
+    if route is None:
+        return SessionConsent(
+            status="missing", in_force=False, reason="no dose order names the route, so its consent cannot be found"
+        )
+    st = plans.status_in_session(s, sess.patient_id, route, now)
+    doc = plans.document_for_route(route, now.date())
+    return SessionConsent(
+        status=st.status, in_force=st.in_force, reason=st.reason, route=route, template_id=st.template_id,
+        title=doc.title if doc else None, version=st.version, current_version=st.current_version,
+        signed_at=st.signed_at, countersigned_at=st.countersigned_at, expires_at=st.expires_at,
+    )  # fmt: skip
+
+
+def _consent_fact(s: Session, sess: InfusionSession, now: datetime, report: FactsReport) -> bool:
+    consent = report.consent = consent_summary(s, sess, now)
+    if not consent.in_force:
+        report.notes["consent_on_file"] = consent.reason
+    return consent.in_force
+
+
 def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
     """Return every fact the session's guards read, at `now`."""
     report = FactsReport(SessionFacts())
@@ -312,7 +346,7 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
         report.notes["course_safety_clear"] = "; ".join(holds)
     report.facts = SessionFacts(
         product=sess.product,  # type: ignore[arg-type]
-        consent_on_file=bool(sess.consent_confirmed),
+        consent_on_file=_consent_fact(s, sess, now, report),
         eligibility_current=_eligibility_fact(s, sess, report),
         dose_order_signed=signed,
         dose_order_double_checked=checked,
@@ -340,5 +374,6 @@ def gather(s: Session, sess: InfusionSession, now: datetime) -> FactsReport:
         dissociation_resolved=dissociation,
         sedation_resolved=sedation,
         escort_present=bool(sess.escort_present),
+        instructions_acknowledged=plans.acknowledgements_complete(s, sess.id),
     )
     return report

@@ -26,7 +26,7 @@ from ketacare.domain.sessions.session import (
     allowed_events,
 )
 from ketacare.domain.sessions.side_effects import grade_label
-from ketacare.services import clock
+from ketacare.services import clock, plans
 from ketacare.services.access import Actor, people, roles_for, signing
 from ketacare.services.sessions.alerts import alert_read, alert_rules
 from ketacare.services.sessions.assessments import assessment_status
@@ -40,7 +40,7 @@ from ketacare.services.sessions.common import (
     signatures,
     vital_rows,
 )
-from ketacare.services.sessions.facts import order_summary
+from ketacare.services.sessions.facts import consent_summary, order_summary
 from ketacare.services.sessions.pump import bag_concentration, domain_events, dose_summary, pump_rows
 from ketacare.services.sessions.schemas import (
     RECORD_FORMAT,
@@ -51,6 +51,8 @@ from ketacare.services.sessions.schemas import (
     AlarmLimit,
     AlertRead,
     PumpEventRow,
+    RecordAcknowledgement,
+    RecordAcknowledgements,
     RecordAlert,
     RecordAssessment,
     RecordDose,
@@ -222,6 +224,17 @@ def session_record(s: Session, sess: InfusionSession, version: str = RECORD_FORM
         record.assessments = [
             RecordAssessment.model_validate(a.model_dump()) for a in assessment_status(s, sess)
         ]
+    if "acknowledgements" in RECORD_FORMATS[version][0]:
+        acks = plans.acknowledgements(s, sess.id)
+        record.acknowledgements = RecordAcknowledgements(
+            instructions_version=(sess.discharge_checklist or {}).get("instructions_version")
+            or (acks[0].instructions_version if acks else None),
+            items=[
+                RecordAcknowledgement(party=a.party, name=a.name, instructions_version=a.instructions_version,
+                                      at=a.acknowledged_at, recorded_by=a.recorded_by_username)
+                for a in acks
+            ],
+        )
     return record
 
 
@@ -521,6 +534,7 @@ def _detail(s: Session, sess: InfusionSession, now: datetime) -> SessionDetail:
         rems_hints=rems_medication_hints(s, sess),
         verification=verify_record(s, sess),
         order=order_summary(s, sess),
+        consent=consent_summary(s, sess, now),
     )
 
 
@@ -546,6 +560,8 @@ def _usernames(d: SessionDetail, r: SessionRecord) -> set[str]:
         names |= {n for n in (r.escort.confirmed_by, r.escort.present_by) if n}
     if r.instructions and r.instructions.by:
         names.add(r.instructions.by)
+    if r.acknowledgements:
+        names |= {a.recorded_by for a in r.acknowledgements.items}
     return names
 
 

@@ -56,7 +56,6 @@ class SessionChecks(_Strict):
     """Pre-check confirmations and discharge assessments; send only what changed, with the version read."""
 
     version: int
-    consent_confirmed: bool | None = None
     last_food_at: datetime | None = None
     last_liquid_at: datetime | None = None
     escort_confirmed: bool | None = None
@@ -395,6 +394,22 @@ REMS_FORM_FIELDS: tuple[str, ...] = (
 OPTIONAL_RECORD_FIELDS: tuple[str, ...] = (*REMS_FORM_FIELDS, "aldrete_respiration_spo2_full")
 
 
+class SessionConsent(BaseModel):
+    """The signed consent on file for the session's route (issue 16): what the pre-check reads, in words."""
+
+    status: str  # in_force | missing | expired | superseded | not_countersigned | withdrawn
+    in_force: bool
+    reason: str
+    route: str | None = None
+    template_id: str | None = None
+    title: str | None = None
+    version: str | None = None
+    current_version: str | None = None
+    signed_at: datetime | None = None
+    countersigned_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
 class CourseSafetyLine(BaseModel):
     """One course-safety check before the infusion: "ok", "due" (a warning), "hold" (its guard fails) or
     "not_required", with the reason in plain words and its source."""
@@ -720,6 +735,23 @@ class RecordInstructions(BaseModel):
     items: list[str]
 
 
+class RecordAcknowledgement(BaseModel):
+    """The patient or the escort acknowledged the discharge instructions: typed name, version, when, recorded by."""
+
+    party: str
+    name: str
+    instructions_version: int
+    at: Time
+    recorded_by: str
+
+
+class RecordAcknowledgements(BaseModel):
+    """The version of the discharge instructions given and each acknowledgement of it (format 3)."""
+
+    instructions_version: int | None
+    items: list[RecordAcknowledgement]
+
+
 class RecordDischarge(BaseModel):
     """How the session ended (discharge or abort): who, role, when, and the checklist as it stood (format 2)."""
 
@@ -732,7 +764,8 @@ class RecordDischarge(BaseModel):
 
 RECORD_V1 = "ketacare.session_record/1"
 RECORD_V2 = "ketacare.session_record/2"
-RECORD_FORMAT = RECORD_V2  # what new signatures use
+RECORD_V3 = "ketacare.session_record/3"
+RECORD_FORMAT = RECORD_V3  # what new signatures use
 
 # Each record format, explicitly: the top-level parts and the session columns it signs. A record keeps the format
 # of its first signature, so records signed before a new format still verify. A new session column or part is a
@@ -758,6 +791,10 @@ RECORD_FORMATS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (*_V1_PARTS, "order", "assessments", "discharge", "escort", "instructions"),
         (*_V1_SESSION, "discharge_instructions_given"),
     ),
+    RECORD_V3: (
+        (*_V1_PARTS, "order", "assessments", "discharge", "escort", "instructions", "acknowledgements"),
+        (*_V1_SESSION, "discharge_instructions_given"),
+    ),
 }
 
 
@@ -780,6 +817,8 @@ class SessionRecord(BaseModel):
     discharge: RecordDischarge | None = None
     escort: RecordEscort | None = None
     instructions: RecordInstructions | None = None
+    # format 3
+    acknowledgements: RecordAcknowledgements | None = None
 
     def signed_data(self) -> dict[str, Any]:
         """Return the plain data that is signed: the parts and session columns of this record's format (no `dose`
@@ -921,6 +960,7 @@ class SessionDetail(SessionFields):
     rems_hints: dict[str, list[str]] | None
     verification: Verification
     order: SessionOrder | None = None
+    consent: SessionConsent | None = None  # the signed consent the pre-check reads (issue 16)
     vitals_in_error: list[VitalInError] = []
 
 

@@ -246,6 +246,10 @@ def apply_in(uow: UnitOfWork, sess: InfusionSession, data: TransitionRequest) ->
         s.flush()
         if data.event == "discharge" and report.evidence:
             details["evidence"] = dict(report.evidence)  # instrument result or nurse confirmation
+        if data.event == "pass_prechecks" and report.consent is not None and report.consent.in_force:
+            c = report.consent  # which signed consent document the pre-check relied on
+            details["consent"] = {"document": c.template_id, "version": c.version, "route": c.route,
+                                  "signed_at": c.signed_at.isoformat() if c.signed_at else None}  # fmt: skip
         uow.audit("update", "infusion_session", sess.id, patient_id=sess.patient_id, details=details)
         for u in used:
             uow.audit(

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from ketacare.domain import outcomes
 from ketacare.domain.clinic import weight_policy_bounds
 from ketacare.domain.errors import InvalidValues
-from ketacare.domain.measurement import plan_ids
+from ketacare.domain.measurement import load_instrument, plan_ids
 from ketacare.http.access import Access
 from ketacare.http.errors import clean_message
 from ketacare.services import clinic
@@ -30,6 +31,7 @@ LABELS = {
     "crisis_lines": "Crisis lines",
     "weight_bmi_threshold": "BMI threshold",
     "assessment_plan": "Questionnaire plan",
+    "outcome_primary_instruments": "Primary outcome instruments",
     "reason": "Reason for the change",
     "version": "Version",
 }
@@ -56,7 +58,24 @@ def _values(c: clinic.ClinicSettingsIn, version: int) -> dict[str, str]:
             v[f"crisis_lines.{i}.{f}"] = getattr(line, f)
     for t in clinic.thresholds(c):
         v[f"threshold.{t.key}"] = f"{t.value:g}"
+    chosen = outcomes.with_primary_instruments(outcomes.shipped(), c.outcome_primary_instruments)
+    v["outcome_primary.default"] = chosen.primary_default
+    for concept, iid in chosen.primary_by_diagnosis.items():
+        v[f"outcome_primary.{concept}"] = iid
     return v
+
+
+def _primary_instruments(values: dict[str, str]) -> dict[str, str]:
+    """Return the primary outcome instruments the form sets that differ from the shipped ones (issue 18)."""
+    shipped = outcomes.shipped()
+    out = {}
+    for k, text in values.items():
+        if k.startswith("outcome_primary.") and text.strip():
+            concept = k.removeprefix("outcome_primary.")
+            default = shipped.primary_default if concept == "default" else shipped.primary_by_diagnosis.get(concept)
+            if text.strip() != default:
+                out[concept] = text.strip()
+    return out
 
 
 def _crisis_rows(values: dict[str, str]) -> int:
@@ -96,6 +115,7 @@ def _update(values: dict[str, str]) -> clinic.ClinicSettingsUpdate:
         "weight_basis_at_or_above": values.get("weight_basis_at_or_above", ""),
         "assessment_plan": values.get("assessment_plan", ""),
         "alert_thresholds": thresholds,
+        "outcome_primary_instruments": _primary_instruments(values),
         "reminder_subject": values.get("reminder_subject", ""),
         "reminder_intro": values.get("reminder_intro", ""),
         "fictional": values.get("fictional") == "yes",
@@ -147,6 +167,8 @@ def _page(
             "crisis_rows": _crisis_rows(values),
             "thresholds": clinic.thresholds(c),
             "plan_options": [(p, p) for p in plan_ids()],
+            "outcome_concepts": ["default", *outcomes.shipped().primary_by_diagnosis],
+            "outcome_options": [(i, load_instrument(i).short_name) for i in outcomes.shipped().instruments],
             "basis_options": [(b, b) for b in wb.bases],
             "bmi_bounds": wb,
             "can_configure": may(actor, "configure", "clinic_settings"),

@@ -17,7 +17,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.domain.pk import concentration_ranges, default_model_id, model_ids, model_info, predict_infusion
 from ketacare.domain.sources import plain
 from ketacare.http.access import Access
-from ketacare.services import clinic, patients
+from ketacare.services import clinic, patients, plans
 from ketacare.services.access import Actor, decide, signing
 from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import (
@@ -124,6 +124,7 @@ def _new_page(
     errors: Mapping[str, str | None],
     preview: DoseOrderPreview | None = None,
     status: int = 200,
+    prefill: plans.OrderPrefill | None = None,
 ) -> Response:
     chart = _chart(request, actor, patient_id)
     orders = dose_orders.list_orders(db=request.app.state.db, actor=actor, patient_id=patient_id)
@@ -134,6 +135,7 @@ def _new_page(
         "values": values,
         "errors": errors,
         "preview": preview,
+        "prefill": prefill,
         "protocol_options": _protocol_options(),
         "vial_options": _vial_options(),
         "protocols": _protocol_facts(),
@@ -153,7 +155,15 @@ def _new_page(
 def orders_page(
     request: Request, patient_id: int, actor: Actor = Depends(Access("dose_order", "read"))
 ) -> Response:
-    return _new_page(request, actor, patient_id, {"protocol_id": "iv-standard"}, {})
+    # An accepted (or edited) titration proposal pre-fills the dose; the prescriber still calculates, checks, signs.
+    prefill = plans.order_prefill(db=request.app.state.db, actor=actor, patient_id=patient_id)
+    values = {"protocol_id": "iv-standard"}
+    if prefill is not None and prefill.mg_per_kg is not None:
+        values = {"protocol_id": prefill.protocol_id, "mg_per_kg": f"{prefill.mg_per_kg:g}"}
+        soft = load_protocol(prefill.protocol_id).limit("mg_per_kg_max", "soft")
+        if soft is not None and prefill.mg_per_kg > soft.value:  # the proposal's reason, for the prescriber to keep
+            values["soft_limit_reason"] = prefill.reason[:500]
+    return _new_page(request, actor, patient_id, values, {}, prefill=prefill)
 
 
 def _create_data(request: Request, values: dict[str, str]) -> DoseOrderCreate:

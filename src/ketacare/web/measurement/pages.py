@@ -14,7 +14,7 @@ from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.domain.measurement import Instrument, all_instruments, load_instrument
 from ketacare.domain.measurement.safety import PREFER_NOT_TO_ANSWER
 from ketacare.http.access import PUBLIC, Access, client_address
-from ketacare.services import patients, sessions
+from ketacare.services import patients, plans, sessions
 from ketacare.services.access import Actor, decide, may
 from ketacare.services.errors import NotFound
 from ketacare.services.measurement import links as measurement_links
@@ -440,8 +440,12 @@ def _dashboard_ctx(request: Request, actor: Actor, **extra: Any) -> dict[str, An
         if decide(actor, "read", "infusion_session").allowed
         else []
     )
+    relapses = (
+        plans.relapse_flags(db=db, actor=actor, mine=True) if decide(actor, "read", "treatment_plan").allowed else []
+    )
     return {
         "alerts": alerts,
+        "relapses": relapses,
         "items": items,
         "escalated": escalated,
         "errors": {},

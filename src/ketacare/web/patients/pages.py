@@ -215,6 +215,12 @@ def _team(request: Request, actor: Actor, patient_id: int) -> Any:
     return care_team.get_care_team(db=request.app.state.db, actor=actor, patient_id=patient_id)
 
 
+def _consent(request: Request, actor: Actor, patient_id: int) -> Any:
+    if not decide(actor, "read", "consent", patient_id=patient_id).allowed:
+        return None
+    return plans.patient_consents(db=request.app.state.db, actor=actor, patient_id=patient_id)
+
+
 def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str, Any]:
     chart = patients.get_chart(db=request.app.state.db, actor=actor, patient_id=patient_id)
     weight_chart = ""
@@ -239,6 +245,7 @@ def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str,
         "clinical": chart.clinical,
         "corrections": _history(chart),
         "team": _team(request, actor, patient_id),
+        "consent": _consent(request, actor, patient_id),
         "weight_chart": weight_chart,
         "can_write": decide(actor, "write", "patient_clinical", patient_id=patient_id).allowed,
         "can_edit": decide(actor, "update", "patient", patient_id=patient_id).allowed,
@@ -255,7 +262,21 @@ def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str,
         "errors": {},
         "values": {},
         "form": None,
+        **_followup(request, actor, patient_id),
     }
+
+
+def _followup(request: Request, actor: Actor, patient_id: int) -> dict[str, Any]:
+    """Return the rapid response of each session and the next-day calls (issue 16) where the policy allows."""
+    db = request.app.state.db
+    out: dict[str, Any] = {"rapid_responses": None, "followup_calls": None}
+    if actor.patient_id is not None:
+        return out
+    if decide(actor, "read", "scores", patient_id=patient_id).allowed:
+        out["rapid_responses"] = plans.rapid_response_for_patient(db=db, actor=actor, patient_id=patient_id)
+    if decide(actor, "read", "followup_call", patient_id=patient_id).allowed:
+        out["followup_calls"] = plans.calls_for_patient(db=db, actor=actor, patient_id=patient_id)
+    return out
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
@@ -453,6 +474,7 @@ def my_record(request: Request, actor: Actor = Depends(Access("account", "read")
         return RedirectResponse(safe_next(None, actor), status_code=303)
     ctx = _chart_context(request, actor, actor.patient_id)
     ctx.update(can_edit=False, can_write=False, plain_status=PLAIN_STATUS, corrections={}, team=None)
+    ctx["discharge_sheets"] = plans.patient_sheets(db=request.app.state.db, actor=actor, patient_id=actor.patient_id)
     return render(request, "me.html", ctx)
 
 

@@ -1,33 +1,59 @@
-"""Course safety on the chart (issue 16 point 7): the panel of checks with their reasons and the cumulative dose,
-and the forms that record pregnancy-test applicability and results, urine toxicology, PUF totals and the misuse
-checklist (times typed in the clinic's local time; errors beside each field)."""
+"""Treatment plan pages: the plan and the course against it (`/patients/{id}/plan`), a plan from a template, a new
+signed version, stop, titration proposal with accept / edit / reject."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ketacare.domain.errors import InvalidValue, InvalidValues
+from ketacare.domain.dosing import load_protocol
+from ketacare.domain.errors import InvalidValue
+from ketacare.domain.measurement import load_instrument
+from ketacare.domain.plans import plan_templates
 from ketacare.http.access import Access
-from ketacare.services import plans
-from ketacare.services.access import Actor, decide
-from ketacare.web.rendering import FORM_REFUSALS, form_data, local_field, refusal, render
+from ketacare.services import patients
+from ketacare.services.access import Actor, decide, signing
+from ketacare.services.plans import plans, progress, proposals
+from ketacare.services.plans.schemas import Goal, PlanChange, PlanCreate, PlanStop, ProposalDecision
+from ketacare.web.plans.chart import course_svg
+from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render
 
 router = APIRouter(include_in_schema=False)
-Read = Access("course_safety", "read")
-Write = Access("course_safety", "write")
 
-STATUS_WORDS = {"ok": "in order", "due": "due", "hold": "on hold", "not_required": "not required"}
-NOTICES = {
-    "applicability": "Pregnancy-test applicability recorded.",
-    "pregnancy": "Pregnancy test recorded.",
-    "toxicology": "Toxicology result recorded.",
-    "puf": "PUF total recorded.",
-    "misuse": "Misuse checklist recorded.",
+INDICATIONS = [
+    ("gad", "Generalised anxiety disorder"),
+    ("social-anxiety", "Social anxiety disorder"),
+    ("panic", "Panic disorder"),
+    ("ptsd", "PTSD"),
+]
+PRIMARY = ["gad7", "mini_spin", "pdss_sr", "pcl5", "oasis", "hama"]
+STOP_KINDS = [
+    ("no-response", "No response"),
+    ("intolerable", "Intolerable effects"),
+    ("patient-choice", "The patient's choice"),
+]
+KIND_WORDS = {
+    "escalate": "Raise the dose",
+    "hold": "Keep the dose",
+    "reduce": "Lower the dose",
+    "stop": "Stop the course",
+    "review": "Review the course",
 }
+
+
+def _instrument_options() -> list[tuple[str, str]]:
+    return [(i, load_instrument(i).short_name) for i in PRIMARY]
+
+
+def _blank(v: Any) -> Any:
+    return None if v is None or (isinstance(v, str) and not v.strip()) else v
+
+
+def _creds(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {"password": _blank(values.get("password")), "totp_code": _blank(values.get("totp_code"))}
 
 
 def _page(
@@ -35,161 +61,222 @@ def _page(
     actor: Actor,
     patient_id: int,
     *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
     form: str | None = None,
-    notice: str | None = None,
     status: int = 200,
 ) -> Response:
     db = request.app.state.db
-    panel = plans.course_safety(db=db, actor=actor, patient_id=patient_id)
+    chart = patients.get_chart(db=db, actor=actor, patient_id=patient_id)
+    view = progress.get_course(db=db, actor=actor, patient_id=patient_id)
+    pending = next((p for p in view.proposals if p.status == "pending"), None) if view else None
     ctx: dict[str, Any] = {
-        "panel": panel,
-        "status_words": STATUS_WORDS,
-        "method_options": [("", "choose")] + [(m, m) for m in plans.pregnancy_methods()],
-        "errors": errors or {},
-        "values": values or {},
+        "p": chart.patient,
+        "view": view,
+        "chart_svg": course_svg(view) if view else "",
+        "pending": pending,
+        "protocol": load_protocol(view.plan.protocol_id) if view else None,
+        "errors": dict(errors or {}),
+        "values": dict(values or {}),
         "form": form,
-        "notice": NOTICES.get(notice or ""),
-        "can_write": decide(actor, "write", "course_safety", patient_id=patient_id).allowed,
+        "kind_words": KIND_WORDS,
+        "indication_words": dict(INDICATIONS),
+        "stop_kinds": STOP_KINDS,
+        "instrument_name": lambda i: load_instrument(i).short_name,
+        "can_write": decide(actor, "write", "treatment_plan", patient_id=patient_id).allowed,
+        "can_propose": decide(actor, "propose", "treatment_plan", patient_id=patient_id).allowed,
+        "can_decide": decide(actor, "decide", "treatment_plan", patient_id=patient_id).allowed,
+        "can_order": decide(actor, "create", "dose_order", patient_id=patient_id).allowed,
+        "credential": signing.credential_field(db=db, actor=actor),
     }
-    return render(request, "course_safety.html", ctx, status)
+    return render(request, "plan.html", ctx, status)
 
 
-@router.get("/patients/{patient_id}/course-safety", response_class=HTMLResponse)
-def course_safety_page(
-    request: Request, patient_id: int, notice: str | None = None, actor: Actor = Depends(Read)
+@router.get("/patients/{patient_id}/plan", response_class=HTMLResponse)
+def plan_page(
+    request: Request, patient_id: int, actor: Actor = Depends(Access("treatment_plan", "read"))
 ) -> Response:
-    return _page(request, actor, patient_id, notice=notice)
+    return _page(request, actor, patient_id)
 
 
-async def _save(
+def _new_page(
     request: Request,
     actor: Actor,
     patient_id: int,
-    form: str,
-    build: Callable[[dict[str, Any]], Any],
-    multi: tuple[str, ...] = (),
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    status: int = 200,
 ) -> Response:
-    """Read the form, build and store the record; on refusal show the page again with errors beside fields."""
-    values = await form_data(request, multi)
+    chart = patients.get_chart(db=request.app.state.db, actor=actor, patient_id=patient_id)
+    templates = list(plan_templates().values())
+    ctx = {
+        "p": chart.patient,
+        "templates": templates,
+        "template_options": [(t.id, t.name) for t in templates],
+        "indication_options": INDICATIONS,
+        "instrument_options": [("", "The template's")] + _instrument_options(),
+        "goal_options": [("", "No goal")] + _instrument_options(),
+        "values": dict(values),
+        "errors": dict(errors),
+        "credential": signing.credential_field(db=request.app.state.db, actor=actor),
+    }
+    return render(request, "plan_new.html", ctx, status)
+
+
+@router.get("/patients/{patient_id}/plan/new", response_class=HTMLResponse)
+def new_plan_page(
+    request: Request, patient_id: int, actor: Actor = Depends(Access("treatment_plan", "write"))
+) -> Response:
+    return _new_page(request, actor, patient_id, {"template_id": "iv-induction", "indication": "gad"}, {})
+
+
+def _goals(values: Mapping[str, Any]) -> list[Goal]:
+    inst, target = _blank(values.get("goal_instrument")), _blank(values.get("goal_target"))
+    if inst is None and target is None:
+        return []
+    if inst is None:
+        raise InvalidValue("goal_instrument", "choose the instrument of the goal")
+    if target is None:
+        raise InvalidValue("goal_target", "enter the target score (at or below it)")
     try:
-        build(values)
+        score = float(str(target))
+    except ValueError:
+        raise InvalidValue("goal_target", "enter the target score as a number, e.g. 7") from None
+    if score < 0:
+        raise InvalidValue("goal_target", "a target score is 0 or more")
+    week = _blank(values.get("goal_week"))
+    return [Goal(instrument_id=str(inst), target_score=score, by_week=float(week) if week else None)]
+
+
+@router.post("/patients/{patient_id}/plan/new", response_class=HTMLResponse)
+async def new_plan(
+    request: Request, patient_id: int, actor: Actor = Depends(Access("treatment_plan", "write"))
+) -> Response:
+    values = await form_data(request)
+    try:
+        data = PlanCreate(
+            template_id=values.get("template_id") or "",
+            indication=values.get("indication") or "",
+            primary_instrument=_blank(values.get("primary_instrument")),
+            dose_mg_per_kg=_blank(values.get("dose_mg_per_kg")),
+            goals=_goals(values),
+            reason=_blank(values.get("reason")) or "Plan from the template",
+            **_creds(values),
+        )
+        plans.create_plan(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
     except FORM_REFUSALS as e:
         errors, status = refusal(e)
-        return _page(request, actor, patient_id, errors=errors, values=values, form=form, status=status)
-    return RedirectResponse(f"/patients/{patient_id}/course-safety?notice={form}#f-{form}", status_code=303)
+        values.pop("password", None)
+        return _new_page(request, actor, patient_id, values, _goal_fields(errors), status)
+    return RedirectResponse(f"/patients/{patient_id}/plan", status_code=303)
 
 
-def _when(request: Request, values: dict[str, Any], key: str, errors: dict[str, str]) -> Any:
-    """Read a local date-and-time field as UTC; a blank or unreadable one is noted in `errors`."""
+def _goal_fields(errors: dict[str, str]) -> dict[str, str]:
+    """Show an error about the goals list beside the goal's target field."""
+    out = dict(errors)
+    for key in [k for k in out if k.startswith("goals")]:
+        out["goal_target"] = out.pop(key)
+    return out
+
+
+@router.post("/patients/{patient_id}/plan/{plan_id}/propose", response_class=HTMLResponse)
+async def propose(
+    request: Request,
+    patient_id: int,
+    plan_id: int,
+    actor: Actor = Depends(Access("treatment_plan", "propose")),
+) -> Response:
+    await form_data(request)
     try:
-        at = local_field(request, values, key)
+        proposals.propose(db=request.app.state.db, actor=actor, patient_id=patient_id, plan_id=plan_id)
     except InvalidValue as e:
-        errors[key] = e.message
-        return None
-    if at is None:
-        errors[key] = "enter the date and time"
-    return at
+        return _page(request, actor, patient_id, errors={"propose": e.message}, form="propose", status=422)
+    return RedirectResponse(f"/patients/{patient_id}/plan#proposal", status_code=303)
 
 
-def _choice(values: dict[str, Any], key: str, allowed: tuple[str, ...], errors: dict[str, str]) -> str:
-    value = values.get(key) or ""
-    if value not in allowed:
-        errors[key] = "choose one"
-    return value
-
-
-def _raise(errors: dict[str, str]) -> None:
-    if errors:
-        raise InvalidValues(errors)
-
-
-@router.post("/patients/{patient_id}/course-safety/applicability", response_class=HTMLResponse)
-async def save_applicability(request: Request, patient_id: int, actor: Actor = Depends(Write)) -> Response:
-    def build(v: dict[str, Any]) -> Any:
-        errors: dict[str, str] = {}
-        _choice(v, "applicable", ("yes", "no"), errors)
-        if len((v.get("reason") or "").strip()) < 3:
-            errors["reason"] = "say why (at least 3 characters)"
-        _raise(errors)
-        data = plans.PregnancyApplicabilityIn(applicable=v["applicable"] == "yes", reason=v.get("reason") or "")
-        return plans.record_pregnancy_applicability(
-            db=request.app.state.db, actor=actor, patient_id=patient_id, data=data
+@router.post("/patients/{patient_id}/plan/proposals/{proposal_id}/decision", response_class=HTMLResponse)
+async def decide_proposal(
+    request: Request,
+    patient_id: int,
+    proposal_id: int,
+    actor: Actor = Depends(Access("treatment_plan", "decide")),
+) -> Response:
+    values = await form_data(request)
+    try:
+        data = ProposalDecision(
+            version=values.get("version") or 0,
+            decision=values.get("decision") or "",
+            dose_mg_per_kg=_blank(values.get("dose_mg_per_kg")),
+            interval_days=_blank(values.get("interval_days")),
+            reason=_blank(values.get("reason")),
+            **_creds(values),
         )
-
-    return await _save(request, actor, patient_id, "applicability", build)
-
-
-@router.post("/patients/{patient_id}/course-safety/pregnancy", response_class=HTMLResponse)
-async def save_pregnancy(request: Request, patient_id: int, actor: Actor = Depends(Write)) -> Response:
-    def build(v: dict[str, Any]) -> Any:
-        errors: dict[str, str] = {}
-        at = _when(request, v, "preg_taken_at", errors)
-        result = _choice(v, "preg_result", ("negative", "positive"), errors)
-        method = _choice(v, "preg_method", plans.pregnancy_methods(), errors)
-        _raise(errors)
-        data = plans.PregnancyTestIn(taken_at=at, result=result, method=method)
-        return plans.record_pregnancy_test(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
-
-    return await _save(request, actor, patient_id, "pregnancy", _prefixed(build, "preg_"))
-
-
-@router.post("/patients/{patient_id}/course-safety/toxicology", response_class=HTMLResponse)
-async def save_tox(request: Request, patient_id: int, actor: Actor = Depends(Write)) -> Response:
-    def build(v: dict[str, Any]) -> Any:
-        errors: dict[str, str] = {}
-        at = _when(request, v, "tox_taken_at", errors)
-        result = _choice(v, "tox_result", ("negative", "expected", "positive"), errors)
-        substances = (v.get("tox_substances") or "").strip() or None
-        if result in ("expected", "positive") and not substances:
-            errors["tox_substances"] = "say what was positive"
-        _raise(errors)
-        data = plans.ToxResultIn(taken_at=at, result=result, substances=substances)
-        return plans.record_tox_result(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
-
-    return await _save(request, actor, patient_id, "toxicology", _prefixed(build, "tox_"))
-
-
-@router.post("/patients/{patient_id}/course-safety/puf", response_class=HTMLResponse)
-async def save_puf(request: Request, patient_id: int, actor: Actor = Depends(Write)) -> Response:
-    def build(v: dict[str, Any]) -> Any:
-        errors: dict[str, str] = {}
-        at = _when(request, v, "puf_taken_at", errors)
-        raw = (v.get("puf_total") or "").strip()
-        if not raw.isdigit() or int(raw) > 35:
-            errors["puf_total"] = "enter the PUF total as a whole number from 0 to 35"
-        _raise(errors)
-        data = plans.PufIn(taken_at=at, total=int(raw))
-        return plans.record_puf(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
-
-    return await _save(request, actor, patient_id, "puf", _prefixed(build, "puf_"))
-
-
-@router.post("/patients/{patient_id}/course-safety/misuse", response_class=HTMLResponse)
-async def save_misuse(request: Request, patient_id: int, actor: Actor = Depends(Write)) -> Response:
-    def build(v: dict[str, Any]) -> Any:
-        errors: dict[str, str] = {}
-        at = _when(request, v, "misuse_checked_at", errors)
-        _raise(errors)
-        data = plans.MisuseCheckIn(
-            checked_at=at, signs=v.get("misuse_signs") or [], note=(v.get("misuse_note") or "").strip() or None
+        proposals.decide(
+            db=request.app.state.db, actor=actor, patient_id=patient_id, proposal_id=proposal_id, data=data
         )
-        return plans.record_misuse_check(db=request.app.state.db, actor=actor, patient_id=patient_id, data=data)
+    except FORM_REFUSALS as e:
+        errors, status = refusal(e)
+        values.pop("password", None)
+        return _page(request, actor, patient_id, errors=errors, values=values, form="decision", status=status)
+    return RedirectResponse(f"/patients/{patient_id}/plan#proposal", status_code=303)
 
-    return await _save(request, actor, patient_id, "misuse", _prefixed(build, "misuse_"), multi=("misuse_signs",))
+
+@router.post("/patients/{patient_id}/plan/{plan_id}/change", response_class=HTMLResponse)
+async def change(
+    request: Request, patient_id: int, plan_id: int, actor: Actor = Depends(Access("treatment_plan", "write"))
+) -> Response:
+    values = await form_data(request)
+    try:
+        phases = []
+        for key, text in values.items():
+            if key.startswith("sessions__") and _blank(text) is not None:
+                phases.append({"id": key.removeprefix("sessions__"), "sessions": text})
+        data = PlanChange(
+            version=values.get("version") or 0,
+            reason=values.get("reason") or "",
+            dose_mg_per_kg=_blank(values.get("dose_mg_per_kg")),
+            status=_blank(values.get("status")),
+            phases=phases or None,
+            goals=_goals(values)
+            if _blank(values.get("goal_instrument")) or _blank(values.get("goal_target"))
+            else None,
+            **_creds(values),
+        )
+        plans.change_plan(
+            db=request.app.state.db, actor=actor, patient_id=patient_id, plan_id=plan_id, data=data
+        )
+    except FORM_REFUSALS as e:
+        errors, status = refusal(e)
+        values.pop("password", None)
+        return _page(
+            request,
+            actor,
+            patient_id,
+            errors=_goal_fields(errors),
+            values=values,
+            form="change",
+            status=status,
+        )
+    return RedirectResponse(f"/patients/{patient_id}/plan#versions", status_code=303)
 
 
-def _prefixed(build: Callable[[dict[str, Any]], Any], prefix: str) -> Callable[[dict[str, Any]], Any]:
-    """Name a refused field by its form field (`taken_at` -> `preg_taken_at`) so the error shows beside it."""
-
-    def run(values: dict[str, Any]) -> Any:
-        try:
-            return build(values)
-        except FORM_REFUSALS as e:
-            errors, _ = refusal(e)
-            raise InvalidValues(
-                {(k if k.startswith(prefix) else prefix + k): msg for k, msg in errors.items()}
-            ) from None
-
-    return run
+@router.post("/patients/{patient_id}/plan/{plan_id}/stop", response_class=HTMLResponse)
+async def stop(
+    request: Request, patient_id: int, plan_id: int, actor: Actor = Depends(Access("treatment_plan", "write"))
+) -> Response:
+    values = await form_data(request)
+    try:
+        data = PlanStop(
+            version=values.get("version") or 0,
+            stop_kind=values.get("stop_kind") or "",
+            reason=values.get("reason") or "",
+            **_creds(values),
+        )
+        plans.stop_plan(
+            db=request.app.state.db, actor=actor, patient_id=patient_id, plan_id=plan_id, data=data
+        )
+    except FORM_REFUSALS as e:
+        errors, status = refusal(e)
+        values.pop("password", None)
+        return _page(request, actor, patient_id, errors=errors, values=values, form="stop", status=status)
+    return RedirectResponse(f"/patients/{patient_id}/plan", status_code=303)

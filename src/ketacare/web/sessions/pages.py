@@ -14,6 +14,7 @@ from ketacare.domain import formatting as fmt
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sessions.side_effects import side_effect_types
 from ketacare.http.access import Access
+from ketacare.services import plans
 from ketacare.services.access import Actor, decide, signing
 from ketacare.services.patients import InErrorReason
 from ketacare.services.sessions import (
@@ -95,11 +96,26 @@ def _page(
         "can_sign": decide(actor, "sign", "infusion_session").allowed,
         "credential": signing.credential_field(db=request.app.state.db, actor=actor),
         "can_chart": decide(actor, "chart", "infusion_session").allowed,
+        **_followup_context(request, actor, s),
     }
     from ketacare.web.sessions.formulary import session_form_context  # its module imports this one
 
     ctx.update(session_form_context(request, actor, s))
     return render(request, template, ctx, status)
+
+
+def _followup_context(request: Request, actor: Actor, s: SessionDetail) -> dict[str, Any]:
+    """Return the discharge instructions with their acknowledgements and the session's rapid response (issue
+    16), each only for an actor the policy lets read it."""
+    db = request.app.state.db
+    out: dict[str, Any] = {"discharge_sheet": None, "rapid": None}
+    if s.infusion_started_at is None:
+        return out
+    if decide(actor, "read", "discharge_sheet", patient_id=s.patient_id).allowed:
+        out["discharge_sheet"] = plans.discharge_sheet(db=db, actor=actor, session_id=s.id)
+    if decide(actor, "read", "scores", patient_id=s.patient_id).allowed:
+        out["rapid"] = plans.rapid_response_for_session(db=db, actor=actor, session_id=s.id)
+    return out
 
 
 def _check_values(s: SessionDetail, tz: tzinfo) -> dict[str, str]:
@@ -384,3 +400,24 @@ async def post_addendum(request: Request, session_id: int, actor: Actor = Depend
         )
 
     return await _handle(request, actor, session_id, "record", run)
+
+
+@router.post("/sessions/{session_id}/discharge-acknowledgements", response_class=HTMLResponse)
+async def post_acknowledgement(request: Request, session_id: int, actor: Actor = Depends(Chart)) -> Response:
+    """The patient or the escort acknowledged the discharge instructions (typed name, the version shown)."""
+
+    def run(v: dict[str, Any]) -> None:
+        raw = (v.get("instructions_version") or "").strip()
+        plans.acknowledge(
+            db=request.app.state.db,
+            actor=actor,
+            session_id=session_id,
+            data=plans.AcknowledgementIn(
+                party=v.get("party") or "patient",
+                name=v.get("name") or "",
+                instructions_version=int(raw) if raw.isdigit() else -1,
+            ),
+        )
+
+    party = (await form_data(request)).get("party") or "patient"
+    return await _handle(request, actor, session_id, f"ack-{party}", run)

@@ -1,0 +1,80 @@
+"""Survival and mixed-effects models of outcomes (lifelines, statsmodels): numbers in, typed results out."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+from ketacare.services.outcomes.schemas import AtRisk, ModelEstimate, SurvivalPoint
+
+AT_RISK_DAYS = (0, 14, 28, 56, 84, 182)
+MODEL_MAX_PATIENTS = 1500  # MixedLM slows with the number of groups: larger cohorts are fitted on a fixed sample
+
+
+def kaplan_meier(durations_days: Sequence[float], relapsed: Sequence[bool]) -> tuple[list[SurvivalPoint], list[AtRisk]]:
+    """Return the Kaplan-Meier curve of staying free of relapse (with 95 % bands) and numbers at risk."""
+    if not durations_days:
+        return [], []
+    from lifelines import KaplanMeierFitter
+
+    km = KaplanMeierFitter()
+    km.fit(list(durations_days), event_observed=list(relapsed))
+    sf = km.survival_function_.iloc[:, 0]
+    ci = km.confidence_interval_survival_function_
+    points = [
+        SurvivalPoint(
+            day=float(t), survival=float(sf.loc[t]),
+            low=float(ci.iloc[i, 0]), high=float(ci.iloc[i, 1]),
+        )
+        for i, t in enumerate(sf.index)
+    ]  # fmt: skip
+    at_risk = [AtRisk(day=d, n=sum(1 for x in durations_days if x >= d)) for d in AT_RISK_DAYS]
+    return points, at_risk
+
+
+def mixed_model(patient_ids: Sequence[int], sessions: Sequence[int], pct: Sequence[float]) -> ModelEstimate:
+    """Fit percent change from baseline ~ sessions given, with a random intercept per patient (MixedLM)."""
+    patients = len(set(patient_ids))
+    if patients < 5 or len(pct) < 15:
+        return ModelEstimate(
+            fitted=False, patients=patients, scores=len(pct), slope_per_session=None, slope_low=None,
+            slope_high=None, intercept=None,
+            words=f"Too few patients ({patients}) or scores ({len(pct)}) to fit the model (needs 5 and 15).",
+        )  # fmt: skip
+    import numpy as np
+    import statsmodels.api as sm
+
+    sampled = ""
+    if patients > MODEL_MAX_PATIENTS:
+        keep = set(sorted(set(patient_ids), key=lambda i: (i * 2654435761) % 2**32)[:MODEL_MAX_PATIENTS])
+        rows = [(g, x, y) for g, x, y in zip(patient_ids, sessions, pct, strict=True) if g in keep]
+        patient_ids, sessions, pct = [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+        sampled = f" (fitted on a fixed sample of {MODEL_MAX_PATIENTS} of {patients} patients)"
+        patients = MODEL_MAX_PATIENTS
+    exog = sm.add_constant(np.asarray(sessions, dtype=float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter; a failed fit is reported below
+        try:
+            fit = sm.MixedLM(np.asarray(pct, dtype=float), exog, groups=np.asarray(patient_ids)).fit(reml=True)
+        except (ValueError, np.linalg.LinAlgError) as e:
+            return ModelEstimate(
+                fitted=False, patients=patients, scores=len(pct), slope_per_session=None, slope_low=None,
+                slope_high=None, intercept=None, words=f"The model could not be fitted ({e}).",
+            )  # fmt: skip
+    params = np.asarray(fit.fe_params)
+    ci = np.asarray(fit.conf_int())[: len(params)]
+    slope, lo, hi = float(params[1]), float(ci[1][0]), float(ci[1][1])
+    direction = "fell" if slope < 0 else "rose"
+    sure = "the interval excludes no change" if hi < 0 or lo > 0 else (
+        "the interval includes no change, so this may be chance"
+    )
+    words = (
+        f"Across {patients} patients and {len(pct)} scores, each further session went with scores that "
+        f"{direction} by {abs(slope):.1f} % of the patient's baseline on average (95 % CI {lo:.1f} to {hi:.1f} %; "
+        f"{sure}){sampled}. Patients differ in their starting point (random intercept); the model does not prove that "
+        "the sessions caused the change."
+    )
+    return ModelEstimate(
+        fitted=True, patients=patients, scores=len(pct), slope_per_session=slope, slope_low=lo, slope_high=hi,
+        intercept=float(params[0]), words=words,
+    )  # fmt: skip

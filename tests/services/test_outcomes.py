@@ -1,0 +1,105 @@
+"""Outcome services on both engines: one patient's summary from stored scores and sessions, the dashboard's
+aggregates and filters, and who may see which (audited)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from ketacare.services import outcomes
+from ketacare.services.errors import Forbidden, NotFound
+from ketacare.store.tables import AuditEvent
+from ketacare.store.tables.measurement import QuestionnaireResponse
+from ketacare.store.tables.patients import Diagnosis
+from ketacare.store.tables.sessions import InfusionSession, SideEffectRow, VitalSign
+
+T0 = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
+
+
+def add_course(db, patient_id, *, concept="gad", display="Generalized anxiety disorder", baseline=16.0,
+               follow=((1, 7.0), (7, 8.0), (14, 4.0)), sessions=(0, 3, 7), start=T0, mg=35.0, rise=18.0):
+    """Store a diagnosis, a baseline GAD-7, sessions (days after `start`), follow-up totals and vitals."""
+    with db.session() as s:
+        s.add(Diagnosis(patient_id=patient_id, concept=concept, display=display, status="active",
+                        created_at=start - timedelta(days=20), version=1))
+        rows = [(start - timedelta(days=2), "baseline", baseline)]
+        rows += [(start + timedelta(days=d), "follow_up", t) for d, t in follow]
+        for at, ctx, total in rows:
+            s.add(QuestionnaireResponse(
+                patient_id=patient_id, instrument_id="gad7", instrument_version="1", context=ctx,
+                answered_by_role="patient", via="portal", answered_at=at, total=total, flags="[]", created_at=at))
+        for i, d in enumerate(sessions):
+            t = start + timedelta(days=d)
+            sess = InfusionSession(
+                patient_id=patient_id, chair="Chair 9", product="racemic_ketamine", state="discharged",
+                scheduled_at=t, infusion_started_at=t, discharged_at=t + timedelta(hours=2), planned_dose_mg=mg,
+                weight_kg=70.0, consent_confirmed=True, created_at=t, updated_at=t, version=1, overrides=[])
+            s.add(sess)
+            s.flush()
+            for k, (ctx, sbp) in enumerate((("baseline", 120.0), ("during", 120.0 + rise))):
+                s.add(VitalSign(patient_id=patient_id, session_id=sess.id, measured_at=t, received_at=t,
+                                sbp_mmhg=sbp, context=ctx, source="nurse", client_id=f"t-{sess.id}-{k}", device_id=""))
+            if i == 0:
+                s.add(SideEffectRow(session_id=sess.id, type="nausea", grade=1, onset_at=t, created_at=t))
+    # fmt: skip
+
+
+def test_a_patients_summary_from_stored_scores_and_sessions(personas):
+    add_course(personas.db, personas.patient_a)
+    o = outcomes.patient_outcome(db=personas.db, actor=personas["prescriber"], patient_id=personas.patient_a)
+    assert o.instrument_id == "gad7" and o.diagnosis == "gad"
+    assert o.baseline.total == 16 and o.latest.total == 4 and o.best.total == 4
+    assert o.responded_at == T0 + timedelta(days=1)  # 16 -> 7 is a 56 % reduction at 24 h
+    assert o.rapid_response is True
+    assert o.remitted_at == T0 + timedelta(days=14)  # GAD-7 below 5
+    assert o.status == "remitted"
+    assert o.sessions_given == 3 and o.cumulative_dose_mg == 105.0
+    assert o.side_effects == 1
+    assert o.patient_name == "Alice Anders"
+
+
+def test_who_may_read_a_summary_and_that_it_is_audited(personas):
+    add_course(personas.db, personas.patient_a)
+    mine = outcomes.patient_outcome(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_a)
+    assert mine.status == "remitted"
+    with pytest.raises(NotFound):
+        outcomes.patient_outcome(db=personas.db, actor=personas["patient_a"], patient_id=personas.patient_b)
+    with pytest.raises(Forbidden):
+        outcomes.patient_outcome(db=personas.db, actor=personas["frontdesk"], patient_id=personas.patient_a)
+    with personas.db.session() as s:
+        seen = s.scalars(select(AuditEvent).where(AuditEvent.resource_type == "outcome_summary")).all()
+    assert [e.action for e in seen if e.outcome == "success"] == ["view"]
+    assert sum(e.action == "denied" for e in seen) == 2  # the other patient's record, and the front desk
+
+
+def test_the_dashboard_counts_and_filters(personas):
+    add_course(personas.db, personas.patient_a)  # responder at 24 h, remission at day 14
+    add_course(personas.db, personas.patient_b, concept="ptsd", display="PTSD", baseline=15.0,
+               follow=((1, 14.0), (7, 13.0), (14, 12.0)), start=T0 + timedelta(days=40))  # fmt: skip
+    d = outcomes.dashboard(db=personas.db, actor=personas["researcher"], filters=outcomes.OutcomeFilters())
+    assert d.patients == 2
+    flow = {f.id: f.count for f in d.flow}
+    assert flow["referred"] == 2 and flow["treated"] == 2
+    # patient B's primary instrument (PTSD) is the PCL-5, which was never scored: not judged
+    assert d.judged == 1
+    assert (d.overall.response.k, d.overall.response.n) == (1, 1)
+    assert d.rapid_response.k == 1
+    assert d.adverse.sessions == 6 and d.adverse.events == 2 and d.adverse.per_100 == pytest.approx(33.333, 0.01)
+    assert d.bp_rise_median == 18.0
+    only_b = outcomes.dashboard(
+        db=personas.db, actor=personas["prescriber"],
+        filters=outcomes.OutcomeFilters(date_from=(T0 + timedelta(days=30)).date()),
+    )  # fmt: skip
+    assert only_b.patients == 1 and only_b.judged == 0
+    gad = outcomes.dashboard(db=personas.db, actor=personas["admin"], filters=outcomes.OutcomeFilters(diagnosis="gad"))
+    assert gad.patients == 1
+    text = d.model_dump_json()
+    assert "Alice" not in text and "Anders" not in text and "Bob" not in text  # aggregates only
+
+
+def test_the_dashboard_is_refused_to_roles_without_a_grant(personas):
+    for role in ("nurse", "therapist", "frontdesk", "patient_a"):
+        with pytest.raises(Forbidden):
+            outcomes.dashboard(db=personas.db, actor=personas[role], filters=outcomes.OutcomeFilters())
