@@ -18,6 +18,7 @@ os.environ.setdefault(
 )  # before ketacare.services.access.passwords is imported
 # The audit key lives outside the database; tests use a fixed one rather than writing var/audit.key.
 os.environ.setdefault("KETACARE_AUDIT_KEY", "test audit key: not secret, only for the test suite")
+os.environ.setdefault("KETACARE_RESEARCH_KEY", "test research key: not secret, only for the test suite")
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -89,23 +90,79 @@ def _engine_params():
     ]
 
 
+@dataclass(frozen=True)
+class PersonaIds:
+    """What make_personas returned on a template database: copies of it hold the same people under the same ids."""
+
+    actors: dict[str, Actor]
+    patient_a: int
+    patient_b: int
+
+    def on(self, db: Database) -> Personas:
+        return Personas(db=db, actors=dict(self.actors), patient_a=self.patient_a, patient_b=self.patient_b)
+
+
+def _seed_personas(url: str) -> PersonaIds:
+    database = Database(url)
+    p = make_personas(database)
+    database.dispose()
+    return PersonaIds(actors=p.actors, patient_a=p.patient_a, patient_b=p.patient_b)
+
+
+# Building the personas (users, patients, audit entries) costs more than copying a database: it is done once per
+# engine into a second template, and a test that asks for `personas` gets a fresh copy of that template.
+PERSONA_DBS: set[str] = set()  # URLs of the test databases copied from a persona template
+@pytest.fixture(scope="session")
+def sqlite_personas_template(sqlite_template, tmp_path_factory) -> tuple[Path, PersonaIds]:
+    path = tmp_path_factory.mktemp("tmpl_personas") / "template.db"
+    shutil.copy(sqlite_template, path)
+    ids = _seed_personas(f"sqlite:///{path}")
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    return path, ids
+
+
+@pytest.fixture(scope="session")
+def pg_personas_template(pg_template) -> tuple[str, PersonaIds]:
+    base = make_url(PG_URL)
+    name = f"kc_tmplp_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    ids = _seed_personas(base.set(database=name).render_as_string(hide_password=False))
+    yield name, ids
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(params=_engine_params())
 def db(request, tmp_path) -> Database:
-    """A freshly migrated database, once on SQLite and once on PostgreSQL."""
+    """A freshly migrated database, once on SQLite and once on PostgreSQL (holding the personas if asked for)."""
+    with_personas = "personas" in request.fixturenames
     if request.param == "sqlite":
         path = tmp_path / "ketacare.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        if with_personas:
+            shutil.copy(request.getfixturevalue("sqlite_personas_template")[0], path)
+        else:
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
         database = Database(f"sqlite:///{path}")
+        if with_personas:
+            PERSONA_DBS.add(database.url)
         yield database
         database.dispose()
         return
-    template = request.getfixturevalue("pg_template")
+    if with_personas:
+        template = request.getfixturevalue("pg_personas_template")[0]
+    else:
+        template = request.getfixturevalue("pg_template")
     base = make_url(PG_URL)
     name = f"kc_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     database = Database(base.set(database=name).render_as_string(hide_password=False))
+    if with_personas:
+        PERSONA_DBS.add(database.url)
     yield database
     database.dispose()
     with admin.connect() as c:
@@ -114,11 +171,17 @@ def db(request, tmp_path) -> Database:
 
 
 @pytest.fixture
-def sqlite_db(tmp_path, sqlite_template) -> Database:
+def sqlite_db(request, tmp_path) -> Database:
     """A freshly migrated SQLite database (for tests that are about the adapters, not the engine)."""
     path = tmp_path / "ketacare.db"
-    shutil.copy(sqlite_template, path)
+    with_personas = "web_personas" in request.fixturenames  # tests/http: the personas come with the copy
+    if with_personas:
+        shutil.copy(request.getfixturevalue("sqlite_personas_template")[0], path)
+    else:
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
     database = Database(f"sqlite:///{path}")
+    if with_personas:
+        PERSONA_DBS.add(database.url)
     yield database
     database.dispose()
 
@@ -201,5 +264,10 @@ def make_personas(db: Database) -> Personas:
 
 
 @pytest.fixture
-def personas(db) -> Personas:
-    return make_personas(db)
+def personas(request, db) -> Personas:
+    """The personas on `db`: built once per engine in a template that `db` was copied from."""
+    if db.url not in PERSONA_DBS:  # `personas` asked for only after `db` was made: build them here
+        return make_personas(db)
+    if db.url.startswith("sqlite"):
+        return request.getfixturevalue("sqlite_personas_template")[1].on(db)
+    return request.getfixturevalue("pg_personas_template")[1].on(db)

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     audit_key_file: str = Field(
         "var/audit.key", description="File holding the audit key; created (mode 600) on first use when missing"
     )
+    # Research export (issue 18 point 5): the key of the keyed-hash ids and date shifts lives outside the database.
+    research_key: str = Field("", description="Research export key text (at least 32 characters)")
+    research_key_file: str = Field(
+        "var/research.key", description="File holding the research export key; created (mode 600) when missing"
+    )
+    research_min_cell_count: int = Field(
+        0, ge=0, le=1000, description="Smallest count an aggregate table shows (0 = the shipped default, 5)"
+    )
     audit_checkpoint_dir: str = Field(
         "", description="Directory for signed audit checkpoints (default: beside an SQLite file, else var/)"
     )

@@ -27,16 +27,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(url: str, timeout_s: float = 60.0) -> None:
+def wait_for(url: str, timeout_s: float = 120.0, proc: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    """Wait until `url` answers 200; if it never does, kill `proc` first, then report the tail of its `log`."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout_s} s")
+    if proc is not None:
+        proc.kill()
+        proc.wait(timeout=10)
+    tail = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
+    raise RuntimeError(f"{url} did not answer within {timeout_s} s\n{tail}")
+
+
+def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    """Start `ketacare serve` on a free port, its stderr in `log` (a file never blocks the server); return it."""
+    port = free_port()
+    with log.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "ketacare", "serve", "--port", str(port)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/healthz", proc=proc, log=log)
+    return proc, base
 
 
 class Served(str):
@@ -55,12 +71,9 @@ def served_copy(demo_server: Served, d: Path) -> Iterator[tuple[str, Path]]:
     dst.close()
     env = {k: v for k, v in os.environ.items() if k != "KETACARE_DEMO"}
     env["KETACARE_DATABASE_URL"] = f"sqlite:///{d}/clinic.db"
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "ketacare", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, base = serve(env, d / "serve.log")
     try:
-        wait_for(f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}", d / "clinic.db"
+        yield base, d / "clinic.db"
     finally:
         stop(proc)
 
@@ -84,12 +97,9 @@ def demo_server(tmp_path_factory):
     env = {**os.environ, "KETACARE_DATABASE_URL": f"sqlite:///{d}/demo.db", "KETACARE_DEMO": "true"}
     ketacare = [sys.executable, "-m", "ketacare"]
     subprocess.run([*ketacare, "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=600)
-    port = free_port()
-    proc = subprocess.Popen([*ketacare, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc, base = serve(env, d / "serve.log")
     try:
-        wait_for(f"http://127.0.0.1:{port}/healthz")
-        served = Served(f"http://127.0.0.1:{port}")
+        served = Served(base)
         served.db_url = env["KETACARE_DATABASE_URL"]
         yield served
     finally:

@@ -14,7 +14,7 @@ from ketacare.http.access import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from ketacare.services import clock
 from ketacare.services.access.auth import token_digest
 from ketacare.store.tables import AuthSession
-from tests.conftest import make_personas
+from tests.conftest import PERSONA_DBS, make_personas
 
 
 def issue_token(db, user_id: int) -> str:
@@ -48,8 +48,11 @@ class Clients:
 
 
 @pytest.fixture
-def web_personas(sqlite_db):
-    return make_personas(sqlite_db)
+def web_personas(sqlite_db, sqlite_personas_template):
+    """The personas on `sqlite_db`, which was copied from the persona template because this fixture is requested."""
+    if sqlite_db.url not in PERSONA_DBS:
+        return make_personas(sqlite_db)
+    return sqlite_personas_template[1].on(sqlite_db)
 
 
 @pytest.fixture

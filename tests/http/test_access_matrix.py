@@ -32,7 +32,35 @@ def _fillers(personas) -> dict[str, str]:
     fillers.update(note_id=str(_therapy_note_filler(personas)))  # issue 17
     fillers.update(plan_id=str(_plan_filler(personas)), proposal_id="999999")  # issue #16
     fillers.update(template_id="racemic-iv", signature_id=str(_consent_filler(personas)))  # issue 16
+    fillers.update(_scheduling_fillers(personas))  # issue #17
     return fillers
+
+
+def _scheduling_fillers(personas) -> dict[str, str]:
+    """A chair, an integration visit of patient A (no dose order needed) and the front desk's calendar feed."""
+    from datetime import UTC, datetime, timedelta
+
+    from ketacare.services.scheduling import booking, feeds, setup
+    from ketacare.services.scheduling.schemas import (
+        AppointmentCreate,
+        ChairCreate,
+        RoomCreate,
+        ShiftCreate,
+        SiteCreate,
+    )
+
+    sysact, therapist = personas["system"], personas["therapist"].user_id
+    site = setup.add_site(db=personas.db, actor=sysact, data=SiteCreate(name="Filler site"))
+    chair = setup.add_chair(db=personas.db, actor=sysact, data=ChairCreate(site_id=site.id, label="Filler chair"))
+    room = setup.add_room(db=personas.db, actor=sysact, data=RoomCreate(site_id=site.id, name="Filler room"))
+    for wd in range(7):
+        setup.add_shift(db=personas.db, actor=sysact, data=ShiftCreate(user_id=therapist, site_id=site.id,
+                                                                       weekday=wd, start_minute=0, end_minute=1440))
+    start = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0) + timedelta(days=3)
+    a = booking.book(db=personas.db, actor=sysact, data=AppointmentCreate(
+        patient_id=personas.patient_a, type_id="integration", starts_at=start, room_id=room.id, staff_id=therapist))
+    feed = feeds.create_feed(db=personas.db, actor=personas["frontdesk"])
+    return {"appointment_id": str(a.id), "feed_id": str(feed.id), "chair_id": str(chair.id)}
 
 
 def _dose_order_filler(personas) -> int:

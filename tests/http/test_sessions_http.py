@@ -46,6 +46,10 @@ def infusing(clients, now, monkeypatch):
     monkeypatch.setattr(dosing, "usable_order", lambda s, pid: order)
     monkeypatch.setattr(measurement, "responses_for_session", lambda s, sid: pre)
     monkeypatch.setattr(eligibility, "current_evaluation", lambda s, pid: evaluation)
+    # the guard facts read these for all the sessions they are asked about at once
+    monkeypatch.setattr(dosing, "usable_order_by_patient", lambda s, pids: {p: order for p in pids if order})
+    monkeypatch.setattr(measurement, "responses_for_sessions", lambda s, sids: {i: pre for i in sids})
+    monkeypatch.setattr(eligibility, "current_evaluations", lambda s, pids: dict.fromkeys(pids, evaluation))
     nurse = clients.api("nurse")
     pid = clients.personas.patient_a
     r = nurse.post(

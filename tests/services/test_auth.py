@@ -110,3 +110,24 @@ def test_password_policy(db, personas, password, words):
         users.create_user(db=db, actor=personas["admin"], data=UserCreate(
             username="nurse2" if "nurse" not in password else "nurse", display_name="N", role="nurse",
             password=password))
+
+
+
+def test_production_hashes_use_argon2_defaults_and_only_the_suite_uses_the_cheap_profile(monkeypatch):
+    import importlib
+
+    from argon2 import profiles
+
+    cheap = passwords.hash_password(PASSWORD)
+    low = profiles.RFC_9106_LOW_MEMORY
+    monkeypatch.delenv("KETACARE_PASSWORD_HASH_PROFILE")
+    try:
+        importlib.reload(passwords)  # as a production process imports it: without the suite's variable
+        h = passwords._hasher
+        assert (h.time_cost, h.memory_cost, h.parallelism, h.hash_len, h.salt_len) == (
+            low.time_cost, low.memory_cost, low.parallelism, low.hash_len, low.salt_len)
+        assert passwords.needs_rehash(cheap)  # a hash made with the suite's profile would be upgraded at login
+    finally:
+        monkeypatch.undo()
+        importlib.reload(passwords)
+    assert passwords.needs_rehash(cheap) is False

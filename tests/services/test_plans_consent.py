@@ -202,6 +202,10 @@ def ready_session(personas, monkeypatch):
     monkeypatch.setattr(dosing, "usable_order", lambda s, pid: Order())
     monkeypatch.setattr(measurement, "responses_for_session", lambda s, sid: pre)
     monkeypatch.setattr(eligibility, "current_evaluation", lambda s, pid: evaluation)
+    # the guard facts read these for all the sessions they are asked about at once
+    monkeypatch.setattr(dosing, "usable_order_by_patient", lambda s, pids: {p: Order() for p in pids})
+    monkeypatch.setattr(measurement, "responses_for_sessions", lambda s, sids: {i: pre for i in sids})
+    monkeypatch.setattr(eligibility, "current_evaluations", lambda s, pids: {p: evaluation for p in pids})
     db, nurse = personas.db, personas["nurse"]
     sid = workflow.create_session(
         db=db,

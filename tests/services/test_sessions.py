@@ -90,10 +90,22 @@ def capabilities(monkeypatch):
     state = {"order": Order(), "responses": [Response("gad7"), Response("cssrs_screen")], "eligible": True,
              "consent": True}  # fmt: skip
     monkeypatch.setattr(plans, "status_in_session", lambda s, pid, route, at: _consent(route, at, state["consent"]))
+    monkeypatch.setattr(plans, "statuses_in_sessions",
+                        lambda s, keys, at: {k: _consent(k[1], at, state["consent"]) for k in keys})  # fmt: skip
     monkeypatch.setattr(dosing, "usable_order", lambda s, pid: state["order"])
     monkeypatch.setattr(measurement, "responses_for_session", lambda s, sid: state["responses"])
     monkeypatch.setattr(
         eligibility, "current_evaluation", lambda s, pid: Evaluation() if state["eligible"] else None
+    )
+    # the guard facts read these for all the sessions they are asked about at once
+    monkeypatch.setattr(
+        dosing, "usable_order_by_patient", lambda s, pids: {p: state["order"] for p in pids if state["order"]}
+    )
+    monkeypatch.setattr(measurement, "responses_for_sessions", lambda s, sids: {i: state["responses"] for i in sids})
+    monkeypatch.setattr(
+        eligibility,
+        "current_evaluations",
+        lambda s, pids: {p: Evaluation() if state["eligible"] else None for p in pids},
     )
     return state
 

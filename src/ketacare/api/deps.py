@@ -11,12 +11,13 @@ from ketacare.http.access import MAX_RECORD_ID
 from ketacare.store.db import Database
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
+    """Return the app's database (async: a plain attribute read needs no trip through the thread pool)."""
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

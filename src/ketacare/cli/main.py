@@ -8,7 +8,19 @@ import sys
 import typer
 from rich.progress import Progress
 
-from ketacare.cli import access, backup, dosing, eligibility, measurement, outcomes, patients, pk, plans
+from ketacare.cli import (
+    access,
+    backup,
+    dosing,
+    eligibility,
+    measurement,
+    outcomes,
+    patients,
+    pk,
+    plans,
+    research,
+    scheduling,
+)
 from ketacare.cli.shell import database, err, fail, out, ready_database
 from ketacare.config import get_settings
 
@@ -29,6 +41,8 @@ app.add_typer(pk.app, name="pk")
 app.add_typer(eligibility.app, name="eligibility")
 app.add_typer(plans.app, name="plan")
 app.add_typer(outcomes.app, name="outcomes")
+app.add_typer(scheduling.app, name="schedule")
+app.add_typer(research.app, name="research")
 app.command("backup")(backup.backup_command)
 app.command("restore")(backup.restore_command)
 app.command("backup-key")(backup.key_command)
@@ -131,6 +145,9 @@ def serve(
     )
 
 
+FEATURED_PATIENTS = 200  # the demo clinic seeded through the services; more come from the bulk cohort
+
+
 @app.command()
 def demo(
     host: str = typer.Option("127.0.0.1"),
@@ -156,9 +173,16 @@ def demo(
             )
         with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as progress:
             task = progress.add_task("Creating the demo clinic", total=patients)
+            # Beyond the featured clinic, patients come from the bulk cohort builder (issue 18 point 6).
+            featured = min(patients, FEATURED_PATIENTS)
             result = seed_demo(
-                db, n_patients=patients, seed_value=seed, progress=lambda n: progress.advance(task, n)
+                db, n_patients=featured, seed_value=seed, progress=lambda n: progress.advance(task, n)
             )
+            if patients > featured:
+                from ketacare.demo.cohort import build as build_cohort
+
+                build_cohort(db, n_patients=patients - featured, seed_value=seed,
+                             progress=lambda n: progress.advance(task, n))
         clinic.set_meta(db, "demo", "true")
         clinic.set_meta(db, "portal_logins", ",".join(u for u, _ in result.portal_logins))
     portal = (clinic.get_meta(db, "portal_logins") or "").split(",")

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ketacare.config import Settings
 from ketacare.services import clock
@@ -166,27 +166,54 @@ def _actor(user: User, address: str | None, session_id: int, enrol: bool) -> Act
     )
 
 
+_RESOLVE = (
+    select(
+        AuthSession.id,
+        AuthSession.revoked_at,
+        AuthSession.expires_at,
+        AuthSession.last_seen_at,
+        User.id.label("user_id"),
+        User.username,
+        User.role,
+        User.patient_id,
+        User.is_active,
+        User.totp_secret.is_not(None).label("has_totp"),
+        User.must_change_password,
+    )
+    .join(User, User.id == AuthSession.user_id)
+)
+
+
 def resolve(*, db: Database, settings: Settings, token: str | None, address: str | None) -> Actor | None:
-    """Return the actor for a session token, or None when it is unknown, revoked, idle or expired."""
+    """Return the actor for a session token, or None when it is unknown, revoked, idle or expired.
+
+    Every request asks, so the session and its user are read in one statement (columns, not ORM objects), and
+    the sliding expiry is written at most once per LAST_SEEN_RESOLUTION per session."""
     if not token or len(token) > 200:
         return None
     with db.session() as s:
         now = clock.now()
-        row = s.scalar(select(AuthSession).where(AuthSession.token_hash == token_digest(token)))
+        row = s.execute(_RESOLVE.where(AuthSession.token_hash == token_digest(token))).first()
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             return None
         if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
             return None
-        user = s.get(User, row.user_id)
-        if user is None or not user.is_active:
+        if not row.is_active:
             return None
         if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
-            row.last_seen_at = now
-        actor = replace(
-            _actor(user, address, row.id, totp_required(settings, user) and not user.totp_secret),
-            must_change_password=user.must_change_password,
+            s.execute(update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now))
+        enrol = row.role in settings.totp_roles and row.role in totp_requirable_roles() and not row.has_totp
+        actor = Actor(
+            user_id=row.user_id,
+            username=row.username,
+            role=row.role,
+            patient_id=row.patient_id,
+            address=address,
+            session_id=row.id,
+            pending="enrol_totp" if enrol else None,
+            must_change_password=row.must_change_password,
         )
-        if may(actor, "break_glass", "emergency_access") and emergency.open_window(s, user.id, now):
+        if may(actor, "break_glass", "emergency_access") and emergency.open_window(s, row.user_id, now):
             actor = replace(actor, break_glass=True)
         return actor
 

@@ -33,6 +33,15 @@ def grants() -> tuple[Grant, ...]:
     return tuple(out)
 
 
+@cache
+def _grants_by_key() -> dict[tuple[str, str, str], tuple[Grant, ...]]:
+    """Return the grants keyed by (role, action, resource), in file order: every request asks several times."""
+    out: dict[tuple[str, str, str], list[Grant]] = {}
+    for g in grants():
+        out.setdefault((g.role, g.action, g.resource), []).append(g)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 @dataclass(frozen=True)
 class Role:
     name: str
@@ -137,7 +146,7 @@ def decide(
     shared: bool = False,
 ) -> Decision:
     """Decide one request from the policy file alone."""
-    matching = [g for g in grants() if g.role == actor.role and g.action == action and g.resource == resource]
+    matching = _grants_by_key().get((actor.role, action, resource), ())
     if not matching:
         return Decision(False, False, f"role {actor.role} has no grant for {action} on {resource}")
     for g in matching:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -756,6 +756,41 @@ def order_of_patient(session: Session, patient_id: int, order_id: int) -> DoseOr
     if row is None or row.patient_id != patient_id:
         return None
     return DoseOrderRead.model_validate(row)
+
+
+def orders_by_id(session: Session, order_ids: Iterable[int]) -> dict[int, DoseOrderRead]:
+    """Return the dose orders with these ids, keyed by id, in one statement (no authorization here; the caller
+    checks each order's patient)."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    rows = session.scalars(select(DoseOrderRecord).where(DoseOrderRecord.id.in_(ids)))
+    return {r.id: DoseOrderRead.model_validate(r) for r in rows}
+
+
+def usable_order_by_patient(session: Session, patient_ids: Iterable[int]) -> dict[int, DoseOrderRead]:
+    """Return `usable_order` for many patients in one statement, keyed by patient id (patients without one are
+    absent; no authorization here)."""
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=DoseOrderRecord.patient_id,
+            order_by=(DoseOrderRecord.created_at.desc(), DoseOrderRecord.id.desc()),
+        )
+        .label("rank")
+    )
+    newest = (
+        select(DoseOrderRecord.id, rank)
+        .where(DoseOrderRecord.patient_id.in_(ids), DoseOrderRecord.status == "double_checked")
+        .subquery()
+    )
+    rows = session.scalars(
+        select(DoseOrderRecord).join(newest, newest.c.id == DoseOrderRecord.id).where(newest.c.rank == 1)
+    )
+    return {r.patient_id: DoseOrderRead.model_validate(r) for r in rows}
 
 
 def usable_orders(session: Session, patient_id: int) -> list[DoseOrderRead]:

@@ -3,6 +3,11 @@
 Other capabilities use eligibility only through the names below.
 """
 
-from ketacare.services.eligibility.screening import ELIGIBLE, current_evaluation, effective_decision
+from ketacare.services.eligibility.screening import (
+    ELIGIBLE,
+    current_evaluation,
+    current_evaluations,
+    effective_decision,
+)
 
-__all__ = ["ELIGIBLE", "current_evaluation", "effective_decision"]
+__all__ = ["ELIGIBLE", "current_evaluation", "current_evaluations", "effective_decision"]

@@ -8,11 +8,12 @@ are kept in `screening_answers`; a fact nobody recorded stays missing and the ev
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import func, or_, select
+from sqlalchemy import Executable, func, or_, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain.eligibility import (
@@ -655,6 +656,13 @@ def record_answers(
         return [ScreeningAnswerRead.model_validate(a) for a in stored]
 
 
+# An evaluation that can stand for treatment: accepted, or overridden to eligible / eligible with cautions.
+_STANDING = or_(
+    EligibilityEvaluation.status == "accepted",
+    (EligibilityEvaluation.status == "overridden") & EligibilityEvaluation.override_decision.in_(ELIGIBLE),
+)
+
+
 def current_evaluation(session: Session, patient_id: int) -> EligibilityEvaluation | None:
     """Return the evaluation that stands for treatment, or None (for issue #7's pre-session check).
 
@@ -663,49 +671,76 @@ def current_evaluation(session: Session, patient_id: int) -> EligibilityEvaluati
     session, medication, allergy, diagnosis, prior trial or screening answer recorded (or medication stopped)
     after it was evaluated. No authorization here; the caller has authorized its own use case.
     """
-    row = session.scalars(
-        select(EligibilityEvaluation)
-        .where(
-            EligibilityEvaluation.patient_id == patient_id,
-            or_(
-                EligibilityEvaluation.status == "accepted",
-                (EligibilityEvaluation.status == "overridden")
-                & EligibilityEvaluation.override_decision.in_(ELIGIBLE),
-            ),
+    return current_evaluations(session, [patient_id])[patient_id]
+
+
+def current_evaluations(session: Session, patient_ids: Iterable[int]) -> dict[int, EligibilityEvaluation | None]:
+    """Return `current_evaluation` for many patients (the live board's chairs) in a fixed number of statements,
+    keyed by patient id; no authorization here."""
+    ids = sorted(set(patient_ids))
+    out: dict[int, EligibilityEvaluation | None] = dict.fromkeys(ids)
+    if not ids:
+        return out
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=EligibilityEvaluation.patient_id,
+            order_by=(EligibilityEvaluation.evaluated_at.desc(), EligibilityEvaluation.id.desc()),
         )
-        .order_by(EligibilityEvaluation.evaluated_at.desc(), EligibilityEvaluation.id.desc())
-        .limit(1)
-    ).first()
-    if row is None or _newer_facts(session, patient_id, row.evaluated_at):
-        return None
-    return row
+        .label("rank")
+    )
+    newest = (
+        select(EligibilityEvaluation.id, rank)
+        .where(EligibilityEvaluation.patient_id.in_(ids), _STANDING)
+        .subquery()
+    )
+    rows = list(
+        session.scalars(
+            select(EligibilityEvaluation)
+            .join(newest, newest.c.id == EligibilityEvaluation.id)
+            .where(newest.c.rank == 1)
+        )
+    )
+    latest = _latest_facts(session, [r.patient_id for r in rows])
+    for r in rows:
+        if not any(_after(when, r.evaluated_at) for when in latest.get(r.patient_id, ())):
+            out[r.patient_id] = r
+    return out
 
 
-def _newer_facts(s: Session, patient_id: int, at: datetime) -> bool:
-    checks = [
-        select(func.count())
-        .select_from(VitalSign)
-        .where(
-            VitalSign.patient_id == patient_id, VitalSign.session_id.is_(None), VitalSign.received_at > at
+def _after(when: datetime | date | None, at: datetime) -> bool:
+    if when is None:
+        return False
+    if isinstance(when, datetime):
+        return when > at
+    return when >= at.date()  # a medication's end date on or after the evaluation's day
+
+
+def _latest_facts(s: Session, patient_ids: list[int]) -> dict[int, list[datetime | date | None]]:
+    """Return, per patient, the newest time each kind of fact that makes an evaluation stale was recorded."""
+    out: dict[int, list[datetime | date | None]] = {}
+    if not patient_ids:
+        return out
+    queries: list[Executable] = [
+        select(VitalSign.patient_id, func.max(VitalSign.received_at))
+        .where(VitalSign.patient_id.in_(patient_ids), VitalSign.session_id.is_(None))
+        .group_by(VitalSign.patient_id),
+        select(Medication.patient_id, func.max(Medication.created_at), func.max(Medication.end_date))
+        .where(Medication.patient_id.in_(patient_ids))
+        .group_by(Medication.patient_id),
+        *(
+            select(t.patient_id, func.max(col))
+            .where(t.patient_id.in_(patient_ids))
+            .group_by(t.patient_id)
+            for t, col in (
+                (Diagnosis, Diagnosis.created_at),
+                (TreatmentTrial, TreatmentTrial.created_at),
+                (Allergy, Allergy.created_at),
+                (ScreeningAnswer, ScreeningAnswer.recorded_at),
+            )
         ),
-        select(func.count())
-        .select_from(Medication)
-        .where(
-            Medication.patient_id == patient_id,
-            or_(Medication.created_at > at, Medication.end_date >= at.date()),
-        ),
-        select(func.count())
-        .select_from(Diagnosis)
-        .where(Diagnosis.patient_id == patient_id, Diagnosis.created_at > at),
-        select(func.count())
-        .select_from(TreatmentTrial)
-        .where(TreatmentTrial.patient_id == patient_id, TreatmentTrial.created_at > at),
-        select(func.count())
-        .select_from(Allergy)
-        .where(Allergy.patient_id == patient_id, Allergy.created_at > at),
-        select(func.count())
-        .select_from(ScreeningAnswer)
-        .where(ScreeningAnswer.patient_id == patient_id, ScreeningAnswer.recorded_at > at),
     ]
-    return any(s.scalar(q) for q in checks)
-
+    for q in queries:
+        for pid, *times in s.execute(q):
+            out.setdefault(int(pid), []).extend(times)
+    return out

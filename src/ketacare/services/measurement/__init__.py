@@ -7,8 +7,10 @@ from ketacare.services.measurement.reminders import SmtpNotConfigured, send_remi
 from ketacare.services.measurement.responses import (
     crisis_resources,
     latest_scores,
+    latest_scores_by_session,
     raise_safety_alert,
     responses_for_session,
+    responses_for_sessions,
     submit_response,
 )
 from ketacare.services.measurement.schemas import CrisisResources, ResponseCreate, ScoreSummary
@@ -21,8 +23,10 @@ __all__ = [
     "SmtpNotConfigured",
     "crisis_resources",
     "latest_scores",
+    "latest_scores_by_session",
     "raise_safety_alert",
     "responses_for_session",
+    "responses_for_sessions",
     "score_series",
     "send_reminders",
     "submit_response",

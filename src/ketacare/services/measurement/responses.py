@@ -320,12 +320,41 @@ def latest_scores(
 
 def responses_for_session(session: Session, session_id: int) -> list[ScoreSummary]:
     """Return every response linked to an infusion session, oldest first; no authorization here."""
+    return responses_for_sessions(session, [session_id])[session_id]
+
+
+def latest_scores_by_session(
+    session: Session, session_ids: Iterable[int]
+) -> dict[int, dict[str, ScoreSummary]]:
+    """Return `latest_scores(..., session_id=...)` for many infusion sessions in one statement: per session id, the
+    newest response per instrument (not entered in error), keyed by instrument id; no authorization here."""
+    out: dict[int, dict[str, ScoreSummary]] = {i: {} for i in session_ids}
+    if not out:
+        return out
     rows = session.scalars(
         select(QuestionnaireResponse)
-        .where(QuestionnaireResponse.session_id == session_id)
+        .where(QuestionnaireResponse.session_id.in_(sorted(out)), QuestionnaireResponse.entered_in_error.is_(False))
+        .order_by(QuestionnaireResponse.answered_at.desc(), QuestionnaireResponse.id.desc())
+    )
+    for r in rows:
+        out[r.session_id or 0].setdefault(r.instrument_id, _summary(r))  # every row has a session
+    return out
+
+
+def responses_for_sessions(session: Session, session_ids: Iterable[int]) -> dict[int, list[ScoreSummary]]:
+    """Return every response linked to each of these infusion sessions, oldest first, in one statement, keyed by
+    session id; no authorization here."""
+    out: dict[int, list[ScoreSummary]] = {i: [] for i in session_ids}
+    if not out:
+        return out
+    rows = session.scalars(
+        select(QuestionnaireResponse)
+        .where(QuestionnaireResponse.session_id.in_(sorted(out)))
         .order_by(QuestionnaireResponse.answered_at, QuestionnaireResponse.id)
-    ).all()
-    return [_summary(r) for r in rows]
+    )
+    for r in rows:
+        out[r.session_id or 0].append(_summary(r))  # every row has a session (selected by it)
+    return out
 
 
 def session_times(session: Session, patient_id: int) -> list[datetime]:

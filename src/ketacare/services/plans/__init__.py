@@ -8,10 +8,16 @@ totals) and the checks the session pre-checks read (`safety`).
 Other capabilities use plans only through the names below.
 """
 
-from ketacare.services.plans.consent import document_for_route, patient_consents, status_in_session
+from ketacare.services.plans.consent import (
+    document_for_route,
+    patient_consents,
+    status_in_session,
+    statuses_in_sessions,
+)
 from ketacare.services.plans.consent_schemas import ConsentStatusRead, PatientConsentsRead
 from ketacare.services.plans.discharge import (
     acknowledge,
+    acknowledged_sessions,
     acknowledgements,
     acknowledgements_complete,
     current_instructions,
@@ -90,6 +96,7 @@ __all__ = [
     "SessionResponse",
     "ToxResultIn",
     "acknowledge",
+    "acknowledged_sessions",
     "acknowledgements",
     "acknowledgements_complete",
     "call_sheet",
@@ -117,4 +124,5 @@ __all__ = [
     "relapse_flags",
     "save_instructions",
     "status_in_session",
+    "statuses_in_sessions",
 ]

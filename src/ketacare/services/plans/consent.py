@@ -6,7 +6,7 @@ audited (resource "consent")."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -128,6 +128,26 @@ def status_in_session(s: Session, patient_id: int, route: str, at: datetime) -> 
     pre-check reads it this way; the caller has authorized and audits its own read)."""
     rows = _rows(s, patient_id)
     return _status_read(consent_status(map(_signed, rows), templates(), route, at), rows, at)
+
+
+def statuses_in_sessions(
+    s: Session, keys: Iterable[tuple[int, str]], at: datetime
+) -> dict[tuple[int, str], ConsentStatusRead]:
+    """Return the consent status of each (patient, route) at `at` in one statement (the live board's chairs)."""
+    wanted = set(keys)
+    pids = sorted({pid for pid, _ in wanted})
+    rows: dict[int, list[ConsentSignature]] = {pid: [] for pid in pids}
+    if pids:
+        for row in s.scalars(
+            select(ConsentSignature)
+            .where(ConsentSignature.patient_id.in_(pids))
+            .order_by(ConsentSignature.signed_at.desc(), ConsentSignature.id.desc())
+        ):
+            rows[row.patient_id].append(row)
+    return {
+        (pid, route): _status_read(consent_status(map(_signed, rows[pid]), templates(), route, at), rows[pid], at)
+        for pid, route in wanted
+    }
 
 
 def _names(s: Session, rows: list[ConsentSignature]) -> dict[int, str]:

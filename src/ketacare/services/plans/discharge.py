@@ -157,6 +157,19 @@ def acknowledgements_complete(s: Session, session_id: int) -> bool:
     return {a.party for a in acknowledgements(s, session_id)} == set(PARTIES)
 
 
+def acknowledged_sessions(s: Session, session_ids: list[int]) -> set[int]:
+    """Return which of the sessions have both acknowledgements (one statement, for the board's chairs)."""
+    parties: dict[int, set[str]] = {}
+    if session_ids:
+        for sid, party in s.execute(
+            select(DischargeAcknowledgement.session_id, DischargeAcknowledgement.party).where(
+                DischargeAcknowledgement.session_id.in_(session_ids)
+            )
+        ):
+            parties.setdefault(sid, set()).add(party)
+    return {sid for sid, got in parties.items() if got == set(PARTIES)}
+
+
 def _session(s: Session, session_id: int) -> InfusionSession:
     sess = s.get(InfusionSession, session_id)
     if sess is None:

@@ -33,7 +33,7 @@ from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables.plans import TitrationProposal, TreatmentPlan
 
-if TYPE_CHECKING:  # a type only: sessions' pre-check (facts) imports plans, so a runtime import here is circular
+if TYPE_CHECKING:  # sessions imports plans (pre-check facts): only the type is needed here
     from ketacare.services.sessions import CourseSession
 
 WINDOW_24H = (

@@ -8,13 +8,16 @@ Other capabilities use sessions only through the names below.
 
 from ketacare.services.sessions.alerts import escalated_alarms
 from ketacare.services.sessions.course import CourseSession, GivenDose, course_sessions, doses_given
+from ketacare.services.sessions.from_order import schedule_from_order
 from ketacare.services.sessions.integrity import verify_signed_records
-from ketacare.services.sessions.schemas import VitalIn, VitalRead
+from ketacare.services.sessions.schemas import ScheduleFromOrder, SessionSummary, VitalIn, VitalRead
 from ketacare.services.sessions.vitals import latest_vitals, list_patient_vitals, record_patient_reading
 
 __all__ = [
     "CourseSession",
     "GivenDose",
+    "ScheduleFromOrder",
+    "SessionSummary",
     "VitalIn",
     "VitalRead",
     "course_sessions",
@@ -23,5 +26,6 @@ __all__ = [
     "latest_vitals",
     "list_patient_vitals",
     "record_patient_reading",
+    "schedule_from_order",
     "verify_signed_records",
 ]

@@ -13,7 +13,7 @@ from ketacare.services.sessions.alerts import alert_read
 from ketacare.services.sessions.common import patient_label, session_patient
 from ketacare.services.sessions.pump import dose_summary
 from ketacare.services.sessions.schemas import BoardChair, ChairTrend, LatestValue
-from ketacare.services.sessions.workflow import guard_status
+from ketacare.services.sessions.workflow import guard_statuses
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import BodyMeasurement, Patient
@@ -31,11 +31,13 @@ BOARD_TREND = 20  # readings per chair on the board (trend and latest values)
 
 
 class _BoardRows:
-    """What the board shows for many chairs, loaded in four queries instead of four per chair (issue #12:
-    24 chairs took 97 round trips per render on PostgreSQL)."""
+    """What the board shows for many chairs, loaded in a fixed number of queries instead of a few per chair (issue
+    #12: 24 chairs took 97 round trips per render on PostgreSQL; issue 15: the guard facts of the chairs not yet
+    infusing took ~12 statements each)."""
 
-    def __init__(self, s: Session, sessions: list[InfusionSession]) -> None:
+    def __init__(self, s: Session, sessions: list[InfusionSession], now: datetime) -> None:
         ids = [x.id for x in sessions]
+        self.guards = guard_statuses(s, sessions, now)
         self.vitals: dict[int, list[VitalSign]] = {i: [] for i in ids}
         self.alerts: dict[int, list[SessionAlert]] = {i: [] for i in ids}
         self.events: dict[int, list[InfusionEventRow]] = {i: [] for i in ids}
@@ -104,7 +106,7 @@ def _chair(
     s: Session, sess: InfusionSession, p: Patient, now: datetime, pre: _BoardRows | None = None
 ) -> BoardChair:
     if pre is None:
-        pre = _BoardRows(s, [sess])
+        pre = _BoardRows(s, [sess], now)
     recent, open_alerts = pre.vitals[sess.id], pre.alerts[sess.id]
     latest: dict[str, LatestValue] = {}
     for v in recent:
@@ -142,7 +144,7 @@ def _chair(
         dose=dose_summary(s, sess, now, rows=pre.events[sess.id], weight=pre.weight(sess)),
         elapsed_min=elapsed,
         alerts=alerts,
-        guards=guard_status(s, sess, now),
+        guards=pre.guards[sess.id],
         version=sess.version,
         active=sess.state in ACTIVE_STATES,
     )
@@ -160,7 +162,7 @@ def board_snapshot(*, db: Database, actor: Actor, audit_view: bool = True) -> li
             .where(InfusionSession.state.in_(ACTIVE_STATES))
             .order_by(InfusionSession.chair, InfusionSession.id)
         ).all()
-        pre = _BoardRows(s, [sess for sess, _ in rows])
+        pre = _BoardRows(s, [sess for sess, _ in rows], now)
         chairs = [_chair(s, sess, p, now, pre) for sess, p in rows]
         if audit_view:
             # One event per patient on the board, so each patient's "who viewed my record" shows it.

@@ -31,7 +31,7 @@ from ketacare.services.sessions.common import (
     patient_label,
     refuse_if_signed,
 )
-from ketacare.services.sessions.facts import FactsReport, gather
+from ketacare.services.sessions.facts import FactsReport, gather, gather_many
 from ketacare.services.sessions.rules import default_session_rules
 from ketacare.services.sessions.schemas import (
     CourseSafetyLine,
@@ -301,31 +301,42 @@ def _enter(
     sess.updated_at = now
 
 
+_NEXT_GUARDED = {
+    "checked_in": "pass_prechecks",
+    "prechecks_passed": "start_infusion",
+    "paused": "resume",
+    "recovery": "discharge",
+}
+
+
 def guard_status(s: Session, sess: InfusionSession, now: datetime) -> GuardStatus:
     """Return the next meaningful guarded event and which of its guards fail now (for the board and page)."""
-    nxt = {
-        "checked_in": "pass_prechecks",
-        "prechecks_passed": "start_infusion",
-        "paused": "resume",
-        "recovery": "discharge",
-    }.get(sess.state)
-    if nxt is None:
-        return GuardStatus(event=None)
+    return guard_statuses(s, [sess], now)[sess.id]
+
+
+def guard_statuses(s: Session, sessions: list[InfusionSession], now: datetime) -> dict[int, GuardStatus]:
+    """Return `guard_status` for many sessions (the board's chairs), keyed by session id; the guard facts of all
+    of them are read in one set of statements."""
+    waiting = [x for x in sessions if x.state in _NEXT_GUARDED]
+    reports = gather_many(s, waiting, now)
     rules = default_session_rules()
-    tr = rules.find(sess.state, nxt)  # type: ignore[arg-type]
-    report = gather(s, sess, now)
-    failed = annotate(check_guards(rules, tr.guards, report.facts), report) if tr else ()
-    course = report.course if nxt in ("pass_prechecks", "start_infusion") else None
-    return GuardStatus(
-        event=nxt,
-        failed=guard_reads(failed),
-        checked=list(tr.guards) if tr else [],
-        evidence=dict(report.evidence) if nxt == "discharge" else {},
-        course_safety=[
-            CourseSafetyLine(id=c.id, label=c.label, status=c.status, reason=c.reason, source=c.source)
-            for c in (course.checks if course else ())
-        ],
-    )
+    out = {x.id: GuardStatus(event=None) for x in sessions}
+    for sess in waiting:
+        nxt = _NEXT_GUARDED[sess.state]
+        tr = rules.find(sess.state, nxt)  # type: ignore[arg-type]
+        report = reports[sess.id]
+        failed = annotate(check_guards(rules, tr.guards, report.facts), report) if tr else ()
+        out[sess.id] = GuardStatus(
+            event=nxt,
+            failed=guard_reads(failed),
+            checked=list(tr.guards) if tr else [],
+            evidence=dict(report.evidence) if nxt == "discharge" else {},
+            course_safety=[
+                CourseSafetyLine(id=c.id, label=c.label, status=c.status, reason=c.reason, source=c.source)
+                for c in (report.course.checks if report.course and nxt in ("pass_prechecks", "start_infusion") else ())
+            ],
+        )
+    return out
 
 
 def list_sessions(

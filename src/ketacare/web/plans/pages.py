@@ -14,9 +14,9 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import load_instrument
 from ketacare.domain.plans import plan_templates
 from ketacare.http.access import Access
-from ketacare.services import patients
+from ketacare.services import patients, therapy
 from ketacare.services.access import Actor, decide, signing
-from ketacare.services.plans import plans, progress, proposals
+from ketacare.services.plans import plans, progress, proposals, rapid_response_for_patient
 from ketacare.services.plans.schemas import Goal, PlanChange, PlanCreate, PlanStop, ProposalDecision
 from ketacare.web.plans.chart import course_svg
 from ketacare.web.rendering import FORM_REFUSALS, form_data, refusal, render
@@ -88,6 +88,12 @@ def _page(
         "can_decide": decide(actor, "decide", "treatment_plan", patient_id=patient_id).allowed,
         "can_order": decide(actor, "create", "dose_order", patient_id=patient_id).allowed,
         "credential": signing.credential_field(db=db, actor=actor),
+        "rapid_responses": rapid_response_for_patient(db=db, actor=actor, patient_id=patient_id)
+        if decide(actor, "read", "scores", patient_id=patient_id).allowed
+        else [],
+        "therapy_notes": therapy.notes_for_plan(db=db, actor=actor, patient_id=patient_id)
+        if decide(actor, "read", "therapy", patient_id=patient_id).allowed
+        else None,
     }
     return render(request, "plan.html", ctx, status)
 

@@ -1,7 +1,7 @@
 """Course safety (issue 16 point 7): pregnancy-test applicability and results, urine toxicology, misuse checks.
 
 Revision ID: 0014_safety_course
-Revises: 0014_consent_signatures
+Revises: 0014_sched_scheduling
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0014_safety_course"
-down_revision = "0014_consent_signatures"
+down_revision = "0014_sched_scheduling"
 branch_labels = None
 depends_on = None
 

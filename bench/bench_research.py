@@ -1,0 +1,67 @@
+"""Research scale (issue 18 point 6): the bulk synthetic cohort and the de-identified export, on both engines.
+
+1. generator: `demo.cohort.build` for 100,000 patients (6 sessions with 3 vitals each and 30 questionnaire
+   responses per patient: 600,000 sessions, 1,800,000 vitals, 3,000,000 responses); target <= 3 minutes;
+2. export: `services.research.export_to_dir` (CSV and Parquet) of that cohort; rows written per second, target
+   >= 50,000 rows/s;
+3. dashboard: `services.outcomes.dashboard` (unfiltered) for the cohort, as a prescriber; target <= 2 s.
+`--quick` runs 5,000 patients (targets then scaled: the figure to read is rows/s and patients/s).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import engines, fresh_database
+from ketacare.config import Settings
+from ketacare.services import outcomes, research
+from ketacare.services.access import system_actor, users
+from ketacare.services.access.schemas import UserCreate
+
+FULL = 100_000
+QUICK = 5_000
+GENERATOR_TARGET_S = 180.0
+EXPORT_TARGET_ROWS_S = 50_000.0
+
+
+def run(quick: bool = False) -> list[dict]:
+    from ketacare.demo.cohort import build  # after the services: the demo package imports the unit of work
+
+    n = QUICK if quick else FULL
+    rows: list[dict] = []
+    for engine in engines():
+        with fresh_database(engine, "research") as db:
+            t0 = time.perf_counter()
+            made = build(db, n_patients=n)
+            seconds = time.perf_counter() - t0
+            target = GENERATOR_TARGET_S * n / FULL
+            rows.append({"name": f"generate {n:,} patients ({engine})", "value": seconds, "unit": "s",
+                         "target": f"<= {target:.0f} s", "ok": seconds <= target,
+                         "note": f"{made.sessions:,} sessions, {made.vitals:,} vitals, {made.responses:,} responses; "
+                                 f"{n / seconds:,.0f} patients/s"})
+            u = users.create_user(db=db, actor=system_actor("bench"), data=UserCreate(
+                username="researcher", display_name="Bench Researcher", role="researcher",
+                password="bench research password 100k"))
+            actor = research.local_actor(db=db, username=u.username)
+            settings = Settings(database_url=db.url, research_key="b" * 40)
+            for fmt in ("csv", "parquet"):
+                with tempfile.TemporaryDirectory() as d:
+                    result = research.export_to_dir(
+                        db=db, actor=actor, request=research.ExportRequest(export_key="bench", format=fmt),
+                        out=Path(d), settings=settings)
+                rows.append({"name": f"export {fmt} ({engine})", "value": result.rows_per_second, "unit": "rows/s",
+                             "target": f">= {EXPORT_TARGET_ROWS_S:,.0f}",
+                             "ok": result.rows_per_second >= EXPORT_TARGET_ROWS_S,
+                             "note": f"{result.rows:,} rows in {result.seconds:.1f} s; k = {result.risk.k}"})
+            prescriber = users.create_user(db=db, actor=system_actor("bench"), data=UserCreate(
+                username="prescriber", display_name="Bench Prescriber", role="prescriber",
+                password="bench research password 100k"))
+            who = research.local_actor(db=db, username=prescriber.username)
+            t0 = time.perf_counter()
+            outcomes.dashboard(db=db, actor=who, filters=outcomes.OutcomeFilters())
+            seconds = time.perf_counter() - t0
+            rows.append({"name": f"dashboard for {n:,} patients ({engine})", "value": seconds, "unit": "s",
+                         "target": "<= 2 s", "ok": seconds <= 2.0, "note": "outcomes.dashboard, no filter"})
+    return rows

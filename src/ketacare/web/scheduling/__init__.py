@@ -1,0 +1,1 @@
+"""Scheduling: web layer (calendars, booking forms, calendar feeds)."""

@@ -1,0 +1,41 @@
+"""De-identification rules: ages over 89 grouped, shifts never zero and within range, small cells."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ketacare.domain import research as deid
+
+
+def test_ages_are_banded_and_every_age_over_89_is_one_group():
+    assert [deid.age_band(a) for a in (0, 9, 10, 42, 79, 80, 89, 90, 104)] == [
+        "0-9", "0-9", "10-19", "40-49", "70-79", "80-89", "80-89", "90+", "90+"]
+
+
+def test_age_in_whole_years_turns_on_the_birthday():
+    assert deid.age_years(date(1936, 3, 4), date(2026, 3, 3)) == 89
+    assert deid.age_years(date(1936, 3, 4), date(2026, 3, 4)) == 90
+
+
+@given(st.integers(min_value=1, max_value=10**9), st.text(min_size=3, max_size=12))
+def test_a_shift_is_whole_days_never_zero_and_stable(pid, export_key):
+    key = b"k" * 32
+    d = deid.date_shift_days(key, export_key, pid, 182)
+    assert d != 0 and -182 <= d <= 182
+    assert d == deid.date_shift_days(key, export_key, pid, 182)
+
+
+def test_pseudonyms_depend_on_the_key_the_export_and_the_kind():
+    a = deid.pseudonym(b"a" * 32, "s1", "patient", 7)
+    assert a == deid.pseudonym(b"a" * 32, "s1", "patient", 7) and len(a) == 16
+    assert a not in {deid.pseudonym(b"b" * 32, "s1", "patient", 7), deid.pseudonym(b"a" * 32, "s2", "patient", 7),
+                     deid.pseudonym(b"a" * 32, "s1", "session", 7)}
+
+
+def test_small_cells_are_suppressed_and_k_is_the_smallest_group():
+    assert [deid.suppress_count(n, 5) for n in (0, 1, 4, 5, 12)] == ["0", "<5", "<5", "5", "12"]
+    assert deid.smallest_group([("a", 1), ("a", 1), ("b", 2)]) == (1, 2)
+    assert deid.rules().min_cell_count == 5 and deid.rules().small_cell_source == "clinic-default"
