@@ -32,6 +32,7 @@ EXPECTED = {
     "cssrs_screen": (7, 0, 7, "clinician"),
     "aldrete": (5, 0, 10, "clinician"),
     "audit_c": (3, 0, 12, "patient"),
+    "puf": (1, 0, 35, "clinician"),
 }
 
 # Every LOINC code shipped, by instrument. Only codes the knowledge pack marks verified (sections 6, 8.4, 13).

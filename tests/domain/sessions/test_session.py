@@ -45,7 +45,7 @@ for _s in NON_FINAL:
 PRE_GUARDS = [
     "consent_on_file", "eligibility_current", "dose_order_signed", "dose_order_double_checked",
     "baseline_vitals_within_limits", "fasting_confirmed", "escort_confirmed", "pregnancy_test_negative",
-    "questionnaires_done", "min_interval_since_last_session",
+    "questionnaires_done", "min_interval_since_last_session", "course_safety_clear",
 ]  # fmt: skip
 NOT_OVERRIDABLE = {"consent_on_file", "dose_order_signed", "rems_observation_2h"}
 # The rules as the services build them: overridable guards may be overridden by the policy's override roles.
@@ -83,6 +83,8 @@ BREAK = {
     "pregnancy_test_negative": lambda f: replace(f, pregnancy_test_negative=None),
     "questionnaires_done": lambda f: replace(f, cssrs_done=False),
     "min_interval_since_last_session": lambda f: replace(f, minutes_since_last_session=600),
+    "course_safety_clear": lambda f: replace(f, course_safety_holds=1),
+    "instructions_acknowledged": lambda f: replace(f, instructions_acknowledged=False),
     "no_unresolved_high_alert": lambda f: replace(f, unresolved_high_alerts=1),
     "no_open_high_alert": lambda f: replace(f, unacknowledged_high_alerts=1),
     "spo2_at_discharge": lambda f: replace(f, latest_spo2_pct=89),

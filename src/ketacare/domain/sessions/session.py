@@ -74,6 +74,7 @@ class SessionFacts:
     escort_confirmed: bool = False
     pregnancy_test_applicable: bool = False
     pregnancy_test_negative: bool | None = None
+    course_safety_holds: int = 0  # course-safety checks that hold the session (cumulative dose, PUF, misuse, tox)
     anxiety_scale_done: bool = False
     cssrs_done: bool = False
     minutes_since_last_session: float | None = None
@@ -500,6 +501,9 @@ _PREDICATES: dict[str, _Check] = {
     "fasting_confirmed": _fasting,
     "escort_confirmed": lambda f, s: _flag(f.escort_confirmed),
     "pregnancy_test_negative": _pregnancy,
+    "course_safety_clear": lambda f, s: (
+        None if f.course_safety_holds == 0 else f"{f.course_safety_holds} on hold"
+    ),
     "questionnaires_done": _questionnaires,
     "min_interval_since_last_session": _interval,
     "no_unresolved_high_alert": lambda f, s: (

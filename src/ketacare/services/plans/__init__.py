@@ -2,7 +2,8 @@
 happened against them and the next step (`progress`), titration proposals and decisions (`proposals`), relapse
 flags (`relapse`), `followup` (rapid response per session, the next-day call and the nurse's list of calls due),
 `discharge` (the clinic's versioned discharge instructions and their acknowledgements), informed consent as a
-signed document (`consent`).
+signed document (`consent`), course-safety records (pregnancy tests, toxicology, misuse checklists, PUF
+totals) and the checks the session pre-checks read (`safety`).
 
 Other capabilities use plans only through the names below.
 """
@@ -36,6 +37,27 @@ from ketacare.services.plans.followup import (
 )
 from ketacare.services.plans.proposals import order_prefill
 from ketacare.services.plans.relapse import relapse_flags
+from ketacare.services.plans.safety import (
+    CourseChecks,
+    course_checks,
+    course_safety,
+    pregnancy_methods,
+    record_misuse_check,
+    record_pregnancy_applicability,
+    record_pregnancy_test,
+    record_puf,
+    record_tox_result,
+)
+from ketacare.services.plans.safety_schemas import (
+    CheckRead,
+    CourseSafetyRead,
+    MisuseCheckIn,
+    PregnancyApplicabilityIn,
+    PregnancyTestIn,
+    PufIn,
+    SafetyRecordRead,
+    ToxResultIn,
+)
 from ketacare.services.plans.schemas import (
     AcknowledgementIn,
     AcknowledgementRead,
@@ -56,14 +78,23 @@ __all__ = [
     "CallCreate",
     "CallRead",
     "CallTask",
+    "CheckRead",
     "ConsentStatusRead",
+    "CourseChecks",
+    "CourseSafetyRead",
     "DischargeSheet",
     "InstructionsRead",
     "InstructionsUpdate",
+    "MisuseCheckIn",
     "OrderPrefill",
     "PatientConsentsRead",
+    "PregnancyApplicabilityIn",
+    "PregnancyTestIn",
+    "PufIn",
     "RelapseFlag",
+    "SafetyRecordRead",
     "SessionResponse",
+    "ToxResultIn",
     "acknowledge",
     "acknowledged_sessions",
     "acknowledgements",
@@ -71,6 +102,8 @@ __all__ = [
     "call_sheet",
     "call_tasks",
     "calls_for_patient",
+    "course_checks",
+    "course_safety",
     "current_instructions",
     "discharge_sheet",
     "document_for_route",
@@ -79,9 +112,15 @@ __all__ = [
     "order_prefill",
     "patient_consents",
     "patient_sheets",
+    "pregnancy_methods",
     "rapid_response_for_patient",
     "rapid_response_for_session",
     "record_call",
+    "record_misuse_check",
+    "record_pregnancy_applicability",
+    "record_pregnancy_test",
+    "record_puf",
+    "record_tox_result",
     "relapse_flags",
     "save_instructions",
     "status_in_session",

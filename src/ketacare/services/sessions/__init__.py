@@ -7,7 +7,7 @@ Other capabilities use sessions only through the names below.
 """
 
 from ketacare.services.sessions.alerts import escalated_alarms
-from ketacare.services.sessions.course import CourseSession, course_sessions
+from ketacare.services.sessions.course import CourseSession, GivenDose, course_sessions, doses_given
 from ketacare.services.sessions.from_order import schedule_from_order
 from ketacare.services.sessions.integrity import verify_signed_records
 from ketacare.services.sessions.schemas import ScheduleFromOrder, SessionSummary, VitalIn, VitalRead
@@ -15,11 +15,13 @@ from ketacare.services.sessions.vitals import latest_vitals, list_patient_vitals
 
 __all__ = [
     "CourseSession",
-    "course_sessions",
+    "GivenDose",
     "ScheduleFromOrder",
     "SessionSummary",
     "VitalIn",
     "VitalRead",
+    "course_sessions",
+    "doses_given",
     "escalated_alarms",
     "latest_vitals",
     "list_patient_vitals",

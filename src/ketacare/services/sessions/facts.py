@@ -24,11 +24,10 @@ from ketacare.services import dosing, eligibility, measurement
 from ketacare.services.measurement import ScoreSummary
 from ketacare.services.sessions.rules import default_session_rules
 from ketacare.services.sessions.schemas import SessionConsent, SessionOrder
-from ketacare.store.tables import Patient
 from ketacare.store.tables.sessions import InfusionSession, SessionAlert, VitalSign
 
 if TYPE_CHECKING:
-    from ketacare.services.plans import ConsentStatusRead
+    from ketacare.services.plans import ConsentStatusRead, CourseChecks
 
 ANXIETY_SCALES = frozenset({"gad7", "oasis", "hama", "pdss_sr", "mini_spin", "pcl5"})
 CSSRS = "cssrs_screen"
@@ -43,6 +42,7 @@ class FactsReport:
     facts: SessionFacts
     notes: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, str] = field(default_factory=dict)
+    course: CourseChecks | None = None  # course safety (pre-infusion states only)
     consent: SessionConsent | None = None  # the signed consent the consent guard read (issue 16)
 
 
@@ -199,10 +199,29 @@ def _eligibility_fact(pre: _Prefetch, sess: InfusionSession, report: FactsReport
     return True
 
 
-def _pregnancy_applicable(pre: _Prefetch, sess: InfusionSession) -> bool:
-    if sess.pregnancy_test_applicable is not None:
-        return sess.pregnancy_test_applicable
-    return pre.sex.get(sess.patient_id) in ("female", "intersex", "unknown")  # the nurse may mark it not applicable
+PRE_INFUSION_STATES = frozenset({"scheduled", "checked_in", "prechecks_passed"})
+
+
+def _pregnancy(sess: InfusionSession, course: CourseChecks | None, report: FactsReport) -> tuple[
+    bool, bool | None
+]:
+    """Return (test applicable, negative result in force) from the course's recorded tests and applicability;
+    a nurse's answers on this session count where the course has no record. Never inferred from sex."""
+    if course is None:  # after the infusion began the pre-infusion guards are not asked again
+        return bool(sess.pregnancy_test_applicable), sess.pregnancy_test_negative
+    check = course.check("pregnancy")
+    if check.status == "not_required":
+        return False, None
+    if check.status == "ok":
+        report.evidence["pregnancy_test_negative"] = check.reason
+        return True, True
+    if check.code == "not_recorded" and sess.pregnancy_test_applicable is False:
+        return False, None  # the nurse answered "not applicable" on this session
+    if sess.pregnancy_test_negative is True and check.code != "positive":
+        report.evidence["pregnancy_test_negative"] = "nurse confirmation on this session"
+        return True, True
+    report.notes["pregnancy_test_negative"] = check.reason
+    return True, False if check.code == "positive" else None
 
 
 def _minutes(a: datetime | None, b: datetime) -> float | None:
@@ -301,15 +320,14 @@ class _Prefetch:
         self.current = _latest_rows(s, ids, charted)
         self.spo2 = _latest_rows(s, ids, charted, VitalSign.spo2_pct.is_not(None))
         self.rr = _latest_rows(s, ids, charted, VitalSign.rr_per_min.is_not(None))
-        need_sex = sorted({x.patient_id for x in sessions if x.pregnancy_test_applicable is None})
-        sexes = select(Patient.id, Patient.sex_at_birth).where(Patient.id.in_(need_sex))
-        self.sex: dict[int, str | None] = {pid: sex for pid, sex in s.execute(sexes)} if need_sex else {}
         from ketacare.services import plans  # here, not at the top: the plans capability reads sessions too
 
         self.routes = {x.id: self._route(x) for x in sessions}
         keys = [(x.patient_id, r) for x in sessions if (r := self.routes[x.id]) is not None]
         self.consents = plans.statuses_in_sessions(s, keys, now)
         self.acknowledged = plans.acknowledged_sessions(s, ids)
+        before = sorted({x.patient_id for x in sessions if x.state in PRE_INFUSION_STATES})
+        self.course = {pid: plans.course_checks(s, pid, now) for pid in before}  # a fixed number per patient
 
     def _route(self, sess: InfusionSession) -> str | None:
         """Return the session's route: intranasal for esketamine, else its dose order's (see `session_route`)."""
@@ -361,6 +379,14 @@ def _report(pre: _Prefetch, sess: InfusionSession, now: datetime) -> FactsReport
     except ValueError:
         current = None
     aldrete, aldrete_full, sedation, dissociation = _discharge_facts(pre, sess, report)
+    if sess.state in PRE_INFUSION_STATES:
+        report.course = pre.course.get(sess.patient_id)
+    pregnancy_applicable, pregnancy_negative = _pregnancy(sess, report.course, report)
+    holds = () if report.course is None else tuple(
+        f"{c.label}: {c.reason}" for c in report.course.holds if c.id != "pregnancy"
+    )
+    if holds:
+        report.notes["course_safety_clear"] = "; ".join(holds)
     report.facts = SessionFacts(
         product=sess.product,  # type: ignore[arg-type]
         consent_on_file=_consent_fact(pre, sess, now, report),
@@ -371,8 +397,9 @@ def _report(pre: _Prefetch, sess: InfusionSession, now: datetime) -> FactsReport
         minutes_since_last_food=_minutes(sess.last_food_at, now),
         minutes_since_last_liquid=_minutes(sess.last_liquid_at, now),
         escort_confirmed=bool(sess.escort_confirmed),
-        pregnancy_test_applicable=_pregnancy_applicable(pre, sess),
-        pregnancy_test_negative=sess.pregnancy_test_negative,
+        pregnancy_test_applicable=pregnancy_applicable,
+        pregnancy_test_negative=pregnancy_negative,
+        course_safety_holds=len(holds),
         anxiety_scale_done=anxiety,
         cssrs_done=cssrs,
         minutes_since_last_session=_minutes(last, now),

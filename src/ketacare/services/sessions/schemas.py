@@ -410,13 +410,26 @@ class SessionConsent(BaseModel):
     expires_at: datetime | None = None
 
 
+class CourseSafetyLine(BaseModel):
+    """One course-safety check before the infusion: "ok", "due" (a warning), "hold" (its guard fails) or
+    "not_required", with the reason in plain words and its source."""
+
+    id: str
+    label: str
+    status: str
+    reason: str
+    source: str
+
+
 class GuardStatus(BaseModel):
-    """The next guarded event from this state and which of its checks fail now (`event` None: nothing next)."""
+    """The next guarded event from this state and which of its checks fail now (`event` None: nothing next);
+    before the infusion also the course-safety lines (pregnancy test, toxicology, PUF, misuse, cumulative dose)."""
 
     event: str | None
     failed: list[GuardRead] = []
     checked: list[str] = []
     evidence: dict[str, str] = {}
+    course_safety: list[CourseSafetyLine] = []
 
 
 class PkCurve(BaseModel):

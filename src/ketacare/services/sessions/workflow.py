@@ -34,6 +34,7 @@ from ketacare.services.sessions.common import (
 from ketacare.services.sessions.facts import FactsReport, gather, gather_many
 from ketacare.services.sessions.rules import default_session_rules
 from ketacare.services.sessions.schemas import (
+    CourseSafetyLine,
     GuardRead,
     GuardStatus,
     SessionChecks,
@@ -330,6 +331,10 @@ def guard_statuses(s: Session, sessions: list[InfusionSession], now: datetime) -
             failed=guard_reads(failed),
             checked=list(tr.guards) if tr else [],
             evidence=dict(report.evidence) if nxt == "discharge" else {},
+            course_safety=[
+                CourseSafetyLine(id=c.id, label=c.label, status=c.status, reason=c.reason, source=c.source)
+                for c in (report.course.checks if report.course and nxt in ("pass_prechecks", "start_infusion") else ())
+            ],
         )
     return out
 

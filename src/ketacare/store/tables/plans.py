@@ -2,14 +2,16 @@
 versions `plan_versions` and the titration proposals with the prescriber's decision `titration_proposals`.
 Follow-up and discharge instructions: the next-day call after each dosing session, the clinic's versioned
 discharge instructions and the patient's and escort's acknowledgement at discharge. Informed consent signatures
-`consent_signatures`. Times are aware UTC."""
+`consent_signatures`. Course safety (point 7): `course_safety_records`, one row per recorded result (pregnancy-test
+applicability, pregnancy tests, urine toxicology, misuse checklists; PUF totals are questionnaire responses).
+Times are aware UTC."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.store.tables.base import DATE_PHI, FREE_TEXT, IDENTIFIER, Base, UTCDateTime
@@ -190,3 +192,31 @@ class ConsentSignature(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class CourseSafetyRecord(Base):
+    """One course-safety result as a clinician recorded it.
+
+    kind: "pregnancy_applicability" (applicable + reason), "pregnancy_test" (result + method), "toxicology"
+    (result + method, substances in `note`), "misuse_check" (`signs`: ids of the clinic's checklist signs seen).
+    `taken_at` is when the sample was taken or the check done; the newest row of a kind counts.
+    """
+
+    __tablename__ = "course_safety_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    result: Mapped[str | None] = mapped_column(String(16))
+    method: Mapped[str | None] = mapped_column(String(32))
+    applicable: Mapped[bool | None] = mapped_column(Boolean)
+    signs: Mapped[list[str] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_by_name: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_course_safety_records_patient_kind", "patient_id", "kind", "taken_at"),)

@@ -235,8 +235,12 @@ def _chart_context(request: Request, actor: Actor, patient_id: int) -> dict[str,
             if m.weight_kg and not m.entered_in_error
         ]
         weight_chart = trend_svg(pts, unit=unit, title="Body weight")
+    course_safety = None
+    if chart.clinical is not None and decide(actor, "read", "course_safety", patient_id=patient_id).allowed:
+        course_safety = plans.course_safety(db=request.app.state.db, actor=actor, patient_id=patient_id)
     return {
         "chart": chart,
+        "course_safety": course_safety,
         "p": chart.patient,
         "clinical": chart.clinical,
         "corrections": _history(chart),
