@@ -83,7 +83,7 @@ def test_patient_signs_in_the_portal_prescriber_countersigns_and_the_pre_check_r
         phone = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True).new_page()
         login(phone, base, username)
         phone.goto(f"{base}/me/consent")
-        expect(phone.locator("#status-racemic-iv")).to_contain_text("A new version needs your signature")
+        expect(phone.locator("#status-racemic-iv")).to_contain_text("The clinic has updated this document")
         phone.locator("#status-racemic-iv").get_by_role("link", name="Read and sign").click()
         expect(
             phone.get_by_role("heading", name="What the research says for each kind of anxiety")

@@ -30,7 +30,7 @@ STATUS_WORDS = {
     "in_force": "Signed and in force",
     "missing": "Not signed",
     "expired": "Expired: sign again",
-    "superseded": "A new version needs your signature",
+    "superseded": "The clinic has updated this document: please read and sign it again",
     "not_countersigned": "Signed; waiting for the prescriber",
     "withdrawn": "Withdrawn",
 }
@@ -84,6 +84,7 @@ def _sign_page(
         "strength_words": STRENGTH_WORDS,
         "labels": SIGN_LABELS,
         "current": current,
+        "portal": not tablet,
     }
     return render(request, "consent_sign.html", ctx, status)
 
