@@ -24,7 +24,7 @@ CALM_CALL: dict[str, str | list[str]] = {
 }  # fmt: skip
 
 
-def _gad7(db: Database, nurse: Actor, pid: int, sid: int, total: int, at: datetime, context: str) -> None:
+def _gad7(db: Database, nurse: Actor, pid: int, sid: int | None, total: int, at: datetime, context: str) -> None:
     """Enter a GAD-7 of about `total` points for the session, answered at `at`."""
     answers = [min(3, max(0, total // 7 + (1 if i < total % 7 else 0))) for i in range(7)]
     measurement.submit_response(db=db, actor=nurse, patient_id=pid, data=measurement.ResponseCreate(
@@ -48,9 +48,11 @@ def _scores(db: Database, nurse: Actor, sess: InfusionSession, fall_4h: float, f
         return
     base = _baseline(db, sess.id)
     end = sess.infusion_ended_at
-    _gad7(db, nurse, sess.patient_id, sess.id, round(base * (1 - fall_4h)), end + timedelta(hours=4), "post_session")
+    # not linked to the session: a response linked after signing would alter the signed record (the rapid response
+    # finds these scores by their time after the infusion)
+    _gad7(db, nurse, sess.patient_id, None, round(base * (1 - fall_4h)), end + timedelta(hours=4), "post_session")
     if fall_24h is not None:
-        _gad7(db, nurse, sess.patient_id, sess.id, round(base * (1 - fall_24h)), end + timedelta(hours=23),
+        _gad7(db, nurse, sess.patient_id, None, round(base * (1 - fall_24h)), end + timedelta(hours=23),
               "follow_up_24h")
 
 

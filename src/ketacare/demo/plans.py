@@ -122,8 +122,8 @@ def _course(ctx: DemoContext, stage: Stage, pid: int, order: dosing.DoseOrderRea
         sid = run_short_session(db, nurse, prescriber, pid, order, start, rng)
         if sid is None:
             return
-        score(db, nurse, pid, stage.before[k], "pre_session", sid, start - timedelta(minutes=20))
-        score(db, nurse, pid, stage.after_24h[k], "follow_up_24h", sid, start + timedelta(hours=24))
+        score(db, nurse, pid, stage.before[k], "pre_session", None, start - timedelta(minutes=20))
+        score(db, nurse, pid, stage.after_24h[k], "follow_up_24h", None, start + timedelta(hours=24))
     for days, total in stage.follow_up:
         score(db, nurse, pid, total, "follow_up", None, _at(now, days))
     if stage.name in ("induction", "maintenance"):
