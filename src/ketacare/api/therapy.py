@@ -76,7 +76,7 @@ def plan_notes(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Read)) ->
     return therapy.notes_for_plan(db=db, actor=actor, patient_id=patient_id)
 
 
-@visits_router.get("/visits-due", response_model=list[therapy.VisitDue], responses=error_responses(401, 403))
+@visits_router.get("/visits-due", response_model=list[therapy.VisitDue], responses=error_responses(401, 403, 422))
 def visits_due(db: DbDep, mine: bool = True, actor: Actor = Depends(Read)) -> list[therapy.VisitDue]:
     """Integration visits upcoming, due or overdue after recent infusions (the clinic's window: 24-72 h after
     the infusion ends by default), for your care-team patients (`mine`) or the whole clinic."""
