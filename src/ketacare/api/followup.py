@@ -54,7 +54,7 @@ def post_call(session_id: int, data: plans.CallCreate, db: DbDep, actor: Actor =
 @router.get(
     "/patients/{patient_id}/followup-calls",
     response_model=list[plans.CallRead],
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
 def get_patient_calls(patient_id: int, db: DbDep, actor: Actor = Depends(CallRead)) -> list[plans.CallRead]:
     """Every next-day call of a patient, newest first."""
@@ -96,7 +96,7 @@ def get_instructions_history(db: DbDep, actor: Actor = Depends(InstructionsRead)
 @router.get(
     "/sessions/{session_id}/discharge-instructions",
     response_model=plans.DischargeSheet,
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
 def get_sheet(session_id: int, db: DbDep, actor: Actor = Depends(SheetRead)) -> plans.DischargeSheet:
     """The instructions of a session (clinic's phone and crisis lines filled in) and its acknowledgements."""

@@ -79,7 +79,7 @@ def templates(
 
 
 @plans_router.get(
-    "/plans/relapse-flags", response_model=list[RelapseFlag], responses=error_responses(401, 403)
+    "/plans/relapse-flags", response_model=list[RelapseFlag], responses=error_responses(401, 403, 422)
 )
 def relapse_flags(
     db: DbDep, mine: bool = True, actor: Actor = Depends(Access("treatment_plan", "read", patient_param=None))
@@ -176,7 +176,7 @@ def decide(
     return proposals.decide(db=db, actor=actor, patient_id=patient_id, proposal_id=proposal_id, data=data)
 
 
-@documents_router.get("/documents", response_model=list[ConsentDocumentRead], responses=error_responses(401))
+@documents_router.get("/documents", response_model=list[ConsentDocumentRead], responses=error_responses(401, 403))
 def documents(actor: Actor = Depends(Access("account", "read"))) -> list[ConsentDocumentRead]:
     """List the consent documents in force today (id, version, routes, validity); no patient data."""
     return consent.documents()
@@ -200,7 +200,7 @@ def status(
     return consent.consent_status_for(db=db, actor=actor, patient_id=patient_id, route=route, at=at)
 
 
-@consent_router.post("/sign", response_model=ConsentSignatureRead, status_code=201, responses=ONE)
+@consent_router.post("/sign", response_model=ConsentSignatureRead, status_code=201, responses=EDIT)
 def sign(
     patient_id: RecordId, data: ConsentSignIn, db: DbDep, actor: Actor = Depends(Access("consent", "sign"))
 ) -> ConsentSignatureRead:
@@ -210,7 +210,7 @@ def sign(
     return consent.sign_consent(db=db, actor=actor, patient_id=patient_id, data=data)
 
 
-@consent_router.post("/witnessed", response_model=ConsentSignatureRead, status_code=201, responses=ONE)
+@consent_router.post("/witnessed", response_model=ConsentSignatureRead, status_code=201, responses=EDIT)
 def witnessed(
     patient_id: RecordId, data: ConsentSignIn, db: DbDep, actor: Actor = Depends(Access("consent", "witness"))
 ) -> ConsentSignatureRead:

@@ -74,7 +74,9 @@ def post_shift(data: ShiftCreate, db: DbDep, actor: Actor = Depends(Manage)) -> 
     return setup.add_shift(db=db, actor=actor, data=data)
 
 
-@router.get("/appointments", response_model=list[AppointmentRead], responses=error_responses(401, 403, 422))
+@router.get(
+    "/appointments", response_model=list[AppointmentRead], responses=error_responses(401, 403, 404, 422)
+)
 def list_appointments(
     db: DbDep,
     start: datetime = Query(description="from (inclusive), ISO 8601 with offset"),
@@ -108,7 +110,7 @@ def post_series(data: SeriesCreate, db: DbDep, actor: Actor = Depends(Write)) ->
 
 
 @router.get(
-    "/appointments/{appointment_id}", response_model=AppointmentRead, responses=error_responses(401, 403, 404)
+    "/appointments/{appointment_id}", response_model=AppointmentRead, responses=error_responses(401, 403, 404, 422)
 )
 def get_appointment(appointment_id: RecordId, db: DbDep, actor: Actor = Depends(Read)) -> AppointmentRead:
     """One appointment."""
@@ -157,7 +159,7 @@ def post_own_feed(db: DbDep, actor: Actor = Depends(OwnFeed)) -> FeedCreated:
     "/patients/{patient_id}/feeds",
     status_code=201,
     response_model=FeedCreated,
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
 def post_patient_feed(
     patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("calendar_feed", "manage"))
@@ -166,7 +168,9 @@ def post_patient_feed(
     return feeds.create_feed(db=db, actor=actor, patient_id=patient_id)
 
 
-@router.post("/feeds/{feed_id}/revoke", response_model=FeedRead, responses=error_responses(401, 403, 404))
+@router.post(
+    "/feeds/{feed_id}/revoke", response_model=FeedRead, responses=error_responses(401, 403, 404, 422)
+)
 def post_revoke(
     feed_id: RecordId, db: DbDep, actor: Actor = Depends(Access("calendar_feed", "manage_own"))
 ) -> FeedRead:
