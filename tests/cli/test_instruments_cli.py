@@ -29,6 +29,7 @@ def test_list_json_has_every_instrument():
         "cssrs_screen",
         "aldrete",
         "audit_c",
+        "puf",
     } == set(rows)
     assert rows["gad7"]["items"] == 7 and rows["gad7"]["rater"] == "patient"
     assert rows["gad7"]["loinc"] == {"panel": "69737-5", "total": "70274-6"}

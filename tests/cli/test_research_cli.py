@@ -25,7 +25,9 @@ def cli_db(sqlite_db, monkeypatch):
 
 
 def test_a_researcher_exports_parquet_from_the_command_line(cli_db, tmp_path):
-    r = runner.invoke(app, ["research", "export", "--format", "parquet", "--out", str(tmp_path / "x"), "--json"])
+    r = runner.invoke(
+        app, ["research", "export", "--format", "parquet", "--out", str(tmp_path / "x"), "--as", "researcher", "--json"]
+    )
     assert r.exit_code == 0, r.output
     result = json.loads(r.stdout)
     assert result["risk"]["patients"] == 2
@@ -36,5 +38,5 @@ def test_a_researcher_exports_parquet_from_the_command_line(cli_db, tmp_path):
 def test_other_accounts_and_bad_options_are_refused(cli_db, tmp_path):
     r = runner.invoke(app, ["research", "export", "--out", str(tmp_path), "--as", "nurse"])
     assert r.exit_code != 0 and not (tmp_path / "patients.csv").exists()
-    r = runner.invoke(app, ["research", "export", "--out", str(tmp_path), "--format", "xlsx"])
+    r = runner.invoke(app, ["research", "export", "--out", str(tmp_path), "--as", "researcher", "--format", "xlsx"])
     assert r.exit_code == 2 and "--format" in r.output

@@ -323,3 +323,27 @@ def test_a_signature_naming_an_unknown_format_reads_as_altered_and_the_page_stil
     v = record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).verification
     assert not v.intact
     assert any("names no known record format" in p for p in v.problems)
+
+
+def test_a_score_cannot_be_linked_to_a_signed_session_and_the_record_stays_verified(
+    personas, fake_clock, with_scores  # noqa: F811
+):
+    from ketacare.domain.errors import InvalidValue
+    from ketacare.services import measurement
+    from ketacare.services.measurement.schemas import ResponseCreate
+
+    sid = complete_session(personas, fake_clock, with_scores)
+    _signed(personas, sid)
+    next_day = ResponseCreate(
+        instrument_id="gad7", answers=[1, 1, 1, 0, 0, 0, 1], context="post_session", session_id=sid
+    )
+    with pytest.raises(InvalidValue, match="already signed") as refused:
+        measurement.submit_response(db=personas.db, actor=personas["nurse"], patient_id=personas.patient_a,
+                                    data=next_day)  # fmt: skip
+    assert refused.value.field == "session_id"
+    kept = measurement.submit_response(
+        db=personas.db, actor=personas["nurse"], patient_id=personas.patient_a,
+        data=next_day.model_copy(update={"session_id": None}),
+    )  # fmt: skip
+    assert kept.session_id is None
+    assert record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).verification.intact

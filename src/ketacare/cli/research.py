@@ -23,7 +23,7 @@ def export(
     out_dir: Path = typer.Option(..., "--out", help="Directory to write the files into (created)"),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet"),
     key: str = typer.Option("export", "--key", help="Export key: the same key gives the same ids and date shifts"),
-    username: str = typer.Option("researcher", "--as", help="The researcher account the export is audited as"),
+    username: str = typer.Option(..., "--as", help="The researcher account the export is audited as (required)"),
     json_output: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write the de-identified export (data files, data dictionary, risk summary) into a directory."""

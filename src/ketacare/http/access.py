@@ -18,6 +18,7 @@ from ketacare.services.errors import (
     PasswordChangeRequired,
     Unauthenticated,
 )
+from ketacare.services.refs import MAX_RECORD_ID
 from ketacare.services.uow import record_denied
 
 SESSION_COOKIE = "kc_session"
@@ -25,9 +26,6 @@ CSRF_COOKIE = "kc_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-# Record ids are INTEGER columns: 32-bit on PostgreSQL. A larger number names no record and cannot be stored in
-# an audit event either, so it is refused as input (HTTP 422) before anything looks it up.
-MAX_RECORD_ID = 2**31 - 1
 # What a user the clinic requires a one-time code of may do before enrolling one.
 WHILE_ENROLLING = {("account", "enrol_totp"), ("account", "logout"), ("account", "read")}
 

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from ketacare.services.access.policy import account_roles, is_patient_role
+from ketacare.services.refs import RecordRef
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -42,7 +43,7 @@ class UserCreate(_Strict):
     display_name: Name
     role: str  # one of the policy's account roles (policy.toml)
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    patient_id: int | None = None
+    patient_id: RecordRef | None = None
 
     @field_validator("role")
     @classmethod

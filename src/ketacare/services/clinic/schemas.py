@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from ketacare.domain import formatting
 from ketacare.domain.clinic import check_phone, dial_href
 from ketacare.domain.errors import InvalidValue
+from ketacare.services.refs import MAX_RECORD_ID
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -95,7 +96,9 @@ class ClinicSettingsIn(_Strict):
 class ClinicSettingsUpdate(ClinicSettingsIn):
     """A new version of the settings: the version it replaces and why it changed."""
 
-    base_version: int = Field(ge=0, description="The version this edit started from (409 when it is stale)")
+    base_version: int = Field(
+        ge=0, le=MAX_RECORD_ID, description="The version this edit started from (409 when it is stale)"
+    )
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 

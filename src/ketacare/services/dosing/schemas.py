@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ketacare.services.access import SigningCredentials
+from ketacare.services.refs import MAX_RECORD_ID
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Status = Literal["draft", "signed", "double_checked", "cancelled"]
@@ -309,11 +310,11 @@ class DoubleCheckTask(BaseModel):
 class DoseOrderSign(_Strict, SigningCredentials):
     """Sign the order you read: your password (or one-time code) again, at this moment."""
 
-    version: int = Field(..., ge=1, description="The version you read")
+    version: int = Field(..., ge=1, le=MAX_RECORD_ID, description="The version you read")
 
 
 class DoseOrderCancel(_Strict):
-    version: int = Field(..., ge=1, description="The version you read")
+    version: int = Field(..., ge=1, le=MAX_RECORD_ID, description="The version you read")
     reason: Reason = Field(..., min_length=1, description="Why the order is cancelled")
 
 
@@ -321,7 +322,7 @@ class DoubleCheckCreate(_Strict, SigningCredentials):
     """The second clinician's independent entries (from the scale/chart and their own calculation), signed with
     their password (or one-time code) again."""
 
-    version: int = Field(..., ge=1, description="The version you read")
+    version: int = Field(..., ge=1, le=MAX_RECORD_ID, description="The version you read")
     check_weight_kg: float | None = Field(None, gt=0, description="Weight you read, kg (weight-based orders)")
     check_dose_mg: float = Field(..., gt=0, description="Dose you calculated, mg")
     check_rate_ml_per_h: float | None = Field(None, gt=0, description="Pump rate you calculated, mL/h")

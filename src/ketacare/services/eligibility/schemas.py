@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ketacare.services.access import SigningCredentials
+from ketacare.services.refs import MAX_RECORD_ID
 
 Decision = Literal["eligible", "eligible_with_cautions", "not_eligible", "insufficient_information"]
 Status = Literal["pending_review", "accepted", "overridden", "superseded"]
@@ -19,7 +20,9 @@ class ReviewIn(SigningCredentials):
 
     model_config = ConfigDict(extra="forbid")
     action: Literal["accept", "override"]
-    version: int = Field(..., ge=1, description="The evaluation version you read (optimistic locking)")
+    version: int = Field(
+        ..., ge=1, le=MAX_RECORD_ID, description="The evaluation version you read (optimistic locking)"
+    )
     decision: Decision | None = Field(None, description="Override only: the decision you are recording")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
 
@@ -75,7 +78,9 @@ class EvaluationRead(BaseModel):
     status: str
     reviewed_by: int | None
     reviewed_at: datetime | None
-    review_meaning: str | None = Field(None, description="What the review signature means: authored, approved")
+    review_meaning: str | None = Field(
+        None, description="What the review signature means: authored, approved"
+    )
     override_decision: str | None
     override_reason: str | None
     version: int

@@ -44,7 +44,7 @@ from ketacare.store.tables.measurement import (
     QuestionnaireResponse,
     SafetyAlert,
 )
-from ketacare.store.tables.sessions import InfusionSession
+from ketacare.store.tables.sessions import InfusionSession, SessionSignature
 
 URGENT_FLAGS = ("suicide_risk", "safety_item_declined")
 FOLLOWUP_CALL_RISK = "followup_call_risk"  # a risk answer in the next-day call (services/plans)
@@ -178,10 +178,21 @@ def raise_safety_alert(s: Session, *, patient_id: int, kind: str, now: datetime)
 
 
 def _check_session(s: Session, patient_id: int, session_id: int) -> None:
-    """Refuse a response linked to a session that does not exist or is another patient's."""
+    """Refuse a response linked to a session that does not exist, is another patient's, or whose record is signed.
+
+    A signed session record is closed: a score linked to it afterwards would change what the signatures cover (and
+    the record would then fail verification). A later score (a next-day GAD-7, say) stays on the patient's record,
+    where trends and the plan show it by its time.
+    """
     owner = s.execute(select(InfusionSession.patient_id).where(InfusionSession.id == session_id)).scalar()
     if owner is None or owner != patient_id:
         raise InvalidValue("session_id", "there is no infusion session with this number for this patient")
+    if s.execute(select(SessionSignature.id).where(SessionSignature.session_id == session_id).limit(1)).first():
+        raise InvalidValue(
+            "session_id",
+            "this session's record is already signed, so a score cannot be added to it; save the score without "
+            "the session (it stays on the patient's record by its time) and note it in an addendum if needed",
+        )
 
 
 def audit_stored(uow: UnitOfWork, r: QuestionnaireResponse, alert: SafetyAlert | None) -> None:

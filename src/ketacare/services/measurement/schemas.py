@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ketacare.services.refs import RecordRef, Version
+
 Context = Literal[
     "baseline", "pre_session", "during_session", "post_session", "follow_up_24h", "follow_up_7d", "follow_up"
 ]
@@ -19,7 +21,7 @@ class ResponseCreate(BaseModel):
     instrument_id: str = Field(max_length=32)
     answers: dict[str, int | None] | list[int | None]
     context: Context = "follow_up"
-    session_id: int | None = None
+    session_id: RecordRef | None = None
     answered_at: datetime | None = None
     declined: list[str] = Field(
         default_factory=list,
@@ -110,7 +112,7 @@ class AlertAcknowledge(BaseModel):
     action_taken: str = Field(
         min_length=10, max_length=4000, description="What was done (e.g. called the patient, C-SSRS done)"
     )
-    version: int
+    version: Version
 
 
 class SeriesPoint(BaseModel):

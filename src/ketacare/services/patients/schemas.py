@@ -19,6 +19,7 @@ from pydantic import (
 from ketacare.domain import units
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.patients.diagnoses import find_concept
+from ketacare.services.refs import MAX_RECORD_ID, RecordRef
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -100,7 +101,7 @@ class PatientCreate(_Contact):
     sex_at_birth: SexAtBirth
     weight: str | None = Field(None, description='Body weight with unit, e.g. "82 kg" or "180 lb"')
     height: str | None = Field(None, description='Height with unit, e.g. "175 cm", "69 in" or "5 ft 9 in"')
-    primary_clinician_id: int | None = None
+    primary_clinician_id: RecordRef | None = None
     confirm_not_duplicate: bool = Field(
         False, description="Create even though a patient with the same birth date and a similar name exists"
     )
@@ -125,14 +126,14 @@ class PatientUpdate(_Contact):
     """A change to demographics; `version` is the version the editor read (optimistic locking)."""
 
     version: int = Field(
-        ..., ge=1, description="The version you read; a different current version is a conflict"
+        ..., ge=1, le=MAX_RECORD_ID, description="The version you read; a different current version is a conflict"
     )
     mrn: Mrn | None = None
     given_name: Name | None = None
     family_name: Name | None = None
     date_of_birth: date | None = None
     sex_at_birth: SexAtBirth | None = None
-    primary_clinician_id: int | None = None
+    primary_clinician_id: RecordRef | None = None
 
     _dob = field_validator("date_of_birth")(_check_dob)
 
@@ -218,7 +219,7 @@ Reason = Annotated[
 
 
 class MedicationStop(_Strict):
-    version: int = Field(..., ge=1)
+    version: int = Field(..., ge=1, le=MAX_RECORD_ID)
     end_date: date
     reason: Reason | None = None
 
@@ -228,7 +229,7 @@ class MedicationStop(_Strict):
 class _Correction(_Strict):
     """A correction of an entry: the version the editor read and the reason, kept with the history."""
 
-    version: int = Field(..., ge=1, description="The version you read; a different one is a conflict")
+    version: int = Field(..., ge=1, le=MAX_RECORD_ID, description="The version you read; a different one is a conflict")
     reason: Reason
 
 
@@ -476,9 +477,9 @@ class PatientPage(BaseModel):
 class CareTeamUpdate(_Strict):
     """A patient's care team: one prescriber, any number of nurses, one therapist (user ids; none = empty)."""
 
-    prescriber_id: int | None = None
-    nurse_ids: list[int] = Field(default_factory=list, max_length=20)
-    therapist_id: int | None = None
+    prescriber_id: RecordRef | None = None
+    nurse_ids: list[RecordRef] = Field(default_factory=list, max_length=20)
+    therapist_id: RecordRef | None = None
 
 
 class CareTeamMemberRead(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ketacare.domain.plans.consent_status import Status
 from ketacare.services.access import SigningCredentials
+from ketacare.services.refs import MAX_RECORD_ID
 
 SignedVia = Literal["portal", "clinic_tablet"]
 Indication = Literal["gad", "social-anxiety", "panic", "ptsd"]
@@ -40,7 +41,9 @@ class ConsentCountersignIn(SigningCredentials):
     """The prescriber's countersignature, re-authenticated with their password or one-time code."""
 
     model_config = ConfigDict(extra="forbid")
-    version: int = Field(..., ge=1, description="The signature record version you read (optimistic locking)")
+    version: int = Field(
+        ..., ge=1, le=MAX_RECORD_ID, description="The signature record version you read (optimistic locking)"
+    )
 
 
 class ConsentWithdrawIn(BaseModel):

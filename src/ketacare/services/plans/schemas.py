@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ketacare.services.access import SigningCredentials
+from ketacare.services.refs import MAX_RECORD_ID, BaseVersion
 
 Status = Literal["draft", "active", "maintenance", "stopped"]
 StopKind = Literal["no-response", "intolerable", "patient-choice"]
@@ -89,7 +90,7 @@ class PhaseEdit(_Strict):
 class PlanChange(_Strict, SigningCredentials):
     """A new signed version: only the fields given change; the reason is required."""
 
-    version: int = Field(..., ge=1, description="The plan version you read (optimistic locking)")
+    version: int = Field(..., ge=1, le=MAX_RECORD_ID, description="The plan version you read (optimistic locking)")
     reason: Reason
     dose_mg_per_kg: float | None = Field(None, gt=0)
     dose_mg: float | None = Field(None, gt=0)
@@ -103,7 +104,7 @@ class PlanChange(_Strict, SigningCredentials):
 
 
 class PlanStop(_Strict, SigningCredentials):
-    version: int = Field(..., ge=1)
+    version: int = Field(..., ge=1, le=MAX_RECORD_ID)
     stop_kind: StopKind
     reason: Reason
 
@@ -194,7 +195,7 @@ class ProposalRead(BaseModel):
 class ProposalDecision(_Strict, SigningCredentials):
     """Accept the proposal, edit its dose or interval (with a reason), or reject it (with a reason)."""
 
-    version: int = Field(..., ge=1)
+    version: int = Field(..., ge=1, le=MAX_RECORD_ID)
     decision: Decision
     dose_mg_per_kg: float | None = Field(None, gt=0, description="Edit: the dose you choose (mg/kg)")
     interval_days: float | None = Field(None, gt=0, le=90, description="Edit: the interval you choose (days)")
@@ -439,7 +440,7 @@ class InstructionsUpdate(InstructionsIn):
     """A new version of the instructions: why it changed and which version it replaces (stale edits refused)."""
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
-    base_version: int
+    base_version: BaseVersion
 
 
 class InstructionsRead(InstructionsIn):
@@ -479,7 +480,7 @@ class AcknowledgementIn(BaseModel):
 
     party: Party
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-    instructions_version: int
+    instructions_version: BaseVersion
 
 
 class AcknowledgementRead(BaseModel):

@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
-RecordRef = Annotated[int, Field(ge=1, le=2**31 - 1)]
+from ketacare.services.refs import RecordRef, Version
+
 Time = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str, when_used="json")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -47,7 +48,7 @@ class SeriesCreate(_Strict):
 class Reschedule(_Strict):
     """A new start (and optionally chair, room or attending person) for a booked appointment."""
 
-    version: int
+    version: Version
     starts_at: datetime
     chair_id: RecordRef | None = None
     room_id: RecordRef | None = None
@@ -57,7 +58,7 @@ class Reschedule(_Strict):
 class StatusChange(_Strict):
     """Cancel an appointment or record a no-show, with the reason."""
 
-    version: int
+    version: Version
     reason: Reason
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from ketacare.domain.sessions.side_effects import (
 from ketacare.services import clock
 from ketacare.services.access import Actor, people
 from ketacare.services.errors import Conflict, NotFound
+from ketacare.services.refs import RecordRef, Version
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables.sessions import (
@@ -56,7 +57,7 @@ class FormularyEntryIn(_Strict):
     dose_min: float | None = None
     dose_max: float | None = None
     dose_unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] = ""
-    max_doses_per_session: int | None = None
+    max_doses_per_session: int | None = Field(None, ge=1, le=100)
     max_total_per_session: float | None = None
     approved_by: Short = ""
     source: Long = ""
@@ -64,11 +65,11 @@ class FormularyEntryIn(_Strict):
 
 
 class FormularyEntryUpdate(FormularyEntryIn):
-    version: int
+    version: Version
 
 
 class FormularyRetire(_Strict):
-    version: int
+    version: Version
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
@@ -97,10 +98,10 @@ class FormularyEntryRead(BaseModel):
 class RescueGive(_Strict):
     """A rescue dose: the formulary entry, the dose with its unit, what it treats, when (default now)."""
 
-    entry_id: int
+    entry_id: RecordRef
     dose: float | None = None
     dose_unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] = ""
-    side_effect_id: int | None = None
+    side_effect_id: RecordRef | None = None
     indication: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
     given_at: datetime | None = None
 

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from ketacare.services.access import SigningCredentials
+from ketacare.services.refs import Version
 
 Product = Literal["racemic_ketamine", "esketamine"]
 Context = Literal["screening", "baseline", "during", "recovery", "other"]
@@ -55,7 +56,7 @@ class SessionCreate(_Strict):
 class SessionChecks(_Strict):
     """Pre-check confirmations and discharge assessments; send only what changed, with the version read."""
 
-    version: int
+    version: Version
     last_food_at: datetime | None = None
     last_liquid_at: datetime | None = None
     escort_confirmed: bool | None = None

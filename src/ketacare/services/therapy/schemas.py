@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ketacare.services.access import SigningCredentials
+from ketacare.services.refs import Version
 
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 RecordRef = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -65,7 +66,7 @@ class NoteCreate(_Strict):
 class NoteSign(_Strict, SigningCredentials):
     """Sign your own note as it is now; send the `version` you read and your password (or one-time code)."""
 
-    version: int
+    version: Version
 
 
 class NoteAddendumCreate(_Strict):
