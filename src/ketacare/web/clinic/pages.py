@@ -27,6 +27,7 @@ CRISIS_FIELDS = ("country", "name", "number", "when")
 LABELS = {
     "name": "Clinic name",
     "timezone": "Time zone",
+    "locale": "Language of patient messages",
     "phone": "Clinic phone",
     "crisis_lines": "Crisis lines",
     "weight_bmi_threshold": "BMI threshold",
@@ -43,6 +44,7 @@ def _values(c: clinic.ClinicSettingsIn, version: int) -> dict[str, str]:
         "name": c.name,
         "address": c.address,
         "timezone": c.timezone,
+        "locale": c.locale,
         "phone": c.phone,
         "weight_unit": c.weight_unit,
         "height_unit": c.height_unit,
@@ -107,6 +109,7 @@ def _update(values: dict[str, str]) -> clinic.ClinicSettingsUpdate:
         "name": values.get("name", ""),
         "address": values.get("address", ""),
         "timezone": values.get("timezone", ""),
+        "locale": values.get("locale", ""),
         "phone": values.get("phone", ""),
         "crisis_lines": [row for _, row in lines],
         "weight_unit": values.get("weight_unit", "kg"),
