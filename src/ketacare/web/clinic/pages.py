@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from ketacare.domain import outcomes
 from ketacare.domain.clinic import weight_policy_bounds
 from ketacare.domain.errors import InvalidValues
+from ketacare.domain.messages import DEFAULT_LOCALE
 from ketacare.domain.measurement import load_instrument, plan_ids
 from ketacare.http.access import Access
 from ketacare.http.errors import clean_message
@@ -109,7 +110,7 @@ def _update(values: dict[str, str]) -> clinic.ClinicSettingsUpdate:
         "name": values.get("name", ""),
         "address": values.get("address", ""),
         "timezone": values.get("timezone", ""),
-        "locale": values.get("locale", ""),
+        "locale": values.get("locale", DEFAULT_LOCALE),  # a form from before the field existed: the default
         "phone": values.get("phone", ""),
         "crisis_lines": [row for _, row in lines],
         "weight_unit": values.get("weight_unit", "kg"),
