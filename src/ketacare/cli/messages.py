@@ -45,8 +45,8 @@ def send(
             f"queued {report.queued}, sent {report.sent}, failed {report.failed} (tried again later), "
             f"skipped {report.skipped}"
         )
-        for e in report.errors:
-            typer.echo(f"  {e}", err=True)
+        for problem in report.errors:
+            typer.echo(f"  {problem}", err=True)
     if report.failed:
         raise typer.Exit(1)
 

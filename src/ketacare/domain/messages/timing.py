@@ -81,7 +81,8 @@ def send_at(rule: ReminderRule, starts_at: datetime, tz: tzinfo) -> datetime:
     local = starts_at.astimezone(tz).replace(tzinfo=None)
     if rule.hours_before is not None:
         wall = local - timedelta(hours=rule.hours_before)
-    else:
-        assert rule.days_before is not None and rule.at is not None  # checked at load
+    elif rule.days_before is not None and rule.at is not None:
         wall = datetime.combine(local.date() - timedelta(days=rule.days_before), rule.at)
+    else:  # refused at load already
+        raise InvalidValue("reminder", f"{rule.id}: give hours_before, or days_before with at")
     return _resolve(wall, tz)

@@ -95,10 +95,11 @@ def send_reminders(
                 if email is None:  # selected with an email only
                     continue
                 for st in sts.get(p.id, []):
-                    if st.status not in ("due", "overdue") or st.item.rater != "patient":
-                        continue
-                    if messages.opted_out(s, p.id):  # questionnaire reminders are non-essential
-                        report.skipped += 1
+                    if (
+                        st.status not in ("due", "overdue")
+                        or st.item.rater != "patient"
+                        or messages.opted_out(s, p.id)  # questionnaire reminders are non-essential
+                    ):
                         continue
                     count, last = s.execute(
                         select(func.count(), func.max(ReminderOutbox.created_at)).where(

@@ -46,7 +46,7 @@ def messages(
                 template_version=m.template_version,
                 essential=m.essential,
                 due_at=m.due_at,
-                status=m.status,  # type: ignore[arg-type]
+                status=m.status,
                 detail=m.detail,
                 to_address=m.to_address,
                 subject=m.subject,

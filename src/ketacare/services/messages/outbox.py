@@ -228,7 +228,8 @@ def _claim(
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             return None
         row = s.get(MessageLog, row_id)
-        assert row is not None
+        if row is None:
+            return None
         s.refresh(row)
         patient = s.get(Patient, row.patient_id)
         values, stale = _values(s, row, c, tz)
@@ -257,7 +258,8 @@ def _finish(db: Database, actor: Actor, row_id: int, error: str | None, now: dat
     with UnitOfWork(db, actor) as uow:
         uow.authorize("send", "messages")
         row = uow.session.get(MessageLog, row_id)
-        assert row is not None
+        if row is None:
+            return
         row.attempts += 1
         if error is None:
             row.status, row.sent_at, row.detail, row.next_attempt_at = "sent", clock.now(), None, None

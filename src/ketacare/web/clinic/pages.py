@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from ketacare.domain import outcomes
 from ketacare.domain.clinic import weight_policy_bounds
 from ketacare.domain.errors import InvalidValues
-from ketacare.domain.messages import DEFAULT_LOCALE
 from ketacare.domain.measurement import load_instrument, plan_ids
+from ketacare.domain.messages import DEFAULT_LOCALE
 from ketacare.http.access import Access
 from ketacare.http.errors import clean_message
 from ketacare.services import clinic

@@ -82,7 +82,7 @@ async def template_save(request: Request, template_id: str, actor: Actor = Depen
             data=messages.TemplateUpdate(
                 subject=values.get("subject", ""),
                 body=values.get("body", "").replace("\r\n", "\n"),
-                base_version=values.get("base_version") or 0,  # type: ignore[arg-type]
+                base_version=values.get("base_version") or 0,
                 reason=values.get("reason", ""),
             ),
         )
