@@ -108,7 +108,8 @@ def test_each_reminder_goes_once_at_its_local_time_across_the_clock_change(db, p
                                                       body="Your visit: {when}, {site_name}.", base_version=0,
                                                       reason="shorter"))  # fmt: skip
     assert saved.version == 1
-    while t["now"] <= _utc(2026, 11, 2, 16):  # every hour from Friday noon to Monday after the visits
+    t["now"] = _utc(2026, 10, 31)  # Friday 20:00 EDT
+    while t["now"] <= _utc(2026, 11, 2, 16):  # every hour until Monday after the visits
         if t["now"] == _utc(2026, 11, 1, 12):  # Sunday: the front desk cancels Bob's consultation
             booking.cancel(db=db, actor=personas["frontdesk"], appointment_id=ids["consult"],
                            data=StatusChange(version=1, reason="clinician ill"))  # fmt: skip
@@ -167,6 +168,7 @@ def test_a_failed_send_is_logged_and_tried_again_later_never_twice_after_success
     assert "later reminder" in superseded[0].detail
 
 
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # policy and checks only: one engine is enough
 def test_templates_opt_out_and_their_access(db, personas):
     with pytest.raises(InvalidValues) as e:
         svc.save_template(db=db, actor=personas["admin"], template_id="appointment_reminder",
@@ -184,3 +186,20 @@ def test_templates_opt_out_and_their_access(db, personas):
                                 data=svc.PreferenceUpdate(opt_out_non_essential=True))  # fmt: skip
     assert got.opt_out_non_essential
     assert svc.read_preference(db=db, actor=personas["frontdesk"], patient_id=personas.patient_a).opt_out_non_essential
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # the thread, not the engine, is under test
+def test_the_in_process_loop_sends_what_is_due(db, personas, world):
+    import time
+
+    t, smtp, settings, ids = world
+    t["now"] = _utc(2026, 11, 2, 12)
+    loop = svc.SenderLoop(db, settings, interval=0.05)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(smtp.to("alice@example.org")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        loop.stop()
+    assert len(smtp.to("alice@example.org")) == 2  # the instructions and the 2 h reminder, once each

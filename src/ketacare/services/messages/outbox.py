@@ -272,9 +272,10 @@ def _finish(db: Database, actor: Actor, row_id: int, error: str | None, now: dat
         _audit_row(uow, row)
 
 
-def deliver(*, db: Database, settings: Settings, actor: Actor, now: datetime) -> tuple[int, int, list[str]]:
+def deliver(
+    *, db: Database, settings: Settings, actor: Actor, now: datetime, c: clinic.ClinicSettingsRead
+) -> tuple[int, int, list[str]]:
     """Send every queued or failed message whose time has come; return (sent, failed, errors)."""
-    c = clinic.current(db, settings)
     tz = formatting.zone(c.timezone)
     with db.session() as s:
         ids = list(
@@ -324,9 +325,9 @@ def send_due(
         raise SmtpNotConfigured("set KETACARE_SMTP_HOST (and KETACARE_SMTP_PORT, KETACARE_SMTP_FROM) first")
     actor = actor or system_actor("messages")
     now = now or clock.now()
-    tz = clinic.zone(db, settings)
-    queued, skipped = plan(db=db, actor=actor, now=now, tz=tz)
-    sent, failed, errors = deliver(db=db, settings=settings, actor=actor, now=now)
+    c = clinic.current(db, settings)
+    queued, skipped = plan(db=db, actor=actor, now=now, tz=formatting.zone(c.timezone))
+    sent, failed, errors = deliver(db=db, settings=settings, actor=actor, now=now, c=c)
     return SendReport(queued=queued, sent=sent, failed=failed, skipped=skipped, errors=errors)
 
 
