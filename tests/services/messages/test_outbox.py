@@ -18,6 +18,7 @@ from ketacare.domain.errors import InvalidValues
 from ketacare.services import clinic, clock
 from ketacare.services import messages as svc
 from ketacare.services.errors import Forbidden, NotFound
+from ketacare.services.measurement import send_reminders
 from ketacare.services.scheduling import booking
 from ketacare.services.scheduling.schemas import StatusChange
 from ketacare.store.tables import AuditEvent, Patient
@@ -186,6 +187,21 @@ def test_templates_opt_out_and_their_access(db, personas):
                                 data=svc.PreferenceUpdate(opt_out_non_essential=True))  # fmt: skip
     assert got.opt_out_non_essential
     assert svc.read_preference(db=db, actor=personas["frontdesk"], patient_id=personas.patient_a).opt_out_non_essential
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_questionnaire_reminders_share_the_log_and_the_opt_out(db, personas, world):
+    t, smtp, settings, ids = world
+    t["now"] = datetime.now(UTC)  # the baseline questionnaires of the two patients are due now
+    svc.update_preference(db=db, actor=personas["frontdesk"], patient_id=personas.patient_b,
+                          data=svc.PreferenceUpdate(opt_out_non_essential=True))  # fmt: skip
+    report = send_reminders(db=db, settings=settings.model_copy(update={"link_key": "k" * 32}))
+    assert report.sent == 2 and not smtp.to("bob@example.org")
+    rows = [r for r in _log(db) if r.kind == "questionnaire"]
+    assert len(rows) == 2 and {r.status for r in rows} == {"sent"} and {r.patient_id for r in rows} == {
+        personas.patient_a
+    }
+    assert all(r.template_id == svc.QUESTIONNAIRE_TEMPLATE and r.template_version == 1 for r in rows)
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # the thread, not the engine, is under test

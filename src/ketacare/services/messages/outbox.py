@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ketacare.config import Settings
@@ -326,7 +327,10 @@ def send_due(
     actor = actor or system_actor("messages")
     now = now or clock.now()
     c = clinic.current(db, settings)
-    queued, skipped = plan(db=db, actor=actor, now=now, tz=formatting.zone(c.timezone))
+    try:
+        queued, skipped = plan(db=db, actor=actor, now=now, tz=formatting.zone(c.timezone))
+    except IntegrityError:  # another sender queued the same reminders at the same moment: theirs stand
+        queued = skipped = 0
     sent, failed, errors = deliver(db=db, settings=settings, actor=actor, now=now, c=c)
     return SendReport(queued=queued, sent=sent, failed=failed, skipped=skipped, errors=errors)
 
