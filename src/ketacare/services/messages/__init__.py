@@ -12,6 +12,7 @@ from ketacare.services.messages.outbox import (
     SmtpNotConfigured,
     log_questionnaire,
     queue_change,
+    queue_due,
     send_due,
 )
 from ketacare.services.messages.preferences import opted_out
@@ -44,6 +45,7 @@ __all__ = [
     "messages",
     "opted_out",
     "queue_change",
+    "queue_due",
     "read_preference",
     "save_template",
     "send_due",

@@ -133,7 +133,7 @@ def _reminder_key(appointment: Appointment, rule: core.ReminderRule) -> str:
     return f"reminder:{appointment.id}:{rule.id}:{appointment.starts_at.isoformat()}"
 
 
-def plan(*, db: Database, actor: Actor, now: datetime, tz: tzinfo) -> tuple[int, int]:
+def queue_due(*, db: Database, actor: Actor, now: datetime, tz: tzinfo) -> tuple[int, int]:
     """Add to the log every appointment reminder whose local time has come (queued, or skipped with why); return
     (queued, skipped). Of several due for one appointment and template (booked late), only the latest goes."""
     rules = core.reminder_rules()
@@ -328,7 +328,7 @@ def send_due(
     now = now or clock.now()
     c = clinic.current(db, settings)
     try:
-        queued, skipped = plan(db=db, actor=actor, now=now, tz=formatting.zone(c.timezone))
+        queued, skipped = queue_due(db=db, actor=actor, now=now, tz=formatting.zone(c.timezone))
     except IntegrityError:  # another sender queued the same reminders at the same moment: theirs stand
         queued = skipped = 0
     sent, failed, errors = deliver(db=db, settings=settings, actor=actor, now=now, c=c)

@@ -53,6 +53,7 @@ def _templates_page(
             "templates": messages.list_templates(db=request.app.state.db, actor=actor),
             "placeholders": core.placeholders(),
             "rules": core.reminder_rules(),
+            "names": {tid: t.name for tid, t in core.shipped_templates().items()},
             "can_configure": may(actor, "configure", "message_templates"),
             "values": values or {},
             "errors": errors or {},
