@@ -21,6 +21,7 @@ from ketacare.services.errors import Forbidden, NotFound
 from ketacare.services.measurement import send_reminders
 from ketacare.services.scheduling import booking
 from ketacare.services.scheduling.schemas import StatusChange
+from ketacare.services.uow import UnitOfWork
 from ketacare.store.tables import AuditEvent, Patient
 from ketacare.store.tables.messages import MessageLog
 from ketacare.store.tables.scheduling import Appointment, Site
@@ -125,10 +126,10 @@ def test_each_reminder_goes_once_at_its_local_time_across_the_clock_change(db, p
     ]
     first, instructions, last = (m for _, m in alice)
     assert first["Subject"].startswith("See you soon at ") and last["Subject"] == first["Subject"]
-    assert "Mon, Nov 2, 9:00" in first.get_payload() and "Harbourview Midtown" in first.get_payload()
-    assert "Bring an adult" in instructions.get_payload() and "Do not drive" in instructions.get_payload()
+    assert "Mon, Nov 2, 9:00" in first.get_content() and "Harbourview Midtown" in first.get_content()
+    assert "Bring an adult" in instructions.get_content() and "Do not drive" in instructions.get_content()
     for _, m in alice:  # no clinical detail: no dose, no diagnosis
-        text = m.get_payload().lower()
+        text = m.get_content().lower()
         assert not any(w in text for w in (" mg", "dose", "diagnos", "anxiety", "depress"))
     bob = smtp.to("bob@example.org")  # opted out: no reminder, but the cancellation (essential) goes
     assert len(bob) == 1 and "cancelled" in bob[0][1]["Subject"] and bob[0][0] == _utc(2026, 11, 1, 12)
@@ -187,6 +188,24 @@ def test_templates_opt_out_and_their_access(db, personas):
                                 data=svc.PreferenceUpdate(opt_out_non_essential=True))  # fmt: skip
     assert got.opt_out_non_essential
     assert svc.read_preference(db=db, actor=personas["frontdesk"], patient_id=personas.patient_a).opt_out_non_essential
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_moved_appointment_gets_a_notice_and_its_reminders_move_with_it(db, personas, world):
+    t, smtp, settings, ids = world
+    t["now"] = _utc(2026, 10, 31, 13)  # the 48 h reminder of Monday 09:00 is due now
+    with UnitOfWork(db, personas["frontdesk"]) as uow:  # what booking.reschedule does after its checks
+        a = uow.session.get(Appointment, ids["infusion"])
+        before, a.starts_at = a.starts_at, _utc(2026, 11, 3, 15)  # Tuesday 10:00 EST
+        uow.session.flush()
+        svc.queue_change(uow, a, previous_starts_at=before)
+    svc.send_due(db=db, settings=settings)
+    (when, moved), = smtp.to("alice@example.org")  # the notice only: no reminder for the old time
+    assert "has moved" in moved["Subject"] and when == t["now"]
+    assert "Mon, Nov 2, 9:00" in moved.get_content() and "Tue, Nov 3, 10:00" in moved.get_content()
+    t["now"] = _utc(2026, 11, 1, 15)  # 48 h before the new time, on the wall clock: Sunday 10:00 EST
+    svc.send_due(db=db, settings=settings)
+    assert [w for w, _ in smtp.to("alice@example.org")] == [_utc(2026, 10, 31, 13), _utc(2026, 11, 1, 15)]
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
