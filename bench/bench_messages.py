@@ -1,4 +1,4 @@
-"""The message sender at clinic scale: a 12-chair clinic's quarter (~6,000 appointments, 300 patients with email).
+"""The message sender at clinic scale: a 12-chair clinic's quarter (~3,700 infusion appointments, 300 patients).
 
 1. an idle run of `send_due` (nothing due: what cron every minute does most of the time), p95;
 2. the run at 18:00 on the evening before a busy day: that day's pre-session instructions and reminders queued and
