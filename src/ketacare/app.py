@@ -24,6 +24,7 @@ from ketacare.http.limits import Limits, RateLimiter, RequestLimits
 from ketacare.http.request_log import RequestLog, configure_logging
 from ketacare.http.security import SecurityHeaders
 from ketacare.http.timing import ServerTiming
+from ketacare.services import messages
 from ketacare.services.access import audit_keys
 from ketacare.store.db import Database
 from ketacare.store.migrate import require_current
@@ -86,7 +87,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _prepare_routes(app)
+        sender = None
+        if settings.messages_loop_seconds > 0 and settings.smtp_host:  # off by default (docs/scheduling.md)
+            sender = messages.SenderLoop(db, settings, settings.messages_loop_seconds)
+            sender.start()
         yield
+        if sender is not None:
+            sender.stop()
         db.dispose()
 
     app = FastAPI(

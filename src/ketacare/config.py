@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     link_key: str = Field("", description="HMAC key for one-time questionnaire links (generated if empty)")
     public_url: str = Field("http://localhost:8000", description="Base URL of the clinic, for links in email")
     assessment_plan: str = "standard"
+    # Patient messages (issue 17): the server itself sends due messages every N seconds; 0 = off (use cron and
+    # `ketacare messages send` instead, or both: each message goes once).
+    messages_loop_seconds: float = Field(0.0, ge=0)
     # Infusion sessions (issue #7): how often overdue-reading alerts are checked without a new reading; 0 = off.
     overdue_sweep_seconds: float = Field(30.0, ge=0)
     # First-start seeds of the clinic settings (issue 13): timezone, weight_unit, height_unit and assessment_plan

@@ -119,8 +119,8 @@ def test_reminders_send_needs_an_smtp_host(cli_db, monkeypatch):
 
 def test_every_command_group_is_attached():
     r = runner.invoke(app, ["--help"])
-    for group in ("db", "user", "patients", "audit", "instruments", "reminders", "dose", "pk", "eligibility",
-                  "score", "serve", "demo"):
+    for group in ("db", "user", "patients", "audit", "instruments", "reminders", "messages", "dose", "pk",
+                  "eligibility", "score", "serve", "demo"):
         assert group in r.stdout
 
 

@@ -52,6 +52,9 @@ def _pages(ids: dict[str, int]) -> list[tuple[str | None, str]]:
 
         ("patient1", "/me/consent/racemic-iv"),  # issue 16: read and sign the consent
         ("prescriber", f"/patients/{pid}/consent"),  # issue 16: signatures and countersigning
+        ("frontdesk", "/admin/messages"),  # issue 17: the message log
+        ("admin", "/admin/messages/templates"),  # issue 17: message templates
+        ("patient1", "/me/messages"),  # issue 17: opting out of reminders
     ]
 
 

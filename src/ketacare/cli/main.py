@@ -14,6 +14,7 @@ from ketacare.cli import (
     dosing,
     eligibility,
     measurement,
+    messages,
     outcomes,
     patients,
     pk,
@@ -36,6 +37,7 @@ app.add_typer(patients.app, name="patients")
 app.add_typer(access.audit_app, name="audit")
 app.add_typer(measurement.instruments_app, name="instruments")
 app.add_typer(measurement.reminders_app, name="reminders")
+app.add_typer(messages.app, name="messages")
 app.add_typer(dosing.app, name="dose")
 app.add_typer(pk.app, name="pk")
 app.add_typer(eligibility.app, name="eligibility")

@@ -18,6 +18,7 @@ EXAMPLE = clinic.ClinicSettingsIn(
     name="Harbourview Ketamine Clinic (fictional demo clinic)",
     address="100 Example Street, Suite 4\nNew York, NY 10001\n(fictional address)",
     timezone="America/New_York",
+    locale="en_US",
     phone="+1 212 555 0142",
     crisis_lines=[
         clinic.CrisisLine(country="United States", name="988 Suicide & Crisis Lifeline", number="988",

@@ -18,7 +18,7 @@ from ketacare.services.errors import (
     PasswordChangeRequired,
     Unauthenticated,
 )
-from ketacare.services.refs import MAX_RECORD_ID
+from ketacare.services.refs import MAX_RECORD_ID as MAX_RECORD_ID  # re-exported to http.errors and api
 from ketacare.services.uow import record_denied
 
 SESSION_COOKIE = "kc_session"

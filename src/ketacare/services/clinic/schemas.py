@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from ketacare.domain import formatting
 from ketacare.domain.clinic import check_phone, dial_href
 from ketacare.domain.errors import InvalidValue
+from ketacare.domain.messages import DEFAULT_LOCALE, check_locale
 from ketacare.services.refs import MAX_RECORD_ID
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
@@ -50,6 +51,9 @@ class ClinicSettingsIn(_Strict):
     name: Name
     address: LongText = ""
     timezone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = "UTC"
+    locale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=16)] = Field(
+        DEFAULT_LOCALE, description="Language of patient messages: dates and times in it (babel, e.g. en_US)"
+    )
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = ""
     crisis_lines: list[CrisisLine] = Field(min_length=1, max_length=12)
     weight_unit: Literal["kg", "lb"] = "kg"
@@ -83,6 +87,14 @@ class ClinicSettingsIn(_Strict):
         except InvalidValue as e:
             raise ValueError(e.message) from None
         return v
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        try:
+            return check_locale(v)
+        except InvalidValue as e:
+            raise ValueError(e.message) from None
 
     @field_validator("phone")
     @classmethod

@@ -1,5 +1,8 @@
 """Email reminders for due questionnaires: at most three per due item, each recorded in the outbox and audited.
 
+Each attempt is also a row of the message log (`services/messages`), so the front desk sees every message in one
+place; a patient who opted out of non-essential messages gets none (`ketacare messages send` runs this too).
+
 Each reminder carries a fresh one-time link. The email says as little as possible (no diagnosis, no scores).
 """
 
@@ -15,7 +18,7 @@ from sqlalchemy import func, select
 from ketacare.config import Settings
 from ketacare.domain import formatting
 from ketacare.domain.measurement import load_instrument
-from ketacare.services import clinic, clock
+from ketacare.services import clinic, clock, messages
 from ketacare.services.access import Actor, system_actor
 from ketacare.services.measurement.links import make_link
 from ketacare.services.measurement.schedule import statuses_for
@@ -92,7 +95,11 @@ def send_reminders(
                 if email is None:  # selected with an email only
                     continue
                 for st in sts.get(p.id, []):
-                    if st.status not in ("due", "overdue") or st.item.rater != "patient":
+                    if (
+                        st.status not in ("due", "overdue")
+                        or st.item.rater != "patient"
+                        or messages.opted_out(s, p.id)  # questionnaire reminders are non-essential
+                    ):
                         continue
                     count, last = s.execute(
                         select(func.count(), func.max(ReminderOutbox.created_at)).where(
@@ -139,6 +146,7 @@ def send_reminders(
                         report.errors.append(row.error)
                         smtp = None
                     s.flush()
+                    messages.log_questionnaire(s, row, clinic_version=c.version, now=now)
                     uow.audit(
                         "create",
                         "reminder_email",

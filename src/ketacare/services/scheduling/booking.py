@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ketacare.domain import scheduling as core
 from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.domain.plans import plan_templates
-from ketacare.services import clinic, clock, dosing, sessions
+from ketacare.services import clinic, clock, dosing, messages, sessions
 from ketacare.services.access import Actor, may
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.scheduling.consent import consent_problem
@@ -424,7 +424,8 @@ def reschedule(*, db: Database, actor: Actor, appointment_id: int, data: Resched
         found = _conflicts(plan, nearby(s, [plan.slot]), tz, _shifts(s, plan.slot.staff_id))
         if found:
             raise BookingRefused(found)
-        before = a.starts_at.isoformat()
+        before_at = a.starts_at
+        before = before_at.isoformat()
         a.starts_at, a.ends_at = plan.slot.start, plan.slot.end
         a.chair_id, a.room_id, a.staff_user_id = plan.slot.chair_id, plan.slot.room_id, plan.slot.staff_id
         if plan.order is not None:
@@ -432,6 +433,8 @@ def reschedule(*, db: Database, actor: Actor, appointment_id: int, data: Resched
         a.updated_at = clock.now()
         s.flush()
         _audit_booking(uow, a, "update", moved_from=before)
+        if a.starts_at != before_at:
+            messages.queue_change(uow, a, previous_starts_at=before_at)
         return appointment_read(a, Names(s))
 
 
@@ -447,6 +450,8 @@ def _set_status(
         a.status, a.status_reason, a.updated_at = status, data.reason, clock.now()
         uow.session.flush()
         _audit_booking(uow, a, "update", reason=data.reason)
+        if status == "cancelled":
+            messages.queue_change(uow, a, previous_starts_at=None)
         return appointment_read(a, Names(uow.session))
 
 

@@ -12,6 +12,7 @@ from ketacare.domain import outcomes
 from ketacare.domain.clinic import weight_policy_bounds
 from ketacare.domain.errors import InvalidValues
 from ketacare.domain.measurement import load_instrument, plan_ids
+from ketacare.domain.messages import DEFAULT_LOCALE
 from ketacare.http.access import Access
 from ketacare.http.errors import clean_message
 from ketacare.services import clinic
@@ -27,6 +28,7 @@ CRISIS_FIELDS = ("country", "name", "number", "when")
 LABELS = {
     "name": "Clinic name",
     "timezone": "Time zone",
+    "locale": "Language of patient messages",
     "phone": "Clinic phone",
     "crisis_lines": "Crisis lines",
     "weight_bmi_threshold": "BMI threshold",
@@ -43,6 +45,7 @@ def _values(c: clinic.ClinicSettingsIn, version: int) -> dict[str, str]:
         "name": c.name,
         "address": c.address,
         "timezone": c.timezone,
+        "locale": c.locale,
         "phone": c.phone,
         "weight_unit": c.weight_unit,
         "height_unit": c.height_unit,
@@ -107,6 +110,7 @@ def _update(values: dict[str, str]) -> clinic.ClinicSettingsUpdate:
         "name": values.get("name", ""),
         "address": values.get("address", ""),
         "timezone": values.get("timezone", ""),
+        "locale": values.get("locale", DEFAULT_LOCALE),  # a form from before the field existed: the default
         "phone": values.get("phone", ""),
         "crisis_lines": [row for _, row in lines],
         "weight_unit": values.get("weight_unit", "kg"),

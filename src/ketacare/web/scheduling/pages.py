@@ -288,9 +288,9 @@ async def _status(request: Request, actor: Actor, appointment_id: int, kind: str
     back = values.get("back") or "/schedule"
     if not back.startswith("/schedule"):
         back = "/schedule"
-    data = StatusChange(version=int(values.get("version") or 0), reason=values.get("reason") or "---")
     fn = booking.cancel if kind == "cancel" else booking.no_show
-    try:
+    try:  # a form without its version is refused like any bad input (422), not a server error
+        data = StatusChange(version=int(values.get("version") or 0), reason=values.get("reason") or "---")
         if len((values.get("reason") or "").strip()) < 3:
             raise InvalidValue("reason", "say why, in a few words")
         fn(db=request.app.state.db, actor=actor, appointment_id=appointment_id, data=data)
