@@ -263,11 +263,15 @@ def build(
     seed_value: int = 20261130,
     today: date | None = None,
     progress: Callable[[int], None] | None = None,
+    defer_indexes: bool | None = None,
 ) -> CohortResult:
-    """Append `n_patients` synthetic patients with sessions, vitals and scores; return the rows written."""
+    """Append `n_patients` synthetic patients with sessions, vitals and scores; return the rows written.
+
+    `defer_indexes` (default: from DEFER_INDEXES_AT patients on) re-creates PostgreSQL's indexes after the load.
+    """
     builder = _Builder(np.random.default_rng(seed_value), today or date.today())
     counts = {t.__tablename__: 0 for t in TABLES}
-    defer = n_patients >= DEFER_INDEXES_AT
+    defer = n_patients >= DEFER_INDEXES_AT if defer_indexes is None else defer_indexes
     with BulkLoader(db, [t.__tablename__ for t in TABLES], defer_indexes=defer) as load:
         done = 0
         while done < n_patients:

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import BigInteger, Connection, Select, cast, func, select
+import pyarrow.csv as pacsv
+from sqlalchemy import BigInteger, Connection, Select, String, cast, func, literal, select, type_coerce
 
 from ketacare.config import Settings, get_settings
 from ketacare.domain import research as deid
@@ -59,33 +60,89 @@ def _epoch_us(col: Any, dialect: str) -> Any:
 
 
 def _columns(conn: Connection, stmt: Select[Any, *tuple[Any, ...]], types: list[str]) -> Iterator[list[pa.Array]]:
-    """Yield the result of `stmt` as Arrow columns of the given dictionary types, BATCH rows at a time.
+    """Yield the result of `stmt` as Arrow columns of the given dictionary types, about BATCH rows at a time.
 
-    Read with the driver's own cursor (a named, server-side one on PostgreSQL): tuples, no ORM or type processing.
+    Rows travel as CSV text parsed by Arrow (no Python object per value): PostgreSQL's `COPY (query) TO STDOUT`;
+    on SQLite one CSV line per row built by the query itself and fetched with the driver's cursor.
     """
-    sqlite = conn.dialect.name == "sqlite"
-    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     raw: Any = conn.connection.driver_connection
-    cur = raw.cursor() if sqlite else raw.cursor(name="research_export")
+    if conn.dialect.name == "postgresql":
+        sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        yield from _copy_columns(raw, sql, types)
+        return
+    sub = stmt.subquery()
+    line: Any = None
+    for col, t in zip(sub.c, types, strict=True):
+        if t == "string":  # quoted: NULL stays an empty unquoted field, '' becomes ""
+            text = type_coerce(literal('"') + func.replace(col, '"', '""') + literal('"'), String)
+        else:
+            text = cast(col, String)
+        field = type_coerce(func.ifnull(text, ""), String)
+        line = field if line is None else line + literal(",") + field
+    sql = str(select(line).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    options = _csv_options(types, epoch=False)
+    cur = raw.cursor()
     try:
         cur.execute(sql)
         while rows := cur.fetchmany(BATCH):
-            yield [_arrow(values, t, sqlite) for values, t in zip(zip(*rows, strict=True), types, strict=True)]
+            data = "\n".join([r[0] for r in rows]).encode("utf-8")
+            table = pacsv.read_csv(io.BytesIO(data), read_options=options[0], parse_options=options[1],
+                                   convert_options=options[2])
+            yield _typed(table.columns, types)
     finally:
         cur.close()
 
 
-def _arrow(values: Sequence[Any], type_name: str, sqlite: bool) -> pa.Array:
-    """Return one fetched column as an Arrow array: SQLite's text dates and 0/1 booleans parsed, epoch us cast."""
-    if type_name == "timestamp":
-        if sqlite:  # SQLAlchemy stores naive UTC text "YYYY-MM-DD HH:MM:SS.ffffff"
-            return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(pa.int64()).cast(TIMESTAMP)
-        return pa.array(values, pa.int64()).cast(TIMESTAMP)
-    if type_name == "date" and sqlite:
-        return pa.array(values, pa.string()).cast(pa.date32())
-    if type_name == "boolean" and sqlite:
-        return pa.array(values, pa.int64()).cast(pa.bool_())
-    return pa.array(values, arrow_type(type_name))
+def _csv_options(types: list[str], *, epoch: bool) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions,
+                                                               pacsv.ConvertOptions]:
+    """How Arrow reads the rows: typed columns; timestamps as epoch microseconds or as SQLite's naive UTC text."""
+    names = [f"c{i}" for i in range(len(types))]
+    stamp = pa.int64() if epoch else pa.timestamp("us")
+    read_as = {n: stamp if t == "timestamp" else arrow_type(t) for n, t in zip(names, types, strict=True)}
+    convert = pacsv.ConvertOptions(column_types=read_as, strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                   true_values=["t", "1"], false_values=["f", "0"])
+    return (pacsv.ReadOptions(column_names=names, use_threads=False, block_size=BATCH * 120),
+            pacsv.ParseOptions(newlines_in_values=True), convert)
+
+
+def _typed(columns: list[Any], types: list[str]) -> list[pa.Array]:
+    """Return parsed columns as arrays, timestamps as UTC."""
+    out = []
+    for c, t in zip(columns, types, strict=True):
+        a = c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
+        out.append(a.cast(pa.int64()).cast(TIMESTAMP) if t == "timestamp" else a)
+    return out
+
+
+class _CopyStream(io.RawIOBase):
+    """The data blocks of a running `COPY ... TO STDOUT`, as a readable byte stream for Arrow's CSV reader."""
+
+    def __init__(self, blocks: Iterator[Any]) -> None:
+        self._blocks, self._pending = blocks, memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            block = next(self._blocks, None)
+            if block is None:
+                return 0
+            self._pending = memoryview(bytes(block))
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def _copy_columns(raw: Any, sql: str, types: list[str]) -> Iterator[list[pa.Array]]:
+    options = _csv_options(types, epoch=True)  # see _epoch_us
+    with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        stream = io.BufferedReader(_CopyStream(iter(copy)), buffer_size=1 << 20)
+        reader = pacsv.open_csv(stream, read_options=options[0], parse_options=options[1],
+                                convert_options=options[2])
+        for batch in reader:
+            yield _typed(batch.columns, types)
 
 
 class _Keys:
