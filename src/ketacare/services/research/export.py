@@ -73,6 +73,7 @@ def _columns(conn: Connection, stmt: Select[Any, *tuple[Any, ...]], types: list[
     sub = stmt.subquery()
     line: Any = None
     for col, t in zip(sub.c, types, strict=True):
+        text: Any
         if t == "string":  # quoted: NULL stays an empty unquoted field, '' becomes ""
             text = type_coerce(literal('"') + func.replace(col, '"', '""') + literal('"'), String)
         else:
