@@ -6,10 +6,12 @@
    >= 50,000 rows/s;
 3. dashboard: `services.outcomes.dashboard` (unfiltered) for the cohort, as a prescriber; target <= 2 s.
 `--quick` runs 5,000 patients (targets then scaled: the figure to read is rows/s and patients/s).
+`KETACARE_BENCH_RESEARCH_PATIENTS=N` runs N patients; `KETACARE_BENCH_RESEARCH_SKIP=dashboard` leaves a part out.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +31,8 @@ EXPORT_TARGET_ROWS_S = 50_000.0
 def run(quick: bool = False) -> list[dict]:
     from ketacare.demo.cohort import build  # after the services: the demo package imports the unit of work
 
-    n = QUICK if quick else FULL
+    n = int(os.environ.get("KETACARE_BENCH_RESEARCH_PATIENTS") or (QUICK if quick else FULL))
+    skip = set(filter(None, os.environ.get("KETACARE_BENCH_RESEARCH_SKIP", "").split(",")))
     rows: list[dict] = []
     for engine in engines():
         with fresh_database(engine, "research") as db:
@@ -46,7 +49,7 @@ def run(quick: bool = False) -> list[dict]:
                 password="bench research password 100k"))
             actor = research.local_actor(db=db, username=u.username)
             settings = Settings(database_url=db.url, research_key="b" * 40)
-            for fmt in ("csv", "parquet"):
+            for fmt in () if "export" in skip else ("csv", "parquet"):
                 with tempfile.TemporaryDirectory() as d:
                     result = research.export_to_dir(
                         db=db, actor=actor, request=research.ExportRequest(export_key="bench", format=fmt),
@@ -55,6 +58,8 @@ def run(quick: bool = False) -> list[dict]:
                              "target": f">= {EXPORT_TARGET_ROWS_S:,.0f}",
                              "ok": result.rows_per_second >= EXPORT_TARGET_ROWS_S,
                              "note": f"{result.rows:,} rows in {result.seconds:.1f} s; k = {result.risk.k}"})
+            if "dashboard" in skip:
+                continue
             prescriber = users.create_user(db=db, actor=system_actor("bench"), data=UserCreate(
                 username="prescriber", display_name="Bench Prescriber", role="prescriber",
                 password="bench research password 100k"))

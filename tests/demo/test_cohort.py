@@ -4,12 +4,13 @@ with responders, non-responders and relapses among them."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from ketacare.demo.cohort import build
-from ketacare.store.tables import Patient
+from ketacare.services import outcomes, patients
+from ketacare.store.tables import Diagnosis, Patient
 from ketacare.store.tables.measurement import QuestionnaireResponse
 from ketacare.store.tables.sessions import InfusionSession, VitalSign
 
@@ -35,3 +36,42 @@ def test_200_patients_with_sessions_vitals_and_varied_courses(db):
         with db.engine.begin() as c:
             nxt = c.exec_driver_sql("SELECT nextval(pg_get_serial_sequence('patients', 'id'))").scalar_one()
         assert nxt > 200
+
+
+def _schema(db) -> set[tuple[str, ...]]:
+    """The indexes and foreign keys of the cohort's tables, as the database reports them."""
+    names = ("patients", "diagnoses", "infusion_sessions", "vital_signs", "questionnaire_responses")
+    with db.engine.connect() as c:
+        if db.dialect == "postgresql":
+            return {*c.exec_driver_sql(
+                "SELECT 'index', tablename, indexdef FROM pg_indexes WHERE tablename = ANY(%(t)s)", {"t": list(names)}),
+                *c.exec_driver_sql(
+                "SELECT 'fk', conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated::text "
+                "FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%(t)s)",
+                {"t": list(names)})}
+        return set(c.exec_driver_sql("SELECT type, name, sql FROM sqlite_master WHERE tbl_name IN "
+                                     "('patients', 'diagnoses', 'infusion_sessions', 'vital_signs', "
+                                     "'questionnaire_responses')"))
+
+
+def test_bulk_load_restores_indexes_keys_and_settings_and_its_rows_serve_the_app(db, personas):
+    before = _schema(db)
+    with db.engine.connect() as c:
+        sync = c.exec_driver_sql("PRAGMA synchronous").scalar_one() if db.dialect == "sqlite" else None
+    build(db, n_patients=12, today=date(2026, 11, 30), defer_indexes=True)
+    assert _schema(db) == before  # every index and foreign key back, validated
+    if sync is not None:
+        with db.engine.connect() as c:
+            assert c.exec_driver_sql("PRAGMA synchronous").scalar_one() == sync  # FULL again after the load
+    with db.engine.connect() as c:
+        pid = c.execute(select(func.max(Diagnosis.patient_id)).where(Diagnosis.concept == "gad")).scalar_one()
+    chart = patients.get_chart(db=db, actor=personas["prescriber"], patient_id=pid)
+    assert chart.patient.mrn == f"C{pid:08d}"
+    o = outcomes.patient_outcome(db=db, actor=personas["prescriber"], patient_id=pid)
+    assert o.instrument_id == "gad7" and o.sessions_given == 6 and o.baseline is not None
+    assert o.baseline.at.tzinfo is not None and 9 <= o.baseline.total <= 21
+    with db.session() as s:  # the ORM reads the bulk rows back as aware UTC datetimes and booleans
+        sess = s.scalars(select(InfusionSession).where(InfusionSession.patient_id == pid)).first()
+        assert sess.scheduled_at.tzinfo is not None and sess.overrides == []
+        assert sess.dissociation_occurred in (True, False)
+        assert sess.infusion_ended_at - sess.infusion_started_at == timedelta(minutes=40)

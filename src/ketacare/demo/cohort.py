@@ -2,39 +2,44 @@
 anxiety diagnosis, six infusion sessions with vitals, GAD-7/PHQ-9 before and after each session and weekly after
 the induction; responders, partial responders, non-responders and relapses as in the demo's score histories.
 
-Written in bulk with SQLAlchemy Core (COPY on PostgreSQL), not through the services: no audit event per row.
+Columns are generated with numpy, a chunk of patients at a time, and written in bulk, not through the services (no
+audit event per row): `COPY ... FROM STDIN (FORMAT csv)` on PostgreSQL, `executemany` of tuples on SQLite.
 """
 
 from __future__ import annotations
 
-import json
-import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time
 
-from sqlalchemy import JSON, Table, func, insert, select
+import numpy as np
+import pyarrow as pa
 
-from ketacare.demo.measurement import COURSES, _trajectory
+from ketacare.demo.measurement import COURSES
 from ketacare.demo.patients import PRIMARY
 from ketacare.domain.measurement import load_instrument
 from ketacare.domain.patients import code_list
+from ketacare.store.bulk import BulkLoader, Columns
 from ketacare.store.db import Database
-from ketacare.store.tables import Base, Diagnosis, Patient
+from ketacare.store.tables import Diagnosis, Patient
 from ketacare.store.tables.measurement import QuestionnaireResponse
 from ketacare.store.tables.sessions import InfusionSession, VitalSign
 
 SESSIONS_PER_PATIENT = 6
-CHUNK = 2000  # patients per transaction
+WEEKS = 12
+FOLLOW_UP_WEEKS = (4, 5, 6)  # weekly scores after the twice-weekly induction
+CHUNK = 10_000  # patients per transaction (about 560,000 rows)
+DEFER_INDEXES_AT = 5_000  # patients: from here re-creating the indexes after the load beats keeping them
 GIVEN = ["Avery", "Blake", "Casey", "Devon", "Emery", "Finley", "Harper", "Jordan", "Kendall", "Logan", "Morgan",
          "Parker", "Quinn", "Riley", "Rowan", "Sawyer", "Skyler", "Taylor"]
 FAMILY = ["Adler", "Brennan", "Castillo", "Duarte", "Ekwueme", "Fischer", "Gallagher", "Haddad", "Ibarra", "Jansen",
           "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quintero", "Rasmussen"]
+INSTRUMENTS = ("gad7", "phq9")
+TOP = np.array([21, 27])  # highest total of GAD-7 and PHQ-9
+VITAL_READINGS = (("baseline", 15, 0.0), ("during", 50, 14.0), ("recovery", 90, 4.0))  # minutes after, SBP rise
+MINUTE, HOUR, DAY = 60_000_000, 3_600_000_000, 86_400_000_000  # microseconds
 
-
-class _Rows(list[dict[str, Any]]):
-    """Rows of one table for one chunk."""
+TS = pa.timestamp("us", tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -47,66 +52,208 @@ class CohortResult:
     vitals: int
 
 
-def _next_id(db: Database, name: str) -> int:
-    table = Base.metadata.tables[name]
-    with db.engine.connect() as c:
-        return int(c.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+@dataclass(frozen=True)
+class _Slot:
+    """One of a patient's 30 questionnaire responses: when it is asked and which trajectory point it reflects."""
+
+    instrument: int  # index into INSTRUMENTS
+    session: int  # 0..5, or -1 for a follow-up without a session
+    kind: str  # pre, post or follow
+    traj_index: int
+    factor: float
+    context: str
 
 
-def _copy(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows: COPY on PostgreSQL, executemany elsewhere."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        cols = list(rows[0])
-        as_json = {c for c in cols if isinstance(table.c[c].type, JSON)}
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as cp:
-            for r in rows:
-                cp.write_row([json.dumps(r[c]) if c in as_json else r[c] for c in cols])
-        return
-    conn.execute(insert(table), rows)
-
-
-def _patients(rng: random.Random, first_id: int, n: int, today: date) -> Iterator[dict[str, Any]]:
-    for i in range(n):
-        pid = first_id + i
-        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
-        age = min(95, max(18, int(rng.gauss(42, 14))))
-        born = today - timedelta(days=age * 365 + rng.randint(0, 364))
-        yield {
-            "id": pid, "mrn": f"C{pid:08d}", "given_name": given, "family_name": family,
-            "given_name_norm": given.lower(), "family_name_norm": family.lower(), "date_of_birth": born,
-            "sex_at_birth": rng.choice(["female", "male"]), "phone": f"+1 555 {pid % 10_000_000:07d}",
-            "email": f"cohort{pid}@example.org", "address": f"{pid} Synthetic Way, Springfield",
-        }
-
-
-def _vitals(rng: random.Random, pid: int, sid: int, at: datetime, first_id: int) -> list[dict[str, Any]]:
-    """Three gateway readings of one session: baseline, during (blood pressure up) and recovery."""
-    out: list[dict[str, Any]] = []
-    sbp = rng.gauss(122, 12)
-    for context, minutes, rise in (("baseline", 15, 0.0), ("during", 50, 14.0), ("recovery", 90, 4.0)):
-        m = at + timedelta(minutes=minutes)
-        out.append({"id": first_id + len(out), "patient_id": pid, "session_id": sid, "measured_at": m,
-                    "received_at": m, "sbp_mmhg": round(sbp + rise + rng.gauss(0, 5)),
-                    "dbp_mmhg": round(0.62 * sbp + rise / 2 + rng.gauss(0, 4)),
-                    "hr_per_min": round(rng.gauss(76, 9)), "spo2_pct": round(rng.uniform(95, 100)),
-                    "rr_per_min": round(rng.gauss(15, 2)), "temp_c": None, "on_oxygen": False,
-                    "context": context, "source": "gateway", "device_id": "", "entered_in_error": False})
+def _slots() -> list[_Slot]:
+    out: list[_Slot] = []
+    for k in range(SESSIONS_PER_PATIENT):  # twice weekly for three weeks
+        week = min(WEEKS, k // 2)
+        for i in range(len(INSTRUMENTS)):
+            out.append(_Slot(i, k, "pre", week, 1.0, "pre_session" if k else "baseline"))
+            out.append(_Slot(i, k, "post", min(WEEKS, week + 1), 0.95, "post_session"))
+    for w in FOLLOW_UP_WEEKS:
+        for i in range(len(INSTRUMENTS)):
+            out.append(_Slot(i, -1, "follow", w * 2, 1.0, "follow_up"))
     return out
 
 
-def _continue_sequences(db: Database) -> None:
-    """On PostgreSQL, move each id sequence past the explicit ids written in bulk."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    with db.engine.begin() as conn:  # the sequences continue after the explicit ids
-        for t in (Patient, Diagnosis, InfusionSession, QuestionnaireResponse, VitalSign):
-            name = t.__tablename__
-            conn.exec_driver_sql(  # table names from our own metadata, not input
-                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))"  # noqa: S608
-            )
+SLOTS = _slots()
+
+
+def _ts(us: np.ndarray) -> pa.Array:
+    return pa.array(us.ravel(), pa.int64()).cast(TS)
+
+
+def _const(value: object, n: int, type_: pa.DataType) -> pa.Array:
+    return pa.repeat(pa.scalar(value, type_), n)
+
+
+def _trajectories(rng: np.random.Generator, course: np.ndarray) -> np.ndarray:
+    """Fraction of baseline severity at weeks 0..12 per patient, as `demo.measurement._trajectory` draws them."""
+    n = len(course)
+    w = np.arange(1, WEEKS + 1, dtype=float)
+    u = rng.random((n, WEEKS))
+    responder = np.maximum(0.2, 1 - 0.22 * w) + (u * 0.10 - 0.05)
+    partial = np.maximum(0.6, 1 - 0.1 * w) + (u * 0.12 - 0.06)
+    non_responder = 1 + (u * 0.20 - 0.12)
+    relapse = np.where(w <= 4, np.maximum(0.25, 1 - 0.25 * w), np.minimum(1.0, 0.3 + 0.15 * (w - 4))) + (u * 0.1 - 0.05)
+    c = course[:, None]
+    f = np.select([c == 0, c == 1, c == 2], [responder, partial, non_responder], relapse)
+    return np.concatenate([np.ones((n, 1)), np.maximum(0.0, f)], axis=1)
+
+
+class _Builder:
+    """Draws the columns of each table for one chunk of patients."""
+
+    def __init__(self, rng: np.random.Generator, today: date) -> None:
+        self.rng = rng
+        self.today = today
+        now = datetime.combine(today, time(8, 0), tzinfo=UTC)
+        self.now_us = int(now.timestamp()) * 1_000_000
+        self.today_days = (today - date(1970, 1, 1)).days
+        dx = {c.concept: c for c in code_list()}
+        self.concepts = [c for c, _ in PRIMARY]
+        self.concept_p = np.array([w for _, w in PRIMARY]) / sum(w for _, w in PRIMARY)
+        self.display = [dx[c].display for c in self.concepts]
+        self.icd10 = [dx[c].icd10cm for c in self.concepts]
+        self.icd11 = [dx[c].icd11 for c in self.concepts]
+        self.course_p = np.array([w for _, w in COURSES]) / sum(w for _, w in COURSES)
+        instruments = [load_instrument(i) for i in INSTRUMENTS]
+        self.versions = [i.version for i in instruments]
+        self.severity: list[list[str | None]] = []
+        for inst, top in zip(instruments, TOP.tolist(), strict=True):
+            band = inst.band_set()
+            self.severity.append([band.label_for(t) if band else None for t in range(top + 1)])
+
+    def chunk(self, first: dict[str, int], n: int) -> dict[str, Columns]:
+        """Return the columns of every table for `n` patients whose ids start at `first[table]`."""
+        rng, now = self.rng, self.now_us
+        pid = first["patients"] + np.arange(n)
+        pids = pid.tolist()
+        given = np.array(GIVEN)[rng.integers(0, len(GIVEN), n)]
+        family = np.array(FAMILY)[rng.integers(0, len(FAMILY), n)]
+        age = np.clip(rng.normal(42, 14, n).astype(np.int64), 18, 95)
+        born = self.today_days - (age * 365 + rng.integers(0, 365, n))
+        patients: Columns = {
+            "id": pa.array(pid), "mrn": pa.array([f"C{p:08d}" for p in pids]),
+            "given_name": pa.array(given), "family_name": pa.array(family),
+            "given_name_norm": pa.array(np.char.lower(given)), "family_name_norm": pa.array(np.char.lower(family)),
+            "date_of_birth": pa.array(born.astype(np.int32), pa.int32()).cast(pa.date32()),
+            "sex_at_birth": pa.array(np.array(["female", "male"])[rng.integers(0, 2, n)]),
+            "phone": pa.array([f"+1 555 {p % 10_000_000:07d}" for p in pids]),
+            "email": pa.array([f"cohort{p}@example.org" for p in pids]),
+            "address": pa.array([f"{p} Synthetic Way, Springfield" for p in pids]),
+            "created_at": _const(now, n, pa.int64()).cast(TS), "updated_at": _const(now, n, pa.int64()).cast(TS),
+            "version": _const(1, n, pa.int64()),
+        }
+        concept = rng.choice(len(self.concepts), n, p=self.concept_p)
+        onset = born + 365 * rng.integers(14, 31, n)
+        diagnoses: Columns = {
+            "id": pa.array(first["diagnoses"] + np.arange(n)), "patient_id": pa.array(pid),
+            "concept": pa.array(np.array(self.concepts)[concept]),
+            "display": pa.array(np.array(self.display)[concept]),
+            "icd10cm": pa.array([self.icd10[c] for c in concept.tolist()], pa.string()),
+            "icd11": pa.array([self.icd11[c] for c in concept.tolist()], pa.string()),
+            "status": _const("active", n, pa.string()),
+            "onset_date": pa.array(onset.astype(np.int32), pa.int32()).cast(pa.date32()),
+            "created_at": _const(now, n, pa.int64()).cast(TS), "version": _const(1, n, pa.int64()),
+        }
+        course = rng.choice(len(self.course_p), n, p=self.course_p)
+        traj = _trajectories(rng, course)
+        start = now - rng.integers(100, 1501, n) * DAY - rng.integers(0, 7, n) * HOUR
+        base = np.stack([rng.uniform(12, 20, n), rng.uniform(9, 22, n)], axis=1)
+        weight = np.round(rng.uniform(50, 110, n), 1)
+        sessions, at, ended, sid = self._sessions(first["infusion_sessions"], pid, start, weight)
+        vitals = self._vitals(first["vital_signs"], pid, sid, at)
+        responses = self._responses(first["questionnaire_responses"], pid, sid, at, ended, start, traj, base)
+        return {"patients": patients, "diagnoses": diagnoses, "infusion_sessions": sessions,
+                "vital_signs": vitals, "questionnaire_responses": responses}
+
+    def _sessions(self, first: int, pid: np.ndarray, start: np.ndarray, weight: np.ndarray
+                  ) -> tuple[Columns, np.ndarray, np.ndarray, np.ndarray]:
+        rng, n, k = self.rng, len(pid), SESSIONS_PER_PATIENT
+        sid = first + np.arange(n * k).reshape(n, k)
+        at = start[:, None] + np.arange(k) * (84 * HOUR) + rng.integers(-30, 31, (n, k)) * MINUTE
+        begun, ended = at + 20 * MINUTE, at + 60 * MINUTE
+        discharged = ended + rng.integers(40, 91, (n, k)) * MINUTE
+        m = n * k
+        false = _const(False, m, pa.bool_())
+        cols: Columns = {
+            "id": pa.array(sid.ravel()), "patient_id": pa.array(np.repeat(pid, k)),
+            "chair": pa.array(np.tile(np.array([f"Chair {1 + j % 6}" for j in range(k)]), n)),
+            "product": _const("racemic_ketamine", m, pa.string()), "state": _const("discharged", m, pa.string()),
+            "scheduled_at": _ts(at), "checked_in_at": _ts(at), "prechecks_passed_at": _ts(at + 10 * MINUTE),
+            "infusion_started_at": _ts(begun), "infusion_ended_at": _ts(ended), "discharged_at": _ts(discharged),
+            "planned_dose_mg": pa.array(np.repeat(np.round(0.5 * weight, 1), k)),
+            "planned_duration_min": _const(40.0, m, pa.float64()),
+            "concentration_mg_per_ml": _const(1.0, m, pa.float64()), "weight_kg": pa.array(np.repeat(weight, k)),
+            "dissociation_occurred": pa.array(rng.random(m) < 0.4), "sedation_occurred": pa.array(rng.random(m) < 0.1),
+            "respiratory_depression_occurred": false, "overrides": _const("[]", m, pa.string()),
+            "created_at": _ts(at), "updated_at": _ts(ended), "version": _const(1, m, pa.int64()),
+        }
+        return cols, at, ended, sid
+
+    def _vitals(self, first: int, pid: np.ndarray, sid: np.ndarray, at: np.ndarray) -> Columns:
+        """Three gateway readings per session: baseline, during (blood pressure up) and recovery."""
+        rng = self.rng
+        n, k = sid.shape
+        r = len(VITAL_READINGS)
+        shape = (n, k, r)
+        m = n * k * r
+        minutes = np.array([v[1] for v in VITAL_READINGS])
+        rise = np.array([v[2] for v in VITAL_READINGS])
+        sbp = rng.normal(122, 12, (n, k, 1))
+        measured = at[:, :, None] + minutes * MINUTE
+        return {
+            "id": pa.array(first + np.arange(m)), "patient_id": pa.array(np.repeat(pid, k * r)),
+            "session_id": pa.array(np.repeat(sid.ravel(), r)), "measured_at": _ts(measured),
+            "received_at": _ts(measured),
+            "sbp_mmhg": pa.array(np.round(sbp + rise + rng.normal(0, 5, shape)).ravel()),
+            "dbp_mmhg": pa.array(np.round(0.62 * sbp + rise / 2 + rng.normal(0, 4, shape)).ravel()),
+            "hr_per_min": pa.array(np.round(rng.normal(76, 9, m))),
+            "spo2_pct": pa.array(np.round(rng.uniform(95, 100, m))),
+            "rr_per_min": pa.array(np.round(rng.normal(15, 2, m))),
+            "on_oxygen": _const(False, m, pa.bool_()),
+            "context": pa.array(np.tile(np.array([v[0] for v in VITAL_READINGS]), n * k)),
+            "source": _const("gateway", m, pa.string()), "device_id": _const("", m, pa.string()),
+            "entered_in_error": _const(False, m, pa.bool_()),
+        }
+
+    def _responses(self, first: int, pid: np.ndarray, sid: np.ndarray, at: np.ndarray, ended: np.ndarray,
+                   start: np.ndarray, traj: np.ndarray, base: np.ndarray) -> Columns:
+        rng, n, s = self.rng, len(pid), len(SLOTS)
+        inst = np.array([x.instrument for x in SLOTS])
+        session = np.array([x.session for x in SLOTS])
+        when = np.empty((n, s), dtype=np.int64)
+        for j, x in enumerate(SLOTS):
+            if x.kind == "pre":
+                when[:, j] = at[:, x.session] - 30 * MINUTE
+            elif x.kind == "post":
+                when[:, j] = ended[:, x.session] + 24 * HOUR
+            else:
+                when[:, j] = start + (x.traj_index // 2) * 7 * DAY + (rng.uniform(-6, 6, n) * HOUR).astype(np.int64)
+        frac = traj[:, [x.traj_index for x in SLOTS]] * np.array([x.factor for x in SLOTS])
+        total = np.clip(np.round(base[:, inst] * frac + rng.uniform(-1.5, 1.5, (n, s))), 0, TOP[inst]).astype(np.int64)
+        severity = np.empty((n, s), dtype=object)
+        for i, labels in enumerate(self.severity):
+            cols = inst == i
+            severity[:, cols] = np.array(labels, dtype=object)[total[:, cols]]
+        session_id = np.where(session >= 0, sid[:, np.maximum(session, 0)], 0)
+        m = n * s
+        return {
+            "id": pa.array(first + np.arange(m)), "patient_id": pa.array(np.repeat(pid, s)),
+            "instrument_id": pa.array(np.tile(np.array(INSTRUMENTS)[inst], n)),
+            "instrument_version": pa.array(np.tile(np.array(self.versions)[inst], n)),
+            "context": pa.array(np.tile(np.array([x.context for x in SLOTS]), n)),
+            "session_id": pa.array(session_id.ravel(), mask=np.tile(session < 0, n)),
+            "answered_by_role": _const("patient", m, pa.string()), "via": _const("portal", m, pa.string()),
+            "answered_at": _ts(when), "total": pa.array(total.ravel().astype(float)),
+            "severity": pa.array(severity.ravel(), pa.string()), "flags": _const("[]", m, pa.string()),
+            "created_at": _ts(when), "entered_in_error": _const(False, m, pa.bool_()),
+        }
+
+
+TABLES = (Patient, Diagnosis, InfusionSession, VitalSign, QuestionnaireResponse)
 
 
 def build(
@@ -116,84 +263,25 @@ def build(
     seed_value: int = 20261130,
     today: date | None = None,
     progress: Callable[[int], None] | None = None,
+    defer_indexes: bool | None = None,
 ) -> CohortResult:
-    """Append `n_patients` synthetic patients with sessions, vitals and scores; return the rows written."""
-    rng = random.Random(seed_value)  # noqa: S311 - synthetic data, reproducible on purpose
-    today = today or date.today()
-    now = datetime.combine(today, time(8, 0), tzinfo=UTC)
-    dx = {c.concept: c for c in code_list()}
-    gad7, phq9 = load_instrument("gad7"), load_instrument("phq9")
-    bands = {"gad7": gad7.band_set(), "phq9": phq9.band_set()}
-    versions = {"gad7": gad7.version, "phq9": phq9.version}
-    ids = {t: _next_id(db, t.__tablename__) for t in (Patient, Diagnosis, InfusionSession, QuestionnaireResponse,
-                                                  VitalSign)}
-    counts = {"sessions": 0, "responses": 0, "vitals": 0}
-    done = 0
-    while done < n_patients:
-        n = min(CHUNK, n_patients - done)
-        pats, dxs, sess, resp, vits = _Rows(), _Rows(), _Rows(), _Rows(), _Rows()
-        for p in _patients(rng, ids[Patient] + done, n, today):
-            pid = p["id"]
-            p.update(created_at=now, updated_at=now, version=1)
-            pats.append(p)
-            concept = rng.choices([c for c, _ in PRIMARY], [w for _, w in PRIMARY])[0]
-            d = dx[concept]
-            dxs.append({"id": ids[Diagnosis] + len(dxs) + done, "patient_id": pid, "concept": concept,
-                        "display": d.display, "icd10cm": d.icd10cm, "icd11": d.icd11, "status": "active",
-                        "onset_date": p["date_of_birth"] + timedelta(days=365 * rng.randint(14, 30)),
-                        "created_at": now, "version": 1})
-            course = rng.choices([c for c, _ in COURSES], [w for _, w in COURSES])[0]
-            weeks = 12
-            traj = _trajectory(course, weeks, rng)
-            start = now - timedelta(days=rng.randint(100, 1500), hours=rng.randint(0, 6))
-            base = {"gad7": rng.uniform(12, 20), "phq9": rng.uniform(9, 22)}
-            weight = round(rng.uniform(50, 110), 1)
+    """Append `n_patients` synthetic patients with sessions, vitals and scores; return the rows written.
 
-            def answer(iid: str, at: datetime, frac: float, context: str, sid: int | None, *, pid: int = pid,
-                       base: dict[str, float] = base, resp: list[dict[str, Any]] = resp) -> None:
-                top = 21 if iid == "gad7" else 27
-                total = float(max(0, min(top, round(base[iid] * frac + rng.uniform(-1.5, 1.5)))))
-                band = bands[iid]
-                resp.append({"id": ids[QuestionnaireResponse] + counts["responses"] + len(resp), "patient_id": pid,
-                             "instrument_id": iid, "instrument_version": versions[iid], "context": context,
-                             "session_id": sid, "answered_by_role": "patient", "answered_by_user_id": None,
-                             "via": "portal", "answered_at": at, "total": total,
-                             "severity": band.label_for(int(total)) if band else None, "flags": "[]",
-                             "created_at": at, "entered_in_error": False})
-
-            for k in range(SESSIONS_PER_PATIENT):  # twice weekly for three weeks
-                sid = ids[InfusionSession] + counts["sessions"] + len(sess)
-                at = start + timedelta(days=3.5 * k, minutes=rng.randint(-30, 30))
-                begun, ended = at + timedelta(minutes=20), at + timedelta(minutes=60)
-                dose = round(0.5 * weight, 1)
-                sess.append({"id": sid, "patient_id": pid, "chair": f"Chair {1 + k % 6}",
-                             "product": "racemic_ketamine", "state": "discharged", "scheduled_at": at,
-                             "checked_in_at": at, "prechecks_passed_at": at + timedelta(minutes=10),
-                             "infusion_started_at": begun, "infusion_ended_at": ended,
-                             "discharged_at": ended + timedelta(minutes=rng.randint(40, 90)),
-                             "planned_dose_mg": dose, "planned_duration_min": 40.0,
-                             "concentration_mg_per_ml": 1.0, "weight_kg": weight,
-                             "dissociation_occurred": rng.random() < 0.4, "sedation_occurred": rng.random() < 0.1,
-                             "respiratory_depression_occurred": False, "overrides": [], "created_at": at,
-                             "updated_at": ended, "version": 1})
-                vits.extend(_vitals(rng, pid, sid, at, ids[VitalSign] + counts["vitals"] + len(vits)))
-                week = min(weeks, k // 2)
-                for iid in ("gad7", "phq9"):
-                    answer(iid, at - timedelta(minutes=30), traj[week], "pre_session" if k else "baseline", sid)
-                    answer(iid, ended + timedelta(hours=24), traj[min(weeks, week + 1)] * 0.95, "post_session", sid)
-            for w in range(4, 4 + 3):  # follow-up weeks after the induction
-                for iid in ("gad7", "phq9"):
-                    answer(iid, start + timedelta(weeks=w, hours=rng.uniform(-6, 6)), traj[w * 2], "follow_up", None)
-        with db.engine.begin() as conn:
-            for table, rows in ((Patient, pats), (Diagnosis, dxs), (InfusionSession, sess), (VitalSign, vits),
-                                (QuestionnaireResponse, resp)):
-                _copy(conn, Base.metadata.tables[table.__tablename__], rows)
-        counts["sessions"] += len(sess)
-        counts["responses"] += len(resp)
-        counts["vitals"] += len(vits)
-        done += n
-        if progress:
-            progress(n)
-    _continue_sequences(db)
-    return CohortResult(patients=n_patients, sessions=counts["sessions"], responses=counts["responses"],
-                        vitals=counts["vitals"])
+    `defer_indexes` (default: from DEFER_INDEXES_AT patients on) re-creates PostgreSQL's indexes after the load.
+    """
+    builder = _Builder(np.random.default_rng(seed_value), today or date.today())
+    counts = {t.__tablename__: 0 for t in TABLES}
+    defer = n_patients >= DEFER_INDEXES_AT if defer_indexes is None else defer_indexes
+    with BulkLoader(db, [t.__tablename__ for t in TABLES], defer_indexes=defer) as load:
+        done = 0
+        while done < n_patients:
+            n = min(CHUNK, n_patients - done)
+            chunk = builder.chunk({name: load.next_id[name] + counts[name] for name in counts}, n)
+            load.write(chunk)
+            for name, cols in chunk.items():
+                counts[name] += len(cols["id"])
+            done += n
+            if progress:
+                progress(n)
+    return CohortResult(patients=n_patients, sessions=counts["infusion_sessions"],
+                        responses=counts["questionnaire_responses"], vitals=counts["vital_signs"])

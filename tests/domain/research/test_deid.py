@@ -39,3 +39,13 @@ def test_small_cells_are_suppressed_and_k_is_the_smallest_group():
     assert [deid.suppress_count(n, 5) for n in (0, 1, 4, 5, 12)] == ["0", "<5", "<5", "5", "12"]
     assert deid.smallest_group([("a", 1), ("a", 1), ("b", 2)]) == (1, 2)
     assert deid.rules().min_cell_count == 5 and deid.rules().small_cell_source == "clinic-default"
+
+
+def test_batch_pseudonyms_and_shifts_equal_the_single_ones():
+    key, long_key = b"k" * 32, b"L" * 100  # a key longer than the SHA-256 block is hashed first, as in hmac
+    ids = [1, 7, 99, 123_456_789]
+    for k in (key, long_key):
+        assert deid.pseudonyms(k, "study-a", "response", ids) == [deid.pseudonym(k, "study-a", "response", i)
+                                                                  for i in ids]
+        assert deid.date_shifts_days(k, "study-a", range(300), 182) == [
+            deid.date_shift_days(k, "study-a", i, 182) for i in range(300)]

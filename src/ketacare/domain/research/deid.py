@@ -9,12 +9,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
 from ketacare.domain.datafiles import load_toml
+
+try:  # CPython's own SHA-256: copying it is cheaper than OpenSSL's for the short messages of pseudonyms
+    from _sha256 import sha256 as _sha256
+except ImportError:  # pragma: no cover - Python 3.12+ names it _sha2; any SHA-256 gives the same digests
+    try:
+        from _sha2 import sha256 as _sha256
+    except ImportError:
+        _sha256 = hashlib.sha256
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,43 @@ def age_band(age: int, r: DeidRules | None = None) -> str:
 
 def _mac(key: bytes, *parts: str) -> bytes:
     return hmac.new(key, "\x1f".join(parts).encode("utf-8"), hashlib.sha256).digest()
+
+
+def _prefixed_mac(key: bytes, *parts: str) -> Callable[[int], bytes]:
+    """Return f(n) = _mac(key, *parts, str(n)), with the key and the common prefix hashed once (HMAC by hand)."""
+    block = 64  # SHA-256 block size (RFC 2104)
+    k = hashlib.sha256(key).digest() if len(key) > block else key
+    k = k.ljust(block, b"\0")
+    inner = _sha256(bytes(b ^ 0x36 for b in k))
+    inner.update(("\x1f".join(parts) + "\x1f").encode("utf-8"))
+    outer = _sha256(bytes(b ^ 0x5C for b in k))
+    icopy, ocopy = inner.copy, outer.copy
+
+    def mac(n: int) -> bytes:
+        h = icopy()
+        h.update(b"%d" % n)
+        o = ocopy()
+        o.update(h.digest())
+        digest: bytes = o.digest()
+        return digest
+
+    return mac
+
+
+def pseudonyms(key: bytes, export_key: str, kind: str, record_ids: Iterable[int]) -> list[str]:
+    """Return `pseudonym` of each id, about 3x faster per id (for exports of millions of rows)."""
+    mac = _prefixed_mac(key, "id", export_key, kind)
+    return [mac(i)[:8].hex() for i in record_ids]
+
+
+def date_shifts_days(key: bytes, export_key: str, patient_ids: Iterable[int], max_shift_days: int) -> list[int]:
+    """Return `date_shift_days` of each patient id."""
+    mac, span = _prefixed_mac(key, "shift", export_key), 2 * max_shift_days
+    out = []
+    for pid in patient_ids:
+        n = int.from_bytes(mac(pid)[:8], "big") % span
+        out.append(n - max_shift_days if n < max_shift_days else n - max_shift_days + 1)
+    return out
 
 
 def pseudonym(key: bytes, export_key: str, kind: str, record_id: int) -> str:

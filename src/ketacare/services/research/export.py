@@ -18,7 +18,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from sqlalchemy import BigInteger, Connection, Select, String, cast, func, literal, select, type_coerce
 
 from ketacare.config import Settings, get_settings
 from ketacare.domain import research as deid
@@ -27,15 +31,16 @@ from ketacare.services.access import Actor
 from ketacare.services.research import columns as spec
 from ketacare.services.research.keys import load_key
 from ketacare.services.research.schemas import ExportRequest, ExportResult, FileSummary, RiskSummary
-from ketacare.services.research.writers import TableWriter
+from ketacare.services.research.writers import TIMESTAMP, TableWriter, arrow_type
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Diagnosis, Patient
 from ketacare.store.tables.measurement import QuestionnaireResponse
 from ketacare.store.tables.sessions import InfusionSession, VitalSign
 
-BATCH = 5000
+BATCH = 50_000  # rows per fetch and per written batch
 QUASI_IDENTIFIERS = ["age_band", "sex_at_birth", "diagnosis", "site", "first_event_year"]
+DAY_US = 86_400_000_000
 
 
 def min_cell_count(settings: Settings) -> int:
@@ -49,28 +54,182 @@ def _stream(conn: Connection, stmt: Select[Any, *tuple[Any, ...]]) -> Iterator[S
     yield from result.partitions(BATCH)
 
 
+def _epoch_us(col: Any, dialect: str) -> Any:
+    """Select a timestamp as microseconds since 1970 on PostgreSQL (no Python datetimes); SQLite's text as is."""
+    return cast(func.extract("epoch", col) * 1_000_000, BigInteger) if dialect == "postgresql" else col
+
+
+def _columns(conn: Connection, stmt: Select[Any, *tuple[Any, ...]], types: list[str]) -> Iterator[list[pa.Array]]:
+    """Yield the result of `stmt` as Arrow columns of the given dictionary types, about BATCH rows at a time.
+
+    Rows travel as CSV text parsed by Arrow (no Python object per value): PostgreSQL's `COPY (query) TO STDOUT`;
+    on SQLite one CSV line per row built by the query itself and fetched with the driver's cursor.
+    """
+    raw: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        yield from _copy_columns(raw, sql, types)
+        return
+    sub = stmt.subquery()
+    line: Any = None
+    for col, t in zip(sub.c, types, strict=True):
+        text: Any
+        if t == "string":  # quoted: NULL stays an empty unquoted field, '' becomes ""
+            text = type_coerce(literal('"') + func.replace(col, '"', '""') + literal('"'), String)
+        else:
+            text = cast(col, String)
+        field = type_coerce(func.ifnull(text, ""), String)
+        line = field if line is None else line + literal(",") + field
+    sql = str(select(line).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    options = _csv_options(types, epoch=False)
+    cur = raw.cursor()
+    try:
+        cur.execute(sql)
+        while rows := cur.fetchmany(BATCH):
+            data = "\n".join([r[0] for r in rows]).encode("utf-8")
+            table = pacsv.read_csv(io.BytesIO(data), read_options=options[0], parse_options=options[1],
+                                   convert_options=options[2])
+            yield _typed(table.columns, types)
+    finally:
+        cur.close()
+
+
+def _csv_options(types: list[str], *, epoch: bool) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions,
+                                                               pacsv.ConvertOptions]:
+    """How Arrow reads the rows: typed columns; timestamps as epoch microseconds or as SQLite's naive UTC text."""
+    names = [f"c{i}" for i in range(len(types))]
+    stamp = pa.int64() if epoch else pa.timestamp("us")
+    read_as = {n: stamp if t == "timestamp" else arrow_type(t) for n, t in zip(names, types, strict=True)}
+    convert = pacsv.ConvertOptions(column_types=read_as, strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                   true_values=["t", "1"], false_values=["f", "0"])
+    return (pacsv.ReadOptions(column_names=names, use_threads=False, block_size=BATCH * 120),
+            pacsv.ParseOptions(newlines_in_values=True), convert)
+
+
+def _typed(columns: list[Any], types: list[str]) -> list[pa.Array]:
+    """Return parsed columns as arrays, timestamps as UTC."""
+    out = []
+    for c, t in zip(columns, types, strict=True):
+        a = c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
+        out.append(a.cast(pa.int64()).cast(TIMESTAMP) if t == "timestamp" else a)
+    return out
+
+
+class _CopyStream(io.RawIOBase):
+    """The data blocks of a running `COPY ... TO STDOUT`, as a readable byte stream for Arrow's CSV reader."""
+
+    def __init__(self, blocks: Iterator[Any]) -> None:
+        self._blocks, self._pending = blocks, memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            block = next(self._blocks, None)
+            if block is None:
+                return 0
+            self._pending = memoryview(bytes(block))
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def _copy_columns(raw: Any, sql: str, types: list[str]) -> Iterator[list[pa.Array]]:
+    options = _csv_options(types, epoch=True)  # see _epoch_us
+    with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        stream = io.BufferedReader(_CopyStream(iter(copy)), buffer_size=1 << 20)
+        reader = pacsv.open_csv(stream, read_options=options[0], parse_options=options[1],
+                                convert_options=options[2])
+        for batch in reader:
+            yield _typed(batch.columns, types)
+
+
 class _Keys:
-    """Keyed-hash ids and per-patient date shifts of one export."""
+    """Keyed-hash ids and per-patient date shifts of one export, held as sorted id arrays for vectorised lookup."""
 
     def __init__(self, key: bytes, export_key: str) -> None:
         self.key, self.export_key = key, export_key
         self.max_shift = deid.rules().max_shift_days
-        self.patients: dict[int, tuple[str, timedelta]] = {}
+        self._patients: list[tuple[np.ndarray, pa.Array, np.ndarray]] = []
+        self._sessions: list[tuple[np.ndarray, pa.Array]] = []
+        self.patient_ids = np.empty(0, np.int64)
+        self.patient_keys = pa.array([], pa.string())
+        self.shift_days = np.empty(0, np.int64)
+        self.session_ids = np.empty(0, np.int64)
+        self.session_keys = pa.array([], pa.string())
 
-    def patient(self, pid: int) -> tuple[str, timedelta]:
-        got = self.patients.get(pid)
-        if got is None:
-            shift = deid.date_shift_days(self.key, self.export_key, pid, self.max_shift)
-            got = self.patients[pid] = (deid.pseudonym(self.key, self.export_key, "patient", pid),
-                                        timedelta(days=shift))
-        return got
+    def ids(self, kind: str, record_ids: pa.Array) -> pa.Array:
+        """Return the keyed hashes of a column of ids ("" where the id is null)."""
+        keys = pa.array(deid.pseudonyms(self.key, self.export_key, kind, record_ids.drop_null().to_pylist()))
+        return keys if not record_ids.null_count else _scatter(record_ids, keys)
 
-    def id(self, kind: str, record_id: int | None) -> str:
-        return "" if record_id is None else deid.pseudonym(self.key, self.export_key, kind, record_id)
+    def add_patients(self, pids: list[int]) -> tuple[list[str], list[int]]:
+        """Make the pseudonyms and shifts of a batch of patients (ascending ids); return them."""
+        keys = deid.pseudonyms(self.key, self.export_key, "patient", pids)
+        shifts = deid.date_shifts_days(self.key, self.export_key, pids, self.max_shift)
+        self._patients.append((np.array(pids, np.int64), pa.array(keys, pa.string()), np.array(shifts, np.int64)))
+        return keys, shifts
+
+    def patients_done(self) -> None:
+        if self._patients:
+            self.patient_ids = np.concatenate([p[0] for p in self._patients])
+            self.patient_keys = pa.concat_arrays([p[1] for p in self._patients])
+            self.shift_days = np.concatenate([p[2] for p in self._patients])
+
+    def add_sessions(self, sids: pa.Array, keys: pa.Array) -> None:
+        self._sessions.append((sids.to_numpy(), keys))
+
+    def sessions_done(self) -> None:
+        if self._sessions:
+            self.session_ids = np.concatenate([s[0] for s in self._sessions])
+            self.session_keys = pa.concat_arrays([s[1] for s in self._sessions])
+
+    def patient(self, pids: pa.Array) -> tuple[pa.Array, np.ndarray]:
+        """Return the patient keys and the shifts (days) of a column of patient ids."""
+        at = _positions(self.patient_ids, pids.to_numpy(), "patient")
+        return self.patient_keys.take(pa.array(at)), self.shift_days[at]
+
+    def session(self, sids: pa.Array) -> pa.Array:
+        """Return the session keys of a column of session ids ("" where null)."""
+        present = sids.drop_null().to_numpy()
+        at = _positions(self.session_ids, present, None)
+        found = self.session_keys.take(pa.array(np.maximum(at, 0))) if len(self.session_keys) else None
+        missing = np.flatnonzero(at < 0)
+        if found is None or len(missing):  # a session the sessions file did not hold (none in practice)
+            values = found.to_pylist() if found is not None else [""] * len(present)
+            extra = deid.pseudonyms(self.key, self.export_key, "session", present[missing].tolist())
+            for i, k in zip(missing.tolist(), extra, strict=True):
+                values[i] = k
+            found = pa.array(values, pa.string())
+        return found if not sids.null_count else _scatter(sids, found)
 
 
-def _shift(v: datetime | date | None, by: timedelta) -> datetime | date | None:
-    return None if v is None else v + by
+def _positions(sorted_ids: np.ndarray, ids: np.ndarray, kind: str | None) -> np.ndarray:
+    """Return the index of each id in `sorted_ids`; -1 where absent (an error for `kind` when given)."""
+    at = np.searchsorted(sorted_ids, ids)
+    inside = at < len(sorted_ids)
+    ok = np.zeros(len(ids), bool)
+    ok[inside] = sorted_ids[at[inside]] == ids[inside]
+    if kind is not None and not ok.all():
+        raise LookupError(f"{kind} ids referenced but not exported")
+    return np.where(ok, at, -1)
+
+
+def _scatter(ids: pa.Array, keys: pa.Array) -> pa.Array:
+    """Place `keys` (one per non-null id) at the non-null positions of `ids`, "" elsewhere."""
+    valid = ids.is_valid().to_numpy(zero_copy_only=False)
+    where = np.cumsum(valid) - 1
+    return pc.if_else(pa.array(valid), keys.take(pa.array(np.maximum(where, 0))), "")
+
+
+def _shift_ts(col: pa.Array, days: np.ndarray) -> pa.Array:
+    return pc.add(col.cast(pa.int64()), pa.array(days * DAY_US)).cast(TIMESTAMP)
+
+
+def _shift_date(col: pa.Array, days: np.ndarray) -> pa.Array:
+    return pc.add(col.cast(pa.int32()), pa.array(days.astype(np.int32))).cast(pa.date32())
 
 
 def _first_events(conn: Connection) -> dict[int, datetime]:
@@ -100,21 +259,22 @@ def _primary_diagnoses(conn: Connection) -> dict[int, str]:
 
 
 def _patients(conn: Connection, keys: _Keys, out: TableWriter, site: str, today: date) -> Counter[tuple[str, ...]]:
-    """Write the patients file; return the count of patients per quasi-identifier tuple."""
+    """Write the patients file and make every patient's key and shift; return the patients per quasi-identifiers."""
     first, dx = _first_events(conn), _primary_diagnoses(conn)
     groups: Counter[tuple[str, ...]] = Counter()
     stmt = select(Patient.id, Patient.date_of_birth, Patient.sex_at_birth).order_by(Patient.id)
     for batch in _stream(conn, stmt):
+        pkeys, shifts = keys.add_patients([r[0] for r in batch])
         rows = []
-        for pid, born, sex in batch:
-            pkey, shift = keys.patient(pid)
+        for (pid, born, sex), pkey, shift in zip(batch, pkeys, shifts, strict=True):
             at = first.get(pid)
             band = deid.age_band(max(0, deid.age_years(born, at.date() if at else today)))
-            year = (at + shift).year if at else None
+            year = (at + timedelta(days=shift)).year if at else None
             diagnosis = dx.get(pid, "")
             rows.append((pkey, sex, band, diagnosis, site, year))
             groups[(band, sex, diagnosis, site, str(year))] += 1
         out.write(rows)
+    keys.patients_done()
     return groups
 
 
@@ -122,54 +282,51 @@ def _diagnoses(conn: Connection, keys: _Keys, out: TableWriter) -> None:
     d = Diagnosis
     stmt = (select(d.id, d.patient_id, d.concept, d.icd10cm, d.icd11, d.status, d.onset_date)
             .where(d.status != "entered_in_error").order_by(d.id))
-    for batch in _stream(conn, stmt):
-        rows = []
-        for did, pid, concept, icd10, icd11, status, onset in batch:
-            pkey, shift = keys.patient(pid)
-            rows.append((keys.id("diagnosis", did), pkey, concept, icd10, icd11, status, _shift(onset, shift)))
-        out.write(rows)
+    types = ["integer", "integer", "string", "string", "string", "string", "date"]
+    for did, pid, concept, icd10, icd11, status, onset in _columns(conn, stmt, types):
+        pkey, shift = keys.patient(pid)
+        out.write_columns([keys.ids("diagnosis", did), pkey, concept, icd10, icd11, status, _shift_date(onset, shift)])
 
 
 def _sessions(conn: Connection, keys: _Keys, out: TableWriter) -> None:
-    s = InfusionSession
+    s, dialect = InfusionSession, conn.dialect.name
     stmt = select(
-        s.id, s.patient_id, s.product, s.state, s.scheduled_at, s.infusion_started_at, s.infusion_ended_at,
-        s.discharged_at, s.aborted_at, s.planned_dose_mg, s.planned_duration_min, s.weight_kg,
+        s.id, s.patient_id, s.product, s.state,
+        *(_epoch_us(c, dialect) for c in (s.scheduled_at, s.infusion_started_at, s.infusion_ended_at,
+                                          s.discharged_at, s.aborted_at)),
+        s.planned_dose_mg, s.planned_duration_min, s.weight_kg,
         s.dissociation_occurred, s.sedation_occurred, s.respiratory_depression_occurred,
     ).order_by(s.id)
-    for batch in _stream(conn, stmt):
-        rows = []
-        for r in batch:
-            pkey, shift = keys.patient(r[1])
-            rows.append((keys.id("session", r[0]), pkey, r[2], r[3], *(_shift(v, shift) for v in r[4:9]), *r[9:]))
-        out.write(rows)
+    types = ["integer", "integer", "string", "string", *["timestamp"] * 5, *["float"] * 3, *["boolean"] * 3]
+    for sid, pid, product, state, *rest in _columns(conn, stmt, types):
+        pkey, shift = keys.patient(pid)
+        skey = keys.ids("session", sid)
+        keys.add_sessions(sid, skey)
+        out.write_columns([skey, pkey, product, state, *(_shift_ts(c, shift) for c in rest[:5]), *rest[5:]])
+    keys.sessions_done()
 
 
 def _responses(conn: Connection, keys: _Keys, out: TableWriter) -> None:
     q = QuestionnaireResponse
     stmt = (select(q.id, q.patient_id, q.session_id, q.instrument_id, q.instrument_version, q.context,
-                   q.answered_at, q.total, q.severity)
+                   _epoch_us(q.answered_at, conn.dialect.name), q.total, q.severity)
             .where(q.entered_in_error.is_(False)).order_by(q.id))
-    for batch in _stream(conn, stmt):
-        rows = []
-        for rid, pid, sid, inst, ver, ctx, at, total, sev in batch:
-            pkey, shift = keys.patient(pid)
-            rows.append((keys.id("response", rid), pkey, keys.id("session", sid), inst, ver, ctx, at + shift,
-                         total, sev))
-        out.write(rows)
+    types = ["integer", "integer", "integer", "string", "string", "string", "timestamp", "float", "string"]
+    for rid, pid, sid, inst, ver, ctx, at, total, sev in _columns(conn, stmt, types):
+        pkey, shift = keys.patient(pid)
+        out.write_columns([keys.ids("response", rid), pkey, keys.session(sid), inst, ver, ctx, _shift_ts(at, shift),
+                           total, sev])
 
 
 def _vitals(conn: Connection, keys: _Keys, out: TableWriter) -> None:
     v = VitalSign
-    stmt = (select(v.patient_id, v.session_id, v.measured_at, v.context, v.sbp_mmhg, v.dbp_mmhg, v.hr_per_min,
-                   v.spo2_pct, v.rr_per_min, v.temp_c)
+    stmt = (select(v.patient_id, v.session_id, _epoch_us(v.measured_at, conn.dialect.name), v.context, v.sbp_mmhg,
+                   v.dbp_mmhg, v.hr_per_min, v.spo2_pct, v.rr_per_min, v.temp_c)
             .where(v.entered_in_error.is_(False)).order_by(v.id))
-    for batch in _stream(conn, stmt):
-        rows = []
-        for pid, sid, at, *rest in batch:
-            pkey, shift = keys.patient(pid)
-            rows.append((pkey, keys.id("session", sid), at + shift, *rest))
-        out.write(rows)
+    types = ["integer", "integer", "timestamp", "string", *["float"] * 6]
+    for pid, sid, at, *rest in _columns(conn, stmt, types):
+        pkey, shift = keys.patient(pid)
+        out.write_columns([pkey, keys.session(sid), _shift_ts(at, shift), *rest])
 
 
 def _aggregate(groups: Counter[tuple[str, ...]], k: int, out: TableWriter) -> int:
@@ -204,7 +361,7 @@ def export_to_dir(
         k = min_cell_count(settings)
         out.mkdir(parents=True, exist_ok=True)
         conn = uow.session.connection()
-        site = keys.id("site", 1)
+        site = deid.pseudonym(key, request.export_key, "site", 1)
         files: list[FileSummary] = []
         groups: Counter[tuple[str, ...]] = Counter()
         suppressed = 0
