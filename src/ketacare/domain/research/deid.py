@@ -16,14 +16,6 @@ from functools import cache
 
 from ketacare.domain.datafiles import load_toml
 
-try:  # CPython's own SHA-256: copying it is cheaper than OpenSSL's for the short messages of pseudonyms
-    from _sha256 import sha256 as _sha256
-except ImportError:  # pragma: no cover - Python 3.12+ names it _sha2; any SHA-256 gives the same digests
-    try:
-        from _sha2 import sha256 as _sha256
-    except ImportError:
-        _sha256 = hashlib.sha256
-
 
 @dataclass(frozen=True)
 class DeidRules:
@@ -76,22 +68,14 @@ def _mac(key: bytes, *parts: str) -> bytes:
 
 
 def _prefixed_mac(key: bytes, *parts: str) -> Callable[[int], bytes]:
-    """Return f(n) = _mac(key, *parts, str(n)), with the key and the common prefix hashed once (HMAC by hand)."""
-    block = 64  # SHA-256 block size (RFC 2104)
-    k = hashlib.sha256(key).digest() if len(key) > block else key
-    k = k.ljust(block, b"\0")
-    inner = _sha256(bytes(b ^ 0x36 for b in k))
-    inner.update(("\x1f".join(parts) + "\x1f").encode("utf-8"))
-    outer = _sha256(bytes(b ^ 0x5C for b in k))
-    icopy, ocopy = inner.copy, outer.copy
+    """Return f(n) = _mac(key, *parts, str(n)), with the key and the common prefix hashed once (a copied HMAC)."""
+    base = hmac.new(key, ("\x1f".join(parts) + "\x1f").encode("utf-8"), hashlib.sha256)
+    copy = base.copy
 
     def mac(n: int) -> bytes:
-        h = icopy()
+        h = copy()
         h.update(b"%d" % n)
-        o = ocopy()
-        o.update(h.digest())
-        digest: bytes = o.digest()
-        return digest
+        return h.digest()
 
     return mac
 
