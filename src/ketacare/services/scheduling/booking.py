@@ -17,7 +17,7 @@ from ketacare.services import clinic, clock, dosing, messages, sessions
 from ketacare.services.access import Actor, may
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.scheduling.consent import consent_problem
-from ketacare.services.scheduling.reads import Names, appointment_read, reads
+from ketacare.services.scheduling.reads import appointment_read, reads
 from ketacare.services.scheduling.schemas import (
     AppointmentCreate,
     AppointmentRead,
@@ -308,10 +308,10 @@ def _audit_booking(uow: UnitOfWork, a: Appointment, action: str = "create", **ex
 
 def book(*, db: Database, actor: Actor, data: AppointmentCreate) -> AppointmentRead:
     """Book one appointment, or refuse it with every conflict named beside its field (nothing stored)."""
-    tz = clinic.zone(db)
     with UnitOfWork(db, actor) as uow:
         uow.authorize("write", "appointments", patient_id=data.patient_id)
         s = uow.session
+        tz = clinic.zone_in(s)
         _patient(s, data.patient_id)
         plan = _resolve(
             s,
@@ -329,7 +329,7 @@ def book(*, db: Database, actor: Actor, data: AppointmentCreate) -> AppointmentR
             raise BookingRefused(found)
         a = _store(s, plan, actor)
         _audit_booking(uow, a)
-        return appointment_read(a, Names(s))
+        return appointment_read(s, a)
 
 
 def book_series(*, db: Database, actor: Actor, data: SeriesCreate) -> SeriesRead:
@@ -401,8 +401,8 @@ def _open(uow: UnitOfWork, appointment_id: int, version: int | None = None) -> A
 
 def reschedule(*, db: Database, actor: Actor, appointment_id: int, data: Reschedule) -> AppointmentRead:
     """Move a booked appointment (time, and optionally chair, room or person), checked like a new booking."""
-    tz = clinic.zone(db)
     with UnitOfWork(db, actor) as uow:
+        tz = clinic.zone_in(uow.session)
         a = _open(uow, appointment_id, data.version)
         if a.status != "booked":
             raise InvalidValue(
@@ -435,7 +435,7 @@ def reschedule(*, db: Database, actor: Actor, appointment_id: int, data: Resched
         _audit_booking(uow, a, "update", moved_from=before)
         if a.starts_at != before_at:
             messages.queue_change(uow, a, previous_starts_at=before_at)
-        return appointment_read(a, Names(s))
+        return appointment_read(s, a)
 
 
 def _set_status(
@@ -452,7 +452,7 @@ def _set_status(
         _audit_booking(uow, a, "update", reason=data.reason)
         if status == "cancelled":
             messages.queue_change(uow, a, previous_starts_at=None)
-        return appointment_read(a, Names(uow.session))
+        return appointment_read(uow.session, a)
 
 
 def cancel(*, db: Database, actor: Actor, appointment_id: int, data: StatusChange) -> AppointmentRead:
@@ -492,4 +492,4 @@ def start_session(*, db: Database, actor: Actor, appointment_id: int) -> Appoint
         a.status, a.session_id, a.updated_at = "started", booked.id, clock.now()
         uow.session.flush()
         _audit_booking(uow, a, "update", session_id=booked.id)
-        return appointment_read(a, Names(uow.session))
+        return appointment_read(uow.session, a)

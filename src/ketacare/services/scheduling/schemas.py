@@ -94,6 +94,7 @@ class AppointmentRead(BaseModel):
     dose_order_id: int | None
     protocol_id: str | None
     plan_template_id: str | None
+    plan_id: int | None = Field(None, description="The patient's treatment plan the series was booked from")
     series_id: str | None
     status: Status
     status_reason: str | None

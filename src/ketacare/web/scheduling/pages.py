@@ -19,7 +19,7 @@ from ketacare.services.access import Actor
 from ketacare.services.scheduling import booking, calendar, setup
 from ketacare.services.scheduling.schemas import AppointmentCreate, Reschedule, SeriesCreate, StatusChange
 from ketacare.web.rendering import FORM_REFUSALS, clinic_zone, form_data, local_field, refusal, render
-from ketacare.web.scheduling.views import cards, day_bounds, day_grid, week_of, week_rows
+from ketacare.web.scheduling.views import by_day, cards, day_bounds, day_grid, local_days, week_of, week_rows
 
 router = APIRouter(include_in_schema=False)
 Read = Access("appointments", "read")
@@ -75,11 +75,11 @@ def week(
     if view == "day":
         ctx["grid"] = day_grid(items, res.chairs, d, tz)
         ctx["others"] = [a for a in items if a.chair_id is None]
-    else:
-        ctx["rows"] = week_rows(items, res.chairs, days, tz)
-    ctx["by_day"] = {x: [a for a in items if a.starts_at.astimezone(tz).date() == x] for x in days}
-    ctx["cards"] = cards(items, tz, with_chair=False)
-    ctx["list_cards"] = cards(items, tz, with_chair=True)
+    local = local_days(items, tz)
+    if view != "day":
+        ctx["rows"] = week_rows(items, res.chairs, days, local)
+    ctx["by_day"] = by_day(items, days, local)
+    ctx["cards"] = cards(items, tz)
     return render(request, "schedule_calendar.html", ctx)
 
 
