@@ -23,7 +23,7 @@ _COLUMNS = (
 )
 
 
-def named() -> Select[Any]:
+def named() -> Select[Any, *tuple[Any, ...]]:
     """Return the select of appointments with patient, chair, room and attending names joined (add filters)."""
     return (
         select(*_COLUMNS, Patient.family_name, Patient.given_name, Patient.mrn, Chair.label, Room.name,
@@ -68,7 +68,7 @@ def _read(row: Any) -> AppointmentRead:
     )
 
 
-def read_rows(s: Session, q: Select[Any]) -> list[AppointmentRead]:
+def read_rows(s: Session, q: Select[Any, *tuple[Any, ...]]) -> list[AppointmentRead]:
     """Run a `named()` select and return the appointments as calendars show them."""
     return [_read(r) for r in s.execute(q)]
 

@@ -34,7 +34,8 @@ LABELS = {
     "room_id": "Room",
     "staff_id": "Attending",
     "dose_order_id": "Dose order",
-    "plan_template_id": "Plan template",
+    "plan_template_id": "What to book",
+    "plan_id": "Treatment plan",
     "first_day": "First day",
     "start_time": "Start time",
     "patient_id": "Patient",
@@ -269,7 +270,8 @@ async def book_series(request: Request, actor: Actor = Depends(Write)) -> Respon
             actor=actor,
             data=SeriesCreate(
                 patient_id=pid,
-                plan_template_id=values.get("plan_template_id", ""),
+                plan_template_id=(values.get("plan_template_id") or "").strip() or None,
+                plan_id=_id(values, "plan_id"),
                 first_day=first,
                 start_time=at,
                 chair_id=chair_id,
@@ -331,7 +333,8 @@ async def reschedule(request: Request, appointment_id: int, actor: Actor = Depen
         version = (values.get("version") or "").strip()
         moved = booking.reschedule(db=request.app.state.db, actor=actor, appointment_id=appointment_id,
                                    data=Reschedule(version=int(version) if version.isdigit() else 0,
-                                                   starts_at=starts, chair_id=_id(values, "chair_id")))
+                                                   starts_at=starts, chair_id=_id(values, "chair_id"),
+                                                   shift_later=bool(values.get("shift_later"))))
     except FORM_REFUSALS as e:
         errs, status = refusal(e)
         a = calendar.appointment(db=request.app.state.db, actor=actor, appointment_id=appointment_id)
