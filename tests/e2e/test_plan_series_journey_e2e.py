@@ -51,16 +51,20 @@ def _patient_with_plan(db_file: Path, first_start: datetime) -> tuple[int, str, 
     front desk books: a recent weight, a signed consent, an individual plan, and a signed, double-checked order."""
     db = Database(f"sqlite:///{db_file}")
     with sqlite3.connect(db_file) as c:
+        weighed = (first_start - timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S")  # before the order's time
         pid, mrn, given, family = c.execute(
             "SELECT id, mrn, given_name, family_name FROM patients WHERE id NOT IN "
             "(SELECT patient_id FROM appointments) AND id NOT IN (SELECT patient_id FROM infusion_sessions) "
             "AND id NOT IN (SELECT patient_id FROM treatment_plans) AND id NOT IN "
             "(SELECT patient_id FROM dose_orders) AND id NOT IN (SELECT patient_id FROM consent_signatures) "
-            "ORDER BY id DESC LIMIT 1"
+            "AND id NOT IN (SELECT patient_id FROM body_measurements WHERE measured_at >= ?) "
+            "ORDER BY id DESC LIMIT 1", (weighed,)
         ).fetchone()
+        kg, = c.execute("SELECT weight_kg FROM body_measurements WHERE patient_id = ? AND weight_kg IS NOT NULL "
+                        "ORDER BY measured_at DESC LIMIT 1", (pid,)).fetchone()
         nurse, prescriber = _actor(c, "nurse"), _actor(c, "prescriber")
-    records.add_measurement(db=db, actor=nurse, patient_id=pid, data=MeasurementCreate(
-        weight="74 kg", height="172 cm", measured_at=datetime.now(UTC) - timedelta(days=10)))
+    records.add_measurement(db=db, actor=nurse, patient_id=pid, data=MeasurementCreate(  # weighed again, same
+        weight=f"{kg} kg", measured_at=first_start - timedelta(days=2)))
     doc = consent.document("racemic-iv")
     signed = consent.sign_consent(db=db, actor=nurse, patient_id=pid, data=ConsentSignIn(
         template_id=doc.id, version=doc.version, signed_via="clinic_tablet", read_confirmed=True,
