@@ -9,14 +9,16 @@
 Set-up: 12 chairs with one nurse each, 2 rooms with a therapist and a prescriber, working hours Monday-Saturday;
 300 patients through the patients service; ~6,000 appointments inserted in bulk (4 infusion slots a day on every
 chair for 13 weeks, and room visits), leaving the 17:00 slot free for the bookings measured; 20 patients with
-signed, double-checked dose orders (through the dosing service) book into those slots. The database has a unique
-name and is dropped afterwards. Times measured on a loaded machine are not targets: say the load average.
+signed, double-checked dose orders (through the dosing service) and a signed consent book into those slots. The
+database has a unique name and is dropped afterwards. Times measured on a loaded machine are not targets: say the
+load average; the notes add this process's CPU time per operation (what the load does not stretch).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import resource
 import secrets
 import time as wall
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,6 +35,8 @@ from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import DoseOrderCreate, DoseOrderSign, DoubleCheckCreate
 from ketacare.services.patients import records as patients_svc
 from ketacare.services.patients.schemas import PatientCreate
+from ketacare.services.plans import consent
+from ketacare.services.plans.consent_schemas import ConsentCountersignIn, ConsentSignIn
 from ketacare.services.scheduling import BookingRefused, booking, setup
 from ketacare.services.scheduling.schemas import (
     AppointmentCreate,
@@ -100,6 +104,16 @@ def _bulk(db: Database, site_id: int, chairs: list[int], nurses: list[int], room
     return len(rows)
 
 
+def _consent(db: Database, witness: Actor, prescriber: Actor, patient_id: int, name: str) -> None:
+    """Sign (clinic tablet, witnessed) and countersign the IV consent: a dosing booking needs one in force."""
+    doc = consent.document("racemic-iv")
+    row = consent.sign_consent(db=db, actor=witness, patient_id=patient_id, data=ConsentSignIn(
+        template_id=doc.id, version=doc.version, signed_via="clinic_tablet", read_confirmed=True, typed_name=name,
+        signature_kind="drawn", signature_svg_path="M10 10 L50 60 L90 20 L120 80"))
+    consent.countersign_consent(db=db, actor=prescriber, patient_id=patient_id, signature_id=row.id,
+                                data=ConsentCountersignIn(version=row.version, password=PASSWORD))
+
+
 def _ordered_patients(db: Database, sysact: Actor, prescriber: int, nurse: int, start: datetime) -> list[int]:
     pres = Actor(user_id=prescriber, username="prescriber", role="prescriber")
     checker = Actor(user_id=nurse, username="nurse0", role="nurse")
@@ -112,6 +126,7 @@ def _ordered_patients(db: Database, sysact: Actor, prescriber: int, nurse: int, 
                                      data=DoseOrderCreate(protocol_id="iv-standard", planned_start=start))
         o = dose_orders.sign_order(db=db, actor=pres, patient_id=p.id, order_id=o.id,
                                    data=DoseOrderSign(version=o.version, password=PASSWORD))
+        _consent(db, checker, pres, p.id, f"Bench Ordered{i:02d}")
         full = dose_orders.get_order(db=db, actor=sysact, patient_id=p.id, order_id=o.id)
         dose_orders.double_check_order(db=db, actor=checker, patient_id=p.id, order_id=o.id, data=DoubleCheckCreate(
             version=o.version, check_weight_kg=full.weight_kg, check_dose_mg=full.dose_mg,
@@ -120,7 +135,12 @@ def _ordered_patients(db: Database, sysact: Actor, prescriber: int, nurse: int, 
     return out
 
 
-def _week_render(db: Database, frontdesk: int, day: date, n: int) -> list[float]:
+def _cpu_ms() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return (r.ru_utime + r.ru_stime) * 1000
+
+
+def _week_render(db: Database, frontdesk: int, day: date, n: int) -> tuple[list[float], list[float]]:
     from ketacare.http.access import SESSION_COOKIE
     from ketacare.services.access.auth import token_digest
     from ketacare.store.tables import AuthSession
@@ -132,13 +152,15 @@ def _week_render(db: Database, frontdesk: int, day: date, n: int) -> list[float]
                           expires_at=now + timedelta(hours=8)))
     client = TestClient(create_app(Settings(database_url=db.url), db=db))
     client.cookies.set(SESSION_COOKIE, token)
-    out = []
+    out, cpu = [], []
     for i in range(n + 2):
+        c0 = _cpu_ms()
         r = client.get(f"/schedule?view=week&day={(day + timedelta(days=7 * (i % (WEEKS - 2)))).isoformat()}")
         assert r.status_code == 200, r.status_code
         if i >= 2:  # the first two warm the template cache and the connection pool
             out.append(float(r.headers["server-timing"].split("app;dur=")[1].split(",")[0]))
-    return out
+            cpu.append(_cpu_ms() - c0)
+    return out, cpu
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -167,7 +189,7 @@ def run(quick: bool = False) -> list[dict]:
         ordered = _ordered_patients(db, sysact, prescriber, nurses[0],
                                     datetime.combine(order_day, time(8), tzinfo=tz).astimezone(UTC))
         desk = Actor(user_id=frontdesk, username="frontdesk", role="frontdesk")
-        lat, accepted = [], 0
+        lat, cpu, accepted = [], [], 0
         for i in range(n_book):
             c = rng.randrange(CHAIRS)
             day = order_day + timedelta(days=rng.randrange(27))
@@ -175,22 +197,25 @@ def run(quick: bool = False) -> list[dict]:
             data = AppointmentCreate(patient_id=ordered[i % len(ordered)], type_id="infusion",
                                      starts_at=datetime.combine(day, at, tzinfo=tz).astimezone(UTC),
                                      chair_id=chairs[c], staff_id=nurses[c])
-            t0 = wall.perf_counter()
+            t0, c0 = wall.perf_counter(), _cpu_ms()
             try:
                 booking.book(db=db, actor=desk, data=data)
                 accepted += 1
             except BookingRefused:
                 pass
             lat.append((wall.perf_counter() - t0) * 1000)
-        week = _week_render(db, frontdesk, order_day, n_week)
+            cpu.append(_cpu_ms() - c0)
+        week, week_cpu = _week_render(db, frontdesk, order_day, n_week)
     return [
         {"name": f"book an infusion with conflict checks, {total:,} appointments, p95 (postgresql)",
          "value": pct(lat, 95), "unit": "ms", "target": f"<= {BOOK_TARGET_MS:.0f} ms",
          "ok": pct(lat, 95) <= BOOK_TARGET_MS,
-         "note": f"p50 {pct(lat, 50):.1f} ms; {accepted} of {n_book} accepted; load average {load:.1f}"},
+         "note": f"p50 {pct(lat, 50):.1f} ms; CPU p50 {pct(cpu, 50):.1f} ms; {accepted} of {n_book} accepted; "
+                 f"load average {load:.1f}"},
         {"name": "week calendar render, 12 chairs, server time p95 (postgresql)", "value": pct(week, 95),
          "unit": "ms", "target": f"<= {WEEK_TARGET_MS:.0f} ms", "ok": pct(week, 95) <= WEEK_TARGET_MS,
-         "note": f"p50 {pct(week, 50):.1f} ms over {n_week} renders; load average {load:.1f}"},
+         "note": f"p50 {pct(week, 50):.1f} ms, CPU p50 {pct(week_cpu, 50):.1f} ms over {n_week} renders; "
+                 f"load average {load:.1f}"},
     ]
 
 

@@ -121,3 +121,44 @@ def test_the_feed_address_answers_icalendar_without_sign_in_and_404_once_revoked
     assert icalendar.Calendar.from_ical(got.content).get("version") == "2.0"
     assert api.post(f"{API}/feeds/{made.json()['id']}/revoke").status_code == 200
     assert anon.get(made.json()["url_path"]).status_code == 404
+
+
+def test_plan_page_books_the_plans_induction_and_moving_a_session_offers_to_move_the_later_ones(
+    clients, web_personas, place
+):
+    from ketacare.services.plans import plans
+    from ketacare.services.plans.schemas import PlanCreate
+    from tests.conftest import PASSWORD
+
+    p = web_personas
+    plan = plans.create_plan(db=p.db, actor=p["prescriber"], patient_id=p.patient_a,
+                             data=PlanCreate(template_id="iv-induction", indication="gad", password=PASSWORD))
+    web = clients.web("nurse")  # reads the plan, books appointments
+    page = web.get(f"/patients/{p.patient_a}/plan")
+    assert 'id="plan-series-form"' in page.text and "No session of this plan is booked yet" in page.text
+    form = {"patient": "", "plan_id": str(plan.id), "first_day": place["day"].isoformat(), "start_time": "09:00",
+            "chair_id": str(place["chair"]), "staff_id": str(place["nurse"])}
+    from ketacare.store.tables import Patient
+
+    with p.db.session() as s:
+        form["patient"] = s.get(Patient, p.patient_a).mrn
+    booked = web.post("/schedule/series", data=form)
+    assert booked.status_code == 303, booked.text
+    page = web.get(f"/patients/{p.patient_a}/plan")
+    assert page.text.count('href="/schedule/appointments/') == 6 and 'id="plan-series-form"' not in page.text
+    with p.db.session() as s:
+        second = s.scalars(select(Appointment).order_by(Appointment.starts_at)).all()[1]
+        second_id, version = second.id, second.version
+    shown = web.get(f"/schedule/appointments/{second_id}")
+    assert 'id="f-shift_later"' in shown.text and f"Plan #{plan.id}" in shown.text
+    move = {"version": str(version), "starts_at": place["at"](9, 4).strftime("%Y-%m-%d %H:%M"),  # 1 day before #3
+            "chair_id": str(place["chair"])}
+    squeezed = web.post(f"/schedule/appointments/{second_id}/reschedule", data=move)
+    assert squeezed.status_code == 422 and 'id="e-shift_later"' in squeezed.text
+    assert "move the later sessions by the same amount" in squeezed.text
+    shifted = web.post(f"/schedule/appointments/{second_id}/reschedule", data={**move, "shift_later": "on"})
+    assert shifted.status_code == 303
+    with p.db.session() as s:
+        days = [(a.starts_at.astimezone(place["tz"]).date() - place["day"]).days
+                for a in s.scalars(select(Appointment).order_by(Appointment.starts_at))]
+    assert days == [0, 4, 7, 9, 11, 14]  # sessions 2-6 two days later, session 1 unchanged

@@ -206,3 +206,60 @@ def test_private_feeds_parse_carry_no_clinical_words_and_stop_when_revoked(db, p
     with pytest.raises(NotFound):
         calendar.patient_appointments(db=db, actor=personas["patient_a"], patient_id=personas.patient_b,
                                       since=c.at(0))
+
+
+def _plan(personas, sessions=4, every_days=3.0):
+    """Patient A's own plan: the template's induction changed to `sessions` sessions `every_days` apart."""
+    from ketacare.services.plans import plans
+    from ketacare.services.plans.schemas import PlanChange, PlanCreate
+
+    db, pr, pid = personas.db, personas["prescriber"], personas.patient_a
+    plan = plans.create_plan(db=db, actor=pr, patient_id=pid, data=PlanCreate(
+        template_id="iv-induction", indication="gad", password=PASSWORD))
+    return plans.change_plan(db=db, actor=pr, patient_id=pid, plan_id=plan.id, data=PlanChange(
+        version=plan.version, reason="Every third day suits the patient", password=PASSWORD,
+        phases=[{"id": "induction", "sessions": sessions, "interval_days": every_days}]))
+
+
+def _plan_series(c, personas, patient_id=None):
+    return booking.book_series(db=c.p.db, actor=personas["frontdesk"], data=SeriesCreate(
+        patient_id=patient_id or personas.patient_a, first_day=c.day, start_time=time(9, 0),
+        chair_id=c.chairs[0].id, staff_id=c.nurse))
+
+
+def test_the_patients_own_plan_is_booked_in_one_go_linked_to_the_plan_and_only_once(db, personas):
+    c = Clinic(personas)
+    _order(personas, personas.patient_a)
+    plan = _plan(personas)
+    series = _plan_series(c, personas)
+    assert series.plan_id == plan.id and series.plan_template_id == "iv-induction"
+    local = [a.starts_at.astimezone(c.tz) for a in series.appointments]
+    assert [(t.date() - c.day).days for t in local] == [0, 3, 6, 9]  # the plan's version 2, not the template's
+    assert {a.plan_id for a in series.appointments} == {plan.id}
+    with pytest.raises(InvalidValue) as e:  # booking the plan twice
+        _plan_series(c, personas)
+    assert e.value.field == "plan_id" and "already booked" in e.value.message
+    assert f"#{series.appointments[0].id}" in e.value.message
+    with pytest.raises(InvalidValue) as e:  # patient B has no plan
+        _plan_series(c, personas, personas.patient_b)
+    assert e.value.field == "plan_id" and "no open treatment plan" in e.value.message
+    assert _count(db) == 4
+
+
+def test_moving_a_plan_session_refuses_to_squeeze_the_later_ones_or_shifts_them_all(db, personas):
+    c = Clinic(personas)
+    _order(personas, personas.patient_a)
+    _plan(personas)
+    first, second, third, fourth = _plan_series(c, personas).appointments
+    with pytest.raises(BookingRefused) as e:  # session 2 two days later: 1 day before session 3
+        booking.reschedule(db=db, actor=personas["frontdesk"], appointment_id=second.id,
+                           data=Reschedule(version=second.version, starts_at=c.at(9, days=5)))
+    assert "at least 44 h apart" in e.value.errors["starts_at"]
+    advice = e.value.errors["shift_later"]
+    assert f"#{third.id}" in advice and "move the later sessions" in advice
+    moved = booking.reschedule(db=db, actor=personas["frontdesk"], appointment_id=second.id,
+                               data=Reschedule(version=second.version, starts_at=c.at(10, days=5), shift_later=True))
+    assert moved.starts_at == c.at(10, days=5)
+    after = calendar.appointments_between(db=db, actor=personas["frontdesk"], start=c.at(0), end=c.at(0, days=14))
+    assert [(a.id, a.starts_at) for a in after] == [(first.id, c.at(9)), (second.id, c.at(10, days=5)),
+                                                    (third.id, c.at(10, days=8)), (fourth.id, c.at(10, days=11))]

@@ -104,8 +104,9 @@ def post_appointment(data: AppointmentCreate, db: DbDep, actor: Actor = Depends(
 
 @router.post("/appointments/series", status_code=201, response_model=SeriesRead, responses=WRITE)
 def post_series(data: SeriesCreate, db: DbDep, actor: Actor = Depends(Write)) -> SeriesRead:
-    """Book a plan template's induction series from a local day and time: all sessions or none (422 lists each
-    session's conflicts)."""
+    """Book the first phase (induction) of the patient's own treatment plan, or of a named plan template, from a local
+    day and time: all sessions or none (422 lists each session's conflicts; a plan already booked is refused on
+    `plan_id`). The appointments are linked to the plan."""
     return booking.book_series(db=db, actor=actor, data=data)
 
 
@@ -121,7 +122,9 @@ def get_appointment(appointment_id: RecordId, db: DbDep, actor: Actor = Depends(
 def post_reschedule(
     appointment_id: RecordId, data: Reschedule, db: DbDep, actor: Actor = Depends(Write)
 ) -> AppointmentRead:
-    """Move a booked appointment; checked like a new booking."""
+    """Move a booked appointment; checked like a new booking. A move that squeezes the plan's later sessions inside
+    the protocol's spacing is refused on `shift_later`; with `shift_later` they move by the same local time, all
+    checked together."""
     return booking.reschedule(db=db, actor=actor, appointment_id=appointment_id, data=data)
 
 

@@ -11,10 +11,11 @@ from ketacare.domain.scheduling.conflicts import (
     within_shifts,
 )
 from ketacare.domain.scheduling.limits import dosing_limits
-from ketacare.domain.scheduling.series import series_days, series_starts
+from ketacare.domain.scheduling.series import Spacing, series_days, series_starts, shifted
 from ketacare.domain.scheduling.types import AppointmentType, BookingRules, appointment_types, booking_rules
 
 __all__ = [
+    "Spacing",
     "WEEK",
     "AppointmentType",
     "BookingRules",
@@ -28,5 +29,6 @@ __all__ = [
     "find_conflicts",
     "series_days",
     "series_starts",
+    "shifted",
     "within_shifts",
 ]

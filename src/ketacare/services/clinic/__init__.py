@@ -23,6 +23,7 @@ from ketacare.services.clinic.settings import (
     alert_overrides_from,
     clinic_identity,
     current,
+    current_in,
     from_environment,
     history,
     problems,
@@ -33,6 +34,7 @@ from ketacare.services.clinic.settings import (
     thresholds,
     weight_policy,
     zone,
+    zone_in,
 )
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "alert_overrides_from",
     "clinic_identity",
     "current",
+    "current_in",
     "from_environment",
     "get_meta",
     "health",
@@ -61,4 +64,5 @@ __all__ = [
     "thresholds",
     "weight_policy",
     "zone",
+    "zone_in",
 ]

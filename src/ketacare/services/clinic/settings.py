@@ -84,12 +84,15 @@ def clinic_identity(db: Database, seed: Settings | None = None) -> ClinicIdentit
 def current(db: Database, seed: Settings | None = None) -> ClinicSettingsRead:
     """Return the settings in force (not patient data: every page needs the clinic's zone and units)."""
     with db.session() as s:
-        row = s.scalars(
-            select(ClinicSettingsVersion).order_by(ClinicSettingsVersion.version.desc()).limit(1)
-        ).first()
-        if row is None:
-            return from_environment(seed)
-        return _read(row)
+        return current_in(s, seed)
+
+
+def current_in(s: Session, seed: Settings | None = None) -> ClinicSettingsRead:
+    """Return the settings in force, read in the caller's transaction (one connection for a use case)."""
+    row = s.scalars(
+        select(ClinicSettingsVersion).order_by(ClinicSettingsVersion.version.desc()).limit(1)
+    ).first()
+    return from_environment(seed) if row is None else _read(row)
 
 
 def _read(row: ClinicSettingsVersion) -> ClinicSettingsRead:
@@ -105,6 +108,11 @@ def _read(row: ClinicSettingsVersion) -> ClinicSettingsRead:
 def zone(db: Database, seed: Settings | None = None) -> tzinfo:
     """Return the clinic's time zone."""
     return formatting.zone(current(db, seed).timezone)
+
+
+def zone_in(s: Session) -> tzinfo:
+    """Return the clinic's time zone, read in the caller's transaction."""
+    return formatting.zone(current_in(s).timezone)
 
 
 def weight_policy(db: Database) -> WeightBasisPolicy:

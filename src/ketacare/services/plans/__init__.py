@@ -35,6 +35,7 @@ from ketacare.services.plans.followup import (
     rapid_response_for_session,
     record_call,
 )
+from ketacare.services.plans.plans import open_induction
 from ketacare.services.plans.proposals import order_prefill
 from ketacare.services.plans.relapse import relapse_flags
 from ketacare.services.plans.safety import (
@@ -68,6 +69,7 @@ from ketacare.services.plans.schemas import (
     InstructionsRead,
     InstructionsUpdate,
     OrderPrefill,
+    PlanInduction,
     RelapseFlag,
     SessionResponse,
 )
@@ -88,6 +90,7 @@ __all__ = [
     "MisuseCheckIn",
     "OrderPrefill",
     "PatientConsentsRead",
+    "PlanInduction",
     "PregnancyApplicabilityIn",
     "PregnancyTestIn",
     "PufIn",
@@ -109,6 +112,7 @@ __all__ = [
     "document_for_route",
     "given_instructions",
     "instructions_history",
+    "open_induction",
     "order_prefill",
     "patient_consents",
     "patient_sheets",

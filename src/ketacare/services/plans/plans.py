@@ -24,6 +24,7 @@ from ketacare.services.plans.schemas import (
     PlanChange,
     PlanContent,
     PlanCreate,
+    PlanInduction,
     PlanRead,
     PlanStop,
     PlanSummary,
@@ -190,6 +191,27 @@ def open_plan_row(s: Session, patient_id: int) -> TreatmentPlan | None:
         .order_by(TreatmentPlan.created_at.desc(), TreatmentPlan.id.desc())
         .limit(1)
     ).first()
+
+
+def open_induction(s: Session, patient_id: int) -> PlanInduction | None:
+    """Return the first phase of the patient's open plan as its current signed version holds it (what scheduling
+    books as a series), or None when the patient has no open plan. No authorization: the caller's use case has it."""
+    row = open_plan_row(s, patient_id)
+    if row is None:
+        return None
+    version = s.scalars(
+        select(PlanVersion).where(PlanVersion.plan_id == row.id, PlanVersion.number == row.current_version)
+    ).one()
+    content = PlanContent.model_validate(version.content)
+    phase = content.phases[0]
+    return PlanInduction(
+        plan_id=row.id,
+        patient_id=row.patient_id,
+        template_id=row.template_id,
+        protocol_id=content.protocol_id,
+        plan_version=row.current_version,
+        phase=phase,
+    )
 
 
 def create_plan(*, db: Database, actor: Actor, patient_id: int, data: PlanCreate) -> PlanRead:

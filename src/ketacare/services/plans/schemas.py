@@ -49,6 +49,17 @@ class PhasePlan(BaseModel):
     source: str = ""
 
 
+class PlanInduction(BaseModel):
+    """The first phase of a patient's open plan (current version), as scheduling books it in one go."""
+
+    plan_id: int
+    patient_id: int
+    template_id: str
+    protocol_id: str
+    plan_version: int
+    phase: PhasePlan
+
+
 class AssessmentPlan(BaseModel):
     primary: str
     before_each_session: bool = True

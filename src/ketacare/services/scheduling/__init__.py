@@ -7,6 +7,14 @@ Other capabilities use scheduling only through the names below.
 
 from ketacare.services.scheduling.booking import BookingRefused
 from ketacare.services.scheduling.calendar import appointments_between, patient_appointments
-from ketacare.services.scheduling.schemas import AppointmentRead
+from ketacare.services.scheduling.schemas import AppointmentRead, ResourcesRead
+from ketacare.services.scheduling.setup import resources
 
-__all__ = ["AppointmentRead", "BookingRefused", "appointments_between", "patient_appointments"]
+__all__ = [
+    "AppointmentRead",
+    "BookingRefused",
+    "ResourcesRead",
+    "appointments_between",
+    "patient_appointments",
+    "resources",
+]

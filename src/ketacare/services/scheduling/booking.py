@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from ketacare.domain import scheduling as core
 from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.domain.plans import plan_templates
-from ketacare.services import clinic, clock, dosing, messages, sessions
+from ketacare.services import clinic, clock, dosing, messages, plans, sessions
 from ketacare.services.access import Actor, may
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.scheduling.consent import consent_problem
-from ketacare.services.scheduling.reads import Names, appointment_read, reads
+from ketacare.services.scheduling.reads import appointment_read, reads
 from ketacare.services.scheduling.schemas import (
     AppointmentCreate,
     AppointmentRead,
@@ -255,7 +255,13 @@ def _conflicts(
 
 
 def _store(
-    s: Session, plan: _Plan, actor: Actor, *, series_id: str | None = None, template_id: str | None = None
+    s: Session,
+    plan: _Plan,
+    actor: Actor,
+    *,
+    series_id: str | None = None,
+    template_id: str | None = None,
+    plan_id: int | None = None,
 ) -> Appointment:
     now = clock.now()
     a = Appointment(
@@ -271,6 +277,7 @@ def _store(
         dose_order_id=plan.order.id if plan.order else None,
         protocol_id=plan.order.protocol_id if plan.order else None,
         plan_template_id=template_id,
+        plan_id=plan_id,
         series_id=series_id,
         status="booked",
         created_by=actor.user_id,
@@ -308,10 +315,10 @@ def _audit_booking(uow: UnitOfWork, a: Appointment, action: str = "create", **ex
 
 def book(*, db: Database, actor: Actor, data: AppointmentCreate) -> AppointmentRead:
     """Book one appointment, or refuse it with every conflict named beside its field (nothing stored)."""
-    tz = clinic.zone(db)
     with UnitOfWork(db, actor) as uow:
         uow.authorize("write", "appointments", patient_id=data.patient_id)
         s = uow.session
+        tz = clinic.zone_in(s)
         _patient(s, data.patient_id)
         plan = _resolve(
             s,
@@ -329,63 +336,127 @@ def book(*, db: Database, actor: Actor, data: AppointmentCreate) -> AppointmentR
             raise BookingRefused(found)
         a = _store(s, plan, actor)
         _audit_booking(uow, a)
-        return appointment_read(a, Names(s))
+        return appointment_read(s, a)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What a series books: the phase, and the plan or template it comes from."""
+
+    phase: core.Spacing
+    template_id: str | None
+    plan_id: int | None
+
+
+def _series_source(s: Session, data: SeriesCreate) -> _Source:
+    """Return the phase to book: the named template's first phase, else the patient's own plan's (current signed
+    version), refusing a plan whose series is already booked."""
+    if data.plan_template_id and data.plan_id is None:
+        template = plan_templates().get(data.plan_template_id)
+        if template is None:
+            raise InvalidValue("plan_template_id", f"unknown plan template {data.plan_template_id!r}")
+        return _Source(template.induction, template.id, None)
+    ind = plans.open_induction(s, data.patient_id)
+    if ind is None or (data.plan_id is not None and ind.plan_id != data.plan_id):
+        raise InvalidValue(
+            "plan_id",
+            "this patient has no open treatment plan: a prescriber builds one, or choose a plan template"
+            if ind is None
+            else f"treatment plan #{data.plan_id} is not this patient's open plan (#{ind.plan_id})",
+        )
+    booked = list(
+        s.scalars(
+            select(Appointment.id)
+            .where(Appointment.plan_id == ind.plan_id, Appointment.status.in_(LIVE), Appointment.dosing.is_(True))
+            .order_by(Appointment.starts_at)
+        )
+    )
+    if booked:
+        raise InvalidValue(
+            "plan_id",
+            f"the plan's {ind.phase.name.lower()} is already booked (appointments "
+            f"{', '.join(f'#{i}' for i in booked)}): move or cancel those",
+        )
+    return _Source(ind.phase, ind.template_id, ind.plan_id)
+
+
+def _check_series(
+    s: Session, tz: tzinfo, plans_: list[_Plan], excluded: set[int], field: str = "first_day"
+) -> list[ConflictRead]:
+    """Return every session's conflicts, numbered, against the live bookings (but `excluded`) and each other."""
+    existing = [e for e in nearby(s, [p.slot for p in plans_]) if e.ref not in excluded]
+    shifts = _shifts(s, plans_[0].slot.staff_id) if plans_ else []
+    found: list[ConflictRead] = []
+    for n, plan in enumerate(plans_, 1):
+        others = existing + [p.slot for p in plans_ if p is not plan]
+        staff_shifts = shifts if plan.slot.staff_id == plans_[0].slot.staff_id else _shifts(s, plan.slot.staff_id)
+        for c in _conflicts(plan, others, tz, staff_shifts):
+            found.append(
+                c.model_copy(
+                    update={"session_number": n, "field": field if c.field == "starts_at" else c.field}
+                )
+            )
+    return found
+
+
+def _resolve_all(
+    s: Session, tz: tzinfo, starts: list[datetime], ask: dict[str, int | None], refs: list[int | None] | None = None
+) -> list[_Plan]:
+    """Resolve one infusion per start (same patient, chair, person, order), errors numbered by session."""
+    out: list[_Plan] = []
+    errors: dict[str, str] = {}
+    for n, start in enumerate(starts, 1):
+        try:
+            out.append(
+                _resolve(
+                    s,
+                    tz,
+                    patient_id=int(ask["patient_id"] or 0),
+                    type_id="infusion",
+                    starts_at=start,
+                    chair_id=ask["chair_id"],
+                    room_id=None,
+                    staff_id=ask["staff_id"],
+                    order_id=ask["dose_order_id"],
+                    ref=refs[n - 1] if refs else None,
+                )
+            )
+        except InvalidValues as e:
+            for f, msg in e.errors.items():
+                errors[f] = "; ".join(filter(None, [errors.get(f), f"session {n}: {msg}"]))
+    _refuse(errors)
+    return out
 
 
 def book_series(*, db: Database, actor: Actor, data: SeriesCreate) -> SeriesRead:
-    """Book the induction phase of a plan template from a local start day and time, same chair and nurse: all
-    sessions or none, every session's conflicts listed."""
-    tz = clinic.zone(db)
-    template = plan_templates().get(data.plan_template_id)
-    if template is None:
-        raise InvalidValue("plan_template_id", f"unknown plan template {data.plan_template_id!r}")
-    starts = core.series_starts(template.induction, data.first_day, data.start_time, tz)
+    """Book the first phase of the patient's own plan (or of a named template) from a local start day and time,
+    same chair and nurse: all sessions or none, every session's conflicts listed."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("write", "appointments", patient_id=data.patient_id)
         s = uow.session
+        tz = clinic.zone_in(s)
         _patient(s, data.patient_id)
-        plans: list[_Plan] = []
-        errors: dict[str, str] = {}
-        for n, start in enumerate(starts, 1):
-            try:
-                plans.append(
-                    _resolve(
-                        s,
-                        tz,
-                        patient_id=data.patient_id,
-                        type_id="infusion",
-                        starts_at=start,
-                        chair_id=data.chair_id,
-                        room_id=None,
-                        staff_id=data.staff_id,
-                        order_id=data.dose_order_id,
-                    )
-                )
-            except InvalidValues as e:
-                for f, msg in e.errors.items():
-                    errors[f] = "; ".join(filter(None, [errors.get(f), f"session {n}: {msg}"]))
-        _refuse(errors)
-        existing = nearby(s, [p.slot for p in plans])
-        shifts = _shifts(s, data.staff_id)
-        found: list[ConflictRead] = []
-        for n, plan in enumerate(plans, 1):
-            others = existing + [p.slot for p in plans if p is not plan]
-            for c in _conflicts(plan, others, tz, shifts):
-                found.append(
-                    c.model_copy(
-                        update={
-                            "session_number": n,
-                            "field": "first_day" if c.field == "starts_at" else c.field,
-                        }
-                    )
-                )
+        source = _series_source(s, data)
+        starts = core.series_starts(source.phase, data.first_day, data.start_time, tz)
+        ask = {"patient_id": data.patient_id, "chair_id": data.chair_id, "staff_id": data.staff_id,
+               "dose_order_id": data.dose_order_id}
+        plans_ = _resolve_all(s, tz, starts, ask)
+        found = _check_series(s, tz, plans_, set())
         if found:
             raise BookingRefused(found)
         series_id = str(uuid.uuid4())
-        rows = [_store(s, p, actor, series_id=series_id, template_id=template.id) for p in plans]
+        rows = [
+            _store(s, p, actor, series_id=series_id, template_id=source.template_id, plan_id=source.plan_id)
+            for p in plans_
+        ]
         for a in rows:
-            _audit_booking(uow, a, series_id=series_id, plan_template_id=template.id)
-        return SeriesRead(series_id=series_id, plan_template_id=template.id, appointments=reads(s, rows))
+            _audit_booking(uow, a, series_id=series_id, plan_template_id=source.template_id, plan_id=source.plan_id)
+        return SeriesRead(
+            series_id=series_id,
+            plan_template_id=source.template_id,
+            plan_id=source.plan_id,
+            appointments=reads(s, rows),
+        )
 
 
 def _open(uow: UnitOfWork, appointment_id: int, version: int | None = None) -> Appointment:
@@ -399,43 +470,95 @@ def _open(uow: UnitOfWork, appointment_id: int, version: int | None = None) -> A
     return a
 
 
+def _later_in_course(s: Session, a: Appointment) -> list[Appointment]:
+    """Return the live dosing sessions after `a` of the same plan (or, booked from a template, the same series)."""
+    if not a.dosing or (a.plan_id is None and a.series_id is None):
+        return []
+    same = Appointment.plan_id == a.plan_id if a.plan_id is not None else Appointment.series_id == a.series_id
+    return list(
+        s.scalars(
+            select(Appointment)
+            .where(same, Appointment.id != a.id, Appointment.dosing.is_(True), Appointment.status.in_(LIVE),
+                   Appointment.starts_at > a.starts_at)
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+    )
+
+
+def _squeezed(found: list[ConflictRead], later: list[Appointment]) -> list[ConflictRead]:
+    """Return the advice when a refusal comes from the course's own later sessions: move them too."""
+    ids = {x.id for x in later}
+    hit = sorted(ids & {c.with_appointment_id or 0 for c in found if c.kind in ("interval", "per_week")})
+    if not hit:
+        return []
+    return [
+        ConflictRead(
+            kind="plan_spacing",
+            field="shift_later",
+            message=(
+                f"the plan's later session{'s' if len(hit) > 1 else ''} ({', '.join(f'#{i}' for i in hit)}) would "
+                "be too close: move the later sessions by the same amount, or choose another time"
+            ),
+            with_appointment_id=hit[0],
+        )
+    ]
+
+
 def reschedule(*, db: Database, actor: Actor, appointment_id: int, data: Reschedule) -> AppointmentRead:
-    """Move a booked appointment (time, and optionally chair, room or person), checked like a new booking."""
-    tz = clinic.zone(db)
+    """Move a booked appointment (time, and optionally chair, room or person), checked like a new booking. With
+    `shift_later`, the plan's later sessions move by the same local time too, all checked together (all or none);
+    without it, a move that squeezes them inside the protocol's spacing is refused saying so."""
     with UnitOfWork(db, actor) as uow:
+        s = uow.session
+        tz = clinic.zone_in(s)
         a = _open(uow, appointment_id, data.version)
         if a.status != "booked":
             raise InvalidValue(
                 "starts_at", f"this appointment is {a.status.replace('_', ' ')}: only a booked one moves"
             )
-        s = uow.session
-        plan = _resolve(
-            s,
-            tz,
-            patient_id=a.patient_id,
-            type_id=a.type_id,
-            starts_at=data.starts_at,
-            chair_id=data.chair_id or a.chair_id,
-            room_id=data.room_id or a.room_id,
-            staff_id=data.staff_id or a.staff_user_id,
-            order_id=None,
-            ref=a.id,
-        )
-        found = _conflicts(plan, nearby(s, [plan.slot]), tz, _shifts(s, plan.slot.staff_id))
+        later = _later_in_course(s, a)
+        moving = [a, *later] if data.shift_later else [a]
+        if data.shift_later and later:
+            starts = core.shifted([x.starts_at for x in moving], a.starts_at, data.starts_at, tz)
+            ask = {"patient_id": a.patient_id, "chair_id": data.chair_id or a.chair_id,
+                   "staff_id": data.staff_id or a.staff_user_id, "dose_order_id": None}
+            plans_ = _resolve_all(s, tz, starts, ask, refs=[x.id for x in moving])
+            found = _check_series(s, tz, plans_, {x.id for x in moving}, field="starts_at")
+        else:
+            plans_ = [
+                _resolve(
+                    s,
+                    tz,
+                    patient_id=a.patient_id,
+                    type_id=a.type_id,
+                    starts_at=data.starts_at,
+                    chair_id=data.chair_id or a.chair_id,
+                    room_id=data.room_id or a.room_id,
+                    staff_id=data.staff_id or a.staff_user_id,
+                    order_id=None,
+                    ref=a.id,
+                )
+            ]
+            found = _conflicts(plans_[0], nearby(s, [plans_[0].slot]), tz, _shifts(s, plans_[0].slot.staff_id))
+            found += _squeezed(found, later)
         if found:
             raise BookingRefused(found)
-        before_at = a.starts_at
-        before = before_at.isoformat()
-        a.starts_at, a.ends_at = plan.slot.start, plan.slot.end
-        a.chair_id, a.room_id, a.staff_user_id = plan.slot.chair_id, plan.slot.room_id, plan.slot.staff_id
-        if plan.order is not None:
-            a.dose_order_id, a.protocol_id = plan.order.id, plan.order.protocol_id
-        a.updated_at = clock.now()
+        before = a.starts_at.isoformat()
+        previous = {row.id: row.starts_at for row in moving}
+        for row, plan in zip(moving, plans_, strict=True):
+            row.starts_at, row.ends_at = plan.slot.start, plan.slot.end
+            row.chair_id, row.room_id, row.staff_user_id = plan.slot.chair_id, plan.slot.room_id, plan.slot.staff_id
+            if plan.order is not None:
+                row.dose_order_id, row.protocol_id = plan.order.id, plan.order.protocol_id
+            row.updated_at = clock.now()
         s.flush()
-        _audit_booking(uow, a, "update", moved_from=before)
-        if a.starts_at != before_at:
-            messages.queue_change(uow, a, previous_starts_at=before_at)
-        return appointment_read(a, Names(s))
+        _audit_booking(uow, a, "update", moved_from=before, shifted=[x.id for x in moving[1:]])
+        for row in moving[1:]:
+            _audit_booking(uow, row, "update", moved_with=a.id)
+        for row in moving:  # the patient is told of each moved appointment (reminders follow the new time)
+            if row.starts_at != previous[row.id]:
+                messages.queue_change(uow, row, previous_starts_at=previous[row.id])
+        return appointment_read(s, a)
 
 
 def _set_status(
@@ -452,7 +575,7 @@ def _set_status(
         _audit_booking(uow, a, "update", reason=data.reason)
         if status == "cancelled":
             messages.queue_change(uow, a, previous_starts_at=None)
-        return appointment_read(a, Names(uow.session))
+        return appointment_read(uow.session, a)
 
 
 def cancel(*, db: Database, actor: Actor, appointment_id: int, data: StatusChange) -> AppointmentRead:
@@ -492,4 +615,4 @@ def start_session(*, db: Database, actor: Actor, appointment_id: int) -> Appoint
         a.status, a.session_id, a.updated_at = "started", booked.id, clock.now()
         uow.session.flush()
         _audit_booking(uow, a, "update", session_id=booked.id)
-        return appointment_read(a, Names(uow.session))
+        return appointment_read(uow.session, a)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ketacare.services.access import Actor
-from ketacare.services.scheduling.reads import reads
+from ketacare.services.scheduling.reads import named, read_rows, reads
 from ketacare.services.scheduling.schemas import AppointmentRead, CalendarRead, ChairRead
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -24,12 +24,10 @@ def calendar_view(*, db: Database, actor: Actor, start: datetime, end: datetime)
         chairs = [ChairRead(id=c.id, site_id=c.site_id, label=c.label, position=c.position)
                   for c in s.scalars(select(Chair).where(Chair.active.is_(True))
                                      .order_by(Chair.site_id, Chair.position, Chair.label))]
-        rows = list(s.scalars(
-            select(Appointment)
-            .where(Appointment.starts_at >= start, Appointment.starts_at < end, Appointment.status != "cancelled")
-            .order_by(Appointment.starts_at, Appointment.chair_id, Appointment.id)
-        ))
-        out = reads(s, rows)
+        out = read_rows(s, named()
+                        .where(Appointment.starts_at >= start, Appointment.starts_at < end,
+                               Appointment.status != "cancelled")
+                        .order_by(Appointment.starts_at, Appointment.chair_id, Appointment.id))
         uow.audit("list", "appointment", details={
             "from": start.isoformat(), "to": end.isoformat(), "count": len(out),
             "patient_ids": sorted({a.patient_id for a in out}),
@@ -50,17 +48,14 @@ def appointments_between(
     """Return the appointments starting in [start, end), by time then chair; optionally one chair's or person's."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "appointments")
-        q = select(Appointment).where(Appointment.starts_at >= start, Appointment.starts_at < end)
+        q = named().where(Appointment.starts_at >= start, Appointment.starts_at < end)
         if chair_id is not None:
             q = q.where(Appointment.chair_id == chair_id)
         if staff_id is not None:
             q = q.where(Appointment.staff_user_id == staff_id)
         if not include_cancelled:
             q = q.where(Appointment.status != "cancelled")
-        rows = list(
-            uow.session.scalars(q.order_by(Appointment.starts_at, Appointment.chair_id, Appointment.id))
-        )
-        out = reads(uow.session, rows)
+        out = read_rows(uow.session, q.order_by(Appointment.starts_at, Appointment.chair_id, Appointment.id))
         uow.audit(
             "list",
             "appointment",
@@ -82,15 +77,11 @@ def patient_appointments(
     """Return a patient's appointments from `since` (the patient's own, or for staff who may read appointments)."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "appointments", patient_id=patient_id)
-        rows = list(
-            uow.session.scalars(
-                select(Appointment)
-                .where(Appointment.patient_id == patient_id, Appointment.starts_at >= since)
-                .order_by(Appointment.starts_at)
-            )
-        )
-        uow.audit("list", "appointment", patient_id=patient_id, details={"count": len(rows)})
-        return reads(uow.session, rows)
+        out = read_rows(uow.session, named()
+                        .where(Appointment.patient_id == patient_id, Appointment.starts_at >= since)
+                        .order_by(Appointment.starts_at))
+        uow.audit("list", "appointment", patient_id=patient_id, details={"count": len(out)})
+        return out
 
 
 def appointment(*, db: Database, actor: Actor, appointment_id: int) -> AppointmentRead:

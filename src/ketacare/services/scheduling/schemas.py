@@ -34,10 +34,16 @@ class AppointmentCreate(_Strict):
 
 
 class SeriesCreate(_Strict):
-    """A plan template's induction series to book in one go from a local start date and time."""
+    """The first phase (induction) of the patient's own treatment plan, or of a named plan template, to book in one
+    go from a local start date and time."""
 
     patient_id: RecordRef
-    plan_template_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    plan_id: RecordRef | None = Field(
+        None, description="The patient's open plan (the default when no template is named); refused if another"
+    )
+    plan_template_id: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = Field(None, description="Book a template's phase instead of the patient's own plan")
     first_day: date
     start_time: time
     chair_id: RecordRef
@@ -53,6 +59,9 @@ class Reschedule(_Strict):
     chair_id: RecordRef | None = None
     room_id: RecordRef | None = None
     staff_id: RecordRef | None = None
+    shift_later: bool = Field(
+        False, description="Move the plan's later sessions by the same local time too (all checked, all or none)"
+    )
 
 
 class StatusChange(_Strict):
@@ -94,6 +103,7 @@ class AppointmentRead(BaseModel):
     dose_order_id: int | None
     protocol_id: str | None
     plan_template_id: str | None
+    plan_id: int | None = Field(None, description="The patient's treatment plan the series was booked from")
     series_id: str | None
     status: Status
     status_reason: str | None
@@ -108,7 +118,8 @@ class SeriesRead(BaseModel):
     """The appointments a series booked (all or none)."""
 
     series_id: str
-    plan_template_id: str
+    plan_template_id: str | None
+    plan_id: int | None = None
     appointments: list[AppointmentRead]
 
 

@@ -79,6 +79,8 @@ class Appointment(Base):
     dose_order_id: Mapped[int | None] = mapped_column(ForeignKey("dose_orders.id"))
     protocol_id: Mapped[str | None] = mapped_column(String(64))
     plan_template_id: Mapped[str | None] = mapped_column(String(64))
+    # the patient's individual plan a series was booked from (its induction phase)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_plans.id"))
     series_id: Mapped[str | None] = mapped_column(String(36), index=True)
     # booked | cancelled | no_show | started (an infusion session was booked from it: session_id)
     status: Mapped[str] = mapped_column(String(16))
@@ -97,6 +99,7 @@ class Appointment(Base):
         Index("ix_appointments_patient_time", "patient_id", "starts_at"),
         Index("ix_appointments_room_time", "room_id", "starts_at"),
         Index("ix_appointments_starts_at", "starts_at"),
+        Index("ix_appointments_plan_time", "plan_id", "starts_at"),
     )
 
 

@@ -4,6 +4,7 @@ signed version, stop, titration proposal with accept / edit / reject."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -14,7 +15,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.domain.measurement import load_instrument
 from ketacare.domain.plans import plan_templates
 from ketacare.http.access import Access
-from ketacare.services import patients, therapy
+from ketacare.services import patients, scheduling, therapy
 from ketacare.services.access import Actor, decide, signing
 from ketacare.services.plans import plans, progress, proposals, rapid_response_for_patient
 from ketacare.services.plans.schemas import Goal, PlanChange, PlanCreate, PlanStop, ProposalDecision
@@ -95,7 +96,21 @@ def _page(
         if decide(actor, "read", "therapy", patient_id=patient_id).allowed
         else None,
     }
+    ctx.update(_booking(db, actor, patient_id, view))
     return render(request, "plan.html", ctx, status)
+
+
+def _booking(db: Any, actor: Actor, patient_id: int, view: Any) -> dict[str, Any]:
+    """The plan's booked sessions and, for who books, the form that books its first phase in one go."""
+    if view is None or not decide(actor, "read", "appointments", patient_id=patient_id).allowed:
+        return {"plan_appts": None, "booking": None}
+    since = view.plan.created_at - timedelta(days=1)
+    booked = scheduling.patient_appointments(db=db, actor=actor, patient_id=patient_id, since=since)
+    can_book = view.plan.status != "stopped" and decide(actor, "write", "appointments", patient_id=patient_id).allowed
+    return {
+        "plan_appts": [a for a in booked if a.plan_id == view.plan.id],
+        "booking": scheduling.resources(db=db, actor=actor) if can_book else None,
+    }
 
 
 @router.get("/patients/{patient_id}/plan", response_class=HTMLResponse)

@@ -19,7 +19,7 @@ from ketacare.services.access import Actor
 from ketacare.services.scheduling import booking, calendar, setup
 from ketacare.services.scheduling.schemas import AppointmentCreate, Reschedule, SeriesCreate, StatusChange
 from ketacare.web.rendering import FORM_REFUSALS, clinic_zone, form_data, local_field, refusal, render
-from ketacare.web.scheduling.views import cards, day_bounds, day_grid, week_of, week_rows
+from ketacare.web.scheduling.views import by_day, cards, day_bounds, day_grid, local_days, week_of, week_rows
 
 router = APIRouter(include_in_schema=False)
 Read = Access("appointments", "read")
@@ -34,7 +34,8 @@ LABELS = {
     "room_id": "Room",
     "staff_id": "Attending",
     "dose_order_id": "Dose order",
-    "plan_template_id": "Plan template",
+    "plan_template_id": "What to book",
+    "plan_id": "Treatment plan",
     "first_day": "First day",
     "start_time": "Start time",
     "patient_id": "Patient",
@@ -75,11 +76,11 @@ def week(
     if view == "day":
         ctx["grid"] = day_grid(items, res.chairs, d, tz)
         ctx["others"] = [a for a in items if a.chair_id is None]
-    else:
-        ctx["rows"] = week_rows(items, res.chairs, days, tz)
-    ctx["by_day"] = {x: [a for a in items if a.starts_at.astimezone(tz).date() == x] for x in days}
-    ctx["cards"] = cards(items, tz, with_chair=False)
-    ctx["list_cards"] = cards(items, tz, with_chair=True)
+    local = local_days(items, tz)
+    if view != "day":
+        ctx["rows"] = week_rows(items, res.chairs, days, local)
+    ctx["by_day"] = by_day(items, days, local)
+    ctx["cards"] = cards(items, tz)
     return render(request, "schedule_calendar.html", ctx)
 
 
@@ -269,7 +270,8 @@ async def book_series(request: Request, actor: Actor = Depends(Write)) -> Respon
             actor=actor,
             data=SeriesCreate(
                 patient_id=pid,
-                plan_template_id=values.get("plan_template_id", ""),
+                plan_template_id=(values.get("plan_template_id") or "").strip() or None,
+                plan_id=_id(values, "plan_id"),
                 first_day=first,
                 start_time=at,
                 chair_id=chair_id,
@@ -331,7 +333,8 @@ async def reschedule(request: Request, appointment_id: int, actor: Actor = Depen
         version = (values.get("version") or "").strip()
         moved = booking.reschedule(db=request.app.state.db, actor=actor, appointment_id=appointment_id,
                                    data=Reschedule(version=int(version) if version.isdigit() else 0,
-                                                   starts_at=starts, chair_id=_id(values, "chair_id")))
+                                                   starts_at=starts, chair_id=_id(values, "chair_id"),
+                                                   shift_later=bool(values.get("shift_later"))))
     except FORM_REFUSALS as e:
         errs, status = refusal(e)
         a = calendar.appointment(db=request.app.state.db, actor=actor, appointment_id=appointment_id)
