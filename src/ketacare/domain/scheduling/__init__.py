@@ -11,6 +11,7 @@ from ketacare.domain.scheduling.conflicts import (
     within_shifts,
 )
 from ketacare.domain.scheduling.limits import dosing_limits
+from ketacare.domain.scheduling.portal import Instruction, PortalWords, about, portal_words
 from ketacare.domain.scheduling.series import series_days, series_starts
 from ketacare.domain.scheduling.types import AppointmentType, BookingRules, appointment_types, booking_rules
 
@@ -20,12 +21,16 @@ __all__ = [
     "BookingRules",
     "Conflict",
     "DosingLimits",
+    "Instruction",
+    "PortalWords",
     "Shift",
     "Slot",
+    "about",
     "appointment_types",
     "booking_rules",
     "dosing_limits",
     "find_conflicts",
+    "portal_words",
     "series_days",
     "series_starts",
     "within_shifts",

@@ -18,6 +18,7 @@ from ketacare.services.access import Actor, may
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.scheduling.consent import consent_problem
 from ketacare.services.scheduling.reads import Names, appointment_read, reads
+from ketacare.services.scheduling.requests import settle
 from ketacare.services.scheduling.schemas import (
     AppointmentCreate,
     AppointmentRead,
@@ -435,6 +436,8 @@ def reschedule(*, db: Database, actor: Actor, appointment_id: int, data: Resched
         _audit_booking(uow, a, "update", moved_from=before)
         if a.starts_at != before_at:
             messages.queue_change(uow, a, previous_starts_at=before_at)
+        if data.request_id is not None:
+            settle(uow, data.request_id, a)
         return appointment_read(a, Names(s))
 
 
@@ -452,6 +455,8 @@ def _set_status(
         _audit_booking(uow, a, "update", reason=data.reason)
         if status == "cancelled":
             messages.queue_change(uow, a, previous_starts_at=None)
+        if data.request_id is not None and status == "cancelled":
+            settle(uow, data.request_id, a)
         return appointment_read(a, Names(uow.session))
 
 
