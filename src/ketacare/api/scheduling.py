@@ -165,20 +165,23 @@ def get_portal(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Read)) ->
 
 
 @router.post(
-    "/appointments/{appointment_id}/requests",
+    "/patients/{patient_id}/appointments/{appointment_id}/requests",
     status_code=201,
     response_model=RequestRead,
     responses=error_responses(401, 403, 404, 422),
 )
 def post_request(
+    patient_id: RecordId,
     appointment_id: RecordId,
     data: RequestCreate,
     db: DbDep,
     actor: Actor = Depends(Access("appointment_requests", "create")),
 ) -> RequestRead:
     """Ask to move or cancel one's own coming appointment (reason; for a move the days and times that suit). One
-    open request per appointment."""
-    return requests.request_change(db=db, actor=actor, appointment_id=appointment_id, data=data)
+    open request per appointment; an appointment of another patient is not found."""
+    return requests.request_change(
+        db=db, actor=actor, appointment_id=appointment_id, data=data, patient_id=patient_id
+    )
 
 
 @router.get("/requests", response_model=list[RequestRead], responses=error_responses(401, 403))

@@ -11,12 +11,13 @@ from ketacare.domain.scheduling.conflicts import (
     within_shifts,
 )
 from ketacare.domain.scheduling.limits import dosing_limits
-from ketacare.domain.scheduling.portal import Instruction, PortalWords, about, portal_words
+from ketacare.domain.scheduling.portal import WEEKDAYS, Instruction, PortalWords, about, portal_words, suggest_start
 from ketacare.domain.scheduling.series import series_days, series_starts
 from ketacare.domain.scheduling.types import AppointmentType, BookingRules, appointment_types, booking_rules
 
 __all__ = [
     "WEEK",
+    "WEEKDAYS",
     "AppointmentType",
     "BookingRules",
     "Conflict",
@@ -33,5 +34,6 @@ __all__ = [
     "portal_words",
     "series_days",
     "series_starts",
+    "suggest_start",
     "within_shifts",
 ]

@@ -135,13 +135,16 @@ def my_appointments(*, db: Database, actor: Actor, patient_id: int) -> PortalApp
         return PortalAppointments(upcoming=out_up, past=list(reversed(out_past))[:PAST_LIMIT])
 
 
-def request_change(*, db: Database, actor: Actor, appointment_id: int, data: RequestCreate) -> RequestRead:
-    """Store a patient's request to move or cancel their own coming appointment (one open request at a time)."""
+def request_change(
+    *, db: Database, actor: Actor, appointment_id: int, data: RequestCreate, patient_id: int | None = None
+) -> RequestRead:
+    """Store a patient's request to move or cancel their own coming appointment (one open request at a time);
+    `patient_id`, when given, must be the appointment's patient."""
     now = clock.now()
     with UnitOfWork(db, actor) as uow:
         s = uow.session
         a = s.get(Appointment, appointment_id)
-        if a is None:
+        if a is None or (patient_id is not None and a.patient_id != patient_id):
             uow.authorize("create", RESOURCE)
             raise NotFound("appointment")
         uow.authorize("create", RESOURCE, patient_id=a.patient_id)
