@@ -14,13 +14,13 @@ from tests.http.test_scheduling_http import API, _now, place  # noqa: F401  (fix
 from tests.services.test_sessions import fake_clock  # noqa: F401  (fixture)
 
 
-def _book(p, place, hour: int = 9) -> int:
+def _book(p, place, hour: int = 9) -> int:  # noqa: F811 - pytest fixture
     return booking.book(db=p.db, actor=p["frontdesk"], data=AppointmentCreate(
         patient_id=p.patient_a, type_id="infusion", starts_at=place["at"](hour), chair_id=place["chair"],
         staff_id=place["nurse"])).id  # fmt: skip
 
 
-def test_api_requests_refuse_bad_fields_and_other_patients_appointments(clients, web_personas, place):
+def test_api_requests_refuse_bad_fields_and_other_patients_appointments(clients, web_personas, place):  # noqa: F811
     appt = _book(web_personas, place)
     api = clients.api("patient_a")
     bad = api.post(f"{API}/patients/{web_personas.patient_a}/appointments/{appt}/requests",
@@ -34,10 +34,12 @@ def test_api_requests_refuse_bad_fields_and_other_patients_appointments(clients,
     ok = api.post(f"{API}/patients/{web_personas.patient_a}/appointments/{appt}/requests",
                   json={"kind": "move", "reason": "I work that morning", "preferred_times": ["afternoon"]})
     assert ok.status_code == 201 and ok.json()["status"] == "pending"
-    again = api.post(f"{API}/patients/{web_personas.patient_a}/appointments/{appt}/requests", json={"kind": "cancel", "reason": "sorry"})
+    again = api.post(f"{API}/patients/{web_personas.patient_a}/appointments/{appt}/requests",
+                     json={"kind": "cancel", "reason": "sorry"})
     assert again.status_code == 422 and again.json()["errors"][0]["field"] == "kind"
     mine = api.get(f"{API}/patients/{web_personas.patient_a}/portal").json()
-    assert mine["upcoming"][0]["title"] == "Ketamine treatment" and mine["upcoming"][0]["request"]["status"] == "pending"
+    first = mine["upcoming"][0]
+    assert first["title"] == "Ketamine treatment" and first["request"]["status"] == "pending"
     assert api.get(f"{API}/requests").status_code == 403
     desk = clients.api("frontdesk")
     assert [r["id"] for r in desk.get(f"{API}/requests").json()] == [ok.json()["id"]]
@@ -45,12 +47,13 @@ def test_api_requests_refuse_bad_fields_and_other_patients_appointments(clients,
     assert short.status_code == 422 and short.json()["errors"][0]["field"] == "reason"
 
 
-def test_portal_page_request_form_and_front_desk_accept(clients, web_personas, place):
+def test_portal_page_request_form_and_front_desk_accept(clients, web_personas, place):  # noqa: F811
     appt = _book(web_personas, place)
     web = clients.web("patient_a")
     page = web.get("/me/appointments")
     assert page.status_code == 200
-    assert "Ketamine treatment" in page.text and "at 9:00 am" in page.text and "Harbourview, about 2½ hours" in page.text
+    assert "Ketamine treatment" in page.text and "at 9:00 am" in page.text
+    assert "Harbourview, about 2½ hours" in page.text
     assert "responsible adult" in page.text and "Do not drive" in page.text
     assert "Before your visit" in page.text or "No questionnaires to fill in" in page.text
     assert "Your next appointments" in web.get("/me").text

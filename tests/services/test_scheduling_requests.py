@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ketacare.domain.errors import InvalidValue
 from ketacare.services.errors import Forbidden, NotFound
 from ketacare.services.scheduling import booking, requests
-from ketacare.services.scheduling.schemas import Reschedule, RequestCreate, RequestDecline, StatusChange
+from ketacare.services.scheduling.schemas import RequestCreate, RequestDecline, Reschedule, StatusChange
 from ketacare.store.tables import AuditEvent
 from tests.services.test_scheduling import Clinic, _now  # noqa: F401  (fixture)
 from tests.services.test_sessions import capabilities, fake_clock  # noqa: F401  (fixtures)

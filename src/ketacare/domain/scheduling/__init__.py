@@ -11,7 +11,14 @@ from ketacare.domain.scheduling.conflicts import (
     within_shifts,
 )
 from ketacare.domain.scheduling.limits import dosing_limits
-from ketacare.domain.scheduling.portal import WEEKDAYS, Instruction, PortalWords, about, portal_words, suggest_start
+from ketacare.domain.scheduling.portal import (
+    WEEKDAYS,
+    Instruction,
+    PortalWords,
+    about,
+    portal_words,
+    suggest_start,
+)
 from ketacare.domain.scheduling.series import series_days, series_starts
 from ketacare.domain.scheduling.types import AppointmentType, BookingRules, appointment_types, booking_rules
 

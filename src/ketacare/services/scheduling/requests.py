@@ -64,11 +64,11 @@ def _request_read(r: AppointmentRequest, a: Appointment, names: Names) -> Reques
         patient_id=r.patient_id,
         patient_name=pname,
         patient_mrn=mrn,
-        kind=r.kind,  # type: ignore[arg-type]
+        kind=r.kind,
         reason=r.reason,
         preferred_days=list(r.preferred_days or []),
         preferred_times=list(r.preferred_times or []),
-        status=r.status,  # type: ignore[arg-type]
+        status=r.status,
         answer=r.answer,
         requested_at=r.requested_at,
         handled_at=r.handled_at,
@@ -125,7 +125,7 @@ def my_appointments(*, db: Database, actor: Actor, patient_id: int) -> PortalApp
                 when=fmt.long_time(a.starts_at, tz, now=now),
                 place="by phone" if t is not None and not t.resources else (site.name if site else "the clinic"),
                 length=core.about((a.ends_at - a.starts_at).total_seconds() / 60),
-                status=a.status,  # type: ignore[arg-type]
+                status=a.status,
                 instructions=_instructions(a.type_id),
                 request=_request_read(r, a, names) if r is not None else None,
                 can_request=_may_request(a, r, now),
@@ -188,7 +188,8 @@ def request_change(
 
 
 def _reads(s: Session, rows: Sequence[AppointmentRequest]) -> list[RequestRead]:
-    appts = {a.id: a for a in s.scalars(select(Appointment).where(Appointment.id.in_({r.appointment_id for r in rows})))}
+    ids = {r.appointment_id for r in rows}
+    appts = {a.id: a for a in s.scalars(select(Appointment).where(Appointment.id.in_(ids)))}
     names = Names(s)
     names.patients([r.patient_id for r in rows])
     return [_request_read(r, appts[r.appointment_id], names) for r in rows]

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.domain import formatting as fmt
+from ketacare.domain import scheduling as core
 from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.domain.plans import plan_templates
 from ketacare.http.access import Access
 from ketacare.services import clock, patients
-from ketacare.domain import scheduling as core
 from ketacare.services.access import Actor, may
 from ketacare.services.scheduling import booking, calendar, requests, setup
 from ketacare.services.scheduling.schemas import (
@@ -306,8 +306,10 @@ def _status_page(request: Request, actor: Actor, appointment_id: int, kind: str 
     db = request.app.state.db
     a = calendar.appointment(db=db, actor=actor, appointment_id=appointment_id)
     asked = _request_of(request, actor, values)
+    if asked is not None and asked.appointment_id != a.id:  # a request about another appointment: not shown here
+        asked = None
     ctx = {"a": a, "kind": kind, "values": values, "errors": errors, "back": back,
-           "res": setup.resources(db=db, actor=actor), "asked": asked if asked and asked.appointment_id == a.id else None}  # fmt: skip
+           "res": setup.resources(db=db, actor=actor), "asked": asked}  # fmt: skip
     return render(request, "schedule_status.html", ctx, status)
 
 
@@ -327,6 +329,9 @@ async def _status(request: Request, actor: Actor, appointment_id: int, kind: str
                             request_id=_request_id(values) if kind == "cancel" else None)
         if len((values.get("reason") or "").strip()) < 3:
             raise InvalidValue("reason", "say why, in a few words")
+        version = str(values.get("version") or "").strip()
+        data = StatusChange(version=int(version) if version.isdigit() else 0, reason=values.get("reason") or "---",
+                            request_id=_request_id(values) if kind == "cancel" else None)
         fn(db=request.app.state.db, actor=actor, appointment_id=appointment_id, data=data)
     except FORM_REFUSALS as e:
         errs, status = refusal(e)

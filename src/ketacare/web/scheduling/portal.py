@@ -87,8 +87,8 @@ async def send_request(request: Request, appointment_id: int, actor: Actor = Dep
             actor=actor,
             appointment_id=appointment_id,
             patient_id=actor.patient_id,
-            data=RequestCreate(kind=kind, reason=reason, preferred_days=days if kind == "move" else [],  # type: ignore[arg-type]
-                               preferred_times=parts if kind == "move" else []),  # type: ignore[arg-type]
+            data=RequestCreate(kind=kind, reason=reason, preferred_days=days if kind == "move" else [],
+                               preferred_times=parts if kind == "move" else []),
         )
     except FORM_REFUSALS as e:
         errs, status = refusal(e)
