@@ -102,6 +102,7 @@ def test_the_patient_reads_a_coming_treatment_asks_to_move_it_and_the_front_desk
     page.click("#me-appointments a[href='/me/appointments']")
     treatment = page.locator("li.portal-appt", has_text="Ketamine treatment").filter(
         has=page.locator("a", has_text="Ask to move or cancel")).first
+    expect(treatment.locator("details.portal-instructions")).to_have_attribute("open", "")
     expect(treatment).to_contain_text("Before you come")
     expect(treatment).to_contain_text("responsible adult")
     expect(treatment).to_contain_text("Do not drive")
@@ -118,7 +119,7 @@ def test_the_patient_reads_a_coming_treatment_asks_to_move_it_and_the_front_desk
     page.check("input[name=preferred_days][value=friday]")
     page.check("input[name=preferred_times][value=afternoon]")
     page.screenshot(path=str(_shots() / "request-phone.png"), full_page=True)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     expect(page.get_by_role("status").first).to_contain_text("your request was sent")
     expect(page.locator(f"#appt-{appt_id}")).to_contain_text("Requested")
 

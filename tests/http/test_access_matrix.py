@@ -137,7 +137,9 @@ def _rescue_fillers(personas, session_id: int) -> dict[str, str]:
 def _record_hidden(path: str, persona: str | None, status: int) -> bool:
     """A therapy note is opened only by its author, or by the care team once shared (issue 17): the route lets the
     role in and the service decides on the record with a 404 (the care-team routes walked before may have emptied
-    patient A's team, and only the author signs)."""
+    patient A's team, and only the author signs). Likewise a portal appointment page opens only the patient's own."""
+    if status == 404 and path.startswith("/me/appointments/{appointment_id}"):  # the portal's own appointments:
+        return persona != "patient_a"  # the filler appointment is patient A's; any other account finds none
     return status == 404 and "{note_id}" in path and persona != "therapist"  # the filler note's author
 
 

@@ -70,6 +70,9 @@ def test_portal_page_request_form_and_front_desk_accept(clients, web_personas, p
     with web_personas.db.session() as s:
         rid = s.scalars(select(AppointmentRequest.id)).one()
         version = s.get(Appointment, appt).version
+    empty = desk.post(f"/schedule/requests/{rid}/decline", data={"request_version": "1", "answer": ""})
+    assert empty.status_code == 422 and 'id="e-answer"' in empty.text  # beside the field; nothing changed
+    assert "Decline the request" in clients.web("admin").get(f"/schedule/requests/{rid}").text
     form = desk.get(f"/schedule/appointments/{appt}?request={rid}")
     assert 'name="request_id"' in form.text and " 13:00" in form.text  # a Friday afternoon, pre-filled
     moved = desk.post(f"/schedule/appointments/{appt}/reschedule",

@@ -412,6 +412,12 @@ async def decline_request(request: Request, request_id: int, actor: Actor = Depe
     except FORM_REFUSALS as e:
         errs, status = refusal(e)
         errs = {"answer" if k == "reason" else k: v for k, v in errs.items()}
-        values["request_id"] = request_id
-        return _status_page(request, actor, asked.appointment_id, "decline", values, errs, "/schedule", status)
+        return render(request, "schedule_request.html", {"asked": asked, "values": values, "errors": errs}, status)
     return RedirectResponse(f"/schedule?declined={request_id}#requests", status_code=303)
+
+
+@router.get("/schedule/requests/{request_id}", response_class=HTMLResponse)
+def request_page(request: Request, request_id: int, actor: Actor = Depends(Handle)) -> Response:
+    """A patient's request: what they asked, a link to accept it on the appointment, and the decline form."""
+    asked = requests.request(db=request.app.state.db, actor=actor, request_id=request_id)
+    return render(request, "schedule_request.html", {"asked": asked, "values": {}, "errors": {}})
