@@ -103,10 +103,16 @@ def test_the_front_desk_declines_with_a_reason_or_accepts_by_moving_or_cancellin
     with pytest.raises(InvalidValue):  # already answered
         booking.cancel(db=db, actor=personas["frontdesk"], appointment_id=b.id,
                        data=StatusChange(version=b.version, reason="unwell", request_id=rb.id))
+    again = requests.request_change(db=db, actor=personas["patient_a"], appointment_id=a.id,
+                                    data=RequestCreate(kind="cancel", reason="I am unwell after all"))
+    booking.cancel(db=db, actor=personas["frontdesk"], appointment_id=a.id,  # no request named: it answers it
+                   data=StatusChange(version=moved.version, reason="patient unwell"))
+    latest = requests.patient_requests(db=db, actor=personas["patient_a"], patient_id=personas.patient_a)[0]
+    assert latest.id == again.id and latest.status == "accepted"
     mine_a = requests.my_appointments(db=db, actor=personas["patient_a"], patient_id=personas.patient_a)
-    assert mine_a.upcoming[0].request.status == "accepted" and mine_a.upcoming[0].can_request
+    assert mine_a.upcoming == [] and mine_a.past[0].request.kind == "cancel"
     mine_b = requests.patient_requests(db=db, actor=personas["patient_b"], patient_id=personas.patient_b)
     assert mine_b[0].answer == "Please call us: this dose is due"
     assert requests.open_requests(db=db, actor=personas["frontdesk"]) == []
     handled = [json.loads(e.details)["status"] for e in _events(db, "appointment_request") if e.action == "update"]
-    assert sorted(handled) == ["accepted", "declined"]
+    assert sorted(handled) == ["accepted", "accepted", "declined"]

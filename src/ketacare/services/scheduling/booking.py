@@ -436,8 +436,7 @@ def reschedule(*, db: Database, actor: Actor, appointment_id: int, data: Resched
         _audit_booking(uow, a, "update", moved_from=before)
         if a.starts_at != before_at:
             messages.queue_change(uow, a, previous_starts_at=before_at)
-        if data.request_id is not None:
-            settle(uow, data.request_id, a)
+        settle(uow, a, data.request_id)
         return appointment_read(a, Names(s))
 
 
@@ -455,8 +454,7 @@ def _set_status(
         _audit_booking(uow, a, "update", reason=data.reason)
         if status == "cancelled":
             messages.queue_change(uow, a, previous_starts_at=None)
-        if data.request_id is not None and status == "cancelled":
-            settle(uow, data.request_id, a)
+            settle(uow, a, data.request_id)
         return appointment_read(a, Names(uow.session))
 
 

@@ -15,7 +15,7 @@ from ketacare.domain import scheduling as core
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.sources import bibliography, cite_parts
 from ketacare.services import clinic, clock
-from ketacare.services.access import Actor
+from ketacare.services.access import Actor, may
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.scheduling.reads import Names
 from ketacare.services.scheduling.schemas import (
@@ -274,11 +274,23 @@ def decline(*, db: Database, actor: Actor, request_id: int, data: RequestDecline
         return _reads(uow.session, [r])[0]
 
 
-def settle(uow: UnitOfWork, request_id: int, a: Appointment) -> None:
+def settle(uow: UnitOfWork, a: Appointment, request_id: int | None) -> None:
     """Mark the patient's request accepted because `a` was just moved or cancelled, in the caller's transaction
-    (a request about another appointment, or of the other kind, is refused beside `request_id`)."""
-    r = _open(uow, request_id)
+    (a request about another appointment, or of the other kind, is refused beside `request_id`). Without an id, a
+    pending request of that kind about `a` is accepted when the actor handles requests (the change answers it)."""
     wanted = "cancel" if a.status == "cancelled" else "move"
+    if request_id is None:
+        found = uow.session.scalar(
+            select(AppointmentRequest.id).where(
+                AppointmentRequest.appointment_id == a.id,
+                AppointmentRequest.status == "pending",
+                AppointmentRequest.kind == wanted,
+            )
+        )
+        if found is None or not may(uow.actor, "handle", RESOURCE):
+            return
+        request_id = found
+    r = _open(uow, request_id)
     if r.appointment_id != a.id or r.kind != wanted:
         raise InvalidValue("request_id", f"request #{r.id} is not a request to {wanted} this appointment")
     r.status, r.handled_by, r.handled_at = "accepted", uow.actor.user_id, clock.now()
