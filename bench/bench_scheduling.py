@@ -33,6 +33,8 @@ from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import DoseOrderCreate, DoseOrderSign, DoubleCheckCreate
 from ketacare.services.patients import records as patients_svc
 from ketacare.services.patients.schemas import PatientCreate
+from ketacare.services.plans import consent
+from ketacare.services.plans.consent_schemas import ConsentCountersignIn, ConsentSignIn
 from ketacare.services.scheduling import BookingRefused, booking, setup
 from ketacare.services.scheduling.schemas import (
     AppointmentCreate,
@@ -116,8 +118,19 @@ def _ordered_patients(db: Database, sysact: Actor, prescriber: int, nurse: int, 
         dose_orders.double_check_order(db=db, actor=checker, patient_id=p.id, order_id=o.id, data=DoubleCheckCreate(
             version=o.version, check_weight_kg=full.weight_kg, check_dose_mg=full.dose_mg,
             check_rate_ml_per_h=full.rate_ml_per_h, password=PASSWORD))
+        _consent(db, pres, checker, p.id, f"Bench Ordered{i:02d}")
         out.append(p.id)
     return out
+
+
+def _consent(db: Database, prescriber: Actor, witness: Actor, patient_id: int, name: str) -> None:
+    """A dosing booking needs a signed consent for the route: signed on the clinic tablet, countersigned."""
+    doc = consent.document("racemic-iv")
+    row = consent.sign_consent(db=db, actor=witness, patient_id=patient_id, data=ConsentSignIn(
+        template_id=doc.id, version=doc.version, signed_via="clinic_tablet", read_confirmed=True, typed_name=name,
+        signature_kind="click", click_signed=True))
+    consent.countersign_consent(db=db, actor=prescriber, patient_id=patient_id, signature_id=row.id,
+                                data=ConsentCountersignIn(version=row.version, password=PASSWORD))
 
 
 def _week_render(db: Database, frontdesk: int, day: date, n: int) -> list[float]:
