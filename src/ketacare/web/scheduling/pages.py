@@ -325,8 +325,6 @@ async def _status(request: Request, actor: Actor, appointment_id: int, kind: str
         back = "/schedule"
     fn = booking.cancel if kind == "cancel" else booking.no_show
     try:  # a form without its version is refused like any bad input (422), not a server error
-        data = StatusChange(version=int(values.get("version") or 0), reason=values.get("reason") or "---",
-                            request_id=_request_id(values) if kind == "cancel" else None)
         if len((values.get("reason") or "").strip()) < 3:
             raise InvalidValue("reason", "say why, in a few words")
         version = str(values.get("version") or "").strip()

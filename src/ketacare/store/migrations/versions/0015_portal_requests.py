@@ -1,7 +1,7 @@
 """Portal appointment requests (issue 17 point 5): a patient asks to move or cancel an appointment.
 
 Revision ID: 0015_portal_requests
-Revises: 0014_safety_course
+Revises: 0015_remind_messages
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import ketacare.store.tables.base
 
 revision = "0015_portal_requests"
-down_revision = "0014_safety_course"
+down_revision = "0015_remind_messages"
 branch_labels = None
 depends_on = None
 
