@@ -48,6 +48,7 @@ def _pages(ids: dict[str, int]) -> list[tuple[str | None, str]]:
         ("nurse", "/sources"),
         ("patient1", "/me"),
         ("patient1", "/me/questionnaires"),
+        ("patient1", "/me/appointments"),  # issue 17 point 5: the portal's appointments
         ("researcher", "/outcomes"),
 
         ("patient1", "/me/consent/racemic-iv"),  # issue 16: read and sign the consent

@@ -1,11 +1,16 @@
 """The patient portal as the demo patients see it on a phone (issue 13): plain words, no codes, no record versions,
 no API, no staff-only words, no horizontal scrolling at 390 x 844, links that stay in the portal, friendly local
-times, and a crisis screen that dials the clinic's own numbers. Also: the API docs render OpenAPI 3.1 offline."""
+times, and a crisis screen that dials the clinic's own numbers. Appointments (issue 17 point 5): the patient reads a
+coming treatment with what to do before it and asks to move it; the front desk finds the request on the calendar,
+opens the pre-filled move form and declines it with a reason the patient then reads (screenshots in
+$KETACARE_TEST_ARTIFACTS/portal). Also: the API docs render OpenAPI 3.1 offline."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -80,6 +85,63 @@ def test_every_portal_page_is_plain_and_fits_a_phone(demo_server, browser, usern
     times = page.locator("main a.mbc-due .small").all_inner_texts()
     for t in times:  # "Overdue since Sun 22 Nov, 00:00" / "Ready since Mon 30 Nov, 12:01"
         assert re.search(r"since [A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}( \d{4})?, \d{2}:\d{2}$", t), t
+    ctx.close()
+
+
+def _shots() -> Path:
+    d = Path(os.environ.get("KETACARE_TEST_ARTIFACTS", "test-artifacts")) / "portal"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def test_the_patient_reads_a_coming_treatment_asks_to_move_it_and_the_front_desk_answers(demo_server, browser):
+    ctx = browser.new_context(viewport=PHONE)
+    page = ctx.new_page()
+    login(page, demo_server, "patient1")
+    expect(page.locator("#me-appointments")).to_contain_text("Your next appointments")
+    page.click("#me-appointments a[href='/me/appointments']")
+    treatment = page.locator("li.portal-appt", has_text="Ketamine treatment").filter(
+        has=page.locator("a", has_text="Ask to move or cancel")).first
+    expect(treatment.locator("details.portal-instructions")).to_have_attribute("open", "")
+    expect(treatment).to_contain_text("Before you come")
+    expect(treatment).to_contain_text("responsible adult")
+    expect(treatment).to_contain_text("Do not drive")
+    assert re.search(r"[A-Z][a-z]+day \d{1,2} [A-Z][a-z]+ at \d{1,2}:\d{2} (am|pm)", treatment.inner_text())
+    expect(page.locator("main")).to_contain_text("How you are doing so far")
+    log = page.locator("nav a[href$='/access-log']").get_attribute("href") or ""
+    own = {log.removesuffix("/access-log")}
+    _check_page(page, "/me/appointments", own)
+    page.screenshot(path=str(_shots() / "appointments-phone.png"), full_page=True)
+    appt_id = (treatment.get_attribute("id") or "").removeprefix("appt-")
+    treatment.locator("a", has_text="Ask to move or cancel").click()
+    _check_page(page, "/me/appointments/.../request", own)
+    page.fill("#f-reason", "I have a hospital appointment that morning")
+    page.check("input[name=preferred_days][value=friday]")
+    page.check("input[name=preferred_times][value=afternoon]")
+    page.screenshot(path=str(_shots() / "request-phone.png"), full_page=True)
+    page.click("main form button[type=submit]")
+    expect(page.get_by_role("status").first).to_contain_text("your request was sent")
+    expect(page.locator(f"#appt-{appt_id}")).to_contain_text("Requested")
+
+    desk = browser.new_context(viewport=PHONE)
+    dpage = desk.new_page()
+    login(dpage, demo_server, "frontdesk")
+    dpage.goto(f"{demo_server}/schedule")
+    asked = dpage.locator("#requests li", has_text="I have a hospital appointment that morning")
+    expect(asked).to_contain_text("Friday")
+    asked.locator("a", has_text="Accept").click()
+    expect(dpage.locator("#request")).to_contain_text("The patient asks to move this appointment")
+    assert dpage.input_value("#f-starts_at").endswith(" 13:00")  # a Friday afternoon, pre-filled
+    assert dpage.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    dpage.screenshot(path=str(_shots() / "desk-request-phone.png"), full_page=True)
+    dpage.fill("#f-answer", "No chair is free that Friday: please call us to find another day")
+    dpage.click("#decline button[type=submit]")
+    expect(dpage.get_by_role("status").first).to_contain_text("Request declined")
+    desk.close()
+
+    page.goto(f"{demo_server}/me/appointments")
+    expect(page.locator(f"#appt-{appt_id}")).to_contain_text("No chair is free that Friday")
+    page.screenshot(path=str(_shots() / "declined-phone.png"), full_page=True)
     ctx.close()
 
 

@@ -37,13 +37,15 @@ def _fillers(personas) -> dict[str, str]:
 
 
 def _scheduling_fillers(personas) -> dict[str, str]:
-    """A chair, an integration visit of patient A (no dose order needed) and the front desk's calendar feed."""
+    """A chair, an integration visit of patient A (no dose order needed), patient A's request to move it and the
+    front desk's calendar feed."""
     from datetime import UTC, datetime, timedelta
 
-    from ketacare.services.scheduling import booking, feeds, setup
+    from ketacare.services.scheduling import booking, feeds, requests, setup
     from ketacare.services.scheduling.schemas import (
         AppointmentCreate,
         ChairCreate,
+        RequestCreate,
         RoomCreate,
         ShiftCreate,
         SiteCreate,
@@ -60,7 +62,10 @@ def _scheduling_fillers(personas) -> dict[str, str]:
     a = booking.book(db=personas.db, actor=sysact, data=AppointmentCreate(
         patient_id=personas.patient_a, type_id="integration", starts_at=start, room_id=room.id, staff_id=therapist))
     feed = feeds.create_feed(db=personas.db, actor=personas["frontdesk"])
-    return {"appointment_id": str(a.id), "feed_id": str(feed.id), "chair_id": str(chair.id)}
+    asked = requests.request_change(db=personas.db, actor=personas["patient_a"], appointment_id=a.id,
+                                    data=RequestCreate(kind="move", reason="a filler request"))
+    return {"appointment_id": str(a.id), "feed_id": str(feed.id), "chair_id": str(chair.id),
+            "request_id": str(asked.id)}
 
 
 def _dose_order_filler(personas) -> int:
@@ -132,7 +137,9 @@ def _rescue_fillers(personas, session_id: int) -> dict[str, str]:
 def _record_hidden(path: str, persona: str | None, status: int) -> bool:
     """A therapy note is opened only by its author, or by the care team once shared (issue 17): the route lets the
     role in and the service decides on the record with a 404 (the care-team routes walked before may have emptied
-    patient A's team, and only the author signs)."""
+    patient A's team, and only the author signs). Likewise a portal appointment page opens only the patient's own."""
+    if status == 404 and path.startswith("/me/appointments/{appointment_id}"):  # the portal's own appointments:
+        return persona != "patient_a"  # the filler appointment is patient A's; any other account finds none
     return status == 404 and "{note_id}" in path and persona != "therapist"  # the filler note's author
 
 

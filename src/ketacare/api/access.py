@@ -7,10 +7,11 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Query
 
 from ketacare.api.deps import DbDep, RecordId
-from ketacare.http.access import MAX_RECORD_ID, Access
+from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor, audit_views, users
 from ketacare.services.access.schemas import AuditEventRead, UserCreate, UserRead
+from ketacare.services.refs import MAX_RECORD_ID
 
 router = APIRouter(tags=["admin"])
 # What the routes can answer besides success: every route needs a login and a role allowed by the policy.

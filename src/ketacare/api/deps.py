@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from ketacare.config import Settings
-from ketacare.http.access import MAX_RECORD_ID
+from ketacare.services.refs import MAX_RECORD_ID
 from ketacare.store.db import Database
 
 

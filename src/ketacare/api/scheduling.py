@@ -12,7 +12,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
-from ketacare.services.scheduling import booking, calendar, feeds, setup
+from ketacare.services.scheduling import booking, calendar, feeds, requests, setup
 from ketacare.services.scheduling.schemas import (
     AppointmentCreate,
     AppointmentRead,
@@ -20,6 +20,10 @@ from ketacare.services.scheduling.schemas import (
     ChairRead,
     FeedCreated,
     FeedRead,
+    PortalAppointments,
+    RequestCreate,
+    RequestDecline,
+    RequestRead,
     Reschedule,
     ResourcesRead,
     RoomCreate,
@@ -150,6 +154,73 @@ def post_start_session(
 ) -> AppointmentRead:
     """Book the infusion session of a dosing appointment from its dose order (chair and time carried over)."""
     return booking.start_session(db=db, actor=actor, appointment_id=appointment_id)
+
+
+@router.get(
+    "/patients/{patient_id}/portal",
+    response_model=PortalAppointments,
+    responses=error_responses(401, 403, 404, 422),
+)
+def get_portal(patient_id: RecordId, db: DbDep, actor: Actor = Depends(Read)) -> PortalAppointments:
+    """A patient's coming and past appointments in plain words, in the clinic's local time, with the instructions
+    to read before each and the latest request about it (a patient reads only their own)."""
+    return requests.my_appointments(db=db, actor=actor, patient_id=patient_id)
+
+
+@router.post(
+    "/patients/{patient_id}/appointments/{appointment_id}/requests",
+    status_code=201,
+    response_model=RequestRead,
+    responses=error_responses(401, 403, 404, 422),
+)
+def post_request(
+    patient_id: RecordId,
+    appointment_id: RecordId,
+    data: RequestCreate,
+    db: DbDep,
+    actor: Actor = Depends(Access("appointment_requests", "create")),
+) -> RequestRead:
+    """Ask to move or cancel one's own coming appointment (reason; for a move the days and times that suit). One
+    open request per appointment; an appointment of another patient is not found."""
+    return requests.request_change(
+        db=db, actor=actor, appointment_id=appointment_id, data=data, patient_id=patient_id
+    )
+
+
+@router.get("/requests", response_model=list[RequestRead], responses=error_responses(401, 403))
+def list_requests(
+    db: DbDep, actor: Actor = Depends(Access("appointment_requests", "handle"))
+) -> list[RequestRead]:
+    """The patients' open requests, oldest first. Accept one by moving (`reschedule`) or cancelling the appointment
+    with its `request_id`; or decline it."""
+    return requests.open_requests(db=db, actor=actor)
+
+
+@router.get(
+    "/patients/{patient_id}/requests",
+    response_model=list[RequestRead],
+    responses=error_responses(401, 403, 404, 422),
+)
+def list_patient_requests(
+    patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("appointment_requests", "read"))
+) -> list[RequestRead]:
+    """A patient's requests and their answers, newest first."""
+    return requests.patient_requests(db=db, actor=actor, patient_id=patient_id)
+
+
+@router.post(
+    "/requests/{request_id}/decline",
+    response_model=RequestRead,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+def post_decline(
+    request_id: RecordId,
+    data: RequestDecline,
+    db: DbDep,
+    actor: Actor = Depends(Access("appointment_requests", "handle")),
+) -> RequestRead:
+    """Decline an open request with the reason the patient reads; the appointment is not changed."""
+    return requests.decline(db=db, actor=actor, request_id=request_id, data=data)
 
 
 @router.post("/feeds", status_code=201, response_model=FeedCreated, responses=error_responses(401, 403))

@@ -1,6 +1,7 @@
 """Demo scheduling: the Harbourview site with six chairs and two rooms, working hours, two more nurses, and a week of
 appointments in the clinic's local time: the sessions already on the board (linked), induction series from the
-signed demo orders, consultations, integration visits and follow-up calls, one cancellation and one no-show."""
+signed demo orders, consultations, integration visits and follow-up calls, one cancellation and one no-show; and
+coming visits for the three portal patients (patient1-3), the third of whom asks to move one."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from sqlalchemy import select
 from ketacare.domain.errors import InvalidValue
 from ketacare.services import clinic, dosing
 from ketacare.services.access import Actor, UserCreate, users
-from ketacare.services.scheduling import booking, setup
+from ketacare.services.scheduling import booking, requests, setup
 from ketacare.services.scheduling.schemas import (
     AppointmentCreate,
     ChairCreate,
+    RequestCreate,
     RoomCreate,
     SeriesCreate,
     ShiftCreate,
@@ -153,6 +155,42 @@ def _outcomes(ctx: DemoContext, desk: Actor, booked: list[int]) -> None:
                        data=StatusChange(version=rows[ahead[-1]][0], reason="Patient asked to move it: unwell"))
 
 
+def _weekday_after(day: date, days: int) -> date:
+    d = day + timedelta(days=days)
+    while d.weekday() >= 5:  # the clinic's rooms and prescriber work Monday to Friday
+        d += timedelta(days=1)
+    return d
+
+
+def _portal(ctx: DemoContext, desk: Actor, chairs: list[int], nurses: list[int], room: int, therapy: int,
+            today: date, tz: tzinfo) -> None:
+    """Coming visits for the portal patients (the first three): an infusion when an order covers it, an integration
+    visit, a consultation and a follow-up call; the third asks to move the integration visit."""
+    prescriber, therapist = ctx.staff["prescriber"], ctx.staff["therapist"]
+    for k, pid in enumerate(ctx.patient_ids[:3]):
+        wanted = (
+            (_weekday_after(today, 8 + k), 11, "infusion", chairs[k], None, nurses[k]),
+            (_weekday_after(today, 2 + k), 11, "integration", None, therapy, therapist),
+            (_weekday_after(today, 10 + k), 12, "consultation", None, room, prescriber),
+            (_weekday_after(today, 4 + k), 15, "follow-up-call", None, None, prescriber),
+        )
+        booked: dict[str, int] = {}
+        for day, hour, type_id, chair, room_id, staff in wanted:
+            start = datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
+            try:
+                booked[type_id] = booking.book(db=ctx.db, actor=desk, data=AppointmentCreate(
+                    patient_id=pid, type_id=type_id, starts_at=start, chair_id=chair, room_id=room_id,
+                    staff_id=staff)).id
+            except InvalidValue:
+                continue
+        if k == 2 and "integration" in booked:
+            patient = Actor(None, "patient3", "patient", patient_id=pid)
+            requests.request_change(db=ctx.db, actor=patient, appointment_id=booked["integration"],
+                                    data=RequestCreate(kind="move", reason="I start a new job that week",
+                                                       preferred_days=["thursday", "friday"],
+                                                       preferred_times=["afternoon"]))
+
+
 def extend(ctx: DemoContext) -> None:
     """Set up the site and book the current week (local time), skipping any booking the rules refuse."""
     tz = clinic.zone(ctx.db)
@@ -165,3 +203,4 @@ def extend(ctx: DemoContext) -> None:
     others = [p for p in ctx.patient_ids if p not in {pid for pid, _ in ordered}]
     booked = _visits(ctx, desk, others, room, therapy, today - timedelta(days=today.weekday()), tz)
     _outcomes(ctx, desk, booked)
+    _portal(ctx, desk, chairs, nurses, room, therapy, today, tz)

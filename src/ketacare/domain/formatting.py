@@ -299,3 +299,16 @@ def day(value: date | None, *, empty: str = _DASH) -> str:
     if value is None:
         return empty
     return _babel_date(value, "d MMM y", locale=LOCALE)
+
+
+def long_time(value: datetime | str | None, tz: tzinfo, *, now: datetime | None = None, empty: str = _DASH) -> str:
+    """Return a time for patients in full words in `tz`: "Tuesday 8 December at 9:00 am" (the year added when `now`
+    falls in another year)."""
+    t = _as_datetime(value)
+    if t is None:
+        return empty
+    local = t.astimezone(tz)
+    same_year = now is None or _as_datetime(now).astimezone(tz).year == local.year  # type: ignore[union-attr]
+    day_text = _babel_datetime(local, "EEEE d MMMM" if same_year else "EEEE d MMMM y", tzinfo=tz, locale=LOCALE)
+    hour = local.hour % 12 or 12
+    return f"{day_text} at {hour}:{local.minute:02d} {'am' if local.hour < 12 else 'pm'}"

@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as SQLATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketacare.domain.errors import InvalidValue, InvalidValues
-from ketacare.http.access import MAX_RECORD_ID, CsrfError
+from ketacare.http.access import CsrfError
 from ketacare.http.messages import field_path, plain_message
 from ketacare.services.errors import (
     Conflict,
@@ -27,6 +27,7 @@ from ketacare.services.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
+from ketacare.services.refs import MAX_RECORD_ID
 
 
 class FieldError(BaseModel):

@@ -11,24 +11,38 @@ from ketacare.domain.scheduling.conflicts import (
     within_shifts,
 )
 from ketacare.domain.scheduling.limits import dosing_limits
+from ketacare.domain.scheduling.portal import (
+    WEEKDAYS,
+    Instruction,
+    PortalWords,
+    about,
+    portal_words,
+    suggest_start,
+)
 from ketacare.domain.scheduling.series import Spacing, series_days, series_starts, shifted
 from ketacare.domain.scheduling.types import AppointmentType, BookingRules, appointment_types, booking_rules
 
 __all__ = [
     "Spacing",
     "WEEK",
+    "WEEKDAYS",
     "AppointmentType",
     "BookingRules",
     "Conflict",
     "DosingLimits",
+    "Instruction",
+    "PortalWords",
     "Shift",
     "Slot",
+    "about",
     "appointment_types",
     "booking_rules",
     "dosing_limits",
     "find_conflicts",
+    "portal_words",
     "series_days",
     "series_starts",
     "shifted",
+    "suggest_start",
     "within_shifts",
 ]

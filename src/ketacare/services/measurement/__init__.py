@@ -13,6 +13,7 @@ from ketacare.services.measurement.responses import (
     responses_for_sessions,
     submit_response,
 )
+from ketacare.services.measurement.schedule import my_due
 from ketacare.services.measurement.schemas import CrisisResources, ResponseCreate, ScoreSummary
 from ketacare.services.measurement.series import score_series
 
@@ -24,6 +25,7 @@ __all__ = [
     "crisis_resources",
     "latest_scores",
     "latest_scores_by_session",
+    "my_due",
     "raise_safety_alert",
     "responses_for_session",
     "responses_for_sessions",

@@ -18,6 +18,7 @@ from ketacare.services.access import Actor, may
 from ketacare.services.errors import Conflict, NotFound
 from ketacare.services.scheduling.consent import consent_problem
 from ketacare.services.scheduling.reads import appointment_read, reads
+from ketacare.services.scheduling.requests import settle
 from ketacare.services.scheduling.schemas import (
     AppointmentCreate,
     AppointmentRead,
@@ -558,6 +559,7 @@ def reschedule(*, db: Database, actor: Actor, appointment_id: int, data: Resched
         for row in moving:  # the patient is told of each moved appointment (reminders follow the new time)
             if row.starts_at != previous[row.id]:
                 messages.queue_change(uow, row, previous_starts_at=previous[row.id])
+        settle(uow, a, data.request_id)
         return appointment_read(s, a)
 
 
@@ -575,6 +577,7 @@ def _set_status(
         _audit_booking(uow, a, "update", reason=data.reason)
         if status == "cancelled":
             messages.queue_change(uow, a, previous_starts_at=None)
+            settle(uow, a, data.request_id)
         return appointment_read(uow.session, a)
 
 

@@ -85,3 +85,24 @@ def reads(s: Session, rows: Sequence[Appointment]) -> list[AppointmentRead]:
 def appointment_read(s: Session, a: Appointment) -> AppointmentRead:
     """Return one stored appointment as calendars show it."""
     return reads(s, [a])[0]
+
+
+class Names:
+    """Patients' names and MRNs, each read once per use case (for lists that are not appointments)."""
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self._patients: dict[int, tuple[str, str]] = {}
+
+    def patients(self, ids: Sequence[int]) -> None:
+        want = {i for i in ids if i not in self._patients}
+        if want:
+            rows = self.s.execute(
+                select(Patient.id, Patient.family_name, Patient.given_name, Patient.mrn).where(Patient.id.in_(want))
+            )
+            for pid, family, given, mrn in rows:
+                self._patients[pid] = (f"{family}, {given}", mrn)
+
+    def patient(self, pid: int) -> tuple[str, str]:
+        self.patients([pid])
+        return self._patients.get(pid, ("?", "?"))

@@ -52,7 +52,8 @@ class SeriesCreate(_Strict):
 
 
 class Reschedule(_Strict):
-    """A new start (and optionally chair, room or attending person) for a booked appointment."""
+    """A new start (and optionally chair, room or attending person) for a booked appointment; `request_id` names
+    the patient's request this move answers (it is marked accepted in the same transaction)."""
 
     version: Version
     starts_at: datetime
@@ -62,13 +63,88 @@ class Reschedule(_Strict):
     shift_later: bool = Field(
         False, description="Move the plan's later sessions by the same local time too (all checked, all or none)"
     )
+    request_id: RecordRef | None = None
 
 
 class StatusChange(_Strict):
-    """Cancel an appointment or record a no-show, with the reason."""
+    """Cancel an appointment or record a no-show, with the reason; `request_id` names the patient's cancellation
+    request a cancellation answers (marked accepted in the same transaction)."""
 
     version: Version
     reason: Reason
+    request_id: RecordRef | None = None
+
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+DayPart = Literal["morning", "afternoon", "evening"]
+RequestKind = Literal["move", "cancel"]
+RequestStatus = Literal["pending", "accepted", "declined"]
+
+
+class RequestCreate(_Strict):
+    """A patient's request to move or cancel an appointment: why, and for a move the days and times that suit."""
+
+    kind: RequestKind
+    reason: Reason
+    preferred_days: list[Weekday] = Field(default_factory=list, max_length=7)
+    preferred_times: list[DayPart] = Field(default_factory=list, max_length=3)
+
+
+class RequestDecline(_Strict):
+    """Decline a patient's request, with the reason the patient reads."""
+
+    version: Version
+    reason: Reason
+
+
+class RequestRead(BaseModel):
+    """A patient's request about an appointment and how it was answered."""
+
+    id: int
+    appointment_id: int
+    patient_id: int
+    patient_name: str
+    patient_mrn: str
+    kind: RequestKind
+    reason: str
+    preferred_days: list[Weekday]
+    preferred_times: list[DayPart]
+    status: RequestStatus
+    answer: str | None
+    requested_at: Time
+    handled_at: Time | None
+    appointment_type_name: str
+    appointment_starts_at: Time
+    version: int
+
+
+class PortalInstruction(BaseModel):
+    """One thing to do before a visit, and where the advice comes from in plain words."""
+
+    text: str
+    source: str
+
+
+class PortalAppointment(BaseModel):
+    """An appointment as the patient reads it in the portal: plain words in the clinic's local time."""
+
+    id: int
+    title: str
+    starts_at: Time
+    when: str = Field(description='The start in the clinic\'s local time, in words ("Tuesday 8 December at 9:00 am")')
+    place: str
+    length: str = Field(description='How long it takes, in words ("about 2½ hours")')
+    status: Status
+    instructions: list[PortalInstruction]
+    request: RequestRead | None = Field(description="The patient's latest request about this appointment")
+    can_request: bool = Field(description="Whether the patient may ask to move or cancel it now")
+
+
+class PortalAppointments(BaseModel):
+    """A patient's coming appointments (soonest first) and the past ones (latest first)."""
+
+    upcoming: list[PortalAppointment]
+    past: list[PortalAppointment]
 
 
 class ConflictRead(BaseModel):

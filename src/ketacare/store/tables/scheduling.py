@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.store.tables.base import DATE_PHI, FREE_TEXT, Base, UTCDateTime
@@ -116,3 +116,28 @@ class CalendarFeed(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AppointmentRequest(Base):
+    """A patient's request to move or cancel one of their appointments, from the portal, and how the front desk
+    answered it: pending, then accepted (the appointment was moved or cancelled) or declined (with the reason the
+    patient reads)."""
+
+    __tablename__ = "appointment_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # move | cancel
+    reason: Mapped[str] = mapped_column(Text, info=FREE_TEXT)
+    preferred_days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    preferred_times: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | accepted | declined | withdrawn
+    answer: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -15,7 +15,7 @@ from ketacare.domain.patients.diagnoses import code_list
 from ketacare.http.access import (
     Access,
 )
-from ketacare.services import plans, therapy
+from ketacare.services import measurement, plans, scheduling, therapy
 from ketacare.services.access import Actor, decide
 from ketacare.services.errors import Conflict
 from ketacare.services.patients import care_team, corrections
@@ -475,6 +475,8 @@ def my_record(request: Request, actor: Actor = Depends(Access("account", "read")
     ctx = _chart_context(request, actor, actor.patient_id)
     ctx.update(can_edit=False, can_write=False, plain_status=PLAIN_STATUS, corrections={}, team=None)
     ctx["discharge_sheets"] = plans.patient_sheets(db=request.app.state.db, actor=actor, patient_id=actor.patient_id)
+    ctx["appts"] = scheduling.my_appointments(db=request.app.state.db, actor=actor, patient_id=actor.patient_id)
+    ctx["due"] = len(measurement.my_due(db=request.app.state.db, actor=actor))
     return render(request, "me.html", ctx)
 
 

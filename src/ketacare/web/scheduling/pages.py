@@ -11,13 +11,21 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ketacare.domain import formatting as fmt
+from ketacare.domain import scheduling as core
 from ketacare.domain.errors import InvalidValue, InvalidValues
 from ketacare.domain.plans import plan_templates
 from ketacare.http.access import Access
 from ketacare.services import clock, patients
-from ketacare.services.access import Actor
-from ketacare.services.scheduling import booking, calendar, setup
-from ketacare.services.scheduling.schemas import AppointmentCreate, Reschedule, SeriesCreate, StatusChange
+from ketacare.services.access import Actor, may
+from ketacare.services.scheduling import booking, calendar, requests, setup
+from ketacare.services.scheduling.schemas import (
+    AppointmentCreate,
+    RequestDecline,
+    RequestRead,
+    Reschedule,
+    SeriesCreate,
+    StatusChange,
+)
 from ketacare.web.rendering import FORM_REFUSALS, clinic_zone, form_data, local_field, refusal, render
 from ketacare.web.scheduling.views import by_day, cards, day_bounds, day_grid, local_days, week_of, week_rows
 
@@ -25,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 Read = Access("appointments", "read")
 Write = Access("appointments", "write")
 StartSession = Access("infusion_session", "schedule")
+Handle = Access("appointment_requests", "handle")
 
 LABELS = {
     "patient": "Patient",
@@ -81,6 +90,7 @@ def week(
         ctx["rows"] = week_rows(items, res.chairs, days, local)
     ctx["by_day"] = by_day(items, days, local)
     ctx["cards"] = cards(items, tz)
+    ctx["requests"] = requests.open_requests(db=db, actor=actor) if may(actor, "handle", "appointment_requests") else []
     return render(request, "schedule_calendar.html", ctx)
 
 
@@ -285,6 +295,31 @@ async def book_series(request: Request, actor: Actor = Depends(Write)) -> Respon
     return RedirectResponse(f"/schedule?day={first.isoformat()}&series={series.series_id}", status_code=303)
 
 
+def _request_of(request: Request, actor: Actor, values: dict[str, Any]) -> RequestRead | None:
+    """Return the patient's request a form answers (its id in the query or the form), if any."""
+    raw = str(values.get("request_id") or request.query_params.get("request") or "").strip()
+    if not raw.isdigit() or not may(actor, "handle", "appointment_requests"):
+        return None
+    return requests.request(db=request.app.state.db, actor=actor, request_id=int(raw))
+
+
+def _status_page(request: Request, actor: Actor, appointment_id: int, kind: str | None, values: dict[str, Any],
+                 errors: dict[str, str], back: str, status: int = 200) -> Response:  # fmt: skip
+    db = request.app.state.db
+    a = calendar.appointment(db=db, actor=actor, appointment_id=appointment_id)
+    asked = _request_of(request, actor, values)
+    if asked is not None and asked.appointment_id != a.id:  # a request about another appointment: not shown here
+        asked = None
+    ctx = {"a": a, "kind": kind, "values": values, "errors": errors, "back": back,
+           "res": setup.resources(db=db, actor=actor), "asked": asked}  # fmt: skip
+    return render(request, "schedule_status.html", ctx, status)
+
+
+def _request_id(values: dict[str, Any]) -> int | None:
+    raw = str(values.get("request_id") or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
 async def _status(request: Request, actor: Actor, appointment_id: int, kind: str) -> Response:
     values = await form_data(request)
     back = values.get("back") or "/schedule"
@@ -292,20 +327,15 @@ async def _status(request: Request, actor: Actor, appointment_id: int, kind: str
         back = "/schedule"
     fn = booking.cancel if kind == "cancel" else booking.no_show
     try:  # a form without its version is refused like any bad input (422), not a server error
-        data = StatusChange(version=int(values.get("version") or 0), reason=values.get("reason") or "---")
         if len((values.get("reason") or "").strip()) < 3:
             raise InvalidValue("reason", "say why, in a few words")
+        version = str(values.get("version") or "").strip()
+        data = StatusChange(version=int(version) if version.isdigit() else 0, reason=values.get("reason") or "---",
+                            request_id=_request_id(values) if kind == "cancel" else None)
         fn(db=request.app.state.db, actor=actor, appointment_id=appointment_id, data=data)
     except FORM_REFUSALS as e:
         errs, status = refusal(e)
-        a = calendar.appointment(db=request.app.state.db, actor=actor, appointment_id=appointment_id)
-        return render(
-            request,
-            "schedule_status.html",
-            {"a": a, "kind": kind, "values": values, "errors": errs, "back": back,
-             "res": setup.resources(db=request.app.state.db, actor=actor)},
-            status,
-        )
+        return _status_page(request, actor, appointment_id, kind, values, errs, back, status)
     return RedirectResponse(back, status_code=303)
 
 
@@ -313,11 +343,19 @@ async def _status(request: Request, actor: Actor, appointment_id: int, kind: str
 def appointment_page(request: Request, appointment_id: int, actor: Actor = Depends(Read)) -> Response:
     """One appointment, with cancel and no-show forms (reason required)."""
     a = calendar.appointment(db=request.app.state.db, actor=actor, appointment_id=appointment_id)
-    res = setup.resources(db=request.app.state.db, actor=actor)
-    values = {"starts_at": fmt.local_input(a.starts_at, clinic_zone(request)), "chair_id": a.chair_id or ""}
+    tz = clinic_zone(request)
+    values: dict[str, Any] = {"starts_at": fmt.local_input(a.starts_at, tz), "chair_id": a.chair_id or ""}
+    asked = _request_of(request, actor, {})
+    if asked is not None and asked.appointment_id == a.id and asked.status == "pending":
+        values["request_id"] = asked.id
+        if asked.kind == "move":  # pre-filled from what suits the patient; the front desk checks and moves
+            today = clock.now().astimezone(tz).date()
+            start = core.suggest_start(a.starts_at.astimezone(tz), today, asked.preferred_days, asked.preferred_times)
+            values["starts_at"] = fmt.local_input(start, tz)
+        else:
+            values["reason"] = f"Patient asked to cancel: {asked.reason}"[:500]
     back = request.query_params.get("back", "/schedule")
-    ctx = {"a": a, "kind": None, "values": values, "errors": {}, "back": back, "res": res}
-    return render(request, "schedule_status.html", ctx)
+    return _status_page(request, actor, appointment_id, None, values, {}, back)
 
 
 @router.post("/schedule/appointments/{appointment_id}/reschedule", response_class=HTMLResponse)
@@ -334,13 +372,11 @@ async def reschedule(request: Request, appointment_id: int, actor: Actor = Depen
         moved = booking.reschedule(db=request.app.state.db, actor=actor, appointment_id=appointment_id,
                                    data=Reschedule(version=int(version) if version.isdigit() else 0,
                                                    starts_at=starts, chair_id=_id(values, "chair_id"),
-                                                   shift_later=bool(values.get("shift_later"))))
+                                                   shift_later=bool(values.get("shift_later")),
+                                                   request_id=_request_id(values)))
     except FORM_REFUSALS as e:
         errs, status = refusal(e)
-        a = calendar.appointment(db=request.app.state.db, actor=actor, appointment_id=appointment_id)
-        res = setup.resources(db=request.app.state.db, actor=actor)
-        return render(request, "schedule_status.html", {"a": a, "kind": "reschedule", "values": values,
-                                                         "errors": errs, "back": back, "res": res}, status)
+        return _status_page(request, actor, appointment_id, "reschedule", values, errs, back, status)
     day = moved.starts_at.astimezone(clinic_zone(request)).date().isoformat()
     return RedirectResponse(f"/schedule?day={day}&moved={moved.id}", status_code=303)
 
@@ -362,3 +398,27 @@ async def start_session(
     """Book the infusion session from the appointment's dose order and open it."""
     a = booking.start_session(db=request.app.state.db, actor=actor, appointment_id=appointment_id)
     return RedirectResponse(f"/sessions/{a.session_id}", status_code=303)
+
+
+@router.post("/schedule/requests/{request_id}/decline", response_class=HTMLResponse)
+async def decline_request(request: Request, request_id: int, actor: Actor = Depends(Handle)) -> Response:
+    """Decline a patient's request with the reason the patient reads; the appointment stays as it is."""
+    values = await form_data(request)
+    asked = requests.request(db=request.app.state.db, actor=actor, request_id=request_id)
+    try:
+        version = (values.get("request_version") or "").strip()
+        requests.decline(db=request.app.state.db, actor=actor, request_id=request_id,
+                         data=RequestDecline(version=int(version) if version.isdigit() else 0,
+                                             reason=values.get("answer") or ""))
+    except FORM_REFUSALS as e:
+        errs, status = refusal(e)
+        errs = {"answer" if k == "reason" else k: v for k, v in errs.items()}
+        return render(request, "schedule_request.html", {"asked": asked, "values": values, "errors": errs}, status)
+    return RedirectResponse(f"/schedule?declined={request_id}#requests", status_code=303)
+
+
+@router.get("/schedule/requests/{request_id}", response_class=HTMLResponse)
+def request_page(request: Request, request_id: int, actor: Actor = Depends(Handle)) -> Response:
+    """A patient's request: what they asked, a link to accept it on the appointment, and the decline form."""
+    asked = requests.request(db=request.app.state.db, actor=actor, request_id=request_id)
+    return render(request, "schedule_request.html", {"asked": asked, "values": {}, "errors": {}})
