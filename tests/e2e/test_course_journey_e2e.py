@@ -154,8 +154,8 @@ def step_three_sessions(db_file: Path, pid: int) -> list[int]:
             sid = run_short_session(db, nurse, prescriber, pid, order, start, random.Random(k))  # noqa: S311
             assert sid is not None, "the session passed its pre-checks (the consent signed in step 0 covers it)"
             sids.append(sid)
-            score(db, nurse, pid, before, "pre_session", sid, start - timedelta(minutes=20))
-            score(db, nurse, pid, after, "follow_up_24h", sid, start + timedelta(hours=24))
+            score(db, nurse, pid, before, "pre_session", None, start - timedelta(minutes=20))
+            score(db, nurse, pid, after, "follow_up_24h", None, start + timedelta(hours=24))
     finally:
         db.dispose()
     return sids

@@ -203,8 +203,10 @@ def _course(personas, at, scores):
             password=PASSWORD,
         )
         assert sid is not None
-        score(db, personas["nurse"], pid, before, "pre_session", sid, start - timedelta(minutes=20))
-        score(db, personas["nurse"], pid, after, "follow_up_24h", sid, start + timedelta(hours=24))
+        # entered after the session was given and signed: a signed record takes no new score, so these are kept on
+        # the patient's record and the plan finds them by their time
+        score(db, personas["nurse"], pid, before, "pre_session", None, start - timedelta(minutes=20))
+        score(db, personas["nurse"], pid, after, "follow_up_24h", None, start + timedelta(hours=24))
     at.t = NOW
     return plan
 
