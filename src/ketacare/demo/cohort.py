@@ -1,6 +1,8 @@
 """A large synthetic cohort for benchmarks and the research export (issue 18 point 6): patients with a primary
-anxiety diagnosis, six infusion sessions with vitals, GAD-7/PHQ-9 before and after each session and weekly after
-the induction; responders, partial responders, non-responders and relapses as in the demo's score histories.
+anxiety diagnosis, six infusion sessions with vitals, and the primary instrument of the diagnosis (outcome
+definitions: PCL-5 for PTSD, Mini-SPIN for SAD, PDSS-SR for panic, GAD-7 otherwise) with PHQ-9 as the secondary,
+before and after each session and weekly after the induction; responders, partial responders, non-responders and
+relapses as in the demo's score histories.
 
 Columns are generated with numpy, a chunk of patients at a time, and written in bulk, not through the services (no
 audit event per row): `COPY ... FROM STDIN (FORMAT csv)` on PostgreSQL, `executemany` of tuples on SQLite.
@@ -17,8 +19,9 @@ import pyarrow as pa
 
 from ketacare.demo.measurement import COURSES
 from ketacare.demo.patients import PRIMARY
-from ketacare.domain.measurement import load_instrument
+from ketacare.domain.measurement import Instrument, load_instrument, severity_bands
 from ketacare.domain.patients import code_list
+from ketacare.services.outcomes.definitions import in_force
 from ketacare.store.bulk import BulkLoader, Columns
 from ketacare.store.db import Database
 from ketacare.store.tables import Diagnosis, Patient
@@ -34,8 +37,14 @@ GIVEN = ["Avery", "Blake", "Casey", "Devon", "Emery", "Finley", "Harper", "Jorda
          "Parker", "Quinn", "Riley", "Rowan", "Sawyer", "Skyler", "Taylor"]
 FAMILY = ["Adler", "Brennan", "Castillo", "Duarte", "Ekwueme", "Fischer", "Gallagher", "Haddad", "Ibarra", "Jansen",
           "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quintero", "Rasmussen"]
-INSTRUMENTS = ("gad7", "phq9")
-TOP = np.array([21, 27])  # highest total of GAD-7 and PHQ-9
+ROLES = ("primary", "secondary")  # each patient's two instruments: the diagnosis's primary one and SECONDARY
+SECONDARY = "phq9"  # asked at every point of the standard plan (domain/measurement/plans.toml)
+# Synthetic baseline totals (uniform) of a treatment-seeking patient: GAD-7, PHQ-9 and PCL-5 as the demo's score
+# histories (demo/measurement.py); Mini-SPIN and PDSS-SR above their screening cut-offs in the instrument files
+# (Mini-SPIN >= 6, Seeley-Wait 2009; PDSS-SR >= 8, Shear 2001).
+BASELINE = {"gad7": (12, 20), "phq9": (9, 22), "pcl5": (38, 65), "mini_spin": (7, 12), "pdss_sr": (10, 20)}
+BASELINE_FRACTION = (0.55, 0.9)  # of the highest total, for an instrument not in BASELINE (a clinic's choice)
+NOISE_FRACTION = 0.07  # score noise, +/- this fraction of the highest total (1.5 points on the GAD-7)
 VITAL_READINGS = (("baseline", 15, 0.0), ("during", 50, 14.0), ("recovery", 90, 4.0))  # minutes after, SBP rise
 MINUTE, HOUR, DAY = 60_000_000, 3_600_000_000, 86_400_000_000  # microseconds
 
@@ -56,7 +65,7 @@ class CohortResult:
 class _Slot:
     """One of a patient's 30 questionnaire responses: when it is asked and which trajectory point it reflects."""
 
-    instrument: int  # index into INSTRUMENTS
+    role: int  # index into ROLES
     session: int  # 0..5, or -1 for a follow-up without a session
     kind: str  # pre, post or follow
     traj_index: int
@@ -68,11 +77,11 @@ def _slots() -> list[_Slot]:
     out: list[_Slot] = []
     for k in range(SESSIONS_PER_PATIENT):  # twice weekly for three weeks
         week = min(WEEKS, k // 2)
-        for i in range(len(INSTRUMENTS)):
+        for i in range(len(ROLES)):
             out.append(_Slot(i, k, "pre", week, 1.0, "pre_session" if k else "baseline"))
             out.append(_Slot(i, k, "post", min(WEEKS, week + 1), 0.95, "post_session"))
     for w in FOLLOW_UP_WEEKS:
-        for i in range(len(INSTRUMENTS)):
+        for i in range(len(ROLES)):
             out.append(_Slot(i, -1, "follow", w * 2, 1.0, "follow_up"))
     return out
 
@@ -105,7 +114,7 @@ def _trajectories(rng: np.random.Generator, course: np.ndarray) -> np.ndarray:
 class _Builder:
     """Draws the columns of each table for one chunk of patients."""
 
-    def __init__(self, rng: np.random.Generator, today: date) -> None:
+    def __init__(self, rng: np.random.Generator, today: date, primary: dict[str, str], default: str) -> None:
         self.rng = rng
         self.today = today
         now = datetime.combine(today, time(8, 0), tzinfo=UTC)
@@ -118,12 +127,18 @@ class _Builder:
         self.icd10 = [dx[c].icd10cm for c in self.concepts]
         self.icd11 = [dx[c].icd11 for c in self.concepts]
         self.course_p = np.array([w for _, w in COURSES]) / sum(w for _, w in COURSES)
-        instruments = [load_instrument(i) for i in INSTRUMENTS]
+        first = [primary.get(c, default) for c in self.concepts]
+        second = [SECONDARY if p != SECONDARY else default for p in first]
+        self.instrument_ids = sorted({*first, *second})
+        # per diagnosis (row) the index into instrument_ids of its primary and secondary instrument (columns)
+        self.by_concept = np.array([[self.instrument_ids.index(a), self.instrument_ids.index(b)]
+                                    for a, b in zip(first, second, strict=True)])
+        instruments = [load_instrument(i) for i in self.instrument_ids]
         self.versions = [i.version for i in instruments]
-        self.severity: list[list[str | None]] = []
-        for inst, top in zip(instruments, TOP.tolist(), strict=True):
-            band = inst.band_set()
-            self.severity.append([band.label_for(t) if band else None for t in range(top + 1)])
+        self.top = np.array([i.max_total for i in instruments])
+        self.low = np.array([i.min_total for i in instruments])
+        self.base_range = np.array([BASELINE.get(i.id, _fraction_of_range(i)) for i in instruments], dtype=float)
+        self.labels, self.label_of = _severity_table(instruments)
 
     def chunk(self, first: dict[str, int], n: int) -> dict[str, Columns]:
         """Return the columns of every table for `n` patients whose ids start at `first[table]`."""
@@ -161,11 +176,13 @@ class _Builder:
         course = rng.choice(len(self.course_p), n, p=self.course_p)
         traj = _trajectories(rng, course)
         start = now - rng.integers(100, 1501, n) * DAY - rng.integers(0, 7, n) * HOUR
-        base = np.stack([rng.uniform(12, 20, n), rng.uniform(9, 22, n)], axis=1)
+        inst = self.by_concept[concept]  # (n, 2): index into instrument_ids per role
+        lo, hi = self.base_range[inst, 0], self.base_range[inst, 1]
+        base = lo + rng.random((n, len(ROLES))) * (hi - lo)
         weight = np.round(rng.uniform(50, 110, n), 1)
         sessions, at, ended, sid = self._sessions(first["infusion_sessions"], pid, start, weight)
         vitals = self._vitals(first["vital_signs"], pid, sid, at)
-        responses = self._responses(first["questionnaire_responses"], pid, sid, at, ended, start, traj, base)
+        responses = self._responses(first["questionnaire_responses"], pid, sid, at, ended, start, traj, base, inst)
         return {"patients": patients, "diagnoses": diagnoses, "infusion_sessions": sessions,
                 "vital_signs": vitals, "questionnaire_responses": responses}
 
@@ -220,9 +237,10 @@ class _Builder:
         }
 
     def _responses(self, first: int, pid: np.ndarray, sid: np.ndarray, at: np.ndarray, ended: np.ndarray,
-                   start: np.ndarray, traj: np.ndarray, base: np.ndarray) -> Columns:
+                   start: np.ndarray, traj: np.ndarray, base: np.ndarray, inst: np.ndarray) -> Columns:
         rng, n, s = self.rng, len(pid), len(SLOTS)
-        inst = np.array([x.instrument for x in SLOTS])
+        role = np.array([x.role for x in SLOTS])
+        which = inst[:, role]  # (n, s): index into instrument_ids
         session = np.array([x.session for x in SLOTS])
         when = np.empty((n, s), dtype=np.int64)
         for j, x in enumerate(SLOTS):
@@ -233,24 +251,46 @@ class _Builder:
             else:
                 when[:, j] = start + (x.traj_index // 2) * 7 * DAY + (rng.uniform(-6, 6, n) * HOUR).astype(np.int64)
         frac = traj[:, [x.traj_index for x in SLOTS]] * np.array([x.factor for x in SLOTS])
-        total = np.clip(np.round(base[:, inst] * frac + rng.uniform(-1.5, 1.5, (n, s))), 0, TOP[inst]).astype(np.int64)
-        severity = np.empty((n, s), dtype=object)
-        for i, labels in enumerate(self.severity):
-            cols = inst == i
-            severity[:, cols] = np.array(labels, dtype=object)[total[:, cols]]
+        top, low = self.top[which], self.low[which]
+        noise = rng.uniform(-NOISE_FRACTION, NOISE_FRACTION, (n, s)) * top
+        total = np.clip(np.round(base[:, role] * frac + noise), low, top)
+        severity = self.labels[self.label_of[which, total.astype(np.int64)]]
         session_id = np.where(session >= 0, sid[:, np.maximum(session, 0)], 0)
         m = n * s
         return {
             "id": pa.array(first + np.arange(m)), "patient_id": pa.array(np.repeat(pid, s)),
-            "instrument_id": pa.array(np.tile(np.array(INSTRUMENTS)[inst], n)),
-            "instrument_version": pa.array(np.tile(np.array(self.versions)[inst], n)),
+            "instrument_id": pa.array(np.array(self.instrument_ids)[which].ravel()),
+            "instrument_version": pa.array(np.array(self.versions)[which].ravel()),
             "context": pa.array(np.tile(np.array([x.context for x in SLOTS]), n)),
             "session_id": pa.array(session_id.ravel(), mask=np.tile(session < 0, n)),
             "answered_by_role": _const("patient", m, pa.string()), "via": _const("portal", m, pa.string()),
-            "answered_at": _ts(when), "total": pa.array(total.ravel().astype(float)),
+            "answered_at": _ts(when), "total": pa.array(total.ravel()),
             "severity": pa.array(severity.ravel(), pa.string()), "flags": _const("[]", m, pa.string()),
             "created_at": _ts(when), "entered_in_error": _const(False, m, pa.bool_()),
         }
+
+
+def _severity_table(instruments: list[Instrument]) -> tuple[np.ndarray, np.ndarray]:
+    """Return every severity label (None first) and, per instrument and total, the index of its label.
+
+    The labels come from the app's own band function applied to every possible total once.
+    """
+    labels: list[str | None] = [None]
+    table = np.zeros((len(instruments), max(i.max_total for i in instruments) + 1), dtype=np.int64)
+    for k, instrument in enumerate(instruments):
+        if instrument.severity_from is not None:
+            raise ValueError(f"{instrument.short_name}: severity from item levels is not generated")
+        totals = np.arange(instrument.max_total + 1, dtype=np.float64)
+        codes, names = severity_bands(instrument.band_set(), totals)
+        table[k, : len(totals)] = np.where(codes >= 0, codes + len(labels), 0)
+        labels.extend(names)
+    return np.array(labels, dtype=object), table
+
+
+def _fraction_of_range(instrument: Instrument) -> tuple[float, float]:
+    """Return baseline bounds as fractions BASELINE_FRACTION of the instrument's highest total."""
+    lo, hi = BASELINE_FRACTION
+    return lo * instrument.max_total, hi * instrument.max_total
 
 
 TABLES = (Patient, Diagnosis, InfusionSession, VitalSign, QuestionnaireResponse)
@@ -269,7 +309,9 @@ def build(
 
     `defer_indexes` (default: from DEFER_INDEXES_AT patients on) re-creates PostgreSQL's indexes after the load.
     """
-    builder = _Builder(np.random.default_rng(seed_value), today or date.today())
+    d = in_force(db)
+    builder = _Builder(np.random.default_rng(seed_value), today or date.today(), dict(d.primary_by_diagnosis),
+                       d.primary_default)
     counts = {t.__tablename__: 0 for t in TABLES}
     defer = n_patients >= DEFER_INDEXES_AT if defer_indexes is None else defer_indexes
     with BulkLoader(db, [t.__tablename__ for t in TABLES], defer_indexes=defer) as load:

@@ -4,7 +4,7 @@ Definitions are data (`instruments/data/<id>.toml`, one per instrument, each fac
 sources in `domain/bibliography.toml`); the code here only reads and applies them.
 """
 
-from ketacare.domain.measurement.batch import BatchResult, score_batch
+from ketacare.domain.measurement.batch import BatchResult, score_batch, severity_bands
 from ketacare.domain.measurement.catalogue import Instrument, all_instruments, instrument_ids, load_instrument
 from ketacare.domain.measurement.outcomes import (
     OutcomeResult,
@@ -30,5 +30,6 @@ __all__ = [
     "plan_ids",
     "score",
     "score_batch",
+    "severity_bands",
     "validate_answers",
 ]

@@ -102,7 +102,7 @@ def score_batch(instrument_id: str, answers: np.ndarray, *, band_set: str | None
         severity = derived[instrument.severity_from]
         severity_labels = derived_labels[instrument.severity_from]
     else:
-        severity, severity_labels = _severity_bands(bands, total)
+        severity, severity_labels = severity_bands(bands, total)
 
     return BatchResult(
         instrument_id=instrument.id,
@@ -228,8 +228,8 @@ def _derived_levels(
     return derived, derived_labels
 
 
-def _severity_bands(bands: BandSet | None, total: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Return the severity band codes of `total` (-1 when not scored) and the band labels."""
+def severity_bands(bands: BandSet | None, total: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Return the severity band codes of `total` (-1 where the total is NaN, not scored) and the band labels."""
     n = total.shape[0]
     if bands is None:
         return np.full(n, -1, dtype=np.int16), ()
