@@ -24,7 +24,7 @@ serve: $(VENV)/.installed
 	$(BIN)/ketacare serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto --durations=25 $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.installed
 	KETACARE_TEST_POSTGRES_URL=$${KETACARE_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \

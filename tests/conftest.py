@@ -271,3 +271,27 @@ def personas(request, db) -> Personas:
     if db.url.startswith("sqlite"):
         return request.getfixturevalue("sqlite_personas_template")[1].on(db)
     return request.getfixturevalue("pg_personas_template")[1].on(db)
+
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Send every browser test to one pytest-xdist worker (they share one seeded demo clinic, a session fixture) and
+    spread the other tests one by one. (xdist's own `loadgroup` renames node ids, which pytest 9 ignores.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/e2e/") else nodeid
+
+    return BrowserTestsTogether(config, log)
+
+
+# The longest items start first under pytest-xdist, so that none of them is left running alone at the end.
+LONG_FIRST = ("tests/e2e/", "tests/http/test_crash_recovery.py", "tests/http/test_openapi_conformance.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (each worker collects, in the same order), put the long tests first."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: next((k for k, p in enumerate(LONG_FIRST) if item.nodeid.startswith(p)), 99))

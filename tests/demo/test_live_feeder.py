@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,12 +17,27 @@ from ketacare.services.access import system_actor
 from ketacare.services.sessions import board, workflow
 from ketacare.services.sessions import vitals as session_vitals
 from ketacare.services.sessions.schemas import TransitionRequest
+from ketacare.store.db import Database
+
+
+@pytest.fixture(scope="module")
+def seeded_demo(sqlite_template, tmp_path_factory) -> Path:
+    """A small demo clinic, seeded once for the module (seeding costs about a minute on CI); each test gets a copy."""
+    path = tmp_path_factory.mktemp("feeder") / "demo.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    seed_demo(db, n_patients=12, seed_value=7)
+    db.dispose()  # the last connection checkpoints the WAL into the file that is copied
+    return path
 
 
 @pytest.fixture
-def demo_db(sqlite_db):
-    seed_demo(sqlite_db, n_patients=12, seed_value=7)
-    return sqlite_db
+def demo_db(seeded_demo, tmp_path):
+    path = tmp_path / "demo.db"
+    shutil.copy(seeded_demo, path)
+    db = Database(f"sqlite:///{path}")
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

@@ -125,9 +125,3 @@ def login(page, base: str, username: str, password: str = "ketacare-demo") -> No
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
 
-
-def pytest_collection_modifyitems(config, items):
-    """Keep every browser test on one pytest-xdist worker: they share one seeded demo clinic (session fixture)."""
-    for item in items:
-        if item.nodeid.startswith("tests/e2e/"):
-            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -141,7 +141,7 @@ def test_the_bodies_the_sessions_api_sends_match_the_document(clients, now, infu
         nurse.post(f"{API}/sessions/{sid}/infusion-events", json=pump),
         201,
     )
-    stale = nurse.patch(f"{API}/sessions/{sid}/checks", json={"version": 0, "escort_present": True})
+    stale = nurse.patch(f"{API}/sessions/{sid}/checks", json={"version": 999, "escort_present": True})
     check("patch", "/api/v1/sessions/{session_id}/checks", stale, 409)
     assert stale.json()["current_version"] >= 1
     impossible = nurse.post(f"{API}/sessions/{sid}/transitions", json={"event": "discharge"})

@@ -57,7 +57,7 @@ class FormularyEntryIn(_Strict):
     dose_min: float | None = None
     dose_max: float | None = None
     dose_unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] = ""
-    max_doses_per_session: int | None = Field(None, ge=1, le=100)
+    max_doses_per_session: int | None = Field(None, le=100)  # at least 1: checked with the other rules
     max_total_per_session: float | None = None
     approved_by: Short = ""
     source: Long = ""
