@@ -16,11 +16,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.routing import BaseRoute, Mount, get_route_path
+from starlette.routing import BaseRoute, Mount
 from starlette.types import Receive, Scope, Send
 
 KEY_SEGMENTS = 3  # /api/v1/<capability> tells the API's routers apart
 MAX_GROUPS = 2048  # distinct first segments remembered; a scan of random paths cannot grow memory past this
+
+
+def _route_path(scope: Scope) -> str:
+    """Return the path the routes match against (without the app's root path), as Starlette computes it."""
+    path, root = str(scope["path"]), str(scope.get("root_path", ""))
+    if root and path.startswith(root) and (path == root or path[len(root)] == "/"):
+        return path[len(root):]
+    return path
 
 
 def _segments(path: str) -> tuple[str, ...]:
@@ -81,7 +89,7 @@ class RouteIndex:
         if scope["type"] != "http":
             await self.full(scope, receive, send)
             return
-        key = _segments(get_route_path(scope))[:KEY_SEGMENTS]
+        key = _segments(_route_path(scope))[:KEY_SEGMENTS]
         scope.setdefault("router", self.router)  # url_for and friends see every route
         await self._group(key).app(scope, receive, send)
 
