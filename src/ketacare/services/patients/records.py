@@ -6,7 +6,7 @@ import re
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Integer, and_, bindparam, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -195,7 +195,7 @@ def get_chart(*, db: Database, actor: Actor, patient_id: int) -> ChartRead:
 
 # The chart's statements, built once: every chart read reuses them (and their cached compiled form) instead of
 # building and hashing five new statements (issue 15: statement building was a fifth of a chart read's CPU).
-_PATIENT = bindparam("patient_id")
+_PATIENT: BindParameter[int] = bindparam("patient_id", type_=Integer)
 _MEASUREMENTS = (
     select(BodyMeasurement)
     .where(BodyMeasurement.patient_id == _PATIENT)
