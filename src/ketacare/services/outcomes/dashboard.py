@@ -8,35 +8,37 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta, tzinfo
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from ketacare.domain import outcomes
 from ketacare.domain.measurement import load_instrument
 from ketacare.services import clinic, clock
 from ketacare.services.access import Actor
-from ketacare.services.outcomes.analysis import kaplan_meier, mixed_model
+from ketacare.services.outcomes.analysis import kaplan_meier, mixed_model, model_sample
+from ketacare.services.outcomes.cache import VersionedCache, data_version
 from ketacare.services.outcomes.definitions import in_force
+from ketacare.services.outcomes.digest import MAINTAINED_AFTER_DAYS, Digest, Judged, digest_of, week_values
 from ketacare.services.outcomes.schemas import (
     AdverseEvents,
     CountBin,
     Dashboard,
     FlowStage,
     GroupRate,
+    ModelEstimate,
     OutcomeFilters,
-    PatientOutcome,
     RateRead,
     StopReason,
     TrajectoryPoint,
 )
-from ketacare.services.outcomes.snapshot import PatientFacts, baseline_sd, load
-from ketacare.services.outcomes.summary import outcome_of
+from ketacare.services.outcomes.snapshot import baseline_sd, load
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import User
+from ketacare.store.tables.scheduling import Chair, Site
 
 RESOURCE = "outcomes"
-MAINTAINED_AFTER_DAYS = 28  # a session this long after the first counts as maintenance (until plans record phases)
 STOPPED_AFTER_DAYS = 60  # no session for this long: stopped (until plans record a stop with its reason)
-SESSION_NUMBERS = 8
-TRAJECTORY_WEEKS = 12
 BP_BINS = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0)
 
 
@@ -52,14 +54,6 @@ def _group(group: str, label: str, resp: Iterable[bool], remit: Iterable[bool]) 
     )  # fmt: skip
 
 
-def _judged(o: PatientOutcome) -> bool:
-    return o.status not in ("no_session", "no_baseline", "no_follow_up")
-
-
-def _ever(o: PatientOutcome) -> tuple[bool, bool]:
-    return o.responded_at is not None, o.remitted_at is not None
-
-
 def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboard:
     """Return the outcomes of the filtered cohort; aggregates only (no names, no record ids); audited."""
     d = in_force(db)
@@ -68,13 +62,12 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", RESOURCE)
         s = uow.session
-        everyone = load(s)
-        sds = {iid: baseline_sd(s, d, iid) for iid in d.instruments}
-        clinicians = dict(s.execute(User.__table__.select().with_only_columns(User.id, User.display_name)).all())
-        chosen = [p for p in everyone.values() if _keep(p, d, filters, zone)]
-        results = {p.patient_id: outcome_of(p, d, sds.get(p.primary(d)[1])) for p in chosen}
-        out = _build(d, filters, chosen, results, now)
-        out.options = _options(everyone.values(), d, clinicians)
+        key = (data_version(s), str(zone), repr(d))
+        clinic_digests = _DIGESTS.get(db.url, key, lambda: _digest_all(s, d, zone))
+        assert isinstance(clinic_digests, ClinicDigests)  # noqa: S101 - the cache holds what _digest_all returns
+        chosen = [p for p in clinic_digests.patients if _keep(p, filters)]
+        out = _build(d, filters, chosen, now, model_key=(db.url, key))
+        out.options = clinic_digests.options
         uow.audit(
             "view", "outcomes_dashboard",
             details={"patients": out.patients, "filters": filters.model_dump(mode="json", exclude_none=True)},
@@ -82,54 +75,88 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
         return out
 
 
-def _keep(p: PatientFacts, d: outcomes.Definitions, f: OutcomeFilters, zone: tzinfo) -> bool:
-    if f.diagnosis and p.primary(d)[0] != f.diagnosis:
+class ClinicDigests:
+    """Every patient's digest (in patient order) and the filter choices they offer."""
+
+    def __init__(self, patients: list[Digest], options: dict[str, list[tuple[str, str]]]) -> None:
+        self.patients = patients
+        self.options = options
+
+
+_DIGESTS = VersionedCache()
+_MODELS: dict[tuple[object, ...], ModelEstimate] = {}
+_MODELS_KEPT = 32
+
+
+def forget_cached() -> None:
+    """Drop the cached digests and model fits (benchmarks time the first request after a change)."""
+    _DIGESTS.clear()
+    _MODELS.clear()
+
+
+def _digest_all(s: Session, d: outcomes.Definitions, zone: tzinfo) -> ClinicDigests:
+    everyone = load(s)
+    sds = {iid: baseline_sd(s, d, iid) for iid in d.instruments}
+    chairs = {label: site for label, site in s.execute(select(Chair.label, Chair.site_id))}
+    digests = []
+    for p in everyone.values():
+        site = chairs.get(p.sessions[0].chair or "") if p.sessions else None
+        digests.append(digest_of(p, d, sds.get(p.primary(d)[1]), zone, site))
+    clinicians = {uid: name for uid, name in s.execute(select(User.id, User.display_name))}
+    sites = {sid: name for sid, name in s.execute(select(Site.id, Site.name))}
+    return ClinicDigests(digests, _options(digests, clinicians, sites))
+
+
+def _keep(p: Digest, f: OutcomeFilters) -> bool:
+    if f.diagnosis and p.diagnosis != f.diagnosis:
         return False
     if f.protocol and p.protocol != f.protocol:
         return False
     if f.clinician_id and p.clinician_id != f.clinician_id:
         return False
+    if f.site_id and p.site_id != f.site_id:
+        return False
     if f.date_from or f.date_to:
-        if not p.sessions:
+        day = p.first_day
+        if day is None:
             return False
-        day = p.sessions[0].started_at.astimezone(zone).date()
         if (f.date_from and day < f.date_from) or (f.date_to and day > f.date_to):
             return False
     return True
 
 
 def _options(
-    patients: Iterable[PatientFacts], d: outcomes.Definitions, clinicians: dict[int, str]
+    patients: Iterable[Digest], clinicians: dict[int, str], sites: dict[int, str]
 ) -> dict[str, list[tuple[str, str]]]:
     dx: dict[str, str] = {}
     protocols: set[str] = set()
     people: set[int] = set()
+    places: set[int] = set()
     for p in patients:
-        concept = p.primary(d)[0]
-        if concept:
-            dx[concept] = p.diagnosis_display.get(concept, concept)
+        if p.diagnosis:
+            dx[p.diagnosis] = p.diagnosis_display
         if p.protocol:
             protocols.add(p.protocol)
         if p.clinician_id is not None:
             people.add(p.clinician_id)
+        if p.site_id is not None:
+            places.add(p.site_id)
     return {
         "diagnosis": sorted(dx.items(), key=lambda kv: kv[1]),
         "protocol": [(x, x.replace("_", " ").replace("-", " ")) for x in sorted(protocols)],
         "clinician": sorted(((str(i), clinicians.get(i, f"user {i}")) for i in people), key=lambda kv: kv[1]),
+        "site": sorted(((str(i), sites.get(i, f"site {i}")) for i in places), key=lambda kv: kv[1]),
     }
 
 
-def _flow(chosen: list[PatientFacts], now: datetime) -> tuple[list[FlowStage], list[StopReason]]:
-    treated = [p for p in chosen if p.sessions]
-    maintained = [
-        p for p in treated
-        if any(x.started_at - p.sessions[0].started_at >= timedelta(days=MAINTAINED_AFTER_DAYS) for x in p.sessions)
-    ]  # fmt: skip
+def _flow(chosen: list[Digest], now: datetime) -> tuple[list[FlowStage], list[StopReason]]:
     reasons: Counter[str] = Counter()
-    for p in treated:
-        if p.last_state == "aborted":
+    for p in chosen:
+        if not p.treated:
+            continue
+        if p.last_aborted:
             reasons["last session stopped early (aborted)"] += 1
-        elif now - p.sessions[-1].started_at > timedelta(days=STOPPED_AFTER_DAYS):
+        elif p.last_started_at is not None and now - p.last_started_at > timedelta(days=STOPPED_AFTER_DAYS):
             reasons[f"no session for more than {STOPPED_AFTER_DAYS} days"] += 1
     stages = [
         FlowStage(id="referred", label="Referred", count=len(chosen), how="patient records"),
@@ -137,10 +164,11 @@ def _flow(chosen: list[PatientFacts], now: datetime) -> tuple[list[FlowStage], l
                   how="an eligibility evaluation was recorded"),
         FlowStage(id="eligible", label="Eligible", count=sum(p.eligible for p in chosen),
                   how="newest eligibility decision: eligible (or with cautions)"),
-        FlowStage(id="consented", label="Consented", count=sum(p.consented or bool(p.sessions) for p in chosen),
+        FlowStage(id="consented", label="Consented", count=sum(p.consented for p in chosen),
                   how="consent confirmed at a session check-in (course consent comes with treatment plans)"),
-        FlowStage(id="treated", label="Treated", count=len(treated), how="at least one infusion started"),
-        FlowStage(id="maintained", label="Maintained", count=len(maintained),
+        FlowStage(id="treated", label="Treated", count=sum(p.treated for p in chosen),
+                  how="at least one infusion started"),
+        FlowStage(id="maintained", label="Maintained", count=sum(p.maintained for p in chosen),
                   how=f"a session {MAINTAINED_AFTER_DAYS} days or more after the first (plan phases come with "
                   "treatment plans)"),
         FlowStage(id="stopped", label="Stopped", count=sum(reasons.values()),
@@ -150,51 +178,42 @@ def _flow(chosen: list[PatientFacts], now: datetime) -> tuple[list[FlowStage], l
     return stages, [StopReason(reason=r, count=n) for r, n in reasons.most_common()]
 
 
-def _by(
-    name: str, keyed: Iterable[tuple[str | None, str, PatientOutcome]]
-) -> list[GroupRate]:
-    groups: dict[str, tuple[str, list[PatientOutcome]]] = {}
-    for key, label, o in keyed:
+def _by(name: str, keyed: Iterable[tuple[str | None, str, Judged]]) -> list[GroupRate]:
+    groups: dict[str, tuple[str, list[Judged]]] = {}
+    for key, label, j in keyed:
         k = key or "none"
-        groups.setdefault(k, (label if key else "not recorded", []))[1].append(o)
+        groups.setdefault(k, (label if key else "not recorded", []))[1].append(j)
     return [
-        _group(f"{name}:{k}", label, (_ever(o)[0] for o in os), (_ever(o)[1] for o in os))
-        for k, (label, os) in sorted(groups.items(), key=lambda kv: kv[1][0])
+        _group(f"{name}:{k}", label, (j.responded for j in js), (j.remitted for j in js))
+        for k, (label, js) in sorted(groups.items(), key=lambda kv: kv[1][0])
     ]
 
 
 def _build(
     d: outcomes.Definitions,
     f: OutcomeFilters,
-    chosen: list[PatientFacts],
-    results: dict[int, PatientOutcome],
+    chosen: list[Digest],
     now: datetime,
+    *,
+    model_key: tuple[object, ...],
 ) -> Dashboard:
-    judged = [(p, results[p.patient_id]) for p in chosen if _judged(results[p.patient_id])]
+    judged = [(p, p.judged) for p in chosen if p.judged is not None]
+    js = [j for _, j in judged]
     flow, stops = _flow(chosen, now)
-    overall = _group("all", "All judged patients", (_ever(o)[0] for _, o in judged), (_ever(o)[1] for _, o in judged))
-    rapid = [o.rapid_response for _, o in judged if o.rapid_response is not None]
-
-    def dose_label(p: PatientFacts) -> tuple[str | None, str]:
-        doses = [x.mg_per_kg for x in p.sessions if x.mg_per_kg is not None]
-        band = d.dose_band(statistics.median(doses)) if doses else None
-        return (band.id, band.label) if band else (None, "")
-
-    by_dx = _by("diagnosis", ((o.diagnosis, o.diagnosis_display or o.diagnosis or "", o) for _, o in judged))
-    by_proto = _by("protocol", ((p.protocol, (p.protocol or "").replace("_", " "), o) for p, o in judged))
-    by_dose = _by("dose", ((*dose_label(p), o) for p, o in judged))
-    by_session = _session_rates(d, judged)
-    at_points = _point_rates(d, judged)
-    trajectory, (pids, sess, pct) = _trajectory(judged)
-    followed = [o for _, o in judged if o.days_followed_after_benefit is not None]
-    durations = [o.days_followed_after_benefit or 0.0 for o in followed]
-    events = [o.relapsed_at is not None for o in followed]
+    overall = _group("all", "All judged patients", (j.responded for j in js), (j.remitted for j in js))
+    rapid = [j.rapid for j in js if j.rapid is not None]
+    by_dx = _by("diagnosis", ((j.diagnosis, j.diagnosis_label, j) for j in js))
+    by_proto = _by("protocol", ((p.protocol, (p.protocol or "").replace("_", " "), j) for p, j in judged))
+    by_dose = _by("dose", ((j.dose_band, j.dose_label, j) for j in js))
+    followed = [j for j in js if j.followed_days is not None]
+    durations = [j.followed_days or 0.0 for j in followed]
+    events = [j.relapsed for j in followed]
     survival, at_risk = kaplan_meier(durations, events)
-    sessions = [x for p in chosen for x in p.sessions]
+    rises = [v for p in chosen for v in p.bp_rises]
     return Dashboard(
         filters=f,
         patients=len(chosen),
-        judged=len(judged),
+        judged=len(js),
         flow=flow,
         stop_reasons=stops,
         overall=overall,
@@ -202,18 +221,18 @@ def _build(
         by_diagnosis=by_dx,
         by_protocol=by_proto,
         by_dose_band=by_dose,
-        by_session=by_session,
-        at_points=at_points,
-        trajectory=trajectory,
+        by_session=_session_rates(js),
+        at_points=_point_rates(d, js),
+        trajectory=_trajectory(js),
         survival=survival,
         at_risk=at_risk,
         relapses=sum(events),
         followed_after_benefit=len(durations),
-        model=mixed_model(pids, sess, pct),
-        adverse=_adverse(sessions),
-        bp_rise=_bp_bins([x.sbp_rise_mmhg for x in sessions if x.sbp_rise_mmhg is not None]),
-        bp_rise_median=_median([x.sbp_rise_mmhg for x in sessions if x.sbp_rise_mmhg is not None]),
-        bp_rise_sessions=sum(x.sbp_rise_mmhg is not None for x in sessions),
+        model=_model(judged, model_key),
+        adverse=_adverse(chosen),
+        bp_rise=_bp_bins(rises),
+        bp_rise_median=_median(rises),
+        bp_rise_sessions=len(rises),
         options={},
         definitions=_definitions(d),
     )
@@ -223,83 +242,66 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _session_rates(d: outcomes.Definitions, judged: list[tuple[PatientFacts, PatientOutcome]]) -> list[GroupRate]:
+def _session_rates(js: list[Judged]) -> list[GroupRate]:
     """Response and remission on the first score after session k and before session k + 1."""
     resp: dict[int, list[bool]] = defaultdict(list)
     remit: dict[int, list[bool]] = defaultdict(list)
-    for _, o in judged:
-        rules = d.outcomes_for(o.instrument_id)
-        base = o.baseline.total if o.baseline else None
-        starts = o.session_times
-        for k in range(1, min(len(starts), SESSION_NUMBERS) + 1):
-            lo, hi = starts[k - 1], starts[k] if k < len(starts) else None
-            after = [x for x in o.history if x.at > lo and (hi is None or x.at <= hi)]
-            if after:
-                resp[k].append(rules.response.met(base, after[0].total) is True)
-                remit[k].append(rules.remission.met(base, after[0].total) is True)
+    for j in js:
+        for k, a, b in j.after_session:
+            resp[k].append(a)
+            remit[k].append(b)
     return [_group(f"session:{k}", f"After session {k}", resp[k], remit[k]) for k in sorted(resp)]
 
 
-def _point_rates(d: outcomes.Definitions, judged: list[tuple[PatientFacts, PatientOutcome]]) -> list[GroupRate]:
+def _point_rates(d: outcomes.Definitions, js: list[Judged]) -> list[GroupRate]:
     rows = []
     for fp in d.fixed_points:
-        resp, remit = [], []
-        for _, o in judged:
-            if o.first_session_at is None or o.baseline is None:
-                continue
-            rules = d.outcomes_for(o.instrument_id)
-            follow = [outcomes.Score(x.at, x.total) for x in o.history if x.at > o.first_session_at]
-            s = outcomes.nearest_in_window(follow, o.first_session_at, fp)
-            if s is not None:
-                resp.append(rules.response.met(o.baseline.total, s.total) is True)
-                remit.append(rules.remission.met(o.baseline.total, s.total) is True)
-        rows.append(_group(f"point:{fp.id}", fp.label, resp, remit))
+        met = [j.at_points[fp.id] for j in js if fp.id in j.at_points]
+        rows.append(_group(f"point:{fp.id}", fp.label, (m[0] for m in met), (m[1] for m in met)))
     return rows
 
 
-def _trajectory(
-    judged: list[tuple[PatientFacts, PatientOutcome]],
-) -> tuple[list[TrajectoryPoint], tuple[list[int], list[int], list[float]]]:
-    """Return mean percent change by week, and (patient, sessions given, percent change) rows for the model."""
-    by_week: dict[int, list[float]] = defaultdict(list)
-    pids: list[int] = []
-    sess: list[int] = []
-    pct: list[float] = []
-    for p, o in judged:
-        if o.baseline is None or o.baseline.total == 0 or o.first_session_at is None:
-            continue
-        b = o.baseline.total
-        per_week: dict[int, float] = {}
-        for x in o.history:
-            if x.at <= o.first_session_at:
-                continue
-            change = 100.0 * (x.total - b) / b
-            week = round((x.at - o.first_session_at).total_seconds() / (7 * 86400))
-            if week <= TRAJECTORY_WEEKS:
-                per_week[week] = change  # the latest score of that week
-            pids.append(p.patient_id)
-            sess.append(sum(1 for t in o.session_times if t < x.at))
-            pct.append(change)
-        for w, v in per_week.items():
-            by_week[w].append(v)
-    points = [TrajectoryPoint(week=0, n=len({i for i in pids}), mean=0.0, low=0.0, high=0.0)]
+def _trajectory(js: list[Judged]) -> list[TrajectoryPoint]:
+    """Return the mean percent change from baseline by week since the first session, with 95 % bands."""
+    by_week = week_values(js)
+    points = [TrajectoryPoint(week=0, n=sum(1 for j in js if j.model_pct), mean=0.0, low=0.0, high=0.0)]
     for w in sorted(by_week):
         if w == 0:
             continue
         m = outcomes.mean_band(by_week[w])
         points.append(TrajectoryPoint(week=w, n=m.n, mean=m.mean, low=m.low, high=m.high))
-    return points, (pids, sess, pct)
+    return points
 
 
-def _adverse(sessions: list) -> AdverseEvents:  # type: ignore[type-arg]
-    n = len(sessions)
-    types: Counter[str] = Counter(t for x in sessions for t in x.types)
-    events = sum(x.side_effects for x in sessions)
+def _model(judged: list[tuple[Digest, Judged]], key: tuple[object, ...]) -> ModelEstimate:
+    """Fit the mixed model on the cohort, or on its fixed sample when larger; fits are kept per data version."""
+    scored = [(p.patient_id, j) for p, j in judged if j.model_pct]
+    sample = set(model_sample([pid for pid, _ in scored]))
+    rows = [(pid, j) for pid, j in scored if pid in sample]
+    cache_key = (*key, tuple(pid for pid, _ in rows))
+    fit = _MODELS.get(cache_key)
+    if fit is None:
+        pids = [pid for pid, j in rows for _ in j.model_pct]
+        sess = [x for _, j in rows for x in j.model_sessions]
+        pct = [x for _, j in rows for x in j.model_pct]
+        fit = mixed_model(pids, sess, pct, cohort_patients=len(scored))
+        if len(_MODELS) >= _MODELS_KEPT:
+            _MODELS.pop(next(iter(_MODELS)))
+        _MODELS[cache_key] = fit
+    return fit
+
+
+def _adverse(chosen: list[Digest]) -> AdverseEvents:
+    n = sum(p.sessions for p in chosen)
+    types: Counter[str] = Counter()
+    for p in chosen:
+        types.update(p.types)
+    events = sum(p.side_effects for p in chosen)
     return AdverseEvents(
         sessions=n,
         events=events,
         per_100=outcomes.per_100(events, n),
-        grade3_per_100=outcomes.per_100(sum(x.grade3 for x in sessions), n),
+        grade3_per_100=outcomes.per_100(sum(p.grade3 for p in chosen), n),
         by_type=[(t.replace("_", " "), c, outcomes.per_100(c, n)) for t, c in types.most_common()],
     )
 

@@ -37,6 +37,7 @@ class SessionFacts:
     grade3: int = 0
     types: list[str] = field(default_factory=list)
     sbp_rise_mmhg: float | None = None
+    chair: str | None = None  # the chair's label (its site is the session's site)
 
 
 @dataclass
@@ -132,7 +133,7 @@ def load(s: Session, patient_ids: Iterable[int] | None = None) -> dict[int, Pati
 def _sessions(s: Session, out: dict[int, PatientFacts], only: Any) -> dict[int, SessionFacts]:
     """Add every patient's sessions (those whose infusion started) and return them by session id."""
     sessions: dict[int, SessionFacts] = {}
-    for sid, pid, state, started, aborted, dose, weight, consent in s.execute(
+    for sid, pid, state, started, aborted, dose, weight, consent, chair in s.execute(
         select(
             InfusionSession.id,
             InfusionSession.patient_id,
@@ -142,6 +143,7 @@ def _sessions(s: Session, out: dict[int, PatientFacts], only: Any) -> dict[int, 
             InfusionSession.planned_dose_mg,
             InfusionSession.weight_kg,
             InfusionSession.consent_confirmed,
+            InfusionSession.chair,
         )
         .where(only(InfusionSession.patient_id))
         .order_by(InfusionSession.scheduled_at)
@@ -155,7 +157,7 @@ def _sessions(s: Session, out: dict[int, PatientFacts], only: Any) -> dict[int, 
             p.aborted_before_start += state == "aborted"
             continue
         mg_kg = dose / weight if dose and weight else None
-        facts = SessionFacts(sid, started, aborted is not None, dose, mg_kg)
+        facts = SessionFacts(sid, started, aborted is not None, dose, mg_kg, chair=chair)
         p.sessions.append(facts)
         sessions[sid] = facts
     return sessions
