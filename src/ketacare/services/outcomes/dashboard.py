@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from ketacare.domain.measurement import load_instrument
 from ketacare.services import clinic, clock
 from ketacare.services.access import Actor
 from ketacare.services.outcomes.analysis import kaplan_meier, mixed_model, model_sample
-from ketacare.services.outcomes.cache import VersionedCache, data_version
+from ketacare.services.outcomes.cache import DigestStore
 from ketacare.services.outcomes.definitions import in_force
 from ketacare.services.outcomes.digest import MAINTAINED_AFTER_DAYS, Digest, Judged, digest_of, week_values
 from ketacare.services.outcomes.schemas import (
@@ -31,7 +31,7 @@ from ketacare.services.outcomes.schemas import (
     StopReason,
     TrajectoryPoint,
 )
-from ketacare.services.outcomes.snapshot import baseline_sd, load
+from ketacare.services.outcomes.snapshot import load
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import User
@@ -62,12 +62,15 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", RESOURCE)
         s = uow.session
-        key = (data_version(s), str(zone), repr(d))
-        clinic_digests = _DIGESTS.get(db.url, key, lambda: _digest_all(s, d, zone))
-        assert isinstance(clinic_digests, ClinicDigests)  # noqa: S101 - the cache holds what _digest_all returns
-        chosen = [p for p in clinic_digests.patients if _keep(p, filters)]
-        out = _build(d, filters, chosen, now, model_key=(db.url, key))
-        out.options = clinic_digests.options
+
+        def digest(ids: Iterable[int] | None) -> dict[int, Digest]:
+            return {pid: digest_of(p, d, zone) for pid, p in load(s, ids).items()}
+
+        everyone = _DIGESTS.current(s, db.url, (id(db), str(zone), repr(d)), digest)
+        sites = {label: site for label, site in s.execute(select(Chair.label, Chair.site_id))}
+        chosen = [p for p in everyone if _keep(p, filters, sites)]
+        out = _build(d, filters, chosen, now, model_key=(db.url, id(db)))
+        out.options = _options(everyone, s, sites)
         uow.audit(
             "view", "outcomes_dashboard",
             details={"patients": out.patients, "filters": filters.model_dump(mode="json", exclude_none=True)},
@@ -75,46 +78,25 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
         return out
 
 
-class ClinicDigests:
-    """Every patient's digest (in patient order) and the filter choices they offer."""
-
-    def __init__(self, patients: list[Digest], options: dict[str, list[tuple[str, str]]]) -> None:
-        self.patients = patients
-        self.options = options
-
-
-_DIGESTS = VersionedCache()
+_DIGESTS = DigestStore()
 _MODELS: dict[tuple[object, ...], ModelEstimate] = {}
 _MODELS_KEPT = 32
 
 
 def forget_cached() -> None:
-    """Drop the cached digests and model fits (benchmarks time the first request after a change)."""
+    """Drop the kept digests and model fits (benchmarks time the first request after a server start)."""
     _DIGESTS.clear()
     _MODELS.clear()
 
 
-def _digest_all(s: Session, d: outcomes.Definitions, zone: tzinfo) -> ClinicDigests:
-    everyone = load(s)
-    sds = {iid: baseline_sd(s, d, iid) for iid in d.instruments}
-    chairs = {label: site for label, site in s.execute(select(Chair.label, Chair.site_id))}
-    digests = []
-    for p in everyone.values():
-        site = chairs.get(p.sessions[0].chair or "") if p.sessions else None
-        digests.append(digest_of(p, d, sds.get(p.primary(d)[1]), zone, site))
-    clinicians = {uid: name for uid, name in s.execute(select(User.id, User.display_name))}
-    sites = {sid: name for sid, name in s.execute(select(Site.id, Site.name))}
-    return ClinicDigests(digests, _options(digests, clinicians, sites))
-
-
-def _keep(p: Digest, f: OutcomeFilters) -> bool:
+def _keep(p: Digest, f: OutcomeFilters, sites: dict[str, int]) -> bool:
     if f.diagnosis and p.diagnosis != f.diagnosis:
         return False
     if f.protocol and p.protocol != f.protocol:
         return False
     if f.clinician_id and p.clinician_id != f.clinician_id:
         return False
-    if f.site_id and p.site_id != f.site_id:
+    if f.site_id and sites.get(p.first_chair or "") != f.site_id:
         return False
     if f.date_from or f.date_to:
         day = p.first_day
@@ -125,13 +107,11 @@ def _keep(p: Digest, f: OutcomeFilters) -> bool:
     return True
 
 
-def _options(
-    patients: Iterable[Digest], clinicians: dict[int, str], sites: dict[int, str]
-) -> dict[str, list[tuple[str, str]]]:
+def _options(patients: Iterable[Digest], s: Session, sites: dict[str, int]) -> dict[str, list[tuple[str, str]]]:
     dx: dict[str, str] = {}
     protocols: set[str] = set()
     people: set[int] = set()
-    places: set[int] = set()
+    chairs: set[str] = set()
     for p in patients:
         if p.diagnosis:
             dx[p.diagnosis] = p.diagnosis_display
@@ -139,13 +119,16 @@ def _options(
             protocols.add(p.protocol)
         if p.clinician_id is not None:
             people.add(p.clinician_id)
-        if p.site_id is not None:
-            places.add(p.site_id)
+        if p.first_chair is not None:
+            chairs.add(p.first_chair)
+    places = {sites[c] for c in chairs if c in sites}
+    clinicians = {uid: name for uid, name in s.execute(select(User.id, User.display_name).where(User.id.in_(people)))}
+    names = {sid: name for sid, name in s.execute(select(Site.id, Site.name).where(Site.id.in_(places)))}
     return {
         "diagnosis": sorted(dx.items(), key=lambda kv: kv[1]),
         "protocol": [(x, x.replace("_", " ").replace("-", " ")) for x in sorted(protocols)],
         "clinician": sorted(((str(i), clinicians.get(i, f"user {i}")) for i in people), key=lambda kv: kv[1]),
-        "site": sorted(((str(i), sites.get(i, f"site {i}")) for i in places), key=lambda kv: kv[1]),
+        "site": sorted(((str(i), names.get(i, f"site {i}")) for i in places), key=lambda kv: kv[1]),
     }
 
 
@@ -274,14 +257,15 @@ def _trajectory(js: list[Judged]) -> list[TrajectoryPoint]:
 
 
 def _model(judged: list[tuple[Digest, Judged]], key: tuple[object, ...]) -> ModelEstimate:
-    """Fit the mixed model on the cohort, or on its fixed sample when larger; fits are kept per data version."""
-    scored = [(p.patient_id, j) for p, j in judged if j.model_pct]
-    sample = set(model_sample([pid for pid, _ in scored]))
-    rows = [(pid, j) for pid, j in scored if pid in sample]
-    cache_key = (*key, tuple(pid for pid, _ in rows))
+    """Fit the mixed model on the cohort, or on its fixed sample when larger; a fit is kept while its patients'
+    digests are unchanged."""
+    scored = [(p, j) for p, j in judged if j.model_pct]
+    sample = set(model_sample([p.patient_id for p, _ in scored]))
+    rows = [(p, j) for p, j in scored if p.patient_id in sample]
+    cache_key = (*key, len(scored), tuple(p.revision for p, _ in rows))
     fit = _MODELS.get(cache_key)
     if fit is None:
-        pids = [pid for pid, j in rows for _ in j.model_pct]
+        pids = [p.patient_id for p, j in rows for _ in j.model_pct]
         sess = [x for _, j in rows for x in j.model_sessions]
         pct = [x for _, j in rows for x in j.model_pct]
         fit = mixed_model(pids, sess, pct, cohort_patients=len(scored))
@@ -311,9 +295,7 @@ def _bp_bins(values: list[float]) -> list[CountBin]:
     edges = [float("-inf"), *BP_BINS[1:]]
     for i, lo in enumerate(edges):
         hi = edges[i + 1] if i + 1 < len(edges) else None
-        label = (
-            f"below {BP_BINS[1]:g}" if i == 0 else f"{lo:g} to {hi:g}" if hi is not None else f"{lo:g} or more"
-        )
+        label = f"below {BP_BINS[1]:g}" if i == 0 else f"{lo:g} to {hi:g}" if hi is not None else f"{lo:g} or more"
         count = sum(1 for v in values if v >= lo and (hi is None or v < hi))
         bins.append(CountBin(label=label, low=lo if i else BP_BINS[0], high=hi, count=count))
     return bins
@@ -325,10 +307,20 @@ def _definitions(d: outcomes.Definitions) -> list[tuple[str, str, str]]:
         name = load_instrument(iid).short_name
         rows.append((f"{name} response", r.response.describe(), r.response.source))
         rows.append((f"{name} remission", r.remission.describe(), r.remission.source))
-    rows.append(("Rapid response", f"a response on the score nearest {d.rapid_hours:g} h after the first session "
-                 f"({d.rapid_window_before_h:g} h before to {d.rapid_window_after_h:g} h after)", d.rapid_source))
-    rows.append(("Relapse", f"after a response or remission, {d.relapse_confirmations} scores in a row that meet "
-                 "neither", d.relapse_source))
+    rows.append(
+        (
+            "Rapid response",
+            f"a response on the score nearest {d.rapid_hours:g} h after the first session "
+            f"({d.rapid_window_before_h:g} h before to {d.rapid_window_after_h:g} h after)",
+            d.rapid_source,
+        )
+    )
+    rows.append(
+        (
+            "Relapse",
+            f"after a response or remission, {d.relapse_confirmations} scores in a row that meet neither",
+            d.relapse_source,
+        )
+    )
     rows.append(("Reliable change", f"|RC| > {d.rci_z:g}; {d.rci_se_formula}", d.rci_source))
     return rows  # fmt: skip
-

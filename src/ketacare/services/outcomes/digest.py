@@ -7,6 +7,7 @@ the per-patient computation.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ MAINTAINED_AFTER_DAYS = 28  # a session this long after the first counts as main
 SESSION_NUMBERS = 8
 TRAJECTORY_WEEKS = 12
 JUDGED_NOT = ("no_session", "no_baseline", "no_follow_up")
+_REVISIONS = itertools.count(1)
 
 
 @dataclass(slots=True)
@@ -50,7 +52,7 @@ class Digest:
     diagnosis_display: str
     protocol: str | None
     clinician_id: int | None
-    site_id: int | None
+    first_chair: str | None  # label of the first session's chair (its site is the patient's site)
     first_day: date | None  # clinic-local day of the first session
     screened: bool
     eligible: bool
@@ -65,16 +67,15 @@ class Digest:
     grade3: int = 0
     types: Counter[str] = field(default_factory=Counter)
     bp_rises: list[float] = field(default_factory=list)
+    revision: int = field(default_factory=lambda: next(_REVISIONS))  # unique per digest made (keys model fits)
 
 
-def digest_of(
-    p: PatientFacts, d: outcomes.Definitions, baseline_sd: float | None, zone: tzinfo, site_id: int | None
-) -> Digest:
+def digest_of(p: PatientFacts, d: outcomes.Definitions, zone: tzinfo) -> Digest:
     """Return the digest of one patient's facts under the definitions in force."""
     dx, iid = p.primary(d)
     scores = sorted(p.scores.get(iid, []), key=lambda x: x.at)
     starts = [x.started_at for x in p.sessions]
-    a = outcomes.assess(iid, scores, starts, d, baseline_sd=baseline_sd)
+    a = outcomes.assess(iid, scores, starts, d)  # the reliable change (clinic-wide SD) is not on the dashboard
     first = p.sessions[0].started_at if p.sessions else None
     out = Digest(
         patient_id=p.patient_id,
@@ -82,7 +83,7 @@ def digest_of(
         diagnosis_display=p.diagnosis_display.get(dx, dx) if dx else "",
         protocol=p.protocol,
         clinician_id=p.clinician_id,
-        site_id=site_id,
+        first_chair=p.sessions[0].chair if p.sessions else None,
         first_day=first.astimezone(zone).date() if first else None,
         screened=p.screened,
         eligible=p.eligible,

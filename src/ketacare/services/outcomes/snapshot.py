@@ -81,7 +81,9 @@ def load(s: Session, patient_ids: Iterable[int] | None = None) -> dict[int, Pati
 
     out: dict[int, PatientFacts] = {}
     for pid, created, clin in s.execute(
-        select(Patient.id, Patient.created_at, Patient.primary_clinician_id).where(only(Patient.id))
+        select(Patient.id, Patient.created_at, Patient.primary_clinician_id)
+        .where(only(Patient.id))
+        .order_by(Patient.id)
     ):
         out[pid] = PatientFacts(patient_id=pid, created_at=created, clinician_id=clin)
     for pid, concept, display in s.execute(
