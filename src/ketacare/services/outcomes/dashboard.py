@@ -3,8 +3,8 @@ a mixed-effects model, side effects and blood-pressure rises, for the filtered c
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter, defaultdict
+import bisect
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -44,14 +44,6 @@ BP_BINS = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0)
 
 def _rate(r: outcomes.Rate) -> RateRead:
     return RateRead(k=r.k, n=r.n, proportion=r.proportion, low=r.low, high=r.high)
-
-
-def _group(group: str, label: str, resp: Iterable[bool], remit: Iterable[bool]) -> GroupRate:
-    a, b = list(resp), list(remit)
-    return GroupRate(
-        group=group, label=label,
-        response=_rate(outcomes.wilson(sum(a), len(a))), remission=_rate(outcomes.wilson(sum(b), len(b))),
-    )  # fmt: skip
 
 
 def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboard:
@@ -132,26 +124,51 @@ def _options(patients: Iterable[Digest], s: Session, sites: dict[str, int]) -> d
     }
 
 
+class _Counts:
+    """Response and remission counts of one group (k of n each)."""
+
+    __slots__ = ("label", "n", "remitted", "responded")
+
+    def __init__(self, label: str) -> None:
+        self.label, self.n, self.responded, self.remitted = label, 0, 0, 0
+
+    def add(self, responded: bool, remitted: bool) -> None:
+        self.n += 1
+        self.responded += responded
+        self.remitted += remitted
+
+    def rate(self, group: str) -> GroupRate:
+        return GroupRate(
+            group=group, label=self.label, response=_rate(outcomes.wilson(self.responded, self.n)),
+            remission=_rate(outcomes.wilson(self.remitted, self.n)),
+        )  # fmt: skip
+
+
 def _flow(chosen: list[Digest], now: datetime) -> tuple[list[FlowStage], list[StopReason]]:
     reasons: Counter[str] = Counter()
+    screened = eligible = consented = treated = maintained = 0
+    stale = now - timedelta(days=STOPPED_AFTER_DAYS)
     for p in chosen:
+        screened += p.screened
+        eligible += p.eligible
+        consented += p.consented
+        maintained += p.maintained
         if not p.treated:
             continue
+        treated += 1
         if p.last_aborted:
             reasons["last session stopped early (aborted)"] += 1
-        elif p.last_started_at is not None and now - p.last_started_at > timedelta(days=STOPPED_AFTER_DAYS):
+        elif p.last_started_at is not None and p.last_started_at < stale:
             reasons[f"no session for more than {STOPPED_AFTER_DAYS} days"] += 1
     stages = [
         FlowStage(id="referred", label="Referred", count=len(chosen), how="patient records"),
-        FlowStage(id="screened", label="Screened", count=sum(p.screened for p in chosen),
-                  how="an eligibility evaluation was recorded"),
-        FlowStage(id="eligible", label="Eligible", count=sum(p.eligible for p in chosen),
+        FlowStage(id="screened", label="Screened", count=screened, how="an eligibility evaluation was recorded"),
+        FlowStage(id="eligible", label="Eligible", count=eligible,
                   how="newest eligibility decision: eligible (or with cautions)"),
-        FlowStage(id="consented", label="Consented", count=sum(p.consented for p in chosen),
+        FlowStage(id="consented", label="Consented", count=consented,
                   how="consent confirmed at a session check-in (course consent comes with treatment plans)"),
-        FlowStage(id="treated", label="Treated", count=sum(p.treated for p in chosen),
-                  how="at least one infusion started"),
-        FlowStage(id="maintained", label="Maintained", count=sum(p.maintained for p in chosen),
+        FlowStage(id="treated", label="Treated", count=treated, how="at least one infusion started"),
+        FlowStage(id="maintained", label="Maintained", count=maintained,
                   how=f"a session {MAINTAINED_AFTER_DAYS} days or more after the first (plan phases come with "
                   "treatment plans)"),
         FlowStage(id="stopped", label="Stopped", count=sum(reasons.values()),
@@ -161,15 +178,16 @@ def _flow(chosen: list[Digest], now: datetime) -> tuple[list[FlowStage], list[St
     return stages, [StopReason(reason=r, count=n) for r, n in reasons.most_common()]
 
 
-def _by(name: str, keyed: Iterable[tuple[str | None, str, Judged]]) -> list[GroupRate]:
-    groups: dict[str, tuple[str, list[Judged]]] = {}
-    for key, label, j in keyed:
-        k = key or "none"
-        groups.setdefault(k, (label if key else "not recorded", []))[1].append(j)
-    return [
-        _group(f"{name}:{k}", label, (j.responded for j in js), (j.remitted for j in js))
-        for k, (label, js) in sorted(groups.items(), key=lambda kv: kv[1][0])
-    ]
+def _tally(groups: dict[str, _Counts], key: str | None, label: str, j: Judged) -> None:
+    k = key or "none"
+    counts = groups.get(k)
+    if counts is None:
+        counts = groups[k] = _Counts(label if key else "not recorded")
+    counts.add(j.responded, j.remitted)
+
+
+def _rates(name: str, groups: dict[str, _Counts]) -> list[GroupRate]:
+    return [c.rate(f"{name}:{k}") for k, c in sorted(groups.items(), key=lambda kv: kv[1].label)]
 
 
 def _build(
@@ -180,32 +198,55 @@ def _build(
     *,
     model_key: tuple[object, ...],
 ) -> Dashboard:
-    judged = [(p, p.judged) for p in chosen if p.judged is not None]
+    judged: list[tuple[Digest, Judged]] = []
+    overall = _Counts("All judged patients")
+    by_dx: dict[str, _Counts] = {}
+    by_proto: dict[str, _Counts] = {}
+    by_dose: dict[str, _Counts] = {}
+    by_session: dict[int, _Counts] = {}
+    by_point: dict[str, _Counts] = {fp.id: _Counts(fp.label) for fp in d.fixed_points}
+    rapid = [0, 0]
+    durations: list[float] = []
+    events: list[bool] = []
+    for p in chosen:
+        j = p.judged
+        if j is None:
+            continue
+        judged.append((p, j))
+        overall.add(j.responded, j.remitted)
+        if j.rapid is not None:
+            rapid[0] += j.rapid
+            rapid[1] += 1
+        _tally(by_dx, j.diagnosis, j.diagnosis_label, j)
+        _tally(by_proto, p.protocol, (p.protocol or "").replace("_", " "), j)
+        _tally(by_dose, j.dose_band, j.dose_label, j)
+        for k, a, b in j.after_session:
+            counts = by_session.get(k)
+            if counts is None:
+                counts = by_session[k] = _Counts(f"After session {k}")
+            counts.add(a, b)
+        for point, (a, b) in j.at_points.items():
+            by_point[point].add(a, b)
+        if j.followed_days is not None:
+            durations.append(j.followed_days)
+            events.append(j.relapsed)
     js = [j for _, j in judged]
     flow, stops = _flow(chosen, now)
-    overall = _group("all", "All judged patients", (j.responded for j in js), (j.remitted for j in js))
-    rapid = [j.rapid for j in js if j.rapid is not None]
-    by_dx = _by("diagnosis", ((j.diagnosis, j.diagnosis_label, j) for j in js))
-    by_proto = _by("protocol", ((p.protocol, (p.protocol or "").replace("_", " "), j) for p, j in judged))
-    by_dose = _by("dose", ((j.dose_band, j.dose_label, j) for j in js))
-    followed = [j for j in js if j.followed_days is not None]
-    durations = [j.followed_days or 0.0 for j in followed]
-    events = [j.relapsed for j in followed]
     survival, at_risk = kaplan_meier(durations, events)
-    rises = [v for p in chosen for v in p.bp_rises]
+    rises = sorted(v for p in chosen for v in p.bp_rises)
     return Dashboard(
         filters=f,
         patients=len(chosen),
         judged=len(js),
         flow=flow,
         stop_reasons=stops,
-        overall=overall,
-        rapid_response=_rate(outcomes.wilson(sum(rapid), len(rapid))),
-        by_diagnosis=by_dx,
-        by_protocol=by_proto,
-        by_dose_band=by_dose,
-        by_session=_session_rates(js),
-        at_points=_point_rates(d, js),
+        overall=overall.rate("all"),
+        rapid_response=_rate(outcomes.wilson(rapid[0], rapid[1])),
+        by_diagnosis=_rates("diagnosis", by_dx),
+        by_protocol=_rates("protocol", by_proto),
+        by_dose_band=_rates("dose", by_dose),
+        by_session=[by_session[k].rate(f"session:{k}") for k in sorted(by_session)],
+        at_points=[by_point[fp.id].rate(f"point:{fp.id}") for fp in d.fixed_points],
         trajectory=_trajectory(js),
         survival=survival,
         at_risk=at_risk,
@@ -221,27 +262,12 @@ def _build(
     )
 
 
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _session_rates(js: list[Judged]) -> list[GroupRate]:
-    """Response and remission on the first score after session k and before session k + 1."""
-    resp: dict[int, list[bool]] = defaultdict(list)
-    remit: dict[int, list[bool]] = defaultdict(list)
-    for j in js:
-        for k, a, b in j.after_session:
-            resp[k].append(a)
-            remit[k].append(b)
-    return [_group(f"session:{k}", f"After session {k}", resp[k], remit[k]) for k in sorted(resp)]
-
-
-def _point_rates(d: outcomes.Definitions, js: list[Judged]) -> list[GroupRate]:
-    rows = []
-    for fp in d.fixed_points:
-        met = [j.at_points[fp.id] for j in js if fp.id in j.at_points]
-        rows.append(_group(f"point:{fp.id}", fp.label, (m[0] for m in met), (m[1] for m in met)))
-    return rows
+def _median(ordered: list[float]) -> float | None:
+    """Return the median of sorted values (as statistics.median)."""
+    n = len(ordered)
+    if n == 0:
+        return None
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
 
 
 def _trajectory(js: list[Judged]) -> list[TrajectoryPoint]:
@@ -276,27 +302,30 @@ def _model(judged: list[tuple[Digest, Judged]], key: tuple[object, ...]) -> Mode
 
 
 def _adverse(chosen: list[Digest]) -> AdverseEvents:
-    n = sum(p.sessions for p in chosen)
+    n = events = grade3 = 0
     types: Counter[str] = Counter()
     for p in chosen:
-        types.update(p.types)
-    events = sum(p.side_effects for p in chosen)
+        n += p.sessions
+        events += p.side_effects
+        grade3 += p.grade3
+        if p.types:
+            types.update(p.types)
     return AdverseEvents(
         sessions=n,
         events=events,
         per_100=outcomes.per_100(events, n),
-        grade3_per_100=outcomes.per_100(sum(p.grade3 for p in chosen), n),
+        grade3_per_100=outcomes.per_100(grade3, n),
         by_type=[(t.replace("_", " "), c, outcomes.per_100(c, n)) for t, c in types.most_common()],
     )
 
 
-def _bp_bins(values: list[float]) -> list[CountBin]:
+def _bp_bins(ordered: list[float]) -> list[CountBin]:
     bins = []
     edges = [float("-inf"), *BP_BINS[1:]]
     for i, lo in enumerate(edges):
         hi = edges[i + 1] if i + 1 < len(edges) else None
         label = f"below {BP_BINS[1]:g}" if i == 0 else f"{lo:g} to {hi:g}" if hi is not None else f"{lo:g} or more"
-        count = sum(1 for v in values if v >= lo and (hi is None or v < hi))
+        count = (len(ordered) if hi is None else bisect.bisect_left(ordered, hi)) - bisect.bisect_left(ordered, lo)
         bins.append(CountBin(label=label, low=lo if i else BP_BINS[0], high=hi, count=count))
     return bins
 
