@@ -149,3 +149,18 @@ def test_the_dashboard_sees_new_records_at_once(personas):
     add_course(personas.db, personas.patient_a)  # written around the services: no audit event, a new id
     after = outcomes.dashboard(db=personas.db, actor=personas["admin"], filters=outcomes.OutcomeFilters())
     assert (first.judged, after.judged) == (0, 1)
+
+
+def test_a_large_cohort_fits_the_model_on_a_fixed_sample_and_says_so(monkeypatch):
+    from ketacare.services.outcomes import analysis
+
+    monkeypatch.setattr(analysis, "MODEL_MAX_PATIENTS", 6)
+    pids = [p for p in range(1, 11) for _ in range(4)]
+    sess = [k for _ in range(10) for k in range(4)]
+    pct = [-8.0 * k - (p % 3) + (k * p) % 2 for p, k in zip(pids, sess, strict=True)]
+    first = analysis.mixed_model(pids, sess, pct)
+    assert first.patients == 6 and first.scores == 24
+    assert "fixed sample of 6 of 10 patients" in first.words
+    assert analysis.mixed_model(list(reversed(pids)), sess[::-1], pct[::-1]).slope_per_session == pytest.approx(
+        first.slope_per_session
+    )  # the same patients whatever the order

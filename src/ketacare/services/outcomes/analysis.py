@@ -66,8 +66,8 @@ def mixed_model(
         cohort_patients, patients = patients, MODEL_MAX_PATIENTS
     if cohort_patients is not None and cohort_patients > patients:
         sampled = (
-            f" (fitted on a fixed sample of {patients} of {cohort_patients} patients, chosen by a hash of the "
-            "record number so the same patients are used every time; the full fit takes too long to show)"
+            f" (fitted on a fixed sample of {patients} of {cohort_patients} patients, the same patients on every "
+            "request: fitting every patient would take too long to show)"
         )
     exog = sm.add_constant(np.asarray(sessions, dtype=float))
     with warnings.catch_warnings():
