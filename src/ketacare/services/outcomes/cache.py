@@ -147,6 +147,11 @@ class DigestStore:
             entry.mark = now
             return list(entry.digests.values())
 
+    def mark_of(self, url: str) -> Mark | None:
+        """Return the mark the digests of `url` were last brought up to (None before the first request)."""
+        entry = self._entries.get(url)
+        return None if entry is None else entry.mark
+
     def clear(self) -> None:
         """Forget every digest (benchmarks time the first request after a server start)."""
         with self._lock:

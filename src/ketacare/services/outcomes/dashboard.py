@@ -4,6 +4,7 @@ a mixed-effects model, side effects and blood-pressure rises, for the filtered c
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -62,7 +63,14 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
         sites = {label: site for label, site in s.execute(select(Chair.label, Chair.site_id))}
         chosen = [p for p in everyone if _keep(p, filters, sites)]
         out = _build(d, filters, chosen, now, model_key=(db.url, id(db)))
-        out.options = _options(everyone, s, sites)
+        options_key = (db.url, id(db), _DIGESTS.mark_of(db.url))  # names change only with an audited write
+        options = _OPTIONS.get(options_key)
+        if options is None:
+            options = _options(everyone, s, sites)
+            if len(_OPTIONS) >= _MODELS_KEPT:
+                _OPTIONS.pop(next(iter(_OPTIONS)))
+            _OPTIONS[options_key] = options
+        out.options = options
         uow.audit(
             "view", "outcomes_dashboard",
             details={"patients": out.patients, "filters": filters.model_dump(mode="json", exclude_none=True)},
@@ -73,12 +81,14 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
 _DIGESTS = DigestStore()
 _MODELS: dict[tuple[object, ...], ModelEstimate] = {}
 _MODELS_KEPT = 32
+_OPTIONS: dict[tuple[object, ...], dict[str, list[tuple[str, str]]]] = {}
 
 
 def forget_cached() -> None:
     """Drop the kept digests and model fits (benchmarks time the first request after a server start)."""
     _DIGESTS.clear()
     _MODELS.clear()
+    _OPTIONS.clear()
 
 
 def _keep(p: Digest, f: OutcomeFilters, sites: dict[str, int]) -> bool:
@@ -233,7 +243,7 @@ def _build(
     js = [j for _, j in judged]
     flow, stops = _flow(chosen, now)
     survival, at_risk = kaplan_meier(durations, events)
-    rises = sorted(v for p in chosen for v in p.bp_rises)
+    rises = sorted(itertools.chain.from_iterable(p.bp_rises for p in chosen))
     return Dashboard(
         filters=f,
         patients=len(chosen),
