@@ -3,7 +3,6 @@ a mixed-effects model, side effects and blood-pressure rises, for the filtered c
 
 from __future__ import annotations
 
-import bisect
 import itertools
 from collections import Counter
 from collections.abc import Iterable
@@ -61,7 +60,8 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
 
         everyone = _DIGESTS.current(s, db.url, (id(db), str(zone), repr(d)), digest)
         sites = {label: site for label, site in s.execute(select(Chair.label, Chair.site_id))}
-        chosen = [p for p in everyone if _keep(p, filters, sites)]
+        unfiltered = not filters.model_dump(exclude_none=True)
+        chosen = everyone if unfiltered else [p for p in everyone if _keep(p, filters, sites)]
         out = _build(d, filters, chosen, now, model_key=(db.url, id(db)))
         options_key = (db.url, id(db), _DIGESTS.mark_of(db.url))  # names change only with an audited write
         options = _OPTIONS.get(options_key)
@@ -243,7 +243,7 @@ def _build(
     js = [j for _, j in judged]
     flow, stops = _flow(chosen, now)
     survival, at_risk = kaplan_meier(durations, events)
-    rises = sorted(itertools.chain.from_iterable(p.bp_rises for p in chosen))
+    rises = Counter(itertools.chain.from_iterable(p.bp_rises for p in chosen))
     return Dashboard(
         filters=f,
         patients=len(chosen),
@@ -266,18 +266,29 @@ def _build(
         adverse=_adverse(chosen),
         bp_rise=_bp_bins(rises),
         bp_rise_median=_median(rises),
-        bp_rise_sessions=len(rises),
+        bp_rise_sessions=rises.total(),
         options={},
         definitions=_definitions(d),
     )
 
 
-def _median(ordered: list[float]) -> float | None:
-    """Return the median of sorted values (as statistics.median)."""
-    n = len(ordered)
+def _median(counts: Counter[float]) -> float | None:
+    """Return the median of the counted values (as statistics.median of the values)."""
+    n = counts.total()
     if n == 0:
         return None
-    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    lower, upper = (n - 1) // 2, n // 2  # positions of the middle value(s) in sorted order
+    low = high = None
+    seen = 0
+    for v in sorted(counts):
+        seen += counts[v]
+        if low is None and seen > lower:
+            low = v
+        if seen > upper:
+            high = v
+            break
+    assert low is not None and high is not None  # noqa: S101 - n > 0
+    return low if n % 2 else (low + high) / 2
 
 
 def _trajectory(js: list[Judged]) -> list[TrajectoryPoint]:
@@ -329,13 +340,13 @@ def _adverse(chosen: list[Digest]) -> AdverseEvents:
     )
 
 
-def _bp_bins(ordered: list[float]) -> list[CountBin]:
+def _bp_bins(counts: Counter[float]) -> list[CountBin]:
     bins = []
     edges = [float("-inf"), *BP_BINS[1:]]
     for i, lo in enumerate(edges):
         hi = edges[i + 1] if i + 1 < len(edges) else None
         label = f"below {BP_BINS[1]:g}" if i == 0 else f"{lo:g} to {hi:g}" if hi is not None else f"{lo:g} or more"
-        count = (len(ordered) if hi is None else bisect.bisect_left(ordered, hi)) - bisect.bisect_left(ordered, lo)
+        count = sum(c for v, c in counts.items() if v >= lo and (hi is None or v < hi))
         bins.append(CountBin(label=label, low=lo if i else BP_BINS[0], high=hi, count=count))
     return bins
 
