@@ -60,8 +60,13 @@ class Mark:
 
 
 def mark(s: Session) -> Mark:
-    """Return the current mark (one index probe per table)."""
-    last = s.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    """Return the current mark (one index probe per table; the audit probe steps back over reads)."""
+    last = s.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.action.not_in(READ_ACTIONS))  # reads (this page's own audit event too) change nothing
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
     ids = []
     for t in _TABLES:
         table: Table = t.__table__  # type: ignore[assignment]

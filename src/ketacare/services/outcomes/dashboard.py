@@ -142,11 +142,6 @@ class _Counts:
     def __init__(self, label: str) -> None:
         self.label, self.n, self.responded, self.remitted = label, 0, 0, 0
 
-    def add(self, responded: bool, remitted: bool) -> None:
-        self.n += 1
-        self.responded += responded
-        self.remitted += remitted
-
     def rate(self, group: str) -> GroupRate:
         return GroupRate(
             group=group, label=self.label, response=_rate(outcomes.wilson(self.responded, self.n)),
@@ -188,16 +183,27 @@ def _flow(chosen: list[Digest], now: datetime) -> tuple[list[FlowStage], list[St
     return stages, [StopReason(reason=r, count=n) for r, n in reasons.most_common()]
 
 
-def _tally(groups: dict[str, _Counts], key: str | None, label: str, j: Judged) -> None:
-    k = key or "none"
-    counts = groups.get(k)
-    if counts is None:
-        counts = groups[k] = _Counts(label if key else "not recorded")
-    counts.add(j.responded, j.remitted)
+def _grouped(name: str, keys: list[str | None], labels: list[str], js: list[Judged]) -> list[GroupRate]:
+    """Rates per group key ("none" for no key), ordered by label, then by the group's first patient."""
+    norm = [k or "none" for k in keys]
+    first = {k: i for i, k in reversed(list(enumerate(norm)))}  # each key's first patient
+    tally = Counter(zip(norm, [j.responded for j in js], [j.remitted for j in js], strict=True))
+    groups = []
+    for k, i in first.items():
+        c = _Counts(labels[i] if keys[i] else "not recorded")
+        c.n = sum(v for (g, _, _), v in tally.items() if g == k)
+        c.responded = sum(v for (g, r, _), v in tally.items() if g == k and r)
+        c.remitted = sum(v for (g, _, m), v in tally.items() if g == k and m)
+        groups.append((c.label, i, k, c))
+    return [c.rate(f"{name}:{k}") for _, _, k, c in sorted(groups, key=lambda g: (g[0], g[1]))]
 
 
-def _rates(name: str, groups: dict[str, _Counts]) -> list[GroupRate]:
-    return [c.rate(f"{name}:{k}") for k, c in sorted(groups.items(), key=lambda kv: kv[1].label)]
+def _counted(label: str, pairs: Counter[tuple[bool, bool]]) -> _Counts:
+    c = _Counts(label)
+    c.n = pairs.total()
+    c.responded = sum(v for (r, _), v in pairs.items() if r)
+    c.remitted = sum(v for (_, m), v in pairs.items() if m)
+    return c
 
 
 def _build(
@@ -208,39 +214,23 @@ def _build(
     *,
     model_key: tuple[object, ...],
 ) -> Dashboard:
-    judged: list[tuple[Digest, Judged]] = []
-    overall = _Counts("All judged patients")
-    by_dx: dict[str, _Counts] = {}
-    by_proto: dict[str, _Counts] = {}
-    by_dose: dict[str, _Counts] = {}
-    by_session: dict[int, _Counts] = {}
-    by_point: dict[str, _Counts] = {fp.id: _Counts(fp.label) for fp in d.fixed_points}
-    rapid = [0, 0]
-    durations: list[float] = []
-    events: list[bool] = []
-    for p in chosen:
-        j = p.judged
-        if j is None:
-            continue
-        judged.append((p, j))
-        overall.add(j.responded, j.remitted)
-        if j.rapid is not None:
-            rapid[0] += j.rapid
-            rapid[1] += 1
-        _tally(by_dx, j.diagnosis, j.diagnosis_label, j)
-        _tally(by_proto, p.protocol, (p.protocol or "").replace("_", " "), j)
-        _tally(by_dose, j.dose_band, j.dose_label, j)
-        for k, a, b in j.after_session:
-            counts = by_session.get(k)
-            if counts is None:
-                counts = by_session[k] = _Counts(f"After session {k}")
-            counts.add(a, b)
-        for point, (a, b) in j.at_points.items():
-            by_point[point].add(a, b)
-        if j.followed_days is not None:
-            durations.append(j.followed_days)
-            events.append(j.relapsed)
+    judged = [(p, j) for p in chosen if (j := p.judged) is not None]
     js = [j for _, j in judged]
+    overall = _counted("All judged patients", Counter((j.responded, j.remitted) for j in js))
+    rapid_seen = Counter(j.rapid for j in js)
+    after = Counter(x for j in js for x in j.after_session)
+    by_session = {
+        k: _counted(f"After session {k}", Counter({(r, m): v for (kk, r, m), v in after.items() if kk == k}))
+        for k in sorted({k for k, _, _ in after})
+    }
+    points = Counter((fp, r, m) for j in js for fp, (r, m) in j.at_points.items())
+    by_point = {
+        fp.id: _counted(fp.label, Counter({(r, m): v for (q, r, m), v in points.items() if q == fp.id}))
+        for fp in d.fixed_points
+    }
+    followed = [j for j in js if j.followed_days is not None]
+    durations = [j.followed_days or 0.0 for j in followed]
+    events = [j.relapsed for j in followed]
     flow, stops = _flow(chosen, now)
     survival, at_risk = kaplan_meier(durations, events)
     rises = Counter(itertools.chain.from_iterable(p.bp_rises for p in chosen))
@@ -251,10 +241,12 @@ def _build(
         flow=flow,
         stop_reasons=stops,
         overall=overall.rate("all"),
-        rapid_response=_rate(outcomes.wilson(rapid[0], rapid[1])),
-        by_diagnosis=_rates("diagnosis", by_dx),
-        by_protocol=_rates("protocol", by_proto),
-        by_dose_band=_rates("dose", by_dose),
+        rapid_response=_rate(outcomes.wilson(rapid_seen[True], rapid_seen[True] + rapid_seen[False])),
+        by_diagnosis=_grouped("diagnosis", [j.diagnosis for j in js], [j.diagnosis_label for j in js], js),
+        by_protocol=_grouped(
+            "protocol", [p.protocol for p, _ in judged], [(p.protocol or "").replace("_", " ") for p, _ in judged], js
+        ),
+        by_dose_band=_grouped("dose", [j.dose_band for j in js], [j.dose_label for j in js], js),
         by_session=[by_session[k].rate(f"session:{k}") for k in sorted(by_session)],
         at_points=[by_point[fp.id].rate(f"point:{fp.id}") for fp in d.fixed_points],
         trajectory=_trajectory(js),
