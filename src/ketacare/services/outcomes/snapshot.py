@@ -166,11 +166,14 @@ def _sessions(s: Session, out: dict[int, PatientFacts], only: Any) -> dict[int, 
     return sessions
 
 
-def _of_patients(q: _Q, session_id: Any, ids: list[int] | None) -> _Q:
-    """Limit rows keyed by session to the sessions of `ids` (None: every row; no IN list of every session id)."""
+def _of_patients(q: _Q, session_id: Any, ids: list[int] | None, patient_id: Any = None) -> _Q:
+    """Limit rows keyed by session to the sessions of `ids` (None: every row; no IN list of every session id).
+
+    `patient_id`, the table's own patient column, lets PostgreSQL use its index instead of scanning every row."""
     if ids is None:
         return q
-    return q.join(InfusionSession, InfusionSession.id == session_id).where(InfusionSession.patient_id.in_(ids))
+    q = q.join(InfusionSession, InfusionSession.id == session_id).where(InfusionSession.patient_id.in_(ids))
+    return q if patient_id is None else q.where(patient_id.in_(ids))
 
 
 def _side_effects(s: Session, sessions: dict[int, SessionFacts], ids: list[int] | None) -> None:
@@ -188,13 +191,14 @@ def _bp_rise(s: Session, sessions: dict[int, SessionFacts], ids: list[int] | Non
     """Set each session's largest systolic rise: peak during/recovery minus the highest baseline (mmHg)."""
     q = select(VitalSign.session_id, VitalSign.context, func.max(VitalSign.sbp_mmhg)).where(
         and_(
-            VitalSign.session_id.is_not(None),
             VitalSign.entered_in_error.is_(False),
             VitalSign.conflict_of.is_(None),
             VitalSign.sbp_mmhg.is_not(None),
         )
     )
-    by_ctx = _of_patients(q, VitalSign.session_id, ids).group_by(VitalSign.session_id, VitalSign.context)
+    by_ctx = _of_patients(q, VitalSign.session_id, ids, VitalSign.patient_id).group_by(
+        VitalSign.session_id, VitalSign.context
+    )
     peaks: dict[int, dict[str, float]] = defaultdict(dict)
     for sid, ctx, sbp in s.execute(by_ctx):
         if sid in sessions and sbp is not None:
