@@ -19,7 +19,7 @@ from ketacare import __version__
 from ketacare.api import docs as api_docs
 from ketacare.api import health as api_health
 from ketacare.config import Settings, get_settings
-from ketacare.http import errors
+from ketacare.http import errors, route_index
 from ketacare.http.limits import Limits, RateLimiter, RequestLimits
 from ketacare.http.request_log import RequestLog, configure_logging
 from ketacare.http.security import SecurityHeaders
@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.mount("/api/docs-assets", StaticFiles(directory=api_docs.ASSETS), name="docs-assets")
+    route_index.install(app)
     rate = (
         RateLimiter(settings.api_rate_per_minute, settings.api_rate_burst)
         if settings.api_rate_per_minute

@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     height_unit: Literal["cm", "in", "ft_in"] = "cm"
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    auth_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=30,
+        description="How long an app process remembers a resolved session token (0 = ask the database every "
+        "request); a session revoked by another process or the command line stops working within this time",
+    )
     login_max_failures: int = 5
     login_lockout_base_seconds: int = 30
     # Failures for one account from all addresses before sign-ins from unknown devices are delayed (issue 14).

@@ -103,6 +103,18 @@ def test_portal_lists_due_and_submits(clients, web_personas):
     assert c.get("/me/questionnaires/cadss6").status_code == 404  # clinician-rated
 
 
+def test_portal_names_the_primary_instrument_of_a_panic_diagnosis_in_plain_words(clients, web_personas):
+    pid = web_personas.patient_a
+    r = clients.api("prescriber").post(f"/api/v1/patients/{pid}/diagnoses", json={"code": "F41.0"})
+    assert r.status_code == 201, r.text
+    page = clients.web("patient_a").get("/me/questionnaires")
+    assert "<strong>Panic attacks</strong> (PDSS-SR)" in page.text
+    assert "<strong>Worry and anxiety</strong> (GAD-7)" in page.text and "before your treatment starts" in page.text
+    assert clients.web("patient_a").get("/me/questionnaires/pdss_sr?context=baseline").status_code == 200
+    due = clients.api("nurse").get("/api/v1/questionnaires/due").json()
+    assert {"pdss_sr", "gad7"} <= {d["instrument_id"] for d in due if d["patient_id"] == pid}
+
+
 def test_clinician_entry_and_trend_page(clients, web_personas):
     c = clients.web("nurse")
     pid = web_personas.patient_a

@@ -45,6 +45,9 @@ def test_dashboard_page_filters_and_refuses_bad_dates_beside_the_field(clients):
     assert bad.status_code == 422
     assert 'id="e-date_to"' in bad.text and "on or after the start date" in bad.text
     assert 'value="2026-10-01"' in bad.text  # the form keeps what was typed
+    assert 'name="site_id"' in page.text
+    no_site = web.get("/outcomes", params={"site_id": "0"})
+    assert no_site.status_code == 422 and 'id="e-site_id"' in no_site.text
 
 
 def test_chart_outcome_page_portal_and_pdfs(clients):

@@ -16,6 +16,8 @@ from ketacare.services.measurement import links as measurement_links
 from ketacare.services.measurement import responses as measurement
 from ketacare.services.measurement import schedule as measurement_schedule
 from ketacare.services.measurement.schemas import AlertAcknowledge, LinkCreate, ResponseCreate
+from ketacare.services.patients import records as patients
+from ketacare.services.patients.schemas import DiagnosisCreate
 from ketacare.store.tables import AuditEvent, Patient
 from ketacare.store.tables.measurement import QuestionnaireItemAnswer, QuestionnaireResponse, SafetyAlert
 
@@ -280,6 +282,20 @@ def test_due_list_shows_baseline_due_and_portal_only_patient_rated(personas):
     )
     portal = measurement_schedule.my_due(db=personas.db, actor=personas["patient_a"])
     assert [d.instrument_id for d in portal] == ["phq9"]
+
+
+def test_due_list_adds_each_active_diagnosis_primary_once(personas):
+    def baseline(pid):
+        items = measurement_schedule.due_list(db=personas.db, actor=personas["nurse"])
+        return sorted(d.instrument_id for d in items if d.patient_id == pid and d.context == "baseline")
+
+    pa = personas.patient_a
+    for code, status in (("sad", "active"), ("gad", "active"), ("panic", "resolved")):
+        dx = DiagnosisCreate(code=code, status=status)
+        patients.add_diagnosis(db=personas.db, actor=personas["prescriber"], patient_id=pa, data=dx)
+    assert baseline(pa) == ["gad7", "mini_spin", "phq9"]  # GAD-7 once; the resolved panic disorder adds nothing
+    portal = measurement_schedule.my_due(db=personas.db, actor=personas["patient_a"])
+    assert {d.instrument_name for d in portal} == {"GAD-7", "Mini-SPIN", "PHQ-9"}
 
 
 def test_a_response_linked_to_no_session_is_refused_and_nothing_stored(personas):

@@ -103,3 +103,63 @@ def test_the_dashboard_is_refused_to_roles_without_a_grant(personas):
     for role in ("nurse", "therapist", "frontdesk", "patient_a"):
         with pytest.raises(Forbidden):
             outcomes.dashboard(db=personas.db, actor=personas[role], filters=outcomes.OutcomeFilters())
+
+
+def _sites(db):
+    """Two sites: the bulk cohort's first chair at the first, the hand-made courses' chair at the second."""
+    from ketacare.store.tables.scheduling import Chair, Site
+
+    with db.session() as s:
+        north, south = Site(name="North"), Site(name="South")
+        s.add_all([north, south])
+        s.flush()
+        s.add_all([Chair(site_id=north.id, label="Chair 1"), Chair(site_id=south.id, label="Chair 9")])
+        return north.id, south.id
+
+
+def test_the_fast_dashboard_equals_the_patient_by_patient_reference(personas):
+    from ketacare.demo.cohort import build
+    from ketacare.services import clock
+    from tests.services.outcomes_reference import reference_dashboard
+
+    north, south = _sites(personas.db)
+    build(personas.db, n_patients=30, today=T0.date())
+    add_course(personas.db, personas.patient_a)
+    outcomes.dashboard(db=personas.db, actor=personas["admin"], filters=outcomes.OutcomeFilters())  # kept
+    add_course(personas.db, personas.patient_b, baseline=12.0, follow=((1, 11.0), (9, 5.0), (20, 11.0), (27, 12.0)))
+    for f in (outcomes.OutcomeFilters(), outcomes.OutcomeFilters(date_to=(T0 - timedelta(days=400)).date())):
+        fast = outcomes.dashboard(db=personas.db, actor=personas["researcher"], filters=f)
+        ref = reference_dashboard(personas.db, f, clock.now())
+        assert fast.model_dump(exclude={"options"}) == ref.model_dump(exclude={"options"})
+        assert fast.judged > 0
+    by_site = {
+        site: outcomes.dashboard(
+            db=personas.db, actor=personas["researcher"], filters=outcomes.OutcomeFilters(site_id=site)
+        ).patients
+        for site in (north, south)
+    }
+    assert by_site == {north: 30, south: 2}
+    d = outcomes.dashboard(db=personas.db, actor=personas["researcher"], filters=outcomes.OutcomeFilters())
+    assert [label for _, label in d.options["site"]] == ["North", "South"]
+
+
+def test_the_dashboard_sees_new_records_at_once(personas):
+    first = outcomes.dashboard(db=personas.db, actor=personas["admin"], filters=outcomes.OutcomeFilters())
+    add_course(personas.db, personas.patient_a)  # written around the services: no audit event, a new id
+    after = outcomes.dashboard(db=personas.db, actor=personas["admin"], filters=outcomes.OutcomeFilters())
+    assert (first.judged, after.judged) == (0, 1)
+
+
+def test_a_large_cohort_fits_the_model_on_a_fixed_sample_and_says_so(monkeypatch):
+    from ketacare.services.outcomes import analysis
+
+    monkeypatch.setattr(analysis, "MODEL_MAX_PATIENTS", 6)
+    pids = [p for p in range(1, 11) for _ in range(4)]
+    sess = [k for _ in range(10) for k in range(4)]
+    pct = [-8.0 * k - (p % 3) + (k * p) % 2 for p, k in zip(pids, sess, strict=True)]
+    first = analysis.mixed_model(pids, sess, pct)
+    assert first.patients == 6 and first.scores == 24
+    assert "fixed sample of 6 of 10 patients" in first.words
+    assert analysis.mixed_model(list(reversed(pids)), sess[::-1], pct[::-1]).slope_per_session == pytest.approx(
+        first.slope_per_session
+    )  # the same patients whatever the order

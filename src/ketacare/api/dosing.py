@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from ketacare.api.deps import DbDep, RecordId
+from ketacare.api.deps import DbDep, RecordId, in_thread
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
@@ -30,11 +30,11 @@ SIGN = error_responses(401, 403, 404, 409, 422, 429)
 
 
 @router.get("", response_model=list[DoseOrderRead], responses=ONE)
-def list_orders(
+async def list_orders(
     patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("dose_order", "read"))
 ) -> list[DoseOrderRead]:
     """List the patient's dose orders, newest first (`blinded: true` rows withhold their numbers)."""
-    return dose_orders.list_orders(db=db, actor=actor, patient_id=patient_id)
+    return await in_thread(dose_orders.list_orders, db=db, actor=actor, patient_id=patient_id)
 
 
 @router.post("/preview", response_model=DoseOrderPreview, responses=ONE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from ketacare.api.deps import DbDep, RecordId, SettingsDep
+from ketacare.api.deps import DbDep, RecordId, SettingsDep, in_thread
 from ketacare.domain.measurement import all_instruments
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
@@ -58,11 +58,11 @@ def list_instruments(actor: Actor = Depends(Access("codes", "read"))) -> list[In
 
 
 @router.post("/patients/{patient_id}/responses", response_model=ResponseRead, status_code=201, responses=ONE)
-def submit_response(
+async def submit_response(
     patient_id: RecordId, data: ResponseCreate, db: DbDep, actor: Actor = Depends(WriteScores)
 ) -> ResponseRead:
     """Store a questionnaire's item answers; the total, band and flags are recomputed (never sent)."""
-    return measurement.submit_response(db=db, actor=actor, patient_id=patient_id, data=data)
+    return await in_thread(measurement.submit_response, db=db, actor=actor, patient_id=patient_id, data=data)
 
 
 @router.get("/patients/{patient_id}/responses", response_model=list[ResponseRead], responses=ONE)

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from ketacare.api.deps import DbDep, RecordId
+from ketacare.api.deps import DbDep, RecordId, in_thread
 from ketacare.domain.patients.diagnoses import code_list, code_list_version
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
@@ -75,11 +75,11 @@ def create_patient(
 
 
 @router.get("/{patient_id}", response_model=ChartRead, responses=ONE)
-def read_chart(
+async def read_chart(
     patient_id: RecordId, db: DbDep, actor: Actor = Depends(Access("patient", "read"))
 ) -> ChartRead:
     """Read a patient's chart (clinical sections only for roles allowed to read them)."""
-    return patients.get_chart(db=db, actor=actor, patient_id=patient_id)
+    return await in_thread(patients.get_chart, db=db, actor=actor, patient_id=patient_id)
 
 
 @router.patch("/{patient_id}", response_model=PatientRead, responses=EDIT)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from ketacare.api.deps import DbDep, RecordId
+from ketacare.api.deps import DbDep, RecordId, in_thread
 from ketacare.http.access import Access
 from ketacare.http.errors import error_responses
 from ketacare.services.access import Actor
@@ -132,11 +132,11 @@ def add_vitals(session_id: RecordId, data: VitalIn, db: DbDep, actor: Actor = De
 
 
 @router.post("/sessions/{session_id}/vitals/batch", response_model=BatchResult, responses=WRITE)
-def add_vitals_batch(
+async def add_vitals_batch(
     session_id: RecordId, data: VitalBatch, db: DbDep, actor: Actor = Depends(Chart)
 ) -> BatchResult:
     """Monitor gateway: many readings, each with a client id and device time; a retried batch stores once."""
-    return vitals.record_batch(db=db, actor=actor, session_id=session_id, readings=data.readings)
+    return await in_thread(vitals.record_batch, db=db, actor=actor, session_id=session_id, readings=data.readings)
 
 
 @router.post(

@@ -99,6 +99,9 @@ def db_roles(
                   highlight=False)
 
 
+WORKER_HEALTHCHECK_S = 30
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
@@ -142,6 +145,10 @@ def serve(
         access_log=False,  # our own access log line (http/request_log.py) carries no query string or name
         server_header=False,
         timeout_graceful_shutdown=graceful_seconds,
+        # The supervisor SIGKILLs a worker that does not answer its ping in time; under full load on a shared
+        # machine a busy worker's answering thread can wait seconds for its turn, and uvicorn's 5 s default would
+        # kill a serving worker with its requests in flight. A hung worker is still replaced, after this long.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips if proxy_headers else None,
     )

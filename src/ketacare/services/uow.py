@@ -8,11 +8,16 @@ from types import TracebackType
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ketacare.services.access import audit
+from ketacare.services.access import audit, session_cache
 from ketacare.services.access.actor import Actor
 from ketacare.services.access.policy import authorize
 from ketacare.services.errors import Conflict, Forbidden, HiddenByPolicy, Unauthenticated
 from ketacare.store.db import Database
+
+# Changes to these can end or alter a signed-in session (sign-out, revocation, role, password, one-time code,
+# deactivation, break-glass window): after committing one, remembered sessions are forgotten.
+_ACCOUNT_RESOURCES = frozenset({"account", "user", "role", "emergency_access"})
+_READ_ACTIONS = frozenset({"view", "list", "search", "login_failed"})
 
 
 class UnitOfWork:
@@ -87,6 +92,8 @@ class UnitOfWork:
                 except StaleDataError as stale:
                     self.session.rollback()
                     raise Conflict("record", current_version=-1, sent_version=None) from stale
+                if any(e.resource_type in _ACCOUNT_RESOURCES and e.action not in _READ_ACTIONS for e in self._events):
+                    session_cache.forget_all()
                 return
             self.session.rollback()
             if isinstance(exc, (Forbidden, HiddenByPolicy)) and not isinstance(exc, Unauthenticated):

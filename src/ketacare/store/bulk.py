@@ -141,5 +141,10 @@ class BulkLoader:
                             f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "  # noqa: S608
                             f"(SELECT max(id) FROM {name}))"
                         )
+                    # fresh statistics: without them the planner scans millions of vitals to refresh one patient
+                    for name in self.tables:
+                        conn.exec_driver_sql(f"ANALYZE {name}")
+            else:
+                raw.execute("ANALYZE")
         finally:
             conn.close()

@@ -12,12 +12,49 @@ PLAN = load_plan("standard")
 
 
 def test_baseline_is_due_at_enrolment_and_ptsd_adds_pcl5():
-    items = planned_items(PLAN, enrolled_at=T0, until=T0, ptsd=True)
+    items = planned_items(PLAN, enrolled_at=T0, until=T0, primaries=["pcl5"])
     assert {(i.instrument_id, i.context) for i in items} == {
         ("gad7", "baseline"),
         ("phq9", "baseline"),
         ("pcl5", "baseline"),
     }
+
+
+def _by_context(items, instrument_id):
+    return {i.context for i in items if i.instrument_id == instrument_id}
+
+
+def test_sad_patient_is_asked_mini_spin_at_baseline_before_each_session_at_24h_and_7d():
+    s = T0 + timedelta(days=7)
+    items = planned_items(PLAN, enrolled_at=T0, sessions=[s], until=s + timedelta(days=30), primaries=["mini_spin"])
+    asked = _by_context(items, "mini_spin")
+    assert {"baseline", "pre_session", "post_session", "follow_up_24h", "follow_up_7d", "follow_up"} <= asked
+    assert "during_session" not in asked
+    assert all(i.rater == "patient" for i in items if i.instrument_id == "mini_spin")
+
+
+def test_two_diagnoses_get_both_primaries_once_each():
+    items = planned_items(PLAN, enrolled_at=T0, until=T0, primaries=["pcl5", "gad7", "pcl5"])
+    baseline = sorted(i.instrument_id for i in items if i.context == "baseline")
+    assert baseline == ["gad7", "pcl5", "phq9"]
+
+
+def test_no_diagnosis_gets_the_default_instruments():
+    s = T0 + timedelta(days=7)
+    plain = planned_items(PLAN, enrolled_at=T0, sessions=[s], until=s + timedelta(days=30))
+    default = planned_items(PLAN, enrolled_at=T0, sessions=[s], until=s + timedelta(days=30), primaries=["gad7"])
+    assert plain == default
+    assert {i.instrument_id for i in plain} == {"gad7", "phq9", "cadss6", "moaas"}
+
+
+def test_monthly_plan_asks_the_primary_at_its_follow_ups():
+    items = planned_items(load_plan("monthly"), enrolled_at=T0, until=T0 + timedelta(days=60), primaries=["pdss_sr"])
+    assert _by_context(items, "pdss_sr") == {"baseline", "follow_up"}
+
+
+def test_unknown_primary_instrument_is_refused():
+    with pytest.raises(InvalidValue):
+        planned_items(PLAN, enrolled_at=T0, until=T0, primaries=["nope"])
 
 
 def test_each_session_brings_pre_end_post_24h_and_7d_items():

@@ -2,7 +2,9 @@
 
 Pure: the caller passes the clock (`now`), the session times and the responses already given. Plans are data
 (`plans.toml`, clinic-configurable defaults). The follow-up clock resets after each session: weekly (or monthly)
-follow-ups run from the end of the latest session until the next session starts.
+follow-ups run from the end of the latest session until the next session starts. An event marked
+`with_primary` also asks the patient's primary instrument(s): the caller passes them (from the outcome definitions
+in force and the patient's active diagnoses), so a PTSD patient is asked the PCL-5 and a panic patient the PDSS-SR.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class PlannedEvent:
     offset_h: float
     window_h: float
     instruments: tuple[str, ...]
-    instruments_if_ptsd: tuple[str, ...] = ()
+    with_primary: bool = False  # also ask the patient's primary instrument(s)
     expires_after_h: float | None = None  # hours after opening; None: the plan's missed_after_h
     expires_at: str | None = None  # "session_start": a form for before the session expires when it starts
 
@@ -44,6 +46,7 @@ class Plan:
     follow_up_window_h: float
     follow_up_instruments: tuple[str, ...]
     follow_up_expires_after_h: float
+    follow_up_with_primary: bool
     session_length_min: float
     missed_after_h: float
     source: str
@@ -103,7 +106,9 @@ def load_plan(plan_id: str = "standard") -> Plan:
             raise ValueError(f"plan {plan_id}: unknown anchor {ev['anchor']!r}")
         if ev.get("expires_at") not in (None, *EXPIRY_ANCHORS):
             raise ValueError(f"plan {plan_id}: unknown expiry {ev['expires_at']!r}")
-        for iid in (*ev["instruments"], *ev.get("instruments_if_ptsd", [])):
+        if "instruments_if_ptsd" in ev:
+            raise ValueError(f"plan {plan_id}: 'instruments_if_ptsd' is replaced by 'with_primary = true'")
+        for iid in ev["instruments"]:
             load_instrument(iid)
         events.append(
             PlannedEvent(
@@ -112,7 +117,7 @@ def load_plan(plan_id: str = "standard") -> Plan:
                 offset_h=float(ev["offset_h"]),
                 window_h=float(ev["window_h"]),
                 instruments=tuple(ev["instruments"]),
-                instruments_if_ptsd=tuple(ev.get("instruments_if_ptsd", [])),
+                with_primary=bool(ev.get("with_primary", False)),
                 expires_after_h=float(ev["expires_after_h"]) if "expires_after_h" in ev else None,
                 expires_at=ev.get("expires_at"),
             )
@@ -129,6 +134,7 @@ def load_plan(plan_id: str = "standard") -> Plan:
         follow_up_window_h=float(rp["follow_up_window_h"]),
         follow_up_instruments=tuple(rp["follow_up_instruments"]),
         follow_up_expires_after_h=float(rp.get("follow_up_expires_after_h", raw["missed_after_h"])),
+        follow_up_with_primary=bool(rp.get("follow_up_with_primary", False)),
         session_length_min=float(raw["assumed_session_length_min"]),
         missed_after_h=float(raw["missed_after_h"]),
         source=raw["source"],
@@ -179,23 +185,35 @@ def _expiry(plan: Plan, ev: PlannedEvent, opens: datetime, session_start: dateti
     return opens + timedelta(hours=hours)
 
 
+def _asked(instruments: tuple[str, ...], with_primary: bool, primaries: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the instruments of an event, with the primaries added once when it asks for them."""
+    if not with_primary:
+        return instruments
+    return instruments + tuple(i for i in dict.fromkeys(primaries) if i not in instruments)
+
+
 def planned_items(
     plan: Plan,
     *,
     enrolled_at: datetime,
     sessions: Iterable[datetime | tuple[datetime, datetime]] = (),
     until: datetime,
-    ptsd: bool = False,
+    primaries: Iterable[str] = (),
 ) -> list[DueItem]:
     """Return every item the plan expects from `enrolled_at` up to `until`, in time order.
 
     `sessions` are session start times (the end is assumed `assumed_session_length_min` later) or
-    (start, end) pairs.
+    (start, end) pairs. `primaries` are the patient's primary instruments (one per active diagnosis), asked at
+    the events marked `with_primary` and at the periodic follow-ups when the plan says so.
     """
     spans = _sessions(plan, sessions)
+    prim = tuple(primaries)
+    for iid in prim:
+        load_instrument(iid)
+    follow_ids = _asked(plan.follow_up_instruments, plan.follow_up_with_primary, prim)
     items: list[DueItem] = []
     for ev in plan.events:
-        ids = ev.instruments + (ev.instruments_if_ptsd if ptsd else ())
+        ids = _asked(ev.instruments, ev.with_primary, prim)
         anchors: list[tuple[datetime, int | None, datetime | None]]
         if ev.anchor == "enrolment":
             anchors = [(enrolled_at, None, None)]
@@ -216,7 +234,7 @@ def planned_items(
             expires = when + timedelta(hours=plan.follow_up_expires_after_h)
             items.extend(
                 _item(i, "follow_up", when, plan.follow_up_window_h, k, expires)
-                for i in plan.follow_up_instruments
+                for i in follow_ids
             )
             when += every
     items.sort(key=lambda d: (d.opens_at, d.instrument_id))
@@ -230,7 +248,7 @@ def due_status(
     sessions: Iterable[datetime | tuple[datetime, datetime]] = (),
     answered: Iterable[Answered] = (),
     now: datetime,
-    ptsd: bool = False,
+    primaries: Iterable[str] = (),
     horizon_h: float = 72,
 ) -> list[DueStatus]:
     """Return each planned item up to `now + horizon_h` with its status (done/due/overdue/upcoming/expired).
@@ -240,7 +258,7 @@ def due_status(
     expiry (a pre-session form once its session has started) is "expired": it can no longer be done.
     """
     items = planned_items(
-        plan, enrolled_at=enrolled_at, sessions=sessions, until=now + timedelta(hours=horizon_h), ptsd=ptsd
+        plan, enrolled_at=enrolled_at, sessions=sessions, until=now + timedelta(hours=horizon_h), primaries=primaries
     )
     pool: dict[tuple[str, str], list[datetime]] = {}
     for a in answered:

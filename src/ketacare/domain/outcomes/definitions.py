@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -22,6 +23,20 @@ def compare(left: Fraction, op: str, right: Fraction) -> bool:
     return {">=": left >= right, ">": left > right, "<=": left <= right, "<": left < right}[op]
 
 
+_FAST: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
+}  # fmt: skip
+_EXACT_BELOW = 2.0**30  # |x| * 100 * |value| stays far below 2**53: products of whole numbers are exact
+
+
+def _small_integers(*values: float | None) -> bool:
+    return all(v is None or (v.is_integer() and abs(v) < _EXACT_BELOW) for v in map(_as_float, values))
+
+
+def _as_float(v: float | None) -> float | None:
+    return None if v is None else float(v)
+
+
 @dataclass(frozen=True)
 class Rule:
     """One threshold rule: `on` the total or the reduction from baseline, `op` `value`, with its source."""
@@ -33,6 +48,8 @@ class Rule:
 
     def met(self, baseline: float | None, score: float) -> bool | None:
         """Return whether `score` meets the rule against `baseline` (points); None if it cannot be judged."""
+        if _small_integers(baseline, score, self.value):
+            return self._met_integers(baseline, score)
         value = Fraction(self.value)
         if self.on == "total":
             return compare(Fraction(score), self.op, value)
@@ -44,6 +61,21 @@ class Rule:
         if baseline == 0:
             return None  # a percentage of a zero baseline is undefined
         return compare(100 * reduction / Fraction(baseline), self.op, value)
+
+    def _met_integers(self, baseline: float | None, score: float) -> bool | None:
+        # whole-point totals: float products below 2**53 are exact, so this equals the Fraction path (and is fast)
+        if self.on == "total":
+            return _FAST[self.op](score, self.value)
+        if baseline is None:
+            return None
+        reduction = baseline - score
+        if self.on == "point_reduction":
+            return _FAST[self.op](reduction, self.value)
+        if baseline == 0:
+            return None
+        if baseline > 0:
+            return _FAST[self.op](100 * reduction, self.value * baseline)
+        return _FAST[self.op](self.value * baseline, 100 * reduction)  # dividing by a negative turns the order
 
     def describe(self) -> str:
         """Return the rule in words ("50 % or more reduction from baseline", "total below 5")."""

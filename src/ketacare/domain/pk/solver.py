@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from ketacare.domain.errors import InvalidValue
 from ketacare.domain.pk.catalogue import PkParameters
@@ -272,6 +271,8 @@ def simulate_expm_system(
     a: np.ndarray, outputs: dict[str, np.ndarray], sch: Schedule, t: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Solve one patient with `scipy.linalg.expm` of the augmented matrix on every interval (reference)."""
+    import scipy.linalg  # only this reference path needs it; loading it costs every app process memory
+
     s = a.shape[0]
     aug = np.zeros((s + 1, s + 1))
     aug[:s, :s] = a

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from ketacare.config import Settings
 from ketacare.services import clock
-from ketacare.services.access import emergency, notices, passwords, throttle, totp
+from ketacare.services.access import emergency, notices, passwords, session_cache, throttle, totp
 from ketacare.services.access.actor import Actor
 from ketacare.services.access.policy import is_patient_role, may, totp_requirable_roles
 from ketacare.services.access.schemas import LoginNoticeRead, LoginRequest
@@ -187,35 +187,63 @@ _RESOLVE = (
 def resolve(*, db: Database, settings: Settings, token: str | None, address: str | None) -> Actor | None:
     """Return the actor for a session token, or None when it is unknown, revoked, idle or expired.
 
-    Every request asks, so the session and its user are read in one statement (columns, not ORM objects), and
-    the sliding expiry is written at most once per LAST_SEEN_RESOLUTION per session."""
+    Every request asks, so a resolved session is remembered for a few seconds (`session_cache`); otherwise the
+    session and its user are read in one statement (columns, not ORM objects), and the sliding expiry is written
+    at most once per LAST_SEEN_RESOLUTION per session."""
     if not token or len(token) > 200:
         return None
+    digest, now = token_digest(token), clock.now()
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    ttl = timedelta(seconds=settings.auth_cache_seconds)
+    fresh_for = min(LAST_SEEN_RESOLUTION, idle)
+    if ttl:
+        hit = session_cache.get(db.url, digest, now, ttl, fresh_for)
+        if hit is not None:
+            return _cached_actor(hit, address)
     with db.session() as s:
-        now = clock.now()
-        row = s.execute(_RESOLVE.where(AuthSession.token_hash == token_digest(token))).first()
+        row = s.execute(_RESOLVE.where(AuthSession.token_hash == digest)).first()
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             return None
-        if now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        if now - row.last_seen_at > idle:
             return None
         if not row.is_active:
             return None
-        if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
+        last_seen = row.last_seen_at
+        if now - last_seen > LAST_SEEN_RESOLUTION:
             s.execute(update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now))
+            last_seen = now
         enrol = row.role in settings.totp_roles and row.role in totp_requirable_roles() and not row.has_totp
-        actor = Actor(
+        entry = session_cache.CachedSession(
+            session_id=row.id,
             user_id=row.user_id,
             username=row.username,
             role=row.role,
             patient_id=row.patient_id,
-            address=address,
-            session_id=row.id,
-            pending="enrol_totp" if enrol else None,
+            enrol_totp=enrol,
             must_change_password=row.must_change_password,
+            expires_at=row.expires_at,
+            last_seen_at=last_seen,
+            remembered_at=now,
         )
+        actor = _cached_actor(entry, address)
         if may(actor, "break_glass", "emergency_access") and emergency.open_window(s, row.user_id, now):
-            actor = replace(actor, break_glass=True)
-        return actor
+            return replace(actor, break_glass=True)  # never remembered: the window's end must count at once
+    if ttl:
+        session_cache.put(db.url, digest, entry)
+    return actor
+
+
+def _cached_actor(entry: session_cache.CachedSession, address: str | None) -> Actor:
+    return Actor(
+        user_id=entry.user_id,
+        username=entry.username,
+        role=entry.role,
+        patient_id=entry.patient_id,
+        address=address,
+        session_id=entry.session_id,
+        pending="enrol_totp" if entry.enrol_totp else None,
+        must_change_password=entry.must_change_password,
+    )
 
 
 def logout(*, db: Database, actor: Actor) -> None:

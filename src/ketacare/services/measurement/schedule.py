@@ -14,6 +14,7 @@ from ketacare.services import clock, patients
 from ketacare.services.access import Actor
 from ketacare.services.measurement.responses import session_times
 from ketacare.services.measurement.schemas import DueRead
+from ketacare.services.outcomes.definitions import in_force_in
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Diagnosis, Patient
@@ -49,11 +50,7 @@ def statuses_for(
             answered.setdefault(pid, []).append(Answered(iid, ctx, at))
             if pid not in first or at < first[pid]:
                 first[pid] = at
-    ptsd = set(
-        s.scalars(
-            select(Diagnosis.patient_id).where(Diagnosis.patient_id.in_(ids), Diagnosis.concept.like("ptsd%"))
-        )
-    )
+    primaries = primary_instruments(s, ids)
     out = {}
     for p in plist:
         enrolled = min(p.created_at, first.get(p.id, p.created_at))
@@ -63,8 +60,27 @@ def statuses_for(
             sessions=session_times(s, p.id),
             answered=answered.get(p.id, []),
             now=now,
-            ptsd=p.id in ptsd,
+            primaries=primaries[p.id],
         )
+    return out
+
+
+def primary_instruments(s: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """Return each patient's primary instruments: one per active diagnosis (oldest first), else the default."""
+    defs = in_force_in(s)
+    concepts: dict[int, list[str]] = {}
+    for start in range(0, len(ids), 500):
+        rows = s.execute(
+            select(Diagnosis.patient_id, Diagnosis.concept)
+            .where(Diagnosis.patient_id.in_(ids[start : start + 500]), Diagnosis.status == "active")
+            .order_by(Diagnosis.created_at, Diagnosis.id)
+        )
+        for pid, concept in rows:
+            concepts.setdefault(pid, []).append(concept)
+    out: dict[int, tuple[str, ...]] = {}
+    for pid in ids:
+        found = [defs.primary_instrument(c) for c in concepts.get(pid, [])] or [defs.primary_default]
+        out[pid] = tuple(dict.fromkeys(found))
     return out
 
 

@@ -3,61 +3,47 @@ a mixed-effects model, side effects and blood-pressure rises, for the filtered c
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter, defaultdict
+import itertools
+from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ketacare.domain import outcomes
 from ketacare.domain.measurement import load_instrument
 from ketacare.services import clinic, clock
 from ketacare.services.access import Actor
-from ketacare.services.outcomes.analysis import kaplan_meier, mixed_model
+from ketacare.services.outcomes.analysis import kaplan_meier, mixed_model, model_sample
+from ketacare.services.outcomes.cache import DigestStore
 from ketacare.services.outcomes.definitions import in_force
+from ketacare.services.outcomes.digest import MAINTAINED_AFTER_DAYS, Digest, Judged, digest_of, week_values
 from ketacare.services.outcomes.schemas import (
     AdverseEvents,
     CountBin,
     Dashboard,
     FlowStage,
     GroupRate,
+    ModelEstimate,
     OutcomeFilters,
-    PatientOutcome,
     RateRead,
     StopReason,
     TrajectoryPoint,
 )
-from ketacare.services.outcomes.snapshot import PatientFacts, baseline_sd, load
-from ketacare.services.outcomes.summary import outcome_of
+from ketacare.services.outcomes.snapshot import load
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import User
+from ketacare.store.tables.scheduling import Chair, Site
 
 RESOURCE = "outcomes"
-MAINTAINED_AFTER_DAYS = 28  # a session this long after the first counts as maintenance (until plans record phases)
 STOPPED_AFTER_DAYS = 60  # no session for this long: stopped (until plans record a stop with its reason)
-SESSION_NUMBERS = 8
-TRAJECTORY_WEEKS = 12
 BP_BINS = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0)
 
 
 def _rate(r: outcomes.Rate) -> RateRead:
     return RateRead(k=r.k, n=r.n, proportion=r.proportion, low=r.low, high=r.high)
-
-
-def _group(group: str, label: str, resp: Iterable[bool], remit: Iterable[bool]) -> GroupRate:
-    a, b = list(resp), list(remit)
-    return GroupRate(
-        group=group, label=label,
-        response=_rate(outcomes.wilson(sum(a), len(a))), remission=_rate(outcomes.wilson(sum(b), len(b))),
-    )  # fmt: skip
-
-
-def _judged(o: PatientOutcome) -> bool:
-    return o.status not in ("no_session", "no_baseline", "no_follow_up")
-
-
-def _ever(o: PatientOutcome) -> tuple[bool, bool]:
-    return o.responded_at is not None, o.remitted_at is not None
 
 
 def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboard:
@@ -68,13 +54,23 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", RESOURCE)
         s = uow.session
-        everyone = load(s)
-        sds = {iid: baseline_sd(s, d, iid) for iid in d.instruments}
-        clinicians = dict(s.execute(User.__table__.select().with_only_columns(User.id, User.display_name)).all())
-        chosen = [p for p in everyone.values() if _keep(p, d, filters, zone)]
-        results = {p.patient_id: outcome_of(p, d, sds.get(p.primary(d)[1])) for p in chosen}
-        out = _build(d, filters, chosen, results, now)
-        out.options = _options(everyone.values(), d, clinicians)
+
+        def digest(ids: Iterable[int] | None) -> dict[int, Digest]:
+            return {pid: digest_of(p, d, zone) for pid, p in load(s, ids).items()}
+
+        everyone = _DIGESTS.current(s, db.url, (id(db), str(zone), repr(d)), digest)
+        sites = {label: site for label, site in s.execute(select(Chair.label, Chair.site_id))}
+        unfiltered = not filters.model_dump(exclude_none=True)
+        chosen = everyone if unfiltered else [p for p in everyone if _keep(p, filters, sites)]
+        out = _build(d, filters, chosen, now, model_key=(db.url, id(db)))
+        options_key = (db.url, id(db), _DIGESTS.mark_of(db.url))  # names change only with an audited write
+        options = _OPTIONS.get(options_key)
+        if options is None:
+            options = _options(everyone, s, sites)
+            if len(_OPTIONS) >= _MODELS_KEPT:
+                _OPTIONS.pop(next(iter(_OPTIONS)))
+            _OPTIONS[options_key] = options
+        out.options = options
         uow.audit(
             "view", "outcomes_dashboard",
             details={"patients": out.patients, "filters": filters.model_dump(mode="json", exclude_none=True)},
@@ -82,65 +78,102 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
         return out
 
 
-def _keep(p: PatientFacts, d: outcomes.Definitions, f: OutcomeFilters, zone: tzinfo) -> bool:
-    if f.diagnosis and p.primary(d)[0] != f.diagnosis:
+_DIGESTS = DigestStore()
+_MODELS: dict[tuple[object, ...], ModelEstimate] = {}
+_MODELS_KEPT = 32
+_OPTIONS: dict[tuple[object, ...], dict[str, list[tuple[str, str]]]] = {}
+
+
+def forget_cached() -> None:
+    """Drop the kept digests and model fits (benchmarks time the first request after a server start)."""
+    _DIGESTS.clear()
+    _MODELS.clear()
+    _OPTIONS.clear()
+
+
+def _keep(p: Digest, f: OutcomeFilters, sites: dict[str, int]) -> bool:
+    if f.diagnosis and p.diagnosis != f.diagnosis:
         return False
     if f.protocol and p.protocol != f.protocol:
         return False
     if f.clinician_id and p.clinician_id != f.clinician_id:
         return False
+    if f.site_id and sites.get(p.first_chair or "") != f.site_id:
+        return False
     if f.date_from or f.date_to:
-        if not p.sessions:
+        day = p.first_day
+        if day is None:
             return False
-        day = p.sessions[0].started_at.astimezone(zone).date()
         if (f.date_from and day < f.date_from) or (f.date_to and day > f.date_to):
             return False
     return True
 
 
-def _options(
-    patients: Iterable[PatientFacts], d: outcomes.Definitions, clinicians: dict[int, str]
-) -> dict[str, list[tuple[str, str]]]:
+def _options(patients: Iterable[Digest], s: Session, sites: dict[str, int]) -> dict[str, list[tuple[str, str]]]:
     dx: dict[str, str] = {}
     protocols: set[str] = set()
     people: set[int] = set()
+    chairs: set[str] = set()
     for p in patients:
-        concept = p.primary(d)[0]
-        if concept:
-            dx[concept] = p.diagnosis_display.get(concept, concept)
+        if p.diagnosis:
+            dx[p.diagnosis] = p.diagnosis_display
         if p.protocol:
             protocols.add(p.protocol)
         if p.clinician_id is not None:
             people.add(p.clinician_id)
+        if p.first_chair is not None:
+            chairs.add(p.first_chair)
+    places = {sites[c] for c in chairs if c in sites}
+    clinicians = {uid: name for uid, name in s.execute(select(User.id, User.display_name).where(User.id.in_(people)))}
+    names = {sid: name for sid, name in s.execute(select(Site.id, Site.name).where(Site.id.in_(places)))}
     return {
         "diagnosis": sorted(dx.items(), key=lambda kv: kv[1]),
         "protocol": [(x, x.replace("_", " ").replace("-", " ")) for x in sorted(protocols)],
         "clinician": sorted(((str(i), clinicians.get(i, f"user {i}")) for i in people), key=lambda kv: kv[1]),
+        "site": sorted(((str(i), names.get(i, f"site {i}")) for i in places), key=lambda kv: kv[1]),
     }
 
 
-def _flow(chosen: list[PatientFacts], now: datetime) -> tuple[list[FlowStage], list[StopReason]]:
-    treated = [p for p in chosen if p.sessions]
-    maintained = [
-        p for p in treated
-        if any(x.started_at - p.sessions[0].started_at >= timedelta(days=MAINTAINED_AFTER_DAYS) for x in p.sessions)
-    ]  # fmt: skip
+class _Counts:
+    """Response and remission counts of one group (k of n each)."""
+
+    __slots__ = ("label", "n", "remitted", "responded")
+
+    def __init__(self, label: str) -> None:
+        self.label, self.n, self.responded, self.remitted = label, 0, 0, 0
+
+    def rate(self, group: str) -> GroupRate:
+        return GroupRate(
+            group=group, label=self.label, response=_rate(outcomes.wilson(self.responded, self.n)),
+            remission=_rate(outcomes.wilson(self.remitted, self.n)),
+        )  # fmt: skip
+
+
+def _flow(chosen: list[Digest], now: datetime) -> tuple[list[FlowStage], list[StopReason]]:
     reasons: Counter[str] = Counter()
-    for p in treated:
-        if p.last_state == "aborted":
+    screened = eligible = consented = treated = maintained = 0
+    stale = now - timedelta(days=STOPPED_AFTER_DAYS)
+    for p in chosen:
+        screened += p.screened
+        eligible += p.eligible
+        consented += p.consented
+        maintained += p.maintained
+        if not p.treated:
+            continue
+        treated += 1
+        if p.last_aborted:
             reasons["last session stopped early (aborted)"] += 1
-        elif now - p.sessions[-1].started_at > timedelta(days=STOPPED_AFTER_DAYS):
+        elif p.last_started_at is not None and p.last_started_at < stale:
             reasons[f"no session for more than {STOPPED_AFTER_DAYS} days"] += 1
     stages = [
         FlowStage(id="referred", label="Referred", count=len(chosen), how="patient records"),
-        FlowStage(id="screened", label="Screened", count=sum(p.screened for p in chosen),
-                  how="an eligibility evaluation was recorded"),
-        FlowStage(id="eligible", label="Eligible", count=sum(p.eligible for p in chosen),
+        FlowStage(id="screened", label="Screened", count=screened, how="an eligibility evaluation was recorded"),
+        FlowStage(id="eligible", label="Eligible", count=eligible,
                   how="newest eligibility decision: eligible (or with cautions)"),
-        FlowStage(id="consented", label="Consented", count=sum(p.consented or bool(p.sessions) for p in chosen),
+        FlowStage(id="consented", label="Consented", count=consented,
                   how="consent confirmed at a session check-in (course consent comes with treatment plans)"),
-        FlowStage(id="treated", label="Treated", count=len(treated), how="at least one infusion started"),
-        FlowStage(id="maintained", label="Maintained", count=len(maintained),
+        FlowStage(id="treated", label="Treated", count=treated, how="at least one infusion started"),
+        FlowStage(id="maintained", label="Maintained", count=maintained,
                   how=f"a session {MAINTAINED_AFTER_DAYS} days or more after the first (plan phases come with "
                   "treatment plans)"),
         FlowStage(id="stopped", label="Stopped", count=sum(reasons.values()),
@@ -150,169 +183,162 @@ def _flow(chosen: list[PatientFacts], now: datetime) -> tuple[list[FlowStage], l
     return stages, [StopReason(reason=r, count=n) for r, n in reasons.most_common()]
 
 
-def _by(
-    name: str, keyed: Iterable[tuple[str | None, str, PatientOutcome]]
-) -> list[GroupRate]:
-    groups: dict[str, tuple[str, list[PatientOutcome]]] = {}
-    for key, label, o in keyed:
-        k = key or "none"
-        groups.setdefault(k, (label if key else "not recorded", []))[1].append(o)
-    return [
-        _group(f"{name}:{k}", label, (_ever(o)[0] for o in os), (_ever(o)[1] for o in os))
-        for k, (label, os) in sorted(groups.items(), key=lambda kv: kv[1][0])
-    ]
+def _grouped(name: str, keys: list[str | None], labels: list[str], js: list[Judged]) -> list[GroupRate]:
+    """Rates per group key ("none" for no key), ordered by label, then by the group's first patient."""
+    norm = [k or "none" for k in keys]
+    first = {k: i for i, k in reversed(list(enumerate(norm)))}  # each key's first patient
+    tally = Counter(zip(norm, [j.responded for j in js], [j.remitted for j in js], strict=True))
+    groups = []
+    for k, i in first.items():
+        c = _Counts(labels[i] if keys[i] else "not recorded")
+        c.n = sum(v for (g, _, _), v in tally.items() if g == k)
+        c.responded = sum(v for (g, r, _), v in tally.items() if g == k and r)
+        c.remitted = sum(v for (g, _, m), v in tally.items() if g == k and m)
+        groups.append((c.label, i, k, c))
+    return [c.rate(f"{name}:{k}") for _, _, k, c in sorted(groups, key=lambda g: (g[0], g[1]))]
+
+
+def _counted(label: str, pairs: Counter[tuple[bool, bool]]) -> _Counts:
+    c = _Counts(label)
+    c.n = pairs.total()
+    c.responded = sum(v for (r, _), v in pairs.items() if r)
+    c.remitted = sum(v for (_, m), v in pairs.items() if m)
+    return c
 
 
 def _build(
     d: outcomes.Definitions,
     f: OutcomeFilters,
-    chosen: list[PatientFacts],
-    results: dict[int, PatientOutcome],
+    chosen: list[Digest],
     now: datetime,
+    *,
+    model_key: tuple[object, ...],
 ) -> Dashboard:
-    judged = [(p, results[p.patient_id]) for p in chosen if _judged(results[p.patient_id])]
+    judged = [(p, j) for p in chosen if (j := p.judged) is not None]
+    js = [j for _, j in judged]
+    overall = _counted("All judged patients", Counter((j.responded, j.remitted) for j in js))
+    rapid_seen = Counter(j.rapid for j in js)
+    after = Counter(x for j in js for x in j.after_session)
+    by_session = {
+        k: _counted(f"After session {k}", Counter({(r, m): v for (kk, r, m), v in after.items() if kk == k}))
+        for k in sorted({k for k, _, _ in after})
+    }
+    points = Counter((fp, r, m) for j in js for fp, (r, m) in j.at_points.items())
+    by_point = {
+        fp.id: _counted(fp.label, Counter({(r, m): v for (q, r, m), v in points.items() if q == fp.id}))
+        for fp in d.fixed_points
+    }
+    followed = [j for j in js if j.followed_days is not None]
+    durations = [j.followed_days or 0.0 for j in followed]
+    events = [j.relapsed for j in followed]
     flow, stops = _flow(chosen, now)
-    overall = _group("all", "All judged patients", (_ever(o)[0] for _, o in judged), (_ever(o)[1] for _, o in judged))
-    rapid = [o.rapid_response for _, o in judged if o.rapid_response is not None]
-
-    def dose_label(p: PatientFacts) -> tuple[str | None, str]:
-        doses = [x.mg_per_kg for x in p.sessions if x.mg_per_kg is not None]
-        band = d.dose_band(statistics.median(doses)) if doses else None
-        return (band.id, band.label) if band else (None, "")
-
-    by_dx = _by("diagnosis", ((o.diagnosis, o.diagnosis_display or o.diagnosis or "", o) for _, o in judged))
-    by_proto = _by("protocol", ((p.protocol, (p.protocol or "").replace("_", " "), o) for p, o in judged))
-    by_dose = _by("dose", ((*dose_label(p), o) for p, o in judged))
-    by_session = _session_rates(d, judged)
-    at_points = _point_rates(d, judged)
-    trajectory, (pids, sess, pct) = _trajectory(judged)
-    followed = [o for _, o in judged if o.days_followed_after_benefit is not None]
-    durations = [o.days_followed_after_benefit or 0.0 for o in followed]
-    events = [o.relapsed_at is not None for o in followed]
     survival, at_risk = kaplan_meier(durations, events)
-    sessions = [x for p in chosen for x in p.sessions]
+    rises = Counter(itertools.chain.from_iterable(p.bp_rises for p in chosen))
     return Dashboard(
         filters=f,
         patients=len(chosen),
-        judged=len(judged),
+        judged=len(js),
         flow=flow,
         stop_reasons=stops,
-        overall=overall,
-        rapid_response=_rate(outcomes.wilson(sum(rapid), len(rapid))),
-        by_diagnosis=by_dx,
-        by_protocol=by_proto,
-        by_dose_band=by_dose,
-        by_session=by_session,
-        at_points=at_points,
-        trajectory=trajectory,
+        overall=overall.rate("all"),
+        rapid_response=_rate(outcomes.wilson(rapid_seen[True], rapid_seen[True] + rapid_seen[False])),
+        by_diagnosis=_grouped("diagnosis", [j.diagnosis for j in js], [j.diagnosis_label for j in js], js),
+        by_protocol=_grouped(
+            "protocol", [p.protocol for p, _ in judged], [(p.protocol or "").replace("_", " ") for p, _ in judged], js
+        ),
+        by_dose_band=_grouped("dose", [j.dose_band for j in js], [j.dose_label for j in js], js),
+        by_session=[by_session[k].rate(f"session:{k}") for k in sorted(by_session)],
+        at_points=[by_point[fp.id].rate(f"point:{fp.id}") for fp in d.fixed_points],
+        trajectory=_trajectory(js),
         survival=survival,
         at_risk=at_risk,
         relapses=sum(events),
         followed_after_benefit=len(durations),
-        model=mixed_model(pids, sess, pct),
-        adverse=_adverse(sessions),
-        bp_rise=_bp_bins([x.sbp_rise_mmhg for x in sessions if x.sbp_rise_mmhg is not None]),
-        bp_rise_median=_median([x.sbp_rise_mmhg for x in sessions if x.sbp_rise_mmhg is not None]),
-        bp_rise_sessions=sum(x.sbp_rise_mmhg is not None for x in sessions),
+        model=_model(judged, model_key),
+        adverse=_adverse(chosen),
+        bp_rise=_bp_bins(rises),
+        bp_rise_median=_median(rises),
+        bp_rise_sessions=rises.total(),
         options={},
         definitions=_definitions(d),
     )
 
 
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
+def _median(counts: Counter[float]) -> float | None:
+    """Return the median of the counted values (as statistics.median of the values)."""
+    n = counts.total()
+    if n == 0:
+        return None
+    lower, upper = (n - 1) // 2, n // 2  # positions of the middle value(s) in sorted order
+    low = high = None
+    seen = 0
+    for v in sorted(counts):
+        seen += counts[v]
+        if low is None and seen > lower:
+            low = v
+        if seen > upper:
+            high = v
+            break
+    assert low is not None and high is not None  # noqa: S101 - n > 0
+    return low if n % 2 else (low + high) / 2
 
 
-def _session_rates(d: outcomes.Definitions, judged: list[tuple[PatientFacts, PatientOutcome]]) -> list[GroupRate]:
-    """Response and remission on the first score after session k and before session k + 1."""
-    resp: dict[int, list[bool]] = defaultdict(list)
-    remit: dict[int, list[bool]] = defaultdict(list)
-    for _, o in judged:
-        rules = d.outcomes_for(o.instrument_id)
-        base = o.baseline.total if o.baseline else None
-        starts = o.session_times
-        for k in range(1, min(len(starts), SESSION_NUMBERS) + 1):
-            lo, hi = starts[k - 1], starts[k] if k < len(starts) else None
-            after = [x for x in o.history if x.at > lo and (hi is None or x.at <= hi)]
-            if after:
-                resp[k].append(rules.response.met(base, after[0].total) is True)
-                remit[k].append(rules.remission.met(base, after[0].total) is True)
-    return [_group(f"session:{k}", f"After session {k}", resp[k], remit[k]) for k in sorted(resp)]
-
-
-def _point_rates(d: outcomes.Definitions, judged: list[tuple[PatientFacts, PatientOutcome]]) -> list[GroupRate]:
-    rows = []
-    for fp in d.fixed_points:
-        resp, remit = [], []
-        for _, o in judged:
-            if o.first_session_at is None or o.baseline is None:
-                continue
-            rules = d.outcomes_for(o.instrument_id)
-            follow = [outcomes.Score(x.at, x.total) for x in o.history if x.at > o.first_session_at]
-            s = outcomes.nearest_in_window(follow, o.first_session_at, fp)
-            if s is not None:
-                resp.append(rules.response.met(o.baseline.total, s.total) is True)
-                remit.append(rules.remission.met(o.baseline.total, s.total) is True)
-        rows.append(_group(f"point:{fp.id}", fp.label, resp, remit))
-    return rows
-
-
-def _trajectory(
-    judged: list[tuple[PatientFacts, PatientOutcome]],
-) -> tuple[list[TrajectoryPoint], tuple[list[int], list[int], list[float]]]:
-    """Return mean percent change by week, and (patient, sessions given, percent change) rows for the model."""
-    by_week: dict[int, list[float]] = defaultdict(list)
-    pids: list[int] = []
-    sess: list[int] = []
-    pct: list[float] = []
-    for p, o in judged:
-        if o.baseline is None or o.baseline.total == 0 or o.first_session_at is None:
-            continue
-        b = o.baseline.total
-        per_week: dict[int, float] = {}
-        for x in o.history:
-            if x.at <= o.first_session_at:
-                continue
-            change = 100.0 * (x.total - b) / b
-            week = round((x.at - o.first_session_at).total_seconds() / (7 * 86400))
-            if week <= TRAJECTORY_WEEKS:
-                per_week[week] = change  # the latest score of that week
-            pids.append(p.patient_id)
-            sess.append(sum(1 for t in o.session_times if t < x.at))
-            pct.append(change)
-        for w, v in per_week.items():
-            by_week[w].append(v)
-    points = [TrajectoryPoint(week=0, n=len({i for i in pids}), mean=0.0, low=0.0, high=0.0)]
+def _trajectory(js: list[Judged]) -> list[TrajectoryPoint]:
+    """Return the mean percent change from baseline by week since the first session, with 95 % bands."""
+    by_week = week_values(js)
+    points = [TrajectoryPoint(week=0, n=sum(1 for j in js if j.model_pct), mean=0.0, low=0.0, high=0.0)]
     for w in sorted(by_week):
         if w == 0:
             continue
         m = outcomes.mean_band(by_week[w])
         points.append(TrajectoryPoint(week=w, n=m.n, mean=m.mean, low=m.low, high=m.high))
-    return points, (pids, sess, pct)
+    return points
 
 
-def _adverse(sessions: list) -> AdverseEvents:  # type: ignore[type-arg]
-    n = len(sessions)
-    types: Counter[str] = Counter(t for x in sessions for t in x.types)
-    events = sum(x.side_effects for x in sessions)
+def _model(judged: list[tuple[Digest, Judged]], key: tuple[object, ...]) -> ModelEstimate:
+    """Fit the mixed model on the cohort, or on its fixed sample when larger; a fit is kept while its patients'
+    digests are unchanged."""
+    scored = [(p, j) for p, j in judged if j.model_pct]
+    sample = set(model_sample([p.patient_id for p, _ in scored]))
+    rows = [(p, j) for p, j in scored if p.patient_id in sample]
+    cache_key = (*key, len(scored), tuple(p.revision for p, _ in rows))
+    fit = _MODELS.get(cache_key)
+    if fit is None:
+        pids = [p.patient_id for p, j in rows for _ in j.model_pct]
+        sess = [x for _, j in rows for x in j.model_sessions]
+        pct = [x for _, j in rows for x in j.model_pct]
+        fit = mixed_model(pids, sess, pct, cohort_patients=len(scored))
+        if len(_MODELS) >= _MODELS_KEPT:
+            _MODELS.pop(next(iter(_MODELS)))
+        _MODELS[cache_key] = fit
+    return fit
+
+
+def _adverse(chosen: list[Digest]) -> AdverseEvents:
+    n = events = grade3 = 0
+    types: Counter[str] = Counter()
+    for p in chosen:
+        n += p.sessions
+        events += p.side_effects
+        grade3 += p.grade3
+        if p.types:
+            types.update(p.types)
     return AdverseEvents(
         sessions=n,
         events=events,
         per_100=outcomes.per_100(events, n),
-        grade3_per_100=outcomes.per_100(sum(x.grade3 for x in sessions), n),
+        grade3_per_100=outcomes.per_100(grade3, n),
         by_type=[(t.replace("_", " "), c, outcomes.per_100(c, n)) for t, c in types.most_common()],
     )
 
 
-def _bp_bins(values: list[float]) -> list[CountBin]:
+def _bp_bins(counts: Counter[float]) -> list[CountBin]:
     bins = []
     edges = [float("-inf"), *BP_BINS[1:]]
     for i, lo in enumerate(edges):
         hi = edges[i + 1] if i + 1 < len(edges) else None
-        label = (
-            f"below {BP_BINS[1]:g}" if i == 0 else f"{lo:g} to {hi:g}" if hi is not None else f"{lo:g} or more"
-        )
-        count = sum(1 for v in values if v >= lo and (hi is None or v < hi))
+        label = f"below {BP_BINS[1]:g}" if i == 0 else f"{lo:g} to {hi:g}" if hi is not None else f"{lo:g} or more"
+        count = sum(c for v, c in counts.items() if v >= lo and (hi is None or v < hi))
         bins.append(CountBin(label=label, low=lo if i else BP_BINS[0], high=hi, count=count))
     return bins
 
@@ -323,10 +349,20 @@ def _definitions(d: outcomes.Definitions) -> list[tuple[str, str, str]]:
         name = load_instrument(iid).short_name
         rows.append((f"{name} response", r.response.describe(), r.response.source))
         rows.append((f"{name} remission", r.remission.describe(), r.remission.source))
-    rows.append(("Rapid response", f"a response on the score nearest {d.rapid_hours:g} h after the first session "
-                 f"({d.rapid_window_before_h:g} h before to {d.rapid_window_after_h:g} h after)", d.rapid_source))
-    rows.append(("Relapse", f"after a response or remission, {d.relapse_confirmations} scores in a row that meet "
-                 "neither", d.relapse_source))
+    rows.append(
+        (
+            "Rapid response",
+            f"a response on the score nearest {d.rapid_hours:g} h after the first session "
+            f"({d.rapid_window_before_h:g} h before to {d.rapid_window_after_h:g} h after)",
+            d.rapid_source,
+        )
+    )
+    rows.append(
+        (
+            "Relapse",
+            f"after a response or remission, {d.relapse_confirmations} scores in a row that meet neither",
+            d.relapse_source,
+        )
+    )
     rows.append(("Reliable change", f"|RC| > {d.rci_z:g}; {d.rci_se_formula}", d.rci_source))
     return rows  # fmt: skip
-

@@ -17,6 +17,9 @@ class OutcomeFilters(BaseModel):
     diagnosis: str | None = Field(None, max_length=64, description="Primary diagnosis concept, e.g. gad")
     protocol: str | None = Field(None, max_length=64, description="Protocol id of the patient's dose orders")
     clinician_id: int | None = Field(None, ge=1, description="Primary clinician (user id)")
+    site_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="Site of the chair of the patient's first session (site id)"
+    )
 
     @field_validator("date_to")
     @classmethod

@@ -9,9 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, select, true
+from sqlalchemy import Select, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from ketacare.domain.outcomes import Definitions, Score, sample_sd
@@ -22,6 +22,7 @@ from ketacare.store.tables.patients import Diagnosis, Patient
 from ketacare.store.tables.sessions import InfusionSession, SideEffectRow, VitalSign
 
 ELIGIBLE = ("eligible", "eligible_with_cautions")
+_Q = TypeVar("_Q", bound=Select)  # type: ignore[type-arg]
 
 
 @dataclass
@@ -37,6 +38,7 @@ class SessionFacts:
     grade3: int = 0
     types: list[str] = field(default_factory=list)
     sbp_rise_mmhg: float | None = None
+    chair: str | None = None  # the chair's label (its site is the session's site)
 
 
 @dataclass
@@ -80,7 +82,9 @@ def load(s: Session, patient_ids: Iterable[int] | None = None) -> dict[int, Pati
 
     out: dict[int, PatientFacts] = {}
     for pid, created, clin in s.execute(
-        select(Patient.id, Patient.created_at, Patient.primary_clinician_id).where(only(Patient.id))
+        select(Patient.id, Patient.created_at, Patient.primary_clinician_id)
+        .where(only(Patient.id))
+        .order_by(Patient.id)
     ):
         out[pid] = PatientFacts(patient_id=pid, created_at=created, clinician_id=clin)
     for pid, concept, display in s.execute(
@@ -122,8 +126,8 @@ def load(s: Session, patient_ids: Iterable[int] | None = None) -> dict[int, Pati
             out[pid].scores[iid].append(Score(at, float(total or 0)))
     sessions = _sessions(s, out, only)
     if sessions:
-        _side_effects(s, sessions)
-        _bp_rise(s, sessions)
+        _side_effects(s, sessions, ids)
+        _bp_rise(s, sessions, ids)
     for p in out.values():
         p.sessions.sort(key=lambda x: x.started_at)
     return out
@@ -132,7 +136,7 @@ def load(s: Session, patient_ids: Iterable[int] | None = None) -> dict[int, Pati
 def _sessions(s: Session, out: dict[int, PatientFacts], only: Any) -> dict[int, SessionFacts]:
     """Add every patient's sessions (those whose infusion started) and return them by session id."""
     sessions: dict[int, SessionFacts] = {}
-    for sid, pid, state, started, aborted, dose, weight, consent in s.execute(
+    for sid, pid, state, started, aborted, dose, weight, consent, chair in s.execute(
         select(
             InfusionSession.id,
             InfusionSession.patient_id,
@@ -142,6 +146,7 @@ def _sessions(s: Session, out: dict[int, PatientFacts], only: Any) -> dict[int, 
             InfusionSession.planned_dose_mg,
             InfusionSession.weight_kg,
             InfusionSession.consent_confirmed,
+            InfusionSession.chair,
         )
         .where(only(InfusionSession.patient_id))
         .order_by(InfusionSession.scheduled_at)
@@ -155,45 +160,48 @@ def _sessions(s: Session, out: dict[int, PatientFacts], only: Any) -> dict[int, 
             p.aborted_before_start += state == "aborted"
             continue
         mg_kg = dose / weight if dose and weight else None
-        facts = SessionFacts(sid, started, aborted is not None, dose, mg_kg)
+        facts = SessionFacts(sid, started, aborted is not None, dose, mg_kg, chair=chair)
         p.sessions.append(facts)
         sessions[sid] = facts
     return sessions
 
 
-def _side_effects(s: Session, sessions: dict[int, SessionFacts]) -> None:
-    for sid, kind, grade in s.execute(
-        select(SideEffectRow.session_id, SideEffectRow.type, SideEffectRow.grade).where(
-            SideEffectRow.session_id.in_(list(sessions))
-        )
-    ):
-        f = sessions[sid]
+def _of_patients(q: _Q, session_id: Any, ids: list[int] | None, patient_id: Any = None) -> _Q:
+    """Limit rows keyed by session to the sessions of `ids` (None: every row; no IN list of every session id).
+
+    `patient_id`, the table's own patient column, lets PostgreSQL use its index instead of scanning every row."""
+    if ids is None:
+        return q
+    q = q.join(InfusionSession, InfusionSession.id == session_id).where(InfusionSession.patient_id.in_(ids))
+    return q if patient_id is None else q.where(patient_id.in_(ids))
+
+
+def _side_effects(s: Session, sessions: dict[int, SessionFacts], ids: list[int] | None) -> None:
+    q = select(SideEffectRow.session_id, SideEffectRow.type, SideEffectRow.grade)
+    for sid, kind, grade in s.execute(_of_patients(q, SideEffectRow.session_id, ids)):
+        f = sessions.get(sid)
+        if f is None:
+            continue  # a session whose infusion did not start
         f.side_effects += 1
         f.grade3 += grade >= 3
         f.types.append(kind)
 
 
-def _bp_rise(s: Session, sessions: dict[int, SessionFacts]) -> None:
+def _bp_rise(s: Session, sessions: dict[int, SessionFacts], ids: list[int] | None) -> None:
     """Set each session's largest systolic rise: peak during/recovery minus the highest baseline (mmHg)."""
-    by_ctx = (
-        select(
-            VitalSign.session_id,
-            VitalSign.context,
-            func.max(VitalSign.sbp_mmhg),
+    q = select(VitalSign.session_id, VitalSign.context, func.max(VitalSign.sbp_mmhg)).where(
+        and_(
+            VitalSign.entered_in_error.is_(False),
+            VitalSign.conflict_of.is_(None),
+            VitalSign.sbp_mmhg.is_not(None),
         )
-        .where(
-            and_(
-                VitalSign.session_id.in_(list(sessions)),
-                VitalSign.entered_in_error.is_(False),
-                VitalSign.conflict_of.is_(None),
-                VitalSign.sbp_mmhg.is_not(None),
-            )
-        )
-        .group_by(VitalSign.session_id, VitalSign.context)
+    )
+    by_ctx = _of_patients(q, VitalSign.session_id, ids, VitalSign.patient_id).group_by(
+        VitalSign.session_id, VitalSign.context
     )
     peaks: dict[int, dict[str, float]] = defaultdict(dict)
     for sid, ctx, sbp in s.execute(by_ctx):
-        if sid is not None and sbp is not None:
+        if sid in sessions and sbp is not None:
             peaks[sid][ctx] = float(sbp)
     for sid, p in peaks.items():
         during = max((p[c] for c in ("during", "recovery") if c in p), default=None)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain import units
@@ -102,18 +102,25 @@ def record_revision(
     return rev
 
 
+_REVISIONS = (
+    select(RecordRevision, User.display_name)
+    .outerjoin(User, User.id == RecordRevision.changed_by)
+    .where(RecordRevision.patient_id == bindparam("patient_id"))
+    .order_by(RecordRevision.changed_at.desc(), RecordRevision.id.desc())
+)
+
+
 def revisions_for(
     s: Session, patient_id: int, entity: str | None = None, entity_id: int | None = None
 ) -> list[RevisionRead]:
     """Return the corrections of a patient's entries (optionally one entity/entry), newest first."""
-    q = select(RecordRevision, User.display_name).outerjoin(User, User.id == RecordRevision.changed_by)
-    q = q.where(RecordRevision.patient_id == patient_id)
+    q = _REVISIONS  # every chart read asks for all of a patient's: that statement is built once
     if entity is not None:
         q = q.where(RecordRevision.entity == entity)
     if entity_id is not None:
         q = q.where(RecordRevision.entity_id == entity_id)
     out = []
-    for rev, name in s.execute(q.order_by(RecordRevision.changed_at.desc(), RecordRevision.id.desc())):
+    for rev, name in s.execute(q, {"patient_id": patient_id}):
         r = RevisionRead.model_validate(rev)
         r.changed_by_name = name or ""
         out.append(r)

@@ -6,7 +6,7 @@ import re
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Integer, and_, bindparam, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -193,12 +193,29 @@ def get_chart(*, db: Database, actor: Actor, patient_id: int) -> ChartRead:
         return ChartRead(patient=PatientRead.model_validate(p), clinical=clinical, sections_hidden=hidden)
 
 
+# The chart's statements, built once: every chart read reuses them (and their cached compiled form) instead of
+# building and hashing five new statements (issue 15: statement building was a fifth of a chart read's CPU).
+_PATIENT: BindParameter[int] = bindparam("patient_id", type_=Integer)
+_MEASUREMENTS = (
+    select(BodyMeasurement)
+    .where(BodyMeasurement.patient_id == _PATIENT)
+    .order_by(BodyMeasurement.measured_at, BodyMeasurement.id)
+)
+_DIAGNOSES = select(Diagnosis).where(Diagnosis.patient_id == _PATIENT).order_by(Diagnosis.id)
+_MEDICATIONS = (
+    select(Medication).where(Medication.patient_id == _PATIENT).order_by(Medication.active.desc(), Medication.name)
+)
+_ALLERGIES = select(Allergy).where(Allergy.patient_id == _PATIENT).order_by(Allergy.id)
+_TRIALS = (
+    select(TreatmentTrial)
+    .where(TreatmentTrial.patient_id == _PATIENT)
+    .order_by(TreatmentTrial.start_date.is_(None), TreatmentTrial.start_date, TreatmentTrial.id)
+)
+
+
 def _clinical_record(s: Session, patient_id: int) -> ClinicalRecord:
-    ms = s.scalars(
-        select(BodyMeasurement)
-        .where(BodyMeasurement.patient_id == patient_id)
-        .order_by(BodyMeasurement.measured_at, BodyMeasurement.id)
-    ).all()
+    at = {"patient_id": patient_id}
+    ms = s.scalars(_MEASUREMENTS, at).all()
     reads, last_w, last_w_at, last_h = [], None, None, None
     for m in ms:
         if m.entered_in_error:
@@ -220,32 +237,10 @@ def _clinical_record(s: Session, patient_id: int) -> ClinicalRecord:
         latest_weight_at=last_w_at,
         latest_height_cm=last_h,
         latest_bmi_kg_per_m2=latest_bmi,
-        diagnoses=[
-            DiagnosisRead.model_validate(d)
-            for d in s.scalars(
-                select(Diagnosis).where(Diagnosis.patient_id == patient_id).order_by(Diagnosis.id)
-            )
-        ],
-        medications=[
-            MedicationRead.model_validate(m)
-            for m in s.scalars(
-                select(Medication)
-                .where(Medication.patient_id == patient_id)
-                .order_by(Medication.active.desc(), Medication.name)
-            )
-        ],
-        allergies=[
-            AllergyRead.model_validate(a)
-            for a in s.scalars(select(Allergy).where(Allergy.patient_id == patient_id).order_by(Allergy.id))
-        ],
-        trials=[
-            TrialRead.model_validate(t)
-            for t in s.scalars(
-                select(TreatmentTrial)
-                .where(TreatmentTrial.patient_id == patient_id)
-                .order_by(TreatmentTrial.start_date.is_(None), TreatmentTrial.start_date, TreatmentTrial.id)
-            )
-        ],
+        diagnoses=[DiagnosisRead.model_validate(d) for d in s.scalars(_DIAGNOSES, at)],
+        medications=[MedicationRead.model_validate(m) for m in s.scalars(_MEDICATIONS, at)],
+        allergies=[AllergyRead.model_validate(a) for a in s.scalars(_ALLERGIES, at)],
+        trials=[TrialRead.model_validate(t) for t in s.scalars(_TRIALS, at)],
         revisions=revisions_for(s, patient_id),
     )
 

@@ -4,9 +4,25 @@ rules into CSV or Parquet with a data dictionary and a risk summary), `columns` 
 Other capabilities use research only through the names below.
 """
 
-from ketacare.services.research.export import export_to_dir, local_actor, min_cell_count, zip_directory
+from typing import TYPE_CHECKING, Any
+
 from ketacare.services.research.keys import ResearchKeyError
 from ketacare.services.research.schemas import ExportRequest, ExportResult, FileSummary, RiskSummary
+
+if TYPE_CHECKING:
+    from ketacare.services.research.export import export_to_dir, local_actor, min_cell_count, zip_directory
+
+_FROM_EXPORT = frozenset({"export_to_dir", "local_actor", "min_cell_count", "zip_directory"})
+
+
+def __getattr__(name: str) -> Any:
+    """Load the exporter (and with it pyarrow, ~80 MB) at its first use, not in every app process (issue 15)."""
+    if name in _FROM_EXPORT:
+        from ketacare.services.research import export
+
+        return getattr(export, name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "ExportRequest",

@@ -269,8 +269,22 @@ def my_questionnaires(request: Request, actor: Actor = Depends(Access("account",
         if (d.instrument_id, d.context) not in seen:
             seen.add((d.instrument_id, d.context))
             unique.append(d)
-    return render(request, "me_questionnaires.html", {"items": unique, "plain_context": PLAIN_CONTEXT})
+    return render(
+        request,
+        "me_questionnaires.html",
+        {"items": unique, "plain_context": PLAIN_CONTEXT, "plain_instrument": PLAIN_INSTRUMENT},
+    )
 
+
+# What a questionnaire asks about, in a patient's words (the short name follows in brackets).
+PLAIN_INSTRUMENT = {
+    "gad7": "Worry and anxiety",
+    "phq9": "Mood",
+    "pcl5": "Stress after a frightening experience",
+    "mini_spin": "Feeling anxious around other people",
+    "pdss_sr": "Panic attacks",
+    "oasis": "Anxiety in daily life",
+}
 
 # When a questionnaire is asked, in a patient's words.
 PLAIN_CONTEXT = {

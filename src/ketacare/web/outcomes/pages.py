@@ -16,9 +16,9 @@ from ketacare.web.outcomes import charts
 from ketacare.web.rendering import form_errors, render
 
 router = APIRouter(include_in_schema=False)
-FILTER_FIELDS = ("date_from", "date_to", "diagnosis", "protocol", "clinician_id")
+FILTER_FIELDS = ("date_from", "date_to", "diagnosis", "protocol", "clinician_id", "site_id")
 FILTER_LABELS = {"date_from": "First session from", "date_to": "First session to", "diagnosis": "Diagnosis",
-                 "protocol": "Protocol", "clinician_id": "Clinician"}  # fmt: skip
+                 "protocol": "Protocol", "clinician_id": "Clinician", "site_id": "Site"}  # fmt: skip
 
 
 def filters_from(request: Request) -> tuple[outcomes.OutcomeFilters, dict[str, str], dict[str, str]]:

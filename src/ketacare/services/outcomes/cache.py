@@ -1,0 +1,163 @@
+"""Keep every patient's dashboard digest in memory per database, brought up to date on each request.
+
+What changed since the last request is found cheaply: audit events after the newest one seen (every service write
+is audited with its patient) and rows with ids above the newest seen (bulk loads write no audit event). Only those
+patients are read again and digested; new definitions or clinic zone, or a write to patient data that names no
+patient, rebuild everything. A change made around the services that neither adds a row nor writes an audit event
+is not seen (none exists in Ketacare; a restored backup is a new history, so its events differ).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy.orm import Session
+
+from ketacare.services.outcomes.digest import Digest
+from ketacare.store.tables import AuditEvent, Base
+from ketacare.store.tables.dosing import DoseOrderRecord
+from ketacare.store.tables.eligibility import EligibilityEvaluation
+from ketacare.store.tables.measurement import QuestionnaireResponse
+from ketacare.store.tables.patients import Diagnosis, Patient
+from ketacare.store.tables.sessions import InfusionSession, SideEffectRow, VitalSign
+
+READ_ACTIONS = ("view", "list", "verify", "export", "login", "login_failed", "logout")
+# clinic-wide records that no patient's outcome is computed from: an event on them naming no patient changes nothing
+NEUTRAL = frozenset({
+    "user", "account", "site", "room", "chair", "working_hours", "calendar_feed", "emergency_access", "security",
+    "rescue_formulary_entry", "login_throttle", "audit", "research_export", "clinic_backup", "clinic_settings",
+    "outcomes_dashboard", "appointment",
+})  # fmt: skip
+REBUILD_SHARE = 0.2  # more changed patients than this share of the clinic: read everyone again (one pass is cheaper)
+REBUILD_ABOVE = 5000  # ... or than this many (the ids go into one IN list)
+
+
+def _patient_of(t: type[Base]) -> ColumnElement[int]:
+    if t is Patient:
+        return Patient.id  # type: ignore[return-value]
+    if t is SideEffectRow:
+        return (
+            select(InfusionSession.patient_id).where(InfusionSession.id == SideEffectRow.session_id).scalar_subquery()
+        )
+    return t.__table__.c.patient_id
+
+
+_TABLES: tuple[type[Base], ...] = (
+    Patient, Diagnosis, DoseOrderRecord, EligibilityEvaluation, QuestionnaireResponse, InfusionSession,
+    SideEffectRow, VitalSign,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Mark:
+    """How far the digests have read: the newest audit event (seq, hash) and the newest id of each table."""
+
+    audit: tuple[int, str] | None
+    ids: tuple[int | None, ...]
+
+
+def mark(s: Session) -> Mark:
+    """Return the current mark (one index probe per table; the audit probe steps back over reads)."""
+    last = s.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.action.not_in(READ_ACTIONS))  # reads (this page's own audit event too) change nothing
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    ids = []
+    for t in _TABLES:
+        table: Table = t.__table__  # type: ignore[assignment]
+        ids.append(s.execute(select(func.max(table.c.id))).scalar())
+    return Mark((int(last[0]), str(last[1])) if last else None, tuple(ids))
+
+
+def changed_since(s: Session, old: Mark, new: Mark) -> set[int] | None:
+    """Return the patients whose data may have changed between two marks; None when everyone must be read."""
+    if old.audit is not None and (new.audit is None or new.audit[0] < old.audit[0]):
+        return None  # a different history (restored or emptied)
+    if old.audit is not None:
+        known = s.execute(select(AuditEvent.hash).where(AuditEvent.seq == old.audit[0])).scalar()
+        if known != old.audit[1]:
+            return None
+    out: set[int] = set()
+    if new.audit is not None and new.audit != old.audit:
+        since = old.audit[0] if old.audit else 0
+        for pid, resource in s.execute(
+            select(AuditEvent.patient_id, AuditEvent.resource_type).where(
+                AuditEvent.seq > since, AuditEvent.action.not_in(READ_ACTIONS)
+            )
+        ):
+            if pid is not None:
+                out.add(pid)
+            elif resource not in NEUTRAL:
+                return None
+    for t, before, now in zip(_TABLES, old.ids, new.ids, strict=True):
+        if now is None or before == now:
+            continue
+        if before is not None and now < before:
+            return None  # rows were removed
+        table: Table = t.__table__  # type: ignore[assignment]
+        rows = select(_patient_of(t)).where(table.c.id > (before or 0))
+        out.update(pid for pid in s.scalars(rows) if pid is not None)
+    return out
+
+
+@dataclass
+class _Entry:
+    settings: tuple[object, ...]
+    mark: Mark
+    digests: dict[int, Digest] = field(default_factory=dict)
+
+
+class DigestStore:
+    """Every patient's digest per database url, refreshed from what changed since the last request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+
+    def current(
+        self,
+        s: Session,
+        url: str,
+        settings: tuple[object, ...],
+        digest: Callable[[Iterable[int] | None], dict[int, Digest]],
+    ) -> list[Digest]:
+        """Return every patient's digest (patient order), re-digesting only the patients that changed."""
+        with self._lock:
+            now = mark(s)
+            entry = self._entries.get(url)
+            if entry is None or entry.settings != settings:
+                entry = _Entry(settings, now, digest(None))
+                self._entries[url] = entry
+                return list(entry.digests.values())
+            if entry.mark == now:
+                return list(entry.digests.values())
+            changed = changed_since(s, entry.mark, now)
+            if changed is None or len(changed) > min(REBUILD_ABOVE, REBUILD_SHARE * max(1, len(entry.digests))):
+                entry.digests = digest(None)
+            elif changed:
+                fresh = digest(sorted(changed))
+                added = fresh.keys() - entry.digests.keys()
+                for pid in changed:
+                    if pid in fresh:
+                        entry.digests[pid] = fresh[pid]
+                    else:
+                        entry.digests.pop(pid, None)
+                if added:
+                    entry.digests = dict(sorted(entry.digests.items()))  # patient order, as a full read gives
+            entry.mark = now
+            return list(entry.digests.values())
+
+    def mark_of(self, url: str) -> Mark | None:
+        """Return the mark the digests of `url` were last brought up to (None before the first request)."""
+        entry = self._entries.get(url)
+        return None if entry is None else entry.mark
+
+    def clear(self) -> None:
+        """Forget every digest (benchmarks time the first request after a server start)."""
+        with self._lock:
+            self._entries.clear()
