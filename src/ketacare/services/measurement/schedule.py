@@ -8,13 +8,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ketacare.domain import outcomes as domain_outcomes
 from ketacare.domain.measurement import load_instrument
 from ketacare.domain.measurement.schedule import Answered, DueStatus, due_status, load_plan
 from ketacare.services import clock, patients
 from ketacare.services.access import Actor
 from ketacare.services.measurement.responses import session_times
 from ketacare.services.measurement.schemas import DueRead
-from ketacare.services.outcomes.definitions import in_force_in
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import Diagnosis, Patient
@@ -67,7 +67,7 @@ def statuses_for(
 
 def primary_instruments(s: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
     """Return each patient's primary instruments: one per active diagnosis (oldest first), else the default."""
-    defs = in_force_in(s)
+    defs = _outcome_definitions(s)
     concepts: dict[int, list[str]] = {}
     for start in range(0, len(ids), 500):
         rows = s.execute(
@@ -143,3 +143,10 @@ def my_due(*, db: Database, actor: Actor) -> list[DueRead]:
         items = [d for d in _reads(p, sts.get(p.id, []), OPEN) if d.rater == "patient"]
         uow.audit("list", "questionnaire_due", patient_id=p.id, details={"items": len(items)})
         return items
+
+
+def _outcome_definitions(s: Session) -> domain_outcomes.Definitions:
+    """Return the outcome definitions in force (imported here: the outcomes capability reads measurement)."""
+    from ketacare.services import outcomes
+
+    return outcomes.in_force_in(s)
