@@ -3,7 +3,7 @@
 Other capabilities use measurement only through the names below.
 """
 
-from ketacare.services.measurement.reminders import SmtpNotConfigured, send_reminders
+from ketacare.services.measurement.reminders import send_reminders
 from ketacare.services.measurement.responses import (
     crisis_resources,
     latest_scores,
@@ -16,6 +16,7 @@ from ketacare.services.measurement.responses import (
 from ketacare.services.measurement.schedule import my_due
 from ketacare.services.measurement.schemas import CrisisResources, ResponseCreate, ScoreSummary
 from ketacare.services.measurement.series import score_series
+from ketacare.services.messages import SmtpNotConfigured
 
 __all__ = [
     "CrisisResources",

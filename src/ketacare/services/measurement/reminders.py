@@ -8,7 +8,6 @@ Each reminder carries a fresh one-time link. The email says as little as possibl
 
 from __future__ import annotations
 
-import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -29,10 +28,6 @@ from ketacare.store.tables.measurement import ReminderOutbox
 
 MAX_REMINDERS = 3  # per due item (issue #4)
 MIN_HOURS_BETWEEN = 24  # clinic-configurable default, not from a guideline
-
-
-class SmtpNotConfigured(RuntimeError):
-    """KETACARE_SMTP_HOST is empty."""
 
 
 @dataclass
@@ -77,92 +72,80 @@ def send_reminders(
     *, db: Database, settings: Settings, actor: Actor | None = None, now: datetime | None = None
 ) -> ReminderReport:
     """Send reminder emails for due and overdue patient questionnaires through the configured SMTP server."""
-    if not settings.smtp_host:
-        raise SmtpNotConfigured("set KETACARE_SMTP_HOST (and KETACARE_SMTP_PORT, KETACARE_SMTP_FROM) first")
+    messages.require_smtp(settings)
     actor = actor or system_actor("reminders")
     now = now or clock.now()
     c = clinic.current(db, settings)
     report = ReminderReport()
-    smtp: smtplib.SMTP | None = None
-    try:
-        with UnitOfWork(db, actor) as uow:
-            uow.authorize("write", "scores")
-            s = uow.session
-            plist = list(s.scalars(select(Patient).where(Patient.email.is_not(None)).order_by(Patient.id)))
-            sts = statuses_for(s, plist, now=now, plan_id=c.assessment_plan)
-            for p in plist:
-                email = p.email
-                if email is None:  # selected with an email only
+    with messages.Mailer(settings) as mailer, UnitOfWork(db, actor) as uow:
+        uow.authorize("write", "scores")
+        s = uow.session
+        plist = list(s.scalars(select(Patient).where(Patient.email.is_not(None)).order_by(Patient.id)))
+        sts = statuses_for(s, plist, now=now, plan_id=c.assessment_plan)
+        for p in plist:
+            email = p.email
+            if email is None:  # selected with an email only
+                continue
+            for st in sts.get(p.id, []):
+                if (
+                    st.status not in ("due", "overdue")
+                    or st.item.rater != "patient"
+                    or messages.opted_out(s, p.id)  # questionnaire reminders are non-essential
+                ):
                     continue
-                for st in sts.get(p.id, []):
-                    if (
-                        st.status not in ("due", "overdue")
-                        or st.item.rater != "patient"
-                        or messages.opted_out(s, p.id)  # questionnaire reminders are non-essential
-                    ):
-                        continue
-                    count, last = s.execute(
-                        select(func.count(), func.max(ReminderOutbox.created_at)).where(
-                            ReminderOutbox.patient_id == p.id,
-                            ReminderOutbox.due_key == st.item.key,
-                            ReminderOutbox.status == "sent",
-                        )
-                    ).one()
-                    if count >= MAX_REMINDERS or (last and now - last < timedelta(hours=MIN_HOURS_BETWEEN)):
-                        report.skipped += 1
-                        continue
-                    link = make_link(
-                        s,
-                        settings,
-                        patient_id=p.id,
-                        instrument_id=st.item.instrument_id,
-                        due_date=st.item.opens_at.date(),
-                        context=st.item.context,
-                        valid_days=max(1, (st.item.overdue_at.date() - st.item.opens_at.date()).days + 7),
+                count, last = s.execute(
+                    select(func.count(), func.max(ReminderOutbox.created_at)).where(
+                        ReminderOutbox.patient_id == p.id,
+                        ReminderOutbox.due_key == st.item.key,
+                        ReminderOutbox.status == "sent",
                     )
-                    name = load_instrument(st.item.instrument_id).short_name
-                    msg = _message(settings, c, email, name, link.url, link.expires_at)
-                    row = ReminderOutbox(
-                        patient_id=p.id,
-                        due_key=st.item.key,
-                        instrument_id=st.item.instrument_id,
-                        due_at=st.item.opens_at,
-                        attempt=count + 1,
-                        to_address=email,
-                        subject=str(msg["Subject"]),
-                        status="queued",
-                        created_at=now,
-                    )
-                    s.add(row)
-                    try:
-                        if smtp is None:
-                            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15)
-                        smtp.send_message(msg)
-                        row.status, row.sent_at = "sent", clock.now()
-                        report.sent += 1
-                    except (OSError, smtplib.SMTPException) as e:
-                        row.status, row.error = "failed", f"{type(e).__name__}: {e}"[:500]
-                        report.failed += 1
-                        report.errors.append(row.error)
-                        smtp = None
-                    s.flush()
-                    messages.log_questionnaire(s, row, clinic_version=c.version, now=now)
-                    uow.audit(
-                        "create",
-                        "reminder_email",
-                        row.id,
-                        patient_id=p.id,
-                        outcome="success" if row.status == "sent" else "failure",
-                        details={
-                            "instrument": st.item.instrument_id,
-                            "due": st.item.key,
-                            "attempt": row.attempt,
-                        },
-                    )
-    finally:
-        if smtp is not None:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
+                ).one()
+                if count >= MAX_REMINDERS or (last and now - last < timedelta(hours=MIN_HOURS_BETWEEN)):
+                    report.skipped += 1
+                    continue
+                link = make_link(
+                    s,
+                    settings,
+                    patient_id=p.id,
+                    instrument_id=st.item.instrument_id,
+                    due_date=st.item.opens_at.date(),
+                    context=st.item.context,
+                    valid_days=max(1, (st.item.overdue_at.date() - st.item.opens_at.date()).days + 7),
+                )
+                name = load_instrument(st.item.instrument_id).short_name
+                msg = _message(settings, c, email, name, link.url, link.expires_at)
+                row = ReminderOutbox(
+                    patient_id=p.id,
+                    due_key=st.item.key,
+                    instrument_id=st.item.instrument_id,
+                    due_at=st.item.opens_at,
+                    attempt=count + 1,
+                    to_address=email,
+                    subject=str(msg["Subject"]),
+                    status="queued",
+                    created_at=now,
+                )
+                s.add(row)
+                error = mailer.send(msg)
+                if error is None:
+                    row.status, row.sent_at = "sent", clock.now()
+                    report.sent += 1
+                else:
+                    row.status, row.error = "failed", error[:500]
+                    report.failed += 1
+                    report.errors.append(row.error)
+                s.flush()
+                messages.log_questionnaire(s, row, clinic_version=c.version, now=now)
+                uow.audit(
+                    "create",
+                    "reminder_email",
+                    row.id,
+                    patient_id=p.id,
+                    outcome="success" if row.status == "sent" else "failure",
+                    details={
+                        "instrument": st.item.instrument_id,
+                        "due": st.item.key,
+                        "attempt": row.attempt,
+                    },
+                )
     return report

@@ -9,7 +9,6 @@ from ketacare.services.messages.log import messages
 from ketacare.services.messages.loop import SenderLoop
 from ketacare.services.messages.outbox import (
     QUESTIONNAIRE_TEMPLATE,
-    SmtpNotConfigured,
     log_questionnaire,
     queue_change,
     queue_due,
@@ -26,12 +25,15 @@ from ketacare.services.messages.schemas import (
     TemplateRead,
     TemplateUpdate,
 )
+from ketacare.services.messages.smtp import Mailer, SmtpNotConfigured
+from ketacare.services.messages.smtp import require as require_smtp
 from ketacare.services.messages.templates import history as template_history
 from ketacare.services.messages.templates import list_templates
 from ketacare.services.messages.templates import save as save_template
 
 __all__ = [
     "QUESTIONNAIRE_TEMPLATE",
+    "Mailer",
     "MessageRead",
     "PreferenceRead",
     "PreferenceUpdate",
@@ -44,6 +46,7 @@ __all__ = [
     "log_questionnaire",
     "messages",
     "opted_out",
+    "require_smtp",
     "queue_change",
     "queue_due",
     "read_preference",

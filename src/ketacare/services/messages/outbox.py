@@ -8,7 +8,6 @@ a crash in between leaves it `sending` (shown in the log, never sent again) rath
 
 from __future__ import annotations
 
-import smtplib
 from datetime import datetime, timedelta, tzinfo
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -22,6 +21,7 @@ from ketacare.domain import formatting
 from ketacare.domain import messages as core
 from ketacare.services import clinic, clock
 from ketacare.services.access import Actor, system_actor
+from ketacare.services.messages import smtp
 from ketacare.services.messages.preferences import opted_out
 from ketacare.services.messages.schemas import SendReport
 from ketacare.services.messages.templates import in_force
@@ -35,10 +35,6 @@ from ketacare.store.tables.scheduling import Appointment, Site
 BATCH = 200  # messages delivered per run at most; the next run takes the rest
 RESOURCE = "message"
 QUESTIONNAIRE_TEMPLATE = "questionnaire_due"  # wording: clinic settings (reminder subject and introduction)
-
-
-class SmtpNotConfigured(RuntimeError):
-    """KETACARE_SMTP_HOST is empty."""
 
 
 def _lead(rule: core.ReminderRule) -> timedelta:
@@ -289,32 +285,18 @@ def deliver(
         )
     sent = failed = 0
     errors: list[str] = []
-    smtp: smtplib.SMTP | None = None
-    try:
+    with smtp.Mailer(settings) as mailer:
         for row_id in ids:
             msg = _claim(db, actor, row_id, settings, c, tz)
             if msg is None:
                 continue
-            error = None
-            try:
-                if smtp is None:
-                    smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=15)
-                smtp.send_message(msg)
-            except (OSError, smtplib.SMTPException) as e:
-                error = f"{type(e).__name__}: {e}"
-                smtp = None
+            error = mailer.send(msg)
             _finish(db, actor, row_id, error, now)
             if error is None:
                 sent += 1
             else:
                 failed += 1
                 errors.append(f"message {row_id}: {error}")
-    finally:
-        if smtp is not None:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
     return sent, failed, errors
 
 
@@ -322,8 +304,7 @@ def send_due(
     *, db: Database, settings: Settings, actor: Actor | None = None, now: datetime | None = None
 ) -> SendReport:
     """Queue the reminders whose local time has come and send every due message once (safe to run every minute)."""
-    if not settings.smtp_host:
-        raise SmtpNotConfigured("set KETACARE_SMTP_HOST (and KETACARE_SMTP_PORT, KETACARE_SMTP_FROM) first")
+    smtp.require(settings)
     actor = actor or system_actor("messages")
     now = now or clock.now()
     c = clinic.current(db, settings)
