@@ -347,3 +347,35 @@ def test_a_score_cannot_be_linked_to_a_signed_session_and_the_record_stays_verif
     )  # fmt: skip
     assert kept.session_id is None
     assert record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).verification.intact
+
+
+def test_a_reading_or_score_in_a_signed_record_is_not_set_aside_and_the_record_stays_verified(
+    personas, fake_clock, with_scores  # noqa: F811
+):
+    from ketacare.domain.errors import InvalidValue
+    from ketacare.services.measurement import responses as measurement
+    from ketacare.services.patients.schemas import InErrorReason
+    from ketacare.services.sessions import vital_corrections
+    from ketacare.store.tables.measurement import QuestionnaireResponse
+
+    sid = complete_session(personas, fake_clock, with_scores)
+    _signed(personas, sid)
+    with personas.db.session() as s:
+        vital_id = s.query(VitalSign.id).filter(VitalSign.session_id == sid).first()[0]
+        response_id = s.query(QuestionnaireResponse.id).filter(QuestionnaireResponse.session_id == sid).first()[0]
+    reason = InErrorReason(reason="cuff was on the wrong patient")
+    with pytest.raises(InvalidValue, match="addendum") as refused:
+        vital_corrections.mark_vital_entered_in_error(
+            db=personas.db, actor=personas["nurse"], session_id=sid, vital_id=vital_id, data=reason
+        )
+    assert refused.value.field == "vital_id"
+    with pytest.raises(InvalidValue, match="addendum") as refused:
+        measurement.mark_response_entered_in_error(
+            db=personas.db, actor=personas["nurse"], patient_id=personas.patient_a, response_id=response_id,
+            data=reason,
+        )  # fmt: skip
+    assert refused.value.field == "response_id"
+    with personas.db.session() as s:
+        assert not s.get(VitalSign, vital_id).entered_in_error
+        assert not s.get(QuestionnaireResponse, response_id).entered_in_error
+    assert record.get_session(db=personas.db, actor=personas["nurse"], session_id=sid).verification.intact

@@ -550,6 +550,14 @@ def mark_response_entered_in_error(
             raise NotFound("questionnaire response")
         if r.entered_in_error:
             raise InvalidValue("reason", "this response is already marked entered in error")
+        if r.session_id is not None and s.execute(
+            select(SessionSignature.id).where(SessionSignature.session_id == r.session_id).limit(1)
+        ).first():
+            raise InvalidValue(
+                "response_id",
+                f"this response is part of the signed record of session {r.session_id}, which cannot change; add "
+                "an addendum to that record saying it was entered in error and why",
+            )
         columns = ("instrument_id", "context", "answered_at", "total", "severity", "entered_in_error")
         before = patients.snapshot(r, columns)
         r.entered_in_error = True

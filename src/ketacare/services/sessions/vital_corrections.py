@@ -9,6 +9,7 @@ from ketacare.domain.errors import InvalidValue
 from ketacare.services import patients
 from ketacare.services.access import Actor
 from ketacare.services.errors import NotFound
+from ketacare.services.sessions.common import signatures
 from ketacare.services.sessions.schemas import VitalInError, VitalRead
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
@@ -41,6 +42,12 @@ def mark_vital_entered_in_error(
             raise NotFound("vital sign")
         if v.entered_in_error:
             raise InvalidValue("reason", "this reading is already marked entered in error")
+        if signatures(s, session_id):
+            raise InvalidValue(
+                "vital_id",
+                "this reading is part of the session's signed record, which cannot change; add an addendum to the "
+                "record saying it was entered in error and why",
+            )
         before = patients.snapshot(v, _COLUMNS)
         v.entered_in_error = True
         s.flush()
