@@ -19,7 +19,7 @@ from ketacare import __version__
 from ketacare.api import docs as api_docs
 from ketacare.api import health as api_health
 from ketacare.config import Settings, get_settings
-from ketacare.http import errors, route_index
+from ketacare.http import concurrency, errors, route_index
 from ketacare.http.limits import Limits, RateLimiter, RequestLimits
 from ketacare.http.request_log import RequestLog, configure_logging
 from ketacare.http.security import SecurityHeaders
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _prepare_routes(app)
+        concurrency.limit_threads(settings)
         sender = None
         if settings.messages_loop_seconds > 0 and settings.smtp_host:  # off by default (docs/scheduling.md)
             sender = messages.SenderLoop(db, settings, settings.messages_loop_seconds)
@@ -135,4 +136,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 def factory() -> FastAPI:
     """Entry point for `uvicorn --factory ketacare.app:factory`."""
     configure_logging()
-    return create_app()
+    settings = get_settings()
+    concurrency.set_switch_interval(settings)
+    return create_app(settings)

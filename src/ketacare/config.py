@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = Field(
         2, ge=1, le=60, description="Seconds to wait for a PostgreSQL connection"
     )
+    # CPU per request under concurrency (issue 15): with anyio's default of 40 threads per process, 16 clients
+    # kept ~16 threads runnable that took the GIL from each other (and from the event loop) every 5 ms; fewer
+    # threads and a shorter switch interval let a request that holds the GIL finish and answer sooner.
+    worker_threads: int = Field(
+        8,
+        ge=1,
+        le=30,  # the connection pool holds 10 + 20 overflow: more threads than that would wait for a connection
+        description="Threads per app process that run database work at once (requests beyond queue for one)",
+    )
+    switch_interval_ms: float = Field(
+        0.5,
+        ge=0.1,
+        le=100,
+        description="How long a thread may hold Python's interpreter lock before another may take it (Python's "
+        "default is 5)",
+    )
 
     @property
     def https(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 from rich.progress import Progress
@@ -130,13 +131,15 @@ def serve(
     would then be every client's)."""
     import uvicorn
 
+    from ketacare.cli import workers as workers_module
+
     db = ready_database()
     n = workers or default_workers(db.dialect, os.cpu_count())
     if db.dialect == "sqlite" and n > 1:
         err.print("note: SQLite takes one writer at a time; more processes will queue behind each other")
     db.dispose()
-    uvicorn.run(
-        "ketacare.app:factory",
+    options: dict[str, Any] = dict(
+        app="ketacare.app:factory",
         factory=True,
         host=host,
         port=port,
@@ -152,6 +155,10 @@ def serve(
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips if proxy_headers else None,
     )
+    if n > 1 and workers_module.can_balance():
+        workers_module.run(options)
+    else:
+        uvicorn.run(**options)
 
 
 FEATURED_PATIENTS = 200  # the demo clinic seeded through the services; more come from the bulk cohort

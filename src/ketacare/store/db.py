@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +38,28 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# A pooled PostgreSQL connection idle this long is checked with a round trip before use (a restarted server has
+# closed it); a busier one is not: a statement that finds it dead invalidates the whole pool (SQLAlchemy's disconnect
+# handling), so under load a restart costs the requests then in flight, not a `SELECT 1` per request (issue 15).
+PING_AFTER_IDLE_S = 1.0
+
+
+def _prepare_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return  # a fresh connection, or one used moments ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as e:
+            raise exc.DisconnectionError() from e  # the pool drops it and connects anew (or fails: 503)
+
+
 def make_engine(url: str, connect_timeout_s: int = 10) -> Engine:
     """Create an engine for `url` (sqlite:///path or postgresql+psycopg://...)."""
     parsed = make_url(url)
@@ -48,14 +72,16 @@ def make_engine(url: str, connect_timeout_s: int = 10) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     # A short connect and pool wait: while the server is away requests answer 503 at once instead of hanging.
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
+        pool_use_lifo=True,  # the most recently used connection first: the rest go idle and are checked (above)
         pool_timeout=connect_timeout_s + 3,
         connect_args={"connect_timeout": connect_timeout_s},
     )
+    _prepare_postgres(engine)
+    return engine
 
 
 class Database:
