@@ -116,7 +116,10 @@ async def _stream(client: aiohttp.ClientSession, token: str, until: float, got: 
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=max(1.0, until - time.monotonic()))
     try:
         async with client.get(
-            "/board/events", headers={"Cookie": f"kc_session={token}"}, timeout=timeout
+            "/board/events",
+            # as EventSource asks: without it the server sends one snapshot and ends the stream
+            headers={"Cookie": f"kc_session={token}", "Accept": "text/event-stream"},
+            timeout=timeout,
         ) as r:
             async for raw in r.content:
                 line = raw.decode("utf-8", "replace")

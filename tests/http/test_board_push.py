@@ -6,20 +6,23 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from ketacare.services.sessions import board as board_reads
+from tests.http import test_sessions_http as sessions_http
 from tests.http.conftest import issue_token
 
 API = "/api/v1"
 STREAMS = 12
+now, infusing = sessions_http.now, sessions_http.infusing  # the sessions HTTP tests' fixtures
 
 
 class _Stream:
     """One open `GET /board/events` (or another event stream: `path`), as an EventSource opens it, driven
     directly through the app's ASGI interface."""
 
-    def __init__(self, app, token: str, path: str = "/board/events") -> None:
-        self.app, self.token, self.path = app, token, path
+    def __init__(self, app, token: str, path: str = "/board/events", cookie: str = "") -> None:
+        self.app, self.token, self.path, self.cookie = app, token, path, cookie
         self.text = ""
         self.gone = asyncio.Event()
         self.task: asyncio.Task | None = None
@@ -42,6 +45,7 @@ class _Stream:
                 (b"host", b"testserver"),
                 (b"accept", b"text/event-stream"),
                 (b"authorization", f"Bearer {self.token}".encode()),
+                *([(b"cookie", self.cookie.encode())] if self.cookie else []),
             ],
             "client": ("127.0.0.1", 50000),
             "server": ("testserver", 80),
@@ -84,16 +88,16 @@ def test_one_change_is_loaded_once_per_process_and_reaches_every_open_board(clie
     sid = r.json()["id"]
     assert nurse.post(f"{API}/sessions/{sid}/transitions", json={"event": "check_in"}).status_code == 200
 
-    loads: list[int] = []
+    loads: list[list[int]] = []
     lock = threading.Lock()
-    real = board_reads.board_chair
+    real = board_reads.board_chairs
 
     def counted(**kw):
         with lock:
-            loads.append(kw["session_id"])
+            loads.append(kw["session_ids"])
         return real(**kw)
 
-    monkeypatch.setattr(board_reads, "board_chair", counted)
+    monkeypatch.setattr(board_reads, "board_chairs", counted)
     db, personas = clients.personas.db, clients.personas
     who = ["nurse", "prescriber"]  # the roles that may read the board; each stream is its own login
     tokens = [issue_token(db, personas[who[k % len(who)]].user_id) for k in range(STREAMS)]
@@ -112,13 +116,13 @@ def test_one_change_is_loaded_once_per_process_and_reaches_every_open_board(clie
 
             await asyncio.to_thread(post_reading, 141)
             await _until(lambda: all(s.events("chair") for s in streams))
-            assert loads == [sid]  # one load for twelve open boards
+            assert loads == [[sid]]  # one load for twelve open boards
             first = {s.events("chair")[0] for s in streams}
             assert len(first) == 1 and "141" in first.pop()  # the same card, showing the new reading
 
             await asyncio.to_thread(post_reading, 152)
             await _until(lambda: all(len(s.events("chair")) == 2 for s in streams))
-            assert loads == [sid, sid]  # the next change is loaded again, once
+            assert loads == [[sid], [sid]]  # the next change is loaded again, once
             assert all("152" in s.events("chair")[1] for s in streams)
         finally:
             for s in streams:
@@ -128,3 +132,37 @@ def test_one_change_is_loaded_once_per_process_and_reaches_every_open_board(clie
     # its own thread and event loop (the streams' server side), whatever loop the test session already runs
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, scenario()).result()
+
+
+def test_each_open_board_gets_the_shared_card_with_its_own_csrf_token(clients, now, infusing):
+    nurse = clients.api("nurse")
+    db, personas = clients.personas.db, clients.personas
+    tokens = [issue_token(db, personas["nurse"].user_id) for _ in range(2)]
+    start = now.t
+    now.t += timedelta(minutes=3)
+    high = [sessions_http._reading("csrf-hi", start + timedelta(minutes=2), sbp=182, dbp=112)]
+
+    async def scenario() -> tuple[str, str]:
+        a = _Stream(clients.app, tokens[0], cookie="kc_csrf=token-of-a")
+        b = _Stream(clients.app, tokens[1], cookie="kc_csrf=token-of-b")
+        for s in (a, b):
+            s.open()
+        try:
+            await _until(lambda: bool(a.events("snapshot") and b.events("snapshot")))
+            r = await asyncio.to_thread(
+                nurse.post, f"{API}/sessions/{infusing}/vitals/batch", json={"readings": high}
+            )
+            assert r.status_code == 200, r.text
+            await _until(lambda: bool(a.events("chair") and b.events("chair")))
+            return a.events("chair")[0], b.events("chair")[0]
+        finally:
+            for s in (a, b):
+                s.gone.set()
+            await asyncio.gather(*(s.task for s in (a, b)), return_exceptions=True)
+
+    with ThreadPoolExecutor(1) as pool:
+        seen_a, seen_b = pool.submit(asyncio.run, scenario()).result()
+    # the alarm a nurse may acknowledge from the board, each with the token of the browser it is in
+    assert "Acknowledge" in seen_a and "Acknowledge" in seen_b
+    assert 'value=\\"token-of-a\\"' in seen_a and "token-of-b" not in seen_a
+    assert 'value=\\"token-of-b\\"' in seen_b and "token-of-a" not in seen_b

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ketacare.services import clock
 from ketacare.services.access import Actor
 from ketacare.services.sessions.alerts import alert_read
-from ketacare.services.sessions.common import patient_label, session_patient
+from ketacare.services.sessions.common import patient_label
 from ketacare.services.sessions.pump import dose_summary
 from ketacare.services.sessions.schemas import BoardChair, ChairTrend, LatestValue
 from ketacare.services.sessions.workflow import guard_statuses
@@ -173,14 +173,25 @@ def board_snapshot(*, db: Database, actor: Actor, audit_view: bool = True) -> li
         return chairs
 
 
-def board_chair(*, db: Database, actor: Actor, session_id: int) -> BoardChair | None:
-    """Return one chair for a live update (None when the session is no longer active). Not audited per push:
-    the board view itself was audited when opened."""
+def board_chairs(*, db: Database, actor: Actor, session_ids: list[int]) -> dict[int, BoardChair | None]:
+    """Return the named chairs for a live update in one load (None: no such session). Not audited per push: the
+    board view itself was audited when opened."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "infusion_session")
         s = uow.session
-        sess = s.get(InfusionSession, session_id)
-        if sess is None:
-            return None
-        p = session_patient(s, sess)
-        return _chair(s, sess, p, clock.now())
+        now = clock.now()
+        rows = s.execute(
+            select(InfusionSession, Patient)
+            .join(Patient, Patient.id == InfusionSession.patient_id)
+            .where(InfusionSession.id.in_(session_ids))
+        ).all()
+        pre = _BoardRows(s, [sess for sess, _ in rows], now)
+        found: dict[int, BoardChair | None] = {sid: None for sid in session_ids}
+        for sess, p in rows:
+            found[sess.id] = _chair(s, sess, p, now, pre)
+        return found
+
+
+def board_chair(*, db: Database, actor: Actor, session_id: int) -> BoardChair | None:
+    """Return one chair for a live update (None when there is no such session); not audited, as `board_chairs`."""
+    return board_chairs(db=db, actor=actor, session_ids=[session_id])[session_id]
