@@ -38,6 +38,8 @@ from ketacare.services.dosing import orders as dose_orders
 from ketacare.services.dosing.schemas import DoseOrderCreate, DoseOrderSign, DoubleCheckCreate
 from ketacare.services.patients import records as patients_svc
 from ketacare.services.patients.schemas import PatientCreate
+from ketacare.services.plans import consent
+from ketacare.services.plans.consent_schemas import ConsentCountersignIn, ConsentSignIn
 from ketacare.services.sessions import board, pump, record, vitals, workflow
 from ketacare.services.sessions.schemas import (
     GatewayReading,
@@ -78,6 +80,18 @@ def _staff(db: Database) -> dict[str, Actor]:
         )
         out[role] = Actor(user_id=u.id, username=u.username, role=role)
     return out
+
+
+def _consent(db: Database, prescriber: Actor, pid: int, name: str) -> None:
+    """Sign the IV consent in the portal as the patient and countersign it as the prescriber."""
+    doc = consent.document_for_route("iv")
+    assert doc is not None
+    patient = Actor(user_id=None, username=f"patient:{pid}", role="patient", patient_id=pid)
+    row = consent.sign_consent(db=db, actor=patient, patient_id=pid, data=ConsentSignIn(
+        template_id=doc.id, version=doc.version, signed_via="portal", read_confirmed=True, typed_name=name,
+        signature_kind="click", click_signed=True))
+    consent.countersign_consent(db=db, actor=prescriber, patient_id=pid, signature_id=row.id,
+                                data=ConsentCountersignIn(version=row.version, password=PASSWORD))
 
 
 def _event(db: Database, prescriber: Actor, sid: int, event: str) -> None:
@@ -128,6 +142,7 @@ def _seed(db: Database) -> tuple[dict[str, Actor], list[int]]:
                     height=f"{160 + k} cm",
                 ),
             )
+            _consent(db, prescriber, p.id, f"Bench Patient {k + 1:02d}")
             o = dose_orders.create_order(
                 db=db,
                 actor=prescriber,
@@ -176,7 +191,6 @@ def _seed(db: Database) -> tuple[dict[str, Actor], list[int]]:
                 session_id=sid,
                 data=SessionChecks(
                     version=v.version,
-                    consent_confirmed=True,
                     escort_confirmed=True,
                     pregnancy_test_applicable=False,
                     last_food_at=fake.t - timedelta(hours=5),
