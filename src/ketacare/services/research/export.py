@@ -162,7 +162,8 @@ class _Keys:
 
     def ids(self, kind: str, record_ids: pa.Array) -> pa.Array:
         """Return the keyed hashes of a column of ids ("" where the id is null)."""
-        keys = pa.array(deid.pseudonyms(self.key, self.export_key, kind, record_ids.drop_null().to_pylist()))
+        keys = _hex_keys(deid.pseudonym_bytes(self.key, self.export_key, kind,
+                                              record_ids.drop_null().to_numpy().tolist()))
         return keys if not record_ids.null_count else _scatter(record_ids, keys)
 
     def add_patients(self, pids: list[int]) -> tuple[list[str], list[int]]:
@@ -204,6 +205,13 @@ class _Keys:
                 values[i] = k
             found = pa.array(values, pa.string())
         return found if not sids.null_count else _scatter(sids, found)
+
+
+def _hex_keys(digests: bytes) -> pa.Array:
+    """Return 8-byte digests (concatenated) as an Arrow column of 16-character hex strings, without a str per key."""
+    n = len(digests) // 8
+    offsets = np.arange(0, 16 * n + 1, 16, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(digests.hex().encode("ascii")))
 
 
 def _positions(sorted_ids: np.ndarray, ids: np.ndarray, kind: str | None) -> np.ndarray:
