@@ -83,7 +83,7 @@ def _sqlite_columns(conn: Connection, raw: Any, stmt: Select[Any, *tuple[Any, ..
     so the export goes on from that row with quoted CSV lines (slower: SQLite then escapes every string).
     """
     sub = stmt.subquery()
-    fast = None
+    fast: Any = None
     for col, t in zip(sub.c, types, strict=True):
         field = type_coerce(func.ifnull(col, literal(_NULL)), String)
         if t == "string":  # a code that is the NULL mark itself breaks its line, so it goes the quoted way
