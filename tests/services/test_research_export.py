@@ -171,3 +171,24 @@ def test_only_researchers_export_and_every_attempt_is_audited(sqlite_db, tmp_pat
                            .order_by(AuditEvent.seq)).all()
     assert [(e.action, e.outcome) for e in events][-1] == ("export", "success")
     assert sum(e.outcome != "success" for e in events) == 6
+
+
+@pytest.mark.parametrize("batch", [1, 50_000])
+def test_codes_with_separators_or_line_breaks_and_empty_or_missing_codes_are_exported_exactly(
+        sqlite_db, tmp_path, monkeypatch, batch):
+    from ketacare.services.research import export as exporting
+
+    monkeypatch.setattr(exporting, "BATCH", batch)  # 1: the odd row arrives after rows already written
+    db, personas = sqlite_db, make_personas(sqlite_db)
+    codes = ["F41.1", "", None, "\x1e", "F41.2", 'A,"b"\x1fc', "x\ny", "F41.0"]
+    with db.session() as s:
+        for code in codes:
+            s.add(Diagnosis(patient_id=personas.patient_a, concept="gad", display="GAD", icd10cm="F41.1",
+                            icd11=code, status="active", created_at=datetime(2026, 11, 30, tzinfo=UTC)))
+    with db.session() as s:
+        ids = s.scalars(select(Diagnosis.id).order_by(Diagnosis.id)).all()
+    _r, out, settings = _export(db, personas, tmp_path, fmt="parquet")
+    table = pq.read_table(out / "diagnoses.parquet").to_pydict()
+    got = dict(zip(table["diagnosis_key"], table["icd11"], strict=True))
+    key = load_key(settings)
+    assert [got[deid.pseudonym(key, "study-a", "diagnosis", i)] for i in ids] == codes

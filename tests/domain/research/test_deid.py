@@ -49,3 +49,11 @@ def test_batch_pseudonyms_and_shifts_equal_the_single_ones():
                                                                   for i in ids]
         assert deid.date_shifts_days(k, "study-a", range(300), 182) == [
             deid.date_shift_days(k, "study-a", i, 182) for i in range(300)]
+
+
+def test_pseudonym_bytes_are_the_pseudonyms_and_long_keys_hash_like_hmac():
+    for k in (b"k" * 32, b"k" * 100):
+        ids = [1, 22, 333, 4444]
+        raw = deid.pseudonym_bytes(k, "study-a", "response", ids)
+        assert [raw[i * 8:(i + 1) * 8].hex() for i in range(len(ids))] == [
+            deid.pseudonym(k, "study-a", "response", i) for i in ids]

@@ -67,15 +67,30 @@ def _mac(key: bytes, *parts: str) -> bytes:
     return hmac.new(key, "\x1f".join(parts).encode("utf-8"), hashlib.sha256).digest()
 
 
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
 def _prefixed_mac(key: bytes, *parts: str) -> Callable[[int], bytes]:
-    """Return f(n) = _mac(key, *parts, str(n)), with the key and the common prefix hashed once (a copied HMAC)."""
-    base = hmac.new(key, ("\x1f".join(parts) + "\x1f").encode("utf-8"), hashlib.sha256)
-    copy = base.copy
+    """Return f(n) = _mac(key, *parts, str(n)), with the key and the common prefix hashed once.
+
+    HMAC as RFC 2104 defines it, on copies of the two pre-keyed SHA-256 states: about half the Python work of a
+    copied `hmac.HMAC` per id (the tests hold it equal to `hmac`).
+    """
+    if len(key) > hashlib.sha256().block_size:
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(hashlib.sha256().block_size, b"\0")
+    inner = hashlib.sha256(block.translate(_IPAD))
+    inner.update(("\x1f".join(parts) + "\x1f").encode("utf-8"))
+    outer = hashlib.sha256(block.translate(_OPAD))
+    inner_copy, outer_copy = inner.copy, outer.copy
 
     def mac(n: int) -> bytes:
-        h = copy()
+        h = inner_copy()
         h.update(b"%d" % n)
-        return h.digest()
+        o = outer_copy()
+        o.update(h.digest())
+        return o.digest()
 
     return mac
 
@@ -84,6 +99,12 @@ def pseudonyms(key: bytes, export_key: str, kind: str, record_ids: Iterable[int]
     """Return `pseudonym` of each id, about 3x faster per id (for exports of millions of rows)."""
     mac = _prefixed_mac(key, "id", export_key, kind)
     return [mac(i)[:8].hex() for i in record_ids]
+
+
+def pseudonym_bytes(key: bytes, export_key: str, kind: str, record_ids: Iterable[int]) -> bytes:
+    """Return the 8 bytes behind `pseudonym` of each id, concatenated (the hex text of 16 characters each)."""
+    mac = _prefixed_mac(key, "id", export_key, kind)
+    return b"".join([mac(i)[:8] for i in record_ids])
 
 
 def date_shifts_days(key: bytes, export_key: str, patient_ids: Iterable[int], max_shift_days: int) -> list[int]:

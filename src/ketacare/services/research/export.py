@@ -14,6 +14,7 @@ import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import BigInteger, Connection, Select, String, cast, func, literal, select, type_coerce
+from sqlalchemy import BigInteger, Connection, Select, String, case, cast, func, literal, select, type_coerce
 
 from ketacare.config import Settings, get_settings
 from ketacare.domain import research as deid
@@ -70,7 +71,77 @@ def _columns(conn: Connection, stmt: Select[Any, *tuple[Any, ...]], types: list[
         sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
         yield from _copy_columns(raw, sql, types)
         return
+    yield from _sqlite_columns(conn, raw, stmt, types)
+
+
+def _sqlite_columns(conn: Connection, raw: Any, stmt: Select[Any, *tuple[Any, ...]],
+                    types: list[str]) -> Iterator[list[pa.Array]]:
+    """Yield the columns of `stmt` on SQLite from one text line per row built by the query itself.
+
+    Fast form: fields joined by the unit separator (0x1F), NULL as 0x1E, nothing quoted: the exported strings are
+    codes, and a value holding a separator or a line break (or being the NULL mark) makes the batch fail its checks,
+    so the export goes on from that row with quoted CSV lines (slower: SQLite then escapes every string).
+    """
     sub = stmt.subquery()
+    fast: Any = None
+    for col, t in zip(sub.c, types, strict=True):
+        field = type_coerce(func.ifnull(col, literal(_NULL)), String)
+        if t == "string":  # a code that is the NULL mark itself breaks its line, so it goes the quoted way
+            field = type_coerce(case((col == literal(_NULL), literal("\n")), else_=field), String)
+        fast = field if fast is None else fast + literal(_SEP) + field
+    fast_sql = str(select(fast).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    options = _csv_options(types, epoch=False)
+    fast_parse = pacsv.ParseOptions(delimiter=_SEP, quote_char=False)
+    fast_convert = _csv_options(types, epoch=False, null=_NULL)[2]
+    done = 0
+    with _bulk_read(raw):
+        cur = raw.cursor()
+        try:
+            cur.execute(fast_sql)
+            while rows := cur.fetchmany(BATCH):
+                data = ("\n".join([r[0] for r in rows]) + "\n").encode("utf-8")  # a last empty field needs its newline
+                try:
+                    table = pacsv.read_csv(io.BytesIO(data), read_options=options[0], parse_options=fast_parse,
+                                           convert_options=fast_convert)
+                except pa.ArrowInvalid:
+                    table = None
+                if table is None or table.num_rows != len(rows):
+                    break
+                done += len(rows)
+                yield _typed(table.columns, types)
+            else:
+                return
+        finally:
+            cur.close()
+        cur = raw.cursor()
+        try:
+            cur.execute(f"{_quoted_sql(conn, sub, types)} LIMIT -1 OFFSET {done}")
+            while rows := cur.fetchmany(BATCH):
+                data = ("\n".join([r[0] for r in rows]) + "\n").encode("utf-8")  # a last empty field needs its newline
+                table = pacsv.read_csv(io.BytesIO(data), read_options=options[0], parse_options=options[1],
+                                       convert_options=options[2])
+                yield _typed(table.columns, types)
+        finally:
+            cur.close()
+
+
+_SEP, _NULL = "\x1f", "\x1e"
+SQLITE_MMAP_BYTES = 1 << 31  # map the database for a scan (SQLite caps it at its compiled maximum)
+
+
+@contextmanager
+def _bulk_read(raw: Any) -> Iterator[None]:
+    """Read pages through a memory map while scanning (no copy of each page into SQLite's cache)."""
+    before = raw.execute("PRAGMA mmap_size").fetchone()[0]
+    raw.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA mmap_size={int(before)}")
+
+
+def _quoted_sql(conn: Connection, sub: Any, types: list[str]) -> str:
+    """Return SQL making one CSV line per row of `sub`: strings quoted (NULL stays an empty unquoted field)."""
     line: Any = None
     for col, t in zip(sub.c, types, strict=True):
         text: Any
@@ -80,28 +151,18 @@ def _columns(conn: Connection, stmt: Select[Any, *tuple[Any, ...]], types: list[
             text = cast(col, String)
         field = type_coerce(func.ifnull(text, ""), String)
         line = field if line is None else line + literal(",") + field
-    sql = str(select(line).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    options = _csv_options(types, epoch=False)
-    cur = raw.cursor()
-    try:
-        cur.execute(sql)
-        while rows := cur.fetchmany(BATCH):
-            data = "\n".join([r[0] for r in rows]).encode("utf-8")
-            table = pacsv.read_csv(io.BytesIO(data), read_options=options[0], parse_options=options[1],
-                                   convert_options=options[2])
-            yield _typed(table.columns, types)
-    finally:
-        cur.close()
+    return str(select(line).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
 
 
-def _csv_options(types: list[str], *, epoch: bool) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions,
-                                                               pacsv.ConvertOptions]:
+def _csv_options(types: list[str], *, epoch: bool, null: str | None = None) -> tuple[
+        pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
     """How Arrow reads the rows: typed columns; timestamps as epoch microseconds or as SQLite's naive UTC text."""
     names = [f"c{i}" for i in range(len(types))]
     stamp = pa.int64() if epoch else pa.timestamp("us")
     read_as = {n: stamp if t == "timestamp" else arrow_type(t) for n, t in zip(names, types, strict=True)}
+    nulls = {} if null is None else {"null_values": [null]}
     convert = pacsv.ConvertOptions(column_types=read_as, strings_can_be_null=True, quoted_strings_can_be_null=False,
-                                   true_values=["t", "1"], false_values=["f", "0"])
+                                   true_values=["t", "1"], false_values=["f", "0"], **nulls)
     return (pacsv.ReadOptions(column_names=names, use_threads=False, block_size=BATCH * 120),
             pacsv.ParseOptions(newlines_in_values=True), convert)
 
@@ -162,7 +223,8 @@ class _Keys:
 
     def ids(self, kind: str, record_ids: pa.Array) -> pa.Array:
         """Return the keyed hashes of a column of ids ("" where the id is null)."""
-        keys = pa.array(deid.pseudonyms(self.key, self.export_key, kind, record_ids.drop_null().to_pylist()))
+        keys = _hex_keys(deid.pseudonym_bytes(self.key, self.export_key, kind,
+                                              record_ids.drop_null().to_numpy().tolist()))
         return keys if not record_ids.null_count else _scatter(record_ids, keys)
 
     def add_patients(self, pids: list[int]) -> tuple[list[str], list[int]]:
@@ -204,6 +266,13 @@ class _Keys:
                 values[i] = k
             found = pa.array(values, pa.string())
         return found if not sids.null_count else _scatter(sids, found)
+
+
+def _hex_keys(digests: bytes) -> pa.Array:
+    """Return 8-byte digests (concatenated) as an Arrow column of 16-character hex strings, without a str per key."""
+    n = len(digests) // 8
+    offsets = np.arange(0, 16 * n + 1, 16, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(digests.hex().encode("ascii")))
 
 
 def _positions(sorted_ids: np.ndarray, ids: np.ndarray, kind: str | None) -> np.ndarray:
