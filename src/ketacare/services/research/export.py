@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import queue
+import threading
 import time
 import zipfile
 from collections import Counter
@@ -98,16 +100,15 @@ def _sqlite_columns(conn: Connection, raw: Any, stmt: Select[Any, *tuple[Any, ..
         cur = raw.cursor()
         try:
             cur.execute(fast_sql)
-            while rows := cur.fetchmany(BATCH):
-                data = ("\n".join([r[0] for r in rows]) + "\n").encode("utf-8")  # a last empty field needs its newline
+            for n, data in _prefetched_lines(cur):
                 try:
                     table = pacsv.read_csv(io.BytesIO(data), read_options=options[0], parse_options=fast_parse,
                                            convert_options=fast_convert)
                 except pa.ArrowInvalid:
                     table = None
-                if table is None or table.num_rows != len(rows):
+                if table is None or table.num_rows != n:
                     break
-                done += len(rows)
+                done += n
                 yield _typed(table.columns, types)
             else:
                 return
@@ -116,13 +117,50 @@ def _sqlite_columns(conn: Connection, raw: Any, stmt: Select[Any, *tuple[Any, ..
         cur = raw.cursor()
         try:
             cur.execute(f"{_quoted_sql(conn, sub, types)} LIMIT -1 OFFSET {done}")
-            while rows := cur.fetchmany(BATCH):
-                data = ("\n".join([r[0] for r in rows]) + "\n").encode("utf-8")  # a last empty field needs its newline
+            for _, data in _prefetched_lines(cur):
                 table = pacsv.read_csv(io.BytesIO(data), read_options=options[0], parse_options=options[1],
                                        convert_options=options[2])
                 yield _typed(table.columns, types)
         finally:
             cur.close()
+
+
+def _prefetched_lines(cur: Any) -> Iterator[tuple[int, bytes]]:
+    """Yield (rows, their lines as one UTF-8 block) from a cursor of one-text-column rows, BATCH rows at a time.
+
+    The next batch is fetched in a thread while the caller parses and de-identifies this one: SQLite steps through
+    the query without holding the interpreter lock, so on two cores the scan and the Python work overlap.
+    """
+    ready: queue.Queue[tuple[int, bytes] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            while not stop.is_set():
+                rows = cur.fetchmany(BATCH)
+                if not rows:
+                    break
+                # a last empty field needs its newline
+                ready.put((len(rows), ("\n".join([r[0] for r in rows]) + "\n").encode("utf-8")))
+            ready.put(None)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller, raised there
+            ready.put(e)
+
+    worker = threading.Thread(target=fetch, name="research-export-fetch", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a fetch in progress finish before the caller closes the cursor
+            try:
+                ready.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
 
 
 _SEP, _NULL = "\x1f", "\x1e"
