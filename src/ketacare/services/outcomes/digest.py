@@ -7,7 +7,6 @@ the per-patient computation.
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ MAINTAINED_AFTER_DAYS = 28  # a session this long after the first counts as main
 SESSION_NUMBERS = 8
 TRAJECTORY_WEEKS = 12
 JUDGED_NOT = ("no_session", "no_baseline", "no_follow_up")
-_REVISIONS = itertools.count(1)
 
 
 @dataclass(slots=True)
@@ -67,7 +65,6 @@ class Digest:
     grade3: int = 0
     types: Counter[str] = field(default_factory=Counter)
     bp_rises: list[float] = field(default_factory=list)
-    revision: int = field(default_factory=lambda: next(_REVISIONS))  # unique per digest made (keys model fits)
 
 
 def digest_of(p: PatientFacts, d: outcomes.Definitions, zone: tzinfo) -> Digest:
