@@ -7,6 +7,7 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +42,7 @@ from ketacare.store.tables.scheduling import Chair, Site
 RESOURCE = "outcomes"
 STOPPED_AFTER_DAYS = 60  # no session for this long: stopped (until plans record a stop with its reason)
 BP_BINS = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0)
+_T = TypeVar("_T")
 
 
 def _rate(r: outcomes.Rate) -> RateRead:
@@ -219,12 +221,12 @@ def _build(
     js = [j for _, j in judged]
     overall = _counted("All judged patients", Counter((j.responded, j.remitted) for j in js))
     rapid_seen = Counter(j.rapid for j in js)
-    after = Counter(x for j in js for x in j.after_session)
+    after = _spread(Counter(j.after_session for j in js))
     by_session = {
         k: _counted(f"After session {k}", Counter({(r, m): v for (kk, r, m), v in after.items() if kk == k}))
         for k in sorted({k for k, _, _ in after})
     }
-    points = Counter((fp, r, m) for j in js for fp, (r, m) in j.at_points.items())
+    points = _spread(Counter(j.at_points for j in js))
     by_point = {
         fp.id: _counted(fp.label, Counter({(r, m): v for (q, r, m), v in points.items() if q == fp.id}))
         for fp in d.fixed_points
@@ -263,6 +265,15 @@ def _build(
         options={},
         definitions=_definitions(d),
     )
+
+
+def _spread(patterns: Counter[tuple[_T, ...]]) -> Counter[_T]:
+    """Return the count of each entry from counts of the patterns holding them (few patterns, many patients)."""
+    out: Counter[_T] = Counter()
+    for pattern, n in patterns.items():
+        for x in pattern:
+            out[x] += n
+    return out
 
 
 def _median(counts: Counter[float]) -> float | None:

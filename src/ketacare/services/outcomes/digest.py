@@ -32,8 +32,8 @@ class Judged:
     diagnosis_label: str
     dose_band: str | None
     dose_label: str
-    after_session: list[tuple[int, bool, bool]]  # (session number, response, remission) on the next score
-    at_points: dict[str, tuple[bool, bool]]  # fixed point id -> (response, remission)
+    after_session: tuple[tuple[int, bool, bool], ...]  # (session number, response, remission) on the next score
+    at_points: tuple[tuple[str, bool, bool], ...]  # (fixed point id, response, remission)
     by_week: dict[int, float]  # week -> percent change of the latest score that week
     model_sessions: list[int]  # sessions given before each follow-up score
     model_pct: list[float]  # percent change of each follow-up score
@@ -124,31 +124,33 @@ def _judged(
         diagnosis_label=display or dx or "",
         dose_band=band.id if band else None,
         dose_label=band.label if band else "",
-        after_session=[],
-        at_points={},
+        after_session=(),
+        at_points=(),
         by_week={},
         model_sessions=[],
         model_pct=[],
         followed_days=a.days_followed_after_response,
         relapsed=a.relapsed_at is not None,
     )
+    after = []
     for k in range(1, min(len(starts), SESSION_NUMBERS) + 1):
         lo, hi = starts[k - 1], starts[k] if k < len(starts) else None
         nxt = next((x for x in scores if x.at > lo and (hi is None or x.at <= hi)), None)
         if nxt is not None:
-            j.after_session.append(
-                (k, rules.response.met(base, nxt.total) is True, rules.remission.met(base, nxt.total) is True)
-            )
+            after.append((k, rules.response.met(base, nxt.total) is True, rules.remission.met(base, nxt.total) is True))
+    j.after_session = tuple(after)  # hashable: the dashboard counts the few distinct patterns, not every entry
     first = a.first_session_at
     if first is None or a.baseline is None:
         return j
     follow = [x for x in scores if x.at > first]
+    points = []
     for fp in d.fixed_points:
         s = outcomes.nearest_in_window(follow, first, fp)
         if s is not None:
-            j.at_points[fp.id] = (
-                rules.response.met(base, s.total) is True, rules.remission.met(base, s.total) is True
+            points.append(
+                (fp.id, rules.response.met(base, s.total) is True, rules.remission.met(base, s.total) is True)
             )  # fmt: skip
+    j.at_points = tuple(points)
     b = a.baseline.total
     if b == 0:
         return j
