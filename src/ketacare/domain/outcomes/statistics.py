@@ -53,9 +53,8 @@ def mean_band(values: Sequence[float], confidence: float = 0.95) -> MeanBand:
     mean = math.fsum(values) / n
     if n < 2:
         return MeanBand(n, mean, None, None)
-    from scipy import stats  # imported on use: scipy.stats is slow to import and most pages never need it
-
     import numpy as np
+    from scipy import stats  # imported on use: scipy.stats is slow to import and most pages never need it
 
     dev = np.asarray(values, dtype=float) - mean  # squared in numpy (the dashboard bands 100,000 values at once)
     sd = math.sqrt(math.fsum((dev * dev).tolist()) / (n - 1))

@@ -61,7 +61,8 @@ def decode(x: list[Any]) -> Digest:
     j = x[14]
     judged = None if j is None else Judged(
         responded=j[0], remitted=j[1], rapid=j[2], diagnosis=j[3], diagnosis_label=j[4], dose_band=j[5],
-        dose_label=j[6], after_session=tuple((k, r, m) for k, r, m in j[7]), at_points=tuple((k, r, m) for k, r, m in j[8]),
+        dose_label=j[6], after_session=tuple((k, r, m) for k, r, m in j[7]),
+        at_points=tuple((k, r, m) for k, r, m in j[8]),
         by_week={w: v for w, v in j[9]}, model_sessions=j[10], model_pct=j[11], followed_days=j[12], relapsed=j[13],
     )  # fmt: skip
     return Digest(
