@@ -3,6 +3,7 @@ aggregates and filters, and who may see which (audited)."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -148,6 +149,26 @@ def test_the_dashboard_sees_new_records_at_once(personas):
     add_course(personas.db, personas.patient_a)  # written around the services: no audit event, a new id
     after = outcomes.dashboard(db=personas.db, actor=personas["admin"], filters=outcomes.OutcomeFilters())
     assert (first.judged, after.judged) == (0, 1)
+
+
+def test_a_process_that_starts_reads_the_stored_digests_and_only_the_changes(personas, monkeypatch):
+    from ketacare.demo.cohort import build
+    from ketacare.services import clock
+    from tests.services.outcomes_reference import reference_dashboard
+
+    page = importlib.import_module("ketacare.services.outcomes.dashboard")  # the package exports a function so named
+    build(personas.db, n_patients=30, today=T0.date())
+    outcomes.dashboard(db=personas.db, actor=personas["admin"], filters=outcomes.OutcomeFilters())  # stored
+    page.forget_cached()  # as a new process: nothing in memory
+    add_course(personas.db, personas.patient_a)
+    read: list[list[int] | None] = []
+    real = page.load
+    monkeypatch.setattr(page, "load", lambda s, ids: read.append(None if ids is None else list(ids)) or real(s, ids))
+    for f in (outcomes.OutcomeFilters(), outcomes.OutcomeFilters(diagnosis="gad")):
+        fast = outcomes.dashboard(db=personas.db, actor=personas["researcher"], filters=f)
+        ref = reference_dashboard(personas.db, f, clock.now())
+        assert fast.model_dump(exclude={"options"}) == ref.model_dump(exclude={"options"})
+    assert read == [[personas.patient_a]]  # everyone else came from the stored digests
 
 
 def test_a_large_cohort_fits_the_model_on_a_fixed_sample_and_says_so(monkeypatch):

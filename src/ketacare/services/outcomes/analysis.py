@@ -23,9 +23,12 @@ def kaplan_meier(durations_days: Sequence[float], relapsed: Sequence[bool]) -> t
     sf = km.survival_function_.iloc[:, 0]
     ci = km.confidence_interval_survival_function_.to_numpy()
     points = [
-        SurvivalPoint(day=float(t), survival=float(v), low=float(lo), high=float(hi))
-        for t, v, lo, hi in zip(sf.index.to_numpy(), sf.to_numpy(), ci[:, 0], ci[:, 1], strict=True)
-    ]
+        SurvivalPoint.model_construct(day=t, survival=v, low=lo, high=hi)  # floats already: no validation needed
+        for t, v, lo, hi in zip(
+            sf.index.to_numpy(dtype=float).tolist(), sf.to_numpy(dtype=float).tolist(), ci[:, 0].tolist(),
+            ci[:, 1].tolist(), strict=True,
+        )
+    ]  # fmt: skip
     ordered = sorted(durations_days)
     at_risk = [AtRisk(day=d, n=len(ordered) - bisect.bisect_left(ordered, d)) for d in AT_RISK_DAYS]
     return points, at_risk

@@ -1,14 +1,19 @@
-"""Keep every patient's dashboard digest in memory per database, brought up to date on each request.
+"""Keep every patient's dashboard digest per database, in the database and in memory, brought up to date on each
+request.
 
 What changed since the last request is found cheaply: audit events after the newest one seen (every service write
 is audited with its patient) and rows with ids above the newest seen (bulk loads write no audit event). Only those
 patients are read again and digested; new definitions or clinic zone, or a write to patient data that names no
 patient, rebuild everything. A change made around the services that neither adds a row nor writes an audit event
 is not seen (none exists in Ketacare; a restored backup is a new history, so its events differ).
+
+The digests and their mark are also stored (`stored`): a process without them in memory (just started, or one of
+several app processes) reads them and the changes since their mark instead of digesting every patient.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.orm import Session
 
+from ketacare.services.outcomes import stored
 from ketacare.services.outcomes.digest import Digest
 from ketacare.store.tables import AuditEvent, Base
 from ketacare.store.tables.dosing import DoseOrderRecord
@@ -57,6 +63,16 @@ class Mark:
 
     audit: tuple[int, str] | None
     ids: tuple[int | None, ...]
+
+    def to_json(self) -> str:
+        """Return the mark as JSON (stored with the digests)."""
+        return json.dumps({"audit": self.audit, "ids": self.ids})
+
+    @classmethod
+    def from_json(cls, text: str) -> Mark:
+        """Return the mark stored as JSON by `to_json`."""
+        x = json.loads(text)
+        return cls(None if x["audit"] is None else (int(x["audit"][0]), str(x["audit"][1])), tuple(x["ids"]))
 
 
 def mark(s: Session) -> Mark:
@@ -125,20 +141,33 @@ class DigestStore:
         url: str,
         settings: tuple[object, ...],
         digest: Callable[[Iterable[int] | None], dict[int, Digest]],
+        *,
+        scope: object = None,
     ) -> list[Digest]:
-        """Return every patient's digest (patient order), re-digesting only the patients that changed."""
+        """Return every patient's digest (patient order), re-digesting only the patients that changed.
+
+        `settings` is what every digest depends on besides the records (definitions, clinic zone), `scope` tells
+        apart in memory two databases of one url; the stored rows are written in the caller's transaction.
+        """
         with self._lock:
             now = mark(s)
+            key = stored.settings_hash(*settings)
+            settings = (scope, *settings)
             entry = self._entries.get(url)
             if entry is None or entry.settings != settings:
-                entry = _Entry(settings, now, digest(None))
+                entry = self._from_store(s, settings, key)
+                if entry is None:
+                    entry = _Entry(settings, now, digest(None))
+                    self._entries[url] = entry
+                    stored.write(s, key, now.to_json(), entry.digests, None)
+                    return list(entry.digests.values())
                 self._entries[url] = entry
-                return list(entry.digests.values())
             if entry.mark == now:
                 return list(entry.digests.values())
             changed = changed_since(s, entry.mark, now)
             if changed is None or len(changed) > min(REBUILD_ABOVE, REBUILD_SHARE * max(1, len(entry.digests))):
                 entry.digests = digest(None)
+                changed = None
             elif changed:
                 fresh = digest(sorted(changed))
                 added = fresh.keys() - entry.digests.keys()
@@ -150,7 +179,16 @@ class DigestStore:
                 if added:
                     entry.digests = dict(sorted(entry.digests.items()))  # patient order, as a full read gives
             entry.mark = now
+            if stored.read_mark(s) != (key, now.to_json()):  # another process may have stored this mark already
+                stored.write(s, key, now.to_json(), entry.digests, changed)
             return list(entry.digests.values())
+
+    @staticmethod
+    def _from_store(s: Session, settings: tuple[object, ...], key: str) -> _Entry | None:
+        kept = stored.read_mark(s)
+        if kept is None or kept[0] != key:
+            return None
+        return _Entry(settings, Mark.from_json(kept[1]), stored.read_all(s))
 
     def mark_of(self, url: str) -> Mark | None:
         """Return the mark the digests of `url` were last brought up to (None before the first request)."""

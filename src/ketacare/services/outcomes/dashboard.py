@@ -7,6 +7,7 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from ketacare.domain import outcomes
 from ketacare.domain.measurement import load_instrument
 from ketacare.services import clinic, clock
 from ketacare.services.access import Actor
+from ketacare.services.outcomes import stored
 from ketacare.services.outcomes.analysis import kaplan_meier, mixed_model, model_sample
 from ketacare.services.outcomes.cache import DigestStore
 from ketacare.services.outcomes.definitions import in_force
@@ -40,6 +42,7 @@ from ketacare.store.tables.scheduling import Chair, Site
 RESOURCE = "outcomes"
 STOPPED_AFTER_DAYS = 60  # no session for this long: stopped (until plans record a stop with its reason)
 BP_BINS = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0)
+_T = TypeVar("_T")
 
 
 def _rate(r: outcomes.Rate) -> RateRead:
@@ -58,11 +61,11 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
         def digest(ids: Iterable[int] | None) -> dict[int, Digest]:
             return {pid: digest_of(p, d, zone) for pid, p in load(s, ids).items()}
 
-        everyone = _DIGESTS.current(s, db.url, (id(db), str(zone), repr(d)), digest)
+        everyone = _DIGESTS.current(s, db.url, (str(zone), repr(d)), digest, scope=id(db))
         sites = {label: site for label, site in s.execute(select(Chair.label, Chair.site_id))}
         unfiltered = not filters.model_dump(exclude_none=True)
         chosen = everyone if unfiltered else [p for p in everyone if _keep(p, filters, sites)]
-        out = _build(d, filters, chosen, now, model_key=(db.url, id(db)))
+        out = _build(d, filters, chosen, now, session=s)
         options_key = (db.url, id(db), _DIGESTS.mark_of(db.url))  # names change only with an audited write
         options = _OPTIONS.get(options_key)
         if options is None:
@@ -79,7 +82,7 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
 
 
 _DIGESTS = DigestStore()
-_MODELS: dict[tuple[object, ...], ModelEstimate] = {}
+_MODELS: dict[str, ModelEstimate] = {}
 _MODELS_KEPT = 32
 _OPTIONS: dict[tuple[object, ...], dict[str, list[tuple[str, str]]]] = {}
 
@@ -212,18 +215,18 @@ def _build(
     chosen: list[Digest],
     now: datetime,
     *,
-    model_key: tuple[object, ...],
+    session: Session,
 ) -> Dashboard:
     judged = [(p, j) for p in chosen if (j := p.judged) is not None]
     js = [j for _, j in judged]
     overall = _counted("All judged patients", Counter((j.responded, j.remitted) for j in js))
     rapid_seen = Counter(j.rapid for j in js)
-    after = Counter(x for j in js for x in j.after_session)
+    after = _spread(Counter(j.after_session for j in js))
     by_session = {
         k: _counted(f"After session {k}", Counter({(r, m): v for (kk, r, m), v in after.items() if kk == k}))
         for k in sorted({k for k, _, _ in after})
     }
-    points = Counter((fp, r, m) for j in js for fp, (r, m) in j.at_points.items())
+    points = _spread(Counter(j.at_points for j in js))
     by_point = {
         fp.id: _counted(fp.label, Counter({(r, m): v for (q, r, m), v in points.items() if q == fp.id}))
         for fp in d.fixed_points
@@ -254,7 +257,7 @@ def _build(
         at_risk=at_risk,
         relapses=sum(events),
         followed_after_benefit=len(durations),
-        model=_model(judged, model_key),
+        model=_model(judged, session),
         adverse=_adverse(chosen),
         bp_rise=_bp_bins(rises),
         bp_rise_median=_median(rises),
@@ -262,6 +265,15 @@ def _build(
         options={},
         definitions=_definitions(d),
     )
+
+
+def _spread(patterns: Counter[tuple[_T, ...]]) -> Counter[_T]:
+    """Return the count of each entry from counts of the patterns holding them (few patterns, many patients)."""
+    out: Counter[_T] = Counter()
+    for pattern, n in patterns.items():
+        for x in pattern:
+            out[x] += n
+    return out
 
 
 def _median(counts: Counter[float]) -> float | None:
@@ -295,22 +307,24 @@ def _trajectory(js: list[Judged]) -> list[TrajectoryPoint]:
     return points
 
 
-def _model(judged: list[tuple[Digest, Judged]], key: tuple[object, ...]) -> ModelEstimate:
-    """Fit the mixed model on the cohort, or on its fixed sample when larger; a fit is kept while its patients'
-    digests are unchanged."""
+def _model(judged: list[tuple[Digest, Judged]], s: Session) -> ModelEstimate:
+    """Fit the mixed model on the cohort, or on its fixed sample when larger; a fit is kept (in memory and in the
+    database, for every process) under a hash of the rows it was fitted on."""
     scored = [(p, j) for p, j in judged if j.model_pct]
     sample = set(model_sample([p.patient_id for p, _ in scored]))
     rows = [(p, j) for p, j in scored if p.patient_id in sample]
-    cache_key = (*key, len(scored), tuple(p.revision for p, _ in rows))
-    fit = _MODELS.get(cache_key)
+    pids = [p.patient_id for p, j in rows for _ in j.model_pct]
+    sess = [x for _, j in rows for x in j.model_sessions]
+    pct = [x for _, j in rows for x in j.model_pct]
+    key = stored.settings_hash(len(scored), pids, sess, pct)
+    fit = _MODELS.get(key) or stored.read_fit(s, key)
     if fit is None:
-        pids = [p.patient_id for p, j in rows for _ in j.model_pct]
-        sess = [x for _, j in rows for x in j.model_sessions]
-        pct = [x for _, j in rows for x in j.model_pct]
         fit = mixed_model(pids, sess, pct, cohort_patients=len(scored))
+        stored.write_fit(s, key, fit)
+    if key not in _MODELS:
         if len(_MODELS) >= _MODELS_KEPT:
             _MODELS.pop(next(iter(_MODELS)))
-        _MODELS[cache_key] = fit
+        _MODELS[key] = fit
     return fit
 
 

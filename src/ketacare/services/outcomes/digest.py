@@ -7,7 +7,6 @@ the per-patient computation.
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ MAINTAINED_AFTER_DAYS = 28  # a session this long after the first counts as main
 SESSION_NUMBERS = 8
 TRAJECTORY_WEEKS = 12
 JUDGED_NOT = ("no_session", "no_baseline", "no_follow_up")
-_REVISIONS = itertools.count(1)
 
 
 @dataclass(slots=True)
@@ -34,8 +32,8 @@ class Judged:
     diagnosis_label: str
     dose_band: str | None
     dose_label: str
-    after_session: list[tuple[int, bool, bool]]  # (session number, response, remission) on the next score
-    at_points: dict[str, tuple[bool, bool]]  # fixed point id -> (response, remission)
+    after_session: tuple[tuple[int, bool, bool], ...]  # (session number, response, remission) on the next score
+    at_points: tuple[tuple[str, bool, bool], ...]  # (fixed point id, response, remission)
     by_week: dict[int, float]  # week -> percent change of the latest score that week
     model_sessions: list[int]  # sessions given before each follow-up score
     model_pct: list[float]  # percent change of each follow-up score
@@ -67,7 +65,6 @@ class Digest:
     grade3: int = 0
     types: Counter[str] = field(default_factory=Counter)
     bp_rises: list[float] = field(default_factory=list)
-    revision: int = field(default_factory=lambda: next(_REVISIONS))  # unique per digest made (keys model fits)
 
 
 def digest_of(p: PatientFacts, d: outcomes.Definitions, zone: tzinfo) -> Digest:
@@ -127,31 +124,33 @@ def _judged(
         diagnosis_label=display or dx or "",
         dose_band=band.id if band else None,
         dose_label=band.label if band else "",
-        after_session=[],
-        at_points={},
+        after_session=(),
+        at_points=(),
         by_week={},
         model_sessions=[],
         model_pct=[],
         followed_days=a.days_followed_after_response,
         relapsed=a.relapsed_at is not None,
     )
+    after = []
     for k in range(1, min(len(starts), SESSION_NUMBERS) + 1):
         lo, hi = starts[k - 1], starts[k] if k < len(starts) else None
         nxt = next((x for x in scores if x.at > lo and (hi is None or x.at <= hi)), None)
         if nxt is not None:
-            j.after_session.append(
-                (k, rules.response.met(base, nxt.total) is True, rules.remission.met(base, nxt.total) is True)
-            )
+            after.append((k, rules.response.met(base, nxt.total) is True, rules.remission.met(base, nxt.total) is True))
+    j.after_session = tuple(after)  # hashable: the dashboard counts the few distinct patterns, not every entry
     first = a.first_session_at
     if first is None or a.baseline is None:
         return j
     follow = [x for x in scores if x.at > first]
+    points = []
     for fp in d.fixed_points:
         s = outcomes.nearest_in_window(follow, first, fp)
         if s is not None:
-            j.at_points[fp.id] = (
-                rules.response.met(base, s.total) is True, rules.remission.met(base, s.total) is True
+            points.append(
+                (fp.id, rules.response.met(base, s.total) is True, rules.remission.met(base, s.total) is True)
             )  # fmt: skip
+    j.at_points = tuple(points)
     b = a.baseline.total
     if b == 0:
         return j
