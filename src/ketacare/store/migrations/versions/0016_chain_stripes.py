@@ -51,8 +51,9 @@ def upgrade() -> None:
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
     op.add_column("audit_events", sa.Column("stripe", sa.Integer(), nullable=False, server_default="1"))
+    # NOT NULL from the start (SQLite cannot add the constraint later); 0 is no place, so the guard refuses it.
     op.add_column("audit_events", sa.Column("stripe_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-                                            nullable=True))
+                                            nullable=False, server_default="0"))
     # Number the existing events of stripe 1 (the append-only guard is lifted for this one statement).
     if sqlite:
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
@@ -62,7 +63,7 @@ def upgrade() -> None:
         op.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update")
         op.execute("UPDATE audit_events SET stripe_seq = seq")
         op.execute("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update")
-        op.execute("ALTER TABLE audit_events ALTER COLUMN stripe_seq SET NOT NULL")
+        op.execute("ALTER TABLE audit_events ALTER COLUMN stripe_seq DROP DEFAULT")
     op.create_index("ux_audit_events_stripe_stripe_seq", "audit_events", ["stripe", "stripe_seq"], unique=True)
     if sqlite:
         op.execute("DROP TRIGGER IF EXISTS audit_events_next_link")
