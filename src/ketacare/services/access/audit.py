@@ -120,18 +120,18 @@ def event_hash(e: AuditEvent) -> str:
 _COLUMNS = (*_LINK_FIELDS, "hash", "seal")
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's SQLite DateTime stores (read back as UTC by UTCDateTime)
 _STRIPE_TAIL = "SELECT seq, stripe_seq, hash FROM audit_events WHERE stripe = {p} ORDER BY stripe_seq DESC LIMIT 1"
-_HEAD = (
-    "SELECT h.id, h.seq, h.hash, t.seq, t.stripe_seq, t.hash, (SELECT max(seq) FROM audit_events) "
-    "FROM audit_chain_head h "
+# PostgreSQL: lock one stripe head, then read its newest event (one index probe) and the newest event number.
+_PG_HEAD = (
+    "SELECT h.id, h.seq, h.hash, t.seq, t.stripe_seq, t.hash, (SELECT max(seq) FROM audit_events){more} "
+    "FROM (SELECT id, seq, hash FROM audit_chain_head {where} FOR UPDATE {skip}) h "
     "LEFT JOIN LATERAL (SELECT seq, stripe_seq, hash FROM audit_events e WHERE e.stripe = h.id "
     "ORDER BY e.stripe_seq DESC LIMIT 1) t ON true"
 )
-# PostgreSQL: lock the first free stripe and draw the events' global numbers, in one round trip.
-_PG_TAKE_FREE = (
-    "SELECT f.*, (SELECT array_agg(nextval('audit_events_seq')) FROM generate_series(1, %s)) FROM ("  # noqa: S608
-    + _HEAD + " ORDER BY h.id LIMIT 1 FOR UPDATE OF h SKIP LOCKED) f"
-)
-_PG_WAIT_FOR = _HEAD + " WHERE h.id = (SELECT min(id) FROM audit_chain_head) FOR UPDATE OF h"  # noqa: S608
+# The first free stripe (skipping those other transactions hold), drawing the events' global numbers too.
+_PG_TAKE_FREE = _PG_HEAD.format(
+    more=", (SELECT array_agg(nextval('audit_events_seq')) FROM generate_series(1, %s))",
+    where="ORDER BY id LIMIT 1", skip="SKIP LOCKED")
+_PG_WAIT_FOR = _PG_HEAD.format(more="", where="WHERE id = (SELECT min(id) FROM audit_chain_head)", skip="")
 _SQLITE_HEAD = (
     "SELECT h.id, h.seq, h.hash, t.seq, t.stripe_seq, t.hash, (SELECT max(seq) FROM audit_events) "
     "FROM audit_chain_head h "
