@@ -97,8 +97,8 @@ def test_an_inserted_row_is_named(db, personas):
         prev = s.scalar(select(AuditEvent.hash).where(AuditEvent.seq == last))
         s.execute(text(
             "INSERT INTO audit_events (seq, occurred_at, actor_username, actor_role, action, resource_type, "
-            "outcome, details, prev_hash, hash) VALUES (:seq, :at, 'ghost', 'admin', 'view', 'patient_chart', "
-            "'success', '{}', :prev, :hash)"),
+            "outcome, details, prev_hash, hash, stripe, stripe_seq) VALUES (:seq, :at, 'ghost', 'admin', 'view', "
+            "'patient_chart', 'success', '{}', :prev, :hash, 1, :seq)"),
             {"seq": last + 1, "at": "2026-01-01 00:00:00.000000" if db.dialect == "sqlite" else "2026-01-01T00:00Z",
              "prev": prev, "hash": "f" * 64})
     report = _verify(db)
@@ -111,11 +111,12 @@ def test_a_row_inserted_in_the_middle_breaks_the_link(db, personas):
         # shift the tail up by one and slip a forged event in at seq 3
         tail = s.execute(text("SELECT seq FROM audit_events WHERE seq >= 3 ORDER BY seq DESC")).scalars().all()
         for seq in tail:
-            s.execute(text("UPDATE audit_events SET seq = seq + 1 WHERE seq = :s"), {"s": seq})
+            s.execute(text("UPDATE audit_events SET seq = seq + 1, stripe_seq = stripe_seq + 1 WHERE seq = :s"),
+                      {"s": seq})
         s.execute(text(
             "INSERT INTO audit_events (seq, occurred_at, actor_username, actor_role, action, resource_type, "
-            "outcome, details, prev_hash, hash) SELECT 3, occurred_at, 'ghost', 'admin', 'view', 'patient_chart', "
-            "'success', '{}', hash, hash FROM audit_events WHERE seq = 2"))
+            "outcome, details, prev_hash, hash, stripe, stripe_seq) SELECT 3, occurred_at, 'ghost', 'admin', "
+            "'view', 'patient_chart', 'success', '{}', hash, hash, 1, 3 FROM audit_events WHERE seq = 2"))
     report = _verify(db)
     assert not report.ok and report.first_bad_seq == 3
 

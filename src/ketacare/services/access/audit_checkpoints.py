@@ -1,8 +1,9 @@
 """Signed checkpoints of the audit chain, written to a directory the database user cannot write.
 
-A checkpoint says "event N had hash H and seal S", signed with the Ed25519 key derived from the audit key.
-Verification compares the chain with every checkpoint, so events removed from the end (with the chain head
-moved back) or a chain rewritten with a stolen database login are caught up to the newest checkpoint.
+A checkpoint says "event N had hash H and seal S" for the newest event of every stripe of the chain, signed
+with the Ed25519 key derived from the audit key. Verification compares the chain with every checkpoint, so
+events removed from the end (with the chain head moved back) or a chain rewritten with a stolen database login
+are caught up to the newest checkpoint.
 """
 
 from __future__ import annotations
@@ -51,28 +52,37 @@ def _signed_bytes(body: dict[str, object]) -> bytes:
 
 
 def write_checkpoint(*, db: Database, actor: Actor, key: AuditKey, directory: Path) -> CheckpointWritten:
-    """Sign the newest event of the chain into `directory` (one file per checkpoint, never overwritten)."""
+    """Sign the newest event of every stripe into `directory` (one file per checkpoint, never overwritten)."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("verify", "audit")
-        row = uow.session.execute(text(
-            "SELECT seq, hash, seal FROM audit_events ORDER BY seq DESC LIMIT 1")).first()
-        if row is None:
+        s = uow.session
+        stripes = s.scalars(text("SELECT DISTINCT id FROM audit_chain_head UNION SELECT 1 ORDER BY 1")).all()
+        heads = []
+        for stripe in stripes:
+            newest = s.execute(text("SELECT seq, hash, seal FROM audit_events WHERE stripe = :s "
+                                    "ORDER BY stripe_seq DESC LIMIT 1"), {"s": stripe}).first()
+            if newest is not None:
+                heads.append((int(newest.seq), str(newest.hash), newest.seal))
+        if not heads:
             raise ValueError("the audit chain is empty: nothing to checkpoint")
-        body: dict[str, object] = {"seq": int(row.seq), "hash": str(row.hash), "seal": row.seal,
+        heads.sort()
+        seq, digest, seal = heads[-1]
+        body: dict[str, object] = {"seq": seq, "hash": digest, "seal": seal,
+                                   "heads": [list(h) for h in heads],
                                    "written_at": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")}
         signature = key.signing_key.sign(_signed_bytes(body)).hex()
         directory.mkdir(parents=True, exist_ok=True)
         pub = directory / PUBLIC_KEY_FILE
         if not pub.exists():
             pub.write_text(key.public_key_hex() + "\n", encoding="utf-8")
-        path = directory / f"{int(row.seq):012d}.json"
+        path = directory / f"{seq:012d}.json"
         created = not path.exists()
         if created:
             tmp = directory / f".{path.name}.tmp"
             tmp.write_text(json.dumps({**body, "signature": signature}, indent=1) + "\n", encoding="utf-8")
             os.replace(tmp, path)
-        uow.audit("verify", "audit", details={"checkpoint": path.name, "seq": int(row.seq)})
-    return CheckpointWritten(str(path), int(row.seq), str(row.hash), created)
+        uow.audit("verify", "audit", details={"checkpoint": path.name, "seq": seq})
+    return CheckpointWritten(str(path), seq, digest, created)
 
 
 def _public_key(key: AuditKey | None, directory: Path) -> Ed25519PublicKey | None:
@@ -95,7 +105,9 @@ def load_checkpoints(directory: Path, key: AuditKey | None) -> tuple[list[Checkp
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             signature = bytes.fromhex(str(data.pop("signature")))
-            cp = Checkpoint(path.name, int(data["seq"]), str(data["hash"]), data.get("seal"), str(data["written_at"]))
+            heads = tuple((int(h[0]), str(h[1]), h[2]) for h in data.get("heads", ()))
+            cp = Checkpoint(path.name, int(data["seq"]), str(data["hash"]), data.get("seal"), str(data["written_at"]),
+                            heads)
         except (ValueError, KeyError, TypeError, AttributeError):
             bad.append(Finding(None, f"checkpoint {path.name} cannot be read"))
             continue

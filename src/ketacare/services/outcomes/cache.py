@@ -1,8 +1,9 @@
 """Keep every patient's dashboard digest per database, in the database and in memory, brought up to date on each
 request.
 
-What changed since the last request is found cheaply: audit events after the newest one seen (every service write
-is audited with its patient) and rows with ids above the newest seen (bulk loads write no audit event). Only those
+What changed since the last request is found cheaply: audit events after the newest one seen in each stripe of the
+audit chain (every service write is audited with its patient; a stripe's events commit in order, the global `seq`
+does not) and rows with ids above the newest seen (bulk loads write no audit event). Only those
 patients are read again and digested; new definitions or clinic zone, or a write to patient data that names no
 patient, rebuild everything. A change made around the services that neither adds a row nor writes an audit event
 is not seen (none exists in Ketacare; a restored backup is a new history, so its events differ).
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ketacare.services.outcomes import stored
@@ -59,9 +60,12 @@ _TABLES: tuple[type[Base], ...] = (
 
 @dataclass(frozen=True)
 class Mark:
-    """How far the digests have read: the newest audit event (seq, hash) and the newest id of each table."""
+    """How far the digests have read: the newest audit event of each stripe and the newest id of each table.
 
-    audit: tuple[int, str] | None
+    `audit` holds (stripe, place in the stripe, hash) per stripe of the chain, None for an empty chain.
+    """
+
+    audit: tuple[tuple[int, int, str], ...] | None
     ids: tuple[int | None, ...]
 
     def to_json(self) -> str:
@@ -76,34 +80,40 @@ class Mark:
 
 
 def mark(s: Session) -> Mark:
-    """Return the current mark (one index probe per table; the audit probe steps back over reads)."""
-    last = s.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.action.not_in(READ_ACTIONS))  # reads (this page's own audit event too) change nothing
-        .order_by(AuditEvent.seq.desc())
-        .limit(1)
-    ).first()
+    """Return the current mark (one probe per stripe head and one per table)."""
+    heads = s.execute(text(
+        "SELECT e.stripe, e.stripe_seq, e.hash FROM audit_chain_head h JOIN audit_events e ON e.seq = h.seq "
+        "ORDER BY e.stripe")).all()
     ids = []
     for t in _TABLES:
         table: Table = t.__table__  # type: ignore[assignment]
         ids.append(s.execute(select(func.max(table.c.id))).scalar())
-    return Mark((int(last[0]), str(last[1])) if last else None, tuple(ids))
+    audit = tuple((int(a), int(b), str(c)) for a, b, c in heads) or None
+    return Mark(audit, tuple(ids))
+
+
+def _at(marks: Iterable[tuple[int, int, str]], op: str) -> ColumnElement[bool]:
+    col = AuditEvent.stripe_seq
+    return or_(*(and_(AuditEvent.stripe == a, col > b if op == ">" else col == b) for a, b, _ in marks))
 
 
 def changed_since(s: Session, old: Mark, new: Mark) -> set[int] | None:
     """Return the patients whose data may have changed between two marks; None when everyone must be read."""
-    if old.audit is not None and (new.audit is None or new.audit[0] < old.audit[0]):
-        return None  # a different history (restored or emptied)
     if old.audit is not None:
-        known = s.execute(select(AuditEvent.hash).where(AuditEvent.seq == old.audit[0])).scalar()
-        if known != old.audit[1]:
+        old_at, new_at = {a: b for a, b, _ in old.audit}, {a: b for a, b, _ in (new.audit or ())}
+        if any(new_at.get(a, -1) < b for a, b in old_at.items()):
+            return None  # a different history (restored or emptied)
+        known = {(a, b, str(h)) for a, b, h in s.execute(
+            select(AuditEvent.stripe, AuditEvent.stripe_seq, AuditEvent.hash).where(_at(old.audit, "=")))}
+        if known != set(old.audit):
             return None
     out: set[int] = set()
     if new.audit is not None and new.audit != old.audit:
-        since = old.audit[0] if old.audit else 0
+        seen = {a for a, _, _ in old.audit or ()}
+        after = [*(old.audit or ()), *((a, 0, "") for a, _, _ in new.audit if a not in seen)]
         for pid, resource in s.execute(
             select(AuditEvent.patient_id, AuditEvent.resource_type).where(
-                AuditEvent.seq > since, AuditEvent.action.not_in(READ_ACTIONS)
+                _at(after, ">"), AuditEvent.action.not_in(READ_ACTIONS)
             )
         ):
             if pid is not None:

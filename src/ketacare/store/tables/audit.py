@@ -32,19 +32,26 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
     # HMAC-SHA256 of `hash` with the audit key kept outside the database; NULL before revision 0013.
     seal: Mapped[str | None] = mapped_column(String(64))
+    # The stripe (chain) the event belongs to and its place in it from 1; `prev_hash` is the previous event's
+    # hash in the same stripe. `seq` is unique and ordered within a stripe, but not dense across stripes.
+    stripe: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    stripe_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
     __table_args__ = (
         Index("ix_audit_events_patient_id_seq", "patient_id", "seq"),
         Index("ix_audit_events_actor_username_seq", "actor_username", "seq"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
+        Index("ux_audit_events_stripe_stripe_seq", "stripe", "stripe_seq", unique=True),
     )
 
 
 class AuditChainHead(Base):
-    """The newest event of the chain (one row, id 1), updated with every append.
+    """The newest event of one stripe of the chain (row id = stripe), updated with every append to it.
 
-    Appenders lock this row (SELECT ... FOR UPDATE on PostgreSQL), so the chain never forks, and verification
-    compares it with the newest event, so events removed from the end of the chain are detected too.
+    An appender locks one free stripe row (SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, which has 32
+    stripes; SQLite has stripe 1 only), so a stripe never forks and concurrent appenders never wait for each
+    other; verification compares each row with its stripe's newest event, so events removed from the end of a
+    stripe are detected too.
     """
 
     __tablename__ = "audit_chain_head"
