@@ -76,7 +76,8 @@ class Mark:
     def from_json(cls, text: str) -> Mark:
         """Return the mark stored as JSON by `to_json`."""
         x = json.loads(text)
-        return cls(None if x["audit"] is None else (int(x["audit"][0]), str(x["audit"][1])), tuple(x["ids"]))
+        audit = None if x["audit"] is None else tuple((int(a), int(b), str(h)) for a, b, h in x["audit"])
+        return cls(audit, tuple(x["ids"]))
 
 
 def mark(s: Session) -> Mark:

@@ -1,7 +1,7 @@
 """Audit chain stripes: K independent hash chains, so concurrent appenders never wait for each other.
 
 Revision ID: 0016_chain_stripes
-Revises: 0015_portal_requests
+Revises: 0016_dash_digests
 Create Date: 2026-12-01
 
 Every event belongs to a stripe (`stripe`, the id of an `audit_chain_head` row) and links to the previous event
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_chain_stripes"
-down_revision = "0015_portal_requests"
+down_revision = "0016_dash_digests"
 branch_labels = None
 depends_on = None
 
