@@ -138,13 +138,16 @@ def test_tristate_migration_forgets_only_the_no_nobody_answered(empty_db):
     """0013: a "no" the old default wrote before anyone could answer becomes "not answered"; answers stay."""
     before = ScriptDirectory.from_config(alembic_config(empty_db)).get_revision("0013_s_order_tristate")
     upgrade(empty_db, before.down_revision)
-    p = create_patient(
-        db=empty_db,
-        actor=system_actor("tests"),
-        data=PatientCreate(given_name="Ola", family_name="Berg", date_of_birth=date(1980, 1, 2), sex_at_birth="male"),
-    )
     now = datetime.now(UTC)
-    with empty_db.engine.begin() as c:
+    with empty_db.engine.begin() as c:  # rows written as that schema held them (today's services write today's)
+        pid = c.execute(
+            text(
+                "INSERT INTO patients (mrn, given_name, family_name, given_name_norm, family_name_norm, "
+                "date_of_birth, sex_at_birth, created_at, updated_at, version) VALUES ('MRN-0013', 'Ola', 'Berg', "
+                "'ola', 'berg', :dob, 'male', :t, :t, 1) RETURNING id"
+            ),
+            {"dob": date(1980, 1, 2), "t": now},
+        ).scalar_one()
         for state, ended, consent in (("scheduled", None, False), ("discharged", now, True)):
             c.execute(
                 text(
@@ -153,7 +156,7 @@ def test_tristate_migration_forgets_only_the_no_nobody_answered(empty_db):
                     "sedation_resolved, overrides, created_at, updated_at, version) VALUES (:p, 'Chair 1', "
                     "'racemic_ketamine', :s, :t, :e, :c, false, false, false, true, '[]', :t, :t, 1)"
                 ),
-                {"p": p.id, "s": state, "t": now, "e": ended, "c": consent},
+                {"p": pid, "s": state, "t": now, "e": ended, "c": consent},
             )
     upgrade(empty_db)
     cols = "consent_confirmed, escort_confirmed, escort_present, dissociation_resolved, sedation_resolved"
