@@ -6,6 +6,7 @@ import hmac
 import secrets
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from ketacare.config import Settings
@@ -62,23 +63,48 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def _request_token(request: Request) -> tuple[str | None, bool]:
+    """Return the request's session token (Bearer first, then the session cookie) and whether it came as a cookie."""
+    token = bearer_token(request)
+    if token is not None:
+        return token, False
+    token = request.cookies.get(SESSION_COOKIE)
+    return token, token is not None
+
+
+def _keep(request: Request, actor: Actor, via_cookie: bool) -> Actor:
+    request.state.actor = actor
+    request.state.via_cookie = via_cookie and actor.role != "anonymous"
+    return actor
+
+
 def actor_for(request: Request) -> Actor:
-    """Resolve the actor once per request (Bearer token first, then the session cookie)."""
+    """Resolve the actor once per request (Bearer token first, then the session cookie); may read the database."""
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
     app = request.app
-    token = bearer_token(request)
-    via_cookie = False
-    if token is None:
-        token = request.cookies.get(SESSION_COOKIE)
-        via_cookie = token is not None
+    token, via_cookie = _request_token(request)
     actor = auth.resolve(
         db=app.state.db, settings=app.state.settings, token=token, address=client_address(request)
     ) or anonymous(client_address(request))
-    request.state.actor = actor
-    request.state.via_cookie = via_cookie and actor.role != "anonymous"
-    return actor
+    return _keep(request, actor, via_cookie)
+
+
+async def resolve_actor(request: Request) -> Actor:
+    """Resolve the actor without blocking the event loop: a token remembered by this process at once, any other in a
+    worker thread (reading the session, and sometimes writing its sliding expiry, waits on the database: on the loop
+    it held every other request of the process, /livez included, behind that wait)."""
+    cached: Actor | None = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached
+    app = request.app
+    token, via_cookie = _request_token(request)
+    address = client_address(request)
+    actor = auth.remembered(db=app.state.db, settings=app.state.settings, token=token, address=address)
+    if actor is None and token is not None:
+        return await run_in_threadpool(actor_for, request)
+    return _keep(request, actor or anonymous(address), via_cookie)
 
 
 def new_csrf_token() -> str:
@@ -126,7 +152,7 @@ class Access:
         return "Access(public)" if self.public else f"Access({self.resource}:{self.action})"
 
     async def __call__(self, request: Request) -> Actor:
-        actor = actor_for(request)
+        actor = await resolve_actor(request)
         # Cookie-authenticated writes need the CSRF token. A public form post (the login form) needs it too,
         # against login CSRF; a JSON post cannot be sent cross-site without a CORS preflight, which we never allow.
         is_form = request.headers.get("content-type", "").startswith(
@@ -155,7 +181,8 @@ class Access:
                 raise InvalidValue(self.patient_param, f"a record id is a number from 1 to {MAX_RECORD_ID}")
         d = decide(actor, action, resource, patient_id=patient_id)
         if not d.allowed:
-            record_denied(request.app.state.db, actor, (action, resource, patient_id), d.reason)
+            denied = (action, resource, patient_id)
+            await run_in_threadpool(record_denied, request.app.state.db, actor, denied, d.reason)
             if d.hide:
                 raise HiddenByPolicy("patient")
             raise Forbidden(action, resource)

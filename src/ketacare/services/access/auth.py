@@ -184,6 +184,17 @@ _RESOLVE = (
 )
 
 
+def remembered(*, db: Database, settings: Settings, token: str | None, address: str | None) -> Actor | None:
+    """Return the actor for a session token this process resolved a few seconds ago (`session_cache`), else None
+    (no database work: the event loop may call it; `resolve` does the rest in a worker thread)."""
+    if not token or len(token) > 200 or not settings.auth_cache_seconds:
+        return None
+    now = clock.now()
+    fresh_for = min(LAST_SEEN_RESOLUTION, timedelta(minutes=settings.session_idle_minutes))
+    hit = session_cache.get(db.url, token_digest(token), now, timedelta(seconds=settings.auth_cache_seconds), fresh_for)
+    return None if hit is None else _cached_actor(hit, address)
+
+
 def resolve(*, db: Database, settings: Settings, token: str | None, address: str | None) -> Actor | None:
     """Return the actor for a session token, or None when it is unknown, revoked, idle or expired.
 
