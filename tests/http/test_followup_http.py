@@ -18,6 +18,11 @@ CALM = {"suicidal_thoughts": "no", "feels_safe": "yes", "side_effects": ["none"]
         "sleep": "normal", "driving_advice_kept": "yes"}
 
 
+# Discharged 53 h ago: two local days back at any time of day, so the call (due the day after discharge at the form's
+# local time) is due or overdue whenever the suite runs (30 h was "not yet due" early in the morning).
+DAYS_BEFORE_H = 54
+
+
 def _session(personas, state: str, hours_ago: float) -> int:
     """A session of patient A already in `state`, its infusion ended `hours_ago` (discharged an hour later)."""
     sid = workflow.create_session(db=personas.db, actor=personas["nurse"],
@@ -31,7 +36,7 @@ def _session(personas, state: str, hours_ago: float) -> int:
 
 
 def test_the_api_records_a_call_and_names_each_refused_field(clients, web_personas):
-    sid = _session(web_personas, "discharged", 30)
+    sid = _session(web_personas, "discharged", DAYS_BEFORE_H)
     nurse = clients.api("nurse")
     assert [t["session_id"] for t in nurse.get(f"{API}/followup/calls").json()] == [sid]
     bad = nurse.post(f"{API}/sessions/{sid}/followup-calls", json={"reached": True, "answers": {**CALM, "mood": "ok"}})
@@ -47,7 +52,7 @@ def test_the_api_records_a_call_and_names_each_refused_field(clients, web_person
 
 
 def test_the_nurse_calls_from_the_list_and_sees_errors_beside_the_fields_and_the_escalation(clients, web_personas):
-    sid = _session(web_personas, "discharged", 30)
+    sid = _session(web_personas, "discharged", DAYS_BEFORE_H)
     nurse = clients.web("nurse")
     page = nurse.get("/followup")
     assert page.status_code == 200 and "Anders, Alice" in page.text and f'href="/followup/{sid}"' in page.text
