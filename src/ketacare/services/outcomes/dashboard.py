@@ -50,16 +50,11 @@ def _rate(r: outcomes.Rate) -> RateRead:
 def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboard:
     """Return the outcomes of the filtered cohort; aggregates only (no names, no record ids); audited."""
     d = in_force(db)
-    zone = clinic.zone(db)
     now = clock.now()
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", RESOURCE)
         s = uow.session
-
-        def digest(ids: Iterable[int] | None) -> dict[int, Digest]:
-            return {pid: digest_of(p, d, zone) for pid, p in load(s, ids).items()}
-
-        everyone = _DIGESTS.current(s, db.url, (str(zone), repr(d)), digest, scope=id(db))
+        everyone = _current(db, s, d)
         sites = {label: site for label, site in s.execute(select(Chair.label, Chair.site_id))}
         unfiltered = not filters.model_dump(exclude_none=True)
         chosen = np.ones(len(everyone), dtype=bool) if unfiltered else _keep(everyone, filters, sites)
@@ -77,6 +72,25 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
             details={"patients": out.patients, "filters": filters.model_dump(mode="json", exclude_none=True)},
         )  # fmt: skip
         return out
+
+
+def prepare(*, db: Database, actor: Actor) -> int:
+    """Digest every patient that changed (everyone the first time) and store the frame, so that the next dashboard
+    of any process only reads it (a bulk load calls this); return the number of patients. Audited as a view."""
+    with UnitOfWork(db, actor) as uow:
+        uow.authorize("read", RESOURCE)
+        n = len(_current(db, uow.session, in_force(db)))
+        uow.audit("view", "outcomes_dashboard", details={"patients": n, "prepared": True})
+        return n
+
+
+def _current(db: Database, s: Session, d: outcomes.Definitions) -> Frame:
+    zone = clinic.zone(db)
+
+    def digest(ids: Iterable[int] | None) -> dict[int, Digest]:
+        return {pid: digest_of(p, d, zone) for pid, p in load(s, ids).items()}
+
+    return _DIGESTS.current(s, db.url, (str(zone), repr(d)), digest, scope=id(db))
 
 
 _DIGESTS = DigestStore()
