@@ -3,6 +3,7 @@ a mixed-effects model, side effects and blood-pressure rises, for the filtered c
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -22,6 +23,7 @@ from ketacare.services.outcomes.digest import MAINTAINED_AFTER_DAYS, Digest, dig
 from ketacare.services.outcomes.frame import NONE, Frame, day, instant
 from ketacare.services.outcomes.schemas import (
     AdverseEvents,
+    AtRisk,
     CountBin,
     Dashboard,
     FlowStage,
@@ -30,6 +32,7 @@ from ketacare.services.outcomes.schemas import (
     OutcomeFilters,
     RateRead,
     StopReason,
+    SurvivalPoint,
     TrajectoryPoint,
 )
 from ketacare.services.outcomes.snapshot import load
@@ -97,6 +100,7 @@ _DIGESTS = DigestStore()
 _MODELS: dict[str, ModelEstimate] = {}
 _MODELS_KEPT = 32
 _OPTIONS: dict[tuple[object, ...], dict[str, list[tuple[str, str]]]] = {}
+_SURVIVAL: dict[str, tuple[list[SurvivalPoint], list[AtRisk]]] = {}
 _NOTHING = -2  # a code no row has (NONE is -1)
 
 
@@ -105,6 +109,7 @@ def forget_cached() -> None:
     _DIGESTS.clear()
     _MODELS.clear()
     _OPTIONS.clear()
+    _SURVIVAL.clear()
 
 
 def _keep(fr: Frame, f: OutcomeFilters, sites: dict[str, int]) -> np.ndarray:
@@ -115,7 +120,7 @@ def _keep(fr: Frame, f: OutcomeFilters, sites: dict[str, int]) -> np.ndarray:
     if f.protocol:
         keep &= fr["protocol"] == _code(fr, f.protocol)
     if f.clinician_id:
-        keep &= fr["clinician"] == f.clinician_id
+        keep &= fr["clinician"].astype(np.int64) == f.clinician_id  # a filter id may not fit the column
     if f.site_id:
         site_of = np.full(len(fr.strings) + 1, NONE, dtype=np.int64)  # the last slot answers NONE (no chair)
         for label, site in sites.items():
@@ -275,10 +280,9 @@ def _build(
     ]
     days = fr["followed"]
     followed = judged & ~np.isnan(days)
-    durations = days[followed].tolist()
-    events = fr["relapsed"][followed].tolist()
+    events = int(np.count_nonzero(fr["relapsed"][followed]))
     flow, stops = _flow(fr, chosen, now)
-    survival, at_risk = kaplan_meier(durations, events)
+    survival, at_risk = _survival(days[followed], fr["relapsed"][followed])
     rises = np.sort(fr["bp_v"][chosen[fr.owners("bp")]])
     return Dashboard(
         filters=f,
@@ -296,8 +300,8 @@ def _build(
         trajectory=_trajectory(fr, judged),
         survival=survival,
         at_risk=at_risk,
-        relapses=sum(events),
-        followed_after_benefit=len(durations),
+        relapses=events,
+        followed_after_benefit=int(np.count_nonzero(followed)),
         model=_model(fr, judged, session),
         adverse=_adverse(fr, chosen),
         bp_rise=_bp_bins(rises),
@@ -306,6 +310,19 @@ def _build(
         options={},
         definitions=_definitions(d),
     )
+
+
+def _survival(durations: np.ndarray, relapsed: np.ndarray) -> tuple[list[SurvivalPoint], list[AtRisk]]:
+    """Return the Kaplan-Meier curve and numbers at risk, kept under a hash of its inputs (a curve of 100,000
+    patients has tens of thousands of points: building them is most of a request)."""
+    key = hashlib.sha256(durations.tobytes() + b"|" + relapsed.tobytes()).hexdigest()
+    kept = _SURVIVAL.get(key)
+    if kept is None:
+        kept = kaplan_meier(durations.tolist(), relapsed.tolist())
+        if len(_SURVIVAL) >= _MODELS_KEPT:
+            _SURVIVAL.pop(next(iter(_SURVIVAL)))
+        _SURVIVAL[key] = kept
+    return kept
 
 
 def _median(ordered: np.ndarray) -> float | None:
@@ -319,8 +336,8 @@ def _median(ordered: np.ndarray) -> float | None:
 
 def _trajectory(fr: Frame, judged: np.ndarray) -> list[TrajectoryPoint]:
     """Return the mean percent change from baseline by week since the first session, with 95 % bands."""
-    scored = np.unique(fr["model_pid"][judged[fr.owners("model")]])
-    points = [TrajectoryPoint(week=0, n=len(scored), mean=0.0, low=0.0, high=0.0)]
+    scored = int(np.count_nonzero(judged & fr.has("model")))
+    points = [TrajectoryPoint(week=0, n=scored, mean=0.0, low=0.0, high=0.0)]
     sel = judged[fr.owners("week")]
     weeks, values = fr["week_w"][sel], fr["week_v"][sel]
     for w in np.unique(weeks).tolist():
@@ -336,7 +353,7 @@ def _model(fr: Frame, judged: np.ndarray, s: Session) -> ModelEstimate:
     database, for every process) under a hash of the rows it was fitted on."""
     sel = judged[fr.owners("model")]
     owners = fr["model_pid"]
-    scored = np.unique(owners[sel])
+    scored = fr["pid"][judged & fr.has("model")]
     sel &= np.isin(owners, np.asarray(model_sample(scored.tolist()), dtype=np.int64))
     pids = owners[sel].tolist()
     sess = fr["model_sess"][sel].tolist()

@@ -22,23 +22,23 @@ NONE = -1
 _NO_TIME = np.iinfo(np.int64).min
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# per patient: name -> dtype
+# per patient: name -> dtype (the smallest that holds the values: the frame is read whole by a new process)
 PATIENT: dict[str, type[np.generic]] = {
-    "pid": np.int64, "dx": np.int32, "dx_display": np.int32, "protocol": np.int32, "clinician": np.int64,
+    "pid": np.int32, "dx": np.int32, "dx_display": np.int32, "protocol": np.int32, "clinician": np.int32,
     "chair": np.int32, "day": np.int32, "screened": np.bool_, "eligible": np.bool_, "consented": np.bool_,
     "treated": np.bool_, "maintained": np.bool_, "last_aborted": np.bool_, "last_us": np.int64,
-    "sessions": np.int64, "side_effects": np.int64, "grade3": np.int64, "judged": np.bool_, "responded": np.bool_,
+    "sessions": np.int32, "side_effects": np.int32, "grade3": np.int32, "judged": np.bool_, "responded": np.bool_,
     "remitted": np.bool_, "rapid": np.int8, "jdx": np.int32, "jlabel": np.int32, "band": np.int32,
     "band_label": np.int32, "followed": np.float64, "relapsed": np.bool_,
 }  # fmt: skip
 # list entries: group -> (name -> dtype); the first column is the owning patient's id
 ENTRIES: dict[str, dict[str, type[np.generic]]] = {
-    "after": {"after_pid": np.int64, "after_k": np.int32, "after_r": np.bool_, "after_m": np.bool_},
-    "point": {"point_pid": np.int64, "point_fp": np.int32, "point_r": np.bool_, "point_m": np.bool_},
-    "week": {"week_pid": np.int64, "week_w": np.int32, "week_v": np.float64},
-    "model": {"model_pid": np.int64, "model_sess": np.int64, "model_pct": np.float64},
-    "bp": {"bp_pid": np.int64, "bp_v": np.float64},
-    "type": {"type_pid": np.int64, "type_code": np.int32, "type_n": np.int64},
+    "after": {"after_pid": np.int32, "after_k": np.int16, "after_r": np.bool_, "after_m": np.bool_},
+    "point": {"point_pid": np.int32, "point_fp": np.int32, "point_r": np.bool_, "point_m": np.bool_},
+    "week": {"week_pid": np.int32, "week_w": np.int16, "week_v": np.float64},
+    "model": {"model_pid": np.int32, "model_sess": np.int16, "model_pct": np.float64},
+    "bp": {"bp_pid": np.int32, "bp_v": np.float64},
+    "type": {"type_pid": np.int32, "type_code": np.int32, "type_n": np.int32},
 }
 
 
@@ -70,6 +70,14 @@ class Frame:
         if at is None:
             at = self._at[group] = np.searchsorted(self.cols["pid"], self.cols[f"{group}_pid"])
         return at
+
+    def has(self, group: str) -> np.ndarray:
+        """Return which patients have at least one entry of `group` (kept until the frame changes)."""
+        key = f"has:{group}"
+        out = self._at.get(key)
+        if out is None:
+            out = self._at[key] = np.bincount(self.owners(group), minlength=len(self)) > 0
+        return out
 
     def code(self, s: str | None) -> int:
         """Return the code of a string (added to the table if new); NONE for None."""
@@ -155,7 +163,7 @@ class Frame:
 
     def replace(self, changed: Iterable[int], fresh: Iterable[Digest]) -> None:
         """Drop the rows of the `changed` patients and put in the fresh digests (of those still there)."""
-        gone = np.asarray(sorted(set(changed)), dtype=np.int64)
+        gone = np.asarray(sorted(set(changed)), dtype=np.int32)
         new = self._columns(sorted(fresh, key=lambda p: p.patient_id))
         self._at = {}
         for key, names in (("pid", list(PATIENT)), *((next(iter(g)), list(g)) for g in ENTRIES.values())):
