@@ -113,7 +113,7 @@ def dashboard_rows(db: Database, n: int, engine: str, username: str = "prescribe
         return d
 
     if fresh:
-        timed("first dashboard of the database (every patient digested, frame stored)", everyone, cold=True)
+        timed("first dashboard, no frame stored (earlier rows converted or everyone digested)", everyone, cold=True)
         forget_cached()
     first = timed("first request of a new process (stored frame read)", everyone)
     timed("again (frame kept)", everyone)
