@@ -59,6 +59,13 @@ def decode(x: list[Any]) -> Digest:
 
 def read_frame(s: Session) -> tuple[str, str, bytes] | None:
     """Return the stored (settings hash, mark JSON, frame bytes), or None before the first dashboard."""
+    if s.get_bind().dialect.name == "postgresql":
+        # in binary format: PostgreSQL's text format doubles the bytes (hex) and the driver must decode them
+        raw: Any = s.connection().connection.driver_connection
+        with raw.cursor(binary=True) as cur:
+            cur.execute("SELECT settings, mark, body FROM outcome_digest_frames WHERE key = %s", (KEY,))
+            got = cur.fetchone()
+        return None if got is None else (str(got[0]), str(got[1]), bytes(got[2]))
     row = s.execute(
         select(OutcomeDigestFrame.settings, OutcomeDigestFrame.mark, OutcomeDigestFrame.body).where(
             OutcomeDigestFrame.key == KEY
