@@ -158,13 +158,18 @@ class DigestStore:
         digest: Callable[[Iterable[int] | None], dict[int, Digest]],
         *,
         scope: object = None,
+        everyone: Callable[[], Frame] | None = None,
     ) -> Frame:
         """Return every patient's digest (patient order), re-digesting only the patients that changed.
 
         `settings` is what every digest depends on besides the records (definitions, clinic zone), `scope` tells
-        apart in memory two databases of one url; the stored frame is written in the caller's transaction, only
+        apart in memory two databases of one url, `everyone` makes the frame of every patient when all must be
+        digested (default: `digest(None)`); the stored frame is written in the caller's transaction, only
         after a rebuild or once STORE_AFTER patients changed since it (a process that starts digests those again).
         """
+        def full() -> Frame:
+            return everyone() if everyone is not None else Frame.of(digest(None).values())
+
         with self._lock:
             now = mark(s)
             key = stored.settings_hash(*settings)
@@ -173,7 +178,7 @@ class DigestStore:
             if entry is None or entry.settings != settings:
                 entry = self._from_store(s, settings, key)
                 if entry is None:
-                    entry = _Entry(settings, now, Frame.of(digest(None).values()))
+                    entry = _Entry(settings, now, full())
                     self._entries[url] = entry
                     stored.write_frame(s, key, now.to_json(), entry.frame.to_bytes())
                     return entry.frame
@@ -182,7 +187,7 @@ class DigestStore:
                 return entry.frame
             changed = changed_since(s, entry.mark, now)
             if changed is None or len(changed) > min(REBUILD_ABOVE, REBUILD_SHARE * max(1, len(entry.frame))):
-                entry.frame = Frame.of(digest(None).values())
+                entry.frame = full()
                 changed = None
             elif changed:
                 entry.frame.replace(changed, digest(sorted(changed)).values())

@@ -4,11 +4,14 @@ a mixed-effects model, side effects and blood-pressure rises, for the filtered c
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta, tzinfo
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain import outcomes
@@ -39,6 +42,7 @@ from ketacare.services.outcomes.snapshot import load
 from ketacare.services.uow import UnitOfWork
 from ketacare.store.db import Database
 from ketacare.store.tables import User
+from ketacare.store.tables.patients import Patient
 from ketacare.store.tables.scheduling import Chair, Site
 
 RESOURCE = "outcomes"
@@ -79,21 +83,51 @@ def dashboard(*, db: Database, actor: Actor, filters: OutcomeFilters) -> Dashboa
 
 def prepare(*, db: Database, actor: Actor) -> int:
     """Digest every patient that changed (everyone the first time) and store the frame, so that the next dashboard
-    of any process only reads it (a bulk load calls this); return the number of patients. Audited as a view."""
+    of any process only reads it (a bulk load calls this); return the number of patients. Audited as a view.
+
+    Digesting everyone uses a second process for the upper half of the patients when there are PARALLEL_FROM
+    patients or more, two cores and a database file or server (a bulk load waits for it; a request never does)."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", RESOURCE)
-        n = len(_current(db, uow.session, in_force(db)))
+        n = len(_current(db, uow.session, in_force(db), parallel=True))
         uow.audit("view", "outcomes_dashboard", details={"patients": n, "prepared": True})
         return n
 
 
-def _current(db: Database, s: Session, d: outcomes.Definitions) -> Frame:
+PARALLEL_FROM = 20_000
+
+
+def _current(db: Database, s: Session, d: outcomes.Definitions, *, parallel: bool = False) -> Frame:
     zone = clinic.zone(db)
 
     def digest(ids: Iterable[int] | None) -> dict[int, Digest]:
         return {pid: digest_of(p, d, zone) for pid, p in load(s, ids).items()}
 
-    return _DIGESTS.current(s, db.url, (str(zone), repr(d)), digest, scope=id(db))
+    def everyone() -> Frame:
+        lo, hi = s.execute(select(func.min(Patient.id), func.max(Patient.id))).one()
+        if lo is None or hi - lo + 1 < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or ":memory:" in db.url:
+            return Frame.of(digest(None).values())
+        mid = (lo + hi) // 2
+        spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of this one's connections
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            upper = pool.submit(_digest_range, db.url, mid + 1, hi, d, zone)
+            lower = Frame.of(digest_of(p, d, zone) for p in load(s, id_range=(lo, mid)).values())
+            return Frame.joined([lower, Frame.from_bytes(upper.result())])
+
+    return _DIGESTS.current(
+        s, db.url, (str(zone), repr(d)), digest, scope=id(db), everyone=everyone if parallel else None
+    )
+
+
+def _digest_range(url: str, lo: int, hi: int, d: outcomes.Definitions, zone: tzinfo) -> bytes:
+    """Return the frame (bytes) of the patients with ids lo..hi: the second process of `prepare`, reading for the
+    authorized and audited call that started it."""
+    db = Database(url)
+    try:
+        with db.read_session() as s:  # beside the writer that waits for it (SQLite: no write lock)
+            return Frame.of(digest_of(p, d, zone) for p in load(s, id_range=(lo, hi)).values()).to_bytes()
+    finally:
+        db.dispose()
 
 
 _DIGESTS = DigestStore()

@@ -41,6 +41,8 @@ ENTRIES: dict[str, dict[str, type[np.generic]]] = {
     "type": {"type_pid": np.int32, "type_code": np.int32, "type_n": np.int32},
 }
 
+CODES = ("dx", "dx_display", "protocol", "chair", "jdx", "jlabel", "band", "band_label", "point_fp", "type_code")
+
 
 @dataclass
 class Frame:
@@ -160,6 +162,18 @@ class Frame:
                 rows["model_pct"].append(v)
         types = {**PATIENT, **{n: t for g in ENTRIES.values() for n, t in g.items()}}
         return {n: np.asarray(v, dtype=types[n]) for n, v in rows.items()}
+
+    @classmethod
+    def joined(cls, parts: list[Frame]) -> Frame:
+        """Return one frame of frames holding consecutive ranges of patients (given in patient order)."""
+        out = cls()
+        pieces: dict[str, list[np.ndarray]] = {n: [] for n in out.cols}
+        for part in parts:
+            recode = np.asarray([out.code(x) for x in part.strings] + [NONE], dtype=np.int32)  # NONE stays NONE
+            for n in pieces:
+                pieces[n].append(recode[part.cols[n]] if n in CODES else part.cols[n])
+        out.cols = {n: np.concatenate(v).astype(out.cols[n].dtype, copy=False) for n, v in pieces.items()}
+        return out
 
     def replace(self, changed: Iterable[int], fresh: Iterable[Digest]) -> None:
         """Drop the rows of the `changed` patients and put in the fresh digests (of those still there)."""
