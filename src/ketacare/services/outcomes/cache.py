@@ -190,7 +190,7 @@ class DigestStore:
                 entry.frame = full()
                 changed = None
             elif changed:
-                entry.frame.replace(changed, digest(sorted(changed)).values())
+                entry.frame = entry.frame.replaced(changed, digest(sorted(changed)).values())
                 entry.unstored |= changed
             entry.mark = now
             if changed is None or len(entry.unstored) > STORE_AFTER:

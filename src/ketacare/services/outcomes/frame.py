@@ -175,17 +175,19 @@ class Frame:
         out.cols = {n: np.concatenate(v).astype(out.cols[n].dtype, copy=False) for n, v in pieces.items()}
         return out
 
-    def replace(self, changed: Iterable[int], fresh: Iterable[Digest]) -> None:
-        """Drop the rows of the `changed` patients and put in the fresh digests (of those still there)."""
+    def replaced(self, changed: Iterable[int], fresh: Iterable[Digest]) -> Frame:
+        """Return a new frame without the rows of the `changed` patients and with their fresh digests (of those still
+        there); this frame is left as it is, for a request still counting on it."""
         gone = np.asarray(sorted(set(changed)), dtype=np.int32)
         new = self._columns(sorted(fresh, key=lambda p: p.patient_id))
-        self._at = {}
+        cols: dict[str, np.ndarray] = {}
         for key, names in (("pid", list(PATIENT)), *((next(iter(g)), list(g)) for g in ENTRIES.values())):
             keep = ~np.isin(self.cols[key], gone)
             kept = {n: self.cols[n][keep] for n in names}
             at = np.searchsorted(kept[key], new[key], side="left")  # entries stay sorted by patient
             for n in names:
-                self.cols[n] = np.insert(kept[n], at, new[n])
+                cols[n] = np.insert(kept[n], at, new[n])
+        return Frame(strings=self.strings, cols=cols)  # the string table only grows: codes stay valid
 
     def to_bytes(self) -> bytes:
         """Return the frame as one uncompressed .npz (strings as one JSON array)."""
