@@ -49,14 +49,17 @@ def run(quick: bool = False) -> list[dict]:
     rows: list[dict] = []
     for engine in engines():
         with fresh_database(engine, "research") as db:
+            load0, cpu0 = os.getloadavg()[0], _cpu()
             t0 = time.perf_counter()
             made = build(db, n_patients=n)
             seconds = time.perf_counter() - t0
+            cpu = _cpu() - cpu0
             target = GENERATOR_TARGET_S * n / FULL
             rows.append({"name": f"generate {n:,} patients ({engine})", "value": seconds, "unit": "s",
                          "target": f"<= {target:.0f} s", "ok": seconds <= target,
                          "note": f"{made.sessions:,} sessions, {made.vitals:,} vitals, {made.responses:,} responses; "
-                                 f"{n / seconds:,.0f} patients/s"})
+                                 f"{n / seconds:,.0f} patients/s; CPU {cpu:.0f} s (with the second process that "
+                                 f"prepares the dashboard), load {load0:.1f} -> {os.getloadavg()[0]:.1f}"})
             u = users.create_user(db=db, actor=system_actor("bench"), data=UserCreate(
                 username="researcher", display_name="Bench Researcher", role="researcher",
                 password="bench research password 100k"))
@@ -75,6 +78,12 @@ def run(quick: bool = False) -> list[dict]:
                 continue
             rows.extend(dashboard_rows(db, n, engine))
     return rows
+
+
+def _cpu() -> float:
+    """Return the CPU seconds of this process and of its children that ended."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def dashboard_rows(db: Database, n: int, engine: str, username: str = "prescriber") -> list[dict]:
