@@ -184,3 +184,32 @@ def test_a_large_cohort_fits_the_model_on_a_fixed_sample_and_says_so(monkeypatch
     assert analysis.mixed_model(list(reversed(pids)), sess[::-1], pct[::-1]).slope_per_session == pytest.approx(
         first.slope_per_session
     )  # the same patients whatever the order
+
+
+def test_a_generated_cohort_s_first_dashboard_digests_nobody(personas, monkeypatch):
+    from ketacare.demo.cohort import build
+
+    page = importlib.import_module("ketacare.services.outcomes.dashboard")
+    build(personas.db, n_patients=30, today=T0.date())  # the generator stores the frame
+    page.forget_cached()  # as a server started after the load
+    read: list[list[int] | None] = []
+    real = page.load
+    monkeypatch.setattr(page, "load", lambda s, ids: read.append(None if ids is None else list(ids)) or real(s, ids))
+    d = outcomes.dashboard(db=personas.db, actor=personas["researcher"], filters=outcomes.OutcomeFilters())
+    assert d.patients >= 30 and d.judged > 0
+    assert read == []
+
+
+def test_preparing_in_two_processes_gives_the_same_dashboard(personas, monkeypatch):
+    from ketacare.demo.cohort import build
+    from ketacare.services import clock
+    from tests.services.outcomes_reference import reference_dashboard
+
+    page = importlib.import_module("ketacare.services.outcomes.dashboard")
+    monkeypatch.setattr(page, "PARALLEL_FROM", 10)  # 30 patients: the upper half digested by a second process
+    build(personas.db, n_patients=30, today=T0.date())
+    page.forget_cached()
+    for f in (outcomes.OutcomeFilters(), outcomes.OutcomeFilters(diagnosis="gad")):
+        fast = outcomes.dashboard(db=personas.db, actor=personas["researcher"], filters=f)
+        ref = reference_dashboard(personas.db, f, clock.now())
+        assert fast.model_dump(exclude={"options"}) == ref.model_dump(exclude={"options"})

@@ -21,6 +21,8 @@ from ketacare.demo.measurement import COURSES
 from ketacare.demo.patients import PRIMARY
 from ketacare.domain.measurement import Instrument, load_instrument, severity_bands
 from ketacare.domain.patients import code_list
+from ketacare.services import outcomes
+from ketacare.services.access import system_actor
 from ketacare.services.outcomes.definitions import in_force
 from ketacare.store.bulk import BulkLoader, Columns
 from ketacare.store.db import Database
@@ -304,10 +306,13 @@ def build(
     today: date | None = None,
     progress: Callable[[int], None] | None = None,
     defer_indexes: bool | None = None,
+    prepare_dashboard: bool = True,
 ) -> CohortResult:
     """Append `n_patients` synthetic patients with sessions, vitals and scores; return the rows written.
 
-    `defer_indexes` (default: from DEFER_INDEXES_AT patients on) re-creates PostgreSQL's indexes after the load.
+    `defer_indexes` (default: from DEFER_INDEXES_AT patients on) re-creates PostgreSQL's indexes after the load;
+    `prepare_dashboard` digests the cohort for the outcomes dashboard and stores it (a bulk load writes no audit
+    event, so the first dashboard would otherwise digest every patient in its request).
     """
     d = in_force(db)
     builder = _Builder(np.random.default_rng(seed_value), today or date.today(), dict(d.primary_by_diagnosis),
@@ -325,5 +330,7 @@ def build(
             done += n
             if progress:
                 progress(n)
+    if prepare_dashboard:
+        outcomes.prepare_dashboard(db=db, actor=system_actor("demo cohort"))
     return CohortResult(patients=n_patients, sessions=counts["infusion_sessions"],
                         responses=counts["questionnaire_responses"], vitals=counts["vital_signs"])

@@ -14,6 +14,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+READ_ONLY = "ketacare_read_only"  # execution option of `Database.read_session`
+
 
 def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
@@ -35,7 +37,8 @@ def _prepare_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         # Almost every request writes an audit event, and the audit chain needs one writer at a time:
         # taking the write lock at BEGIN avoids SQLITE_BUSY upgrades from read to write mid-transaction.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader (`Database.read_session`) takes no write lock, so it can run beside a writer (WAL).
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 # A pooled PostgreSQL connection idle this long is checked with a round trip before use (a restarted server has
@@ -101,6 +104,14 @@ class Database:
         """Yield a session in a transaction: commit on success, roll back on error."""
         with self.sessions() as s, s.begin():
             yield s
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """Yield a session for reads only (rolled back at the end); on SQLite it takes no write lock."""
+        with Session(self.engine) as s:
+            s.connection(execution_options={READ_ONLY: True})  # set before the connection's BEGIN
+            yield s
+            s.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -29,12 +29,12 @@ _FAST: dict[str, Callable[[float, float], bool]] = {
 _EXACT_BELOW = 2.0**30  # |x| * 100 * |value| stays far below 2**53: products of whole numbers are exact
 
 
-def _small_integers(*values: float | None) -> bool:
-    return all(v is None or (v.is_integer() and abs(v) < _EXACT_BELOW) for v in map(_as_float, values))
-
-
-def _as_float(v: float | None) -> float | None:
-    return None if v is None else float(v)
+def _small_integer(v: float | None) -> bool:
+    # called for every score of every patient when the dashboard digests a clinic: no generator, no tuple
+    if v is None:
+        return True
+    f = float(v)
+    return f.is_integer() and -_EXACT_BELOW < f < _EXACT_BELOW
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Rule:
 
     def met(self, baseline: float | None, score: float) -> bool | None:
         """Return whether `score` meets the rule against `baseline` (points); None if it cannot be judged."""
-        if _small_integers(baseline, score, self.value):
+        if _small_integer(score) and _small_integer(baseline) and _small_integer(self.value):
             return self._met_integers(baseline, score)
         value = Fraction(self.value)
         if self.on == "total":

@@ -36,11 +36,15 @@ def kaplan_meier(durations_days: Sequence[float], relapsed: Sequence[bool]) -> t
 
 def model_sample(patient_ids: Sequence[int], size: int | None = None) -> list[int]:
     """Return the fixed sample of patients the model is fitted on: all, or the first `size` in a hashed order."""
+    import numpy as np
+
     size = MODEL_MAX_PATIENTS if size is None else size
-    unique = sorted(set(patient_ids))
+    unique = np.unique(np.asarray(patient_ids, dtype=np.int64))
     if len(unique) <= size:
-        return unique
-    return sorted(unique, key=lambda i: (i * 2654435761) % 2**32)[:size]
+        return [int(x) for x in unique.tolist()]
+    # (i * 2654435761) mod 2**32, in uint64 arithmetic (its wrap-around is mod 2**64, a multiple of 2**32)
+    order = np.argsort((unique.astype(np.uint64) * np.uint64(2654435761)) % np.uint64(2**32), kind="stable")
+    return [int(x) for x in unique[order[:size]].tolist()]
 
 
 def mixed_model(

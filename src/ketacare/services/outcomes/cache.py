@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ketacare.services.outcomes import stored
 from ketacare.services.outcomes.digest import Digest
+from ketacare.services.outcomes.frame import Frame
 from ketacare.store.tables import AuditEvent, Base
 from ketacare.store.tables.dosing import DoseOrderRecord
 from ketacare.store.tables.eligibility import EligibilityEvaluation
@@ -40,6 +41,7 @@ NEUTRAL = frozenset({
 })  # fmt: skip
 REBUILD_SHARE = 0.2  # more changed patients than this share of the clinic: read everyone again (one pass is cheaper)
 REBUILD_ABOVE = 5000  # ... or than this many (the ids go into one IN list)
+STORE_AFTER = 200  # patients changed since the stored frame before it is stored again (a new process digests them)
 
 
 def _patient_of(t: type[Base]) -> ColumnElement[int]:
@@ -136,11 +138,13 @@ def changed_since(s: Session, old: Mark, new: Mark) -> set[int] | None:
 class _Entry:
     settings: tuple[object, ...]
     mark: Mark
-    digests: dict[int, Digest] = field(default_factory=dict)
+    frame: Frame
+    unstored: set[int] = field(default_factory=set)  # patients changed since the stored frame's mark
 
 
 class DigestStore:
-    """Every patient's digest per database url, refreshed from what changed since the last request."""
+    """Every patient's digest per database url, as a frame of columns, refreshed from what changed since the last
+    request."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -154,12 +158,18 @@ class DigestStore:
         digest: Callable[[Iterable[int] | None], dict[int, Digest]],
         *,
         scope: object = None,
-    ) -> list[Digest]:
+        everyone: Callable[[], Frame] | None = None,
+    ) -> Frame:
         """Return every patient's digest (patient order), re-digesting only the patients that changed.
 
         `settings` is what every digest depends on besides the records (definitions, clinic zone), `scope` tells
-        apart in memory two databases of one url; the stored rows are written in the caller's transaction.
+        apart in memory two databases of one url, `everyone` makes the frame of every patient when all must be
+        digested (default: `digest(None)`); the stored frame is written in the caller's transaction, only
+        after a rebuild or once STORE_AFTER patients changed since it (a process that starts digests those again).
         """
+        def full() -> Frame:
+            return everyone() if everyone is not None else Frame.of(digest(None).values())
+
         with self._lock:
             now = mark(s)
             key = stored.settings_hash(*settings)
@@ -168,38 +178,39 @@ class DigestStore:
             if entry is None or entry.settings != settings:
                 entry = self._from_store(s, settings, key)
                 if entry is None:
-                    entry = _Entry(settings, now, digest(None))
+                    entry = _Entry(settings, now, full())
                     self._entries[url] = entry
-                    stored.write(s, key, now.to_json(), entry.digests, None)
-                    return list(entry.digests.values())
+                    stored.write_frame(s, key, now.to_json(), entry.frame.to_bytes())
+                    return entry.frame
                 self._entries[url] = entry
             if entry.mark == now:
-                return list(entry.digests.values())
+                return entry.frame
             changed = changed_since(s, entry.mark, now)
-            if changed is None or len(changed) > min(REBUILD_ABOVE, REBUILD_SHARE * max(1, len(entry.digests))):
-                entry.digests = digest(None)
+            if changed is None or len(changed) > min(REBUILD_ABOVE, REBUILD_SHARE * max(1, len(entry.frame))):
+                entry.frame = full()
                 changed = None
             elif changed:
-                fresh = digest(sorted(changed))
-                added = fresh.keys() - entry.digests.keys()
-                for pid in changed:
-                    if pid in fresh:
-                        entry.digests[pid] = fresh[pid]
-                    else:
-                        entry.digests.pop(pid, None)
-                if added:
-                    entry.digests = dict(sorted(entry.digests.items()))  # patient order, as a full read gives
+                entry.frame = entry.frame.replaced(changed, digest(sorted(changed)).values())
+                entry.unstored |= changed
             entry.mark = now
-            if stored.read_mark(s) != (key, now.to_json()):  # another process may have stored this mark already
-                stored.write(s, key, now.to_json(), entry.digests, changed)
-            return list(entry.digests.values())
+            if changed is None or len(entry.unstored) > STORE_AFTER:
+                if stored.read_frame_mark(s) != (key, now.to_json()):  # another process may have stored it already
+                    stored.write_frame(s, key, now.to_json(), entry.frame.to_bytes())
+                entry.unstored = set()
+            return entry.frame
 
     @staticmethod
     def _from_store(s: Session, settings: tuple[object, ...], key: str) -> _Entry | None:
-        kept = stored.read_mark(s)
-        if kept is None or kept[0] != key:
+        kept = stored.read_frame(s)
+        if kept is not None and kept[0] == key:
+            return _Entry(settings, Mark.from_json(kept[1]), Frame.from_bytes(kept[2]))
+        legacy = stored.read_legacy(s)  # digests stored one JSON row per patient by an earlier version
+        if legacy is None or legacy[0] != key:
             return None
-        return _Entry(settings, Mark.from_json(kept[1]), stored.read_all(s))
+        entry = _Entry(settings, Mark.from_json(legacy[1]), Frame.of(legacy[2].values()))
+        stored.write_frame(s, key, legacy[1], entry.frame.to_bytes())
+        stored.drop_legacy(s)
+        return entry
 
     def mark_of(self, url: str) -> Mark | None:
         """Return the mark the digests of `url` were last brought up to (None before the first request)."""

@@ -8,7 +8,7 @@ the per-patient computation.
 from __future__ import annotations
 
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -164,11 +164,3 @@ def _judged(
         j.model_pct.append(change)
     return j
 
-
-def week_values(judged: list[Judged]) -> dict[int, list[float]]:
-    """Return the percent changes by week since the first session, in patient order."""
-    by_week: dict[int, list[float]] = defaultdict(list)
-    for j in judged:
-        for w, v in j.by_week.items():
-            by_week[w].append(v)
-    return by_week

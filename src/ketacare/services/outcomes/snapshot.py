@@ -73,12 +73,17 @@ class PatientFacts:
         return self.protocols[-1] if self.protocols else None
 
 
-def load(s: Session, patient_ids: Iterable[int] | None = None) -> dict[int, PatientFacts]:
-    """Return the facts of every patient (or of `patient_ids`), keyed by patient id."""
+def load(
+    s: Session, patient_ids: Iterable[int] | None = None, *, id_range: tuple[int, int] | None = None
+) -> dict[int, PatientFacts]:
+    """Return the facts of every patient (or of `patient_ids`, or of the ids in `id_range`, both ends included),
+    keyed by patient id."""
     ids = None if patient_ids is None else list(patient_ids)
 
     def only(col: Any) -> Any:
-        return true() if ids is None else col.in_(ids)
+        if ids is not None:
+            return col.in_(ids)
+        return true() if id_range is None else col.between(*id_range)
 
     out: dict[int, PatientFacts] = {}
     for pid, created, clin in s.execute(
@@ -126,8 +131,8 @@ def load(s: Session, patient_ids: Iterable[int] | None = None) -> dict[int, Pati
             out[pid].scores[iid].append(Score(at, float(total or 0)))
     sessions = _sessions(s, out, only)
     if sessions:
-        _side_effects(s, sessions, ids)
-        _bp_rise(s, sessions, ids)
+        _side_effects(s, sessions, ids, id_range)
+        _bp_rise(s, sessions, ids, id_range)
     for p in out.values():
         p.sessions.sort(key=lambda x: x.started_at)
     return out
@@ -166,19 +171,28 @@ def _sessions(s: Session, out: dict[int, PatientFacts], only: Any) -> dict[int, 
     return sessions
 
 
-def _of_patients(q: _Q, session_id: Any, ids: list[int] | None, patient_id: Any = None) -> _Q:
-    """Limit rows keyed by session to the sessions of `ids` (None: every row; no IN list of every session id).
+def _of_patients(
+    q: _Q, session_id: Any, ids: list[int] | None, id_range: tuple[int, int] | None, patient_id: Any = None
+) -> _Q:
+    """Limit rows keyed by session to the sessions of `ids` or `id_range` (None, None: every row; no IN list of
+    every session id).
 
     `patient_id`, the table's own patient column, lets PostgreSQL use its index instead of scanning every row."""
-    if ids is None:
+    if ids is None and id_range is None:
         return q
-    q = q.join(InfusionSession, InfusionSession.id == session_id).where(InfusionSession.patient_id.in_(ids))
-    return q if patient_id is None else q.where(patient_id.in_(ids))
+
+    def only(col: Any) -> Any:
+        return col.in_(ids) if ids is not None else col.between(*id_range)  # type: ignore[misc]
+
+    q = q.join(InfusionSession, InfusionSession.id == session_id).where(only(InfusionSession.patient_id))
+    return q if patient_id is None else q.where(only(patient_id))
 
 
-def _side_effects(s: Session, sessions: dict[int, SessionFacts], ids: list[int] | None) -> None:
+def _side_effects(
+    s: Session, sessions: dict[int, SessionFacts], ids: list[int] | None, id_range: tuple[int, int] | None
+) -> None:
     q = select(SideEffectRow.session_id, SideEffectRow.type, SideEffectRow.grade)
-    for sid, kind, grade in s.execute(_of_patients(q, SideEffectRow.session_id, ids)):
+    for sid, kind, grade in s.execute(_of_patients(q, SideEffectRow.session_id, ids, id_range)):
         f = sessions.get(sid)
         if f is None:
             continue  # a session whose infusion did not start
@@ -187,7 +201,9 @@ def _side_effects(s: Session, sessions: dict[int, SessionFacts], ids: list[int] 
         f.types.append(kind)
 
 
-def _bp_rise(s: Session, sessions: dict[int, SessionFacts], ids: list[int] | None) -> None:
+def _bp_rise(
+    s: Session, sessions: dict[int, SessionFacts], ids: list[int] | None, id_range: tuple[int, int] | None
+) -> None:
     """Set each session's largest systolic rise: peak during/recovery minus the highest baseline (mmHg)."""
     q = select(VitalSign.session_id, VitalSign.context, func.max(VitalSign.sbp_mmhg)).where(
         and_(
@@ -196,7 +212,7 @@ def _bp_rise(s: Session, sessions: dict[int, SessionFacts], ids: list[int] | Non
             VitalSign.sbp_mmhg.is_not(None),
         )
     )
-    by_ctx = _of_patients(q, VitalSign.session_id, ids, VitalSign.patient_id).group_by(
+    by_ctx = _of_patients(q, VitalSign.session_id, ids, id_range, VitalSign.patient_id).group_by(
         VitalSign.session_id, VitalSign.context
     )
     peaks: dict[int, dict[str, float]] = defaultdict(dict)

@@ -1,13 +1,12 @@
-"""Keep the dashboard digests in the database (one JSON row per patient and one mark), so that a process that
-starts reads them instead of digesting every patient again (issue 15: nothing one process needs is kept only in
-another's memory). The rows are derived data: a wrong or missing row is rebuilt from the patient's records."""
+"""Keep the dashboard digests in the database (one frame of numpy columns and the mark it was read at), so that a
+process that starts reads them instead of digesting every patient again (issue 15: nothing one process needs is kept
+only in another's memory). The rows are derived data: a wrong or missing row is rebuilt from the patient's records."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,11 +15,15 @@ from sqlalchemy.orm import Session
 
 from ketacare.services.outcomes.digest import Digest, Judged
 from ketacare.services.outcomes.schemas import ModelEstimate
-from ketacare.store.tables.outcomes import OutcomeDigest, OutcomeDigestMark, OutcomeModelFit
+from ketacare.store.tables.outcomes import (
+    OutcomeDigest,
+    OutcomeDigestFrame,
+    OutcomeDigestMark,
+    OutcomeModelFit,
+)
 
 KEY = "dashboard"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CHUNK = 5000
 FITS_KEPT = 64  # model fits kept (filters in use times recent data versions); more: start again
 
 
@@ -35,25 +38,6 @@ def _us(t: datetime | None) -> int | None:
 
 def _at(us: int | None) -> datetime | None:
     return None if us is None else _EPOCH + timedelta(microseconds=us)
-
-
-def encode(p: Digest) -> str:
-    """Return the digest as a compact JSON array (the field order below)."""
-    j = p.judged
-    judged = None if j is None else [
-        j.responded, j.remitted, j.rapid, j.diagnosis, j.diagnosis_label, j.dose_band, j.dose_label,
-        j.after_session, j.at_points, [[w, v] for w, v in j.by_week.items()],
-        j.model_sessions, j.model_pct, j.followed_days, j.relapsed,
-    ]  # fmt: skip
-    return json.dumps(
-        [
-            p.patient_id, p.diagnosis, p.diagnosis_display, p.protocol, p.clinician_id, p.first_chair,
-            p.first_day.toordinal() if p.first_day else None, p.screened, p.eligible, p.consented, p.treated,
-            p.maintained, p.last_aborted, _us(p.last_started_at), judged, p.sessions, p.side_effects, p.grade3,
-            dict(p.types), p.bp_rises,
-        ],
-        separators=(",", ":"),
-    )  # fmt: skip
 
 
 def decode(x: list[Any]) -> Digest:
@@ -73,33 +57,52 @@ def decode(x: list[Any]) -> Digest:
     )  # fmt: skip
 
 
-def read_mark(s: Session) -> tuple[str, str] | None:
-    """Return the stored (settings hash, mark JSON), or None before the first dashboard."""
-    row = s.execute(select(OutcomeDigestMark.settings, OutcomeDigestMark.mark).where(OutcomeDigestMark.key == KEY))
-    first = row.first()
-    return None if first is None else (first[0], first[1])
+def read_frame(s: Session) -> tuple[str, str, bytes] | None:
+    """Return the stored (settings hash, mark JSON, frame bytes), or None before the first dashboard."""
+    if s.get_bind().dialect.name == "postgresql":
+        # in binary format: PostgreSQL's text format doubles the bytes (hex) and the driver must decode them
+        raw: Any = s.connection().connection.driver_connection
+        with raw.cursor(binary=True) as cur:
+            cur.execute("SELECT settings, mark, body FROM outcome_digest_frames WHERE key = %s", (KEY,))
+            got = cur.fetchone()
+        return None if got is None else (str(got[0]), str(got[1]), bytes(got[2]))
+    row = s.execute(
+        select(OutcomeDigestFrame.settings, OutcomeDigestFrame.mark, OutcomeDigestFrame.body).where(
+            OutcomeDigestFrame.key == KEY
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], bytes(row[2]))
 
 
-def read_all(s: Session) -> dict[int, Digest]:
-    """Return every stored digest in patient order (one query; the rows are parsed as one JSON document)."""
+def read_frame_mark(s: Session) -> tuple[str, str] | None:
+    """Return the stored frame's (settings hash, mark JSON) without its body."""
+    row = s.execute(
+        select(OutcomeDigestFrame.settings, OutcomeDigestFrame.mark).where(OutcomeDigestFrame.key == KEY)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def write_frame(s: Session, settings: str, mark: str, body: bytes) -> None:
+    """Store the frame of every digest and the mark it was read at (replacing the one kept)."""
+    s.execute(delete(OutcomeDigestFrame).where(OutcomeDigestFrame.key == KEY))
+    s.execute(insert(OutcomeDigestFrame).values(key=KEY, settings=settings, mark=mark, body=body))
+
+
+def read_legacy(s: Session) -> tuple[str, str, dict[int, Digest]] | None:
+    """Return the digests kept as one JSON row per patient (before the frame) with their settings and mark."""
+    row = s.execute(
+        select(OutcomeDigestMark.settings, OutcomeDigestMark.mark).where(OutcomeDigestMark.key == KEY)
+    ).first()
+    if row is None:
+        return None
     bodies = s.scalars(select(OutcomeDigest.body).order_by(OutcomeDigest.patient_id)).all()
-    return {x[0]: decode(x) for x in json.loads("[" + ",".join(bodies) + "]")}
+    return row[0], row[1], {x[0]: decode(x) for x in json.loads("[" + ",".join(bodies) + "]")}
 
 
-def write(s: Session, settings: str, mark: str, digests: dict[int, Digest], changed: Iterable[int] | None) -> None:
-    """Store the digests of the `changed` patients (None: replace every row) and the mark they were read at."""
-    if changed is None:
-        s.execute(delete(OutcomeDigest))
-        ids = list(digests)
-    else:
-        ids = sorted(changed)
-        for i in range(0, len(ids), _CHUNK):
-            s.execute(delete(OutcomeDigest).where(OutcomeDigest.patient_id.in_(ids[i : i + _CHUNK])))
-    rows = [{"patient_id": pid, "body": encode(digests[pid])} for pid in ids if pid in digests]
-    for i in range(0, len(rows), _CHUNK):
-        s.execute(insert(OutcomeDigest), rows[i : i + _CHUNK])
-    s.execute(delete(OutcomeDigestMark).where(OutcomeDigestMark.key == KEY))
-    s.execute(insert(OutcomeDigestMark).values(key=KEY, settings=settings, mark=mark))
+def drop_legacy(s: Session) -> None:
+    """Empty the per-patient JSON rows once their digests are in a stored frame."""
+    s.execute(delete(OutcomeDigest))
+    s.execute(delete(OutcomeDigestMark))
 
 
 def read_fit(s: Session, key: str) -> ModelEstimate | None:

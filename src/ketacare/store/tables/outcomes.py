@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ketacare.store.tables.base import DATE_PHI, Base
@@ -34,3 +34,16 @@ class OutcomeModelFit(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     fit: Mapped[str] = mapped_column(Text)
+
+
+class OutcomeDigestFrame(Base):
+    """Every patient's dashboard digest as numpy columns (one .npz), as of `mark`; derived, rebuilt at will.
+
+    Replaces the per-patient JSON rows above (read once to convert, then emptied)."""
+
+    __tablename__ = "outcome_digest_frames"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    settings: Mapped[str] = mapped_column(String(64))  # hash of the definitions and the clinic zone
+    mark: Mapped[str] = mapped_column(Text)  # JSON of cache.Mark
+    body: Mapped[bytes] = mapped_column(LargeBinary, info=DATE_PHI)  # holds session days and times
