@@ -7,6 +7,7 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -212,20 +213,25 @@ def get_chart(*, db: Database, actor: Actor, patient_id: int) -> ChartRead:
 
 # The chart's statements, built once: every chart read reuses them (and their cached compiled form) instead of
 # building and hashing new statements (issue 15: statement building was a fifth of a chart read's CPU). They
-# select the tables' columns, so rows come back, not entities; the read models take them by attribute name.
+# select only the columns the read models show, so rows come back, not entities (the models take them by name),
+# and the driver describes fewer columns.
 _PATIENT: BindParameter[int] = bindparam("patient_id", type_=Integer)
-_PATIENT_ROW = select(*Patient.__table__.c).where(Patient.__table__.c.id == _PATIENT)
 
 
-def _rows_of(entity: type[Any]) -> Select[Any]:
-    return select(*entity.__table__.c).where(entity.__table__.c.patient_id == _PATIENT)
+def _columns(entity: type[Any], shape: type[BaseModel]) -> list[Any]:
+    return [c for c in entity.__table__.c if c.name in shape.model_fields]
 
 
-_MEASUREMENTS = _rows_of(BodyMeasurement).order_by(BodyMeasurement.measured_at, BodyMeasurement.id)
-_DIAGNOSES = _rows_of(Diagnosis).order_by(Diagnosis.id)
-_MEDICATIONS = _rows_of(Medication).order_by(Medication.active.desc(), Medication.name)
-_ALLERGIES = _rows_of(Allergy).order_by(Allergy.id)
-_TRIALS = _rows_of(TreatmentTrial).order_by(
+def _rows_of(entity: type[Any], shape: type[BaseModel]) -> Select[Any]:
+    return select(*_columns(entity, shape)).where(entity.__table__.c.patient_id == _PATIENT)
+
+
+_PATIENT_ROW = select(*_columns(Patient, PatientRead)).where(Patient.__table__.c.id == _PATIENT)
+_MEASUREMENTS = _rows_of(BodyMeasurement, MeasurementRead).order_by(BodyMeasurement.measured_at, BodyMeasurement.id)
+_DIAGNOSES = _rows_of(Diagnosis, DiagnosisRead).order_by(Diagnosis.id)
+_MEDICATIONS = _rows_of(Medication, MedicationRead).order_by(Medication.active.desc(), Medication.name)
+_ALLERGIES = _rows_of(Allergy, AllergyRead).order_by(Allergy.id)
+_TRIALS = _rows_of(TreatmentTrial, TrialRead).order_by(
     TreatmentTrial.start_date.is_(None), TreatmentTrial.start_date, TreatmentTrial.id
 )
 
