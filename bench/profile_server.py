@@ -23,6 +23,8 @@ import fastapi.dependencies.utils
 import fastapi.routing
 import uvicorn
 
+import ketacare.api.deps
+
 
 async def _inline(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
@@ -32,6 +34,7 @@ def main() -> None:
     port, prefix = int(sys.argv[1]), sys.argv[2]
     fastapi.routing.run_in_threadpool = _inline  # type: ignore[assignment]
     fastapi.dependencies.utils.run_in_threadpool = _inline  # type: ignore[assignment]
+    ketacare.api.deps.run_in_threadpool = _inline  # type: ignore[assignment]  # the busiest routes' `in_thread`
     state: dict[str, Any] = {"n": 0, "prof": None}
 
     def start() -> None:

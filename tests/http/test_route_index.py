@@ -38,3 +38,17 @@ def test_a_router_included_after_start_up_is_routed(app, clients):
     app.include_router(router)
     assert clients.api(None).get("/api/v1/sessions-later/ping").json() == {"ok": "yes"}
     assert clients.api(None).get("/api/v1/no-such-thing").status_code == 404
+
+
+def test_a_remembered_path_keeps_its_route_and_other_methods_keep_their_answers(app, clients):
+    api = clients.api(None)
+    for _ in range(3):  # the first request finds the router, the next ones are handed the remembered one
+        assert api.get("/api/v1/patients/1").status_code == 401
+        assert api.delete("/api/v1/patients/1").status_code == 405  # no DELETE route: never remembered
+        assert api.post("/api/v1/patients/1/allergies", json={}).status_code == 401
+        assert api.get("/api/v1/no-such-thing").status_code == 404
+    index = app.router.middleware_stack
+    assert isinstance(index, route_index.RouteIndex)
+    assert ("GET", "/api/v1/patients/1") in index.winners
+    assert ("DELETE", "/api/v1/patients/1") not in index.winners
+    assert ("GET", "/api/v1/no-such-thing") not in index.winners

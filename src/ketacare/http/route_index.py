@@ -7,6 +7,13 @@ match, fully or partly. So the routes are grouped by the first path segments, an
 of the app's router that holds, in their original order, only the routes whose heads fit those segments: the same
 route wins as before (including 405 answers and the trailing-slash redirect, which keeps the segments), at a
 fraction of the work. Everything else (the route table, `url_for`, the lifespan) stays with the app's router.
+
+FastAPI (0.165) still tried up to 14 included routers for a chart read and matched the winner twice: route matching
+was about a third of the event loop's work for a chart read (issue 15, cProfile). So the router that fully matches
+a method and path is remembered too (a route's match depends only on them), and the next request with that method
+and path is handed a copy of the app's router holding that one router: the same route wins, since only a full match
+is remembered and the first full match wins. A path that matches nothing fully (404, 405, redirects) is never
+remembered and goes through the narrowed routes as before.
 """
 
 from __future__ import annotations
@@ -16,11 +23,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Receive, Scope, Send
 
 KEY_SEGMENTS = 3  # /api/v1/<capability> tells the API's routers apart
 MAX_GROUPS = 2048  # distinct first segments remembered; a scan of random paths cannot grow memory past this
+MAX_PATHS = 8192  # distinct (method, path) winners remembered, then forgotten all at once
 
 
 def _route_path(scope: Scope) -> str:
@@ -71,11 +79,13 @@ class RouteIndex:
         self.full = self.router.middleware_stack
         self.routes: list[tuple[BaseRoute, list[str]]] = []
         self.groups: dict[tuple[str, ...], Any] = {}
+        self.winners: dict[tuple[str, str], Any] = {}  # (method, path) -> a router holding the one that matched
+        self.singles: dict[int, Any] = {}  # id(route) -> a copy of the app's router holding only that route
 
     def _group(self, key: tuple[str, ...]) -> Any:
         if len(self.routes) != len(self.router.routes):  # routes added after start-up (tests do): index afresh
             self.routes = [(r, _heads(r)) for r in self.router.routes]
-            self.groups = {}
+            self.groups, self.winners, self.singles = {}, {}, {}
         narrowed = self.groups.get(key)
         if narrowed is None:
             narrowed = copy.copy(self.router)
@@ -89,9 +99,35 @@ class RouteIndex:
         if scope["type"] != "http":
             await self.full(scope, receive, send)
             return
-        key = _segments(_route_path(scope))[:KEY_SEGMENTS]
+        path = _route_path(scope)
         scope.setdefault("router", self.router)  # url_for and friends see every route
-        await self._group(key).app(scope, receive, send)
+        group = self._group(_segments(path)[:KEY_SEGMENTS])
+        at = (str(scope.get("method", "")), path)
+        chosen = self.winners.get(at)
+        if chosen is None:
+            chosen = self._winner(group, scope)
+            if chosen is None:
+                chosen = group
+            else:
+                if len(self.winners) >= MAX_PATHS:
+                    self.winners.clear()
+                self.winners[at] = chosen
+        await chosen.app(scope, receive, send)
+
+    def _winner(self, group: Any, scope: Scope) -> Any | None:
+        """Return a router holding only the first route of `group` that fully matches the request (None if none)."""
+        probe = {k: dict(v) if isinstance(v, dict) else v for k, v in scope.items()}  # matching writes to scope
+        for route in group.routes:
+            match, _ = route.matches(probe)
+            if match == Match.FULL:
+                single = self.singles.get(id(route))
+                if single is None:
+                    single = copy.copy(self.router)
+                    single.routes = [route]
+                    self.singles[id(route)] = single
+                return single
+            probe = {k: dict(v) if isinstance(v, dict) else v for k, v in scope.items()}
+        return None
 
 
 def install(app: FastAPI) -> None:

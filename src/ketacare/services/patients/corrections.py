@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, Integer, bindparam, select
 from sqlalchemy.orm import Session
 
 from ketacare.domain import units
@@ -108,6 +108,25 @@ _REVISIONS = (
     .where(RecordRevision.patient_id == bindparam("patient_id"))
     .order_by(RecordRevision.changed_at.desc(), RecordRevision.id.desc())
 )
+
+
+# The same, as rows (Core): for a read with nothing pending in its session (the chart).
+_REVISION_ROWS = (
+    select(*RecordRevision.__table__.c, User.__table__.c.display_name)
+    .outerjoin(User.__table__, User.__table__.c.id == RecordRevision.__table__.c.changed_by)
+    .where(RecordRevision.__table__.c.patient_id == bindparam("patient_id", type_=Integer))
+    .order_by(RecordRevision.__table__.c.changed_at.desc(), RecordRevision.__table__.c.id.desc())
+)
+
+
+def revision_rows(conn: Connection, patient_id: int) -> list[RevisionRead]:
+    """Return every correction of a patient's entries, newest first, read as rows on `conn`."""
+    out = []
+    for row in conn.execute(_REVISION_ROWS, {"patient_id": patient_id}):
+        r = RevisionRead.model_validate(row)
+        r.changed_by_name = row.display_name or ""
+        out.append(r)
+    return out
 
 
 def revisions_for(
