@@ -19,7 +19,7 @@ from ketacare import __version__
 from ketacare.api import docs as api_docs
 from ketacare.api import health as api_health
 from ketacare.config import Settings, get_settings
-from ketacare.http import concurrency, errors, route_index
+from ketacare.http import concurrency, errors, loop_watch, route_index
 from ketacare.http.limits import Limits, RateLimiter, RequestLimits
 from ketacare.http.request_log import RequestLog, configure_logging
 from ketacare.http.security import SecurityHeaders
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _prepare_routes(app)
         concurrency.limit_threads(settings)
+        watch = loop_watch.start(settings.loop_lag_ms, db.engine.pool) if settings.loop_lag_log else None
         sender = None
         if settings.messages_loop_seconds > 0 and settings.smtp_host:  # off by default (docs/scheduling.md)
             sender = messages.SenderLoop(db, settings, settings.messages_loop_seconds)
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         yield
         if sender is not None:
             sender.stop()
+        if watch is not None:
+            watch.close()
         db.dispose()
 
     app = FastAPI(
