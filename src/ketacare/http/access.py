@@ -105,7 +105,7 @@ async def resolve_actor(request: Request) -> Actor:
     actor = auth.remembered(db=app.state.db, settings=app.state.settings, token=token, address=address)
     if actor is None and token is not None:
         key = (asyncio.get_running_loop(), token)
-        under_way = _lookups.get(key)
+        under_way = _lookups.get(key) if app.state.settings.auth_cache_seconds else None
         if under_way is not None:  # wait for that lookup, then use what it remembered
             await asyncio.shield(under_way)
             actor = auth.remembered(db=app.state.db, settings=app.state.settings, token=token, address=address)
