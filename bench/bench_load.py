@@ -2,7 +2,8 @@
 generator (`bench/loadgen.py`, its own process, loopback only, bounded in time).
 
 1. realistic mix, 2 processes: 50 chairs posting vitals at 1 Hz, 40 staff browsing charts, orders and the board,
-   20 patients answering questionnaires, 10 open board streams; p99 per request kind (target <= 100 ms, 0 errors);
+   20 patients answering questionnaires, 10 open board streams; p99 per request kind (target <= 100 ms, 0 errors),
+   over the whole run from a fresh start, and over the requests started after the first 5 s (steady state);
 2. stress, closed loop, 1 and then 2 processes: throughput and p99 (target >= 300/s with p99 <= 250 ms for 60 s;
    2 processes >= 1.6x one), with a no-op endpoint measured in the same run;
 3. server memory: resident set of each app process after the run (target <= 250 MB).
@@ -246,6 +247,25 @@ def run(quick: bool) -> list[dict]:
                 for k in [*kinds, "noop_livez"]
             )
             + f"; SSE events {mix.get('_sse_events')}; {real_s:.0f} s; load average at start {load:.1f}",
+        }
+    )
+    warm = mix["_after_first_s"]
+    worst_warm = max(warm[k]["p99_ms"] for k in kinds if k in warm)
+    errors_warm = sum(warm[k]["errors"] for k in kinds if k in warm)
+    rows.append(
+        {
+            "name": f"realistic clinic mix, 2 processes (postgresql): worst p99, requests started after the first "
+            f"{warm['from_s']:.0f} s",
+            "value": worst_warm,
+            "unit": "ms",
+            "target": f"<= {P99_TARGET_MS:.0f}, 0 errors",
+            "ok": worst_warm <= P99_TARGET_MS and errors_warm == 0,
+            "note": "; ".join(
+                f"{k} p50 {warm[k]['p50_ms']} p95 {warm[k]['p95_ms']} p99 {warm[k]['p99_ms']} ms "
+                f"err {warm[k]['errors']}"
+                for k in [*kinds, "noop_livez"]
+                if k in warm
+            ),
         }
     )
     for n in (1, 2):

@@ -11,6 +11,7 @@ from types import ModuleType
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import configure_mappers
 
 import ketacare.api
 import ketacare.reports
@@ -19,7 +20,7 @@ from ketacare import __version__
 from ketacare.api import docs as api_docs
 from ketacare.api import health as api_health
 from ketacare.config import Settings, get_settings
-from ketacare.http import concurrency, errors, route_index
+from ketacare.http import concurrency, errors, loop_watch, route_index
 from ketacare.http.limits import Limits, RateLimiter, RequestLimits
 from ketacare.http.request_log import RequestLog, configure_logging
 from ketacare.http.security import SecurityHeaders
@@ -28,7 +29,7 @@ from ketacare.services import messages
 from ketacare.services.access import audit_keys
 from ketacare.store.db import Database
 from ketacare.store.migrate import require_current
-from ketacare.web.templating import make_templates
+from ketacare.web.templating import compile_templates, make_templates
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -76,8 +77,18 @@ def _check_totp_roles(settings: Settings) -> None:
         )
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
-    """Build the app; refuses to start on an unmigrated database (the message says what to run)."""
+async def _warm_up(app: FastAPI, db: Database, settings: Settings) -> None:
+    """Do before the first request what the first requests of each process would otherwise do while many wait."""
+    await concurrency.start_threads(settings.worker_threads, db.engine.connect)
+    configure_mappers()  # else the first ORM query of the process does it, ~50 ms, while others wait for it
+    compile_templates(app.state.templates)
+    concurrency.freeze_start_up_objects()
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None, *, warm_up: bool = False) -> FastAPI:
+    """Build the app; refuses to start on an unmigrated database (the message says what to run). `warm_up` (the
+    server): start the worker threads and their connections and compile the templates before the first request,
+    then put the start-up objects out of the garbage collector's reach."""
     settings = settings or get_settings()
     _check_totp_roles(settings)
     db = db or Database(settings.database_url, connect_timeout_s=settings.db_connect_timeout_s)
@@ -88,6 +99,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _prepare_routes(app)
         concurrency.limit_threads(settings)
+        if warm_up:
+            await _warm_up(app, db, settings)
+        watch = loop_watch.start(settings.loop_lag_ms, db.engine.pool) if settings.loop_lag_log else None
         sender = None
         if settings.messages_loop_seconds > 0 and settings.smtp_host:  # off by default (docs/scheduling.md)
             sender = messages.SenderLoop(db, settings, settings.messages_loop_seconds)
@@ -95,6 +109,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         yield
         if sender is not None:
             sender.stop()
+        if watch is not None:
+            watch.close()
         db.dispose()
 
     app = FastAPI(
@@ -138,4 +154,4 @@ def factory() -> FastAPI:
     configure_logging()
     settings = get_settings()
     concurrency.set_switch_interval(settings)
-    return create_app(settings)
+    return create_app(settings, warm_up=True)

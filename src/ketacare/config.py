@@ -108,6 +108,11 @@ class Settings(BaseSettings):
         "default is 5)",
     )
 
+    loop_lag_log: bool = Field(
+        False, description="Log when an app process's event loop is late, with what it was running (issue 15)"
+    )
+    loop_lag_ms: float = Field(50.0, ge=1, description="How late the event loop must be to be logged")
+
     @property
     def https(self) -> bool:
         """Tell whether the clinic is served over https (then cookies are Secure and HSTS is sent)."""

@@ -48,8 +48,11 @@ class LiveRead(BaseModel):
 
 
 @router.get("/livez", response_model=LiveRead)
-def livez(_: Actor = Depends(PUBLIC)) -> LiveRead:
-    """Tell that the process answers, without touching the database (for a process supervisor)."""
+async def livez(_: Actor = Depends(PUBLIC)) -> LiveRead:
+    """Tell that the process answers, without touching the database (for a process supervisor).
+
+    On the event loop, not in a worker thread: it says whether the process answers, not whether a thread is free
+    (queued behind database work it timed the thread pool, issue 15)."""
     return LiveRead(status="alive", version=__version__)
 
 

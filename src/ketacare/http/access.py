@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 
@@ -103,8 +104,28 @@ async def resolve_actor(request: Request) -> Actor:
     address = client_address(request)
     actor = auth.remembered(db=app.state.db, settings=app.state.settings, token=token, address=address)
     if actor is None and token is not None:
-        return await run_in_threadpool(actor_for, request)
+        key = (asyncio.get_running_loop(), token)
+        under_way = _lookups.get(key) if app.state.settings.auth_cache_seconds else None
+        if under_way is not None:  # wait for that lookup, then use what it remembered
+            await asyncio.shield(under_way)
+            actor = auth.remembered(db=app.state.db, settings=app.state.settings, token=token, address=address)
+            if actor is not None:
+                return _keep(request, actor, via_cookie)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        leads = _lookups.setdefault(key, mine) is mine  # else another request started one meanwhile: look up too
+        try:
+            return await run_in_threadpool(actor_for, request)
+        finally:
+            if leads:
+                del _lookups[key]
+                mine.set_result(None)
     return _keep(request, actor or anonymous(address), via_cookie)
+
+
+# Token lookups under way in this process: a request whose token is being looked up waits for that lookup instead of
+# starting its own (issue 15: when a token's memory lapsed, every request of a busy gateway's token looked it up at
+# once, each holding a worker thread and a connection, and together they filled the thread pool).
+_lookups: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[None]] = {}
 
 
 def new_csrf_token() -> str:

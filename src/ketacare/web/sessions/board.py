@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from markupsafe import escape
 from starlette.concurrency import run_in_threadpool
 
+from ketacare.http import loop_watch
 from ketacare.http.access import CSRF_COOKIE, Access
 from ketacare.services.access import Actor, authorize, decide
 from ketacare.services.sessions import alerts, board
@@ -157,6 +158,10 @@ class BoardFeed:
         self._listeners: list[_Listener] = []
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # loads done (a figure for tests and the benchmark)
+        loop_watch.add_gauge("board_streams", lambda: len(self._listeners))
+        loop_watch.add_gauge(
+            "board_queue_max", lambda: max((x.updates.qsize() for x in self._listeners), default=0)
+        )
 
     def join(self, request: Request, actor: Actor) -> _Listener:
         """Start receiving updates for one stream (before its snapshot is loaded, so no change falls between)."""
