@@ -56,13 +56,18 @@ class Ledger:
         return len(self.vitals) + len(self.patients) + len(self.responses) + len(self.orders) + len(self.side_effects)
 
 
-# A fresh server process per cycle, forked from a parent that has already imported the application: each cycle
-# still starts a new process (its own app, engine and connections, made after the fork) that is killed with SIGKILL,
-# but the ~2.5 s of imports is paid once per engine rather than 20 times (CI time).
+# A fresh server process per cycle, forked from a parent that has already imported the application and every
+# adapter module (create_app imports the routers' modules): each cycle still starts a new process (its own app,
+# engine and connections, made after the fork) that is killed with SIGKILL, but the ~3 s of imports is paid once
+# per engine rather than 20 times (CI time).
 ZYGOTE = r"""
-import os, signal, sys
+import importlib, os, pkgutil, signal, sys
 import uvicorn
-import ketacare.app
+import ketacare.api, ketacare.app, ketacare.reports, ketacare.web
+
+for package in (ketacare.api, ketacare.web, ketacare.reports):
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+        importlib.import_module(info.name)
 
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # killed servers are reaped by the kernel
 for line in sys.stdin:
