@@ -16,6 +16,9 @@ from hypothesis import settings as hypothesis_settings
 os.environ.setdefault(
     "KETACARE_PASSWORD_HASH_PROFILE", "test"
 )  # before ketacare.services.access.passwords is imported
+# Throw-away databases: commits do not wait for the disk (SQLite synchronous=OFF, PostgreSQL synchronous_commit=off).
+# The production settings are checked in tests/store/test_schema.py and run in the crash test's servers.
+os.environ.setdefault("KETACARE_DURABILITY_PROFILE", "test")
 # The audit key lives outside the database; tests use a fixed one rather than writing var/audit.key.
 os.environ.setdefault("KETACARE_AUDIT_KEY", "test audit key: not secret, only for the test suite")
 os.environ.setdefault("KETACARE_RESEARCH_KEY", "test research key: not secret, only for the test suite")

@@ -84,7 +84,8 @@ for line in sys.stdin:
 class Server:
     def __init__(self, url: str) -> None:
         self.port = _free_port()
-        self.env = os.environ | {
+        production = {k: v for k, v in os.environ.items() if k != "KETACARE_DURABILITY_PROFILE"}  # SQLite FULL
+        self.env = production | {
             "KETACARE_DATABASE_URL": url,
             "KETACARE_OVERDUE_SWEEP_SECONDS": "0",
             "KETACARE_API_RATE_PER_MINUTE": "0",
