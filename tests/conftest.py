@@ -16,6 +16,9 @@ from hypothesis import settings as hypothesis_settings
 os.environ.setdefault(
     "KETACARE_PASSWORD_HASH_PROFILE", "test"
 )  # before ketacare.services.access.passwords is imported
+# Throw-away databases: commits do not wait for the disk (SQLite synchronous=OFF, PostgreSQL synchronous_commit=off).
+# The production settings are checked in tests/store/test_schema.py and run in the crash test's servers.
+os.environ.setdefault("KETACARE_DURABILITY_PROFILE", "test")
 # The audit key lives outside the database; tests use a fixed one rather than writing var/audit.key.
 os.environ.setdefault("KETACARE_AUDIT_KEY", "test audit key: not secret, only for the test suite")
 os.environ.setdefault("KETACARE_RESEARCH_KEY", "test research key: not secret, only for the test suite")
@@ -274,15 +277,24 @@ def personas(request, db) -> Personas:
 
 
 
+# Modules whose short tests share a costly module fixture (a seeded demo clinic): one worker runs all of their tests,
+# so the clinic is seeded once rather than once per worker.
+MODULE_TOGETHER = ("tests/http/test_sources_http.py", "tests/demo/test_live_feeder.py")
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Send every browser test to one pytest-xdist worker (they share one seeded demo clinic, a session fixture) and
-    spread the other tests one by one. (xdist's own `loadgroup` renames node ids, which pytest 9 ignores.)"""
+    """Send every browser test to one pytest-xdist worker (they share one seeded demo clinic, a session fixture), the
+    tests of each MODULE_TOGETHER module to one worker, and spread the other tests one by one. (xdist's own
+    `loadgroup` renames node ids, which pytest 9 ignores.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class BrowserTestsTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "browser" if nodeid.startswith("tests/e2e/") else nodeid
+            if nodeid.startswith("tests/e2e/"):
+                return "browser"
+            module = nodeid.partition("::")[0]
+            return module if module in MODULE_TOGETHER else nodeid
 
     return BrowserTestsTogether(config, log)
 

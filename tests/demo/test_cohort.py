@@ -79,10 +79,13 @@ def _schema(db) -> set[tuple[str, ...]]:
                                      "'questionnaire_responses')"))
 
 
-def test_bulk_load_restores_indexes_keys_and_settings_and_its_rows_serve_the_app(db, personas):
+def test_bulk_load_restores_indexes_keys_and_settings_and_its_rows_serve_the_app(db, personas, monkeypatch):
     before = _schema(db)
+    monkeypatch.delenv("KETACARE_DURABILITY_PROFILE")  # the production settings, which the load must restore
+    db.engine.dispose()  # new connections take them
     with db.engine.connect() as c:
         sync = c.exec_driver_sql("PRAGMA synchronous").scalar_one() if db.dialect == "sqlite" else None
+    assert sync in (None, 2)  # FULL
     build(db, n_patients=12, today=date(2026, 11, 30), defer_indexes=True)
     assert _schema(db) == before  # every index and foreign key back, validated
     if sync is not None:

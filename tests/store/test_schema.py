@@ -170,3 +170,18 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db):
     with sqlite_db.engine.connect() as c:
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_a_clinic_database_waits_for_the_disk_at_each_commit(db, monkeypatch):
+    """Production settings (the suite's own databases skip the wait): SQLite FULL, PostgreSQL the server's own."""
+    monkeypatch.delenv("KETACARE_DURABILITY_PROFILE")
+    clinic = Database(db.url)
+    try:
+        with clinic.engine.connect() as c:
+            if clinic.dialect == "sqlite":
+                assert c.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+            else:  # the server's own setting, not one the connection chose
+                source = "SELECT source FROM pg_settings WHERE name = 'synchronous_commit'"
+                assert c.execute(text(source)).scalar() != "client"
+    finally:
+        clinic.dispose()

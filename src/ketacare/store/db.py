@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,19 @@ from sqlalchemy.pool import ConnectionPoolEntry
 READ_ONLY = "ketacare_read_only"  # execution option of `Database.read_session`
 
 
+def _test_durability() -> bool:
+    """Tell whether the test suite asked not to wait for the disk at each commit."""
+    # KETACARE_DURABILITY_PROFILE=test is set by tests/conftest.py alone: its databases are thrown away, and each of
+    # its thousands of commits waited for the disk. A killed process loses nothing either way (only a power cut
+    # could); the crash test's servers run with the production settings, and a test checks them.
+    return os.environ.get("KETACARE_DURABILITY_PROFILE") == "test"
+
+
+def sqlite_synchronous() -> str:
+    """Name the SQLite `synchronous` level of new connections: FULL, or OFF for the test suite alone."""
+    return "OFF" if _test_durability() else "FULL"
+
+
 def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(
@@ -29,7 +43,7 @@ def _prepare_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         # FULL: every commit is on disk before the clinic is told "saved" (NORMAL could lose the last commits on a
         # power cut; a killed process loses nothing either way, see tests/http/test_crash_recovery.py).
-        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA synchronous={sqlite_synchronous()}")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.close()
 
@@ -81,7 +95,8 @@ def make_engine(url: str, connect_timeout_s: int = 10) -> Engine:
         max_overflow=20,
         pool_use_lifo=True,  # the most recently used connection first: the rest go idle and are checked (above)
         pool_timeout=connect_timeout_s + 3,
-        connect_args={"connect_timeout": connect_timeout_s},
+        connect_args={"connect_timeout": connect_timeout_s}
+        | ({"options": "-c synchronous_commit=off"} if _test_durability() else {}),
     )
     _prepare_postgres(engine)
     return engine
