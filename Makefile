@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
 DEMO_DB ?= var/demo.db
+# Test workers: twice the 2 cores CI has, as more than half of a worker's time waits on servers, browsers and the database.
+TEST_WORKERS ?= 4
 
 .PHONY: demo test test-postgres bench lint audit-deps serve clean
 
@@ -24,7 +26,7 @@ serve: $(VENV)/.installed
 	$(BIN)/ketacare serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q -n auto --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --durations=25 $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.installed
 	KETACARE_TEST_POSTGRES_URL=$${KETACARE_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
