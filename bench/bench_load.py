@@ -7,7 +7,10 @@ generator (`bench/loadgen.py`, its own process, loopback only, bounded in time).
 2. stress, closed loop, 1 and then 2 processes: throughput and p99 (target >= 300/s with p99 <= 250 ms for 60 s;
    2 processes >= 1.6x one), with a no-op endpoint measured in the same run;
 3. server memory: resident set of each app process after the run (target <= 250 MB).
-Set-up goes through the services (the demo clinic's generator, 50 sessions, 20 portal accounts).
+Set-up goes through the services (the demo clinic's generator, 20 portal accounts, and 50 sessions brought to
+infusing as a clinic would: consent, signed and double-checked order, check-in, confirmations, baseline reading,
+questionnaires, pre-checks, start from the order), so the board shows 50 live chairs. Each run gets new session
+tokens; with KETACARE_BENCH_LOAD_KEEP=plan.json the seeded clinic is kept and reused by later runs.
 """
 
 from __future__ import annotations
@@ -22,27 +25,54 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
-from bench.common import fresh_database, postgres_available
+from bench.common import PG_URL, fresh_database, postgres_available
+from ketacare.demo.patients import DEMO_PASSWORD
 from ketacare.demo.patients import seed as seed_demo
-from ketacare.services import clock
-from ketacare.services.access import system_actor
+from ketacare.demo.sessions import CSSRS_NONE
+from ketacare.domain.errors import InvalidValue
+from ketacare.services import clock, dosing, measurement
+from ketacare.services.access import Actor
 from ketacare.services.access.auth import token_digest
-from ketacare.services.sessions import workflow
-from ketacare.services.sessions.schemas import SessionCreate
+from ketacare.services.dosing import DoseOrderRead
+from ketacare.services.dosing import orders as dose_orders
+from ketacare.services.dosing.schemas import DoseOrderCreate, DoseOrderSign, DoubleCheckCreate
+from ketacare.services.plans import consent
+from ketacare.services.plans.consent_schemas import ConsentCountersignIn, ConsentSignIn
+from ketacare.services.sessions import from_order, record, vitals, workflow
+from ketacare.services.sessions.board import ACTIVE_STATES
+from ketacare.services.sessions.schemas import (
+    GuardRead,
+    InfusionStep,
+    OverrideIn,
+    ScheduleFromOrder,
+    SessionChecks,
+    TransitionRequest,
+    VitalIn,
+)
 from ketacare.store.db import Database
+from ketacare.store.migrate import upgrade
 from ketacare.store.tables import AuthSession, Patient, User
+from ketacare.store.tables.sessions import InfusionSession
 
 P99_TARGET_MS = 100.0
 STRESS_RPS_TARGET = 300.0
 STRESS_P99_TARGET_MS = 250.0
 RSS_TARGET_MB = 250.0
+N_CHAIRS = 50
+OVERRIDE_REASON = "Load clinic: synthetic patients, eligibility and history reviewed on paper"
+# A path: the first run seeds a clinic into a database that is kept and writes its plan there; later runs reuse
+# that clinic (same patients and chairs, new tokens), so two builds can be measured on one seeded clinic.
+KEEP_ENV = "KETACARE_BENCH_LOAD_KEEP"
 
 
 def _port() -> int:
@@ -66,30 +96,185 @@ def _token(db: Database, user_id: int) -> str:
     return token
 
 
+def _consent(db: Database, prescriber: Actor, pid: int, route: str) -> None:
+    """The patient signs the consent for `route` in the portal and the prescriber countersigns it, unless one is in
+    force already (the consent guard is not overridable)."""
+    with db.session() as s:
+        if consent.status_in_session(s, pid, route, clock.now()).in_force:
+            return
+        p = s.get(Patient, pid)
+        name = f"{p.given_name} {p.family_name}" if p else ""
+    doc = consent.document_for_route(route)
+    if doc is None:
+        raise RuntimeError(f"no consent document for route {route}")
+    patient = Actor(user_id=None, username=f"patient:{pid}", role="patient", patient_id=pid)
+    row = consent.sign_consent(
+        db=db,
+        actor=patient,
+        patient_id=pid,
+        data=ConsentSignIn(
+            template_id=doc.id,
+            version=doc.version,
+            signed_via="portal",
+            read_confirmed=True,
+            typed_name=name,
+            signature_kind="click",
+            click_signed=True,
+        ),
+    )
+    consent.countersign_consent(
+        db=db,
+        actor=prescriber,
+        patient_id=pid,
+        signature_id=row.id,
+        data=ConsentCountersignIn(version=row.version, password=DEMO_PASSWORD),
+    )
+
+
+def _order(db: Database, prescriber: Actor, nurse: Actor, pid: int) -> DoseOrderRead | None:
+    """Return the patient's usable dose order, else write, sign and double-check an iv-standard one (None when the
+    patient cannot have one without a prescriber's judgement, e.g. a weight that changed)."""
+    with db.session() as s:
+        order = dosing.usable_order(s, pid)
+    if order is not None:
+        return order
+    data = DoseOrderCreate(protocol_id="iv-standard", planned_start=clock.now())
+    try:
+        try:
+            o = dose_orders.create_order(db=db, actor=prescriber, patient_id=pid, data=data)
+        except InvalidValue as e:
+            if e.field != "weight_basis":
+                raise
+            o = dose_orders.create_order(
+                db=db,
+                actor=prescriber,
+                patient_id=pid,
+                data=data.model_copy(
+                    update={"weight_basis": "actual", "weight_basis_reason": "Load clinic: dosed on actual weight"}
+                ),
+            )
+    except InvalidValue:
+        return None
+    o = dose_orders.sign_order(
+        db=db,
+        actor=prescriber,
+        patient_id=pid,
+        order_id=o.id,
+        data=DoseOrderSign(version=o.version, password=DEMO_PASSWORD),
+    )
+    dose_orders.double_check_order(
+        db=db,
+        actor=nurse,
+        patient_id=pid,
+        order_id=o.id,
+        data=DoubleCheckCreate(
+            version=o.version,
+            check_weight_kg=o.weight_kg,
+            check_dose_mg=o.dose_mg,
+            check_rate_ml_per_h=o.rate_ml_per_h,
+            password=DEMO_PASSWORD,
+        ),
+    )
+    with db.session() as s:
+        return dosing.usable_order(s, pid)
+
+
+def _overridable(failed: list[GuardRead]) -> OverrideIn | None:
+    ids = [g.id for g in failed if "prescriber" in g.overridable_by]
+    return OverrideIn(guard_ids=ids, reason=OVERRIDE_REASON) if ids else None
+
+
+def _infusing(db: Database, nurse: Actor, prescriber: Actor, pid: int, chair: str) -> int | None:
+    """Bring one patient to infusing as a clinic would: consent signed and countersigned, a signed and
+    double-checked dose order, the session booked from it, check-in, the nurse's confirmations, a baseline reading,
+    the pre-session questionnaires, the pre-checks, and the start from the order (pump at the order's rate). What
+    a load clinic cannot show (an eligibility evaluation, the interval since a demo session) the prescriber
+    overrides with a recorded reason, as the workflow records any override. None when the patient has no order."""
+    order = _order(db, prescriber, nurse, pid)
+    if order is None:
+        return None
+    _consent(db, prescriber, pid, order.route)
+    now = clock.now()
+    sid = from_order.schedule_from_order(
+        db=db,
+        actor=nurse,
+        data=ScheduleFromOrder(patient_id=pid, dose_order_id=order.id, chair=chair, scheduled_at=now),
+    ).id
+    workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="check_in"))
+    version = record.get_session(db=db, actor=nurse, session_id=sid).version
+    workflow.update_checks(
+        db=db,
+        actor=nurse,
+        session_id=sid,
+        data=SessionChecks(
+            version=version,
+            escort_confirmed=True,
+            pregnancy_test_negative=True,
+            last_food_at=now - timedelta(hours=6),
+            last_liquid_at=now - timedelta(hours=3),
+        ),
+    )
+    vitals.record_session_reading(
+        db=db, actor=nurse, session_id=sid, data=VitalIn(sbp=124, dbp=78, hr=70, spo2=98, rr=14)
+    )
+    for instrument, answers in (("gad7", [2, 1, 2, 1, 2, 1, 1]), ("cssrs_screen", CSSRS_NONE)):
+        measurement.submit_response(
+            db=db,
+            actor=nurse,
+            patient_id=pid,
+            data=measurement.ResponseCreate(
+                instrument_id=instrument, answers=answers, context="pre_session", session_id=sid
+            ),
+        )
+    r = workflow.apply_event(db=db, actor=nurse, session_id=sid, data=TransitionRequest(event="pass_prechecks"))
+    if not r.allowed:
+        r = workflow.apply_event(
+            db=db,
+            actor=prescriber,
+            session_id=sid,
+            data=TransitionRequest(event="pass_prechecks", override=_overridable(r.failed_guards)),
+        )
+    if not r.allowed:
+        raise RuntimeError(f"session {sid}: pre-checks refused: {[g.id for g in r.failed_guards]}")
+    r = from_order.infusion_step(db=db, actor=nurse, session_id=sid, data=InfusionStep(kind="start"))
+    if not r.allowed:
+        r = from_order.infusion_step(
+            db=db,
+            actor=prescriber,
+            session_id=sid,
+            data=InfusionStep(kind="start", override=_overridable(r.failed_guards)),
+        )
+    if not r.allowed:
+        raise RuntimeError(f"session {sid}: start refused: {[g.id for g in r.failed_guards]}")
+    return sid
+
+
 def _plan(db: Database) -> dict[str, Any]:
+    """Seed the demo clinic and bring N_CHAIRS of its patients to infusing; 20 others get portal accounts."""
     seed_demo(db, n_patients=80, seed_value=15)
     with db.session() as s:
-        nurse = s.scalars(select(User).where(User.username == "nurse")).one()
+        staff = {u.username: u for u in s.scalars(select(User).where(User.username.in_(("nurse", "prescriber"))))}
         patient_ids = list(s.scalars(select(Patient.id).order_by(Patient.id)))
-    sessions = [
-        workflow.create_session(
-            db=db,
-            actor=system_actor("bench"),
-            data=SessionCreate(
-                patient_id=pid,
-                chair=f"Load {k + 1}",
-                product="racemic_ketamine",
-                planned_dose_mg=35,
-                planned_duration_min=40,
-                concentration_mg_per_ml=1.0,
-            ),
-        ).id
-        for k, pid in enumerate(patient_ids[:50])
-    ]
+        busy = set(s.scalars(select(InfusionSession.patient_id).where(InfusionSession.state.in_(ACTIVE_STATES))))
+    nurse = Actor(user_id=staff["nurse"].id, username="nurse", role="nurse")
+    prescriber = Actor(user_id=staff["prescriber"].id, username="prescriber", role="prescriber")
+    sessions: list[int] = []
+    chair_patients: set[int] = set()
+    for pid in patient_ids:
+        if len(sessions) >= N_CHAIRS:
+            break
+        if pid in busy:
+            continue
+        sid = _infusing(db, nurse, prescriber, pid, f"Load {len(sessions) + 1}")
+        if sid is not None:
+            sessions.append(sid)
+            chair_patients.add(pid)
+    if len(sessions) < N_CHAIRS:
+        raise RuntimeError(f"only {len(sessions)} of {N_CHAIRS} load chairs could start")
     portal = []
     now = clock.now()
     with db.session() as s:
-        for k, pid in enumerate(patient_ids[50:70]):
+        for k, pid in enumerate([p for p in patient_ids if p not in chair_patients][:20]):
             u = User(
                 username=f"load-patient-{k}",
                 display_name=f"Load patient {k}",
@@ -103,13 +288,22 @@ def _plan(db: Database) -> dict[str, Any]:
             s.add(u)
             s.flush()
             portal.append((u.id, pid))
-    token = _token(db, nurse.id)
     return {
-        "nurse": token,
-        "nurse_web": token,
+        "nurse_user": nurse.user_id,
         "patients": patient_ids,
         "sessions": sessions,
-        "portal": [(_token(db, uid), pid) for uid, pid in portal],
+        "portal_users": portal,
+    }
+
+
+def _with_tokens(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
+    """Return the plan with new session tokens (a token idles out after KETACARE_SESSION_IDLE_MINUTES without a
+    request: issued at the start of each run, a reused clinic's tokens are as fresh as a new one's)."""
+    token = _token(db, plan["nurse_user"])
+    return plan | {
+        "nurse": token,
+        "nurse_web": token,
+        "portal": [(_token(db, uid), pid) for uid, pid in plan["portal_users"]],
     }
 
 
@@ -197,6 +391,35 @@ def _drive(base: str, plan_file: Path, mode: str, seconds: float, concurrency: i
     return json.loads(done.stdout)
 
 
+@contextmanager
+def _clinic() -> Iterator[tuple[Database, dict[str, Any]]]:
+    """Yield the seeded clinic and its plan: a new database dropped afterwards, or with KEEP_ENV the kept one
+    (seeded on first use)."""
+    keep = os.environ.get(KEEP_ENV)
+    if not keep:
+        with fresh_database("postgresql", f"load_{uuid.uuid4().hex[:10]}") as db:
+            yield db, _plan(db)
+        return
+    kept = Path(keep)
+    if kept.exists():
+        plan = json.loads(kept.read_text())
+        db = Database(plan["url"])
+    else:
+        name = f"kc_bench_load_kept_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        db = Database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+        upgrade(db)
+        plan = _plan(db) | {"url": db.url}
+        kept.write_text(json.dumps(plan))
+    try:
+        yield db, plan
+    finally:
+        db.dispose()
+
+
 def _na(reason: str) -> list[dict]:
     return [{"name": "clinic load", "value": "n/a", "unit": "", "target": "", "ok": None, "note": reason}]
 
@@ -207,12 +430,9 @@ def run(quick: bool) -> list[dict]:
         return _na("PostgreSQL not reachable")
     real_s, stress_s = (10.0, 10.0) if quick else (30.0, 60.0)
     rows: list[dict] = []
-    with (
-        fresh_database("postgresql", f"load_{uuid.uuid4().hex[:10]}") as db,
-        tempfile.TemporaryDirectory() as d,
-    ):
+    with _clinic() as (db, plan), tempfile.TemporaryDirectory() as d:
         plan_file = Path(d) / "plan.json"
-        plan_file.write_text(json.dumps(_plan(db)))
+        plan_file.write_text(json.dumps(_with_tokens(db, plan)))
         load = os.getloadavg()[0]
         server = Serve(db.url, 2)
         try:

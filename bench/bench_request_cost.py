@@ -2,12 +2,13 @@
 
 Throughput measured on a shared machine says as much about the neighbours as about the app; the CPU time the app
 process spends per request does not (much). The real server (`ketacare serve --workers 1`) runs on PostgreSQL with
-the load benchmark's clinic (80 patients, 50 sessions, 20 portal accounts); one client on a kept-alive connection
-sends N requests of one kind one after the other, in batches of 25; the server process's CPU time (user + system,
-from /proc/PID/stat) over a batch, divided by its requests, is a batch's cost, and the median batch is the kind's.
-The process's idle CPU (measured first) is subtracted. On a loaded machine the figure still grows somewhat (caches
-shared with the neighbours): compare before and after in one sitting. The stress target (300 req/s on 2 cores
-with the load generator and PostgreSQL sharing them) needs about 3-4 ms per request.
+the load benchmark's clinic (80 patients, 50 chairs infusing, 20 portal accounts; KETACARE_BENCH_LOAD_KEEP reuses
+one); one client on a kept-alive connection sends N requests of one kind one after the other, in batches of 25; the
+server process's CPU time (user + system, from /proc/PID/stat) over a batch, divided by its requests, is a batch's
+cost, and the median batch is the kind's. The process's idle CPU (measured first) is subtracted. On a loaded machine
+the figure still grows somewhat (caches shared with the neighbours): compare before and after in one sitting. The
+stress target (300 req/s on 2 cores with the load generator and PostgreSQL sharing them) needs about 3-4 ms per
+request.
 
 `python -m bench.bench_request_cost [--quick] [--profile KIND ...]` prints the table and, with --profile, a
 cProfile breakdown of each named kind served by `bench/profile_server.py` (the route code runs inline there).
@@ -32,8 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.bench_load import Serve, _plan, _port
-from bench.common import fresh_database, postgres_available
+from bench.bench_load import Serve, _clinic, _port, _with_tokens
+from bench.common import postgres_available
 
 TARGET_MS = 4.0  # the stress target's budget per request on 2 cores, with room for the database and the client
 TICK = os.sysconf("SC_CLK_TCK")
@@ -192,8 +193,8 @@ def run(quick: bool, kinds: tuple[str, ...] = KINDS) -> list[dict]:
                  "note": "PostgreSQL not reachable"}]
     n = 200 if quick else 1000
     rows = []
-    with fresh_database("postgresql", f"cost_{uuid.uuid4().hex[:10]}") as db:
-        plan = _plan(db)
+    with _clinic() as (db, plan):
+        plan = _with_tokens(db, plan)
         server = Serve(db.url, 1)
         try:
             pid = server.proc.pid
@@ -220,8 +221,8 @@ def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     if "--profile" in argv:
         kinds = [a for a in argv[argv.index("--profile") + 1:] if not a.startswith("--")] or list(KINDS)
-        with fresh_database("postgresql", f"prof_{uuid.uuid4().hex[:10]}") as db:
-            _profile(db.url, _plan(db), kinds, 200 if quick else 500)
+        with _clinic() as (db, plan):
+            _profile(db.url, _with_tokens(db, plan), kinds, 200 if quick else 500)
         return
     for r in run(quick):
         print(f"{r['name']:60} {r['value']:>8} {r['unit']}   {r['note']}")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import configure_mappers
@@ -26,12 +28,16 @@ from ketacare.http.request_log import RequestLog, configure_logging
 from ketacare.http.security import SecurityHeaders
 from ketacare.http.timing import ServerTiming
 from ketacare.services import messages
-from ketacare.services.access import audit_keys
+from ketacare.services.access import audit_keys, auth
+from ketacare.services.dosing import orders as dose_orders
+from ketacare.services.patients import records as patients
+from ketacare.services.sessions import alerts, board
 from ketacare.store.db import Database
 from ketacare.store.migrate import require_current
 from ketacare.web.templating import compile_templates, make_templates
 
 WEB_DIR = Path(__file__).parent / "web"
+log = logging.getLogger(__name__)
 
 
 def _routers(package: ModuleType, skip: frozenset[str] | set[str] = frozenset()) -> Iterator[APIRouter]:
@@ -77,10 +83,26 @@ def _check_totp_roles(settings: Settings) -> None:
         )
 
 
+def _rehearse(db: Database) -> None:
+    """Run the busiest requests' reads once with ids no row has (token lookup, chart, dose orders, board, a
+    reading's session), so that their statements are compiled before the first request instead of by it (issue 15:
+    a new process's first board page cost ~3x a later one); nothing is read, written or audited."""
+    try:
+        with db.read_session() as s:
+            auth.rehearse(s)
+            patients.rehearse(s.connection())
+            dose_orders.rehearse(s)
+            board.rehearse(s)
+            alerts.chart_of(s, -1)
+    except Exception:  # noqa: BLE001 - the server still starts; the first requests then compile them
+        log.warning("warm-up: rehearsing the reads failed", exc_info=True)
+
+
 async def _warm_up(app: FastAPI, db: Database, settings: Settings) -> None:
     """Do before the first request what the first requests of each process would otherwise do while many wait."""
     await concurrency.start_threads(settings.worker_threads, db.engine.connect)
     configure_mappers()  # else the first ORM query of the process does it, ~50 ms, while others wait for it
+    await to_thread.run_sync(_rehearse, db)
     compile_templates(app.state.templates)
     concurrency.freeze_start_up_objects()
 

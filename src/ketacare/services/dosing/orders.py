@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -408,17 +408,27 @@ def _named(s: Session, order: DoseOrderRead) -> DoseOrderRead:
     return order.model_copy(update={**update, "double_check_entries": entries})
 
 
+_PATIENT_ORDERS = (
+    select(DoseOrderRecord)
+    .where(DoseOrderRecord.patient_id == bindparam("patient_id"))
+    .order_by(DoseOrderRecord.created_at.desc(), DoseOrderRecord.id.desc())
+)
+
+
+def rehearse(s: Session) -> None:
+    """Run the orders list's reads once with a patient id no row has (a new process compiles them before its first
+    list); nothing is read, written or audited."""
+    s.get(Patient, -1)
+    s.scalars(_PATIENT_ORDERS, {"patient_id": -1}).all()
+
+
 def list_orders(*, db: Database, actor: Actor, patient_id: int) -> list[DoseOrderRead]:
     """Return the patient's dose orders, newest first (blinded where they await this reader's check)."""
     with UnitOfWork(db, actor) as uow:
         uow.authorize("read", "dose_order", patient_id=patient_id)
         s = uow.session
         _patient(s, patient_id)
-        rows = s.scalars(
-            select(DoseOrderRecord)
-            .where(DoseOrderRecord.patient_id == patient_id)
-            .order_by(DoseOrderRecord.created_at.desc(), DoseOrderRecord.id.desc())
-        ).all()
+        rows = s.scalars(_PATIENT_ORDERS, {"patient_id": patient_id}).all()
         reads = [_named(s, _read(actor, r)) for r in rows]
         details: dict[str, object] = {"results": len(rows)}
         blinded = [o.id for o in reads if o.blinded]

@@ -236,6 +236,13 @@ _TRIALS = _rows_of(TreatmentTrial, TrialRead).order_by(
 )
 
 
+def rehearse(conn: Connection) -> None:
+    """Run the chart's reads once with a patient id no row has (a new process compiles them before its first chart
+    read); nothing is read, written or audited."""
+    conn.execute(_PATIENT_ROW, {"patient_id": -1}).first()
+    _clinical_record(conn, -1)
+
+
 def _clinical_record(conn: Connection, patient_id: int) -> ClinicalRecord:
     at = {"patient_id": patient_id}
     ms = conn.execute(_MEASUREMENTS, at).all()
